@@ -1,0 +1,42 @@
+//! `webnet customers create|list`.
+
+use super::args::CustomersCommand;
+use super::output::{self, customer_json, Format, CUSTOMER_COLUMNS};
+use super::{CliError, Context};
+use crate::domain::webhook::validate_label;
+use crate::domain::Scope;
+
+pub fn run(ctx: &Context, cmd: CustomersCommand) -> Result<(), CliError> {
+    match cmd {
+        CustomersCommand::Create { name } => {
+            if let Scope::Customer(c) = ctx.scope {
+                return Err(CliError::usage(
+                    "--customer",
+                    format!("this command is pinned to customer {c}; creating customers is refused"),
+                ));
+            }
+            let name = validate_label("customer_name", &name)?;
+            let store = ctx.store()?;
+            let c = store.create_customer(&name, ctx.now())?;
+            match ctx.format {
+                Format::Json => output::print_json(&customer_json(&c)),
+                Format::Table => {
+                    output::print_line(&c.id.to_string());
+                    eprintln!("created customer {} ({})", c.id, c.name);
+                }
+            }
+            Ok(())
+        }
+        CustomersCommand::List => {
+            let store = ctx.store()?;
+            let list: Vec<_> = store.customers(ctx.scope)?.iter().map(customer_json).collect();
+            output::print_list(
+                ctx.format,
+                &list,
+                CUSTOMER_COLUMNS,
+                "no customers yet: create one with `webnet customers create NAME`",
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The command line: argument definitions (clap derive), one module per command, output and
+//! error mapping. The only layer that prints; messages go to stderr, results to stdout.
+
+mod args;
+mod customers;
+mod error;
+pub mod generate;
+mod output;
+mod prompt;
+mod webhooks;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+
+pub use args::{Cli, Command};
+pub use error::CliError;
+pub use output::Format;
+
+use crate::domain::time::{to_millis, Millis};
+use crate::domain::{CustomerId, Scope};
+use crate::store::Store;
+
+/// The clap command, for completions, man pages and tests.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Parses the process arguments, runs the command, prints any error, returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // Help and version go to stdout with exit 0.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{}", one_line(&e));
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// A clap usage error on one line: what is wrong, the suggestion or the accepted values, and
+/// where to read more.
+fn one_line(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let rendered = e.render().to_string();
+    let mut line = rendered.lines().next().unwrap_or("error: invalid arguments").to_string();
+    let values = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => vec![s.clone()],
+        Some(ContextValue::Strings(v)) => v.clone(),
+        _ => Vec::new(),
+    };
+    let suggested: Vec<String> = [ContextKind::SuggestedValue, ContextKind::SuggestedArg, ContextKind::SuggestedSubcommand]
+        .into_iter()
+        .flat_map(values)
+        .collect();
+    if !suggested.is_empty() {
+        line.push_str(&format!(" (did you mean '{}'?)", suggested.join("', '")));
+    }
+    let valid = values(ContextKind::ValidValue);
+    if !valid.is_empty() {
+        line.push_str(&format!(" (one of: {})", valid.join(", ")));
+    }
+    line.push_str("; see --help");
+    line
+}
+
+/// What every command gets: where the database is, how to print, and whom it may touch.
+pub struct Context {
+    db: PathBuf,
+    pub format: Format,
+    pub scope: Scope,
+    pub allow_private: bool,
+    pub interactive: bool,
+}
+
+impl Context {
+    /// Opens the database (creating and migrating it on first use).
+    pub fn store(&self) -> Result<Store, CliError> {
+        let passphrase = std::env::var("WEBNET_SECRET_KEY")
+            .ok()
+            .filter(|k| !k.is_empty());
+        Ok(Store::open(&self.db, passphrase)?)
+    }
+
+    /// The customer this command is pinned to, or an error naming `--customer`.
+    pub fn require_customer(&self) -> Result<CustomerId, CliError> {
+        match self.scope {
+            Scope::Customer(c) => Ok(c),
+            Scope::All => Err(CliError::usage("--customer", "a customer id is required")),
+        }
+    }
+
+    pub fn now(&self) -> Millis {
+        to_millis(std::time::SystemTime::now())
+    }
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    let ctx = Context {
+        db: match cli.db {
+            Some(p) => p,
+            None => default_db_path()?,
+        },
+        format: cli
+            .output
+            .unwrap_or_else(|| Format::detect(std::io::stdout().is_terminal())),
+        scope: scope(cli.customer)?,
+        allow_private: cli.allow_private_targets,
+        interactive: std::io::stdin().is_terminal(),
+    };
+    match cli.command {
+        Command::Customers(cmd) => customers::run(&ctx, cmd),
+        Command::Webhooks(cmd) => webhooks::run(&ctx, cmd),
+        Command::Completions { shell } => generate::print_completions(shell),
+    }
+}
+
+/// The pinned customer. `WEBNET_CUSTOMER` pins a shell; a different `--customer` on the command
+/// line is refused, so a script run for one customer cannot reach another.
+fn scope(given: Option<CustomerId>) -> Result<Scope, CliError> {
+    let pinned = std::env::var("WEBNET_CUSTOMER")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    if let (Some(env), Some(given)) = (&pinned, given) {
+        if env.trim().parse::<CustomerId>().ok() != Some(given) {
+            return Err(CliError::usage(
+                "--customer",
+                format!("{given} conflicts with WEBNET_CUSTOMER={env}: this shell is pinned to that customer"),
+            ));
+        }
+    }
+    Ok(given.map_or(Scope::All, Scope::Customer))
+}
+
+/// `$XDG_DATA_HOME/webnet/webhooks.db`, else `~/.local/share/webnet/webhooks.db`.
+fn default_db_path() -> Result<PathBuf, CliError> {
+    let var = |k| std::env::var_os(k).filter(|v: &std::ffi::OsString| !v.is_empty());
+    let base = match (var("XDG_DATA_HOME"), var("HOME")) {
+        (Some(x), _) => PathBuf::from(x),
+        (None, Some(h)) => PathBuf::from(h).join(".local/share"),
+        (None, None) => {
+            return Err(CliError::usage(
+                "--db",
+                "neither XDG_DATA_HOME nor HOME is set; give the database path with --db or WEBNET_DB",
+            ))
+        }
+    };
+    Ok(base.join("webnet").join("webhooks.db"))
+}

@@ -1,0 +1,151 @@
+//! Output is data first: commands build JSON values with the contract's field names; this module
+//! renders them as JSON for scripts or as tables (comfy-table) for people.
+
+use std::io::Write;
+
+use comfy_table::{presets, ContentArrangement, Table};
+use serde_json::{json, Map, Value};
+
+use crate::domain::headers;
+use crate::domain::time::rfc3339;
+use crate::store::{Customer, Webhook};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+impl Format {
+    /// Tables for a terminal, JSON for pipes and files.
+    pub fn detect(stdout_is_terminal: bool) -> Format {
+        if stdout_is_terminal {
+            Format::Table
+        } else {
+            Format::Json
+        }
+    }
+}
+
+/// A column of a list table: heading and the field it shows.
+pub type Column = (&'static str, &'static str);
+
+/// Prints one object: a JSON document, or a two-column table of its fields.
+pub fn print_object(format: Format, value: &Value) {
+    match format {
+        Format::Json => print_json(value),
+        Format::Table => {
+            let mut table = new_table();
+            if let Value::Object(map) = value {
+                for (k, v) in map {
+                    table.add_row(vec![k.clone(), cell(v)]);
+                }
+            }
+            print_line(&table.to_string());
+        }
+    }
+}
+
+/// Prints a list: a JSON array, or a table of `columns` (`empty` on stderr when there are none).
+pub fn print_list(format: Format, values: &[Value], columns: &[Column], empty: &str) {
+    match format {
+        Format::Json => print_json(&Value::Array(values.to_vec())),
+        Format::Table if values.is_empty() => eprintln!("{empty}"),
+        Format::Table => {
+            let mut table = new_table();
+            table.set_header(columns.iter().map(|(h, _)| *h));
+            for v in values {
+                table.add_row(columns.iter().map(|(_, key)| cell(&v[*key])));
+            }
+            print_line(&table.to_string());
+        }
+    }
+}
+
+/// Prints one JSON document on its own line.
+pub fn print_json(value: &Value) {
+    print_line(&value.to_string());
+}
+
+/// Writes a line to stdout; a closed pipe (`| head`) ends output quietly instead of panicking.
+pub fn print_line(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+}
+
+fn new_table() -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED)
+        .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    t
+}
+
+/// A JSON value as table text: arrays one item per line, objects `key: value` per line.
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
+        Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join("\n"),
+        Value::Object(map) if map.is_empty() => "-".into(),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", cell(v)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => other.to_string(),
+    }
+}
+
+/// A webhook as the contract shows it (DESIGN §4): the secret only as `has_secret`, credential
+/// headers redacted.
+pub fn webhook_json(w: &Webhook) -> Value {
+    let s = &w.settings;
+    let headers: Map<String, Value> = headers::redacted(&s.headers)
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    json!({
+        "id": w.id,
+        "customer": w.customer.0,
+        "name": s.name,
+        "url": s.url.as_str(),
+        "event_types": s.event_types.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        "has_secret": w.has_secret,
+        "enabled": s.enabled,
+        "verify_ssl": s.verify_ssl,
+        "timeout_seconds": s.timeout_seconds,
+        "max_retries": s.max_retries,
+        "retry_backoff": s.retry_backoff,
+        "headers": headers,
+        "created_at": rfc3339(w.created_at),
+        "updated_at": rfc3339(w.updated_at),
+    })
+}
+
+pub const WEBHOOK_COLUMNS: &[Column] = &[
+    ("ID", "id"),
+    ("CUSTOMER", "customer"),
+    ("NAME", "name"),
+    ("URL", "url"),
+    ("EVENTS", "event_types"),
+    ("ENABLED", "enabled"),
+    ("SECRET", "has_secret"),
+];
+
+pub fn customer_json(c: &Customer) -> Value {
+    json!({
+        "id": c.id.0,
+        "name": c.name,
+        "webhooks": c.webhooks,
+        "created_at": rfc3339(c.created_at),
+    })
+}
+
+pub const CUSTOMER_COLUMNS: &[Column] = &[
+    ("ID", "id"),
+    ("NAME", "name"),
+    ("WEBHOOKS", "webhooks"),
+    ("CREATED", "created_at"),
+];

@@ -1,0 +1,96 @@
+//! Interactive questions (dialoguer, on stderr) for `webhooks create` when required options are
+//! missing and stdin is a terminal. Scripts never see these: without a terminal, a missing option
+//! is an error instead.
+
+use dialoguer::theme::ColorfulTheme;
+use dialoguer::{Confirm, Input, MultiSelect, Password};
+
+use super::CliError;
+use crate::domain::webhook::{validate_name, WebhookUrl};
+use crate::domain::{CustomerId, EventType, Secret};
+use crate::store::Store;
+
+fn cancelled(e: dialoguer::Error) -> CliError {
+    CliError::failure(format!("prompt cancelled ({e}); nothing was changed"))
+}
+
+pub fn customer(store: &Store) -> Result<CustomerId, CliError> {
+    let id: String = Input::with_theme(&ColorfulTheme::default())
+        .with_prompt("Customer id")
+        .validate_with(|s: &String| -> Result<(), String> {
+            let id: CustomerId = s.parse()?;
+            store
+                .customer(crate::domain::Scope::All, id)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+        .interact_text()
+        .map_err(cancelled)?;
+    id.parse().map_err(|e: String| CliError::usage("--customer", e))
+}
+
+pub fn name() -> Result<String, CliError> {
+    Input::<String>::with_theme(&ColorfulTheme::default())
+        .with_prompt("Name")
+        .validate_with(|s: &String| validate_name(s).map(|_| ()).map_err(|e| e.message))
+        .interact_text()
+        .map_err(cancelled)
+}
+
+pub fn url(allow_private: bool) -> Result<String, CliError> {
+    Input::<String>::with_theme(&ColorfulTheme::default())
+        .with_prompt("URL")
+        .validate_with(|s: &String| {
+            WebhookUrl::parse(s, allow_private)
+                .map(|_| ())
+                .map_err(|e| e.message)
+        })
+        .interact_text()
+        .map_err(cancelled)
+}
+
+pub fn events() -> Result<Vec<String>, CliError> {
+    let all: Vec<EventType> = EventType::subscribable().collect();
+    let labels: Vec<String> = all
+        .iter()
+        .map(|t| format!("{:<30} {}", t.as_str(), t.about()))
+        .collect();
+    loop {
+        let picked = MultiSelect::with_theme(&ColorfulTheme::default())
+            .with_prompt("Events (space to select, enter to confirm)")
+            .items(&labels)
+            .interact()
+            .map_err(cancelled)?;
+        if !picked.is_empty() {
+            return Ok(picked.iter().map(|&i| all[i].as_str().to_string()).collect());
+        }
+        eprintln!("pick at least one event type");
+    }
+}
+
+/// An optional secret, typed without echo; empty means none.
+pub fn secret(required: bool) -> Result<Option<String>, CliError> {
+    let prompt = if required {
+        "Secret"
+    } else {
+        "Secret (recommended; empty for none)"
+    };
+    let s = Password::with_theme(&ColorfulTheme::default())
+        .with_prompt(prompt)
+        .allow_empty_password(!required)
+        .interact()
+        .map_err(cancelled)?;
+    if s.is_empty() {
+        return Ok(None);
+    }
+    Secret::new(&s).map_err(CliError::from)?;
+    Ok(Some(s))
+}
+
+pub fn confirm(question: &str) -> Result<bool, CliError> {
+    Confirm::with_theme(&ColorfulTheme::default())
+        .with_prompt(question)
+        .default(false)
+        .interact()
+        .map_err(cancelled)
+}

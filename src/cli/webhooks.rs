@@ -1,0 +1,320 @@
+//! `webnet webhooks create|list|show|update|enable|disable|delete`.
+
+use std::io::{BufRead, IsTerminal};
+
+use super::args::{UpdateOnly, WebhookOptions, WebhooksCommand};
+use super::output::{self, webhook_json, Format, WEBHOOK_COLUMNS};
+use super::{prompt, CliError, Context};
+use crate::domain::headers::parse_headers;
+use crate::domain::secret::SecretKey;
+use crate::domain::time::whole_seconds;
+use crate::domain::webhook::{self, parse_event_types, validate_max_retries, validate_name};
+use crate::domain::{CustomerId, EventType, Scope, Secret, WebhookSettings, WebhookUrl};
+use crate::store::{SecretChange, Store, StoreError, WebhookFilter};
+
+pub fn run(ctx: &Context, cmd: WebhooksCommand) -> Result<(), CliError> {
+    match cmd {
+        WebhooksCommand::Create(opts) => create(ctx, opts),
+        WebhooksCommand::List {
+            enabled,
+            disabled,
+            event,
+        } => {
+            let filter = WebhookFilter {
+                enabled: if enabled {
+                    Some(true)
+                } else if disabled {
+                    Some(false)
+                } else {
+                    None
+                },
+                event_type: event
+                    .map(|e| e.parse::<EventType>())
+                    .transpose()
+                    .map_err(|e| CliError::usage("--event", e))?,
+            };
+            let store = ctx.store()?;
+            let list: Vec<_> = store
+                .webhooks(ctx.scope, &filter)?
+                .iter()
+                .map(webhook_json)
+                .collect();
+            output::print_list(ctx.format, &list, WEBHOOK_COLUMNS, "no webhooks");
+            Ok(())
+        }
+        WebhooksCommand::Show { id } => {
+            let store = ctx.store()?;
+            output::print_object(ctx.format, &webhook_json(&store.webhook(ctx.scope, id)?));
+            Ok(())
+        }
+        WebhooksCommand::Update { id, options, extra } => update(ctx, id, options, extra),
+        WebhooksCommand::Enable { id } => set_enabled(ctx, id, true),
+        WebhooksCommand::Disable { id } => set_enabled(ctx, id, false),
+        WebhooksCommand::Delete { id, yes } => delete(ctx, id, yes),
+    }
+}
+
+fn create(ctx: &Context, mut opts: WebhookOptions) -> Result<(), CliError> {
+    let missing = ctx.scope == Scope::All
+        || opts.name.is_none()
+        || opts.url.is_none()
+        || opts.events.is_empty();
+    if missing && !ctx.interactive {
+        let what = [
+            (ctx.scope == Scope::All, "--customer"),
+            (opts.name.is_none(), "--name"),
+            (opts.url.is_none(), "--url"),
+            (opts.events.is_empty(), "--event"),
+        ];
+        let names: Vec<&str> = what.iter().filter(|(m, _)| *m).map(|(_, n)| *n).collect();
+        return Err(CliError::usage(
+            names[0],
+            format!(
+                "required (missing: {}); see `webnet webhooks create --help`",
+                names.join(", ")
+            ),
+        ));
+    }
+    // Check what was given before asking for the rest, so a typo fails at once.
+    let mut settings = WebhookSettings {
+        name: String::new(),
+        url: WebhookUrl::parse("http://placeholder.invalid/", true)?,
+        event_types: Vec::new(),
+        enabled: !opts.disabled,
+        verify_ssl: !opts.no_verify_ssl,
+        timeout_seconds: webhook::DEFAULT_TIMEOUT,
+        max_retries: webhook::DEFAULT_MAX_RETRIES,
+        retry_backoff: webhook::DEFAULT_BACKOFF,
+        headers: Default::default(),
+    };
+    apply_limits(&mut settings, &opts)?;
+    let given_name = opts.name.as_deref().map(validate_name).transpose()?;
+    let given_url = opts
+        .url
+        .as_deref()
+        .map(|u| WebhookUrl::parse(u, ctx.allow_private))
+        .transpose()?;
+    let given_types = (!opts.events.is_empty())
+        .then(|| parse_event_types(&opts.events))
+        .transpose()?;
+    let mut secret = read_secret(&mut opts)?;
+
+    let store = ctx.store()?;
+    let customer = match ctx.scope {
+        Scope::Customer(c) => c,
+        Scope::All => prompt::customer(&store)?,
+    };
+    ensure_customer(&store, customer)?;
+    settings.name = match given_name {
+        Some(n) => n,
+        None => validate_name(&prompt::name()?)?,
+    };
+    settings.url = match given_url {
+        Some(u) => u,
+        None => WebhookUrl::parse(&prompt::url(ctx.allow_private)?, ctx.allow_private)?,
+    };
+    settings.event_types = match given_types {
+        Some(t) => t,
+        None => parse_event_types(&prompt::events()?)?,
+    };
+    if missing && secret.is_none() {
+        secret = prompt::secret(false)?.map(|s| Secret::new(&s)).transpose()?;
+    }
+    let sealed = seal(&store, secret.as_ref())?;
+    let hook = store.create_webhook(customer, &settings, sealed, ctx.now())?;
+    match ctx.format {
+        Format::Json => output::print_json(&webhook_json(&hook)),
+        Format::Table => {
+            output::print_line(&hook.id.to_string());
+            eprintln!(
+                "created webhook {} {:?} for customer {}{}",
+                hook.id,
+                hook.settings.name,
+                customer,
+                if hook.has_secret {
+                    ""
+                } else {
+                    " (unsigned: add a secret with `webnet webhooks update ID --secret-stdin`)"
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
+fn update(ctx: &Context, id: i64, mut opts: WebhookOptions, extra: UpdateOnly) -> Result<(), CliError> {
+    let nothing = opts.name.is_none()
+        && opts.url.is_none()
+        && opts.events.is_empty()
+        && opts.secret.is_none()
+        && !opts.secret_stdin
+        && !opts.disabled
+        && !opts.no_verify_ssl
+        && opts.timeout.is_none()
+        && opts.max_retries.is_none()
+        && opts.retry_backoff.is_none()
+        && opts.headers.is_empty()
+        && !extra.enabled
+        && !extra.verify_ssl
+        && !extra.clear_secret
+        && !extra.clear_headers;
+    if nothing {
+        return Err(CliError::usage(
+            "update",
+            "nothing to change; give at least one option (see `webnet webhooks update --help`)",
+        ));
+    }
+    // Validate everything before touching the database.
+    let name = opts.name.as_deref().map(validate_name).transpose()?;
+    let url = opts
+        .url
+        .as_deref()
+        .map(|u| WebhookUrl::parse(u, ctx.allow_private))
+        .transpose()?;
+    let types = (!opts.events.is_empty())
+        .then(|| parse_event_types(&opts.events))
+        .transpose()?;
+    let new_headers = parse_headers(&opts.headers)?;
+    let secret = read_secret(&mut opts)?;
+
+    let store = ctx.store()?;
+    let current = store.webhook(ctx.scope, id)?;
+    let mut s = current.settings.clone();
+    apply_limits(&mut s, &opts)?;
+    if let Some(n) = name {
+        s.name = n;
+    }
+    if let Some(u) = url {
+        s.url = u;
+    }
+    if let Some(t) = types {
+        s.event_types = t;
+    }
+    if opts.disabled {
+        s.enabled = false;
+    }
+    if extra.enabled {
+        s.enabled = true;
+    }
+    if opts.no_verify_ssl {
+        s.verify_ssl = false;
+    }
+    if extra.verify_ssl {
+        s.verify_ssl = true;
+    }
+    if extra.clear_headers {
+        s.headers.clear();
+    }
+    for (k, v) in new_headers {
+        s.headers.retain(|old, _| !old.eq_ignore_ascii_case(&k));
+        s.headers.insert(k, v);
+    }
+    let change = match (secret, extra.clear_secret) {
+        (Some(secret), _) => SecretChange::Set(seal(&store, Some(&secret))?.unwrap_or_default()),
+        (None, true) => SecretChange::Clear,
+        (None, false) => SecretChange::Keep,
+    };
+    let hook = store.update_webhook(ctx.scope, id, &s, change, ctx.now())?;
+    output::print_object(ctx.format, &webhook_json(&hook));
+    Ok(())
+}
+
+/// Applies `--timeout`, `--max-retries`, `--retry-backoff` and (on create) `--header`.
+fn apply_limits(s: &mut WebhookSettings, opts: &WebhookOptions) -> Result<(), CliError> {
+    if let Some(t) = &opts.timeout {
+        s.timeout_seconds = whole_seconds("timeout_seconds", t, webhook::TIMEOUT_RANGE)?;
+    }
+    if let Some(n) = opts.max_retries {
+        s.max_retries = validate_max_retries(n)?;
+    }
+    if let Some(b) = &opts.retry_backoff {
+        s.retry_backoff = whole_seconds("retry_backoff", b, webhook::BACKOFF_RANGE)?;
+    }
+    if s.headers.is_empty() {
+        s.headers = parse_headers(&opts.headers)?;
+    }
+    Ok(())
+}
+
+/// The secret from `--secret` or `--secret-stdin` (its first line; hidden prompt on a terminal).
+fn read_secret(opts: &mut WebhookOptions) -> Result<Option<Secret>, CliError> {
+    if let Some(s) = opts.secret.take() {
+        return Ok(Some(Secret::new(&s)?));
+    }
+    if !opts.secret_stdin {
+        return Ok(None);
+    }
+    if std::io::stdin().is_terminal() {
+        return prompt::secret(true)?
+            .map(|s| Secret::new(&s).map_err(CliError::from))
+            .transpose();
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::usage("--secret-stdin", format!("cannot read standard input: {e}")))?;
+    let line = line.trim_end_matches(['\n', '\r']);
+    if line.is_empty() {
+        return Err(CliError::usage("--secret-stdin", "standard input held no secret"));
+    }
+    Ok(Some(Secret::new(line)?))
+}
+
+/// Encrypts a secret with the database's key (creating the key file on first use).
+fn seal(store: &Store, secret: Option<&Secret>) -> Result<Option<Vec<u8>>, CliError> {
+    match secret {
+        None => Ok(None),
+        Some(s) => {
+            let key: SecretKey = store.secret_key(true)?;
+            Ok(Some(key.seal_secret(s)))
+        }
+    }
+}
+
+fn ensure_customer(store: &Store, id: CustomerId) -> Result<(), CliError> {
+    match store.customer(Scope::All, id) {
+        Ok(_) => Ok(()),
+        Err(StoreError::NotFound { .. }) => Err(CliError::usage(
+            "--customer",
+            format!("no customer {id}; create one with `webnet customers create NAME`"),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn set_enabled(ctx: &Context, id: i64, enabled: bool) -> Result<(), CliError> {
+    let store = ctx.store()?;
+    let mut s = store.webhook(ctx.scope, id)?.settings;
+    s.enabled = enabled;
+    let hook = store.update_webhook(ctx.scope, id, &s, SecretChange::Keep, ctx.now())?;
+    match ctx.format {
+        Format::Json => output::print_json(&webhook_json(&hook)),
+        Format::Table => eprintln!(
+            "webhook {id} {:?} {}",
+            hook.settings.name,
+            if enabled { "enabled" } else { "disabled" }
+        ),
+    }
+    Ok(())
+}
+
+fn delete(ctx: &Context, id: i64, yes: bool) -> Result<(), CliError> {
+    let mut store = ctx.store()?;
+    let hook = store.webhook(ctx.scope, id)?;
+    if !yes && ctx.interactive && std::io::stderr().is_terminal() {
+        let q = format!(
+            "Delete webhook {id} {:?} of customer {}? Its delivery history is kept",
+            hook.settings.name, hook.customer
+        );
+        if !prompt::confirm(&q)? {
+            return Err(CliError::failure("cancelled; nothing was deleted"));
+        }
+    }
+    store.delete_webhook(ctx.scope, id, ctx.now())?;
+    match ctx.format {
+        Format::Json => output::print_json(&serde_json::json!({"id": id, "deleted": true})),
+        Format::Table => eprintln!("deleted webhook {id} {:?}", hook.settings.name),
+    }
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! The event catalog: every event type webnet emits, and the payload object each one carries.
+
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! catalog {
+    ($($variant:ident => $name:literal, $family:literal, $about:literal;)*) => {
+        /// One event type of the catalog (plus `webhook.test`, which only `webhooks test` sends).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum EventType { $($variant),* }
+
+        impl EventType {
+            /// Every type, in catalog order, `webhook.test` last.
+            pub const ALL: &'static [EventType] = &[$(EventType::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(EventType::$variant => $name),* }
+            }
+
+            /// The payload key that holds this event's object (`job`, `device`, …).
+            pub fn family(self) -> &'static str {
+                match self { $(EventType::$variant => $family),* }
+            }
+
+            /// One line for people: when this event is sent.
+            pub fn about(self) -> &'static str {
+                match self { $(EventType::$variant => $about),* }
+            }
+        }
+    };
+}
+
+catalog! {
+    JobCreated => "job.created", "job", "Job is created";
+    JobStarted => "job.started", "job", "Job execution begins";
+    JobCompleted => "job.completed", "job", "Job finishes successfully";
+    JobFailed => "job.failed", "job", "Job fails";
+    DeviceCreated => "device.created", "device", "Device added to inventory";
+    DeviceUpdated => "device.updated", "device", "Device attributes changed";
+    DeviceDeleted => "device.deleted", "device", "Device removed from inventory";
+    DeviceStatusChanged => "device.status_changed", "device", "Reachability status changed";
+    ConfigBackupCreated => "config.backup_created", "config", "Configuration backup taken";
+    ConfigChanged => "config.changed", "config", "Configuration drift detected";
+    ConfigDeployed => "config.deployed", "config", "Configuration deployed to device";
+    ComplianceCheckCompleted => "compliance.check_completed", "compliance", "Compliance check finishes";
+    ComplianceViolationDetected => "compliance.violation_detected", "compliance", "Compliance violation found";
+    WebhookTest => "webhook.test", "webhook", "Test event sent by `webnet webhooks test`";
+}
+
+impl EventType {
+    /// The types a webhook can subscribe to and `emit` accepts (all but `webhook.test`).
+    pub fn subscribable() -> impl Iterator<Item = EventType> {
+        EventType::ALL
+            .iter()
+            .copied()
+            .filter(|t| *t != EventType::WebhookTest)
+    }
+
+    /// Parses a type a user may subscribe to or emit; `webhook.test` is refused.
+    pub fn parse_subscribable(s: &str) -> Result<EventType, String> {
+        match s.parse::<EventType>() {
+            Ok(EventType::WebhookTest) => Err(
+                "\"webhook.test\" is sent only by `webnet webhooks test`; it cannot be subscribed to or emitted".into(),
+            ),
+            other => other,
+        }
+    }
+}
+
+impl FromStr for EventType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EventType::ALL
+            .iter()
+            .copied()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "{s:?} is not an event type; known types: {}",
+                    EventType::subscribable()
+                        .map(EventType::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_round_trips_and_names_families() {
+        for t in EventType::ALL {
+            assert_eq!(t.as_str().parse::<EventType>(), Ok(*t));
+            assert!(t.as_str().starts_with(t.family()));
+        }
+        assert_eq!(EventType::subscribable().count(), 13);
+    }
+
+    #[test]
+    fn unknown_and_test_types_are_refused_for_subscriptions() {
+        assert!(EventType::parse_subscribable("job.exploded")
+            .unwrap_err()
+            .contains("job.completed"));
+        assert!(EventType::parse_subscribable("webhook.test").is_err());
+    }
+}

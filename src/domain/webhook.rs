@@ -1,0 +1,192 @@
+//! A webhook's settings and the rules they obey (DESIGN §4): name, URL, subscriptions, limits.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::{target, EventType, ValidationError};
+
+pub const DEFAULT_TIMEOUT: u32 = 10;
+pub const TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=120;
+pub const DEFAULT_MAX_RETRIES: u32 = 3;
+pub const MAX_RETRIES_LIMIT: u32 = 20;
+pub const DEFAULT_BACKOFF: u32 = 60;
+pub const BACKOFF_RANGE: std::ops::RangeInclusive<u64> = 1..=86_400;
+const MAX_URL_LEN: usize = 2048;
+
+/// Everything about a webhook except its identity, owner, secret and timestamps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    pub name: String,
+    pub url: WebhookUrl,
+    pub event_types: Vec<EventType>,
+    pub enabled: bool,
+    pub verify_ssl: bool,
+    pub timeout_seconds: u32,
+    pub max_retries: u32,
+    pub retry_backoff: u32,
+    pub headers: BTreeMap<String, String>,
+}
+
+/// A destination URL: absolute http or https with a host, no credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookUrl(url::Url);
+
+impl WebhookUrl {
+    /// Parses and checks a URL. Unless `allow_private`, an IP-literal host that is not public
+    /// (and `localhost`) is refused here; names are checked again on every resolved address
+    /// when sending.
+    pub fn parse(text: &str, allow_private: bool) -> Result<WebhookUrl, ValidationError> {
+        let err = |m: String| ValidationError::new("url", m);
+        let text = text.trim();
+        if text.len() > MAX_URL_LEN {
+            return Err(err(format!("is longer than {MAX_URL_LEN} characters")));
+        }
+        let url = url::Url::parse(text).map_err(|e| err(format!("{text:?} is not a valid URL ({e})")))?;
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(err(format!("{text:?} is not http or https")));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(err(format!(
+                "{} contains credentials; send them with --header 'Authorization: ...' instead",
+                url.scheme()
+            )));
+        }
+        let host = url
+            .host()
+            .ok_or_else(|| err(format!("{text:?} has no host")))?;
+        if !allow_private {
+            let refused = match host {
+                url::Host::Ipv4(ip) => target::non_public_reason(ip.into()),
+                url::Host::Ipv6(ip) => target::non_public_reason(ip.into()),
+                url::Host::Domain(d) => {
+                    let d = d.trim_end_matches('.').to_ascii_lowercase();
+                    (d == "localhost" || d.ends_with(".localhost")).then_some("a loopback address")
+                }
+            };
+            if let Some(reason) = refused {
+                return Err(err(format!(
+                    "refused: {} is {reason}; pass --allow-private-targets to allow non-public destinations",
+                    url.host_str().unwrap_or_default()
+                )));
+            }
+        }
+        Ok(WebhookUrl(url))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.0.scheme() == "https"
+    }
+
+    pub fn host(&self) -> &str {
+        self.0.host_str().unwrap_or_default()
+    }
+}
+
+impl fmt::Display for WebhookUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Checks a webhook name: 1–100 characters, not blank, one line.
+pub fn validate_name(name: &str) -> Result<String, ValidationError> {
+    validate_label("name", name)
+}
+
+/// Checks a name (of a webhook or a customer) for `field`: 1–100 characters, one line; trimmed.
+pub fn validate_label(field: &'static str, name: &str) -> Result<String, ValidationError> {
+    let err = |m: &str| ValidationError::new(field, m);
+    let trimmed = name.trim();
+    if trimmed.is_empty() {
+        return Err(err("the name is empty"));
+    }
+    if trimmed.chars().count() > 100 {
+        return Err(err("the name is longer than 100 characters"));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(err("the name contains control characters"));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// Parses the subscribed event types: at least one, each from the catalog; duplicates dropped.
+pub fn parse_event_types<S: AsRef<str>>(raw: &[S]) -> Result<Vec<EventType>, ValidationError> {
+    let mut out: Vec<EventType> = Vec::new();
+    for item in raw {
+        // `--event a,b` is accepted as well as `--event a --event b`.
+        for part in item.as_ref().split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let t = EventType::parse_subscribable(part)
+                .map_err(|m| ValidationError::new("event_types", m))?;
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(ValidationError::new(
+            "event_types",
+            "at least one event type is required",
+        ));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Checks `max_retries` (0–20).
+pub fn validate_max_retries(n: i64) -> Result<u32, ValidationError> {
+    if (0..=MAX_RETRIES_LIMIT as i64).contains(&n) {
+        Ok(n as u32)
+    } else {
+        Err(ValidationError::new(
+            "max_retries",
+            format!("{n} is out of range: must be 0 to {MAX_RETRIES_LIMIT}"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_http_with_a_public_literal_host() {
+        assert!(WebhookUrl::parse("https://hooks.slack.com/services/X", false).is_ok());
+        assert!(WebhookUrl::parse("http://93.184.216.34/x", false).is_ok());
+        for bad in [
+            "ftp://x.example/",
+            "not a url",
+            "https://user:pw@example.com/",
+            "http://127.0.0.1:8080/",
+            "http://[::1]/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://10.0.0.1/",
+            "http://0x7f.1/",
+            "http://2130706433/",
+            "http://0177.0.0.1/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://localhost:9000/",
+        ] {
+            assert!(WebhookUrl::parse(bad, false).is_err(), "{bad} should be refused");
+        }
+        assert!(WebhookUrl::parse("http://127.0.0.1:8080/", true).is_ok());
+    }
+
+    #[test]
+    fn names_and_event_types() {
+        assert!(validate_name("  ").is_err());
+        assert!(validate_name(&"x".repeat(101)).is_err());
+        assert_eq!(validate_name(" Slack ").unwrap(), "Slack");
+        assert_eq!(
+            parse_event_types(&["job.failed,job.completed", "job.failed"]).unwrap(),
+            vec![EventType::JobCompleted, EventType::JobFailed]
+        );
+        assert!(parse_event_types::<&str>(&[]).is_err());
+        assert!(parse_event_types(&["job.nope"]).is_err());
+        assert!(validate_max_retries(21).is_err());
+        assert_eq!(validate_max_retries(0), Ok(0));
+    }
+}

@@ -1,0 +1,184 @@
+//! The SQLite store: opening (and refusing files that are not ours), migrations, and every query.
+//! Invariant: a file we did not create, or one from a newer webnet, is never modified.
+
+mod customers;
+mod keys;
+mod migrations;
+mod webhooks;
+
+use std::fs::OpenOptions;
+use std::io::Read;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use customers::Customer;
+pub use webhooks::{SecretChange, Webhook, WebhookFilter};
+
+use crate::domain::secret::KeyError;
+
+/// `PRAGMA application_id` of webnet databases ("WBNT").
+pub const APPLICATION_ID: i32 = 0x5742_4e54;
+
+/// Everything that can go wrong below the CLI, in words a user can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: not a webnet database; refusing to touch it (choose another file with --db)")]
+    NotOurs { path: PathBuf },
+    #[error("{path}: made by a newer webnet (schema {found}, this one knows up to {known}); upgrade webnet")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("{0}")]
+    Conflict(crate::domain::ValidationError),
+    #[error("secret key: {0}")]
+    Key(#[from] KeyError),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// An open webnet database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    passphrase: Option<String>,
+}
+
+impl Store {
+    /// Opens (creating, mode 0600, with its folder) the database at `path` and migrates it.
+    /// `passphrase` is `WEBNET_SECRET_KEY`; without it secrets use the key file beside `path`.
+    pub fn open(path: &Path, passphrase: Option<String>) -> Result<Store> {
+        let io = |source| StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.exists() {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(io)?;
+            }
+        }
+        // Create the file ourselves so it is 0600 from the first byte; SQLite gives its WAL and
+        // shared-memory files the same mode.
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .or_else(|e| {
+                // A read-only file can still be read (and refused or served read-only).
+                if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    OpenOptions::new().read(true).open(path)
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(io)?;
+        let mut header = [0u8; 16];
+        let n = file.read(&mut header).map_err(io)?;
+        if n > 0 && (n < 16 || &header != b"SQLite format 3\0") {
+            return Err(StoreError::NotOurs {
+                path: path.to_path_buf(),
+            });
+        }
+        drop(file);
+
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(30))?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+            passphrase,
+        };
+        store.check_ownership()?;
+        store.conn.pragma_update(None, "journal_mode", "WAL")?;
+        store.conn.pragma_update(None, "synchronous", "FULL")?;
+        store.conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrations::migrate(&mut store.conn, &store.path)?;
+        Ok(store)
+    }
+
+    /// Refuses a file that another program made or a newer webnet migrated, before any write.
+    fn check_ownership(&self) -> Result<()> {
+        let app_id: i32 = self
+            .conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(|e| self.not_ours_if_not_db(e))?;
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let tables: i64 = self.conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+            [],
+            |r| r.get(0),
+        )?;
+        let ours = app_id == APPLICATION_ID || (app_id == 0 && version == 0 && tables == 0);
+        if !ours {
+            return Err(StoreError::NotOurs {
+                path: self.path.clone(),
+            });
+        }
+        if version > migrations::LATEST {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                known: migrations::LATEST,
+            });
+        }
+        Ok(())
+    }
+
+    fn not_ours_if_not_db(&self, e: rusqlite::Error) -> StoreError {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => StoreError::NotOurs {
+                path: self.path.clone(),
+            },
+            _ => e.into(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The raw connection, for the delivery layer's queries.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Maps a UNIQUE violation to a [`StoreError::Conflict`] with `message`.
+fn conflict_or(
+    e: rusqlite::Error,
+    field: &'static str,
+    message: impl FnOnce() -> String,
+) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) => {
+            StoreError::Conflict(crate::domain::ValidationError::new(field, message()))
+        }
+        _ => e.into(),
+    }
+}
+

@@ -1,0 +1,228 @@
+//! Webhook rows. Every function takes the caller's [`Scope`]: another customer's webhook is
+//! "not found", exactly as a missing one.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, OptionalExtension};
+
+use super::{conflict_or, Result, Store, StoreError};
+use crate::domain::time::Millis;
+use crate::domain::{CustomerId, EventType, Scope, WebhookSettings, WebhookUrl};
+
+/// A stored webhook. The secret itself is never loaded here; see [`Store::webhook_secret`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: i64,
+    pub customer: CustomerId,
+    pub settings: WebhookSettings,
+    pub has_secret: bool,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// What happens to the secret on update.
+pub enum SecretChange {
+    Keep,
+    /// The new secret, already sealed with [`Store::secret_key`].
+    Set(Vec<u8>),
+    Clear,
+}
+
+/// Which webhooks `webhooks list` shows.
+#[derive(Debug, Default, Clone)]
+pub struct WebhookFilter {
+    pub enabled: Option<bool>,
+    pub event_type: Option<EventType>,
+}
+
+const SELECT: &str = "SELECT id, customer_id, name, url, event_types, secret IS NOT NULL, enabled,
+        verify_ssl, timeout_seconds, max_retries, retry_backoff, headers, created_at, updated_at
+    FROM webhooks";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
+    let bad = |i: usize, e: String| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    };
+    let url: String = r.get(3)?;
+    let types: String = r.get(4)?;
+    let headers: String = r.get(11)?;
+    let event_types: Vec<String> = serde_json::from_str(&types).map_err(|e| bad(4, e.to_string()))?;
+    Ok(Webhook {
+        id: r.get(0)?,
+        customer: CustomerId(r.get(1)?),
+        settings: WebhookSettings {
+            name: r.get(2)?,
+            // Stored URLs were checked when written; private ones only if allowed then.
+            url: WebhookUrl::parse(&url, true).map_err(|e| bad(3, e.to_string()))?,
+            event_types: event_types
+                .iter()
+                .map(|t| t.parse().map_err(|e: String| bad(4, e)))
+                .collect::<rusqlite::Result<_>>()?,
+            enabled: r.get(6)?,
+            verify_ssl: r.get(7)?,
+            timeout_seconds: r.get(8)?,
+            max_retries: r.get(9)?,
+            retry_backoff: r.get(10)?,
+            headers: serde_json::from_str(&headers).map_err(|e| bad(11, e.to_string()))?,
+        },
+        has_secret: r.get(5)?,
+        created_at: r.get(12)?,
+        updated_at: r.get(13)?,
+    })
+}
+
+fn types_json(types: &[EventType]) -> String {
+    serde_json::Value::from(types.iter().map(|t| t.as_str()).collect::<Vec<_>>()).to_string()
+}
+
+fn headers_json(h: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(h).unwrap_or_else(|_| "{}".into())
+}
+
+fn name_taken(name: &str) -> String {
+    format!("a webhook named {name:?} already exists for this customer")
+}
+
+impl Store {
+    pub fn create_webhook(
+        &self,
+        customer: CustomerId,
+        s: &WebhookSettings,
+        sealed_secret: Option<Vec<u8>>,
+        now: Millis,
+    ) -> Result<Webhook> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO webhooks (customer_id, name, url, event_types, secret, enabled,
+                    verify_ssl, timeout_seconds, max_retries, retry_backoff, headers,
+                    created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+            )?
+            .execute(params![
+                customer.0,
+                s.name,
+                s.url.as_str(),
+                types_json(&s.event_types),
+                sealed_secret,
+                s.enabled,
+                s.verify_ssl,
+                s.timeout_seconds,
+                s.max_retries,
+                s.retry_backoff,
+                headers_json(&s.headers),
+                now
+            ])
+            .map_err(|e| conflict_or(e, "name", || name_taken(&s.name)))?;
+        self.webhook(Scope::Customer(customer), self.conn.last_insert_rowid())
+    }
+
+    /// One webhook, if `scope` may see it.
+    pub fn webhook(&self, scope: Scope, id: i64) -> Result<Webhook> {
+        self.conn
+            .prepare_cached(&format!(
+                "{SELECT} WHERE id = ?1 AND (?2 IS NULL OR customer_id = ?2)"
+            ))?
+            .query_row(params![id, scope.customer()], row)
+            .optional()?
+            .ok_or(StoreError::NotFound {
+                what: "webhook",
+                id: id.to_string(),
+            })
+    }
+
+    pub fn webhooks(&self, scope: Scope, filter: &WebhookFilter) -> Result<Vec<Webhook>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{SELECT} WHERE (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR enabled = ?2)
+               AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(event_types) WHERE value = ?3))
+             ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                scope.customer(),
+                filter.enabled,
+                filter.event_type.map(|t| t.as_str())
+            ],
+            row,
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Replaces a webhook's settings (and maybe its secret); returns the stored result.
+    pub fn update_webhook(
+        &self,
+        scope: Scope,
+        id: i64,
+        s: &WebhookSettings,
+        secret: SecretChange,
+        now: Millis,
+    ) -> Result<Webhook> {
+        let (set_secret, sealed) = match secret {
+            SecretChange::Keep => (false, None),
+            SecretChange::Set(v) => (true, Some(v)),
+            SecretChange::Clear => (true, None),
+        };
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE webhooks SET name = ?3, url = ?4, event_types = ?5, enabled = ?6,
+                    verify_ssl = ?7, timeout_seconds = ?8, max_retries = ?9, retry_backoff = ?10,
+                    headers = ?11, secret = CASE WHEN ?12 THEN ?13 ELSE secret END,
+                    updated_at = ?14
+                 WHERE id = ?1 AND (?2 IS NULL OR customer_id = ?2)",
+            )?
+            .execute(params![
+                id,
+                scope.customer(),
+                s.name,
+                s.url.as_str(),
+                types_json(&s.event_types),
+                s.enabled,
+                s.verify_ssl,
+                s.timeout_seconds,
+                s.max_retries,
+                s.retry_backoff,
+                headers_json(&s.headers),
+                set_secret,
+                sealed,
+                now
+            ])
+            .map_err(|e| conflict_or(e, "name", || name_taken(&s.name)))?;
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                what: "webhook",
+                id: id.to_string(),
+            });
+        }
+        self.webhook(scope, id)
+    }
+
+    /// Deletes a webhook. Its delivery history stays (audit); deliveries still waiting for an
+    /// attempt end `failed`, since there is nowhere left to send them.
+    pub fn delete_webhook(&mut self, scope: Scope, id: i64, now: Millis) -> Result<Webhook> {
+        let hook = self.webhook(scope, id)?;
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE deliveries SET status = 'failed', error_message = 'Webhook was deleted',
+                next_attempt_at = NULL, lease_until = NULL, lease_owner = NULL, updated_at = ?2
+             WHERE webhook_id = ?1 AND status IN ('pending', 'retrying')",
+            params![id, now],
+        )?;
+        tx.execute("DELETE FROM webhooks WHERE id = ?1", [id])?;
+        tx.commit()?;
+        Ok(hook)
+    }
+
+    /// The sealed secret of a webhook, for signing.
+    pub fn webhook_secret(&self, scope: Scope, id: i64) -> Result<Option<Vec<u8>>> {
+        self.conn
+            .prepare_cached(
+                "SELECT secret FROM webhooks WHERE id = ?1 AND (?2 IS NULL OR customer_id = ?2)",
+            )?
+            .query_row(params![id, scope.customer()], |r| r.get(0))
+            .optional()?
+            .ok_or(StoreError::NotFound {
+                what: "webhook",
+                id: id.to_string(),
+            })
+    }
+}

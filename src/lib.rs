@@ -3,6 +3,9 @@
 //! Layers point one way: [`domain`] (pure rules) ← [`store`] (SQLite) ← [`delivery`] (sending)
 //! ← [`cli`] (commands and output; the only layer that prints).
 #![forbid(unsafe_code)]
+// No unwrap on a request or delivery path; unit tests may.
+#![deny(clippy::unwrap_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod cli;
 pub mod domain;

@@ -11,20 +11,43 @@ use crate::domain::{CustomerId, EventType};
 /// Webhooks for the webnet platform: subscriptions in a local SQLite file, events delivered as
 /// signed HTTP POSTs, failures retried with exponential backoff.
 #[derive(Debug, Parser)]
-#[command(name = "webnet", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "webnet",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or
     /// ~/.local/share/webnet/webhooks.db]
-    #[arg(long, global = true, env = "WEBNET_DB", hide_env_values = true, value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "WEBNET_DB",
+        hide_env_values = true,
+        value_name = "PATH"
+    )]
     pub db: Option<PathBuf>,
 
     /// Output format [default: table on a terminal, json otherwise]
-    #[arg(long, global = true, env = "WEBNET_OUTPUT", hide_env_values = true, value_enum)]
+    #[arg(
+        long,
+        global = true,
+        env = "WEBNET_OUTPUT",
+        hide_env_values = true,
+        value_enum
+    )]
     pub output: Option<Format>,
 
     /// Pin this command to one customer: it sees and changes only that customer's webhooks and
     /// deliveries
-    #[arg(long, global = true, env = "WEBNET_CUSTOMER", hide_env_values = true, value_name = "ID")]
+    #[arg(
+        long,
+        global = true,
+        env = "WEBNET_CUSTOMER",
+        hide_env_values = true,
+        value_name = "ID"
+    )]
     pub customer: Option<CustomerId>,
 
     /// Allow loopback, private, link-local and other non-public destinations
@@ -69,9 +92,10 @@ pub enum CustomersCommand {
 
 /// Event type names for `--event`, offered to shell completion.
 pub(crate) fn event_type_parser() -> PossibleValuesParser {
-    PossibleValuesParser::new(EventType::subscribable().map(|t| {
-        clap::builder::PossibleValue::new(t.as_str()).help(t.about())
-    }))
+    PossibleValuesParser::new(
+        EventType::subscribable()
+            .map(|t| clap::builder::PossibleValue::new(t.as_str()).help(t.about())),
+    )
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,7 +12,9 @@ pub fn run(ctx: &Context, cmd: CustomersCommand) -> Result<(), CliError> {
             if let Scope::Customer(c) = ctx.scope {
                 return Err(CliError::usage(
                     "--customer",
-                    format!("this command is pinned to customer {c}; creating customers is refused"),
+                    format!(
+                        "this command is pinned to customer {c}; creating customers is refused"
+                    ),
                 ));
             }
             let name = validate_label("customer_name", &name)?;
@@ -29,7 +31,11 @@ pub fn run(ctx: &Context, cmd: CustomersCommand) -> Result<(), CliError> {
         }
         CustomersCommand::List => {
             let store = ctx.store()?;
-            let list: Vec<_> = store.customers(ctx.scope)?.iter().map(customer_json).collect();
+            let list: Vec<_> = store
+                .customers(ctx.scope)?
+                .iter()
+                .map(customer_json)
+                .collect();
             output::print_list(
                 ctx.format,
                 &list,

@@ -59,16 +59,24 @@ pub fn main() -> ExitCode {
 fn one_line(e: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue};
     let rendered = e.render().to_string();
-    let mut line = rendered.lines().next().unwrap_or("error: invalid arguments").to_string();
+    let mut line = rendered
+        .lines()
+        .next()
+        .unwrap_or("error: invalid arguments")
+        .to_string();
     let values = |kind| match e.get(kind) {
         Some(ContextValue::String(s)) => vec![s.clone()],
         Some(ContextValue::Strings(v)) => v.clone(),
         _ => Vec::new(),
     };
-    let suggested: Vec<String> = [ContextKind::SuggestedValue, ContextKind::SuggestedArg, ContextKind::SuggestedSubcommand]
-        .into_iter()
-        .flat_map(values)
-        .collect();
+    let suggested: Vec<String> = [
+        ContextKind::SuggestedValue,
+        ContextKind::SuggestedArg,
+        ContextKind::SuggestedSubcommand,
+    ]
+    .into_iter()
+    .flat_map(values)
+    .collect();
     if !suggested.is_empty() {
         line.push_str(&format!(" (did you mean '{}'?)", suggested.join("', '")));
     }
@@ -154,12 +162,10 @@ fn default_db_path() -> Result<PathBuf, CliError> {
     let base = match (var("XDG_DATA_HOME"), var("HOME")) {
         (Some(x), _) => PathBuf::from(x),
         (None, Some(h)) => PathBuf::from(h).join(".local/share"),
-        (None, None) => {
-            return Err(CliError::usage(
-                "--db",
-                "neither XDG_DATA_HOME nor HOME is set; give the database path with --db or WEBNET_DB",
-            ))
-        }
+        (None, None) => return Err(CliError::usage(
+            "--db",
+            "neither XDG_DATA_HOME nor HOME is set; give the database path with --db or WEBNET_DB",
+        )),
     };
     Ok(base.join("webnet").join("webhooks.db"))
 }

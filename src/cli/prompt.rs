@@ -26,7 +26,8 @@ pub fn customer(store: &Store) -> Result<CustomerId, CliError> {
         })
         .interact_text()
         .map_err(cancelled)?;
-    id.parse().map_err(|e: String| CliError::usage("--customer", e))
+    id.parse()
+        .map_err(|e: String| CliError::usage("--customer", e))
 }
 
 pub fn name() -> Result<String, CliError> {
@@ -62,7 +63,10 @@ pub fn events() -> Result<Vec<String>, CliError> {
             .interact()
             .map_err(cancelled)?;
         if !picked.is_empty() {
-            return Ok(picked.iter().map(|&i| all[i].as_str().to_string()).collect());
+            return Ok(picked
+                .iter()
+                .map(|&i| all[i].as_str().to_string())
+                .collect());
         }
         eprintln!("pick at least one event type");
     }

@@ -118,7 +118,9 @@ fn create(ctx: &Context, mut opts: WebhookOptions) -> Result<(), CliError> {
         None => parse_event_types(&prompt::events()?)?,
     };
     if missing && secret.is_none() {
-        secret = prompt::secret(false)?.map(|s| Secret::new(&s)).transpose()?;
+        secret = prompt::secret(false)?
+            .map(|s| Secret::new(&s))
+            .transpose()?;
     }
     let sealed = seal(&store, secret.as_ref())?;
     let hook = store.create_webhook(customer, &settings, sealed, ctx.now())?;
@@ -142,7 +144,12 @@ fn create(ctx: &Context, mut opts: WebhookOptions) -> Result<(), CliError> {
     Ok(())
 }
 
-fn update(ctx: &Context, id: i64, mut opts: WebhookOptions, extra: UpdateOnly) -> Result<(), CliError> {
+fn update(
+    ctx: &Context,
+    id: i64,
+    mut opts: WebhookOptions,
+    extra: UpdateOnly,
+) -> Result<(), CliError> {
     let nothing = opts.name.is_none()
         && opts.url.is_none()
         && opts.events.is_empty()
@@ -250,13 +257,15 @@ fn read_secret(opts: &mut WebhookOptions) -> Result<Option<Secret>, CliError> {
             .transpose();
     }
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| CliError::usage("--secret-stdin", format!("cannot read standard input: {e}")))?;
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        CliError::usage("--secret-stdin", format!("cannot read standard input: {e}"))
+    })?;
     let line = line.trim_end_matches(['\n', '\r']);
     if line.is_empty() {
-        return Err(CliError::usage("--secret-stdin", "standard input held no secret"));
+        return Err(CliError::usage(
+            "--secret-stdin",
+            "standard input held no secret",
+        ));
     }
     Ok(Some(Secret::new(line)?))
 }

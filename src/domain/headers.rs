@@ -40,11 +40,21 @@ pub fn parse_header(raw: &str) -> Result<(String, String), ValidationError> {
         )));
     }
     let lower = name.to_ascii_lowercase();
-    if RESERVED.contains(&lower.as_str()) || lower.starts_with("x-webhook-") || lower.starts_with("webhook-") {
-        return Err(err(format!("{name:?} is set by webnet itself and cannot be overridden")));
+    if RESERVED.contains(&lower.as_str())
+        || lower.starts_with("x-webhook-")
+        || lower.starts_with("webhook-")
+    {
+        return Err(err(format!(
+            "{name:?} is set by webnet itself and cannot be overridden"
+        )));
     }
-    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0 || (b < 0x20 && b != b'\t') || b == 0x7f) {
-        return Err(err(format!("the value of {name:?} contains control characters")));
+    if value
+        .bytes()
+        .any(|b| b == b'\r' || b == b'\n' || b == 0 || (b < 0x20 && b != b'\t') || b == 0x7f)
+    {
+        return Err(err(format!(
+            "the value of {name:?} contains control characters"
+        )));
     }
     Ok((name.to_string(), value.to_string()))
 }
@@ -75,9 +85,19 @@ pub fn is_sensitive(name: &str) -> bool {
     matches!(
         n.as_str(),
         "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
-    ) || ["secret", "token", "key", "auth", "password", "passwd", "signature", "session", "credential"]
-        .iter()
-        .any(|w| n.contains(w))
+    ) || [
+        "secret",
+        "token",
+        "key",
+        "auth",
+        "password",
+        "passwd",
+        "signature",
+        "session",
+        "credential",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
 }
 
 /// The headers as they may be shown: credential values replaced by [`REDACTED`].
@@ -85,7 +105,11 @@ pub fn redacted(headers: &BTreeMap<String, String>) -> BTreeMap<String, String> 
     headers
         .iter()
         .map(|(k, v)| {
-            let v = if is_sensitive(k) { REDACTED.to_string() } else { v.clone() };
+            let v = if is_sensitive(k) {
+                REDACTED.to_string()
+            } else {
+                v.clone()
+            };
             (k.clone(), v)
         })
         .collect()

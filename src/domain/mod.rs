@@ -3,8 +3,8 @@
 
 pub mod event_type;
 pub mod headers;
-pub mod target;
 pub mod secret;
+pub mod target;
 pub mod time;
 pub mod webhook;
 

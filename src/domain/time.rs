@@ -30,7 +30,9 @@ pub fn whole_seconds(
     let d = match trimmed.parse::<u64>() {
         Ok(n) => Duration::from_secs(n),
         Err(_) => humantime::parse_duration(trimmed).map_err(|e| {
-            err(format!("{text:?} is not a duration ({e}); use e.g. 10s, 1m, 2h"))
+            err(format!(
+                "{text:?} is not a duration ({e}); use e.g. 10s, 1m, 2h"
+            ))
         })?,
     };
     if d.subsec_nanos() != 0 {

@@ -41,7 +41,8 @@ impl WebhookUrl {
         if text.len() > MAX_URL_LEN {
             return Err(err(format!("is longer than {MAX_URL_LEN} characters")));
         }
-        let url = url::Url::parse(text).map_err(|e| err(format!("{text:?} is not a valid URL ({e})")))?;
+        let url =
+            url::Url::parse(text).map_err(|e| err(format!("{text:?} is not a valid URL ({e})")))?;
         if url.scheme() != "http" && url.scheme() != "https" {
             return Err(err(format!("{text:?} is not http or https")));
         }
@@ -118,7 +119,12 @@ pub fn parse_event_types<S: AsRef<str>>(raw: &[S]) -> Result<Vec<EventType>, Val
     let mut out: Vec<EventType> = Vec::new();
     for item in raw {
         // `--event a,b` is accepted as well as `--event a --event b`.
-        for part in item.as_ref().split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        for part in item
+            .as_ref()
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             let t = EventType::parse_subscribable(part)
                 .map_err(|m| ValidationError::new("event_types", m))?;
             if !out.contains(&t) {
@@ -170,7 +176,10 @@ mod tests {
             "http://[::ffff:127.0.0.1]/",
             "http://localhost:9000/",
         ] {
-            assert!(WebhookUrl::parse(bad, false).is_err(), "{bad} should be refused");
+            assert!(
+                WebhookUrl::parse(bad, false).is_err(),
+                "{bad} should be refused"
+            );
         }
         assert!(WebhookUrl::parse("http://127.0.0.1:8080/", true).is_ok());
     }

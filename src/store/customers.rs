@@ -34,15 +34,19 @@ impl Store {
                 "INSERT INTO customers (name, created_at) VALUES (?1, ?2)",
                 params![name, now],
             )
-            .map_err(|e| conflict_or(e, "customer_name", || format!("a customer named {name:?} already exists")))?;
+            .map_err(|e| {
+                conflict_or(e, "customer_name", || {
+                    format!("a customer named {name:?} already exists")
+                })
+            })?;
         let id = CustomerId(self.conn.last_insert_rowid());
         self.customer(Scope::All, id)
     }
 
     pub fn customers(&self, scope: Scope) -> Result<Vec<Customer>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("{SELECT} WHERE ?1 IS NULL OR c.id = ?1 ORDER BY c.id"))?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{SELECT} WHERE ?1 IS NULL OR c.id = ?1 ORDER BY c.id"
+        ))?;
         let rows = stmt.query_map([scope.customer()], row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -30,7 +30,9 @@ impl Store {
         };
         let check: Option<Vec<u8>> = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'key_check'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'key_check'", [], |r| {
+                r.get(0)
+            })
             .optional()?;
         match check {
             Some(sealed) => {

@@ -8,6 +8,8 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::{Result, StoreError, APPLICATION_ID};
 
 /// Each entry takes the schema from version `i` to `i + 1`.
+/// Ids use AUTOINCREMENT: a deleted webhook's or delivery's id is never reused, since receivers
+/// (`X-Webhook-Delivery`) and people's notes refer to them.
 const MIGRATIONS: &[&str] = &[r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -15,13 +17,13 @@ CREATE TABLE meta (
 );
 
 CREATE TABLE customers (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     name       TEXT NOT NULL UNIQUE,
     created_at INTEGER NOT NULL
 );
 
 CREATE TABLE webhooks (
-    id              INTEGER PRIMARY KEY,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     customer_id     INTEGER NOT NULL REFERENCES customers(id),
     name            TEXT NOT NULL,
     url             TEXT NOT NULL,
@@ -40,7 +42,7 @@ CREATE TABLE webhooks (
 
 -- One row per event received; the payload bytes are exactly what every attempt sends.
 CREATE TABLE events (
-    id              INTEGER PRIMARY KEY,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     customer_id     INTEGER NOT NULL REFERENCES customers(id),
     event_type      TEXT NOT NULL,
     source_event_id INTEGER,                  -- the event_id the caller gave, if any
@@ -49,7 +51,7 @@ CREATE TABLE events (
 );
 
 CREATE TABLE deliveries (
-    id              INTEGER PRIMARY KEY,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     event_row       INTEGER NOT NULL REFERENCES events(id),
     customer_id     INTEGER NOT NULL REFERENCES customers(id),
     webhook_id      INTEGER REFERENCES webhooks(id) ON DELETE SET NULL,
@@ -75,7 +77,7 @@ CREATE INDEX deliveries_created ON deliveries (created_at);
 
 -- Append-only: one row per attempt, never updated.
 CREATE TABLE attempts (
-    id              INTEGER PRIMARY KEY,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     delivery_id     INTEGER NOT NULL REFERENCES deliveries(id),
     attempt         INTEGER NOT NULL,
     started_at      INTEGER NOT NULL,

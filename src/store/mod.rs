@@ -55,6 +55,10 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     passphrase: Option<String>,
+    /// Our own handle on the database file, kept open as long as `conn` and dropped after it:
+    /// closing any descriptor of a file drops every POSIX lock this process holds on it,
+    /// SQLite's included, and another process could then checkpoint the WAL under us.
+    file: std::fs::File,
 }
 
 impl Store {
@@ -76,7 +80,7 @@ impl Store {
         }
         // Create the file ourselves so it is 0600 from the first byte; SQLite gives its WAL and
         // shared-memory files the same mode.
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
@@ -92,15 +96,6 @@ impl Store {
                 }
             })
             .map_err(io)?;
-        let mut header = [0u8; 16];
-        let n = file.read(&mut header).map_err(io)?;
-        if n > 0 && (n < 16 || &header != b"SQLite format 3\0") {
-            return Err(StoreError::NotOurs {
-                path: path.to_path_buf(),
-            });
-        }
-        drop(file);
-
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -110,13 +105,46 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             passphrase,
+            file,
         };
-        store.check_ownership()?;
-        store.conn.pragma_update(None, "journal_mode", "WAL")?;
+        if !store.is_current() {
+            // First use or an upgrade: one process at a time checks, switches to WAL and
+            // migrates, so concurrent first runs never see a half-made file. (flock is separate
+            // from SQLite's own POSIX locks.)
+            store.file.lock().map_err(io)?;
+            let mut header = [0u8; 16];
+            let n = store.file.read(&mut header).map_err(io)?;
+            if n > 0 && (n < 16 || &header != b"SQLite format 3\0") {
+                return Err(StoreError::NotOurs {
+                    path: path.to_path_buf(),
+                });
+            }
+            store.check_ownership()?;
+            store.conn.pragma_update(None, "journal_mode", "WAL")?;
+            migrations::migrate(&mut store.conn, &store.path)?;
+            store.file.unlock().map_err(io)?;
+        }
+        // Per-connection settings. FULL: a recorded event survives power loss, not only a crash.
         store.conn.pragma_update(None, "synchronous", "FULL")?;
         store.conn.pragma_update(None, "foreign_keys", "ON")?;
-        migrations::migrate(&mut store.conn, &store.path)?;
         Ok(store)
+    }
+
+    /// The fast path of every run: the file is ours, in WAL mode, and fully migrated.
+    fn is_current(&self) -> bool {
+        let read = || -> rusqlite::Result<bool> {
+            let app_id: i32 = self
+                .conn
+                .pragma_query_value(None, "application_id", |r| r.get(0))?;
+            let version: i64 = self
+                .conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))?;
+            let mode: String = self
+                .conn
+                .pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+            Ok(app_id == APPLICATION_ID && version == migrations::LATEST && mode == "wal")
+        };
+        read().unwrap_or(false)
     }
 
     /// Refuses a file that another program made or a newer webnet migrated, before any write.
@@ -181,4 +209,3 @@ fn conflict_or(
         _ => e.into(),
     }
 }
-

@@ -46,7 +46,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
     let url: String = r.get(3)?;
     let types: String = r.get(4)?;
     let headers: String = r.get(11)?;
-    let event_types: Vec<String> = serde_json::from_str(&types).map_err(|e| bad(4, e.to_string()))?;
+    let event_types: Vec<String> =
+        serde_json::from_str(&types).map_err(|e| bad(4, e.to_string()))?;
     Ok(Webhook {
         id: r.get(0)?,
         customer: CustomerId(r.get(1)?),

@@ -1,0 +1,222 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_webnet_global_optspecs
+    string join \n db= output= customer= allow-private-targets h/help V/version
+end
+
+function __fish_webnet_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_webnet_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_webnet_using_subcommand
+    set -l cmd (__fish_webnet_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c webnet -n "__fish_webnet_needs_command" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_needs_command" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_needs_command" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_needs_command" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_needs_command" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_needs_command" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_needs_command" -f -a "customers" -d 'Create and list customers (tenants)'
+complete -c webnet -n "__fish_webnet_needs_command" -f -a "webhooks" -d 'Create, list, change and delete webhooks'
+complete -c webnet -n "__fish_webnet_needs_command" -f -a "completions" -d 'Print shell completions'
+complete -c webnet -n "__fish_webnet_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -f -a "create" -d 'Create a customer; prints its id'
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -f -a "list" -d 'List customers'
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from create" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from create" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from create" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from create" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a customer; prints its id'
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from help" -f -a "list" -d 'List customers'
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable delete help" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable delete help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable delete help" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable delete help" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable delete help" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable delete help" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable delete help" -f -a "create" -d 'Create a webhook; prints its id. On a terminal, asks for whatever required is missing'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable delete help" -f -a "list" -d 'List webhooks'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable delete help" -f -a "show" -d 'Show one webhook'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable delete help" -f -a "update" -d 'Change a webhook; only what is given changes'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable delete help" -f -a "enable" -d 'Enable a webhook'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable delete help" -f -a "disable" -d 'Disable a webhook: it gets nothing new until enabled again'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable delete help" -f -a "delete" -d 'Delete a webhook (its delivery history is kept)'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l name -d 'Friendly name, unique per customer (1-100 characters)' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l url -d 'Destination URL (http or https)' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l event -d 'Event type to subscribe to; repeat, or separate with commas' -r -f -a "job.created\t'Job is created'
+job.started\t'Job execution begins'
+job.completed\t'Job finishes successfully'
+job.failed\t'Job fails'
+device.created\t'Device added to inventory'
+device.updated\t'Device attributes changed'
+device.deleted\t'Device removed from inventory'
+device.status_changed\t'Reachability status changed'
+config.backup_created\t'Configuration backup taken'
+config.changed\t'Configuration drift detected'
+config.deployed\t'Configuration deployed to device'
+compliance.check_completed\t'Compliance check finishes'
+compliance.violation_detected\t'Compliance violation found'"
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l secret -d 'Signing secret (visible to other local users in the process list: prefer --secret-stdin)' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l timeout -d 'Whole-request timeout, 1s to 120s [default: 10s]' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l max-retries -d 'Retries after the first attempt, 0 to 20 [default: 3]' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l retry-backoff -d 'Wait before the first retry, doubled for each next one, 1s to 24h [default: 60s]' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l header -d 'Custom header sent with every delivery, \'Name: value\'; repeat for more (update: adds or replaces that header)' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l secret-stdin -d 'Read the signing secret from standard input (first line)'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l disabled -d 'Create (or set) the webhook disabled'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l no-verify-ssl -d 'Accept any TLS certificate (self-signed, expired); for testing only'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l event -d 'Only webhooks subscribed to this event type' -r -f -a "job.created\t'Job is created'
+job.started\t'Job execution begins'
+job.completed\t'Job finishes successfully'
+job.failed\t'Job fails'
+device.created\t'Device added to inventory'
+device.updated\t'Device attributes changed'
+device.deleted\t'Device removed from inventory'
+device.status_changed\t'Reachability status changed'
+config.backup_created\t'Configuration backup taken'
+config.changed\t'Configuration drift detected'
+config.deployed\t'Configuration deployed to device'
+compliance.check_completed\t'Compliance check finishes'
+compliance.violation_detected\t'Compliance violation found'"
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l enabled -d 'Only enabled webhooks'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l disabled -d 'Only disabled webhooks'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l name -d 'Friendly name, unique per customer (1-100 characters)' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l url -d 'Destination URL (http or https)' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l event -d 'Event type to subscribe to; repeat, or separate with commas' -r -f -a "job.created\t'Job is created'
+job.started\t'Job execution begins'
+job.completed\t'Job finishes successfully'
+job.failed\t'Job fails'
+device.created\t'Device added to inventory'
+device.updated\t'Device attributes changed'
+device.deleted\t'Device removed from inventory'
+device.status_changed\t'Reachability status changed'
+config.backup_created\t'Configuration backup taken'
+config.changed\t'Configuration drift detected'
+config.deployed\t'Configuration deployed to device'
+compliance.check_completed\t'Compliance check finishes'
+compliance.violation_detected\t'Compliance violation found'"
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l secret -d 'Signing secret (visible to other local users in the process list: prefer --secret-stdin)' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l timeout -d 'Whole-request timeout, 1s to 120s [default: 10s]' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l max-retries -d 'Retries after the first attempt, 0 to 20 [default: 3]' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l retry-backoff -d 'Wait before the first retry, doubled for each next one, 1s to 24h [default: 60s]' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l header -d 'Custom header sent with every delivery, \'Name: value\'; repeat for more (update: adds or replaces that header)' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l secret-stdin -d 'Read the signing secret from standard input (first line)'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l disabled -d 'Create (or set) the webhook disabled'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l no-verify-ssl -d 'Accept any TLS certificate (self-signed, expired); for testing only'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l enabled -d 'Enable the webhook'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l verify-ssl -d 'Verify TLS certificates again'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l clear-secret -d 'Remove the signing secret'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l clear-headers -d 'Remove every custom header (with --header: replace them all)'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Do not ask for confirmation'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a webhook; prints its id. On a terminal, asks for whatever required is missing'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from help" -f -a "list" -d 'List webhooks'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one webhook'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from help" -f -a "update" -d 'Change a webhook; only what is given changes'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from help" -f -a "enable" -d 'Enable a webhook'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from help" -f -a "disable" -d 'Disable a webhook: it gets nothing new until enabled again'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a webhook (its delivery history is kept)'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand completions" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand completions" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand completions" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand completions" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks completions help" -f -a "customers" -d 'Create and list customers (tenants)'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks completions help" -f -a "webhooks" -d 'Create, list, change and delete webhooks'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks completions help" -f -a "completions" -d 'Print shell completions'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from customers" -f -a "create" -d 'Create a customer; prints its id'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from customers" -f -a "list" -d 'List customers'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from webhooks" -f -a "create" -d 'Create a webhook; prints its id. On a terminal, asks for whatever required is missing'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from webhooks" -f -a "list" -d 'List webhooks'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from webhooks" -f -a "show" -d 'Show one webhook'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from webhooks" -f -a "update" -d 'Change a webhook; only what is given changes'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from webhooks" -f -a "enable" -d 'Enable a webhook'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from webhooks" -f -a "disable" -d 'Disable a webhook: it gets nothing new until enabled again'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from webhooks" -f -a "delete" -d 'Delete a webhook (its delivery history is kept)'

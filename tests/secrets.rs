@@ -1,0 +1,185 @@
+//! Secrets are write-only: never in any output, never in clear in the database file.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::Env;
+
+const SECRET: &str = "swordfish-7d1c0e";
+
+#[test]
+fn secret_never_appears_in_any_output() {
+    let env = Env::new();
+    env.customer("acme");
+    let mut outputs = Vec::new();
+    let mut run = |args: &[&str]| {
+        let out = env.run(args);
+        outputs.push(format!("{}\n{}", out.stdout, out.stderr));
+        out
+    };
+    run(&[
+        "webhooks",
+        "create",
+        "--customer",
+        "1",
+        "--name",
+        "a",
+        "--url",
+        "https://a.example.com/",
+        "--event",
+        "job.failed",
+        "--secret",
+        SECRET,
+    ])
+    .ok();
+    run(&[
+        "webhooks",
+        "create",
+        "--customer",
+        "1",
+        "--name",
+        "a",
+        "--url",
+        "https://a.example.com/",
+        "--event",
+        "job.failed",
+        "--secret",
+        SECRET,
+    ]);
+    run(&["webhooks", "show", "1"]).ok();
+    run(&["--output", "table", "webhooks", "show", "1"]).ok();
+    run(&["webhooks", "list"]).ok();
+    run(&["--output", "table", "webhooks", "list"]).ok();
+    run(&[
+        "webhooks",
+        "update",
+        "1",
+        "--secret",
+        SECRET,
+        "--timeout",
+        "5s",
+    ])
+    .ok();
+    run(&[
+        "webhooks",
+        "update",
+        "1",
+        "--secret",
+        SECRET,
+        "--timeout",
+        "500s",
+    ]);
+    run(&["webhooks", "disable", "1"]).ok();
+    for o in &outputs {
+        assert!(!o.contains(SECRET), "secret leaked in {o}");
+    }
+    assert!(outputs[2].contains("\"has_secret\":true"));
+    let raw = std::fs::read(&env.db).unwrap();
+    let wal = std::fs::read(env.db.with_extension("db-wal")).unwrap_or_default();
+    for bytes in [raw, wal] {
+        assert!(
+            !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+            "secret in clear in the database"
+        );
+    }
+}
+
+#[test]
+fn credential_headers_are_redacted_in_output() {
+    let env = Env::new();
+    env.customer("acme");
+    let w = env
+        .run(&[
+            "webhooks",
+            "create",
+            "--customer",
+            "1",
+            "--name",
+            "a",
+            "--url",
+            "https://a.example.com/",
+            "--event",
+            "job.failed",
+            "--header",
+            "Authorization: Bearer tok-123",
+            "--header",
+            "X-Api-Key: key-456",
+            "--header",
+            "X-Team: netops",
+        ])
+        .ok();
+    assert!(
+        !w.stdout.contains("tok-123") && !w.stdout.contains("key-456"),
+        "{}",
+        w.stdout
+    );
+    assert!(w.stdout.contains("netops"));
+    let shown = env
+        .run(&["--output", "table", "webhooks", "show", "1"])
+        .ok()
+        .stdout;
+    assert!(
+        !shown.contains("tok-123") && shown.contains("[redacted]"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn database_and_key_file_are_private() {
+    let env = Env::new();
+    env.customer("acme");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&env.db), 0o600);
+    let key = env.dir.path().join("webhooks.db.key");
+    assert!(!key.exists(), "no key file until a secret is stored");
+    env.webhook(1, "a", "https://a.example.com/", &["--secret", SECRET]);
+    assert_eq!(mode(&key), 0o600);
+    let first = std::fs::read(&key).unwrap();
+    env.webhook(1, "b", "https://b.example.com/", &["--secret", "another"]);
+    assert_eq!(
+        std::fs::read(&key).unwrap(),
+        first,
+        "the key file is created once"
+    );
+}
+
+#[test]
+fn a_changed_key_is_refused_before_storing_a_secret() {
+    let env = Env::new();
+    env.customer("acme");
+    env.run_env(
+        &[("WEBNET_SECRET_KEY", "first passphrase")],
+        &[
+            "webhooks",
+            "create",
+            "--customer",
+            "1",
+            "--name",
+            "a",
+            "--url",
+            "https://a.example.com/",
+            "--event",
+            "job.failed",
+            "--secret",
+            "s1",
+        ],
+    )
+    .ok();
+    assert!(
+        !env.dir.path().join("webhooks.db.key").exists(),
+        "WEBNET_SECRET_KEY replaces the key file"
+    );
+    let before = env.dump();
+    env.run_env(
+        &[("WEBNET_SECRET_KEY", "second passphrase")],
+        &["webhooks", "update", "1", "--secret", "s2"],
+    )
+    .fails(1, "secret key");
+    assert_eq!(env.dump(), before);
+    env.run_env(
+        &[("WEBNET_SECRET_KEY", "first passphrase")],
+        &["webhooks", "update", "1", "--secret", "s2"],
+    )
+    .ok();
+}

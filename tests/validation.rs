@@ -1,0 +1,222 @@
+//! Every validation rule: exit 2, a one-line message naming the option, and nothing changed.
+
+mod common;
+
+use common::Env;
+
+/// A database with one customer and one webhook, to check that bad input changes nothing.
+fn seeded() -> Env {
+    let env = Env::new();
+    let c = env.customer("acme");
+    env.webhook(c, "existing", "https://a.example.com/", &[]);
+    env
+}
+
+fn create(extra: &[&'static str]) -> Vec<&'static str> {
+    let mut base = vec!["webhooks", "create", "--customer", "1"];
+    let defaults: &[(&str, &[&str])] = &[
+        ("--name", &["--name", "new"]),
+        ("--url", &["--url", "https://b.example.com/"]),
+        ("--event", &["--event", "job.failed"]),
+    ];
+    for (flag, args) in defaults {
+        if !extra.contains(flag) {
+            base.extend(*args);
+        }
+    }
+    base.extend(extra);
+    base
+}
+
+#[test]
+fn bad_create_options_exit_2_naming_the_option_and_change_nothing() {
+    let env = seeded();
+    let before = env.dump();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (create(&["--event", "job.exploded"]), "--event"),
+        (create(&["--event", "webhook.test"]), "--event"),
+        (create(&["--url", "ftp://files.example.com/"]), "--url"),
+        (create(&["--url", "not a url"]), "--url"),
+        (create(&["--url", "https://user:pw@example.com/"]), "--url"),
+        (
+            create(&["--url", "http://169.254.169.254/latest/meta-data"]),
+            "--url",
+        ),
+        (create(&["--url", "http://[::1]:8080/"]), "--url"),
+        (create(&["--name", ""]), "--name"),
+        (create(&["--name", "   "]), "--name"),
+        (create(&["--name", &*"x".repeat(101).leak()]), "--name"),
+        (create(&["--name", "existing"]), "--name"),
+        (create(&["--timeout", "0s"]), "--timeout"),
+        (create(&["--timeout", "121s"]), "--timeout"),
+        (create(&["--timeout", "1500ms"]), "--timeout"),
+        (create(&["--timeout", "soon"]), "--timeout"),
+        (create(&["--max-retries", "21"]), "--max-retries"),
+        (create(&["--max-retries", "-1"]), "--max-retries"),
+        (create(&["--max-retries", "many"]), "--max-retries"),
+        (create(&["--retry-backoff", "0s"]), "--retry-backoff"),
+        (create(&["--retry-backoff", "25h"]), "--retry-backoff"),
+        (create(&["--header", "NoColon"]), "--header"),
+        (create(&["--header", "Bad Name: x"]), "--header"),
+        (create(&["--header", "Content-Length: 1"]), "--header"),
+        (
+            create(&["--header", "X-Webhook-Signature: forged"]),
+            "--header",
+        ),
+        (
+            create(&["--header", "X-A: 1", "--header", "x-a: 2"]),
+            "--header",
+        ),
+        (create(&["--secret", ""]), "--secret"),
+        (create(&["--secret", "a", "--secret-stdin"]), "--secret"),
+        (
+            vec![
+                "webhooks",
+                "create",
+                "--customer",
+                "99",
+                "--name",
+                "n",
+                "--url",
+                "https://x.example.com/",
+                "--event",
+                "job.failed",
+            ],
+            "--customer",
+        ),
+        (
+            vec!["webhooks", "create", "--customer", "abc", "--name", "n"],
+            "--customer",
+        ),
+        (
+            vec![
+                "webhooks",
+                "create",
+                "--name",
+                "n",
+                "--url",
+                "https://x.example.com/",
+                "--event",
+                "job.failed",
+            ],
+            "--customer",
+        ),
+        (
+            vec![
+                "webhooks",
+                "create",
+                "--customer",
+                "1",
+                "--url",
+                "https://x.example.com/",
+                "--event",
+                "job.failed",
+            ],
+            "--name",
+        ),
+        (
+            vec![
+                "webhooks",
+                "create",
+                "--customer",
+                "1",
+                "--name",
+                "n",
+                "--event",
+                "job.failed",
+            ],
+            "--url",
+        ),
+        (
+            vec![
+                "webhooks",
+                "create",
+                "--customer",
+                "1",
+                "--name",
+                "n",
+                "--url",
+                "https://x.example.com/",
+            ],
+            "--event",
+        ),
+        (vec!["webhooks", "update", "1"], "nothing to change"),
+        (
+            vec![
+                "webhooks",
+                "update",
+                "1",
+                "--name",
+                "x",
+                "--timeout",
+                "999s",
+            ],
+            "--timeout",
+        ),
+        (
+            vec!["webhooks", "update", "1", "--url", "gopher://x/"],
+            "--url",
+        ),
+        (
+            vec!["webhooks", "update", "1", "--enabled", "--disabled"],
+            "--enabled",
+        ),
+        (vec!["webhooks", "show", "one"], "ID"),
+        (vec!["webhooks", "list", "--event", "nope"], "--event"),
+        (vec!["customers", "create", ""], "NAME"),
+        (vec!["customers", "create", "acme"], "NAME"),
+        (vec!["--output", "yaml", "webhooks", "list"], "--output"),
+        (vec!["webhooks", "frobnicate"], "frobnicate"),
+    ];
+    for (args, needle) in cases {
+        let out = env.run(&args);
+        assert_eq!(out.code, 2, "{args:?} should exit 2: {}", out.stderr);
+        assert!(
+            out.stderr.contains(needle),
+            "{args:?}: message should name {needle}: {}",
+            out.stderr
+        );
+        assert_eq!(
+            out.stderr.trim_end().lines().count(),
+            1,
+            "{args:?}: one line: {}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+        assert_eq!(env.dump(), before, "{args:?} changed the database");
+    }
+}
+
+#[test]
+fn not_found_is_exit_1() {
+    let env = seeded();
+    env.run(&["webhooks", "show", "42"])
+        .fails(1, "webhook 42 not found");
+    env.run(&["webhooks", "update", "42", "--name", "x"])
+        .fails(1, "webhook 42 not found");
+    env.run(&["webhooks", "enable", "42"]).fails(1, "not found");
+    env.run(&["webhooks", "disable", "42"])
+        .fails(1, "not found");
+}
+
+#[test]
+fn invalid_input_does_not_create_a_database() {
+    let env = Env::new();
+    env.run(&[
+        "webhooks",
+        "create",
+        "--customer",
+        "1",
+        "--name",
+        "a",
+        "--url",
+        "ftp://x/",
+        "--event",
+        "job.failed",
+    ])
+    .fails(2, "--url");
+    assert!(
+        !env.db.exists(),
+        "a rejected command should not create the database"
+    );
+}

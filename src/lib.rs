@@ -8,5 +8,6 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod cli;
+pub mod delivery;
 pub mod domain;
 pub mod store;

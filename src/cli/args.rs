@@ -72,6 +72,16 @@ pub enum Command {
     /// Create, list, change and delete webhooks
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Record events and deliver them now: one from arguments, or JSON / NDJSON on stdin
+    #[command(
+        after_help = "Examples:\n  webnet emit job.completed --customer 1 --event-id 123 --data '{\"id\": 123, \"status\": \"success\"}'\n  tail -F events.ndjson | webnet emit\n  webnet emit --queue < backlog.ndjson   # record only; `webnet drain` sends"
+    )]
+    Emit(EmitArgs),
+    /// Send every delivery that is due (retries, queued events); for cron or a systemd timer
+    Drain(DrainArgs),
+    /// Delivery history: list, show, retry
+    #[command(subcommand)]
+    Deliveries(DeliveriesCommand),
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -141,6 +151,11 @@ pub enum WebhooksCommand {
         /// Webhook id
         id: i64,
     },
+    /// Send a signed `webhook.test` event now; prints status and time, exit 1 unless 2xx
+    Test {
+        /// Webhook id
+        id: i64,
+    },
     /// Delete a webhook (its delivery history is kept)
     Delete {
         /// Webhook id
@@ -205,4 +220,99 @@ pub struct UpdateOnly {
     /// Remove every custom header (with --header: replace them all)
     #[arg(long)]
     pub clear_headers: bool,
+}
+
+fn concurrency_parser() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256)
+}
+
+#[derive(Debug, Args)]
+pub struct EmitArgs {
+    /// Event type (argument form); without it, events are read from stdin
+    #[arg(value_name = "TYPE", value_parser = event_type_parser())]
+    pub event_type: Option<String>,
+    /// The event's id in webnet (argument form)
+    #[arg(long, value_name = "N", requires = "event_type")]
+    pub event_id: Option<i64>,
+    /// Id of the user who caused the event (argument form)
+    #[arg(long, value_name = "N", requires = "event_type")]
+    pub actor_id: Option<i64>,
+    /// Username of the user who caused the event (argument form)
+    #[arg(long, value_name = "U", requires = "event_type")]
+    pub actor_username: Option<String>,
+    /// The event's object as JSON: the `job`, `device`, `config` or `compliance` of the payload
+    /// [default: {}]
+    #[arg(long, value_name = "JSON", requires = "event_type")]
+    pub data: Option<String>,
+    /// Only record the deliveries; `webnet drain` sends them
+    #[arg(long)]
+    pub queue: bool,
+    /// Deliveries sent in parallel
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser())]
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct DrainArgs {
+    /// Keep running: sleep until the next delivery is due (for a systemd service)
+    #[arg(long)]
+    pub watch: bool,
+    /// Stop claiming new deliveries after this long [default: 50s, or none with --watch]
+    #[arg(long, value_name = "DURATION")]
+    pub max_time: Option<humantime::Duration>,
+    /// Send at most this many deliveries
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// Deliveries sent in parallel
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser())]
+    pub concurrency: usize,
+}
+
+fn status_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(["pending", "retrying", "success", "failed"])
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveriesCommand {
+    /// List deliveries, newest first
+    List {
+        /// Only deliveries to this webhook
+        #[arg(long, value_name = "ID")]
+        webhook: Option<i64>,
+        /// Only deliveries with this status
+        #[arg(long, value_name = "S", value_parser = status_parser())]
+        status: Option<String>,
+        /// Only deliveries of this event type
+        #[arg(long, value_name = "T")]
+        event_type: Option<String>,
+        /// Only deliveries created this recently (e.g. 1h, 2days)
+        #[arg(long, value_name = "DURATION")]
+        since: Option<humantime::Duration>,
+        /// At most this many
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        limit: u32,
+    },
+    /// Show one delivery: its payload and every attempt
+    Show {
+        /// Delivery id
+        id: i64,
+    },
+    /// Make one attempt now: on one failed or retrying delivery, or with --failed on many
+    Retry {
+        /// Delivery id
+        #[arg(required_unless_present = "failed", conflicts_with = "failed")]
+        id: Option<i64>,
+        /// Every failed delivery (narrow with --webhook and --since)
+        #[arg(long)]
+        failed: bool,
+        /// With --failed: only deliveries to this webhook
+        #[arg(long, value_name = "ID", requires = "failed")]
+        webhook: Option<i64>,
+        /// With --failed: only deliveries created this recently [default: 24h]
+        #[arg(long, value_name = "DURATION", requires = "failed")]
+        since: Option<humantime::Duration>,
+        /// Deliveries sent in parallel
+        #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser())]
+        concurrency: usize,
+    },
 }

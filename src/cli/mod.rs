@@ -3,6 +3,9 @@
 
 mod args;
 mod customers;
+mod deliveries;
+mod drain;
+mod emit;
 mod error;
 pub mod generate;
 mod output;
@@ -19,6 +22,7 @@ pub use args::{Cli, Command};
 pub use error::CliError;
 pub use output::Format;
 
+use crate::delivery::{system_clock, Engine};
 use crate::domain::time::{to_millis, Millis};
 use crate::domain::{CustomerId, Scope};
 use crate::store::Store;
@@ -48,7 +52,9 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", e.message);
+            // One line, whatever the cause: a database error can carry its SQL over many.
+            let line = e.message.split_whitespace().collect::<Vec<_>>().join(" ");
+            eprintln!("error: {line}");
             ExitCode::from(e.code)
         }
     }
@@ -106,6 +112,17 @@ impl Context {
         Ok(Store::open(&self.db, passphrase)?)
     }
 
+    /// The delivery engine for a command, with `concurrency` workers.
+    pub fn engine<'s>(&self, store: &'s mut Store, concurrency: usize) -> Engine<'s> {
+        Engine::new(
+            store,
+            self.scope,
+            self.allow_private,
+            concurrency,
+            system_clock,
+        )
+    }
+
     /// The customer this command is pinned to, or an error naming `--customer`.
     pub fn require_customer(&self) -> Result<CustomerId, CliError> {
         match self.scope {
@@ -135,6 +152,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Customers(cmd) => customers::run(&ctx, cmd),
         Command::Webhooks(cmd) => webhooks::run(&ctx, cmd),
+        Command::Emit(args) => emit::run(&ctx, args),
+        Command::Drain(args) => drain::run(&ctx, args),
+        Command::Deliveries(cmd) => deliveries::run(&ctx, cmd),
         Command::Completions { shell } => generate::print_completions(shell),
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::domain::headers;
 use crate::domain::time::rfc3339;
-use crate::store::{Customer, Webhook};
+use crate::store::{AttemptLog, Customer, Delivery, Webhook};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -149,3 +149,84 @@ pub const CUSTOMER_COLUMNS: &[Column] = &[
     ("WEBHOOKS", "webhooks"),
     ("CREATED", "created_at"),
 ];
+
+/// A delivery as the contract shows it (DESIGN §4); with `attempts`, `show`'s `attempt_log`.
+pub fn delivery_json(d: &Delivery, attempts: Option<&[AttemptLog]>) -> Value {
+    let payload: Value = serde_json::from_slice(&d.payload)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&d.payload).into_owned()));
+    let mut v = json!({
+        "id": d.id,
+        "customer": d.customer.0,
+        "webhook": d.webhook,
+        "webhook_name": d.webhook_name,
+        "event_type": d.event_type,
+        "event_id": d.event_id,
+        "payload": payload,
+        "status": d.status.as_str(),
+        "attempts": d.attempts,
+        "http_status": d.http_status,
+        "response_body": d.response_body,
+        "error_message": d.error_message,
+        "duration_ms": d.duration_ms,
+        "next_retry_at": d.next_attempt_at.map(rfc3339),
+        "created_at": rfc3339(d.created_at),
+        "updated_at": rfc3339(d.updated_at),
+    });
+    if let (Some(list), Value::Object(map)) = (attempts, &mut v) {
+        map.insert(
+            "attempt_log".into(),
+            Value::Array(list.iter().map(attempt_json).collect()),
+        );
+    }
+    v
+}
+
+pub fn attempt_json(a: &AttemptLog) -> Value {
+    json!({
+        "attempt": a.attempt,
+        "started_at": rfc3339(a.started_at),
+        "request_headers": a.request_headers,
+        "http_status": a.http_status,
+        "response_body": a.response_body,
+        "duration_ms": a.duration_ms,
+        "error_message": a.error_message,
+    })
+}
+
+pub const DELIVERY_COLUMNS: &[Column] = &[
+    ("ID", "id"),
+    ("WEBHOOK", "webhook_name"),
+    ("EVENT", "event_type"),
+    ("STATUS", "status"),
+    ("ATTEMPTS", "attempts"),
+    ("HTTP", "http_status"),
+    ("ERROR", "error_message"),
+    ("NEXT RETRY", "next_retry_at"),
+    ("CREATED", "created_at"),
+];
+
+pub const ATTEMPT_COLUMNS: &[Column] = &[
+    ("#", "attempt"),
+    ("STARTED", "started_at"),
+    ("HTTP", "http_status"),
+    ("MS", "duration_ms"),
+    ("ERROR", "error_message"),
+];
+
+/// Prints a delivery for people: its fields (payload pretty-printed), then its attempts.
+pub fn print_delivery(format: Format, d: &Delivery, attempts: &[AttemptLog]) {
+    let value = delivery_json(d, Some(attempts));
+    if format == Format::Json {
+        return print_json(&value);
+    }
+    let mut fields = value.clone();
+    if let Value::Object(map) = &mut fields {
+        map.remove("attempt_log");
+        if let Some(p) = map.get_mut("payload") {
+            *p = Value::String(serde_json::to_string_pretty(p).unwrap_or_default());
+        }
+    }
+    print_object(format, &fields);
+    let list: Vec<Value> = attempts.iter().map(attempt_json).collect();
+    print_list(format, &list, ATTEMPT_COLUMNS, "no attempts yet");
+}

@@ -51,6 +51,7 @@ pub fn run(ctx: &Context, cmd: WebhooksCommand) -> Result<(), CliError> {
         WebhooksCommand::Enable { id } => set_enabled(ctx, id, true),
         WebhooksCommand::Disable { id } => set_enabled(ctx, id, false),
         WebhooksCommand::Delete { id, yes } => delete(ctx, id, yes),
+        WebhooksCommand::Test { id } => test(ctx, id),
     }
 }
 
@@ -326,4 +327,44 @@ fn delete(ctx: &Context, id: i64, yes: bool) -> Result<(), CliError> {
         Format::Table => eprintln!("deleted webhook {id} {:?}", hook.settings.name),
     }
     Ok(())
+}
+
+/// Sends a `webhook.test` now and reports what the receiver said; exit 1 unless 2xx.
+fn test(ctx: &Context, id: i64) -> Result<(), CliError> {
+    let mut store = ctx.store()?;
+    let mut engine = ctx.engine(&mut store, 1);
+    let o = crate::delivery::service::test_webhook(&mut engine, id)?;
+    let attempt = o.attempt.as_ref();
+    let http_status = attempt.and_then(|a| a.http_status);
+    let duration = attempt.map_or(0, |a| a.duration_ms);
+    let ok = o.status == crate::store::DeliveryStatus::Success;
+    match ctx.format {
+        Format::Json => output::print_json(&serde_json::json!({
+            "webhook": id,
+            "delivery": o.delivery_id,
+            "status": o.status.as_str(),
+            "http_status": http_status,
+            "duration_ms": duration,
+            "error_message": o.error_message,
+        })),
+        Format::Table => output::print_line(&match (&o.error_message, http_status) {
+            (None, Some(code)) => format!(
+                "ok: HTTP {code} in {duration} ms (delivery {})",
+                o.delivery_id
+            ),
+            (Some(e), _) => format!(
+                "failed: {e} after {duration} ms (delivery {})",
+                o.delivery_id
+            ),
+            (None, None) => format!("ok in {duration} ms (delivery {})", o.delivery_id),
+        }),
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::failure(format!(
+            "webhook {id}: test delivery failed: {}",
+            o.error_message.unwrap_or_default()
+        )))
+    }
 }

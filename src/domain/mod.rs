@@ -3,7 +3,11 @@
 
 pub mod event_type;
 pub mod headers;
+pub mod payload;
+pub mod retry;
 pub mod secret;
+pub mod signature;
+pub mod stream;
 pub mod target;
 pub mod time;
 pub mod webhook;

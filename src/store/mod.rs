@@ -2,6 +2,7 @@
 //! Invariant: a file we did not create, or one from a newer webnet, is never modified.
 
 mod customers;
+mod deliveries;
 mod keys;
 mod migrations;
 mod webhooks;
@@ -15,6 +16,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use customers::Customer;
+pub use deliveries::{
+    AttemptLog, AttemptRecord, Claim, Delivery, DeliveryFilter, DeliveryStatus, Job, NewEvent,
+    Outcome, Recorded, Target,
+};
 pub use webhooks::{SecretChange, Webhook, WebhookFilter};
 
 use crate::domain::secret::KeyError;

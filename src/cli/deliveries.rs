@@ -1,0 +1,101 @@
+//! `webnet deliveries list|show|retry`.
+
+use std::time::Duration;
+
+use super::args::DeliveriesCommand;
+use super::output::{self, delivery_json, Format, DELIVERY_COLUMNS};
+use super::{CliError, Context};
+use crate::delivery::service::{self, RetryError};
+use crate::store::{DeliveryFilter, DeliveryStatus};
+
+const DEFAULT_RETRY_SINCE: Duration = Duration::from_secs(24 * 3600);
+
+pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
+    match cmd {
+        DeliveriesCommand::List {
+            webhook,
+            status,
+            event_type,
+            since,
+            limit,
+        } => {
+            let filter = DeliveryFilter {
+                webhook,
+                status: status.as_deref().and_then(DeliveryStatus::parse),
+                event_type,
+                since: since.map(|s| ctx.now() - Duration::from(s).as_millis() as i64),
+                limit: Some(limit),
+            };
+            let store = ctx.store()?;
+            let list: Vec<_> = store
+                .deliveries(ctx.scope, &filter)?
+                .iter()
+                .map(|d| delivery_json(d, None))
+                .collect();
+            output::print_list(ctx.format, &list, DELIVERY_COLUMNS, "no deliveries");
+            Ok(())
+        }
+        DeliveriesCommand::Show { id } => {
+            let store = ctx.store()?;
+            let d = store.delivery(ctx.scope, id)?;
+            let attempts = store.attempts(id)?;
+            output::print_delivery(ctx.format, &d, &attempts);
+            Ok(())
+        }
+        DeliveriesCommand::Retry {
+            id: Some(id),
+            concurrency,
+            ..
+        } => {
+            let mut store = ctx.store()?;
+            let outcome = {
+                let mut engine = ctx.engine(&mut store, concurrency);
+                match service::retry_one(&mut engine, id) {
+                    Ok(o) => o,
+                    Err(e @ RetryError::NotRetryable { .. }) => {
+                        return Err(CliError::usage("ID", e))
+                    }
+                    Err(RetryError::Store(e)) => return Err(e.into()),
+                    Err(e) => return Err(CliError::failure(e)),
+                }
+            };
+            let d = store.delivery(ctx.scope, id)?;
+            let attempts = store.attempts(id)?;
+            output::print_delivery(ctx.format, &d, &attempts);
+            if outcome.status != DeliveryStatus::Success {
+                return Err(CliError::failure(format!(
+                    "delivery {id}: the attempt failed: {}",
+                    outcome.error_message.unwrap_or_default()
+                )));
+            }
+            Ok(())
+        }
+        DeliveriesCommand::Retry {
+            id: None,
+            webhook,
+            since,
+            concurrency,
+            ..
+        } => {
+            let since: Duration = since.map(Into::into).unwrap_or(DEFAULT_RETRY_SINCE);
+            let filter = DeliveryFilter {
+                webhook,
+                since: Some(ctx.now() - since.as_millis() as i64),
+                ..DeliveryFilter::default()
+            };
+            let mut store = ctx.store()?;
+            let mut engine = ctx.engine(&mut store, concurrency);
+            let summary = service::retry_failed(&mut engine, &filter)?;
+            match ctx.format {
+                Format::Json => {
+                    output::print_json(&serde_json::to_value(summary).unwrap_or_default())
+                }
+                Format::Table => output::print_line(&format!(
+                    "{} retried: {} succeeded, {} still failing",
+                    summary.attempted, summary.succeeded, summary.failed
+                )),
+            }
+            Ok(())
+        }
+    }
+}

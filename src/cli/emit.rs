@@ -1,0 +1,134 @@
+//! `webnet emit`: record events from arguments or stdin, deliver their first attempts now.
+
+use std::io::IsTerminal;
+
+use serde_json::{json, Map, Value};
+
+use super::args::EmitArgs;
+use super::output::{self, Format};
+use super::{CliError, Context};
+use crate::delivery::service::{self, EmitReport, Input};
+use crate::domain::payload::Event;
+use crate::domain::{CustomerId, EventType, ValidationError};
+use crate::store::Recorded;
+
+pub fn run(ctx: &Context, args: EmitArgs) -> Result<(), CliError> {
+    let input = match &args.event_type {
+        Some(t) => Input::Values(vec![from_args(ctx, t, &args)?]),
+        None if std::io::stdin().is_terminal() => {
+            return Err(CliError::usage(
+                "TYPE",
+                "give an event type (`webnet emit job.completed --customer 1 --data '{...}'`) or pipe JSON events on stdin",
+            ))
+        }
+        None => Input::Reader(Box::new(std::io::stdin())),
+    };
+    let mut store = ctx.store()?;
+    let mut engine = ctx.engine(&mut store, args.concurrency);
+    let mut report = Printer { format: ctx.format };
+    let summary = service::emit(&mut engine, input, args.queue, &mut report)?;
+    if ctx.format == Format::Table {
+        eprintln!(
+            "{} event(s) recorded, {} delivery(ies){}",
+            summary.events,
+            summary.deliveries,
+            if args.queue {
+                " queued for `webnet drain`".to_string()
+            } else {
+                format!(
+                    ": {} delivered, {} to retry, {} failed",
+                    summary.attempts.succeeded, summary.attempts.retrying, summary.attempts.failed
+                )
+            }
+        );
+    }
+    if summary.rejected > 0 {
+        return Err(CliError::usage(
+            "input",
+            format!(
+                "{} event(s) rejected (see above); the others were recorded",
+                summary.rejected
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The argument form as the same JSON an NDJSON line would carry.
+fn from_args(ctx: &Context, event_type: &str, args: &EmitArgs) -> Result<Value, CliError> {
+    let customer = ctx.require_customer()?;
+    let t: EventType = event_type.parse().map_err(|e| CliError::usage("TYPE", e))?;
+    let data: Value = match &args.data {
+        None => json!({}),
+        Some(text) => {
+            let v: Value = serde_json::from_str(text)
+                .map_err(|e| CliError::usage("--data", format!("not valid JSON: {e}")))?;
+            if !v.is_object() {
+                return Err(CliError::usage("--data", "must be a JSON object"));
+            }
+            v
+        }
+    };
+    let mut event = Map::new();
+    event.insert("customer".into(), json!(customer.0));
+    event.insert("event_type".into(), json!(t.as_str()));
+    if let Some(id) = args.event_id {
+        event.insert("event_id".into(), json!(id));
+    }
+    if args.actor_id.is_some() || args.actor_username.is_some() {
+        let mut actor = Map::new();
+        if let Some(id) = args.actor_id {
+            actor.insert("id".into(), json!(id));
+        }
+        if let Some(u) = &args.actor_username {
+            actor.insert("username".into(), json!(u));
+        }
+        event.insert("actor".into(), Value::Object(actor));
+    }
+    event.insert(t.family().into(), data);
+    Ok(Value::Object(event))
+}
+
+struct Printer {
+    format: Format,
+}
+
+impl EmitReport for Printer {
+    fn recorded(&mut self, line: usize, customer: CustomerId, event: &Event, rec: &Recorded) {
+        let deliveries: Vec<Value> = rec
+            .deliveries
+            .iter()
+            .map(|(d, w)| json!({"id": d, "webhook": w}))
+            .collect();
+        match self.format {
+            Format::Json => output::print_json(&json!({
+                "line": line,
+                "event": rec.event_row,
+                "customer": customer.0,
+                "event_type": event.event_type.as_str(),
+                "event_id": event.event_id,
+                "deliveries": deliveries,
+            })),
+            Format::Table => output::print_line(&format!(
+                "event {} {} (customer {customer}): {}",
+                rec.event_row,
+                event.event_type,
+                match rec.deliveries.len() {
+                    0 => "no subscribed webhooks".to_string(),
+                    n => format!(
+                        "{n} delivery(ies) {}",
+                        rec.deliveries
+                            .iter()
+                            .map(|(d, _)| d.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }
+            )),
+        }
+    }
+
+    fn rejected(&mut self, line: usize, e: &ValidationError) {
+        eprintln!("error: line {line}: {}: {}", e.field, e.message);
+    }
+}

@@ -1,0 +1,9 @@
+//! Delivery: claim (lease) → send (ureq, signed) → record. `emit`, `drain`, retries and tests
+//! are built on one [`engine::Engine`]; only the coordinator thread touches the database.
+
+pub mod engine;
+pub mod outcome;
+pub mod send;
+pub mod service;
+
+pub use engine::{system_clock, Clock, Engine, Summary};

@@ -1,0 +1,288 @@
+//! From a claimed delivery and what happened to its attempt to the delivery's next state —
+//! pure, so the whole status machine is testable without a network.
+
+use std::collections::BTreeMap;
+
+use super::send::{Reply, Sent};
+use crate::domain::headers::{is_sensitive, REDACTED};
+use crate::domain::retry::{Next, RetryPolicy};
+use crate::domain::time::Millis;
+use crate::store::{AttemptRecord, DeliveryStatus, Job, Outcome};
+
+/// How much of a failing response body goes into `error_message`.
+const ERROR_BODY_CHARS: usize = 200;
+
+/// The outcome of a delivery that was not sent because there is nowhere to send it.
+pub fn not_sent(job: &Job, why: &str) -> Outcome {
+    Outcome {
+        delivery_id: job.delivery_id,
+        attempt: None,
+        status: DeliveryStatus::Failed,
+        next_attempt_at: None,
+        error_message: Some(why.to_string()),
+    }
+}
+
+/// The outcome of an attempt that was made (or failed before a byte was sent).
+pub fn after_attempt(
+    job: &Job,
+    started_at: Millis,
+    headers: &[(String, String)],
+    sent: &Sent,
+    now: Millis,
+) -> Outcome {
+    let timeout = job.target.as_ref().map_or(10, |t| t.timeout_seconds);
+    let (http_status, body, error, retry_after, permanent) = match &sent.reply {
+        Reply::Status { code, body, .. } if (200..300).contains(code) => {
+            (Some(*code), Some(body.clone()), None, None, false)
+        }
+        Reply::Status {
+            code,
+            body,
+            retry_after,
+            location,
+        } => {
+            let msg = if (300..400).contains(code) {
+                format!(
+                    "HTTP {code}: redirect{} not followed",
+                    location
+                        .as_ref()
+                        .map(|l| format!(" to {l}"))
+                        .unwrap_or_default()
+                )
+            } else {
+                let start: String = body.chars().take(ERROR_BODY_CHARS).collect();
+                let start = start.split_whitespace().collect::<Vec<_>>().join(" ");
+                if start.is_empty() {
+                    format!("HTTP {code}")
+                } else {
+                    format!("HTTP {code}: {start}")
+                }
+            };
+            (
+                Some(*code),
+                Some(body.clone()),
+                Some(msg),
+                *retry_after,
+                false,
+            )
+        }
+        Reply::Timeout => (
+            None,
+            None,
+            Some(format!("timed out after {timeout} s")),
+            None,
+            false,
+        ),
+        Reply::Refused(m) => (None, None, Some(m.clone()), None, true),
+        Reply::Error(m) => (None, None, Some(m.clone()), None, false),
+    };
+    let (status, next) = match &error {
+        None => (DeliveryStatus::Success, None),
+        Some(_) => next_after_failure(job, now, retry_after, permanent),
+    };
+    Outcome {
+        delivery_id: job.delivery_id,
+        attempt: Some(AttemptRecord {
+            started_at,
+            request_headers: logged_headers(headers),
+            http_status,
+            response_body: body,
+            duration_ms: sent.duration_ms,
+            error_message: error.clone(),
+        }),
+        status,
+        next_attempt_at: next,
+        error_message: error,
+    }
+}
+
+/// After a failed attempt: retry on the policy's schedule, or fail. Test events, manual retries
+/// of failed deliveries and refused destinations are not retried.
+fn next_after_failure(
+    job: &Job,
+    now: Millis,
+    retry_after: Option<u64>,
+    permanent: bool,
+) -> (DeliveryStatus, Option<Millis>) {
+    let Some(target) = &job.target else {
+        return (DeliveryStatus::Failed, None);
+    };
+    if permanent || job.event_type == "webhook.test" || job.status == DeliveryStatus::Failed {
+        return (DeliveryStatus::Failed, None);
+    }
+    let policy = RetryPolicy {
+        max_retries: target.max_retries,
+        backoff_secs: target.retry_backoff,
+    };
+    match policy.after_failure(job.attempt, now, retry_after) {
+        Next::RetryAt(at) => (DeliveryStatus::Retrying, Some(at)),
+        Next::GiveUp => (DeliveryStatus::Failed, None),
+    }
+}
+
+/// The request headers as the attempt log keeps them: credentials redacted.
+pub fn logged_headers(headers: &[(String, String)]) -> BTreeMap<String, String> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            let keep = k.eq_ignore_ascii_case("x-webhook-signature") || !is_sensitive(k);
+            (
+                k.clone(),
+                if keep {
+                    v.clone()
+                } else {
+                    REDACTED.to_string()
+                },
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Target;
+
+    fn job(attempt: u32, status: DeliveryStatus) -> Job {
+        Job {
+            delivery_id: 1,
+            event_type: "job.failed".into(),
+            payload: b"{}".to_vec(),
+            attempt,
+            status,
+            lease_until: 0,
+            target: Some(Target {
+                id: 1,
+                url: "http://x/".into(),
+                enabled: true,
+                verify_ssl: true,
+                timeout_seconds: 10,
+                max_retries: 3,
+                retry_backoff: 60,
+                headers: Default::default(),
+                sealed_secret: None,
+            }),
+        }
+    }
+
+    fn sent(reply: Reply) -> Sent {
+        Sent {
+            reply,
+            duration_ms: 5,
+        }
+    }
+
+    fn status(code: u16, body: &str) -> Reply {
+        Reply::Status {
+            code,
+            body: body.into(),
+            retry_after: None,
+            location: None,
+        }
+    }
+
+    #[test]
+    fn success_and_the_retry_schedule() {
+        let o = after_attempt(
+            &job(1, DeliveryStatus::Pending),
+            0,
+            &[],
+            &sent(status(204, "")),
+            0,
+        );
+        assert_eq!(o.status, DeliveryStatus::Success);
+        assert_eq!(o.next_attempt_at, None);
+        let o = after_attempt(
+            &job(1, DeliveryStatus::Pending),
+            0,
+            &[],
+            &sent(status(500, "boom\nbad")),
+            1000,
+        );
+        assert_eq!(o.status, DeliveryStatus::Retrying);
+        assert_eq!(o.next_attempt_at, Some(61_000));
+        assert_eq!(o.error_message.as_deref(), Some("HTTP 500: boom bad"));
+        let o = after_attempt(
+            &job(4, DeliveryStatus::Retrying),
+            0,
+            &[],
+            &sent(Reply::Timeout),
+            0,
+        );
+        assert_eq!(o.status, DeliveryStatus::Failed);
+        assert_eq!(o.error_message.as_deref(), Some("timed out after 10 s"));
+    }
+
+    #[test]
+    fn refused_tests_and_manual_retries_of_failed_are_final() {
+        let o = after_attempt(
+            &job(1, DeliveryStatus::Pending),
+            0,
+            &[],
+            &sent(Reply::Refused(
+                "refused: 10.0.0.1 is a private address".into(),
+            )),
+            0,
+        );
+        assert_eq!(o.status, DeliveryStatus::Failed);
+        let mut t = job(1, DeliveryStatus::Pending);
+        t.event_type = "webhook.test".into();
+        assert_eq!(
+            after_attempt(&t, 0, &[], &sent(status(500, "")), 0).status,
+            DeliveryStatus::Failed
+        );
+        let o = after_attempt(
+            &job(5, DeliveryStatus::Failed),
+            0,
+            &[],
+            &sent(status(502, "")),
+            0,
+        );
+        assert_eq!(o.status, DeliveryStatus::Failed);
+        let o = after_attempt(
+            &job(5, DeliveryStatus::Failed),
+            0,
+            &[],
+            &sent(status(200, "")),
+            0,
+        );
+        assert_eq!(o.status, DeliveryStatus::Success);
+    }
+
+    #[test]
+    fn redirects_and_retry_after() {
+        let r = Reply::Status {
+            code: 302,
+            body: String::new(),
+            retry_after: None,
+            location: Some("https://elsewhere/".into()),
+        };
+        let o = after_attempt(&job(1, DeliveryStatus::Pending), 0, &[], &sent(r), 0);
+        assert_eq!(
+            o.error_message.as_deref(),
+            Some("HTTP 302: redirect to https://elsewhere/ not followed")
+        );
+        let r = Reply::Status {
+            code: 429,
+            body: String::new(),
+            retry_after: Some(600),
+            location: None,
+        };
+        let o = after_attempt(&job(1, DeliveryStatus::Pending), 0, &[], &sent(r), 0);
+        assert_eq!(o.next_attempt_at, Some(600_000));
+    }
+
+    #[test]
+    fn credentials_are_redacted_in_the_log() {
+        let h = vec![
+            ("Authorization".to_string(), "Bearer x".to_string()),
+            ("X-Webhook-Signature".to_string(), "sha256=ab".to_string()),
+            ("X-Team".to_string(), "netops".to_string()),
+        ];
+        let l = logged_headers(&h);
+        assert_eq!(l["Authorization"], REDACTED);
+        assert_eq!(l["X-Webhook-Signature"], "sha256=ab");
+        assert_eq!(l["X-Team"], "netops");
+    }
+}

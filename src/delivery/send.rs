@@ -1,0 +1,320 @@
+//! One HTTP attempt: a signed POST with the stored payload bytes, a whole-request timeout, no
+//! redirects followed, and — unless private targets are allowed — every resolved address checked
+//! before connecting, so a name cannot lead a request to loopback, private or metadata ranges.
+
+use std::io::Read;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+use ureq::Agent;
+
+use crate::domain::target::non_public_reason;
+
+/// Response bodies are kept up to this many bytes.
+pub const BODY_LIMIT: usize = 10 * 1024;
+pub const USER_AGENT: &str = "webnet-webhook/1.0";
+
+/// A request ready to go: everything is decided before a worker takes it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub url: String,
+    pub body: Arc<[u8]>,
+    /// Every header sent, in order (Content-Type and User-Agent included).
+    pub headers: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub verify_ssl: bool,
+}
+
+/// What happened to one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// The receiver answered (any status; 2xx is success).
+    Status {
+        code: u16,
+        body: String,
+        retry_after: Option<u64>,
+        location: Option<String>,
+    },
+    /// No answer in time.
+    Timeout,
+    /// The destination is not allowed: never retried.
+    Refused(String),
+    /// Anything else on the way: DNS, connection, TLS, protocol.
+    Error(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub reply: Reply,
+    pub duration_ms: i64,
+}
+
+/// The HTTP side of a process: one agent (keep-alive pool) for verified TLS, one for
+/// `verify_ssl = false`, created on first use.
+pub struct Sender {
+    verified: Agent,
+    unverified: std::sync::OnceLock<Agent>,
+    allow_private: bool,
+    pool_per_host: usize,
+}
+
+/// Why the resolver refused an address; matched by type, not by message.
+#[derive(Debug)]
+struct RefusedAddress {
+    ip: IpAddr,
+    reason: &'static str,
+}
+
+impl std::fmt::Display for RefusedAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "refused: {} is {}", self.ip, self.reason)
+    }
+}
+
+impl std::error::Error for RefusedAddress {}
+
+#[derive(Debug, Default)]
+struct SafeResolver {
+    allow_private: bool,
+    inner: DefaultResolver,
+}
+
+impl Resolver for SafeResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        if !self.allow_private {
+            // Refuse when any address is not public, so DNS cannot mix in an internal one.
+            for a in addrs.iter() {
+                if let Some(reason) = non_public_reason(a.ip()) {
+                    return Err(ureq::Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        RefusedAddress { ip: a.ip(), reason },
+                    )));
+                }
+            }
+        }
+        Ok(addrs)
+    }
+}
+
+impl Sender {
+    /// `concurrency` sizes the keep-alive pool so parallel sends to one host reuse connections.
+    pub fn new(allow_private: bool, concurrency: usize) -> Sender {
+        let pool_per_host = concurrency.max(1);
+        Sender {
+            verified: agent(allow_private, true, pool_per_host),
+            unverified: std::sync::OnceLock::new(),
+            allow_private,
+            pool_per_host,
+        }
+    }
+
+    fn agent(&self, verify: bool) -> &Agent {
+        if verify {
+            &self.verified
+        } else {
+            self.unverified
+                .get_or_init(|| agent(self.allow_private, false, self.pool_per_host))
+        }
+    }
+
+    /// Makes one attempt. Never panics; every failure is a [`Reply`].
+    pub fn send(&self, req: &Request) -> Sent {
+        let started = Instant::now();
+        let reply = self.send_inner(req);
+        Sent {
+            reply,
+            duration_ms: started.elapsed().as_millis() as i64,
+        }
+    }
+
+    fn send_inner(&self, req: &Request) -> Reply {
+        let mut builder = self
+            .agent(req.verify_ssl)
+            .post(&req.url)
+            .config()
+            .timeout_global(Some(req.timeout))
+            .build();
+        for (k, v) in &req.headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        let mut response = match builder.send(&req.body[..]) {
+            Ok(r) => r,
+            Err(e) => return classify(e),
+        };
+        let code = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let retry_after = if code == 429 || code == 503 {
+            header("retry-after").and_then(|v| parse_retry_after(&v))
+        } else {
+            None
+        };
+        let location = header("location");
+        // Read at most a little past the limit: an endless body cannot hold us or fill memory.
+        let mut buf = Vec::new();
+        let read = response
+            .body_mut()
+            .as_reader()
+            .take(BODY_LIMIT as u64)
+            .read_to_end(&mut buf);
+        if let Err(e) = read {
+            // The status line arrived; a body cut short or too slow still tells us the status.
+            if is_timeout(&e) {
+                return Reply::Timeout;
+            }
+        }
+        Reply::Status {
+            code,
+            body: excerpt(&buf),
+            retry_after,
+            location,
+        }
+    }
+}
+
+fn agent(allow_private: bool, verify: bool, per_host: usize) -> Agent {
+    let config = Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .user_agent(ureq::config::AutoHeaderValue::None)
+        .proxy(None)
+        .max_idle_connections(256.max(per_host))
+        .max_idle_connections_per_host(per_host)
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .disable_verification(!verify)
+                .build(),
+        )
+        .build();
+    Agent::with_parts(
+        config,
+        DefaultConnector::default(),
+        SafeResolver {
+            allow_private,
+            inner: DefaultResolver::default(),
+        },
+    )
+}
+
+/// Turns a ureq error into plain words, by its type.
+fn classify(e: ureq::Error) -> Reply {
+    use std::io::ErrorKind;
+    match e {
+        ureq::Error::Timeout(_) => Reply::Timeout,
+        ureq::Error::Io(io) => {
+            if let Some(r) = io
+                .get_ref()
+                .and_then(|i| i.downcast_ref::<RefusedAddress>())
+            {
+                return Reply::Refused(r.to_string());
+            }
+            if is_timeout(&io) {
+                return Reply::Timeout;
+            }
+            Reply::Error(match io.kind() {
+                ErrorKind::ConnectionRefused => "connection refused".into(),
+                ErrorKind::ConnectionReset => "connection reset by the receiver".into(),
+                ErrorKind::ConnectionAborted => "connection aborted".into(),
+                ErrorKind::UnexpectedEof => {
+                    "the receiver closed the connection without answering".into()
+                }
+                ErrorKind::NotConnected | ErrorKind::BrokenPipe => {
+                    "connection closed by the receiver".into()
+                }
+                ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
+                    "host unreachable".into()
+                }
+                _ => format!("connection error: {io}"),
+            })
+        }
+        ureq::Error::HostNotFound => Reply::Error("host not found".into()),
+        ureq::Error::ConnectionFailed => Reply::Error("connection failed".into()),
+        ureq::Error::Tls(m) => Reply::Error(format!("TLS error: {m}")),
+        ureq::Error::Rustls(r) => Reply::Error(format!("TLS error: {r}")),
+        ureq::Error::Protocol(p) => Reply::Error(format!("invalid HTTP response: {p}")),
+        ureq::Error::BadUri(u) => Reply::Refused(format!("invalid URL: {u}")),
+        other => Reply::Error(other.to_string()),
+    }
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+    )
+}
+
+/// `Retry-After` as seconds: a number, or an HTTP date.
+fn parse_retry_after(v: &str) -> Option<u64> {
+    let v = v.trim();
+    if let Ok(n) = v.parse::<u64>() {
+        return Some(n);
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    )
+}
+
+/// The first [`BODY_LIMIT`] bytes as text (lossy UTF-8, cut on a character boundary).
+fn excerpt(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_LIMIT)]);
+    let mut end = text.len().min(BODY_LIMIT);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_or_dates() {
+        assert_eq!(parse_retry_after("120"), Some(120));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(0));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn excerpts_are_bounded_and_valid_text() {
+        let long = "é".repeat(BODY_LIMIT);
+        let e = excerpt(long.as_bytes());
+        assert!(e.len() <= BODY_LIMIT);
+        assert!(e.chars().all(|c| c == 'é' || c == '\u{fffd}'));
+    }
+
+    #[test]
+    fn refuses_private_names_in_the_resolver_without_sending() {
+        let s = Sender::new(false, 1);
+        let req = Request {
+            url: "http://localhost:9/never".into(),
+            body: Arc::from(&b"{}"[..]),
+            headers: vec![],
+            timeout: Duration::from_secs(2),
+            verify_ssl: true,
+        };
+        match s.send(&req).reply {
+            Reply::Refused(m) => assert!(m.contains("loopback"), "{m}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Events as they come in (JSON on stdin or `emit` arguments) and the payload bytes delivered for
+//! them (spec "Payload Format"): `event_timestamp`, `event_type`, `actor`, then the family object
+//! and any other keys given — never `customer` or `event_id`.
+
+use serde_json::{Map, Value};
+
+use super::time::{rfc3339, Millis};
+use super::{CustomerId, EventType, ValidationError};
+
+/// Largest payload accepted, in bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
+
+/// A validated event, ready to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// As given; `None` means "the pinned customer".
+    pub customer: Option<CustomerId>,
+    pub event_type: EventType,
+    pub event_id: Option<i64>,
+    /// The exact bytes every attempt sends.
+    pub payload: Vec<u8>,
+}
+
+fn err(field: &'static str, m: impl Into<String>) -> ValidationError {
+    ValidationError::new(field, m)
+}
+
+/// Parses one event from JSON text (one stdin document or one NDJSON line).
+pub fn parse_event(text: &str, now: Millis) -> Result<Event, ValidationError> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| err("event", format!("not valid JSON: {e}")))?;
+    let Value::Object(map) = value else {
+        return Err(err("event", "must be a JSON object"));
+    };
+    from_object(map, now)
+}
+
+/// Validates an event object and builds its payload.
+pub fn from_object(mut map: Map<String, Value>, now: Millis) -> Result<Event, ValidationError> {
+    let customer = match map.remove("customer") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_i64()
+                .filter(|n| *n > 0)
+                .map(CustomerId)
+                .ok_or_else(|| {
+                    err(
+                        "customer",
+                        format!("{v} is not a customer id (a positive whole number)"),
+                    )
+                })?,
+        ),
+    };
+    let event_type = match map.remove("event_type") {
+        Some(Value::String(s)) => {
+            EventType::parse_subscribable(&s).map_err(|m| err("event_type", m))?
+        }
+        Some(other) => return Err(err("event_type", format!("{other} is not a string"))),
+        None => return Err(err("event_type", "is missing")),
+    };
+    let event_id = match map.remove("event_id") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_i64()
+                .ok_or_else(|| err("event_id", format!("{v} is not a whole number")))?,
+        ),
+    };
+    let timestamp = match map.remove("event_timestamp") {
+        None | Some(Value::Null) => rfc3339(now),
+        Some(Value::String(s)) => {
+            humantime::parse_rfc3339_weak(&s).map_err(|_| {
+                err(
+                    "event_timestamp",
+                    format!("{s:?} is not an RFC 3339 time such as 2025-12-02T01:00:00Z"),
+                )
+            })?;
+            s
+        }
+        Some(other) => return Err(err("event_timestamp", format!("{other} is not a string"))),
+    };
+    let actor = match map.remove("actor") {
+        None => Value::Null,
+        Some(v @ (Value::Null | Value::Object(_))) => v,
+        Some(other) => return Err(err("actor", format!("{other} is not an object"))),
+    };
+    let family = event_type.family();
+    let object = match map.remove(family) {
+        Some(v @ Value::Object(_)) => v,
+        Some(other) => {
+            return Err(err(
+                "event",
+                format!("\"{family}\" must be a JSON object, not {other}"),
+            ))
+        }
+        None => {
+            return Err(err(
+                "event",
+                format!("a {} event needs a \"{family}\" object", event_type),
+            ))
+        }
+    };
+    let payload = build(event_type, &timestamp, actor, object, map)?;
+    Ok(Event {
+        customer,
+        event_type,
+        event_id,
+        payload,
+    })
+}
+
+/// The payload bytes in the spec's order.
+pub fn build(
+    event_type: EventType,
+    timestamp: &str,
+    actor: Value,
+    object: Value,
+    rest: Map<String, Value>,
+) -> Result<Vec<u8>, ValidationError> {
+    let mut out = Map::new();
+    out.insert(
+        "event_timestamp".into(),
+        Value::String(timestamp.to_string()),
+    );
+    out.insert(
+        "event_type".into(),
+        Value::String(event_type.as_str().into()),
+    );
+    out.insert("actor".into(), actor);
+    out.insert(event_type.family().into(), object);
+    for (k, v) in rest {
+        out.insert(k, v);
+    }
+    let bytes = serde_json::to_vec(&Value::Object(out))
+        .map_err(|e| err("event", format!("cannot be serialised: {e}")))?;
+    if bytes.len() > MAX_PAYLOAD_BYTES {
+        return Err(err(
+            "event",
+            format!(
+                "payload is {} bytes; the limit is {MAX_PAYLOAD_BYTES}",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The payload of a `webhook.test` event.
+pub fn test_payload(webhook_id: i64, webhook_name: &str, now: Millis) -> Vec<u8> {
+    let object = serde_json::json!({
+        "id": webhook_id,
+        "name": webhook_name,
+        "message": "This is a test event from webnet. If you can read this, your webhook works.",
+    });
+    build(
+        EventType::WebhookTest,
+        &rfc3339(now),
+        Value::Null,
+        object,
+        Map::new(),
+    )
+    .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Millis = 1_764_637_200_000;
+
+    #[test]
+    fn builds_the_spec_payload_in_order_without_customer_or_event_id() {
+        let e = parse_event(
+            r#"{"customer": 1, "event_type": "job.completed", "event_id": 123,
+                "actor": {"id": 1, "username": "admin"}, "job": {"id": 123, "status": "success"},
+                "extra": true}"#,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(e.customer, Some(CustomerId(1)));
+        assert_eq!(e.event_id, Some(123));
+        assert_eq!(
+            String::from_utf8(e.payload).unwrap(),
+            r#"{"event_timestamp":"2025-12-02T01:00:00Z","event_type":"job.completed","actor":{"id":1,"username":"admin"},"job":{"id":123,"status":"success"},"extra":true}"#
+        );
+    }
+
+    #[test]
+    fn actor_defaults_to_null_and_timestamp_is_kept() {
+        let e = parse_event(
+            r#"{"event_type": "device.created", "device": {}, "event_timestamp": "2024-01-01T00:00:00Z"}"#,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(e.payload).unwrap(),
+            r#"{"event_timestamp":"2024-01-01T00:00:00Z","event_type":"device.created","actor":null,"device":{}}"#
+        );
+        assert_eq!(e.customer, None);
+    }
+
+    #[test]
+    fn rejects_bad_events() {
+        for (text, field) in [
+            ("not json", "event"),
+            ("[1]", "event"),
+            (r#"{"event_type": "job.nope", "job": {}}"#, "event_type"),
+            (
+                r#"{"event_type": "webhook.test", "webhook": {}}"#,
+                "event_type",
+            ),
+            (r#"{"job": {}}"#, "event_type"),
+            (r#"{"event_type": "job.failed"}"#, "event"),
+            (r#"{"event_type": "job.failed", "job": [1]}"#, "event"),
+            (
+                r#"{"event_type": "job.failed", "job": {}, "customer": "one"}"#,
+                "customer",
+            ),
+            (
+                r#"{"event_type": "job.failed", "job": {}, "customer": 0}"#,
+                "customer",
+            ),
+            (
+                r#"{"event_type": "job.failed", "job": {}, "event_id": "x"}"#,
+                "event_id",
+            ),
+            (
+                r#"{"event_type": "job.failed", "job": {}, "actor": "me"}"#,
+                "actor",
+            ),
+            (
+                r#"{"event_type": "job.failed", "job": {}, "event_timestamp": "yesterday"}"#,
+                "event_timestamp",
+            ),
+        ] {
+            let e = parse_event(text, NOW).unwrap_err();
+            assert_eq!(e.field, field, "{text}: {e}");
+        }
+    }
+}

@@ -1,0 +1,530 @@
+//! Events, deliveries and attempts. Recording is one transaction per batch of events; a claim
+//! takes a short lease in one immediate transaction; outcomes are written in a second one. No
+//! transaction is ever open while a request is in flight.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use serde_json::Value;
+
+use super::{Result, Store, StoreError};
+use crate::domain::time::Millis;
+use crate::domain::{CustomerId, EventType, Scope};
+
+/// `pending → retrying → success | failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    Pending,
+    Retrying,
+    Success,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 4] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Retrying,
+        DeliveryStatus::Success,
+        DeliveryStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Retrying => "retrying",
+            DeliveryStatus::Success => "success",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        DeliveryStatus::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+/// An event to record.
+pub struct NewEvent<'a> {
+    pub customer: CustomerId,
+    pub event_type: EventType,
+    pub event_id: Option<i64>,
+    pub payload: &'a [u8],
+}
+
+/// What recording one event produced.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub event_row: i64,
+    /// (delivery id, webhook id) for every matching enabled webhook.
+    pub deliveries: Vec<(i64, i64)>,
+}
+
+/// A webhook's settings as a claimed delivery needs them.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub id: i64,
+    pub url: String,
+    pub enabled: bool,
+    pub verify_ssl: bool,
+    pub timeout_seconds: u32,
+    pub max_retries: u32,
+    pub retry_backoff: u32,
+    pub headers: BTreeMap<String, String>,
+    pub sealed_secret: Option<Vec<u8>>,
+}
+
+/// A delivery claimed for one attempt.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub delivery_id: i64,
+    pub event_type: String,
+    pub payload: Vec<u8>,
+    /// The number this attempt will have (1 for the first).
+    pub attempt: u32,
+    pub status: DeliveryStatus,
+    /// The lease ends then: past it another process may send this delivery.
+    pub lease_until: Millis,
+    /// `None` when the webhook was deleted.
+    pub target: Option<Target>,
+}
+
+/// One attempt, for the append-only log.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub started_at: Millis,
+    pub request_headers: BTreeMap<String, String>,
+    pub http_status: Option<u16>,
+    pub response_body: Option<String>,
+    pub duration_ms: i64,
+    pub error_message: Option<String>,
+}
+
+/// The result of handling a claimed delivery.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub delivery_id: i64,
+    /// `None` when no request was made (webhook disabled or deleted).
+    pub attempt: Option<AttemptRecord>,
+    pub status: DeliveryStatus,
+    pub next_attempt_at: Option<Millis>,
+    pub error_message: Option<String>,
+}
+
+/// A delivery as `deliveries list/show` present it.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: i64,
+    pub customer: CustomerId,
+    pub webhook: Option<i64>,
+    pub webhook_name: String,
+    pub event_type: String,
+    pub event_id: Option<i64>,
+    pub payload: Vec<u8>,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub http_status: Option<u16>,
+    pub response_body: Option<String>,
+    pub error_message: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub next_attempt_at: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// One logged attempt, for `deliveries show`.
+#[derive(Debug, Clone)]
+pub struct AttemptLog {
+    pub attempt: u32,
+    pub started_at: Millis,
+    pub request_headers: Value,
+    pub http_status: Option<u16>,
+    pub response_body: Option<String>,
+    pub duration_ms: i64,
+    pub error_message: Option<String>,
+}
+
+/// Which deliveries `deliveries list` and `retry --failed` take.
+#[derive(Debug, Default, Clone)]
+pub struct DeliveryFilter {
+    pub webhook: Option<i64>,
+    pub status: Option<DeliveryStatus>,
+    pub event_type: Option<String>,
+    pub since: Option<Millis>,
+    pub limit: Option<u32>,
+}
+
+/// How a claim picks deliveries.
+pub enum Claim<'a> {
+    /// Due ones, oldest due first (drain).
+    Due { limit: usize },
+    /// These ids if still due and free (the first attempts of `emit`).
+    DueIds(&'a [i64]),
+    /// These ids now, whatever their schedule, if `failed` or `retrying` (manual retry).
+    RetryIds(&'a [i64]),
+}
+
+/// How long a claim holds a delivery: twice its timeout (one send, plus waiting for a free
+/// worker) and a margin. A sender killed mid-send frees it when this runs out.
+const LEASE_SQL: &str = "COALESCE((SELECT w.timeout_seconds FROM webhooks w WHERE w.id = d.webhook_id), 10) * 2000 + 5000";
+
+/// The lease of a delivery inserted together with its webhook row known (`?3` is the webhook).
+const LEASE_SQL_FOR_NEW: &str =
+    "COALESCE((SELECT w.timeout_seconds FROM webhooks w WHERE w.id = ?3), 10) * 2000 + 5000";
+
+/// Loads claimed deliveries with what sending them needs.
+fn load_jobs(tx: &rusqlite::Transaction<'_>, ids: &[i64]) -> Result<Vec<Job>> {
+    let mut load = tx.prepare_cached(
+        "SELECT d.id, d.event_type, e.payload, d.attempts, d.status,
+                w.id, w.url, w.enabled, w.verify_ssl, w.timeout_seconds, w.max_retries,
+                w.retry_backoff, w.headers, w.secret, d.lease_until
+         FROM deliveries d JOIN events e ON e.id = d.event_row
+         LEFT JOIN webhooks w ON w.id = d.webhook_id
+         WHERE d.id = ?1",
+    )?;
+    let mut jobs = Vec::with_capacity(ids.len());
+    for id in ids {
+        jobs.push(load.query_row([id], job_row)?);
+    }
+    Ok(jobs)
+}
+
+fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
+    let status: String = r.get(4)?;
+    let attempts: u32 = r.get(3)?;
+    let target = match r.get::<_, Option<i64>>(5)? {
+        None => None,
+        Some(wid) => {
+            let headers: String = r.get(12)?;
+            Some(Target {
+                id: wid,
+                url: r.get(6)?,
+                enabled: r.get(7)?,
+                verify_ssl: r.get(8)?,
+                timeout_seconds: r.get(9)?,
+                max_retries: r.get(10)?,
+                retry_backoff: r.get(11)?,
+                headers: serde_json::from_str(&headers).unwrap_or_default(),
+                sealed_secret: r.get(13)?,
+            })
+        }
+    };
+    Ok(Job {
+        delivery_id: r.get(0)?,
+        event_type: r.get(1)?,
+        payload: r.get(2)?,
+        attempt: attempts + 1,
+        status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Pending),
+        lease_until: r.get::<_, Option<Millis>>(14)?.unwrap_or(0),
+        target,
+    })
+}
+
+const DELIVERY_SELECT: &str = "SELECT d.id, d.customer_id, d.webhook_id, d.webhook_name,
+        d.event_type, d.event_id, e.payload, d.status, d.attempts, d.http_status, d.response_body,
+        d.error_message, d.duration_ms, d.next_attempt_at, d.created_at, d.updated_at
+    FROM deliveries d JOIN events e ON e.id = d.event_row";
+
+fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
+    let status: String = r.get(7)?;
+    Ok(Delivery {
+        id: r.get(0)?,
+        customer: CustomerId(r.get(1)?),
+        webhook: r.get(2)?,
+        webhook_name: r.get(3)?,
+        event_type: r.get(4)?,
+        event_id: r.get(5)?,
+        payload: r.get(6)?,
+        status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Failed),
+        attempts: r.get(8)?,
+        http_status: r.get(9)?,
+        response_body: r.get(10)?,
+        error_message: r.get(11)?,
+        duration_ms: r.get(12)?,
+        next_attempt_at: r.get(13)?,
+        created_at: r.get(14)?,
+        updated_at: r.get(15)?,
+    })
+}
+
+impl Store {
+    /// Records events and one `pending` delivery per enabled webhook of the event's customer
+    /// subscribed to its type — all in one transaction, before anything is sent.
+    pub fn record_events(&mut self, events: &[NewEvent<'_>], now: Millis) -> Result<Vec<Recorded>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut out = Vec::with_capacity(events.len());
+        {
+            let mut insert_event = tx.prepare_cached(
+                "INSERT INTO events (customer_id, event_type, source_event_id, payload, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut insert_deliveries = tx.prepare_cached(
+                "INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name, event_type,
+                    event_id, status, next_attempt_at, created_at, updated_at)
+                 SELECT ?1, w.customer_id, w.id, w.name, ?2, ?3, 'pending', ?4, ?4, ?4
+                 FROM webhooks w
+                 WHERE w.customer_id = ?5 AND w.enabled
+                   AND EXISTS (SELECT 1 FROM json_each(w.event_types) WHERE value = ?2)
+                 ORDER BY w.id
+                 RETURNING id, webhook_id",
+            )?;
+            for e in events {
+                insert_event.execute(params![
+                    e.customer.0,
+                    e.event_type.as_str(),
+                    e.event_id,
+                    e.payload,
+                    now
+                ])?;
+                let event_row = tx.last_insert_rowid();
+                let deliveries = insert_deliveries
+                    .query_map(
+                        params![
+                            event_row,
+                            e.event_type.as_str(),
+                            e.event_id,
+                            now,
+                            e.customer.0
+                        ],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?
+                    .collect::<rusqlite::Result<Vec<(i64, i64)>>>()?;
+                out.push(Recorded {
+                    event_row,
+                    deliveries,
+                });
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Records a `webhook.test` event and its one delivery to `webhook` (even if disabled),
+    /// already leased to `owner`, and returns it ready to send.
+    pub fn record_test(
+        &mut self,
+        scope: Scope,
+        webhook: i64,
+        payload: &[u8],
+        owner: &str,
+        now: Millis,
+    ) -> Result<Job> {
+        let hook = self.webhook(scope, webhook)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO events (customer_id, event_type, payload, created_at)
+             VALUES (?1, 'webhook.test', ?2, ?3)",
+            params![hook.customer.0, payload, now],
+        )?;
+        let event_row = tx.last_insert_rowid();
+        tx.execute(
+            &format!(
+                "INSERT INTO deliveries AS d (event_row, customer_id, webhook_id, webhook_name,
+                    event_type, status, next_attempt_at, lease_until, lease_owner, created_at,
+                    updated_at)
+                 VALUES (?1, ?2, ?3, ?4, 'webhook.test', 'pending', ?5,
+                    ?5 + {LEASE_SQL_FOR_NEW}, ?6, ?5, ?5)"
+            ),
+            params![
+                event_row,
+                hook.customer.0,
+                hook.id,
+                hook.settings.name,
+                now,
+                owner
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        let mut jobs = load_jobs(&tx, &[id])?;
+        tx.commit()?;
+        jobs.pop().ok_or(StoreError::NotFound {
+            what: "delivery",
+            id: id.to_string(),
+        })
+    }
+
+    /// Leases deliveries to `owner` and returns them ready to send. One short immediate
+    /// transaction; `scope` limits it to one customer.
+    pub fn claim(
+        &mut self,
+        scope: Scope,
+        how: Claim<'_>,
+        owner: &str,
+        now: Millis,
+    ) -> Result<Vec<Job>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let ids: Vec<i64> = {
+            let (filter, ids_json, limit) = match how {
+                Claim::Due { limit } => (
+                    "q.next_attempt_at <= ?1 ORDER BY q.next_attempt_at, q.id LIMIT ?4",
+                    String::new(),
+                    limit as i64,
+                ),
+                Claim::DueIds(ids) => (
+                    "q.next_attempt_at <= ?1 AND q.id IN (SELECT value FROM json_each(?3))",
+                    serde_json::to_string(ids).unwrap_or_default(),
+                    -1,
+                ),
+                Claim::RetryIds(ids) => (
+                    "q.status IN ('failed', 'retrying') AND q.id IN (SELECT value FROM json_each(?3))",
+                    serde_json::to_string(ids).unwrap_or_default(),
+                    -1,
+                ),
+            };
+            let sql = format!(
+                "UPDATE deliveries AS d SET lease_until = ?1 + {LEASE_SQL}, lease_owner = ?2
+                 WHERE d.id IN (SELECT q.id FROM deliveries q
+                     WHERE (q.lease_until IS NULL OR q.lease_until <= ?1)
+                       AND (?5 IS NULL OR q.customer_id = ?5)
+                       AND {filter})
+                 RETURNING id"
+            );
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let rows = stmt.query_map(
+                params![now, owner, ids_json, limit, scope.customer()],
+                |r| r.get(0),
+            )?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let jobs = load_jobs(&tx, &ids)?;
+        tx.commit()?;
+        Ok(jobs)
+    }
+
+    /// Writes outcomes (attempt log rows and delivery state) in one transaction and releases
+    /// the leases. A delivery whose lease another process took over keeps that process's state;
+    /// the attempt is still logged.
+    pub fn record_outcomes(
+        &mut self,
+        outcomes: &[Outcome],
+        owner: &str,
+        now: Millis,
+    ) -> Result<()> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut log = tx.prepare_cached(
+                "INSERT INTO attempts (delivery_id, attempt, started_at, request_headers,
+                    http_status, response_body, duration_ms, error_message)
+                 SELECT ?1, attempts + 1, ?2, ?3, ?4, ?5, ?6, ?7 FROM deliveries WHERE id = ?1",
+            )?;
+            let mut update = tx.prepare_cached(
+                "UPDATE deliveries SET status = ?3, attempts = attempts + ?4, http_status = ?5,
+                    response_body = ?6, error_message = ?7, duration_ms = ?8, next_attempt_at = ?9,
+                    lease_until = NULL, lease_owner = NULL, updated_at = ?10
+                 WHERE id = ?1 AND lease_owner = ?2",
+            )?;
+            let mut count_only = tx.prepare_cached(
+                "UPDATE deliveries SET attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
+            )?;
+            for o in outcomes {
+                if let Some(a) = &o.attempt {
+                    log.execute(params![
+                        o.delivery_id,
+                        a.started_at,
+                        serde_json::to_string(&a.request_headers).unwrap_or_default(),
+                        a.http_status,
+                        a.response_body,
+                        a.duration_ms,
+                        a.error_message
+                    ])?;
+                }
+                let a = o.attempt.as_ref();
+                let n = update.execute(params![
+                    o.delivery_id,
+                    owner,
+                    o.status.as_str(),
+                    a.is_some() as i64,
+                    a.and_then(|a| a.http_status),
+                    a.and_then(|a| a.response_body.clone()),
+                    o.error_message,
+                    a.map(|a| a.duration_ms),
+                    o.next_attempt_at,
+                    now
+                ])?;
+                if n == 0 && a.is_some() {
+                    count_only.execute(params![o.delivery_id, now])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn deliveries(&self, scope: Scope, f: &DeliveryFilter) -> Result<Vec<Delivery>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{DELIVERY_SELECT}
+             WHERE (?1 IS NULL OR d.customer_id = ?1) AND (?2 IS NULL OR d.webhook_id = ?2)
+               AND (?3 IS NULL OR d.status = ?3) AND (?4 IS NULL OR d.event_type = ?4)
+               AND (?5 IS NULL OR d.created_at >= ?5)
+             ORDER BY d.id DESC LIMIT ?6"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                scope.customer(),
+                f.webhook,
+                f.status.map(|s| s.as_str()),
+                f.event_type,
+                f.since,
+                f.limit.map_or(-1, i64::from)
+            ],
+            delivery_row,
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One delivery, if `scope` may see it.
+    pub fn delivery(&self, scope: Scope, id: i64) -> Result<Delivery> {
+        self.conn
+            .prepare_cached(&format!(
+                "{DELIVERY_SELECT} WHERE d.id = ?1 AND (?2 IS NULL OR d.customer_id = ?2)"
+            ))?
+            .query_row(params![id, scope.customer()], delivery_row)
+            .optional()?
+            .ok_or(StoreError::NotFound {
+                what: "delivery",
+                id: id.to_string(),
+            })
+    }
+
+    /// Every attempt of a delivery, oldest first.
+    pub fn attempts(&self, delivery: i64) -> Result<Vec<AttemptLog>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT attempt, started_at, request_headers, http_status, response_body, duration_ms,
+                    error_message
+             FROM attempts WHERE delivery_id = ?1 ORDER BY attempt",
+        )?;
+        let rows = stmt.query_map([delivery], |r| {
+            let headers: String = r.get(2)?;
+            Ok(AttemptLog {
+                attempt: r.get(0)?,
+                started_at: r.get(1)?,
+                request_headers: serde_json::from_str(&headers).unwrap_or(Value::Null),
+                http_status: r.get(3)?,
+                response_body: r.get(4)?,
+                duration_ms: r.get(5)?,
+                error_message: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// When the next delivery falls due or a lease runs out (for `drain --watch`).
+    pub fn next_due(&self, scope: Scope) -> Result<Option<Millis>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT min(max(next_attempt_at, COALESCE(lease_until, 0))) FROM deliveries
+                 WHERE next_attempt_at IS NOT NULL AND (?1 IS NULL OR customer_id = ?1)",
+            )?
+            .query_row([scope.customer()], |r| r.get(0))?)
+    }
+}

@@ -1,6 +1,8 @@
 //! Test helpers: the real `webnet` binary on a temporary database.
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -10,6 +12,8 @@ use serde_json::Value;
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub db: PathBuf,
+    /// Set on every command (e.g. allowing loopback receivers).
+    vars: Vec<(&'static str, &'static str)>,
 }
 
 pub struct Out {
@@ -86,7 +90,18 @@ impl Env {
     pub fn new() -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("webhooks.db");
-        Env { dir, db }
+        Env {
+            dir,
+            db,
+            vars: Vec::new(),
+        }
+    }
+
+    /// An env whose every command may reach loopback receivers (`WEBNET_ALLOW_PRIVATE_TARGETS`).
+    pub fn local() -> Env {
+        let mut env = Env::new();
+        env.vars.push(("WEBNET_ALLOW_PRIVATE_TARGETS", "1"));
+        env
     }
 
     /// `webnet` with this env's database and none of the caller's WEBNET_* settings, stdin empty.
@@ -105,6 +120,9 @@ impl Env {
             }
         }
         c.env("WEBNET_DB", &self.db);
+        for (k, v) in &self.vars {
+            c.env(k, v);
+        }
         c
     }
 
@@ -163,6 +181,40 @@ impl Env {
         }
         args.extend(extra);
         self.run(&args).ok().json()["id"].as_i64().expect("id")
+    }
+
+    /// Runs with private targets allowed (test receivers are on loopback).
+    pub fn run_local(&self, args: &[&str]) -> Out {
+        self.run_env(&[("WEBNET_ALLOW_PRIVATE_TARGETS", "1")], args)
+    }
+
+    /// Creates a webhook for a loopback receiver (private targets allowed) and returns its id.
+    pub fn local_webhook(&self, customer: i64, name: &str, url: &str, extra: &[&str]) -> i64 {
+        let c = customer.to_string();
+        let mut args = vec![
+            "webhooks",
+            "create",
+            "--customer",
+            &c,
+            "--name",
+            name,
+            "--url",
+            url,
+        ];
+        if !extra.contains(&"--event") {
+            args.extend(["--event", "job.completed"]);
+        }
+        args.extend(extra);
+        self.run_local(&args).ok().json()["id"]
+            .as_i64()
+            .expect("id")
+    }
+
+    /// A delivery as `deliveries show` prints it.
+    pub fn delivery(&self, id: i64) -> Value {
+        self.run(&["deliveries", "show", &id.to_string()])
+            .ok()
+            .json()
     }
 
     /// Every row of every table, as text: compared before and after to prove nothing changed.

@@ -223,6 +223,9 @@ fn classify(e: ureq::Error) -> Reply {
             {
                 return Reply::Refused(r.to_string());
             }
+            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                return Reply::Error(format!("TLS error: {tls}"));
+            }
             if is_timeout(&io) {
                 return Reply::Timeout;
             }

@@ -1,0 +1,142 @@
+//! The README works as written: every `webnet` command in it parses, the crontab line runs, and
+//! the systemd units pass `systemd-analyze verify`.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use clap::Parser;
+use common::{bin, Env};
+use webnet::cli::Cli;
+
+fn readme() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap()
+}
+
+/// The code blocks of the README in `lang`.
+fn blocks(lang: &str) -> Vec<String> {
+    let text = readme();
+    let parts: Vec<&str> = text.split("```").collect();
+    parts
+        .chunks(2)
+        .filter_map(|p| p.get(1))
+        .filter_map(|b| b.split_once('\n'))
+        .filter(|(l, _)| l.trim() == lang)
+        .map(|(_, code)| code.to_string())
+        .collect()
+}
+
+/// Shell lines, with `\` continuations joined.
+fn shell_lines(code: &str) -> Vec<String> {
+    code.replace("\\\n", " ")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_webnet_command_in_the_readme_parses() {
+    let mut checked = 0;
+    for block in blocks("sh") {
+        for line in shell_lines(&block) {
+            let line = line.split(" #").next().unwrap_or_default();
+            for segment in line.split(['|', '&', ';']) {
+                if !segment.trim().starts_with("webnet ") {
+                    continue;
+                }
+                let words = shlex::split(segment.trim())
+                    .unwrap_or_else(|| panic!("unbalanced quotes: {segment}"));
+                if words.first().map(String::as_str) != Some("webnet") {
+                    continue;
+                }
+                // Redirections are the shell's, not ours.
+                let args: Vec<&String> = words
+                    .iter()
+                    .take_while(|w| !w.starts_with('<') && !w.starts_with('>'))
+                    .collect();
+                if let Err(e) = Cli::try_parse_from(args.iter().map(|s| s.as_str())) {
+                    panic!("README command does not parse: {segment}\n{e}");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 30, "only {checked} commands found");
+}
+
+#[test]
+fn the_crontab_line_runs() {
+    let text = readme();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("* * * * * "))
+        .expect("a crontab line");
+    let command = line
+        .trim_start_matches("* * * * * ")
+        .replace("$HOME/.cargo/bin/webnet", bin());
+    let env = Env::new();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .env("WEBNET_DB", &env.db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["attempted"], 0);
+}
+
+#[test]
+fn the_systemd_units_verify() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: systemd-analyze is not available here");
+        return;
+    }
+    let env = Env::new();
+    let text = readme();
+    let mut units = Vec::new();
+    // Each ```ini block follows a line naming its file.
+    for (i, part) in text.split("```ini\n").enumerate().skip(1) {
+        let before = text.split("```ini\n").nth(i - 1).unwrap();
+        let name = before
+            .lines()
+            .rev()
+            .find(|l| l.contains(".service") || l.contains(".timer"))
+            .unwrap();
+        let file = name
+            .trim()
+            .trim_matches(['`', ':'])
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let body = part
+            .split("```")
+            .next()
+            .unwrap()
+            .replace("%h/.cargo/bin/webnet", bin());
+        let path = env.dir.path().join(&file);
+        std::fs::write(&path, body).unwrap();
+        units.push(path);
+    }
+    assert_eq!(units.len(), 3, "service, timer and watch service");
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(&units)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "systemd-analyze verify: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

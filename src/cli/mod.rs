@@ -65,30 +65,31 @@ pub fn main() -> ExitCode {
 fn one_line(e: &clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue};
     let rendered = e.render().to_string();
+    // clap's first paragraph says what is wrong (and lists missing arguments or accepted
+    // values on indented lines); the usage and tips follow after a blank line.
     let mut line = rendered
         .lines()
-        .next()
-        .unwrap_or("error: invalid arguments")
-        .to_string();
-    let values = |kind| match e.get(kind) {
-        Some(ContextValue::String(s)) => vec![s.clone()],
-        Some(ContextValue::Strings(v)) => v.clone(),
-        _ => Vec::new(),
-    };
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ");
+    if line.is_empty() {
+        line = "error: invalid arguments".into();
+    }
     let suggested: Vec<String> = [
         ContextKind::SuggestedValue,
         ContextKind::SuggestedArg,
         ContextKind::SuggestedSubcommand,
     ]
     .into_iter()
-    .flat_map(values)
+    .flat_map(|kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => vec![s.clone()],
+        Some(ContextValue::Strings(v)) => v.clone(),
+        _ => Vec::new(),
+    })
     .collect();
     if !suggested.is_empty() {
         line.push_str(&format!(" (did you mean '{}'?)", suggested.join("', '")));
-    }
-    let valid = values(ContextKind::ValidValue);
-    if !valid.is_empty() {
-        line.push_str(&format!(" (one of: {})", valid.join(", ")));
     }
     line.push_str("; see --help");
     line

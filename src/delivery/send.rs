@@ -82,6 +82,18 @@ struct SafeResolver {
     inner: DefaultResolver,
 }
 
+/// A name that did not resolve; matched by type, not by message.
+#[derive(Debug)]
+struct LookupFailed(String);
+
+impl std::fmt::Display for LookupFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "host not found: {}", self.0)
+    }
+}
+
+impl std::error::Error for LookupFailed {}
+
 impl Resolver for SafeResolver {
     fn resolve(
         &self,
@@ -89,7 +101,18 @@ impl Resolver for SafeResolver {
         config: &ureq::config::Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let addrs = self.inner.resolve(uri, config, timeout)?;
+        let addrs = self
+            .inner
+            .resolve(uri, config, timeout)
+            .map_err(|e| match e {
+                ureq::Error::Io(io) if io.kind() != std::io::ErrorKind::TimedOut => {
+                    ureq::Error::Io(std::io::Error::new(
+                        io.kind(),
+                        LookupFailed(uri.host().unwrap_or_default().to_string()),
+                    ))
+                }
+                other => other,
+            })?;
         if !self.allow_private {
             // Refuse when any address is not public, so DNS cannot mix in an internal one.
             for a in addrs.iter() {
@@ -217,13 +240,13 @@ fn classify(e: ureq::Error) -> Reply {
     match e {
         ureq::Error::Timeout(_) => Reply::Timeout,
         ureq::Error::Io(io) => {
-            if let Some(r) = io
-                .get_ref()
-                .and_then(|i| i.downcast_ref::<RefusedAddress>())
-            {
+            if let Some(r) = inner::<RefusedAddress>(&io) {
                 return Reply::Refused(r.to_string());
             }
-            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            if let Some(l) = inner::<LookupFailed>(&io) {
+                return Reply::Error(l.to_string());
+            }
+            if let Some(tls) = inner::<rustls::Error>(&io) {
                 return Reply::Error(format!("TLS error: {tls}"));
             }
             if is_timeout(&io) {
@@ -252,6 +275,20 @@ fn classify(e: ureq::Error) -> Reply {
         ureq::Error::Protocol(p) => Reply::Error(format!("invalid HTTP response: {p}")),
         ureq::Error::BadUri(u) => Reply::Refused(format!("invalid URL: {u}")),
         other => Reply::Error(other.to_string()),
+    }
+}
+
+/// The error of type `T` inside an I/O error, looking through I/O errors wrapped in I/O errors.
+fn inner<T: std::error::Error + 'static>(e: &std::io::Error) -> Option<&T> {
+    let mut cur: &(dyn std::error::Error + 'static) = e.get_ref()?;
+    loop {
+        if let Some(t) = cur.downcast_ref::<T>() {
+            return Some(t);
+        }
+        cur = match cur.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref()?,
+            None => cur.source()?,
+        };
     }
 }
 

@@ -1,0 +1,78 @@
+//! webnet benchmarks: the real binary against a recording receiver on loopback, each figure next
+//! to a baseline measured in the same run. Loopback only; every loop is bounded.
+//!
+//!   cargo bench --bench webnet                  small sizes (what CI runs, as a smoke test)
+//!   cargo bench --bench webnet -- --full        the sizes of BENCHMARKS.md
+//!   cargo bench --bench webnet -- --full --write   also rewrite BENCHMARKS.md and bench/chart.svg
+
+mod receiver;
+mod report;
+mod scenarios;
+
+use std::path::PathBuf;
+
+pub struct Sizes {
+    pub drain: u64,
+    pub drain_webhooks: u64,
+    pub ndjson: u64,
+    pub emit_runs: usize,
+    pub fanout: u64,
+    pub isolation: u64,
+    pub list_webhooks: u64,
+    pub list_runs: usize,
+}
+
+impl Sizes {
+    fn small() -> Sizes {
+        Sizes {
+            drain: 2_000,
+            drain_webhooks: 100,
+            ndjson: 2_000,
+            emit_runs: 20,
+            fanout: 100,
+            isolation: 1_000,
+            list_webhooks: 1_000,
+            list_runs: 10,
+        }
+    }
+
+    fn full() -> Sizes {
+        Sizes {
+            drain: 100_000,
+            drain_webhooks: 100,
+            ndjson: 100_000,
+            emit_runs: 200,
+            fanout: 1_000,
+            isolation: 10_000,
+            list_webhooks: 1_000,
+            list_runs: 50,
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("usage: cargo bench --bench webnet -- [--full] [--write]");
+        return;
+    }
+    // `cargo bench` passes `--bench`; ignore anything else we do not know.
+    let full = args.iter().any(|a| a == "--full");
+    let write = args.iter().any(|a| a == "--write");
+    let sizes = if full { Sizes::full() } else { Sizes::small() };
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_webnet"));
+    let results = scenarios::run_all(&bin, &sizes);
+    let table = report::markdown(&results, full);
+    println!("{table}");
+    if write {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        report::write(&root, &results, &table).expect("write BENCHMARKS.md and bench/chart.svg");
+        println!("wrote BENCHMARKS.md and bench/chart.svg");
+    }
+    let failed: Vec<_> = results.iter().filter(|r| r.broken).collect();
+    if !failed.is_empty() {
+        eprintln!("harness errors: {failed:#?}");
+        std::process::exit(1);
+    }
+    println!("{} passed, 0 failed", results.len());
+}

@@ -45,6 +45,11 @@ impl Receiver {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// Every request received, hanging ones included.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::SeqCst)
+    }
+
     /// Requests answered 200 (not hanging).
     pub fn healthy(&self) -> u64 {
         self.healthy.load(Ordering::SeqCst)

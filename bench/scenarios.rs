@@ -121,12 +121,12 @@ impl Db {
         let stats = self.path.with_extension("time");
         let start = Instant::now();
         let mut c = Command::new("/usr/bin/time");
-        c.arg("-f")
-            .arg("%U %S %M")
-            .arg("-o")
-            .arg(&stats)
-            .arg(&self.bin)
-            .args(args);
+        c.arg("-f").arg("%U %S %M").arg("-o").arg(&stats);
+        // Profiling knob: WEBNET_BENCH_PERF=/tmp/perf.data records the timed command with perf.
+        if let Ok(out) = std::env::var("WEBNET_BENCH_PERF") {
+            c.args(["perf", "record", "-F", "2000", "-g", "-o", &out, "--"]);
+        }
+        c.arg(&self.bin).args(args);
         c.env("WEBNET_DB", &self.path)
             .env("WEBNET_ALLOW_PRIVATE_TARGETS", "1")
             .env("WEBNET_OUTPUT", "json");
@@ -221,6 +221,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 pub fn run_all(bin: &Path, s: &Sizes) -> Vec<Figure> {
     let rx = Receiver::start();
     let mut out = Vec::new();
+    // Profiling knob: WEBNET_BENCH_ONLY=drain runs just the one-webhook drain.
+    match std::env::var("WEBNET_BENCH_ONLY").as_deref() {
+        Ok("drain") => return drain(bin, &rx, s.drain, 1, 1.0),
+        Ok("isolation") => return isolation(bin, &rx, s.isolation),
+        _ => {}
+    }
     let ceiling = baseline_ceiling(&rx, s.drain.min(50_000));
     out.push(fig(
         "1 baseline",
@@ -465,6 +471,20 @@ fn isolation(bin: &Path, rx: &Receiver, n: u64) -> Vec<Figure> {
             .spawn()
             .expect("drain");
         let target = events * healthy_hooks;
+        if std::env::var("WEBNET_BENCH_TRACE").is_ok() {
+            for _ in 0..200 {
+                std::thread::sleep(Duration::from_millis(50));
+                eprintln!(
+                    "{:?} healthy={} all={}",
+                    start.elapsed(),
+                    rx.healthy(),
+                    rx.count()
+                );
+                if rx.healthy() >= target {
+                    break;
+                }
+            }
+        }
         let done = rx.wait_healthy(target, Duration::from_secs(120));
         let took = done.map_or(start.elapsed(), |d| d.duration_since(start));
         let _ = child.kill();

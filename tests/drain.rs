@@ -209,3 +209,63 @@ fn table_output_of_the_delivery_commands() {
     let none = t(&["deliveries", "list", "--status", "failed"]).ok();
     assert!(none.stdout.is_empty() && none.stderr.contains("no deliveries"));
 }
+
+#[test]
+fn a_hanging_receiver_does_not_hold_up_healthy_ones() {
+    let env = Env::local();
+    let rx = Receiver::start(|r| {
+        if r.path == "/hang" {
+            Reply::ok().delay(Duration::from_secs(4))
+        } else {
+            Reply::ok()
+        }
+    });
+    let c = env.customer("acme");
+    env.local_webhook(c, "hang", &rx.url("/hang"), &["--timeout", "2s"]);
+    env.local_webhook(c, "healthy", &rx.url("/ok"), &["--timeout", "2s"]);
+    queue(&env, 10); // 10 deliveries to each, interleaved
+    let start = Instant::now();
+    let mut drain = env
+        .cmd()
+        .args(["drain", "--concurrency", "2", "--max-time", "3s"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let healthy_done = loop {
+        let n = rx.requests().iter().filter(|r| r.path == "/ok").count();
+        if n >= 10 || start.elapsed() > Duration::from_secs(10) {
+            break start.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let hanging_seen = rx.requests().iter().filter(|r| r.path == "/hang").count();
+    drain.wait().unwrap();
+    assert!(
+        healthy_done < Duration::from_millis(1500),
+        "healthy deliveries waited {healthy_done:?} behind a receiver that hangs for 2 s"
+    );
+    assert!(
+        hanging_seen <= 3,
+        "the hanging receiver got {hanging_seen} requests at once; one probe at a time is expected"
+    );
+    // Nothing is lost: what was not attempted is still due, without a lease.
+    let list = env
+        .run(&["deliveries", "list", "--webhook", "1"])
+        .ok()
+        .json();
+    for d in list.as_array().unwrap() {
+        assert!(
+            ["pending", "retrying"].contains(&d["status"].as_str().unwrap()),
+            "{d}"
+        );
+    }
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let leased: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM deliveries WHERE lease_owner IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(leased, 0, "unsent deliveries were given back");
+}

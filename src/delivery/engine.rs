@@ -1,13 +1,17 @@
-//! The sending machinery shared by `emit`, `drain` and `retry`: a bounded pool of worker threads
-//! sharing one HTTP sender, fed by a coordinator that alone touches the database. Claims happen
-//! before work is handed out; outcomes are written in batches as they come back.
+//! The sending machinery shared by `emit`, `drain` and `retry`: worker lanes sharing one HTTP
+//! sender, fed by a coordinator that alone touches the database. Claims happen before work is
+//! handed out; outcomes are written in batches as they come back.
+//!
+//! Isolation: a webhook whose attempt timed out or could not connect becomes a *suspect*. Its
+//! deliveries go to the slow lane, one at a time, and `drain` stops claiming its backlog in bulk,
+//! so a hanging receiver cannot take the main lane's threads from healthy ones.
 
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 
 use super::outcome;
+use super::pool::{Lane, Work};
 use super::send::{Reply, Request, Sender, Sent, USER_AGENT};
 use crate::domain::secret::SecretKey;
 use crate::domain::signature::sign;
@@ -31,16 +35,12 @@ pub enum Msg {
 }
 
 pub struct Done {
-    job: Job,
-    started_at: Millis,
-    headers: Vec<(String, String)>,
+    pub job: Job,
+    pub started_at: Millis,
+    pub headers: Vec<(String, String)>,
     /// `None` when the lease ran out before a worker was free: nothing was sent.
-    sent: Option<Sent>,
-}
-
-struct Work {
-    job: Job,
-    request: Request,
+    pub sent: Option<Sent>,
+    pub slow: bool,
 }
 
 /// Counts of what a run did, for the command's summary.
@@ -74,17 +74,33 @@ pub struct Engine<'s> {
     pub clock: Clock,
     pub summary: Summary,
     concurrency: usize,
-    inflight: usize,
-    work_tx: Option<mpsc::Sender<Work>>,
+    sender: Arc<Sender>,
+    main: Lane,
+    slow: Lane,
+    /// Prepared, leased work waiting for a main-lane thread.
+    queue: VecDeque<Work>,
     msg_tx: mpsc::Sender<Msg>,
     msg_rx: mpsc::Receiver<Msg>,
-    workers: Vec<JoinHandle<()>>,
     key: Option<Result<SecretKey, String>>,
     /// Outcomes known without a request (disabled, deleted), written with the next batch.
     ready: Vec<Outcome>,
     /// Every outcome written, when the caller wants them (single retries, tests).
     pub keep_outcomes: bool,
     pub outcomes: Vec<Outcome>,
+    /// Moving average of main-lane attempt durations, sizing how far ahead to claim; `None`
+    /// until the first one.
+    avg_ms: Option<f64>,
+    suspects: HashSet<i64>,
+    /// Deliveries handed out and not yet done, per webhook.
+    per_webhook: HashMap<i64, usize>,
+    /// Main-lane requests in flight: delivery → (webhook, handed out at).
+    started: HashMap<i64, (i64, Instant)>,
+    /// Main-lane requests found hanging and counted in the slow lane since.
+    moved: HashSet<i64>,
+    /// Suspect webhooks with a request in flight (slow lane, or moved there).
+    probing: HashSet<i64>,
+    /// Claimed deliveries of suspects not sent after all: their leases are given back.
+    released: Vec<i64>,
 }
 
 /// A name for this process's leases: unique enough across processes and restarts.
@@ -105,21 +121,7 @@ impl<'s> Engine<'s> {
         clock: Clock,
     ) -> Engine<'s> {
         let concurrency = concurrency.clamp(1, 256);
-        let sender = Arc::new(Sender::new(allow_private, concurrency));
-        let (work_tx, work_rx) = mpsc::channel::<Work>();
         let (msg_tx, msg_rx) = mpsc::channel::<Msg>();
-        let work_rx = Arc::new(Mutex::new(work_rx));
-        let workers = (0..concurrency)
-            .map(|i| {
-                let rx = Arc::clone(&work_rx);
-                let tx = msg_tx.clone();
-                let sender = Arc::clone(&sender);
-                std::thread::Builder::new()
-                    .name(format!("webnet-send-{i}"))
-                    .spawn(move || worker(&rx, &tx, &sender, clock))
-            })
-            .filter_map(Result::ok)
-            .collect();
         Engine {
             store,
             scope,
@@ -127,15 +129,24 @@ impl<'s> Engine<'s> {
             clock,
             summary: Summary::default(),
             concurrency,
-            inflight: 0,
-            work_tx: Some(work_tx),
+            sender: Arc::new(Sender::new(allow_private, concurrency)),
+            main: Lane::new("send", concurrency, false),
+            // Slow-lane threads mostly wait on receivers that do not answer: cheap, so many.
+            slow: Lane::new("slow", (16 * concurrency).clamp(64, 512), true),
+            queue: VecDeque::new(),
             msg_tx,
             msg_rx,
-            workers,
             key: None,
             ready: Vec::new(),
             keep_outcomes: false,
             outcomes: Vec::new(),
+            avg_ms: None,
+            suspects: HashSet::new(),
+            per_webhook: HashMap::new(),
+            started: HashMap::new(),
+            moved: HashSet::new(),
+            probing: HashSet::new(),
+            released: Vec::new(),
         }
     }
 
@@ -144,21 +155,51 @@ impl<'s> Engine<'s> {
         self.msg_tx.clone()
     }
 
+    /// Deliveries handed out and not yet recorded.
     pub fn inflight(&self) -> usize {
-        self.inflight
+        self.queue.len() + self.main.busy + self.slow.busy
     }
 
     pub fn concurrency(&self) -> usize {
         self.concurrency
     }
 
-    /// How many more deliveries to claim now: enough to keep every worker busy and one more
-    /// round queued, no more (queued work holds leases).
+    /// How many more deliveries to claim now. Queued work holds leases, so only fast receivers
+    /// earn a deep queue: with attempts taking `avg_ms`, the queue drains in well under a second.
+    /// (A worker never starts a request that could outlive its lease anyway.)
     pub fn room(&self) -> usize {
-        (2 * self.concurrency).saturating_sub(self.inflight)
+        // Until measured, assume slow receivers: claim only one round ahead.
+        let avg = self.avg_ms.unwrap_or(1000.0);
+        let per_worker = if avg < 5.0 {
+            64
+        } else if avg < 50.0 {
+            8
+        } else {
+            2
+        };
+        (per_worker * self.concurrency).saturating_sub(self.queue.len() + self.main.busy)
     }
 
-    /// Hands claimed deliveries to the workers; ones with nowhere to go fail at once.
+    /// Webhooks not to claim in bulk: their receivers hang or refuse connections.
+    pub fn suspects(&self) -> Vec<i64> {
+        self.suspects.iter().copied().collect()
+    }
+
+    /// Suspects with nothing in flight, and room in the slow lane to probe them.
+    pub fn idle_suspects(&self) -> Vec<i64> {
+        let room = self.slow.size.saturating_sub(self.slow.busy);
+        self.suspects
+            .iter()
+            .copied()
+            .filter(|w| {
+                !self.probing.contains(w) && self.per_webhook.get(w).copied().unwrap_or(0) == 0
+            })
+            .take(room)
+            .collect()
+    }
+
+    /// Takes claimed deliveries; ones with nowhere to go fail at once, the rest are queued for
+    /// the lanes.
     pub fn dispatch(&mut self, jobs: Vec<Job>) {
         for job in jobs {
             let Some(target) = &job.target else {
@@ -185,11 +226,78 @@ impl<'s> Engine<'s> {
                     continue;
                 }
             };
-            if let Some(tx) = &self.work_tx {
-                if tx.send(Work { job, request }).is_ok() {
-                    self.inflight += 1;
+            *self.per_webhook.entry(target.id).or_default() += 1;
+            self.queue.push_back(Work { job, request });
+        }
+        self.feed();
+    }
+
+    /// Moves queued work to threads. A suspect's work goes to the slow lane, one request per
+    /// webhook at a time; the rest of its claimed work is given back (its leases released), to
+    /// be probed later. Everything else goes to the main lane as threads come free.
+    fn feed(&mut self) {
+        if !self.suspects.is_empty() {
+            let (suspect, rest): (VecDeque<Work>, VecDeque<Work>) =
+                self.queue.drain(..).partition(|w| {
+                    w.job
+                        .target
+                        .as_ref()
+                        .is_some_and(|t| self.suspects.contains(&t.id))
+                });
+            self.queue = rest;
+            for w in suspect {
+                let webhook = w.job.target.as_ref().map_or(0, |t| t.id);
+                if !self.probing.contains(&webhook) && self.slow.busy < self.slow.size {
+                    self.probing.insert(webhook);
+                    self.slow.send(w, &self.msg_tx, &self.sender, self.clock);
+                } else {
+                    if let Some(n) = self.per_webhook.get_mut(&webhook) {
+                        *n = n.saturating_sub(1);
+                    }
+                    self.released.push(w.job.delivery_id);
                 }
             }
+        }
+        while self.main.busy < self.concurrency {
+            let Some(w) = self.queue.pop_front() else {
+                break;
+            };
+            if let Some(t) = &w.job.target {
+                self.started
+                    .insert(w.job.delivery_id, (t.id, Instant::now()));
+            }
+            self.main.send(w, &self.msg_tx, &self.sender, self.clock);
+        }
+    }
+
+    /// A main-lane request far slower than usual makes its webhook a suspect at once, and its
+    /// thread stops counting against the main lane, which may start another in its place: a
+    /// hanging receiver costs healthy ones a moment, not a timeout.
+    fn flag_hanging(&mut self) {
+        let avg = self.avg_ms.unwrap_or(100.0);
+        let limit = Duration::from_millis((10.0 * avg).clamp(10.0, 1000.0) as u64);
+        let hanging: Vec<(i64, i64)> = self
+            .started
+            .iter()
+            .filter(|(_, (_, at))| at.elapsed() > limit)
+            .map(|(d, (w, _))| (*d, *w))
+            .collect();
+        for (delivery, webhook) in hanging {
+            self.suspects.insert(webhook);
+            // Threads are bounded: past the slow lane's size, a hanging request keeps its
+            // main-lane thread until it times out.
+            if self.slow.busy >= self.slow.size {
+                continue;
+            }
+            self.started.remove(&delivery);
+            self.moved.insert(delivery);
+            self.probing.insert(webhook);
+            self.main.busy = self.main.busy.saturating_sub(1);
+            self.main.stuck += 1;
+            self.slow.busy += 1;
+        }
+        if !self.moved.is_empty() {
+            self.feed();
         }
     }
 
@@ -235,32 +343,46 @@ impl<'s> Engine<'s> {
     /// Waits up to `wait` for messages, writes every finished attempt (and any outcome known
     /// without a request) in one transaction, and returns the input messages that arrived.
     pub fn collect(&mut self, wait: Option<Duration>) -> Result<Vec<Msg>, StoreError> {
+        self.flush_released()?;
         let mut inputs = Vec::new();
         let mut outcomes = std::mem::take(&mut self.ready);
+        self.flag_hanging();
         let first = if !outcomes.is_empty() {
             self.msg_rx.try_recv().ok()
-        } else {
+        } else if self.started.is_empty() {
             match wait {
                 None => self.msg_rx.recv().ok(),
                 Some(d) => self.msg_rx.recv_timeout(d).ok(),
             }
+        } else {
+            // Main-lane requests in flight: wake often enough to notice one hanging.
+            let d = wait.unwrap_or(Duration::MAX).min(Duration::from_millis(5));
+            self.msg_rx.recv_timeout(d).ok()
         };
+        // Gather a batch: one transaction for many outcomes. While more results are due
+        // shortly, wait a moment for them rather than commit each on its own.
+        let want = (self.main.busy + self.queue.len()).min(256);
         let mut next = first;
         while let Some(msg) = next {
             match msg {
                 Msg::Done(done) => {
-                    self.inflight = self.inflight.saturating_sub(1);
-                    if let Some(o) = self.outcome_of(*done) {
+                    if let Some(o) = self.finished(*done) {
                         outcomes.push(o);
                     }
+                    self.feed();
                 }
                 other => inputs.push(other),
             }
-            if outcomes.len() >= 1024 {
-                break;
+            if outcomes.len() >= want.max(1) || !inputs.is_empty() {
+                if outcomes.len() >= 1024 {
+                    break;
+                }
+                next = self.msg_rx.try_recv().ok();
+            } else {
+                next = self.msg_rx.recv_timeout(Duration::from_millis(2)).ok();
             }
-            next = self.msg_rx.try_recv().ok();
         }
+        self.flush_released()?;
         if !outcomes.is_empty() {
             let now = (self.clock)();
             self.store.record_outcomes(&outcomes, &self.owner, now)?;
@@ -274,9 +396,49 @@ impl<'s> Engine<'s> {
         Ok(inputs)
     }
 
-    fn outcome_of(&self, done: Done) -> Option<Outcome> {
+    /// Bookkeeping for a finished job; its outcome, unless it was skipped.
+    fn finished(&mut self, done: Done) -> Option<Outcome> {
+        let id = done.job.delivery_id;
+        self.started.remove(&id);
+        let moved = self.moved.remove(&id);
+        if moved {
+            self.main.stuck = self.main.stuck.saturating_sub(1);
+            self.slow.busy = self.slow.busy.saturating_sub(1);
+        } else {
+            let lane = if done.slow {
+                &mut self.slow
+            } else {
+                &mut self.main
+            };
+            lane.busy = lane.busy.saturating_sub(1);
+        }
+        let webhook = done.job.target.as_ref().map(|t| t.id);
+        if let Some(w) = webhook {
+            if let Some(n) = self.per_webhook.get_mut(&w) {
+                *n = n.saturating_sub(1);
+            }
+            if done.slow || moved {
+                self.probing.remove(&w);
+            }
+        }
         // Skipped for want of lease time: the lease runs out and another claim sends it.
         let sent = done.sent?;
+        // The main lane's typical pace; hanging requests moved out of it do not count.
+        if !done.slow && !moved {
+            let ms = sent.duration_ms as f64;
+            self.avg_ms = Some(self.avg_ms.map_or(ms, |avg| 0.9 * avg + 0.1 * ms));
+        }
+        if let Some(w) = webhook {
+            match sent.reply {
+                Reply::Timeout | Reply::Error(_) => {
+                    self.suspects.insert(w);
+                }
+                Reply::Status { .. } => {
+                    self.suspects.remove(&w);
+                }
+                Reply::Refused(_) => {}
+            }
+        }
         let now = (self.clock)();
         Some(outcome::after_attempt(
             &done.job,
@@ -287,58 +449,33 @@ impl<'s> Engine<'s> {
         ))
     }
 
-    /// Sends and records everything handed out so far.
-    pub fn settle(&mut self) -> Result<(), StoreError> {
-        while self.inflight > 0 || !self.ready.is_empty() {
-            self.collect(None)?;
+    fn flush_released(&mut self) -> Result<(), StoreError> {
+        if !self.released.is_empty() {
+            let ids = std::mem::take(&mut self.released);
+            self.store.release(&ids, &self.owner)?;
         }
         Ok(())
     }
 
-    /// Claims `ids` (manual retry or first attempts) and sends them, waiting for the results.
-    pub fn send_claimed(&mut self, jobs: Vec<Job>) -> Result<(), StoreError> {
-        for chunk in jobs.chunks(self.concurrency.max(1)) {
-            self.dispatch(chunk.to_vec());
-            while self.inflight >= self.concurrency {
-                self.collect(None)?;
-            }
+    /// Sends and records everything handed out so far.
+    pub fn settle(&mut self) -> Result<(), StoreError> {
+        while self.inflight() > 0 || !self.ready.is_empty() {
+            self.collect(None)?;
         }
+        self.flush_released()
+    }
+
+    /// Sends claimed deliveries and waits for the results.
+    pub fn send_claimed(&mut self, jobs: Vec<Job>) -> Result<(), StoreError> {
+        self.dispatch(jobs);
         self.settle()
     }
 }
 
 impl Drop for Engine<'_> {
     fn drop(&mut self) {
-        // Closing the work channel ends the workers once they finish their current request.
-        self.work_tx = None;
-        for w in self.workers.drain(..) {
-            let _ = w.join();
-        }
-    }
-}
-
-fn worker(rx: &Mutex<mpsc::Receiver<Work>>, tx: &mpsc::Sender<Msg>, sender: &Sender, clock: Clock) {
-    loop {
-        let work = match rx.lock() {
-            Ok(guard) => guard.recv(),
-            Err(_) => return,
-        };
-        let Ok(Work { job, request }) = work else {
-            return;
-        };
-        let started_at = clock();
-        // Never start a request that could outlive the lease: another process may then take
-        // the delivery, and it must not be sent twice at once.
-        let need = started_at + request.timeout.as_millis() as Millis + 1000;
-        let sent = (need <= job.lease_until).then(|| sender.send(&request));
-        let done = Done {
-            job,
-            started_at,
-            headers: request.headers,
-            sent,
-        };
-        if tx.send(Msg::Done(Box::new(done))).is_err() {
-            return;
-        }
+        // Closing the lanes ends the workers once they finish their current request.
+        self.main.close();
+        self.slow.close();
     }
 }

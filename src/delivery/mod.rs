@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod outcome;
+mod pool;
 pub mod send;
 pub mod service;
 

@@ -39,17 +39,33 @@ pub fn drain(engine: &mut Engine<'_>, opts: &DrainOptions) -> Result<Summary, St
         let left = opts.limit.map(|l| l.saturating_sub(claimed_total));
         let may_claim = !out_of_time && left != Some(0);
         let mut claimed = 0;
-        if may_claim && engine.inflight() <= engine.concurrency() {
-            let n = engine.room().min(left.unwrap_or(u64::MAX) as usize);
+        // Claim in batches: when a round's worth of room has opened, or nothing is in flight.
+        let room = engine.room();
+        if may_claim && (room >= engine.concurrency() || engine.inflight() == 0) {
+            let n = room.min(left.unwrap_or(u64::MAX) as usize);
             if n > 0 {
-                let jobs = engine.store.claim(
-                    engine.scope,
-                    Claim::Due { limit: n },
-                    &engine.owner,
-                    now,
-                )?;
+                let exclude = engine.suspects();
+                let how = Claim::Due {
+                    limit: n,
+                    exclude: &exclude,
+                };
+                let jobs = engine.store.claim(engine.scope, how, &engine.owner, now)?;
                 claimed = jobs.len();
                 claimed_total += claimed as u64;
+                engine.dispatch(jobs);
+            }
+        }
+        // Receivers that hung or refused connections get one delivery at a time, in the slow
+        // lane, until one answers.
+        if may_claim {
+            for webhook in engine.idle_suspects() {
+                if left.is_some_and(|l| claimed_total >= l) {
+                    break;
+                }
+                let how = Claim::DueFor { webhook };
+                let jobs = engine.store.claim(engine.scope, how, &engine.owner, now)?;
+                claimed += jobs.len();
+                claimed_total += jobs.len() as u64;
                 engine.dispatch(jobs);
             }
         }
@@ -159,8 +175,7 @@ fn emit_loop(
     loop {
         // Keep the workers busy with first attempts.
         while !st.pending.is_empty()
-            && engine.room() > 0
-            && engine.inflight() <= engine.concurrency()
+            && (engine.room() >= engine.concurrency() || engine.inflight() == 0)
         {
             let take = engine.room().min(st.pending.len());
             let ids: Vec<i64> = st.pending.drain(..take).collect();

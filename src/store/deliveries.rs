@@ -154,8 +154,10 @@ pub struct DeliveryFilter {
 
 /// How a claim picks deliveries.
 pub enum Claim<'a> {
-    /// Due ones, oldest due first (drain).
-    Due { limit: usize },
+    /// Due ones, oldest due first, except those of the `exclude`d webhooks (drain).
+    Due { limit: usize, exclude: &'a [i64] },
+    /// The oldest due one of one webhook (a probe of a suspect receiver).
+    DueFor { webhook: i64 },
     /// These ids if still due and free (the first attempts of `emit`).
     DueIds(&'a [i64]),
     /// These ids now, whatever their schedule, if `failed` or `retrying` (manual retry).
@@ -170,20 +172,24 @@ const LEASE_SQL: &str = "COALESCE((SELECT w.timeout_seconds FROM webhooks w WHER
 const LEASE_SQL_FOR_NEW: &str =
     "COALESCE((SELECT w.timeout_seconds FROM webhooks w WHERE w.id = ?3), 10) * 2000 + 5000";
 
-/// Loads claimed deliveries with what sending them needs.
+/// Loads claimed deliveries with what sending them needs, in one query.
 fn load_jobs(tx: &rusqlite::Transaction<'_>, ids: &[i64]) -> Result<Vec<Job>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut load = tx.prepare_cached(
         "SELECT d.id, d.event_type, e.payload, d.attempts, d.status,
                 w.id, w.url, w.enabled, w.verify_ssl, w.timeout_seconds, w.max_retries,
                 w.retry_backoff, w.headers, w.secret, d.lease_until
          FROM deliveries d JOIN events e ON e.id = d.event_row
          LEFT JOIN webhooks w ON w.id = d.webhook_id
-         WHERE d.id = ?1",
+         WHERE d.id IN (SELECT value FROM json_each(?1))
+         ORDER BY d.next_attempt_at, d.id",
     )?;
-    let mut jobs = Vec::with_capacity(ids.len());
-    for id in ids {
-        jobs.push(load.query_row([id], job_row)?);
-    }
+    let ids_json = serde_json::to_string(ids).unwrap_or_default();
+    let jobs = load
+        .query_map([ids_json], job_row)?
+        .collect::<rusqlite::Result<Vec<Job>>>()?;
     Ok(jobs)
 }
 
@@ -354,15 +360,32 @@ impl Store {
         owner: &str,
         now: Millis,
     ) -> Result<Vec<Job>> {
+        self.light(|store| store.claim_tx(scope, how, owner, now))
+    }
+
+    fn claim_tx(
+        &mut self,
+        scope: Scope,
+        how: Claim<'_>,
+        owner: &str,
+        now: Millis,
+    ) -> Result<Vec<Job>> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let ids: Vec<i64> = {
             let (filter, ids_json, limit) = match how {
-                Claim::Due { limit } => (
-                    "q.next_attempt_at <= ?1 ORDER BY q.next_attempt_at, q.id LIMIT ?4",
-                    String::new(),
+                Claim::Due { limit, exclude } => (
+                    "q.next_attempt_at <= ?1
+                       AND (q.webhook_id IS NULL OR q.webhook_id NOT IN (SELECT value FROM json_each(?3)))
+                     ORDER BY q.next_attempt_at, q.id LIMIT ?4",
+                    serde_json::to_string(exclude).unwrap_or_default(),
                     limit as i64,
+                ),
+                Claim::DueFor { webhook } => (
+                    "q.next_attempt_at <= ?1 AND q.webhook_id = ?3 ORDER BY q.next_attempt_at, q.id LIMIT 1",
+                    webhook.to_string(),
+                    1,
                 ),
                 Claim::DueIds(ids) => (
                     "q.next_attempt_at <= ?1 AND q.id IN (SELECT value FROM json_each(?3))",
@@ -407,6 +430,10 @@ impl Store {
         if outcomes.is_empty() {
             return Ok(());
         }
+        self.light(|store| store.record_outcomes_tx(outcomes, owner, now))
+    }
+
+    fn record_outcomes_tx(&mut self, outcomes: &[Outcome], owner: &str, now: Millis) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -457,6 +484,18 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Gives back leases of claimed deliveries that were not sent: due again at once.
+    pub fn release(&mut self, ids: &[i64], owner: &str) -> Result<()> {
+        self.light(|store| {
+            store.conn.execute(
+                "UPDATE deliveries SET lease_until = NULL, lease_owner = NULL
+                 WHERE lease_owner = ?2 AND id IN (SELECT value FROM json_each(?1))",
+                params![serde_json::to_string(ids).unwrap_or_default(), owner],
+            )?;
+            Ok(())
+        })
     }
 
     pub fn deliveries(&self, scope: Scope, f: &DeliveryFilter) -> Result<Vec<Delivery>> {

@@ -195,6 +195,18 @@ impl Store {
         &self.path
     }
 
+    /// Runs `f` with `synchronous = NORMAL`: for claims and outcomes, whose loss in a power
+    /// failure costs at most a repeated send (at least once), never a recorded event. Events,
+    /// webhooks and customers are written with the connection's default, `FULL`.
+    pub(crate) fn light<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let result = f(self);
+        let restored = self.conn.pragma_update(None, "synchronous", "FULL");
+        let value = result?;
+        restored?;
+        Ok(value)
+    }
+
     /// The raw connection, for the delivery layer's queries.
     pub fn conn(&self) -> &Connection {
         &self.conn

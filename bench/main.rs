@@ -71,7 +71,9 @@ fn main() {
     }
     let failed: Vec<_> = results.iter().filter(|r| r.broken).collect();
     if !failed.is_empty() {
-        eprintln!("harness errors: {failed:#?}");
+        for f in &failed {
+            eprintln!("harness check failed: {} / {}", f.scenario, f.name);
+        }
         std::process::exit(1);
     }
     println!("{} passed, 0 failed", results.len());

@@ -39,10 +39,13 @@ pub fn markdown(results: &[Figure], full: bool) -> String {
             ),
             None => ("".into(), "".into()),
         };
-        let target = match &r.target {
+        let mut target = match &r.target {
             Some((words, met)) => format!("{} {words}", if *met { "✅" } else { "❌" }),
             None => String::new(),
         };
+        if r.broken {
+            target.push_str(" ⚠ harness check failed (see stderr)");
+        }
         s.push_str(&format!(
             "| {} | {} | {} {} | {base} | {ratio} | {target} |\n",
             r.scenario,

@@ -48,6 +48,10 @@ pub struct Reply {
     pub delay: Duration,
     /// Close the connection without answering.
     pub close: bool,
+    /// Answer 200 with a body that never ends (until the client hangs up; bounded).
+    pub endless: bool,
+    /// Send the answer one byte at a time, this far apart.
+    pub trickle: Option<Duration>,
 }
 
 impl Reply {
@@ -58,6 +62,20 @@ impl Reply {
             body: b"ok".to_vec(),
             delay: Duration::ZERO,
             close: false,
+            endless: false,
+            trickle: None,
+        }
+    }
+    pub fn endless() -> Reply {
+        Reply {
+            endless: true,
+            ..Reply::ok()
+        }
+    }
+    pub fn trickle(every: Duration) -> Reply {
+        Reply {
+            trickle: Some(every),
+            ..Reply::ok()
         }
     }
     pub fn ok() -> Reply {
@@ -164,6 +182,18 @@ impl Drop for Receiver {
     }
 }
 
+trait LingerZero {
+    fn set_linger_zero(&self) -> std::io::Result<()>;
+}
+
+impl LingerZero for TcpStream {
+    /// std has no SO_LINGER; shutting down both ways after unread input gives the same RST in
+    /// practice on Linux.
+    fn set_linger_zero(&self) -> std::io::Result<()> {
+        self.shutdown(std::net::Shutdown::Both)
+    }
+}
+
 fn serve(stream: TcpStream, s: &Shared) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let mut writer = match stream.try_clone() {
@@ -221,6 +251,20 @@ fn serve(stream: TcpStream, s: &Shared) {
         }
         s.active.lock().unwrap().remove(&id);
         if reply.close {
+            // Reset rather than a clean close: unread data makes the kernel send RST.
+            let _ = writer.set_linger_zero();
+            return;
+        }
+        if reply.endless {
+            let _ = writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n");
+            let chunk = vec![b'z'; 64 * 1024];
+            let end = Instant::now() + Duration::from_secs(20);
+            // At most about 1 GiB, 20 s, or until the client hangs up.
+            for _ in 0..16_384 {
+                if Instant::now() > end || writer.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
             return;
         }
         let mut out = format!(
@@ -234,6 +278,15 @@ fn serve(stream: TcpStream, s: &Shared) {
         out.push_str("\r\n");
         let mut bytes = out.into_bytes();
         bytes.extend_from_slice(&reply.body);
+        if let Some(every) = reply.trickle {
+            for b in &bytes {
+                if writer.write_all(std::slice::from_ref(b)).is_err() {
+                    return;
+                }
+                std::thread::sleep(every);
+            }
+            continue;
+        }
         if writer.write_all(&bytes).is_err() {
             return;
         }

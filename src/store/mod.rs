@@ -43,6 +43,8 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{path} is read-only (or on a read-only file system): nothing was changed")]
+    ReadOnly { path: PathBuf },
     #[error("{what} {id} not found")]
     NotFound { what: &'static str, id: String },
     #[error("{0}")]
@@ -85,6 +87,7 @@ impl Store {
         }
         // Create the file ourselves so it is 0600 from the first byte; SQLite gives its WAL and
         // shared-memory files the same mode.
+        let mut read_only = false;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -93,18 +96,43 @@ impl Store {
             .mode(0o600)
             .open(path)
             .or_else(|e| {
-                // A read-only file can still be read (and refused or served read-only).
-                if e.kind() == std::io::ErrorKind::PermissionDenied {
+                // A write-protected file or read-only file system can still be read: commands
+                // that only read work; writes fail with a clear message.
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+                ) && path.exists()
+                {
+                    read_only = true;
                     OpenOptions::new().read(true).open(path)
                 } else {
                     Err(e)
                 }
             })
             .map_err(io)?;
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        let mode = if read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+        };
+        let mut conn = Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        if read_only
+            && conn
+                .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
+                .is_err()
+        {
+            // A WAL database on read-only media without its shared-memory file can still be
+            // read as immutable: nothing can change it while the media is read-only.
+            if let Ok(mut uri) = url::Url::from_file_path(path) {
+                uri.set_query(Some("immutable=1"));
+                conn = Connection::open_with_flags(
+                    uri.as_str(),
+                    OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | OpenFlags::SQLITE_OPEN_URI
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+            }
+        }
         conn.busy_timeout(Duration::from_secs(30))?;
         let mut store = Store {
             conn,
@@ -112,6 +140,18 @@ impl Store {
             passphrase,
             file,
         };
+        if read_only {
+            store.check_ownership()?;
+            let version: i64 = store
+                .conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))?;
+            if version != migrations::LATEST {
+                return Err(StoreError::ReadOnly {
+                    path: path.to_path_buf(),
+                });
+            }
+            return Ok(store);
+        }
         if !store.is_current() {
             // First use or an upgrade: one process at a time checks, switches to WAL and
             // migrates, so concurrent first runs never see a half-made file. (flock is separate

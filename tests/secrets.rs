@@ -183,3 +183,73 @@ fn a_changed_key_is_refused_before_storing_a_secret() {
     )
     .ok();
 }
+
+#[test]
+fn secret_never_appears_in_delivery_output_attempt_logs_or_errors() {
+    use common::receiver::{Receiver, Reply};
+    let env = Env::local();
+    let rx = Receiver::start(|r| {
+        if r.index == 0 {
+            Reply::status(500).body("bad")
+        } else {
+            Reply::ok()
+        }
+    });
+    env.customer("acme");
+    let mut outputs = Vec::new();
+    let mut keep = |o: common::Out| {
+        outputs.push(format!("{}\n{}", o.stdout, o.stderr));
+    };
+    keep(env.run_stdin(
+        &[
+            "webhooks",
+            "create",
+            "--customer",
+            "1",
+            "--name",
+            "s",
+            "--url",
+            &rx.url("/"),
+            "--event",
+            "job.completed",
+            "--secret-stdin",
+            "--header",
+            &format!("X-Api-Key: {SECRET}-header"),
+        ],
+        &format!("{SECRET}\n"),
+    ));
+    keep(env.run(&["emit", "job.completed", "--customer", "1"]));
+    keep(env.run(&["deliveries", "show", "1"]));
+    keep(env.run(&["--output", "table", "deliveries", "show", "1"]));
+    keep(env.run(&["deliveries", "list"]));
+    keep(env.run(&["deliveries", "retry", "1"]));
+    keep(env.run(&["webhooks", "test", "1"]));
+    keep(env.run(&["drain"]));
+    keep(env.run(&["deliveries", "retry", "42"]));
+    keep(env.run_env(
+        &[("WEBNET_SECRET_KEY", "wrong")],
+        &["webhooks", "test", "1"],
+    ));
+    assert!(
+        outputs[2].contains("X-Webhook-Signature"),
+        "the attempt log lists the signature header"
+    );
+    for o in &outputs {
+        assert!(!o.contains(SECRET), "secret leaked: {o}");
+    }
+    for path in [env.db.clone(), env.db.with_extension("db-wal")] {
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+            "secret in clear in {}",
+            path.display()
+        );
+    }
+    assert_eq!(
+        rx.requests()[0]
+            .header("x-api-key")
+            .map(|v| v.starts_with(SECRET)),
+        Some(true),
+        "the header itself is sent"
+    );
+}

@@ -17,7 +17,7 @@ use crate::domain::secret::SecretKey;
 use crate::domain::signature::sign;
 use crate::domain::time::Millis;
 use crate::domain::Scope;
-use crate::store::{Job, Outcome, Store, StoreError};
+use crate::store::{Job, Outcome, Store, StoreError, SEALED_PREFIX};
 
 /// The clock, passed in so tests and benchmarks can drive time.
 pub type Clock = fn() -> Millis;
@@ -308,7 +308,21 @@ impl<'s> Engine<'s> {
             ("Content-Type".into(), "application/json".into()),
             ("User-Agent".into(), USER_AGENT.into()),
         ];
-        headers.extend(target.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+        for (k, v) in &target.headers {
+            let value = match v.strip_prefix(SEALED_PREFIX) {
+                Some(sealed) => {
+                    let bytes =
+                        hex::decode(sealed).map_err(|_| format!("header {k} is damaged"))?;
+                    let plain = self
+                        .key()?
+                        .open(&bytes)
+                        .map_err(|e| format!("cannot decrypt header {k}: {e}"))?;
+                    String::from_utf8(plain).map_err(|_| format!("header {k} is damaged"))?
+                }
+                None => v.clone(),
+            };
+            headers.push((k.clone(), value));
+        }
         headers.push(("X-Webhook-Event".into(), job.event_type.clone()));
         headers.push(("X-Webhook-Delivery".into(), job.delivery_id.to_string()));
         if let Some(sealed) = &target.sealed_secret {

@@ -20,7 +20,7 @@ pub use deliveries::{
     AttemptLog, AttemptRecord, Claim, Delivery, DeliveryFilter, DeliveryStatus, Job, NewEvent,
     Outcome, Recorded, Target,
 };
-pub use webhooks::{SecretChange, Webhook, WebhookFilter};
+pub use webhooks::{SecretChange, Webhook, WebhookFilter, SEALED_PREFIX};
 
 use crate::domain::secret::KeyError;
 

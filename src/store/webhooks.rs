@@ -80,6 +80,35 @@ fn headers_json(h: &BTreeMap<String, String>) -> String {
     serde_json::to_string(h).unwrap_or_else(|_| "{}".into())
 }
 
+/// Marks a header value stored sealed. Header values cannot hold control characters, so no
+/// value a user gives can start with it.
+pub const SEALED_PREFIX: &str = "\u{1}sealed:";
+
+impl Store {
+    /// Custom headers as stored: credential values (`Authorization`, `X-Api-Key`, …) sealed
+    /// with the secret key like webhook secrets, so they are never in clear in the file.
+    fn seal_headers(&self, headers: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
+        let mut out = headers.clone();
+        let sensitive: Vec<String> = headers
+            .iter()
+            .filter(|(k, v)| {
+                crate::domain::headers::is_sensitive(k) && !v.starts_with(SEALED_PREFIX)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        if sensitive.is_empty() {
+            return Ok(out);
+        }
+        let key = self.secret_key(true)?;
+        for k in sensitive {
+            if let Some(v) = out.get_mut(&k) {
+                *v = format!("{SEALED_PREFIX}{}", hex::encode(key.seal(v.as_bytes())));
+            }
+        }
+        Ok(out)
+    }
+}
+
 fn name_taken(name: &str) -> String {
     format!("a webhook named {name:?} already exists for this customer")
 }
@@ -110,7 +139,7 @@ impl Store {
                 s.timeout_seconds,
                 s.max_retries,
                 s.retry_backoff,
-                headers_json(&s.headers),
+                headers_json(&self.seal_headers(&s.headers)?),
                 now
             ])
             .map_err(|e| conflict_or(e, "name", || name_taken(&s.name)))?;
@@ -182,7 +211,7 @@ impl Store {
                 s.timeout_seconds,
                 s.max_retries,
                 s.retry_backoff,
-                headers_json(&s.headers),
+                headers_json(&self.seal_headers(&s.headers)?),
                 set_secret,
                 sealed,
                 now

@@ -111,3 +111,43 @@ mod tests {
         assert_eq!(p.delay_secs(5), 16);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The schedule: b, 2b, 4b, … doubling each time, never shrinking, capped.
+        #[test]
+        fn waits_double_until_the_cap(backoff in 1u32..=86_400, n in 1u32..=40) {
+            let p = RetryPolicy { max_retries: 20, backoff_secs: backoff };
+            let (a, b) = (p.delay_secs(n), p.delay_secs(n + 1));
+            prop_assert!(a >= backoff as u64 || a == MAX_DELAY_SECS);
+            prop_assert!(b >= a);
+            prop_assert_eq!(b, (2 * a).min(MAX_DELAY_SECS));
+        }
+
+        /// Exactly 1 + max_retries attempts, whatever the receiver says in Retry-After.
+        #[test]
+        fn attempts_are_one_plus_max_retries(
+            max_retries in 0u32..=20,
+            backoff in 1u32..=86_400,
+            retry_after in proptest::option::of(0u64..=1_000_000),
+            now in 0i64..=4_000_000_000_000,
+        ) {
+            let p = RetryPolicy { max_retries, backoff_secs: backoff };
+            let mut attempts = 1;
+            let mut t = now;
+            while let Next::RetryAt(at) = p.after_failure(attempts, t, retry_after) {
+                // Never sooner than the backoff; a Retry-After only ever delays, within its cap.
+                prop_assert!(at >= t + p.delay_secs(attempts) as i64 * 1000);
+                prop_assert!(at <= t + MAX_DELAY_SECS.max(MAX_RETRY_AFTER_SECS) as i64 * 1000);
+                t = at;
+                attempts += 1;
+                prop_assert!(attempts <= 21);
+            }
+            prop_assert_eq!(attempts, 1 + max_retries);
+        }
+    }
+}

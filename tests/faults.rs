@@ -72,6 +72,7 @@ fn an_endless_body_is_cut_at_10_kib_and_memory_stays_bounded() {
         .trim()
         .parse()
         .unwrap();
+    eprintln!("20 endless bodies at 8 in parallel: peak RSS {rss_kib} KiB");
     assert!(rss_kib < 50 * 1024, "peak RSS {rss_kib} KiB");
     let d = env.delivery(1);
     assert_eq!(d["response_body"].as_str().unwrap().len(), 10 * 1024);

@@ -53,7 +53,8 @@ fn drain_until_settled(env: &Env, limit: Duration) {
 #[test]
 fn kill_9_at_random_moments_loses_nothing_recorded() {
     let env = Env::local();
-    let rx = Receiver::start(|_| Reply::ok().delay(Duration::from_millis(3)));
+    // Slow enough that there is always something in flight when a process is killed.
+    let rx = Receiver::start(|_| Reply::ok().delay(Duration::from_millis(30)));
     let c = env.customer("acme");
     for name in ["a", "b"] {
         env.local_webhook(c, name, &rx.url(&format!("/{name}")), &["--timeout", "1s"]);

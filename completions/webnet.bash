@@ -996,7 +996,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__create)
-            opts="-h -V --name --url --event --secret --secret-stdin --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --header --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --name --url --event --secret --secret-stdin --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --auto-disable-after --header --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1027,6 +1027,10 @@ _webnet() {
                     return 0
                     ;;
                 --retry-backoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auto-disable-after)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1354,7 +1358,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__update)
-            opts="-h -V --name --url --event --secret --secret-stdin --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --header --enabled --verify-ssl --clear-secret --clear-headers --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --name --url --event --secret --secret-stdin --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --auto-disable-after --header --enabled --verify-ssl --clear-secret --clear-headers --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1385,6 +1389,10 @@ _webnet() {
                     return 0
                     ;;
                 --retry-backoff)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auto-disable-after)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -122,10 +122,7 @@ fn the_spec_flask_receiver_accepts_our_deliveries() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let up = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(100));
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
+    let up = common::wait_for_port(port);
     let result = std::panic::catch_unwind(|| {
         assert!(up, "the Flask receiver did not start");
         let env = Env::local();
@@ -230,4 +227,48 @@ fn the_snippet_copies_match_the_spec() {
         &std::fs::read_to_string(snippet("spec_verify.js")).unwrap(),
         js[0]
     );
+}
+
+#[test]
+fn the_standardwebhooks_library_accepts_our_signature() {
+    if !have("python3", &["-c", "import standardwebhooks"]) {
+        return;
+    }
+    let env = Env::local();
+    let rx = Receiver::ok();
+    let c = env.customer("acme");
+    env.local_webhook(c, "std", &rx.url("/"), &["--secret", SPEC_SECRET]);
+    env.run(&["emit", "job.completed", "--customer", "1"]).ok();
+    let r = rx.wait_for(1, Duration::from_secs(5)).remove(0);
+    assert_eq!(
+        r.header("webhook-id"),
+        Some(r.delivery().to_string().as_str())
+    );
+    let headers = serde_json::json!({
+        "webhook-id": r.header("webhook-id"),
+        "webhook-timestamp": r.header("webhook-timestamp"),
+        "webhook-signature": r.header("webhook-signature"),
+    });
+    let body_file = env.dir.path().join("body.json");
+    std::fs::write(&body_file, &r.body).unwrap();
+    for (secret, expected) in [(SPEC_SECRET, "valid"), ("another-secret", "invalid")] {
+        let out = Command::new("python3")
+            .arg(snippet("run_standardwebhooks.py"))
+            .arg(&body_file)
+            .arg(headers.to_string())
+            .arg(secret)
+            .output()
+            .unwrap();
+        assert_eq!(verdict(out), expected, "secret {secret}");
+    }
+    // Unsigned webhooks carry none of the signature headers.
+    env.local_webhook(c, "plain", &rx.url("/plain"), &[]);
+    env.run(&["emit", "job.completed", "--customer", "1"]).ok();
+    let plain = rx
+        .wait_for(3, Duration::from_secs(5))
+        .into_iter()
+        .find(|r| r.path == "/plain")
+        .unwrap();
+    assert_eq!(plain.header("webhook-signature"), None);
+    assert_eq!(plain.header("x-webhook-signature"), None);
 }

@@ -4,7 +4,6 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use common::Env;
 
@@ -50,10 +49,7 @@ fn self_signed_certificates_are_refused_unless_verify_ssl_is_off() {
         .arg(port.to_string())
         .spawn()
         .unwrap();
-    let up = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(50));
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
+    let up = common::wait_for_port(port);
     let result = std::panic::catch_unwind(|| {
         assert!(up, "HTTPS receiver did not start");
         let c = env.customer("acme");

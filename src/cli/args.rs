@@ -199,6 +199,10 @@ pub struct WebhookOptions {
     /// Wait before the first retry, doubled for each next one, 1s to 24h [default: 60s]
     #[arg(long, value_name = "DURATION")]
     pub retry_backoff: Option<String>,
+    /// Disable the webhook after failing this long without one success, 0s for never, up to
+    /// 30 days [default: 3days]
+    #[arg(long, value_name = "DURATION")]
+    pub auto_disable_after: Option<String>,
     /// Custom header sent with every delivery, 'Name: value'; repeat for more (update: adds or
     /// replaces that header)
     #[arg(long = "header", value_name = "'NAME: VALUE'")]

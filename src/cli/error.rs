@@ -38,6 +38,7 @@ pub fn option_for(field: &str) -> String {
         "timeout_seconds" => "--timeout".into(),
         "max_retries" => "--max-retries".into(),
         "retry_backoff" => "--retry-backoff".into(),
+        "auto_disable_after" => "--auto-disable-after".into(),
         "headers" => "--header".into(),
         "customer" => "--customer".into(),
         "customer_name" => "NAME".into(),

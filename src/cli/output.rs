@@ -119,6 +119,9 @@ pub fn webhook_json(w: &Webhook) -> Value {
         "max_retries": s.max_retries,
         "retry_backoff": s.retry_backoff,
         "headers": headers,
+        "auto_disable_after": s.auto_disable_after,
+        "disabled_reason": w.disabled_reason,
+        "failing_since": w.failing_since.map(rfc3339),
         "created_at": rfc3339(w.created_at),
         "updated_at": rfc3339(w.updated_at),
     })
@@ -132,6 +135,7 @@ pub const WEBHOOK_COLUMNS: &[Column] = &[
     ("EVENTS", "event_types"),
     ("ENABLED", "enabled"),
     ("SECRET", "has_secret"),
+    ("DISABLED BECAUSE", "disabled_reason"),
 ];
 
 pub fn customer_json(c: &Customer) -> Value {

@@ -86,6 +86,7 @@ fn create(ctx: &Context, mut opts: WebhookOptions) -> Result<(), CliError> {
         timeout_seconds: webhook::DEFAULT_TIMEOUT,
         max_retries: webhook::DEFAULT_MAX_RETRIES,
         retry_backoff: webhook::DEFAULT_BACKOFF,
+        auto_disable_after: webhook::DEFAULT_AUTO_DISABLE,
         headers: Default::default(),
     };
     apply_limits(&mut settings, &opts)?;
@@ -161,6 +162,7 @@ fn update(
         && opts.timeout.is_none()
         && opts.max_retries.is_none()
         && opts.retry_backoff.is_none()
+        && opts.auto_disable_after.is_none()
         && opts.headers.is_empty()
         && !extra.enabled
         && !extra.verify_ssl
@@ -237,6 +239,9 @@ fn apply_limits(s: &mut WebhookSettings, opts: &WebhookOptions) -> Result<(), Cl
     }
     if let Some(b) = &opts.retry_backoff {
         s.retry_backoff = whole_seconds("retry_backoff", b, webhook::BACKOFF_RANGE)?;
+    }
+    if let Some(a) = &opts.auto_disable_after {
+        s.auto_disable_after = whole_seconds("auto_disable_after", a, webhook::AUTO_DISABLE_RANGE)?;
     }
     if s.headers.is_empty() {
         s.headers = parse_headers(&opts.headers)?;

@@ -12,12 +12,11 @@ use std::time::{Duration, Instant};
 
 use super::outcome;
 use super::pool::{Lane, Work};
-use super::send::{Reply, Request, Sender, Sent, USER_AGENT};
+use super::send::{Reply, Request, Sender, Sent};
 use crate::domain::secret::SecretKey;
-use crate::domain::signature::sign;
 use crate::domain::time::Millis;
 use crate::domain::Scope;
-use crate::store::{Job, Outcome, Store, StoreError, SEALED_PREFIX};
+use crate::store::{Job, Outcome, Store, StoreError};
 
 /// The clock, passed in so tests and benchmarks can drive time.
 pub type Clock = fn() -> Millis;
@@ -301,44 +300,14 @@ impl<'s> Engine<'s> {
         }
     }
 
-    /// The request for a job: stored payload bytes, signed when the webhook has a secret.
+    /// The request for a job (see [`super::request::build`]).
     fn prepare(&mut self, job: &Job) -> Result<Request, String> {
-        let target = job.target.as_ref().ok_or("Webhook was deleted")?;
-        let mut headers: Vec<(String, String)> = vec![
-            ("Content-Type".into(), "application/json".into()),
-            ("User-Agent".into(), USER_AGENT.into()),
-        ];
-        for (k, v) in &target.headers {
-            let value = match v.strip_prefix(SEALED_PREFIX) {
-                Some(sealed) => {
-                    let bytes =
-                        hex::decode(sealed).map_err(|_| format!("header {k} is damaged"))?;
-                    let plain = self
-                        .key()?
-                        .open(&bytes)
-                        .map_err(|e| format!("cannot decrypt header {k}: {e}"))?;
-                    String::from_utf8(plain).map_err(|_| format!("header {k} is damaged"))?
-                }
-                None => v.clone(),
-            };
-            headers.push((k.clone(), value));
-        }
-        headers.push(("X-Webhook-Event".into(), job.event_type.clone()));
-        headers.push(("X-Webhook-Delivery".into(), job.delivery_id.to_string()));
-        if let Some(sealed) = &target.sealed_secret {
-            let key = self.key()?;
-            let secret = key
-                .open_secret(sealed)
-                .map_err(|e| format!("cannot decrypt the webhook secret: {e}"))?;
-            headers.push(("X-Webhook-Signature".into(), sign(&secret, &job.payload)));
-        }
-        Ok(Request {
-            url: target.url.clone(),
-            body: Arc::from(job.payload.as_slice()),
-            headers,
-            timeout: Duration::from_secs(target.timeout_seconds.into()),
-            verify_ssl: target.verify_ssl,
-        })
+        let key = if job.target.as_ref().is_some_and(|t| t.needs_key()) {
+            Some(self.key()?)
+        } else {
+            None
+        };
+        super::request::build(job, key.as_ref(), (self.clock)())
     }
 
     fn key(&mut self) -> Result<SecretKey, String> {

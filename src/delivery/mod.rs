@@ -1,9 +1,11 @@
 //! Delivery: claim (lease) → send (ureq, signed) → record. `emit`, `drain`, retries and tests
 //! are built on one [`engine::Engine`]; only the coordinator thread touches the database.
 
+mod emit;
 pub mod engine;
 pub mod outcome;
 mod pool;
+mod request;
 pub mod send;
 pub mod service;
 

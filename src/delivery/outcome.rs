@@ -7,7 +7,7 @@ use super::send::{Reply, Sent};
 use crate::domain::headers::{is_sensitive, REDACTED};
 use crate::domain::retry::{Next, RetryPolicy};
 use crate::domain::time::Millis;
-use crate::store::{AttemptRecord, DeliveryStatus, Job, Outcome};
+use crate::store::{AttemptRecord, DeliveryStatus, Health, Job, Outcome};
 
 /// How much of a failing response body goes into `error_message`.
 const ERROR_BODY_CHARS: usize = 200;
@@ -20,6 +20,7 @@ pub fn not_sent(job: &Job, why: &str) -> Outcome {
         status: DeliveryStatus::Failed,
         next_attempt_at: None,
         error_message: Some(why.to_string()),
+        health: None,
     }
 }
 
@@ -59,12 +60,14 @@ pub fn after_attempt(
                     format!("HTTP {code}: {start}")
                 }
             };
+            // 410 Gone: the receiver says the endpoint is no more; no retry (and the webhook
+            // is disabled, see `health`).
             (
                 Some(*code),
                 Some(body.clone()),
                 Some(msg),
                 *retry_after,
-                false,
+                *code == 410,
             )
         }
         Reply::Timeout => (
@@ -81,6 +84,14 @@ pub fn after_attempt(
         None => (DeliveryStatus::Success, None),
         Some(_) => next_after_failure(job, now, retry_after, permanent),
     };
+    // Test events and refused destinations say nothing about the receiver's health.
+    let health = match (&job.target, &sent.reply) {
+        (None, _) | (_, Reply::Refused(_)) => None,
+        (Some(_), _) if job.event_type == "webhook.test" => None,
+        (Some(t), _) if http_status == Some(410) => Some((t.id, Health::Gone)),
+        (Some(t), _) if error.is_none() => Some((t.id, Health::Up)),
+        (Some(t), _) => Some((t.id, Health::Failing)),
+    };
     Outcome {
         delivery_id: job.delivery_id,
         attempt: Some(AttemptRecord {
@@ -94,6 +105,7 @@ pub fn after_attempt(
         status,
         next_attempt_at: next,
         error_message: error,
+        health,
     }
 }
 
@@ -126,7 +138,10 @@ pub fn logged_headers(headers: &[(String, String)]) -> BTreeMap<String, String> 
     headers
         .iter()
         .map(|(k, v)| {
-            let keep = k.eq_ignore_ascii_case("x-webhook-signature") || !is_sensitive(k);
+            // Signatures are not credentials: they prove a body, and are shown.
+            let keep = k.eq_ignore_ascii_case("x-webhook-signature")
+                || k.eq_ignore_ascii_case("webhook-signature")
+                || !is_sensitive(k);
             (
                 k.clone(),
                 if keep {

@@ -1,5 +1,7 @@
 //! Payload signatures: `X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the body>`, exactly what
-//! the spec's Python and Node.js snippets compute.
+//! the spec's Python and Node.js snippets compute; and the Standard Webhooks signature
+//! (`webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`), which the
+//! `standardwebhooks` libraries verify with the secret's bytes as the key.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -17,6 +19,22 @@ pub fn sign(secret: &Secret, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// The Standard Webhooks `webhook-signature` value for one attempt.
+pub fn sign_standard(secret: &Secret, id: &str, timestamp: i64, body: &[u8]) -> String {
+    use base64::Engine as _;
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.expose()) {
+        Ok(m) => m,
+        Err(_) => unreachable!("HMAC takes keys of any length"),
+    };
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let digest = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    format!("v1,{digest}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -29,5 +47,19 @@ mod tests {
             sign(&s, b"what do ya want for nothing?"),
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn standard_webhooks_signs_id_timestamp_and_body() {
+        // The same HMAC over "id.timestamp.body", base64 instead of hex.
+        let s = Secret::new("Jefe").unwrap();
+        let standard = sign_standard(&s, "7", 1_700_000_000, b"{}");
+        assert!(standard.starts_with("v1,"));
+        use base64::Engine as _;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&standard[3..])
+            .unwrap();
+        let hexed = sign(&s, b"7.1700000000.{}");
+        assert_eq!(format!("sha256={}", hex::encode(raw)), hexed);
     }
 }

@@ -12,6 +12,9 @@ pub const MAX_RETRIES_LIMIT: u32 = 20;
 pub const DEFAULT_BACKOFF: u32 = 60;
 pub const BACKOFF_RANGE: std::ops::RangeInclusive<u64> = 1..=86_400;
 const MAX_URL_LEN: usize = 2048;
+/// Three days, as Svix and Stripe do before disabling a failing endpoint.
+pub const DEFAULT_AUTO_DISABLE: u32 = 3 * 24 * 3600;
+pub const AUTO_DISABLE_RANGE: std::ops::RangeInclusive<u64> = 0..=30 * 24 * 3600;
 
 /// Everything about a webhook except its identity, owner, secret and timestamps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +28,8 @@ pub struct WebhookSettings {
     pub max_retries: u32,
     pub retry_backoff: u32,
     pub headers: BTreeMap<String, String>,
+    /// Disable the webhook after this many seconds of failing without a success (0: never).
+    pub auto_disable_after: u32,
 }
 
 /// A destination URL: absolute http or https with a host, no credentials.

@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
-use serde_json::Value;
+use rusqlite::{params, TransactionBehavior};
 
 use super::{Result, Store, StoreError};
 use crate::domain::time::Millis;
@@ -107,49 +106,19 @@ pub struct Outcome {
     pub status: DeliveryStatus,
     pub next_attempt_at: Option<Millis>,
     pub error_message: Option<String>,
+    /// What the attempt says about the webhook's receiver, with the webhook's id.
+    pub health: Option<(i64, Health)>,
 }
 
-/// A delivery as `deliveries list/show` present it.
-#[derive(Debug, Clone)]
-pub struct Delivery {
-    pub id: i64,
-    pub customer: CustomerId,
-    pub webhook: Option<i64>,
-    pub webhook_name: String,
-    pub event_type: String,
-    pub event_id: Option<i64>,
-    pub payload: Vec<u8>,
-    pub status: DeliveryStatus,
-    pub attempts: u32,
-    pub http_status: Option<u16>,
-    pub response_body: Option<String>,
-    pub error_message: Option<String>,
-    pub duration_ms: Option<i64>,
-    pub next_attempt_at: Option<Millis>,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-}
-
-/// One logged attempt, for `deliveries show`.
-#[derive(Debug, Clone)]
-pub struct AttemptLog {
-    pub attempt: u32,
-    pub started_at: Millis,
-    pub request_headers: Value,
-    pub http_status: Option<u16>,
-    pub response_body: Option<String>,
-    pub duration_ms: i64,
-    pub error_message: Option<String>,
-}
-
-/// Which deliveries `deliveries list` and `retry --failed` take.
-#[derive(Debug, Default, Clone)]
-pub struct DeliveryFilter {
-    pub webhook: Option<i64>,
-    pub status: Option<DeliveryStatus>,
-    pub event_type: Option<String>,
-    pub since: Option<Millis>,
-    pub limit: Option<u32>,
+/// What an attempt says about a receiver (endpoint health).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// It answered 2xx: any run of failures is over.
+    Up,
+    /// It failed: a run of failures starts (or goes on).
+    Failing,
+    /// It answered `410 Gone`: the webhook is disabled at once.
+    Gone,
 }
 
 /// How a claim picks deliveries.
@@ -221,33 +190,6 @@ fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
         status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Pending),
         lease_until: r.get::<_, Option<Millis>>(14)?.unwrap_or(0),
         target,
-    })
-}
-
-const DELIVERY_SELECT: &str = "SELECT d.id, d.customer_id, d.webhook_id, d.webhook_name,
-        d.event_type, d.event_id, e.payload, d.status, d.attempts, d.http_status, d.response_body,
-        d.error_message, d.duration_ms, d.next_attempt_at, d.created_at, d.updated_at
-    FROM deliveries d JOIN events e ON e.id = d.event_row";
-
-fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
-    let status: String = r.get(7)?;
-    Ok(Delivery {
-        id: r.get(0)?,
-        customer: CustomerId(r.get(1)?),
-        webhook: r.get(2)?,
-        webhook_name: r.get(3)?,
-        event_type: r.get(4)?,
-        event_id: r.get(5)?,
-        payload: r.get(6)?,
-        status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Failed),
-        attempts: r.get(8)?,
-        http_status: r.get(9)?,
-        response_body: r.get(10)?,
-        error_message: r.get(11)?,
-        duration_ms: r.get(12)?,
-        next_attempt_at: r.get(13)?,
-        created_at: r.get(14)?,
-        updated_at: r.get(15)?,
     })
 }
 
@@ -452,6 +394,25 @@ impl Store {
             let mut count_only = tx.prepare_cached(
                 "UPDATE deliveries SET attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
             )?;
+            let mut up = tx.prepare_cached(
+                "UPDATE webhooks SET failing_since = NULL WHERE id = ?1 AND failing_since IS NOT NULL",
+            )?;
+            let mut failing = tx.prepare_cached(
+                "UPDATE webhooks SET failing_since = COALESCE(failing_since, ?2) WHERE id = ?1",
+            )?;
+            // Failing without a break for longer than its auto_disable_after: disabled, and why.
+            let mut too_long = tx.prepare_cached(
+                "UPDATE webhooks SET enabled = 0, updated_at = ?2,
+                    disabled_reason = 'failing since ' || strftime('%Y-%m-%dT%H:%M:%SZ', failing_since / 1000, 'unixepoch')
+                        || ' (' || (auto_disable_after / 3600) || ' h without a successful delivery)'
+                 WHERE id = ?1 AND enabled AND auto_disable_after > 0
+                   AND failing_since <= ?2 - auto_disable_after * 1000",
+            )?;
+            let mut gone = tx.prepare_cached(
+                "UPDATE webhooks SET enabled = 0, updated_at = ?2,
+                    disabled_reason = 'the receiver answered 410 Gone at ' || strftime('%Y-%m-%dT%H:%M:%SZ', ?2 / 1000, 'unixepoch')
+                 WHERE id = ?1 AND enabled",
+            )?;
             for o in outcomes {
                 if let Some(a) = &o.attempt {
                     log.execute(params![
@@ -480,6 +441,19 @@ impl Store {
                 if n == 0 && a.is_some() {
                     count_only.execute(params![o.delivery_id, now])?;
                 }
+                match o.health {
+                    Some((w, Health::Up)) => {
+                        up.execute([w])?;
+                    }
+                    Some((w, Health::Failing)) => {
+                        failing.execute(params![w, now])?;
+                        too_long.execute(params![w, now])?;
+                    }
+                    Some((w, Health::Gone)) => {
+                        gone.execute(params![w, now])?;
+                    }
+                    None => {}
+                }
             }
         }
         tx.commit()?;
@@ -496,74 +470,5 @@ impl Store {
             )?;
             Ok(())
         })
-    }
-
-    pub fn deliveries(&self, scope: Scope, f: &DeliveryFilter) -> Result<Vec<Delivery>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "{DELIVERY_SELECT}
-             WHERE (?1 IS NULL OR d.customer_id = ?1) AND (?2 IS NULL OR d.webhook_id = ?2)
-               AND (?3 IS NULL OR d.status = ?3) AND (?4 IS NULL OR d.event_type = ?4)
-               AND (?5 IS NULL OR d.created_at >= ?5)
-             ORDER BY d.id DESC LIMIT ?6"
-        ))?;
-        let rows = stmt.query_map(
-            params![
-                scope.customer(),
-                f.webhook,
-                f.status.map(|s| s.as_str()),
-                f.event_type,
-                f.since,
-                f.limit.map_or(-1, i64::from)
-            ],
-            delivery_row,
-        )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// One delivery, if `scope` may see it.
-    pub fn delivery(&self, scope: Scope, id: i64) -> Result<Delivery> {
-        self.conn
-            .prepare_cached(&format!(
-                "{DELIVERY_SELECT} WHERE d.id = ?1 AND (?2 IS NULL OR d.customer_id = ?2)"
-            ))?
-            .query_row(params![id, scope.customer()], delivery_row)
-            .optional()?
-            .ok_or(StoreError::NotFound {
-                what: "delivery",
-                id: id.to_string(),
-            })
-    }
-
-    /// Every attempt of a delivery, oldest first.
-    pub fn attempts(&self, delivery: i64) -> Result<Vec<AttemptLog>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT attempt, started_at, request_headers, http_status, response_body, duration_ms,
-                    error_message
-             FROM attempts WHERE delivery_id = ?1 ORDER BY attempt",
-        )?;
-        let rows = stmt.query_map([delivery], |r| {
-            let headers: String = r.get(2)?;
-            Ok(AttemptLog {
-                attempt: r.get(0)?,
-                started_at: r.get(1)?,
-                request_headers: serde_json::from_str(&headers).unwrap_or(Value::Null),
-                http_status: r.get(3)?,
-                response_body: r.get(4)?,
-                duration_ms: r.get(5)?,
-                error_message: r.get(6)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// When the next delivery falls due or a lease runs out (for `drain --watch`).
-    pub fn next_due(&self, scope: Scope) -> Result<Option<Millis>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT min(max(next_attempt_at, COALESCE(lease_until, 0))) FROM deliveries
-                 WHERE next_attempt_at IS NOT NULL AND (?1 IS NULL OR customer_id = ?1)",
-            )?
-            .query_row([scope.customer()], |r| r.get(0))?)
     }
 }

@@ -10,7 +10,8 @@ use super::{Result, StoreError, APPLICATION_ID};
 /// Each entry takes the schema from version `i` to `i + 1`.
 /// Ids use AUTOINCREMENT: a deleted webhook's or delivery's id is never reused, since receivers
 /// (`X-Webhook-Delivery`) and people's notes refer to them.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -88,7 +89,15 @@ CREATE TABLE attempts (
     error_message   TEXT,
     UNIQUE (delivery_id, attempt)
 );
-"#];
+"#,
+    r#"
+-- Endpoint health: why a webhook was disabled automatically, since when it has been failing,
+-- and after how long without a successful delivery it is disabled (0 = never).
+ALTER TABLE webhooks ADD COLUMN disabled_reason TEXT;
+ALTER TABLE webhooks ADD COLUMN failing_since INTEGER;
+ALTER TABLE webhooks ADD COLUMN auto_disable_after INTEGER NOT NULL DEFAULT 259200;
+"#,
+];
 
 /// The schema version this build writes.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -3,6 +3,7 @@
 
 mod customers;
 mod deliveries;
+mod history;
 mod keys;
 mod migrations;
 mod webhooks;
@@ -17,9 +18,9 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use customers::Customer;
 pub use deliveries::{
-    AttemptLog, AttemptRecord, Claim, Delivery, DeliveryFilter, DeliveryStatus, Job, NewEvent,
-    Outcome, Recorded, Target,
+    AttemptRecord, Claim, DeliveryStatus, Health, Job, NewEvent, Outcome, Recorded, Target,
 };
+pub use history::{AttemptLog, Delivery, DeliveryFilter};
 pub use webhooks::{SecretChange, Webhook, WebhookFilter, SEALED_PREFIX};
 
 use crate::domain::secret::KeyError;

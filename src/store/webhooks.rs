@@ -16,6 +16,10 @@ pub struct Webhook {
     pub customer: CustomerId,
     pub settings: WebhookSettings,
     pub has_secret: bool,
+    /// Why the webhook was disabled automatically (410 Gone, failing too long), if it was.
+    pub disabled_reason: Option<String>,
+    /// Since when every attempt has failed; `None` while it delivers.
+    pub failing_since: Option<Millis>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -36,7 +40,8 @@ pub struct WebhookFilter {
 }
 
 const SELECT: &str = "SELECT id, customer_id, name, url, event_types, secret IS NOT NULL, enabled,
-        verify_ssl, timeout_seconds, max_retries, retry_backoff, headers, created_at, updated_at
+        verify_ssl, timeout_seconds, max_retries, retry_backoff, headers, created_at, updated_at,
+        auto_disable_after, disabled_reason, failing_since
     FROM webhooks";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
@@ -65,8 +70,11 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
             max_retries: r.get(9)?,
             retry_backoff: r.get(10)?,
             headers: serde_json::from_str(&headers).map_err(|e| bad(11, e.to_string()))?,
+            auto_disable_after: r.get(14)?,
         },
         has_secret: r.get(5)?,
+        disabled_reason: r.get(15)?,
+        failing_since: r.get(16)?,
         created_at: r.get(12)?,
         updated_at: r.get(13)?,
     })
@@ -125,8 +133,8 @@ impl Store {
             .prepare_cached(
                 "INSERT INTO webhooks (customer_id, name, url, event_types, secret, enabled,
                     verify_ssl, timeout_seconds, max_retries, retry_backoff, headers,
-                    created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+                    created_at, updated_at, auto_disable_after)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)",
             )?
             .execute(params![
                 customer.0,
@@ -140,7 +148,8 @@ impl Store {
                 s.max_retries,
                 s.retry_backoff,
                 headers_json(&self.seal_headers(&s.headers)?),
-                now
+                now,
+                s.auto_disable_after
             ])
             .map_err(|e| conflict_or(e, "name", || name_taken(&s.name)))?;
         self.webhook(Scope::Customer(customer), self.conn.last_insert_rowid())
@@ -197,7 +206,10 @@ impl Store {
                 "UPDATE webhooks SET name = ?3, url = ?4, event_types = ?5, enabled = ?6,
                     verify_ssl = ?7, timeout_seconds = ?8, max_retries = ?9, retry_backoff = ?10,
                     headers = ?11, secret = CASE WHEN ?12 THEN ?13 ELSE secret END,
-                    updated_at = ?14
+                    updated_at = ?14, auto_disable_after = ?15,
+                    -- Enabling again forgets why it was disabled and any run of failures.
+                    disabled_reason = CASE WHEN ?6 THEN NULL ELSE disabled_reason END,
+                    failing_since = CASE WHEN ?6 AND NOT enabled THEN NULL ELSE failing_since END
                  WHERE id = ?1 AND (?2 IS NULL OR customer_id = ?2)",
             )?
             .execute(params![
@@ -214,7 +226,8 @@ impl Store {
                 headers_json(&self.seal_headers(&s.headers)?),
                 set_secret,
                 sealed,
-                now
+                now,
+                s.auto_disable_after
             ])
             .map_err(|e| conflict_or(e, "name", || name_taken(&s.name)))?;
         if n == 0 {

@@ -82,6 +82,14 @@ impl Out {
     }
 }
 
+/// Waits (bounded, about 5 s) until something listens on `port` on loopback.
+pub fn wait_for_port(port: u16) -> bool {
+    (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    })
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_webnet")
 }
@@ -165,22 +173,7 @@ impl Env {
 
     /// Creates a webhook for `customer` with `extra` options and returns its id.
     pub fn webhook(&self, customer: i64, name: &str, url: &str, extra: &[&str]) -> i64 {
-        let c = customer.to_string();
-        let mut args = vec![
-            "webhooks",
-            "create",
-            "--customer",
-            &c,
-            "--name",
-            name,
-            "--url",
-            url,
-        ];
-        if !extra.contains(&"--event") {
-            args.extend(["--event", "job.completed"]);
-        }
-        args.extend(extra);
-        self.run(&args).ok().json()["id"].as_i64().expect("id")
+        self.create_webhook(false, customer, name, url, extra)
     }
 
     /// Runs with private targets allowed (test receivers are on loopback).
@@ -190,6 +183,17 @@ impl Env {
 
     /// Creates a webhook for a loopback receiver (private targets allowed) and returns its id.
     pub fn local_webhook(&self, customer: i64, name: &str, url: &str, extra: &[&str]) -> i64 {
+        self.create_webhook(true, customer, name, url, extra)
+    }
+
+    fn create_webhook(
+        &self,
+        local: bool,
+        customer: i64,
+        name: &str,
+        url: &str,
+        extra: &[&str],
+    ) -> i64 {
         let c = customer.to_string();
         let mut args = vec![
             "webhooks",
@@ -205,9 +209,12 @@ impl Env {
             args.extend(["--event", "job.completed"]);
         }
         args.extend(extra);
-        self.run_local(&args).ok().json()["id"]
-            .as_i64()
-            .expect("id")
+        let out = if local {
+            self.run_local(&args)
+        } else {
+            self.run(&args)
+        };
+        out.ok().json()["id"].as_i64().expect("id")
     }
 
     /// A delivery as `deliveries show` prints it.

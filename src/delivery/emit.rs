@@ -1,0 +1,321 @@
+//! `emit`: events from arguments or a stream (JSON or NDJSON, read incrementally), validated,
+//! recorded with their deliveries one batch per transaction, then their first attempts made at
+//! once. A bad document is reported with its line number and does not stop the others.
+
+use std::collections::{HashSet, VecDeque};
+use std::io::{BufRead, BufReader, Read};
+use std::sync::mpsc;
+
+use serde_json::Value;
+
+use super::engine::{Engine, Msg, Summary};
+use crate::domain::payload::{from_object, Event, MAX_PAYLOAD_BYTES};
+use crate::domain::stream::{Piece, Splitter};
+use crate::domain::{CustomerId, Scope, ValidationError};
+use crate::store::{Claim, NewEvent, Recorded, StoreError};
+
+/// Lines read from stdin before the reader waits for the coordinator to catch up.
+const READ_BATCH: usize = 1000;
+
+/// Where `emit` reads events from.
+pub enum Input {
+    /// Documents already in hand (the argument form), with their "line" numbers.
+    Values(Vec<Value>),
+    /// A stream of JSON or NDJSON, read incrementally.
+    Reader(Box<dyn Read + Send>),
+}
+
+/// What `emit` tells its caller as it goes.
+pub trait EmitReport {
+    /// An event was recorded (with its deliveries) before any attempt.
+    fn recorded(&mut self, line: usize, customer: CustomerId, event: &Event, recorded: &Recorded);
+    /// An input document was refused.
+    fn rejected(&mut self, line: usize, error: &ValidationError);
+}
+
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct EmitSummary {
+    pub events: u64,
+    pub rejected: u64,
+    pub deliveries: u64,
+    #[serde(flatten)]
+    pub attempts: Summary,
+}
+
+/// Records events (one transaction per batch) and, unless `queue`, makes their first attempts
+/// at once, in parallel; failures are left for `drain`.
+pub fn emit(
+    engine: &mut Engine<'_>,
+    input: Input,
+    queue: bool,
+    report: &mut dyn EmitReport,
+) -> Result<EmitSummary, StoreError> {
+    let (go_tx, go_rx) = mpsc::sync_channel::<()>(1);
+    let tx = engine.input();
+    let reader = match input {
+        Input::Values(values) => {
+            let lines = values
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (i + 1, Ok(v.to_string())))
+                .collect();
+            let _ = tx.send(Msg::Lines(lines));
+            let _ = tx.send(Msg::Eof);
+            None
+        }
+        Input::Reader(r) => std::thread::Builder::new()
+            .name("webnet-stdin".into())
+            .spawn(move || read_lines(r, &tx, &go_rx))
+            .ok(),
+    };
+    let mut summary = EmitSummary::default();
+    let mut state = EmitState {
+        splitter: Splitter::new(),
+        known: HashSet::new(),
+        pending: VecDeque::new(),
+        queue,
+    };
+    let result = emit_loop(engine, &mut state, &go_tx, &mut summary, report);
+    drop(go_tx);
+    // The reader may still be blocked on stdin after an error; it is not joined (the process
+    // ends soon after), only detached.
+    drop(reader);
+    let settled = engine.settle();
+    result.and(settled)?;
+    summary.attempts = engine.summary;
+    Ok(summary)
+}
+
+struct EmitState {
+    splitter: Splitter,
+    known: HashSet<CustomerId>,
+    /// Recorded deliveries waiting for their first attempt.
+    pending: VecDeque<i64>,
+    queue: bool,
+}
+
+fn emit_loop(
+    engine: &mut Engine<'_>,
+    st: &mut EmitState,
+    go: &mpsc::SyncSender<()>,
+    summary: &mut EmitSummary,
+    report: &mut dyn EmitReport,
+) -> Result<(), StoreError> {
+    let mut reader_waiting = false;
+    let mut eof = false;
+    loop {
+        // Keep the workers busy with first attempts.
+        while !st.pending.is_empty()
+            && (engine.room() >= engine.concurrency() || engine.inflight() == 0)
+        {
+            let take = engine.room().min(st.pending.len());
+            let ids: Vec<i64> = st.pending.drain(..take).collect();
+            let now = (engine.clock)();
+            // Deliveries a concurrent `drain` took already are simply not returned.
+            let jobs = engine
+                .store
+                .claim(engine.scope, Claim::DueIds(&ids), &engine.owner, now)?;
+            engine.dispatch(jobs);
+        }
+        // Let the reader go on once the first attempts have nearly caught up.
+        if reader_waiting && st.pending.len() < 4 * engine.concurrency() {
+            let _ = go.try_send(());
+            reader_waiting = false;
+        }
+        if eof && st.pending.is_empty() && engine.inflight() == 0 {
+            return Ok(());
+        }
+        for msg in engine.collect(None)? {
+            match msg {
+                Msg::Lines(lines) => {
+                    let mut docs = Vec::new();
+                    for (line, text) in lines {
+                        match text {
+                            Ok(text) => docs.extend(st.splitter.push(line, &text)),
+                            Err(message) => docs.push(Piece::Bad { line, message }),
+                        }
+                    }
+                    let ids = record(engine, docs, &mut st.known, summary, report)?;
+                    if !st.queue {
+                        st.pending.extend(ids);
+                    }
+                    reader_waiting = true;
+                }
+                Msg::Eof => {
+                    if let Some(Piece::Bad { line, message }) = st.splitter.finish() {
+                        summary.rejected += 1;
+                        report.rejected(
+                            line,
+                            &ValidationError {
+                                field: "event",
+                                message,
+                            },
+                        );
+                    }
+                    eof = true;
+                }
+                Msg::Done(_) => {}
+            }
+        }
+    }
+}
+
+/// Validates documents and records the good ones in one transaction; returns the new delivery
+/// ids, in order.
+fn record(
+    engine: &mut Engine<'_>,
+    docs: Vec<Piece>,
+    known: &mut HashSet<CustomerId>,
+    summary: &mut EmitSummary,
+    report: &mut dyn EmitReport,
+) -> Result<Vec<i64>, StoreError> {
+    let now = (engine.clock)();
+    let mut events: Vec<(usize, CustomerId, Event)> = Vec::new();
+    for doc in docs {
+        let checked = match doc {
+            Piece::Bad { line, message } => Err((
+                line,
+                ValidationError {
+                    field: "event",
+                    message,
+                },
+            )),
+            Piece::Doc { line, value } => validate(engine, value, now, known)
+                .map(|(c, e)| (line, c, e))
+                .map_err(|e| (line, e)),
+        };
+        match checked {
+            Ok(ok) => events.push(ok),
+            Err((line, e)) => {
+                summary.rejected += 1;
+                report.rejected(line, &e);
+            }
+        }
+    }
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let new: Vec<NewEvent<'_>> = events
+        .iter()
+        .map(|(_, c, e)| NewEvent {
+            customer: *c,
+            event_type: e.event_type,
+            event_id: e.event_id,
+            payload: &e.payload,
+        })
+        .collect();
+    let recorded = engine.store.record_events(&new, now)?;
+    let mut ids = Vec::new();
+    for ((line, customer, event), rec) in events.iter().zip(&recorded) {
+        summary.events += 1;
+        summary.deliveries += rec.deliveries.len() as u64;
+        ids.extend(rec.deliveries.iter().map(|(d, _)| *d));
+        report.recorded(*line, *customer, event, rec);
+    }
+    Ok(ids)
+}
+
+/// One event's checks beyond its shape: whose it is, and that the customer exists.
+fn validate(
+    engine: &Engine<'_>,
+    value: Value,
+    now: i64,
+    known: &mut HashSet<CustomerId>,
+) -> Result<(CustomerId, Event), ValidationError> {
+    let Value::Object(map) = value else {
+        return Err(ValidationError::new("event", "must be a JSON object"));
+    };
+    let event = from_object(map, now)?;
+    let customer = match (event.customer, engine.scope) {
+        (Some(c), Scope::Customer(pinned)) if c != pinned => {
+            return Err(ValidationError::new(
+                "customer",
+                format!("{c} is not the pinned customer {pinned}; refused"),
+            ))
+        }
+        (Some(c), _) => c,
+        (None, Scope::Customer(pinned)) => pinned,
+        (None, Scope::All) => {
+            return Err(ValidationError::new(
+                "customer",
+                "is missing: give \"customer\" in the event or --customer",
+            ))
+        }
+    };
+    if !known.contains(&customer) {
+        match engine.store.customer(Scope::All, customer) {
+            Ok(_) => {
+                known.insert(customer);
+            }
+            Err(StoreError::NotFound { .. }) => {
+                return Err(ValidationError::new(
+                    "customer",
+                    format!("no customer {customer}"),
+                ))
+            }
+            Err(e) => return Err(ValidationError::new("customer", e.to_string())),
+        }
+    }
+    Ok((customer, event))
+}
+
+/// Reads lines incrementally, in batches of what is already buffered, waiting for the
+/// coordinator's go-ahead between batches so a fast producer cannot outrun delivery.
+fn read_lines(input: Box<dyn Read + Send>, tx: &mpsc::Sender<Msg>, go: &mpsc::Receiver<()>) {
+    let max_line = (2 * MAX_PAYLOAD_BYTES) as u64;
+    let mut r = BufReader::with_capacity(64 * 1024, input);
+    let mut line_no = 0usize;
+    loop {
+        let mut batch = Vec::new();
+        let mut eof = false;
+        loop {
+            let mut bytes = Vec::new();
+            match (&mut r).take(max_line).read_until(b'\n', &mut bytes) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    line_no += 1;
+                    batch.push((line_no, Err(format!("cannot read standard input: {e}"))));
+                    eof = true;
+                    break;
+                }
+            }
+            line_no += 1;
+            if bytes.last() != Some(&b'\n') && bytes.len() as u64 == max_line {
+                // Too long: skip to the end of this line.
+                let mut rest = Vec::new();
+                while let Ok(n) = (&mut r).take(64 * 1024).read_until(b'\n', &mut rest) {
+                    if n == 0 || rest.last() == Some(&b'\n') {
+                        break;
+                    }
+                    rest.clear();
+                }
+                batch.push((
+                    line_no,
+                    Err(format!("line is longer than {max_line} bytes")),
+                ));
+            } else {
+                while matches!(bytes.last(), Some(b'\n' | b'\r')) {
+                    bytes.pop();
+                }
+                batch.push((
+                    line_no,
+                    String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_string()),
+                ));
+            }
+            if batch.len() >= READ_BATCH || !r.buffer().contains(&b'\n') {
+                break;
+            }
+        }
+        if !batch.is_empty() && (tx.send(Msg::Lines(batch)).is_err() || go.recv().is_err()) {
+            return;
+        }
+        if eof {
+            let _ = tx.send(Msg::Eof);
+            return;
+        }
+    }
+}

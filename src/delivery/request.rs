@@ -1,0 +1,66 @@
+//! Building one attempt's request from a claimed delivery: the stored payload bytes, the
+//! contract's headers, the webhook's custom headers (credentials unsealed), and the signature.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::send::{Request, USER_AGENT};
+use crate::domain::secret::SecretKey;
+use crate::domain::signature::{sign, sign_standard};
+use crate::store::{Job, Target, SEALED_PREFIX};
+
+impl Target {
+    /// Whether sending to this webhook needs the secret key (a secret, or a sealed header).
+    pub fn needs_key(&self) -> bool {
+        self.sealed_secret.is_some() || self.headers.values().any(|v| v.starts_with(SEALED_PREFIX))
+    }
+}
+
+/// The request for `job`; `key` must be given when the target [`Target::needs_key`]. `now` (ms)
+/// is the Standard Webhooks timestamp.
+pub fn build(job: &Job, key: Option<&SecretKey>, now: i64) -> Result<Request, String> {
+    let target = job.target.as_ref().ok_or("Webhook was deleted")?;
+    let key = || key.ok_or_else(|| "no secret key".to_string());
+    let mut headers: Vec<(String, String)> = vec![
+        ("Content-Type".into(), "application/json".into()),
+        ("User-Agent".into(), USER_AGENT.into()),
+    ];
+    for (k, v) in &target.headers {
+        let value = match v.strip_prefix(SEALED_PREFIX) {
+            Some(sealed) => {
+                let bytes = hex::decode(sealed).map_err(|_| format!("header {k} is damaged"))?;
+                let plain = key()?
+                    .open(&bytes)
+                    .map_err(|e| format!("cannot decrypt header {k}: {e}"))?;
+                String::from_utf8(plain).map_err(|_| format!("header {k} is damaged"))?
+            }
+            None => v.clone(),
+        };
+        headers.push((k.clone(), value));
+    }
+    headers.push(("X-Webhook-Event".into(), job.event_type.clone()));
+    headers.push(("X-Webhook-Delivery".into(), job.delivery_id.to_string()));
+    if let Some(sealed) = &target.sealed_secret {
+        let secret = key()?
+            .open_secret(sealed)
+            .map_err(|e| format!("cannot decrypt the webhook secret: {e}"))?;
+        headers.push(("X-Webhook-Signature".into(), sign(&secret, &job.payload)));
+        // Standard Webhooks (standardwebhooks.com): the same delivery id on every attempt, a
+        // fresh timestamp, so receivers can refuse replays older than a few minutes.
+        let id = job.delivery_id.to_string();
+        let timestamp = now.div_euclid(1000);
+        headers.push(("webhook-id".into(), id.clone()));
+        headers.push(("webhook-timestamp".into(), timestamp.to_string()));
+        headers.push((
+            "webhook-signature".into(),
+            sign_standard(&secret, &id, timestamp, &job.payload),
+        ));
+    }
+    Ok(Request {
+        url: target.url.clone(),
+        body: Arc::from(job.payload.as_slice()),
+        headers,
+        timeout: Duration::from_secs(target.timeout_seconds.into()),
+        verify_ssl: target.verify_ssl,
+    })
+}

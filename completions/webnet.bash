@@ -528,7 +528,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__deliveries__subcmd__retry)
-            opts="-h -V --failed --webhook --since --concurrency --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --failed --webhook --since --dry-run --concurrency --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1011,7 +1011,7 @@ _webnet() {
                     return 0
                     ;;
                 --event)
-                    COMPREPLY=($(compgen -W "job.created job.started job.completed job.failed device.created device.updated device.deleted device.status_changed config.backup_created config.changed config.deployed compliance.check_completed compliance.violation_detected" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "job.created job.started job.completed job.failed device.created device.updated device.deleted device.status_changed config.backup_created config.changed config.deployed compliance.check_completed compliance.violation_detected job.* device.* config.* compliance.* *" -- "${cur}"))
                     return 0
                     ;;
                 --secret)
@@ -1373,7 +1373,7 @@ _webnet() {
                     return 0
                     ;;
                 --event)
-                    COMPREPLY=($(compgen -W "job.created job.started job.completed job.failed device.created device.updated device.deleted device.status_changed config.backup_created config.changed config.deployed compliance.check_completed compliance.violation_detected" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "job.created job.started job.completed job.failed device.created device.updated device.deleted device.status_changed config.backup_created config.changed config.deployed compliance.check_completed compliance.violation_detected job.* device.* config.* compliance.* *" -- "${cur}"))
                     return 0
                     ;;
                 --secret)

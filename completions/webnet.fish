@@ -83,7 +83,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_s
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l name -d 'Friendly name, unique per customer (1-100 characters)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l url -d 'Destination URL (http or https)' -r
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l event -d 'Event type to subscribe to; repeat, or separate with commas' -r -f -a "job.created\t'Job is created'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l event -d 'Event type to subscribe to; repeat, or separate with commas; `job.*` for a family, `*` for everything' -r -f -a "job.created\t'Job is created'
 job.started\t'Job execution begins'
 job.completed\t'Job finishes successfully'
 job.failed\t'Job fails'
@@ -95,7 +95,12 @@ config.backup_created\t'Configuration backup taken'
 config.changed\t'Configuration drift detected'
 config.deployed\t'Configuration deployed to device'
 compliance.check_completed\t'Compliance check finishes'
-compliance.violation_detected\t'Compliance violation found'"
+compliance.violation_detected\t'Compliance violation found'
+job.*\t'Every job event'
+device.*\t'Every device event'
+config.*\t'Every configuration event'
+compliance.*\t'Every compliance event'
+*\t'Every event'"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l secret -d 'Signing secret (visible to other local users in the process list: prefer --secret-stdin)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l timeout -d 'Whole-request timeout, 1s to 120s [default: 10s]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l max-retries -d 'Retries after the first attempt, 0 to 20 [default: 3]' -r
@@ -112,7 +117,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l event -d 'Only webhooks subscribed to this event type' -r -f -a "job.created\t'Job is created'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l event -d 'Only webhooks subscribed to this event type (directly or by a wildcard)' -r -f -a "job.created\t'Job is created'
 job.started\t'Job execution begins'
 job.completed\t'Job finishes successfully'
 job.failed\t'Job fails'
@@ -143,7 +148,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l name -d 'Friendly name, unique per customer (1-100 characters)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l url -d 'Destination URL (http or https)' -r
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l event -d 'Event type to subscribe to; repeat, or separate with commas' -r -f -a "job.created\t'Job is created'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l event -d 'Event type to subscribe to; repeat, or separate with commas; `job.*` for a family, `*` for everything' -r -f -a "job.created\t'Job is created'
 job.started\t'Job execution begins'
 job.completed\t'Job finishes successfully'
 job.failed\t'Job fails'
@@ -155,7 +160,12 @@ config.backup_created\t'Configuration backup taken'
 config.changed\t'Configuration drift detected'
 config.deployed\t'Configuration deployed to device'
 compliance.check_completed\t'Compliance check finishes'
-compliance.violation_detected\t'Compliance violation found'"
+compliance.violation_detected\t'Compliance violation found'
+job.*\t'Every job event'
+device.*\t'Every device event'
+config.*\t'Every configuration event'
+compliance.*\t'Every compliance event'
+*\t'Every event'"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l secret -d 'Signing secret (visible to other local users in the process list: prefer --secret-stdin)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l timeout -d 'Whole-request timeout, 1s to 120s [default: 10s]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l max-retries -d 'Retries after the first attempt, 0 to 20 [default: 3]' -r
@@ -279,6 +289,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_see
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l failed -d 'Every failed delivery (narrow with --webhook and --since)'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l dry-run -d 'With --failed: only count what would be retried; send nothing'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -s V -l version -d 'Print version'

@@ -100,8 +100,23 @@ pub enum CustomersCommand {
     List,
 }
 
-/// Event type names for `--event`, offered to shell completion.
+/// Event type names for `--event` (and the wildcards), offered to shell completion.
 pub(crate) fn event_type_parser() -> PossibleValuesParser {
+    let exact = EventType::subscribable()
+        .map(|t| clap::builder::PossibleValue::new(t.as_str()).help(t.about()));
+    let wildcards = [
+        ("job.*", "Every job event"),
+        ("device.*", "Every device event"),
+        ("config.*", "Every configuration event"),
+        ("compliance.*", "Every compliance event"),
+        ("*", "Every event"),
+    ]
+    .map(|(name, help)| clap::builder::PossibleValue::new(name).help(help));
+    PossibleValuesParser::new(exact.chain(wildcards))
+}
+
+/// Event type names only (no wildcards), for one type.
+pub(crate) fn exact_event_type_parser() -> PossibleValuesParser {
     PossibleValuesParser::new(
         EventType::subscribable()
             .map(|t| clap::builder::PossibleValue::new(t.as_str()).help(t.about())),
@@ -123,8 +138,8 @@ pub enum WebhooksCommand {
         /// Only disabled webhooks
         #[arg(long)]
         disabled: bool,
-        /// Only webhooks subscribed to this event type
-        #[arg(long, value_name = "TYPE", value_parser = event_type_parser())]
+        /// Only webhooks subscribed to this event type (directly or by a wildcard)
+        #[arg(long, value_name = "TYPE", value_parser = exact_event_type_parser())]
         event: Option<String>,
     },
     /// Show one webhook
@@ -175,7 +190,8 @@ pub struct WebhookOptions {
     /// Destination URL (http or https)
     #[arg(long)]
     pub url: Option<String>,
-    /// Event type to subscribe to; repeat, or separate with commas
+    /// Event type to subscribe to; repeat, or separate with commas; `job.*` for a family, `*`
+    /// for everything
     #[arg(long = "event", value_name = "TYPE", value_delimiter = ',', value_parser = event_type_parser())]
     pub events: Vec<String>,
     /// Signing secret (visible to other local users in the process list: prefer --secret-stdin)
@@ -233,7 +249,7 @@ fn concurrency_parser() -> clap::builder::RangedU64ValueParser<usize> {
 #[derive(Debug, Args)]
 pub struct EmitArgs {
     /// Event type (argument form); without it, events are read from stdin
-    #[arg(value_name = "TYPE", value_parser = event_type_parser())]
+    #[arg(value_name = "TYPE", value_parser = exact_event_type_parser())]
     pub event_type: Option<String>,
     /// The event's id in webnet (argument form)
     #[arg(long, value_name = "N", requires = "event_type")]
@@ -315,6 +331,9 @@ pub enum DeliveriesCommand {
         /// With --failed: only deliveries created this recently [default: 24h]
         #[arg(long, value_name = "DURATION", requires = "failed")]
         since: Option<humantime::Duration>,
+        /// With --failed: only count what would be retried; send nothing
+        #[arg(long, requires = "failed")]
+        dry_run: bool,
         /// Deliveries sent in parallel
         #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser())]
         concurrency: usize,

@@ -45,8 +45,18 @@ pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
         DeliveriesCommand::Retry {
             id: Some(id),
             concurrency,
+            webhook,
+            since,
+            dry_run,
             ..
         } => {
+            // clap's `requires` does not hold these back when a delivery id is given.
+            if dry_run || webhook.is_some() || since.is_some() {
+                return Err(CliError::usage(
+                    "--failed",
+                    "--dry-run, --webhook and --since go with --failed, not with a delivery id",
+                ));
+            }
             let mut store = ctx.store()?;
             let outcome = {
                 let mut engine = ctx.engine(&mut store, concurrency);
@@ -75,6 +85,7 @@ pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
             webhook,
             since,
             concurrency,
+            dry_run,
             ..
         } => {
             let since: Duration = since.map(Into::into).unwrap_or(DEFAULT_RETRY_SINCE);
@@ -84,6 +95,20 @@ pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
                 ..DeliveryFilter::default()
             };
             let mut store = ctx.store()?;
+            if dry_run {
+                let failed = DeliveryFilter {
+                    status: Some(DeliveryStatus::Failed),
+                    ..filter
+                };
+                let n = store.deliveries(ctx.scope, &failed)?.len();
+                match ctx.format {
+                    Format::Json => output::print_json(&serde_json::json!({"would_retry": n})),
+                    Format::Table => output::print_line(&format!(
+                        "{n} failed delivery(ies) would be retried (nothing was sent)"
+                    )),
+                }
+                return Ok(());
+            }
             let mut engine = ctx.engine(&mut store, concurrency);
             let summary = service::retry_failed(&mut engine, &filter)?;
             match ctx.format {

@@ -111,7 +111,7 @@ pub fn webhook_json(w: &Webhook) -> Value {
         "customer": w.customer.0,
         "name": s.name,
         "url": s.url.as_str(),
-        "event_types": s.event_types.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        "event_types": s.event_types.iter().map(|t| t.as_string()).collect::<Vec<_>>(),
         "has_secret": w.has_secret,
         "enabled": s.enabled,
         "verify_ssl": s.verify_ssl,

@@ -86,6 +86,50 @@ impl FromStr for EventType {
     }
 }
 
+/// The families of the catalog, for `family.*` subscriptions.
+pub const FAMILIES: &[&str] = &["job", "device", "config", "compliance"];
+
+/// What a webhook subscribes to: one type, every type of a family (`job.*`), or everything (`*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Subscription {
+    Exact(EventType),
+    Family(&'static str),
+    All,
+}
+
+impl Subscription {
+    pub fn parse(s: &str) -> Result<Subscription, String> {
+        if s == "*" {
+            return Ok(Subscription::All);
+        }
+        if let Some(family) = s.strip_suffix(".*") {
+            return FAMILIES
+                .iter()
+                .find(|f| **f == family)
+                .map(|f| Subscription::Family(f))
+                .ok_or_else(|| format!("{s:?} is not a family wildcard; known: job.*, device.*, config.*, compliance.*, *"));
+        }
+        EventType::parse_subscribable(s).map(Subscription::Exact)
+    }
+
+    pub fn as_string(&self) -> String {
+        match self {
+            Subscription::Exact(t) => t.as_str().to_string(),
+            Subscription::Family(f) => format!("{f}.*"),
+            Subscription::All => "*".to_string(),
+        }
+    }
+
+    /// Whether an event of type `t` is delivered under this subscription.
+    pub fn matches(&self, t: EventType) -> bool {
+        match self {
+            Subscription::Exact(e) => *e == t,
+            Subscription::Family(f) => t.family() == *f && t != EventType::WebhookTest,
+            Subscription::All => t != EventType::WebhookTest,
+        }
+    }
+}
+
 impl fmt::Display for EventType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -103,6 +147,20 @@ mod tests {
             assert!(t.as_str().starts_with(t.family()));
         }
         assert_eq!(EventType::subscribable().count(), 13);
+    }
+
+    #[test]
+    fn wildcards_match_their_family_or_everything() {
+        let job = Subscription::parse("job.*").unwrap();
+        assert!(job.matches(EventType::JobFailed));
+        assert!(!job.matches(EventType::DeviceCreated));
+        assert!(Subscription::parse("*")
+            .unwrap()
+            .matches(EventType::ComplianceViolationDetected));
+        assert!(!Subscription::All.matches(EventType::WebhookTest));
+        assert!(Subscription::parse("nope.*").is_err());
+        assert!(Subscription::parse("webhook.*").is_err());
+        assert_eq!(job.as_string(), "job.*");
     }
 
     #[test]

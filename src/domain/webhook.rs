@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::{target, EventType, ValidationError};
+use super::event_type::Subscription;
+use super::{target, ValidationError};
 
 pub const DEFAULT_TIMEOUT: u32 = 10;
 pub const TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=120;
@@ -21,7 +22,7 @@ pub const AUTO_DISABLE_RANGE: std::ops::RangeInclusive<u64> = 0..=30 * 24 * 3600
 pub struct WebhookSettings {
     pub name: String,
     pub url: WebhookUrl,
-    pub event_types: Vec<EventType>,
+    pub event_types: Vec<Subscription>,
     pub enabled: bool,
     pub verify_ssl: bool,
     pub timeout_seconds: u32,
@@ -119,9 +120,10 @@ pub fn validate_label(field: &'static str, name: &str) -> Result<String, Validat
     Ok(trimmed.to_string())
 }
 
-/// Parses the subscribed event types: at least one, each from the catalog; duplicates dropped.
-pub fn parse_event_types<S: AsRef<str>>(raw: &[S]) -> Result<Vec<EventType>, ValidationError> {
-    let mut out: Vec<EventType> = Vec::new();
+/// Parses the subscribed event types: at least one, each from the catalog or a wildcard
+/// (`job.*`, `*`); duplicates dropped.
+pub fn parse_event_types<S: AsRef<str>>(raw: &[S]) -> Result<Vec<Subscription>, ValidationError> {
+    let mut out: Vec<Subscription> = Vec::new();
     for item in raw {
         // `--event a,b` is accepted as well as `--event a --event b`.
         for part in item
@@ -130,8 +132,8 @@ pub fn parse_event_types<S: AsRef<str>>(raw: &[S]) -> Result<Vec<EventType>, Val
             .map(str::trim)
             .filter(|p| !p.is_empty())
         {
-            let t = EventType::parse_subscribable(part)
-                .map_err(|m| ValidationError::new("event_types", m))?;
+            let t =
+                Subscription::parse(part).map_err(|m| ValidationError::new("event_types", m))?;
             if !out.contains(&t) {
                 out.push(t);
             }
@@ -162,6 +164,7 @@ pub fn validate_max_retries(n: i64) -> Result<u32, ValidationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::EventType;
 
     #[test]
     fn urls_must_be_http_with_a_public_literal_host() {
@@ -196,7 +199,10 @@ mod tests {
         assert_eq!(validate_name(" Slack ").unwrap(), "Slack");
         assert_eq!(
             parse_event_types(&["job.failed,job.completed", "job.failed"]).unwrap(),
-            vec![EventType::JobCompleted, EventType::JobFailed]
+            vec![
+                Subscription::Exact(EventType::JobCompleted),
+                Subscription::Exact(EventType::JobFailed)
+            ]
         );
         assert!(parse_event_types::<&str>(&[]).is_err());
         assert!(parse_event_types(&["job.nope"]).is_err());

@@ -212,7 +212,8 @@ impl Store {
                  SELECT ?1, w.customer_id, w.id, w.name, ?2, ?3, 'pending', ?4, ?4, ?4
                  FROM webhooks w
                  WHERE w.customer_id = ?5 AND w.enabled
-                   AND EXISTS (SELECT 1 FROM json_each(w.event_types) WHERE value = ?2)
+                   AND EXISTS (SELECT 1 FROM json_each(w.event_types)
+                               WHERE value IN (?2, ?6, '*'))
                  ORDER BY w.id
                  RETURNING id, webhook_id",
             )?;
@@ -232,7 +233,8 @@ impl Store {
                             e.event_type.as_str(),
                             e.event_id,
                             now,
-                            e.customer.0
+                            e.customer.0,
+                            format!("{}.*", e.event_type.family())
                         ],
                         |r| Ok((r.get(0)?, r.get(1)?)),
                     )?

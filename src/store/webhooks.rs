@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use rusqlite::{params, OptionalExtension};
 
 use super::{conflict_or, Result, Store, StoreError};
+use crate::domain::event_type::Subscription;
 use crate::domain::time::Millis;
 use crate::domain::{CustomerId, EventType, Scope, WebhookSettings, WebhookUrl};
 
@@ -62,7 +63,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
             url: WebhookUrl::parse(&url, true).map_err(|e| bad(3, e.to_string()))?,
             event_types: event_types
                 .iter()
-                .map(|t| t.parse().map_err(|e: String| bad(4, e)))
+                .map(|t| Subscription::parse(t).map_err(|e| bad(4, e)))
                 .collect::<rusqlite::Result<_>>()?,
             enabled: r.get(6)?,
             verify_ssl: r.get(7)?,
@@ -80,8 +81,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
     })
 }
 
-fn types_json(types: &[EventType]) -> String {
-    serde_json::Value::from(types.iter().map(|t| t.as_str()).collect::<Vec<_>>()).to_string()
+fn types_json(types: &[Subscription]) -> String {
+    serde_json::Value::from(types.iter().map(|t| t.as_string()).collect::<Vec<_>>()).to_string()
 }
 
 fn headers_json(h: &BTreeMap<String, String>) -> String {
@@ -172,14 +173,16 @@ impl Store {
     pub fn webhooks(&self, scope: Scope, filter: &WebhookFilter) -> Result<Vec<Webhook>> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "{SELECT} WHERE (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR enabled = ?2)
-               AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(event_types) WHERE value = ?3))
+               AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(event_types)
+                                           WHERE value IN (?3, ?4, '*')))
              ORDER BY id"
         ))?;
         let rows = stmt.query_map(
             params![
                 scope.customer(),
                 filter.enabled,
-                filter.event_type.map(|t| t.as_str())
+                filter.event_type.map(|t| t.as_str()),
+                filter.event_type.map(|t| format!("{}.*", t.family()))
             ],
             row,
         )?;

@@ -130,6 +130,9 @@ _webnet() {
             webnet__subcmd__help__subcmd__webhooks,list)
                 cmd="webnet__subcmd__help__subcmd__webhooks__subcmd__list"
                 ;;
+            webnet__subcmd__help__subcmd__webhooks,rotate-secret)
+                cmd="webnet__subcmd__help__subcmd__webhooks__subcmd__rotate__subcmd__secret"
+                ;;
             webnet__subcmd__help__subcmd__webhooks,show)
                 cmd="webnet__subcmd__help__subcmd__webhooks__subcmd__show"
                 ;;
@@ -157,6 +160,9 @@ _webnet() {
             webnet__subcmd__webhooks,list)
                 cmd="webnet__subcmd__webhooks__subcmd__list"
                 ;;
+            webnet__subcmd__webhooks,rotate-secret)
+                cmd="webnet__subcmd__webhooks__subcmd__rotate__subcmd__secret"
+                ;;
             webnet__subcmd__webhooks,show)
                 cmd="webnet__subcmd__webhooks__subcmd__show"
                 ;;
@@ -183,6 +189,9 @@ _webnet() {
                 ;;
             webnet__subcmd__webhooks__subcmd__help,list)
                 cmd="webnet__subcmd__webhooks__subcmd__help__subcmd__list"
+                ;;
+            webnet__subcmd__webhooks__subcmd__help,rotate-secret)
+                cmd="webnet__subcmd__webhooks__subcmd__help__subcmd__rotate__subcmd__secret"
                 ;;
             webnet__subcmd__webhooks__subcmd__help,show)
                 cmd="webnet__subcmd__webhooks__subcmd__help__subcmd__show"
@@ -844,7 +853,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__help__subcmd__webhooks)
-            opts="create list show update enable disable test delete"
+            opts="create list show update enable disable test rotate-secret delete"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -927,6 +936,20 @@ _webnet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        webnet__subcmd__help__subcmd__webhooks__subcmd__rotate__subcmd__secret)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         webnet__subcmd__help__subcmd__webhooks__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -970,7 +993,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version create list show update enable disable test delete help"
+            opts="-h -V --db --output --customer --allow-private-targets --help --version create list show update enable disable test rotate-secret delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1136,7 +1159,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__help)
-            opts="create list show update enable disable test delete help"
+            opts="create list show update enable disable test rotate-secret delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1233,6 +1256,20 @@ _webnet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        webnet__subcmd__webhooks__subcmd__help__subcmd__rotate__subcmd__secret)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         webnet__subcmd__webhooks__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1284,6 +1321,40 @@ _webnet() {
             case "${prev}" in
                 --event)
                     COMPREPLY=($(compgen -W "job.created job.started job.completed job.failed device.created device.updated device.deleted device.status_changed config.backup_created config.changed config.deployed compliance.check_completed compliance.violation_detected" -- "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__webhooks__subcmd__rotate__subcmd__secret)
+            opts="-h -V --grace --secret --secret-stdin --db --output --customer --allow-private-targets --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --db)

@@ -171,6 +171,28 @@ pub enum WebhooksCommand {
         /// Webhook id
         id: i64,
     },
+    /// Replace the signing secret; during the grace period both old and new sign
+    #[command(
+        after_help = "During the grace period, X-Webhook-Signature keeps the old secret's signature and\nX-Webhook-Signature-Next carries the new one; webhook-signature lists both. Update the\nreceiver to accept the new secret, then let the grace period end."
+    )]
+    RotateSecret {
+        /// Webhook id
+        id: i64,
+        /// How long the old secret keeps signing beside the new one (0s: switch at once)
+        #[arg(long, value_name = "DURATION", default_value = "24h")]
+        grace: humantime::Duration,
+        /// The new secret (visible in the process list: prefer --secret-stdin)
+        #[arg(
+            long,
+            value_name = "S",
+            conflicts_with = "secret_stdin",
+            required_unless_present = "secret_stdin"
+        )]
+        secret: Option<String>,
+        /// Read the new secret from standard input (first line)
+        #[arg(long)]
+        secret_stdin: bool,
+    },
     /// Delete a webhook (its delivery history is kept)
     Delete {
         /// Webhook id

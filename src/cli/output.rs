@@ -122,6 +122,7 @@ pub fn webhook_json(w: &Webhook) -> Value {
         "auto_disable_after": s.auto_disable_after,
         "disabled_reason": w.disabled_reason,
         "failing_since": w.failing_since.map(rfc3339),
+        "previous_secret_until": w.previous_secret_until.map(rfc3339),
         "created_at": rfc3339(w.created_at),
         "updated_at": rfc3339(w.updated_at),
     })

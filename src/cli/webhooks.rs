@@ -52,6 +52,42 @@ pub fn run(ctx: &Context, cmd: WebhooksCommand) -> Result<(), CliError> {
         WebhooksCommand::Disable { id } => set_enabled(ctx, id, false),
         WebhooksCommand::Delete { id, yes } => delete(ctx, id, yes),
         WebhooksCommand::Test { id } => test(ctx, id),
+        WebhooksCommand::RotateSecret {
+            id,
+            grace,
+            secret,
+            secret_stdin,
+        } => {
+            let mut opts = WebhookOptions {
+                secret,
+                secret_stdin,
+                ..WebhookOptions::default()
+            };
+            let new = read_secret(&mut opts)?
+                .ok_or_else(|| CliError::usage("--secret", "a new secret is required"))?;
+            let grace = std::time::Duration::from(grace);
+            if grace > std::time::Duration::from_secs(30 * 24 * 3600) {
+                return Err(CliError::usage("--grace", "at most 30 days"));
+            }
+            let store = ctx.store()?;
+            store.webhook(ctx.scope, id)?;
+            let sealed = seal(&store, Some(&new))?.unwrap_or_default();
+            let hook =
+                store.rotate_secret(ctx.scope, id, sealed, grace.as_millis() as i64, ctx.now())?;
+            match ctx.format {
+                Format::Json => output::print_json(&webhook_json(&hook)),
+                Format::Table => eprintln!(
+                    "webhook {id}: new secret in use{}",
+                    hook.previous_secret_until
+                        .map(|t| format!(
+                            "; the old one also signs until {}",
+                            crate::domain::time::rfc3339(t)
+                        ))
+                        .unwrap_or_default()
+                ),
+            }
+            Ok(())
+        }
     }
 }
 

@@ -140,6 +140,7 @@ pub fn logged_headers(headers: &[(String, String)]) -> BTreeMap<String, String> 
         .map(|(k, v)| {
             // Signatures are not credentials: they prove a body, and are shown.
             let keep = k.eq_ignore_ascii_case("x-webhook-signature")
+                || k.eq_ignore_ascii_case("x-webhook-signature-next")
                 || k.eq_ignore_ascii_case("webhook-signature")
                 || !is_sensitive(k);
             (
@@ -177,6 +178,8 @@ mod tests {
                 retry_backoff: 60,
                 headers: Default::default(),
                 sealed_secret: None,
+                previous_secret: None,
+                previous_until: None,
             }),
         }
     }

@@ -41,20 +41,39 @@ pub fn build(job: &Job, key: Option<&SecretKey>, now: i64) -> Result<Request, St
     headers.push(("X-Webhook-Event".into(), job.event_type.clone()));
     headers.push(("X-Webhook-Delivery".into(), job.delivery_id.to_string()));
     if let Some(sealed) = &target.sealed_secret {
-        let secret = key()?
-            .open_secret(sealed)
-            .map_err(|e| format!("cannot decrypt the webhook secret: {e}"))?;
-        headers.push(("X-Webhook-Signature".into(), sign(&secret, &job.payload)));
-        // Standard Webhooks (standardwebhooks.com): the same delivery id on every attempt, a
-        // fresh timestamp, so receivers can refuse replays older than a few minutes.
+        let open = |sealed: &[u8]| {
+            key()?
+                .open_secret(sealed)
+                .map_err(|e| format!("cannot decrypt the webhook secret: {e}"))
+        };
+        let secret = open(sealed)?;
+        // During a rotation's grace period the old secret still signs X-Webhook-Signature,
+        // so receivers not yet updated keep working; the new one signs -Next.
+        let previous = match (&target.previous_secret, target.previous_until) {
+            (Some(old), Some(until)) if until > now => Some(open(old)?),
+            _ => None,
+        };
         let id = job.delivery_id.to_string();
         let timestamp = now.div_euclid(1000);
-        headers.push(("webhook-id".into(), id.clone()));
+        let mut standard = Vec::new();
+        match &previous {
+            Some(old) => {
+                headers.push(("X-Webhook-Signature".into(), sign(old, &job.payload)));
+                headers.push((
+                    "X-Webhook-Signature-Next".into(),
+                    sign(&secret, &job.payload),
+                ));
+                standard.push(sign_standard(old, &id, timestamp, &job.payload));
+            }
+            None => headers.push(("X-Webhook-Signature".into(), sign(&secret, &job.payload))),
+        }
+        standard.push(sign_standard(&secret, &id, timestamp, &job.payload));
+        // Standard Webhooks (standardwebhooks.com): the same delivery id on every attempt, a
+        // fresh timestamp, so receivers can refuse replays older than a few minutes; every
+        // valid signature, space-separated.
+        headers.push(("webhook-id".into(), id));
         headers.push(("webhook-timestamp".into(), timestamp.to_string()));
-        headers.push((
-            "webhook-signature".into(),
-            sign_standard(&secret, &id, timestamp, &job.payload),
-        ));
+        headers.push(("webhook-signature".into(), standard.join(" ")));
     }
     Ok(Request {
         url: target.url.clone(),

@@ -69,6 +69,9 @@ pub struct Target {
     pub retry_backoff: u32,
     pub headers: BTreeMap<String, String>,
     pub sealed_secret: Option<Vec<u8>>,
+    /// During a secret rotation: the old secret, signed with until `previous_until` (ms).
+    pub previous_secret: Option<Vec<u8>>,
+    pub previous_until: Option<Millis>,
 }
 
 /// A delivery claimed for one attempt.
@@ -149,7 +152,8 @@ fn load_jobs(tx: &rusqlite::Transaction<'_>, ids: &[i64]) -> Result<Vec<Job>> {
     let mut load = tx.prepare_cached(
         "SELECT d.id, d.event_type, e.payload, d.attempts, d.status,
                 w.id, w.url, w.enabled, w.verify_ssl, w.timeout_seconds, w.max_retries,
-                w.retry_backoff, w.headers, w.secret, d.lease_until
+                w.retry_backoff, w.headers, w.secret, d.lease_until, w.previous_secret,
+                w.previous_until
          FROM deliveries d JOIN events e ON e.id = d.event_row
          LEFT JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.id IN (SELECT value FROM json_each(?1))
@@ -179,6 +183,8 @@ fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
                 retry_backoff: r.get(11)?,
                 headers: serde_json::from_str(&headers).unwrap_or_default(),
                 sealed_secret: r.get(13)?,
+                previous_secret: r.get(15)?,
+                previous_until: r.get(16)?,
             })
         }
     };

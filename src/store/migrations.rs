@@ -97,6 +97,11 @@ ALTER TABLE webhooks ADD COLUMN disabled_reason TEXT;
 ALTER TABLE webhooks ADD COLUMN failing_since INTEGER;
 ALTER TABLE webhooks ADD COLUMN auto_disable_after INTEGER NOT NULL DEFAULT 259200;
 "#,
+    r#"
+-- Secret rotation: the old secret keeps signing (beside the new one) until previous_until.
+ALTER TABLE webhooks ADD COLUMN previous_secret BLOB;
+ALTER TABLE webhooks ADD COLUMN previous_until INTEGER;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -124,4 +129,44 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     tx.pragma_update(None, "user_version", LATEST)?;
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Scope;
+    use crate::store::Store;
+
+    #[test]
+    fn a_version_1_database_is_upgraded_in_place_keeping_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute_batch(
+                "INSERT INTO customers (name, created_at) VALUES ('acme', 0);
+                 INSERT INTO webhooks (customer_id, name, url, event_types, created_at, updated_at)
+                 VALUES (1, 'kept', 'https://a.example.com/', '[\"job.failed\"]', 0, 0);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path, None).unwrap();
+        let version: i64 = store
+            .conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, LATEST);
+        let hook = store.webhook(Scope::All, 1).unwrap();
+        assert_eq!(hook.settings.name, "kept");
+        assert_eq!(
+            hook.settings.auto_disable_after,
+            3 * 24 * 3600,
+            "new columns get their defaults"
+        );
+        assert_eq!(hook.disabled_reason, None);
+    }
 }

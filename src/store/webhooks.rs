@@ -21,6 +21,8 @@ pub struct Webhook {
     pub disabled_reason: Option<String>,
     /// Since when every attempt has failed; `None` while it delivers.
     pub failing_since: Option<Millis>,
+    /// During a secret rotation: until when the previous secret still signs.
+    pub previous_secret_until: Option<Millis>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -42,7 +44,8 @@ pub struct WebhookFilter {
 
 const SELECT: &str = "SELECT id, customer_id, name, url, event_types, secret IS NOT NULL, enabled,
         verify_ssl, timeout_seconds, max_retries, retry_backoff, headers, created_at, updated_at,
-        auto_disable_after, disabled_reason, failing_since
+        auto_disable_after, disabled_reason, failing_since,
+        CASE WHEN previous_secret IS NOT NULL THEN previous_until END
     FROM webhooks";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
@@ -76,6 +79,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
         has_secret: r.get(5)?,
         disabled_reason: r.get(15)?,
         failing_since: r.get(16)?,
+        previous_secret_until: r.get(17)?,
         created_at: r.get(12)?,
         updated_at: r.get(13)?,
     })
@@ -209,6 +213,9 @@ impl Store {
                 "UPDATE webhooks SET name = ?3, url = ?4, event_types = ?5, enabled = ?6,
                     verify_ssl = ?7, timeout_seconds = ?8, max_retries = ?9, retry_backoff = ?10,
                     headers = ?11, secret = CASE WHEN ?12 THEN ?13 ELSE secret END,
+                    -- A secret set (or cleared) by update replaces any rotation under way.
+                    previous_secret = CASE WHEN ?12 THEN NULL ELSE previous_secret END,
+                    previous_until = CASE WHEN ?12 THEN NULL ELSE previous_until END,
                     updated_at = ?14, auto_disable_after = ?15,
                     -- Enabling again forgets why it was disabled and any run of failures.
                     disabled_reason = CASE WHEN ?6 THEN NULL ELSE disabled_reason END,
@@ -233,6 +240,33 @@ impl Store {
                 s.auto_disable_after
             ])
             .map_err(|e| conflict_or(e, "name", || name_taken(&s.name)))?;
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                what: "webhook",
+                id: id.to_string(),
+            });
+        }
+        self.webhook(scope, id)
+    }
+
+    /// Rotates the secret: `sealed` signs from now on; the old one keeps signing beside it for
+    /// `grace_ms` (none when 0, or when there was no secret).
+    pub fn rotate_secret(
+        &self,
+        scope: Scope,
+        id: i64,
+        sealed: Vec<u8>,
+        grace_ms: Millis,
+        now: Millis,
+    ) -> Result<Webhook> {
+        let n = self.conn.execute(
+            "UPDATE webhooks SET
+                previous_secret = CASE WHEN ?3 > 0 THEN secret END,
+                previous_until = CASE WHEN ?3 > 0 AND secret IS NOT NULL THEN ?4 + ?3 END,
+                secret = ?5, updated_at = ?4
+             WHERE id = ?1 AND (?2 IS NULL OR customer_id = ?2)",
+            params![id, scope.customer(), grace_ms, now, sealed],
+        )?;
         if n == 0 {
             return Err(StoreError::NotFound {
                 what: "webhook",

@@ -34,6 +34,9 @@ _webnet() {
             webnet,help)
                 cmd="webnet__subcmd__help"
                 ;;
+            webnet,schedule)
+                cmd="webnet__subcmd__schedule"
+                ;;
             webnet,webhooks)
                 cmd="webnet__subcmd__webhooks"
                 ;;
@@ -97,6 +100,9 @@ _webnet() {
             webnet__subcmd__help,help)
                 cmd="webnet__subcmd__help__subcmd__help"
                 ;;
+            webnet__subcmd__help,schedule)
+                cmd="webnet__subcmd__help__subcmd__schedule"
+                ;;
             webnet__subcmd__help,webhooks)
                 cmd="webnet__subcmd__help__subcmd__webhooks"
                 ;;
@@ -114,6 +120,9 @@ _webnet() {
                 ;;
             webnet__subcmd__help__subcmd__deliveries,show)
                 cmd="webnet__subcmd__help__subcmd__deliveries__subcmd__show"
+                ;;
+            webnet__subcmd__help__subcmd__schedule,install)
+                cmd="webnet__subcmd__help__subcmd__schedule__subcmd__install"
                 ;;
             webnet__subcmd__help__subcmd__webhooks,create)
                 cmd="webnet__subcmd__help__subcmd__webhooks__subcmd__create"
@@ -141,6 +150,18 @@ _webnet() {
                 ;;
             webnet__subcmd__help__subcmd__webhooks,update)
                 cmd="webnet__subcmd__help__subcmd__webhooks__subcmd__update"
+                ;;
+            webnet__subcmd__schedule,help)
+                cmd="webnet__subcmd__schedule__subcmd__help"
+                ;;
+            webnet__subcmd__schedule,install)
+                cmd="webnet__subcmd__schedule__subcmd__install"
+                ;;
+            webnet__subcmd__schedule__subcmd__help,help)
+                cmd="webnet__subcmd__schedule__subcmd__help__subcmd__help"
+                ;;
+            webnet__subcmd__schedule__subcmd__help,install)
+                cmd="webnet__subcmd__schedule__subcmd__help__subcmd__install"
                 ;;
             webnet__subcmd__webhooks,create)
                 cmd="webnet__subcmd__webhooks__subcmd__create"
@@ -209,7 +230,7 @@ _webnet() {
 
     case "${cmd}" in
         webnet)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version customers webhooks emit drain deliveries completions help"
+            opts="-h -V --db --output --customer --allow-private-targets --help --version customers webhooks emit drain deliveries schedule completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -685,7 +706,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__help)
-            opts="customers webhooks emit drain deliveries completions help"
+            opts="customers webhooks emit drain deliveries schedule completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -852,6 +873,34 @@ _webnet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        webnet__subcmd__help__subcmd__schedule)
+            opts="install"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__help__subcmd__schedule__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         webnet__subcmd__help__subcmd__webhooks)
             opts="create list show update enable disable test rotate-secret delete"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -985,6 +1034,100 @@ _webnet() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__schedule)
+            opts="-h -V --db --output --customer --allow-private-targets --help --version install help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__schedule__subcmd__help)
+            opts="install help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__schedule__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__schedule__subcmd__help__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__schedule__subcmd__install)
+            opts="-h -V --cron --systemd --print --watch --db --output --customer --allow-private-targets --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

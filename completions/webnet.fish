@@ -36,6 +36,7 @@ complete -c webnet -n "__fish_webnet_needs_command" -f -a "webhooks" -d 'Create,
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "emit" -d 'Record events and deliver them now: one from arguments, or JSON / NDJSON on stdin'
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "drain" -d 'Send every delivery that is due (retries, queued events); for cron or a systemd timer'
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "deliveries" -d 'Delivery history: list, show, retry'
+complete -c webnet -n "__fish_webnet_needs_command" -f -a "schedule" -d 'Run `drain` on a schedule: write the crontab line or the systemd units'
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
@@ -309,6 +310,28 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_see
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one delivery: its payload and every attempt'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Make one attempt now: on one failed or retrying delivery, or with --failed on many'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -f -a "install" -d 'Install `drain` for this database in cron (every minute) or systemd (a timer, or with --watch a service that sends each retry as it falls due)'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l cron -d 'Add a line to your crontab'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l systemd -d 'Write systemd user units (~/.config/systemd/user)'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l print -d 'Print instead of installing'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l watch -d 'With --systemd: a long-running `drain --watch` service instead of a timer'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "install" -d 'Install `drain` for this database in cron (every minute) or systemd (a timer, or with --watch a service that sends each retry as it falls due)'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
@@ -316,13 +339,14 @@ complete -c webnet -n "__fish_webnet_using_subcommand completions" -l customer -
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries completions help" -f -a "customers" -d 'Create and list customers (tenants)'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries completions help" -f -a "webhooks" -d 'Create, list, change and delete webhooks'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries completions help" -f -a "emit" -d 'Record events and deliver them now: one from arguments, or JSON / NDJSON on stdin'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries completions help" -f -a "drain" -d 'Send every delivery that is due (retries, queued events); for cron or a systemd timer'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries completions help" -f -a "deliveries" -d 'Delivery history: list, show, retry'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries completions help" -f -a "completions" -d 'Print shell completions'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries schedule completions help" -f -a "customers" -d 'Create and list customers (tenants)'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries schedule completions help" -f -a "webhooks" -d 'Create, list, change and delete webhooks'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries schedule completions help" -f -a "emit" -d 'Record events and deliver them now: one from arguments, or JSON / NDJSON on stdin'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries schedule completions help" -f -a "drain" -d 'Send every delivery that is due (retries, queued events); for cron or a systemd timer'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries schedule completions help" -f -a "deliveries" -d 'Delivery history: list, show, retry'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries schedule completions help" -f -a "schedule" -d 'Run `drain` on a schedule: write the crontab line or the systemd units'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries schedule completions help" -f -a "completions" -d 'Print shell completions'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries schedule completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from customers" -f -a "create" -d 'Create a customer; prints its id'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from customers" -f -a "list" -d 'List customers'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from webhooks" -f -a "create" -d 'Create a webhook; prints its id. On a terminal, asks for whatever required is missing'
@@ -337,3 +361,4 @@ complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subc
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from deliveries" -f -a "list" -d 'List deliveries, newest first'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from deliveries" -f -a "show" -d 'Show one delivery: its payload and every attempt'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from deliveries" -f -a "retry" -d 'Make one attempt now: on one failed or retrying delivery, or with --failed on many'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from schedule" -f -a "install" -d 'Install `drain` for this database in cron (every minute) or systemd (a timer, or with --watch a service that sends each retry as it falls due)'

@@ -82,6 +82,9 @@ pub enum Command {
     /// Delivery history: list, show, retry
     #[command(subcommand)]
     Deliveries(DeliveriesCommand),
+    /// Run `drain` on a schedule: write the crontab line or the systemd units
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -359,5 +362,25 @@ pub enum DeliveriesCommand {
         /// Deliveries sent in parallel
         #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser())]
         concurrency: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Install `drain` for this database in cron (every minute) or systemd (a timer, or with
+    /// --watch a service that sends each retry as it falls due)
+    Install {
+        /// Add a line to your crontab
+        #[arg(long, conflicts_with = "systemd", required_unless_present = "systemd")]
+        cron: bool,
+        /// Write systemd user units (~/.config/systemd/user)
+        #[arg(long)]
+        systemd: bool,
+        /// Print instead of installing
+        #[arg(long)]
+        print: bool,
+        /// With --systemd: a long-running `drain --watch` service instead of a timer
+        #[arg(long)]
+        watch: bool,
     },
 }

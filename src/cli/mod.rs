@@ -10,6 +10,7 @@ mod error;
 pub mod generate;
 mod output;
 mod prompt;
+mod schedule;
 mod webhooks;
 
 use std::io::IsTerminal;
@@ -113,6 +114,11 @@ impl Context {
         Ok(Store::open(&self.db, passphrase)?)
     }
 
+    /// The database path this command uses.
+    pub fn db_path(&self) -> &std::path::Path {
+        &self.db
+    }
+
     /// The delivery engine for a command, with `concurrency` workers.
     pub fn engine<'s>(&self, store: &'s mut Store, concurrency: usize) -> Engine<'s> {
         Engine::new(
@@ -156,6 +162,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Emit(args) => emit::run(&ctx, args),
         Command::Drain(args) => drain::run(&ctx, args),
         Command::Deliveries(cmd) => deliveries::run(&ctx, cmd),
+        Command::Schedule(cmd) => schedule::run(&ctx, cmd),
         Command::Completions { shell } => generate::print_completions(shell),
     }
 }

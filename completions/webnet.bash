@@ -34,8 +34,14 @@ _webnet() {
             webnet,help)
                 cmd="webnet__subcmd__help"
                 ;;
+            webnet,listen)
+                cmd="webnet__subcmd__listen"
+                ;;
             webnet,schedule)
                 cmd="webnet__subcmd__schedule"
+                ;;
+            webnet,stats)
+                cmd="webnet__subcmd__stats"
                 ;;
             webnet,webhooks)
                 cmd="webnet__subcmd__webhooks"
@@ -100,8 +106,14 @@ _webnet() {
             webnet__subcmd__help,help)
                 cmd="webnet__subcmd__help__subcmd__help"
                 ;;
+            webnet__subcmd__help,listen)
+                cmd="webnet__subcmd__help__subcmd__listen"
+                ;;
             webnet__subcmd__help,schedule)
                 cmd="webnet__subcmd__help__subcmd__schedule"
+                ;;
+            webnet__subcmd__help,stats)
+                cmd="webnet__subcmd__help__subcmd__stats"
                 ;;
             webnet__subcmd__help,webhooks)
                 cmd="webnet__subcmd__help__subcmd__webhooks"
@@ -230,7 +242,7 @@ _webnet() {
 
     case "${cmd}" in
         webnet)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version customers webhooks emit drain deliveries schedule completions help"
+            opts="-h -V --db --output --customer --allow-private-targets --help --version customers webhooks emit drain deliveries stats listen schedule completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -706,7 +718,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__help)
-            opts="customers webhooks emit drain deliveries schedule completions help"
+            opts="customers webhooks emit drain deliveries stats listen schedule completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -873,6 +885,20 @@ _webnet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        webnet__subcmd__help__subcmd__listen)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         webnet__subcmd__help__subcmd__schedule)
             opts="install"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -890,6 +916,20 @@ _webnet() {
         webnet__subcmd__help__subcmd__schedule__subcmd__install)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__help__subcmd__stats)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1041,6 +1081,44 @@ _webnet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        webnet__subcmd__listen)
+            opts="-h -V --port --secret --count --db --output --customer --allow-private-targets --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         webnet__subcmd__schedule)
             opts="-h -V --db --output --customer --allow-private-targets --help --version install help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1116,6 +1194,44 @@ _webnet() {
                 return 0
             fi
             case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__stats)
+            opts="-h -V --since --webhook --buckets --db --output --customer --allow-private-targets --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webhook)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --buckets)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

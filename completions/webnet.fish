@@ -36,6 +36,8 @@ complete -c webnet -n "__fish_webnet_needs_command" -f -a "webhooks" -d 'Create,
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "emit" -d 'Record events and deliver them now: one from arguments, or JSON / NDJSON on stdin'
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "drain" -d 'Send every delivery that is due (retries, queued events); for cron or a systemd timer'
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "deliveries" -d 'Delivery history: list, show, retry'
+complete -c webnet -n "__fish_webnet_needs_command" -f -a "stats" -d 'Per webhook: deliveries, success rate, attempts and latency over a period, with sparklines'
+complete -c webnet -n "__fish_webnet_needs_command" -f -a "listen" -d 'A local receiver for developing yours: prints each event as it arrives, checks signatures'
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "schedule" -d 'Run `drain` on a schedule: write the crontab line or the systemd units'
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -310,6 +312,26 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_see
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one delivery: its payload and every attempt'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Make one attempt now: on one failed or retrying delivery, or with --failed on many'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand stats" -l since -d 'The period, back from now' -r
+complete -c webnet -n "__fish_webnet_using_subcommand stats" -l webhook -d 'Only this webhook' -r
+complete -c webnet -n "__fish_webnet_using_subcommand stats" -l buckets -d 'Sparkline width (time buckets across the period)' -r
+complete -c webnet -n "__fish_webnet_using_subcommand stats" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand stats" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand stats" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand stats" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand stats" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand stats" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand listen" -l port -d 'Port on 127.0.0.1 (0: any free port, printed on stderr)' -r
+complete -c webnet -n "__fish_webnet_using_subcommand listen" -l secret -d 'Check X-Webhook-Signature with this secret; a wrong one is answered 401' -r
+complete -c webnet -n "__fish_webnet_using_subcommand listen" -l count -d 'Stop after this many events' -r
+complete -c webnet -n "__fish_webnet_using_subcommand listen" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand listen" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand listen" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand listen" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand listen" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand listen" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
@@ -339,14 +361,16 @@ complete -c webnet -n "__fish_webnet_using_subcommand completions" -l customer -
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries schedule completions help" -f -a "customers" -d 'Create and list customers (tenants)'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries schedule completions help" -f -a "webhooks" -d 'Create, list, change and delete webhooks'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries schedule completions help" -f -a "emit" -d 'Record events and deliver them now: one from arguments, or JSON / NDJSON on stdin'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries schedule completions help" -f -a "drain" -d 'Send every delivery that is due (retries, queued events); for cron or a systemd timer'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries schedule completions help" -f -a "deliveries" -d 'Delivery history: list, show, retry'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries schedule completions help" -f -a "schedule" -d 'Run `drain` on a schedule: write the crontab line or the systemd units'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries schedule completions help" -f -a "completions" -d 'Print shell completions'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries schedule completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "customers" -d 'Create and list customers (tenants)'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "webhooks" -d 'Create, list, change and delete webhooks'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "emit" -d 'Record events and deliver them now: one from arguments, or JSON / NDJSON on stdin'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "drain" -d 'Send every delivery that is due (retries, queued events); for cron or a systemd timer'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "deliveries" -d 'Delivery history: list, show, retry'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "stats" -d 'Per webhook: deliveries, success rate, attempts and latency over a period, with sparklines'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "listen" -d 'A local receiver for developing yours: prints each event as it arrives, checks signatures'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "schedule" -d 'Run `drain` on a schedule: write the crontab line or the systemd units'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "completions" -d 'Print shell completions'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from customers" -f -a "create" -d 'Create a customer; prints its id'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from customers" -f -a "list" -d 'List customers'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from webhooks" -f -a "create" -d 'Create a webhook; prints its id. On a terminal, asks for whatever required is missing'

@@ -82,6 +82,30 @@ pub enum Command {
     /// Delivery history: list, show, retry
     #[command(subcommand)]
     Deliveries(DeliveriesCommand),
+    /// Per webhook: deliveries, success rate, attempts and latency over a period, with sparklines
+    Stats {
+        /// The period, back from now
+        #[arg(long, value_name = "DURATION", default_value = "24h")]
+        since: humantime::Duration,
+        /// Only this webhook
+        #[arg(long, value_name = "ID")]
+        webhook: Option<i64>,
+        /// Sparkline width (time buckets across the period)
+        #[arg(long, value_name = "N", default_value_t = 24, value_parser = clap::value_parser!(u16).range(1..=200))]
+        buckets: u16,
+    },
+    /// A local receiver for developing yours: prints each event as it arrives, checks signatures
+    Listen {
+        /// Port on 127.0.0.1 (0: any free port, printed on stderr)
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Check X-Webhook-Signature with this secret; a wrong one is answered 401
+        #[arg(long, value_name = "S")]
+        secret: Option<String>,
+        /// Stop after this many events
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+    },
     /// Run `drain` on a schedule: write the crontab line or the systemd units
     #[command(subcommand)]
     Schedule(ScheduleCommand),

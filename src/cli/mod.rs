@@ -8,9 +8,11 @@ mod drain;
 mod emit;
 mod error;
 pub mod generate;
+mod listen;
 mod output;
 mod prompt;
 mod schedule;
+mod stats;
 mod webhooks;
 
 use std::io::IsTerminal;
@@ -163,6 +165,23 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Drain(args) => drain::run(&ctx, args),
         Command::Deliveries(cmd) => deliveries::run(&ctx, cmd),
         Command::Schedule(cmd) => schedule::run(&ctx, cmd),
+        Command::Stats {
+            since,
+            webhook,
+            buckets,
+        } => stats::run(&ctx, since.into(), webhook, buckets.into()),
+        Command::Listen {
+            port,
+            secret,
+            count,
+        } => listen::run(
+            &ctx,
+            listen::ListenArgs {
+                port,
+                secret,
+                count,
+            },
+        ),
         Command::Completions { shell } => generate::print_completions(shell),
     }
 }

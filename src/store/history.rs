@@ -148,3 +148,82 @@ impl Store {
             .query_row([scope.customer()], |r| r.get(0))?)
     }
 }
+
+/// One attempt, for `stats`.
+#[derive(Debug, Clone)]
+pub struct AttemptStat {
+    pub webhook: Option<i64>,
+    pub webhook_name: String,
+    pub started_at: Millis,
+    pub ok: bool,
+    pub duration_ms: i64,
+}
+
+/// Deliveries of one webhook by status, for `stats`.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryCounts {
+    pub webhook: Option<i64>,
+    pub webhook_name: String,
+    pub total: i64,
+    pub success: i64,
+    pub failed: i64,
+    pub open: i64,
+}
+
+impl Store {
+    /// Every attempt since `since` (ms), oldest first, optionally of one webhook.
+    pub fn attempt_stats(
+        &self,
+        scope: Scope,
+        since: Millis,
+        webhook: Option<i64>,
+    ) -> Result<Vec<AttemptStat>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.webhook_id, d.webhook_name, a.started_at,
+                    a.http_status BETWEEN 200 AND 299, a.duration_ms
+             FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
+             WHERE a.started_at >= ?1 AND (?2 IS NULL OR d.customer_id = ?2)
+               AND (?3 IS NULL OR d.webhook_id = ?3)
+             ORDER BY a.started_at",
+        )?;
+        let rows = stmt.query_map(params![since, scope.customer(), webhook], |r| {
+            Ok(AttemptStat {
+                webhook: r.get(0)?,
+                webhook_name: r.get(1)?,
+                started_at: r.get(2)?,
+                ok: r.get::<_, Option<bool>>(3)?.unwrap_or(false),
+                duration_ms: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Deliveries created since `since` (ms), counted by status per webhook.
+    pub fn delivery_counts(
+        &self,
+        scope: Scope,
+        since: Millis,
+        webhook: Option<i64>,
+    ) -> Result<Vec<DeliveryCounts>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT webhook_id, webhook_name, count(*),
+                    sum(status = 'success'), sum(status = 'failed'),
+                    sum(status IN ('pending', 'retrying'))
+             FROM deliveries
+             WHERE created_at >= ?1 AND (?2 IS NULL OR customer_id = ?2)
+               AND (?3 IS NULL OR webhook_id = ?3) AND event_type != 'webhook.test'
+             GROUP BY webhook_id, webhook_name ORDER BY webhook_id",
+        )?;
+        let rows = stmt.query_map(params![since, scope.customer(), webhook], |r| {
+            Ok(DeliveryCounts {
+                webhook: r.get(0)?,
+                webhook_name: r.get(1)?,
+                total: r.get(2)?,
+                success: r.get(3)?,
+                failed: r.get(4)?,
+                open: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}

@@ -1278,7 +1278,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__create)
-            opts="-h -V --name --url --event --secret --secret-stdin --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --auto-disable-after --header --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --name --url --event --secret --secret-stdin --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --auto-disable-after --header --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1310,6 +1310,10 @@ _webnet() {
                     ;;
                 --retry-backoff)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --payload-format)
+                    COMPREPLY=($(compgen -W "json slack teams" -- "${cur}"))
                     return 0
                     ;;
                 --auto-disable-after)
@@ -1688,7 +1692,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__update)
-            opts="-h -V --name --url --event --secret --secret-stdin --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --auto-disable-after --header --enabled --verify-ssl --clear-secret --clear-headers --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --name --url --event --secret --secret-stdin --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --auto-disable-after --header --enabled --verify-ssl --clear-secret --clear-headers --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1720,6 +1724,10 @@ _webnet() {
                     ;;
                 --retry-backoff)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --payload-format)
+                    COMPREPLY=($(compgen -W "json slack teams" -- "${cur}"))
                     return 0
                     ;;
                 --auto-disable-after)

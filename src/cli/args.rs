@@ -264,6 +264,10 @@ pub struct WebhookOptions {
     /// Wait before the first retry, doubled for each next one, 1s to 24h [default: 60s]
     #[arg(long, value_name = "DURATION")]
     pub retry_backoff: Option<String>,
+    /// Body format: the spec's JSON, or a Slack or Teams message [default: slack for Slack
+    /// incoming-webhook URLs, teams for Teams ones, json otherwise]
+    #[arg(long, value_name = "FORMAT", value_parser = ["json", "slack", "teams"])]
+    pub payload_format: Option<String>,
     /// Disable the webhook after failing this long without one success, 0s for never, up to
     /// 30 days [default: 3days]
     #[arg(long, value_name = "DURATION")]

@@ -123,6 +123,7 @@ pub fn webhook_json(w: &Webhook) -> Value {
         "disabled_reason": w.disabled_reason,
         "failing_since": w.failing_since.map(rfc3339),
         "previous_secret_until": w.previous_secret_until.map(rfc3339),
+        "payload_format": s.payload_format.as_str(),
         "created_at": rfc3339(w.created_at),
         "updated_at": rfc3339(w.updated_at),
     })

@@ -5,6 +5,7 @@ use std::io::{BufRead, IsTerminal};
 use super::args::{UpdateOnly, WebhookOptions, WebhooksCommand};
 use super::output::{self, webhook_json, Format, WEBHOOK_COLUMNS};
 use super::{prompt, CliError, Context};
+use crate::domain::format::PayloadFormat;
 use crate::domain::headers::parse_headers;
 use crate::domain::secret::SecretKey;
 use crate::domain::time::whole_seconds;
@@ -123,6 +124,7 @@ fn create(ctx: &Context, mut opts: WebhookOptions) -> Result<(), CliError> {
         max_retries: webhook::DEFAULT_MAX_RETRIES,
         retry_backoff: webhook::DEFAULT_BACKOFF,
         auto_disable_after: webhook::DEFAULT_AUTO_DISABLE,
+        payload_format: Default::default(),
         headers: Default::default(),
     };
     apply_limits(&mut settings, &opts)?;
@@ -150,6 +152,14 @@ fn create(ctx: &Context, mut opts: WebhookOptions) -> Result<(), CliError> {
     settings.url = match given_url {
         Some(u) => u,
         None => WebhookUrl::parse(&prompt::url(ctx.allow_private)?, ctx.allow_private)?,
+    };
+    settings.payload_format = match opts
+        .payload_format
+        .as_deref()
+        .and_then(PayloadFormat::parse)
+    {
+        Some(f) => f,
+        None => settings.url.detect_format(),
     };
     settings.event_types = match given_types {
         Some(t) => t,
@@ -199,6 +209,7 @@ fn update(
         && opts.max_retries.is_none()
         && opts.retry_backoff.is_none()
         && opts.auto_disable_after.is_none()
+        && opts.payload_format.is_none()
         && opts.headers.is_empty()
         && !extra.enabled
         && !extra.verify_ssl
@@ -231,7 +242,16 @@ fn update(
         s.name = n;
     }
     if let Some(u) = url {
+        // A new URL brings its own format unless one is given.
+        s.payload_format = u.detect_format();
         s.url = u;
+    }
+    if let Some(f) = opts
+        .payload_format
+        .as_deref()
+        .and_then(PayloadFormat::parse)
+    {
+        s.payload_format = f;
     }
     if let Some(t) = types {
         s.event_types = t;

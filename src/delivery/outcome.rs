@@ -180,6 +180,7 @@ mod tests {
                 sealed_secret: None,
                 previous_secret: None,
                 previous_until: None,
+                payload_format: Default::default(),
             }),
         }
     }

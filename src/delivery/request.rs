@@ -21,6 +21,8 @@ impl Target {
 pub fn build(job: &Job, key: Option<&SecretKey>, now: i64) -> Result<Request, String> {
     let target = job.target.as_ref().ok_or("Webhook was deleted")?;
     let key = || key.ok_or_else(|| "no secret key".to_string());
+    // The body this webhook gets (the spec's JSON, or a Slack or Teams message), signed as sent.
+    let body = target.payload_format.render(&job.payload);
     let mut headers: Vec<(String, String)> = vec![
         ("Content-Type".into(), "application/json".into()),
         ("User-Agent".into(), USER_AGENT.into()),
@@ -58,16 +60,13 @@ pub fn build(job: &Job, key: Option<&SecretKey>, now: i64) -> Result<Request, St
         let mut standard = Vec::new();
         match &previous {
             Some(old) => {
-                headers.push(("X-Webhook-Signature".into(), sign(old, &job.payload)));
-                headers.push((
-                    "X-Webhook-Signature-Next".into(),
-                    sign(&secret, &job.payload),
-                ));
-                standard.push(sign_standard(old, &id, timestamp, &job.payload));
+                headers.push(("X-Webhook-Signature".into(), sign(old, &body)));
+                headers.push(("X-Webhook-Signature-Next".into(), sign(&secret, &body)));
+                standard.push(sign_standard(old, &id, timestamp, &body));
             }
-            None => headers.push(("X-Webhook-Signature".into(), sign(&secret, &job.payload))),
+            None => headers.push(("X-Webhook-Signature".into(), sign(&secret, &body))),
         }
-        standard.push(sign_standard(&secret, &id, timestamp, &job.payload));
+        standard.push(sign_standard(&secret, &id, timestamp, &body));
         // Standard Webhooks (standardwebhooks.com): the same delivery id on every attempt, a
         // fresh timestamp, so receivers can refuse replays older than a few minutes; every
         // valid signature, space-separated.
@@ -77,7 +76,7 @@ pub fn build(job: &Job, key: Option<&SecretKey>, now: i64) -> Result<Request, St
     }
     Ok(Request {
         url: target.url.clone(),
-        body: Arc::from(job.payload.as_slice()),
+        body: Arc::from(body.as_slice()),
         headers,
         timeout: Duration::from_secs(target.timeout_seconds.into()),
         verify_ssl: target.verify_ssl,

@@ -31,6 +31,7 @@ pub struct WebhookSettings {
     pub headers: BTreeMap<String, String>,
     /// Disable the webhook after this many seconds of failing without a success (0: never).
     pub auto_disable_after: u32,
+    pub payload_format: super::format::PayloadFormat,
 }
 
 /// A destination URL: absolute http or https with a host, no credentials.
@@ -90,6 +91,15 @@ impl WebhookUrl {
 
     pub fn host(&self) -> &str {
         self.0.host_str().unwrap_or_default()
+    }
+
+    pub fn path(&self) -> &str {
+        self.0.path()
+    }
+
+    /// The payload format this URL expects (Slack and Teams incoming webhooks are recognised).
+    pub fn detect_format(&self) -> super::format::PayloadFormat {
+        super::format::PayloadFormat::detect(self.host(), self.path())
     }
 }
 

@@ -72,6 +72,7 @@ pub struct Target {
     /// During a secret rotation: the old secret, signed with until `previous_until` (ms).
     pub previous_secret: Option<Vec<u8>>,
     pub previous_until: Option<Millis>,
+    pub payload_format: crate::domain::format::PayloadFormat,
 }
 
 /// A delivery claimed for one attempt.
@@ -153,7 +154,7 @@ fn load_jobs(tx: &rusqlite::Transaction<'_>, ids: &[i64]) -> Result<Vec<Job>> {
         "SELECT d.id, d.event_type, e.payload, d.attempts, d.status,
                 w.id, w.url, w.enabled, w.verify_ssl, w.timeout_seconds, w.max_retries,
                 w.retry_backoff, w.headers, w.secret, d.lease_until, w.previous_secret,
-                w.previous_until
+                w.previous_until, w.payload_format
          FROM deliveries d JOIN events e ON e.id = d.event_row
          LEFT JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.id IN (SELECT value FROM json_each(?1))
@@ -185,6 +186,10 @@ fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
                 sealed_secret: r.get(13)?,
                 previous_secret: r.get(15)?,
                 previous_until: r.get(16)?,
+                payload_format: crate::domain::format::PayloadFormat::parse(
+                    &r.get::<_, String>(17)?,
+                )
+                .unwrap_or_default(),
             })
         }
     };

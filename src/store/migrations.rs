@@ -102,6 +102,10 @@ ALTER TABLE webhooks ADD COLUMN auto_disable_after INTEGER NOT NULL DEFAULT 2592
 ALTER TABLE webhooks ADD COLUMN previous_secret BLOB;
 ALTER TABLE webhooks ADD COLUMN previous_until INTEGER;
 "#,
+    r#"
+-- What the body looks like: the spec's JSON, or a Slack or Teams message.
+ALTER TABLE webhooks ADD COLUMN payload_format TEXT NOT NULL DEFAULT 'json';
+"#,
 ];
 
 /// The schema version this build writes.

@@ -7,6 +7,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::{conflict_or, Result, Store, StoreError};
 use crate::domain::event_type::Subscription;
+use crate::domain::format::PayloadFormat;
 use crate::domain::time::Millis;
 use crate::domain::{CustomerId, EventType, Scope, WebhookSettings, WebhookUrl};
 
@@ -45,7 +46,7 @@ pub struct WebhookFilter {
 const SELECT: &str = "SELECT id, customer_id, name, url, event_types, secret IS NOT NULL, enabled,
         verify_ssl, timeout_seconds, max_retries, retry_backoff, headers, created_at, updated_at,
         auto_disable_after, disabled_reason, failing_since,
-        CASE WHEN previous_secret IS NOT NULL THEN previous_until END
+        CASE WHEN previous_secret IS NOT NULL THEN previous_until END, payload_format
     FROM webhooks";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
@@ -75,6 +76,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
             retry_backoff: r.get(10)?,
             headers: serde_json::from_str(&headers).map_err(|e| bad(11, e.to_string()))?,
             auto_disable_after: r.get(14)?,
+            payload_format: PayloadFormat::parse(&r.get::<_, String>(18)?).unwrap_or_default(),
         },
         has_secret: r.get(5)?,
         disabled_reason: r.get(15)?,
@@ -138,8 +140,8 @@ impl Store {
             .prepare_cached(
                 "INSERT INTO webhooks (customer_id, name, url, event_types, secret, enabled,
                     verify_ssl, timeout_seconds, max_retries, retry_backoff, headers,
-                    created_at, updated_at, auto_disable_after)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)",
+                    created_at, updated_at, auto_disable_after, payload_format)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
             )?
             .execute(params![
                 customer.0,
@@ -154,7 +156,8 @@ impl Store {
                 s.retry_backoff,
                 headers_json(&self.seal_headers(&s.headers)?),
                 now,
-                s.auto_disable_after
+                s.auto_disable_after,
+                s.payload_format.as_str()
             ])
             .map_err(|e| conflict_or(e, "name", || name_taken(&s.name)))?;
         self.webhook(Scope::Customer(customer), self.conn.last_insert_rowid())
@@ -216,7 +219,7 @@ impl Store {
                     -- A secret set (or cleared) by update replaces any rotation under way.
                     previous_secret = CASE WHEN ?12 THEN NULL ELSE previous_secret END,
                     previous_until = CASE WHEN ?12 THEN NULL ELSE previous_until END,
-                    updated_at = ?14, auto_disable_after = ?15,
+                    updated_at = ?14, auto_disable_after = ?15, payload_format = ?16,
                     -- Enabling again forgets why it was disabled and any run of failures.
                     disabled_reason = CASE WHEN ?6 THEN NULL ELSE disabled_reason END,
                     failing_since = CASE WHEN ?6 AND NOT enabled THEN NULL ELSE failing_since END
@@ -237,7 +240,8 @@ impl Store {
                 set_secret,
                 sealed,
                 now,
-                s.auto_disable_after
+                s.auto_disable_after,
+                s.payload_format.as_str()
             ])
             .map_err(|e| conflict_or(e, "name", || name_taken(&s.name)))?;
         if n == 0 {

@@ -126,13 +126,7 @@ pub fn summary(event: &Value) -> String {
             let kind = text(&obj["type"])
                 .map(|t| format!(" {t}"))
                 .unwrap_or_default();
-            let verb = match what {
-                "created" => "created",
-                "started" => "started",
-                "completed" => "completed",
-                "failed" => "failed",
-                other => other,
-            };
+            let verb = what;
             let devices = obj["target_summary"]["device_count"]
                 .as_u64()
                 .map(|n| format!(" on {n} device{}", if n == 1 { "" } else { "s" }))

@@ -140,3 +140,22 @@ fn the_systemd_units_verify() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_readme_receiver_examples_are_the_tested_ones() {
+    let snippets = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snippets");
+    for (lang, file) in [
+        ("python", "spec_verify.py"),
+        ("javascript", "spec_verify.js"),
+        ("go", "verify.go"),
+    ] {
+        let tested = std::fs::read_to_string(snippets.join(file)).unwrap();
+        let shown = blocks(lang);
+        assert!(!shown.is_empty(), "no {lang} example in the README");
+        // The first example of each language is the one the signature tests run.
+        assert!(
+            tested.contains(shown[0].trim()),
+            "the README's {lang} example differs from tests/snippets/{file}"
+        );
+    }
+}

@@ -272,3 +272,26 @@ fn the_standardwebhooks_library_accepts_our_signature() {
     assert_eq!(plain.header("webhook-signature"), None);
     assert_eq!(plain.header("x-webhook-signature"), None);
 }
+
+#[test]
+fn the_readme_go_example_accepts_our_signature() {
+    if !have("go", &["version"]) {
+        return;
+    }
+    let (env, body, sig) = captured(SPEC_SECRET);
+    let body_file = env.dir.path().join("body.json");
+    std::fs::write(&body_file, &body).unwrap();
+    for (secret, expected) in [(SPEC_SECRET, "valid"), ("wrong", "invalid")] {
+        let out = Command::new("go")
+            .arg("run")
+            .arg(snippet("verify.go"))
+            .arg(&body_file)
+            .arg(&sig)
+            .arg(secret)
+            .env("GOFLAGS", "-mod=mod")
+            .env("GO111MODULE", "off")
+            .output()
+            .unwrap();
+        assert_eq!(verdict(out), expected);
+    }
+}

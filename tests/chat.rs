@@ -7,10 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::receiver::{Receiver, Reply};
-use common::Env;
-use hmac::{Hmac, Mac};
+use common::{hmac_hex, Env};
 use serde_json::Value;
-use sha2::Sha256;
 
 #[test]
 fn the_format_follows_the_url_unless_given() {
@@ -112,12 +110,6 @@ fn receive(format: &str, data: &str) -> (Vec<u8>, Value, Option<String>) {
         v,
         r.header("x-webhook-signature").map(str::to_string),
     )
-}
-
-fn hmac_hex(secret: &str, body: &[u8]) -> String {
-    let mut m = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    m.update(body);
-    format!("sha256={}", hex::encode(m.finalize().into_bytes()))
 }
 
 #[test]

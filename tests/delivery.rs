@@ -5,16 +5,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::receiver::{Receiver, Reply};
-use common::Env;
-use hmac::{Hmac, Mac};
+use common::{hmac_hex, Env};
 use serde_json::json;
-use sha2::Sha256;
-
-fn hmac_hex(secret: &str, body: &[u8]) -> String {
-    let mut m = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    m.update(body);
-    format!("sha256={}", hex::encode(m.finalize().into_bytes()))
-}
 
 #[test]
 fn emit_delivers_the_spec_payload_with_every_header() {

@@ -5,15 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::receiver::Receiver;
-use common::Env;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-fn hmac_hex(secret: &str, body: &[u8]) -> String {
-    let mut m = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    m.update(body);
-    format!("sha256={}", hex::encode(m.finalize().into_bytes()))
-}
+use common::{hmac_hex, Env};
 
 #[test]
 fn both_secrets_sign_during_the_grace_period_then_only_the_new_one() {

@@ -90,6 +90,14 @@ pub fn wait_for_port(port: u16) -> bool {
     })
 }
 
+/// The `X-Webhook-Signature` a receiver expects, computed independently of webnet.
+pub fn hmac_hex(secret: &str, body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut m = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    m.update(body);
+    format!("sha256={}", hex::encode(m.finalize().into_bytes()))
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_webnet")
 }

@@ -168,6 +168,12 @@ pub fn summary(event: &Value) -> String {
             "check_completed" => format!("compliance check completed{on}"),
             other => format!("compliance {other}{on}"),
         },
+        "webhook" => format!(
+            "test event from webnet{}: this webhook works",
+            text(&obj["name"])
+                .map(|n| format!(" for {n}"))
+                .unwrap_or_default()
+        ),
         _ => event_type.to_string(),
     }
 }

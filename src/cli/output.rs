@@ -49,7 +49,7 @@ pub fn print_object(format: Format, value: &Value) {
 /// Prints a list: a JSON array, or a table of `columns` (`empty` on stderr when there are none).
 pub fn print_list(format: Format, values: &[Value], columns: &[Column], empty: &str) {
     match format {
-        Format::Json => print_json(&Value::Array(values.to_vec())),
+        Format::Json => print_line(&serde_json::to_string(values).unwrap_or_default()),
         Format::Table if values.is_empty() => eprintln!("{empty}"),
         Format::Table => {
             let mut table = new_table();
@@ -75,9 +75,15 @@ pub fn print_line(text: &str) {
 
 fn new_table() -> Table {
     let mut t = Table::new();
+    // Fitting columns to the terminal's width costs time; without a terminal there is no width.
+    let arrangement = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        ContentArrangement::Dynamic
+    } else {
+        ContentArrangement::Disabled
+    };
     t.load_preset(presets::UTF8_FULL_CONDENSED)
         .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
-        .set_content_arrangement(ContentArrangement::Dynamic);
+        .set_content_arrangement(arrangement);
     t
 }
 

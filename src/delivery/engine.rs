@@ -100,6 +100,9 @@ pub struct Engine<'s> {
     probing: HashSet<i64>,
     /// Claimed deliveries of suspects not sent after all: their leases are given back.
     released: Vec<i64>,
+    /// A suspect's claimed work waiting for its one slow-lane request to finish: back to the
+    /// main lane if the receiver answers, given back (released) at the end or near its lease.
+    parked: HashMap<i64, VecDeque<Work>>,
 }
 
 /// A name for this process's leases: unique enough across processes and restarts.
@@ -146,6 +149,7 @@ impl<'s> Engine<'s> {
             moved: HashSet::new(),
             probing: HashSet::new(),
             released: Vec::new(),
+            parked: HashMap::new(),
         }
     }
 
@@ -246,17 +250,26 @@ impl<'s> Engine<'s> {
             self.queue = rest;
             for w in suspect {
                 let webhook = w.job.target.as_ref().map_or(0, |t| t.id);
-                if !self.probing.contains(&webhook) && self.slow.busy < self.slow.size {
-                    self.probing.insert(webhook);
-                    self.slow.send(w, &self.msg_tx, &self.sender, self.clock);
-                } else {
-                    if let Some(n) = self.per_webhook.get_mut(&webhook) {
-                        *n = n.saturating_sub(1);
-                    }
-                    self.released.push(w.job.delivery_id);
-                }
+                self.parked.entry(webhook).or_default().push_back(w);
             }
         }
+        // One request at a time per suspect, in the slow lane.
+        let idle: Vec<i64> = self
+            .parked
+            .keys()
+            .copied()
+            .filter(|w| !self.probing.contains(w))
+            .collect();
+        for webhook in idle {
+            if self.slow.busy >= self.slow.size {
+                break;
+            }
+            if let Some(w) = self.parked.get_mut(&webhook).and_then(VecDeque::pop_front) {
+                self.probing.insert(webhook);
+                self.slow.send(w, &self.msg_tx, &self.sender, self.clock);
+            }
+        }
+        self.parked.retain(|_, q| !q.is_empty());
         while self.main.busy < self.concurrency {
             let Some(w) = self.queue.pop_front() else {
                 break;
@@ -269,10 +282,38 @@ impl<'s> Engine<'s> {
         }
     }
 
+    /// Gives back parked work: all of it (`all`), or what could not be sent before its lease
+    /// runs out. It is due again, for this run's next claim or another process.
+    fn release_parked(&mut self, all: bool) {
+        let now = (self.clock)();
+        for queue in self.parked.values_mut() {
+            queue.retain(|w| {
+                let keep = !all
+                    && now + w.request.timeout.as_millis() as Millis + 1000 <= w.job.lease_until;
+                if !keep {
+                    self.released.push(w.job.delivery_id);
+                    if let Some(t) = &w.job.target {
+                        if let Some(n) = self.per_webhook.get_mut(&t.id) {
+                            *n = n.saturating_sub(1);
+                        }
+                    }
+                }
+                keep
+            });
+        }
+        self.parked.retain(|_, q| !q.is_empty());
+    }
+
+    /// Work parked behind suspects.
+    pub fn parked(&self) -> usize {
+        self.parked.values().map(VecDeque::len).sum()
+    }
+
     /// A main-lane request far slower than usual makes its webhook a suspect at once, and its
     /// thread stops counting against the main lane, which may start another in its place: a
     /// hanging receiver costs healthy ones a moment, not a timeout.
     fn flag_hanging(&mut self) {
+        self.release_parked(false);
         let avg = self.avg_ms.unwrap_or(100.0);
         let limit = Duration::from_millis((10.0 * avg).clamp(10.0, 1000.0) as u64);
         let hanging: Vec<(i64, i64)> = self
@@ -422,6 +463,15 @@ impl<'s> Engine<'s> {
                 Reply::Refused(_) => {}
             }
         }
+        // An answer clears a suspect: its parked work goes back to the main lane.
+        if let Some(w) = webhook {
+            if !self.suspects.contains(&w) {
+                if let Some(mut q) = self.parked.remove(&w) {
+                    q.append(&mut self.queue);
+                    self.queue = q;
+                }
+            }
+        }
         let now = (self.clock)();
         Some(outcome::after_attempt(
             &done.job,
@@ -442,6 +492,7 @@ impl<'s> Engine<'s> {
 
     /// Sends and records everything handed out so far.
     pub fn settle(&mut self) -> Result<(), StoreError> {
+        self.release_parked(true);
         while self.inflight() > 0 || !self.ready.is_empty() {
             self.collect(None)?;
         }

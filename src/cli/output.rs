@@ -135,6 +135,21 @@ pub fn webhook_json(w: &Webhook) -> Value {
     })
 }
 
+/// The fields of [`webhook_json`] that `webhooks list` shows as a table.
+pub fn webhook_row_json(w: &Webhook) -> Value {
+    let s = &w.settings;
+    json!({
+        "id": w.id,
+        "customer": w.customer.0,
+        "name": s.name,
+        "url": s.url.as_str(),
+        "event_types": s.event_types.iter().map(|t| t.as_string()).collect::<Vec<_>>(),
+        "enabled": s.enabled,
+        "has_secret": w.has_secret,
+        "disabled_reason": w.disabled_reason,
+    })
+}
+
 pub const WEBHOOK_COLUMNS: &[Column] = &[
     ("ID", "id"),
     ("CUSTOMER", "customer"),
@@ -241,4 +256,43 @@ pub fn print_delivery(format: Format, d: &Delivery, attempts: &[AttemptLog]) {
     print_object(format, &fields);
     let list: Vec<Value> = attempts.iter().map(attempt_json).collect();
     print_list(format, &list, ATTEMPT_COLUMNS, "no attempts yet");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::event_type::Subscription;
+    use crate::domain::{CustomerId, EventType, WebhookSettings, WebhookUrl};
+
+    #[test]
+    fn the_list_row_shows_the_same_values_as_the_full_webhook() {
+        let w = Webhook {
+            id: 7,
+            customer: CustomerId(2),
+            settings: WebhookSettings {
+                name: "ops".into(),
+                url: WebhookUrl::parse("https://ops.example.com/x", false).unwrap(),
+                event_types: vec![Subscription::Exact(EventType::JobFailed), Subscription::All],
+                enabled: false,
+                verify_ssl: true,
+                timeout_seconds: 10,
+                max_retries: 3,
+                retry_backoff: 60,
+                headers: Default::default(),
+                auto_disable_after: 0,
+                payload_format: Default::default(),
+            },
+            has_secret: true,
+            disabled_reason: Some("the receiver answered 410 Gone".into()),
+            failing_since: None,
+            previous_secret_until: None,
+            created_at: 0,
+            updated_at: 0,
+        };
+        let (row, full) = (webhook_row_json(&w), webhook_json(&w));
+        for (_, key) in WEBHOOK_COLUMNS {
+            assert_eq!(row[*key], full[*key], "{key}");
+            assert!(!row[*key].is_null() || full[*key].is_null(), "{key}");
+        }
+    }
 }

@@ -35,10 +35,15 @@ pub fn run(ctx: &Context, cmd: WebhooksCommand) -> Result<(), CliError> {
                     .map_err(|e| CliError::usage("--event", e))?,
             };
             let store = ctx.store()?;
+            // A table shows a few fields: build only those (the same names and values).
+            let view = match ctx.format {
+                Format::Json => webhook_json,
+                Format::Table => output::webhook_row_json,
+            };
             let list: Vec<_> = store
                 .webhooks(ctx.scope, &filter)?
                 .iter()
-                .map(webhook_json)
+                .map(view)
                 .collect();
             output::print_list(ctx.format, &list, WEBHOOK_COLUMNS, "no webhooks");
             Ok(())

@@ -28,13 +28,14 @@ pub fn run(
         by_hook.entry(a.webhook).or_default().push(a);
     }
     let mut rows: Vec<Value> = Vec::new();
+    // Every webhook with deliveries or attempts in the period, once.
     let mut keys: Vec<(Option<i64>, String)> = counts
         .iter()
         .map(|c| (c.webhook, c.webhook_name.clone()))
         .collect();
-    for a in &attempts {
-        if !keys.iter().any(|(w, _)| *w == a.webhook) {
-            keys.push((a.webhook, a.webhook_name.clone()));
+    for (hook, list) in &by_hook {
+        if !keys.iter().any(|(w, _)| w == hook) {
+            keys.push((*hook, list[0].webhook_name.clone()));
         }
     }
     for (hook, name) in keys {

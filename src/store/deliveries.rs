@@ -137,13 +137,12 @@ pub enum Claim<'a> {
     RetryIds(&'a [i64]),
 }
 
-/// How long a claim holds a delivery: twice its timeout (one send, plus waiting for a free
-/// worker) and a margin. A sender killed mid-send frees it when this runs out.
-const LEASE_SQL: &str = "COALESCE((SELECT w.timeout_seconds FROM webhooks w WHERE w.id = d.webhook_id), 10) * 2000 + 5000";
-
-/// The lease of a delivery inserted together with its webhook row known (`?3` is the webhook).
-const LEASE_SQL_FOR_NEW: &str =
-    "COALESCE((SELECT w.timeout_seconds FROM webhooks w WHERE w.id = ?3), 10) * 2000 + 5000";
+/// How long a claim holds a delivery to the webhook `webhook` (an SQL expression): twice its
+/// timeout (one send, plus waiting for a free worker) and a margin. A sender killed mid-send
+/// frees it when this runs out.
+fn lease_sql(webhook: &str) -> String {
+    format!("COALESCE((SELECT w.timeout_seconds FROM webhooks w WHERE w.id = {webhook}), 10) * 2000 + 5000")
+}
 
 /// Loads claimed deliveries with what sending them needs, in one query.
 fn load_jobs(tx: &rusqlite::Transaction<'_>, ids: &[i64]) -> Result<Vec<Job>> {
@@ -286,7 +285,8 @@ impl Store {
                     event_type, status, next_attempt_at, lease_until, lease_owner, created_at,
                     updated_at)
                  VALUES (?1, ?2, ?3, ?4, 'webhook.test', 'pending', ?5,
-                    ?5 + {LEASE_SQL_FOR_NEW}, ?6, ?5, ?5)"
+                    ?5 + {}, ?6, ?5, ?5)",
+                lease_sql("?3")
             ),
             params![
                 event_row,
@@ -353,8 +353,9 @@ impl Store {
                     -1,
                 ),
             };
+            let lease = lease_sql("d.webhook_id");
             let sql = format!(
-                "UPDATE deliveries AS d SET lease_until = ?1 + {LEASE_SQL}, lease_owner = ?2
+                "UPDATE deliveries AS d SET lease_until = ?1 + {lease}, lease_owner = ?2
                  WHERE d.id IN (SELECT q.id FROM deliveries q
                      WHERE (q.lease_until IS NULL OR q.lease_until <= ?1)
                        AND (?5 IS NULL OR q.customer_id = ?5)

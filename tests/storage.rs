@@ -67,19 +67,7 @@ fn a_full_disk_stops_recording_cleanly_and_work_resumes() {
     };
     env.db = fs.0.join("webhooks.db");
     env.customer("acme");
-    env.run(&[
-        "webhooks",
-        "create",
-        "--customer",
-        "1",
-        "--name",
-        "a",
-        "--url",
-        "https://a.example.com/",
-        "--event",
-        "job.completed",
-    ])
-    .ok();
+    env.webhook(1, "a", "https://a.example.com/", &[]);
     let out = env.run_stdin(&["emit", "--queue"], &events(20_000));
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
@@ -114,19 +102,7 @@ fn a_read_only_database_serves_reads_and_refuses_writes() {
     };
     env.db = fs.0.join("webhooks.db");
     env.customer("acme");
-    env.run(&[
-        "webhooks",
-        "create",
-        "--customer",
-        "1",
-        "--name",
-        "a",
-        "--url",
-        "https://a.example.com/",
-        "--event",
-        "job.completed",
-    ])
-    .ok();
+    env.webhook(1, "a", "https://a.example.com/", &[]);
     env.run(&["emit", "job.completed", "--customer", "1", "--queue"])
         .ok();
     fs.remount("ro");

@@ -634,7 +634,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__drain)
-            opts="-h -V --watch --max-time --limit --concurrency --db --output --customer --allow-private-targets --help --version"
+            opts="-q -h -V --watch --max-time --limit --concurrency --quiet --summary-every --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -649,6 +649,10 @@ _webnet() {
                     return 0
                     ;;
                 --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --summary-every)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -261,11 +261,13 @@ complete -c webnet -n "__fish_webnet_using_subcommand emit" -s V -l version -d '
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l max-time -d 'Stop claiming new deliveries after this long [default: 50s, or none with --watch]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l limit -d 'Send at most this many deliveries' -r
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l concurrency -d 'Deliveries sent in parallel' -r
+complete -c webnet -n "__fish_webnet_using_subcommand drain" -l summary-every -d 'How often to log a summary line on stderr' -r
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l watch -d 'Keep running: sleep until the next delivery is due (for a systemd service)'
+complete -c webnet -n "__fish_webnet_using_subcommand drain" -s q -l quiet -d 'No periodic summary line and no progress bar (failed attempts are still logged)'
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -s V -l version -d 'Print version'

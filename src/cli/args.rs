@@ -339,6 +339,12 @@ pub struct DrainArgs {
     /// Deliveries sent in parallel
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser())]
     pub concurrency: usize,
+    /// No periodic summary line and no progress bar (failed attempts are still logged)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// How often to log a summary line on stderr
+    #[arg(long, value_name = "DURATION", default_value = "1m")]
+    pub summary_every: humantime::Duration,
 }
 
 fn status_parser() -> PossibleValuesParser {

@@ -1,15 +1,32 @@
 //! `webnet drain`: send what is due, for cron (`--max-time`) or systemd (`--watch`).
+//!
+//! As a service it behaves: SIGTERM or SIGINT stops claiming, gives back what has not started,
+//! lets requests in flight finish and records them, then exits 0; a second signal exits at once
+//! (leases then expire as after `kill -9`). Failed attempts are logged one line each on stderr,
+//! with a summary line every `--summary-every`; plain text, for journald and cron mail. On a
+//! terminal, a long backlog shows a progress bar.
 
+use std::io::IsTerminal;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::DrainArgs;
 use super::output::{self, Format};
 use super::{CliError, Context};
-use crate::delivery::service::{self, DrainOptions};
+use crate::delivery::service::{self, DrainOptions, DrainReport};
+use crate::delivery::{Note, Summary};
+use crate::domain::time::{rfc3339, Millis};
+use crate::store::{Backlog, DeliveryStatus};
 
 /// Without `--watch`, a run stops claiming after this long, so runs a minute apart from cron
 /// rarely overlap (and are safe when they do).
 const DEFAULT_MAX_TIME: Duration = Duration::from_secs(50);
+
+/// A backlog at least this long gets a progress bar on a terminal.
+const PROGRESS_FROM: u64 = 100;
 
 pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
     let max_time = match (args.max_time, args.watch) {
@@ -17,16 +34,38 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
         (None, true) => None,
         (None, false) => Some(DEFAULT_MAX_TIME),
     };
+    let stop = Arc::new(AtomicBool::new(false));
+    on_signals(&stop)?;
     let mut store = ctx.store()?;
-    let mut engine = ctx.engine(&mut store, args.concurrency);
-    let summary = service::drain(
-        &mut engine,
-        &DrainOptions {
-            watch: args.watch,
-            max_time,
-            limit: args.limit,
-        },
-    )?;
+    let progress = if !args.watch && !args.quiet && std::io::stderr().is_terminal() {
+        let due = store.backlog(ctx.scope, ctx.now())?.due;
+        let due = args.limit.map_or(due, |l| due.min(l));
+        (due >= PROGRESS_FROM).then(|| progress_bar(due))
+    } else {
+        None
+    };
+    let mut log = Log {
+        progress,
+        quiet: args.quiet,
+        every: args.summary_every.into(),
+    };
+    let summary = {
+        let mut engine = ctx.engine(&mut store, args.concurrency);
+        service::drain(
+            &mut engine,
+            &DrainOptions {
+                watch: args.watch,
+                max_time,
+                limit: args.limit,
+                stop: Some(stop),
+                tick_every: (!args.quiet).then_some(args.summary_every.into()),
+            },
+            &mut log,
+        )?
+    };
+    if let Some(p) = &log.progress {
+        p.finish_and_clear();
+    }
     match ctx.format {
         Format::Json => output::print_json(&serde_json::to_value(summary).unwrap_or_default()),
         Format::Table => output::print_line(&format!(
@@ -35,4 +74,182 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
         )),
     }
     Ok(())
+}
+
+/// The first SIGTERM or SIGINT sets `stop`; a second one ends the process at once, with the
+/// shell's usual status for death by that signal.
+fn on_signals(stop: &Arc<AtomicBool>) -> Result<(), CliError> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    for signal in [SIGTERM, SIGINT] {
+        // The exit must be registered first: it runs only once the flag is already set.
+        signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, Arc::clone(stop))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(stop)))
+            .map_err(|e| CliError::failure(format!("cannot handle signals: {e}")))?;
+    }
+    Ok(())
+}
+
+fn progress_bar(len: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template(
+        "{bar:30} {pos}/{len} attempted · {per_sec} · {elapsed} (eta {eta})",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+/// `drain`'s log on stderr: one line per failed attempt, a summary line now and then, and on a
+/// terminal a progress bar.
+struct Log {
+    progress: Option<ProgressBar>,
+    quiet: bool,
+    every: Duration,
+}
+
+impl Log {
+    fn line(&self, text: &str) {
+        match &self.progress {
+            Some(p) => p.suspend(|| eprintln!("{text}")),
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+impl DrainReport for Log {
+    fn recorded(&mut self, note: &Note) {
+        let Some(attempt) = note.attempt else {
+            return;
+        };
+        if let Some(p) = &self.progress {
+            p.inc(1);
+            if p.position() > p.length().unwrap_or(0) {
+                p.set_length(p.position());
+            }
+        }
+        if note.status != DeliveryStatus::Success {
+            self.line(&failed_line(note, attempt));
+        }
+    }
+
+    fn tick(&mut self, since_last: &Summary, backlog: Backlog) {
+        if !self.quiet {
+            self.line(&tick_line(self.every, since_last, backlog, now()));
+        }
+    }
+
+    fn stopping(&mut self, in_flight: usize) {
+        if let Some(p) = self.progress.take() {
+            p.finish_and_clear();
+        }
+        self.line(&format!(
+            "drain: stopping: nothing more is sent; waiting for {in_flight} request(s) in flight (a second signal exits at once)"
+        ));
+    }
+}
+
+fn now() -> Millis {
+    crate::domain::time::to_millis(std::time::SystemTime::now())
+}
+
+/// `drain: delivery 42 (job.failed) to webhook 3 "ops": attempt 2 of 4 failed: HTTP 500: oops;
+/// next attempt at 2026-12-01T21:05:00Z`
+fn failed_line(n: &Note, attempt: u32) -> String {
+    let of = n
+        .max_attempts
+        .map(|m| format!(" of {m}"))
+        .unwrap_or_default();
+    let to = match n.webhook {
+        Some(w) => format!("webhook {w} {:?}", n.webhook_name),
+        None => format!("deleted webhook {:?}", n.webhook_name),
+    };
+    let next = match (n.status, n.next_attempt_at) {
+        (DeliveryStatus::Retrying, Some(at)) => format!("next attempt at {}", rfc3339(at)),
+        _ => "no more attempts: failed".to_string(),
+    };
+    format!(
+        "drain: delivery {} ({}) to {to}: attempt {attempt}{of} failed: {}; {next}",
+        n.delivery_id,
+        n.event_type,
+        n.error_message.as_deref().unwrap_or("unknown error"),
+    )
+}
+
+/// `drain: last 1m: 120 attempted, 118 succeeded, 1 to retry, 1 failed; 35 due now, the oldest
+/// for 2m 3s`
+fn tick_line(every: Duration, s: &Summary, backlog: Backlog, now: Millis) -> String {
+    let due = match backlog.oldest_due_at {
+        Some(at) if backlog.due > 0 => {
+            let waited = Duration::from_secs(((now - at).max(0) / 1000) as u64);
+            format!(
+                "{} due now, the oldest for {}",
+                backlog.due,
+                humantime::format_duration(waited)
+            )
+        }
+        _ => "nothing due".to_string(),
+    };
+    format!(
+        "drain: last {}: {} attempted, {} succeeded, {} to retry, {} failed; {due}",
+        humantime::format_duration(every),
+        s.attempted,
+        s.succeeded,
+        s.retrying,
+        s.failed
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(status: DeliveryStatus, next: Option<Millis>) -> Note {
+        Note {
+            delivery_id: 42,
+            webhook: Some(3),
+            webhook_name: "ops".into(),
+            event_type: "job.failed".into(),
+            attempt: Some(2),
+            max_attempts: Some(4),
+            status,
+            error_message: Some("HTTP 500: oops".into()),
+            next_attempt_at: next,
+        }
+    }
+
+    #[test]
+    fn a_failed_attempt_is_one_plain_line() {
+        assert_eq!(
+            failed_line(&note(DeliveryStatus::Retrying, Some(1_764_637_200_000)), 2),
+            "drain: delivery 42 (job.failed) to webhook 3 \"ops\": attempt 2 of 4 failed: HTTP 500: oops; next attempt at 2025-12-02T01:00:00Z"
+        );
+        let mut last = note(DeliveryStatus::Failed, None);
+        last.webhook = None;
+        assert_eq!(
+            failed_line(&last, 4),
+            "drain: delivery 42 (job.failed) to deleted webhook \"ops\": attempt 4 of 4 failed: HTTP 500: oops; no more attempts: failed"
+        );
+    }
+
+    #[test]
+    fn the_summary_line_names_the_backlog() {
+        let s = Summary {
+            attempted: 120,
+            succeeded: 118,
+            retrying: 1,
+            failed: 1,
+        };
+        let backlog = Backlog {
+            due: 35,
+            oldest_due_at: Some(0),
+        };
+        assert_eq!(
+            tick_line(Duration::from_secs(60), &s, backlog, 123_000),
+            "drain: last 1m: 120 attempted, 118 succeeded, 1 to retry, 1 failed; 35 due now, the oldest for 2m 3s"
+        );
+        assert!(
+            tick_line(Duration::from_secs(60), &s, Backlog::default(), 0)
+                .ends_with("; nothing due")
+        );
+    }
 }

@@ -11,12 +11,12 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use super::outcome;
-use super::pool::{Lane, Work};
+use super::pool::{fits_lease, Lane, Work};
 use super::send::{Reply, Request, Sender, Sent};
 use crate::domain::secret::SecretKey;
 use crate::domain::time::Millis;
 use crate::domain::Scope;
-use crate::store::{Job, Outcome, Store, StoreError};
+use crate::store::{DeliveryStatus, Job, Outcome, Store, StoreError};
 
 /// The clock, passed in so tests and benchmarks can drive time.
 pub type Clock = fn() -> Millis;
@@ -42,6 +42,43 @@ pub struct Done {
     pub slow: bool,
 }
 
+/// Parked work is given back this long before it could no longer start within its lease, so a
+/// worker never finds it too late (thread start-up and a loaded machine take time).
+const PARK_SLACK_MS: Millis = 500;
+
+/// One recorded outcome, as a log line tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub delivery_id: i64,
+    /// `None` when the webhook was deleted.
+    pub webhook: Option<i64>,
+    pub webhook_name: String,
+    pub event_type: String,
+    /// The attempt's number; `None` when no request was made (webhook disabled or deleted).
+    pub attempt: Option<u32>,
+    /// How many attempts the webhook allows (`1 + max_retries`).
+    pub max_attempts: Option<u32>,
+    pub status: DeliveryStatus,
+    pub error_message: Option<String>,
+    pub next_attempt_at: Option<Millis>,
+}
+
+impl Note {
+    fn new(job: &Job, o: &Outcome) -> Note {
+        Note {
+            delivery_id: o.delivery_id,
+            webhook: job.target.as_ref().map(|t| t.id),
+            webhook_name: job.webhook_name.clone(),
+            event_type: job.event_type.clone(),
+            attempt: o.attempt.as_ref().map(|_| job.attempt),
+            max_attempts: job.target.as_ref().map(|t| t.max_retries + 1),
+            status: o.status,
+            error_message: o.error_message.clone(),
+            next_attempt_at: o.next_attempt_at,
+        }
+    }
+}
+
 /// Counts of what a run did, for the command's summary.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
@@ -52,6 +89,16 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// What was counted since `earlier` (a copy of this summary taken before).
+    pub fn since(&self, earlier: &Summary) -> Summary {
+        Summary {
+            attempted: self.attempted.saturating_sub(earlier.attempted),
+            succeeded: self.succeeded.saturating_sub(earlier.succeeded),
+            retrying: self.retrying.saturating_sub(earlier.retrying),
+            failed: self.failed.saturating_sub(earlier.failed),
+        }
+    }
+
     fn add(&mut self, o: &Outcome) {
         use crate::store::DeliveryStatus as S;
         if o.attempt.is_some() {
@@ -103,6 +150,10 @@ pub struct Engine<'s> {
     /// A suspect's claimed work waiting for its one slow-lane request to finish: back to the
     /// main lane if the receiver answers, given back (released) at the end or near its lease.
     parked: HashMap<i64, VecDeque<Work>>,
+    /// Set by [`Engine::stop_starting`]: no request starts any more.
+    stopping: bool,
+    /// Every outcome as a log line tells it, when the caller wants them (`drain`'s log).
+    notes: Option<Vec<Note>>,
 }
 
 /// A name for this process's leases: unique enough across processes and restarts.
@@ -150,6 +201,57 @@ impl<'s> Engine<'s> {
             probing: HashSet::new(),
             released: Vec::new(),
             parked: HashMap::new(),
+            stopping: false,
+            notes: None,
+        }
+    }
+
+    /// Keeps a [`Note`] of every outcome from now on, for [`Engine::take_notes`].
+    pub fn keep_notes(&mut self) {
+        self.notes.get_or_insert_with(Vec::new);
+    }
+
+    /// The notes kept since the last call.
+    pub fn take_notes(&mut self) -> Vec<Note> {
+        self.notes.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    fn note(&mut self, job: &Job, o: &Outcome) {
+        if let Some(notes) = &mut self.notes {
+            notes.push(Note::new(job, o));
+        }
+    }
+
+    /// Starts no request any more: claimed work that has not started (queued, or parked behind
+    /// a suspect) is given back at once, its lease released and no request made; requests in
+    /// flight finish and are recorded by [`Engine::settle`]. For a graceful shutdown.
+    pub fn stop_starting(&mut self) {
+        self.stopping = true;
+        let queued: Vec<Work> = self.queue.drain(..).collect();
+        for w in &queued {
+            self.give_back(&w.job);
+        }
+        self.release_parked(true);
+    }
+
+    /// Whether [`Engine::stop_starting`] was called.
+    pub fn stopping(&self) -> bool {
+        self.stopping
+    }
+
+    /// Gives back the work parked behind suspects (when no more is claimed, probing the rest
+    /// of a hanging receiver's backlog one timeout at a time would only hold the run up).
+    pub fn give_back_parked(&mut self) {
+        self.release_parked(true);
+    }
+
+    /// Releases the lease of claimed work that will not be sent by this run.
+    fn give_back(&mut self, job: &Job) {
+        self.released.push(job.delivery_id);
+        if let Some(t) = &job.target {
+            if let Some(n) = self.per_webhook.get_mut(&t.id) {
+                *n = n.saturating_sub(1);
+            }
         }
     }
 
@@ -206,16 +308,17 @@ impl<'s> Engine<'s> {
     pub fn dispatch(&mut self, jobs: Vec<Job>) {
         for job in jobs {
             let Some(target) = &job.target else {
-                self.ready
-                    .push(outcome::not_sent(&job, "Webhook was deleted"));
+                let o = outcome::not_sent(&job, "Webhook was deleted");
+                self.push_ready(&job, o);
                 continue;
             };
             // `webhooks test` may test a disabled webhook; nothing else is sent to one.
             if !target.enabled && job.event_type != "webhook.test" {
-                self.ready
-                    .push(outcome::not_sent(&job, "Webhook is disabled"));
+                let o = outcome::not_sent(&job, "Webhook is disabled");
+                self.push_ready(&job, o);
                 continue;
             }
+            let webhook = target.id;
             let request = match self.prepare(&job) {
                 Ok(r) => r,
                 Err(message) => {
@@ -224,21 +327,30 @@ impl<'s> Engine<'s> {
                         reply: Reply::Error(message),
                         duration_ms: 0,
                     };
-                    self.ready
-                        .push(outcome::after_attempt(&job, now, &[], &failed, now));
+                    let o = outcome::after_attempt(&job, now, &[], &failed, now);
+                    self.push_ready(&job, o);
                     continue;
                 }
             };
-            *self.per_webhook.entry(target.id).or_default() += 1;
+            *self.per_webhook.entry(webhook).or_default() += 1;
             self.queue.push_back(Work { job, request });
         }
         self.feed();
+    }
+
+    /// An outcome known without a request, written with the next batch.
+    fn push_ready(&mut self, job: &Job, o: Outcome) {
+        self.note(job, &o);
+        self.ready.push(o);
     }
 
     /// Moves queued work to threads. A suspect's work goes to the slow lane, one request per
     /// webhook at a time; the rest of its claimed work is given back (its leases released), to
     /// be probed later. Everything else goes to the main lane as threads come free.
     fn feed(&mut self) {
+        if self.stopping {
+            return;
+        }
         if !self.suspects.is_empty() {
             let (suspect, rest): (VecDeque<Work>, VecDeque<Work>) =
                 self.queue.drain(..).partition(|w| {
@@ -286,22 +398,21 @@ impl<'s> Engine<'s> {
     /// runs out. It is due again, for this run's next claim or another process.
     fn release_parked(&mut self, all: bool) {
         let now = (self.clock)();
+        let mut given_back = Vec::new();
         for queue in self.parked.values_mut() {
             queue.retain(|w| {
-                let keep = !all
-                    && now + w.request.timeout.as_millis() as Millis + 1000 <= w.job.lease_until;
+                let keep =
+                    !all && fits_lease(now + PARK_SLACK_MS, w.request.timeout, w.job.lease_until);
                 if !keep {
-                    self.released.push(w.job.delivery_id);
-                    if let Some(t) = &w.job.target {
-                        if let Some(n) = self.per_webhook.get_mut(&t.id) {
-                            *n = n.saturating_sub(1);
-                        }
-                    }
+                    given_back.push(w.job.clone());
                 }
                 keep
             });
         }
         self.parked.retain(|_, q| !q.is_empty());
+        for job in &given_back {
+            self.give_back(job);
+        }
     }
 
     /// Work parked behind suspects.
@@ -445,8 +556,12 @@ impl<'s> Engine<'s> {
                 self.probing.remove(&w);
             }
         }
-        // Skipped for want of lease time: the lease runs out and another claim sends it.
-        let sent = done.sent?;
+        let Some(sent) = done.sent else {
+            // Skipped for want of lease time: nothing was sent, so the lease is given back and
+            // the delivery is due again at once (for this run's next claim or another process).
+            self.released.push(id);
+            return None;
+        };
         // The main lane's typical pace; hanging requests moved out of it do not count.
         if !done.slow && !moved {
             let ms = sent.duration_ms as f64;
@@ -473,13 +588,9 @@ impl<'s> Engine<'s> {
             }
         }
         let now = (self.clock)();
-        Some(outcome::after_attempt(
-            &done.job,
-            done.started_at,
-            &done.headers,
-            &sent,
-            now,
-        ))
+        let o = outcome::after_attempt(&done.job, done.started_at, &done.headers, &sent, now);
+        self.note(&done.job, &o);
+        Some(o)
     }
 
     fn flush_released(&mut self) -> Result<(), StoreError> {

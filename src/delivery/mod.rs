@@ -9,4 +9,4 @@ mod request;
 pub mod send;
 pub mod service;
 
-pub use engine::{system_clock, Clock, Engine, Summary};
+pub use engine::{system_clock, Clock, Engine, Note, Summary};

@@ -164,6 +164,7 @@ mod tests {
         Job {
             delivery_id: 1,
             event_type: "job.failed".into(),
+            webhook_name: "w".into(),
             payload: b"{}".to_vec(),
             attempt,
             status,

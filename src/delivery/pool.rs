@@ -89,6 +89,12 @@ impl Lane {
     }
 }
 
+/// Whether a request of `timeout` started at `start` ends, with a second to record it, before
+/// `lease_until`.
+pub fn fits_lease(start: Millis, timeout: std::time::Duration, lease_until: Millis) -> bool {
+    start + timeout.as_millis() as Millis + 1000 <= lease_until
+}
+
 fn worker(
     rx: &Mutex<mpsc::Receiver<Work>>,
     tx: &mpsc::Sender<Msg>,
@@ -107,8 +113,8 @@ fn worker(
         let started_at = clock();
         // Never start a request that could outlive the lease: another process may then take
         // the delivery, and it must not be sent twice at once.
-        let need: Millis = started_at + request.timeout.as_millis() as Millis + 1000;
-        let sent = (need <= job.lease_until).then(|| sender.send(&request));
+        let sent =
+            fits_lease(started_at, request.timeout, job.lease_until).then(|| sender.send(&request));
         let done = Done {
             job,
             started_at,

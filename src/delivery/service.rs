@@ -2,32 +2,77 @@
 //! from its own module).
 //! Results go back to the caller (the CLI prints them).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use super::emit::{emit, EmitReport, EmitSummary, Input};
-use super::engine::{Engine, Summary};
-use crate::store::{Claim, DeliveryFilter, DeliveryStatus, Outcome, StoreError};
+use super::engine::{Engine, Note, Summary};
+use crate::store::{Backlog, Claim, DeliveryFilter, DeliveryStatus, Outcome, StoreError};
 
 /// How often an idle `drain --watch` looks for work that other processes queued.
 const WATCH_POLL: Duration = Duration::from_secs(1);
+
+/// How long an idle `drain --watch` sleeps at a time before looking at its stop flag.
+const NAP: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Clone, Default)]
 pub struct DrainOptions {
     pub watch: bool,
     pub max_time: Option<Duration>,
     pub limit: Option<u64>,
+    /// Set (by a signal handler) to stop: nothing more is claimed or started, claimed work not
+    /// yet started is given back, and requests in flight finish and are recorded.
+    pub stop: Option<Arc<AtomicBool>>,
+    /// How often [`DrainReport::tick`] is called; `None`: never.
+    pub tick_every: Option<Duration>,
+}
+
+/// What `drain` tells its caller as it goes (the CLI logs it).
+pub trait DrainReport {
+    /// An outcome was recorded.
+    fn recorded(&mut self, note: &Note);
+    /// Every `tick_every`: what the run did since the last tick, and what is due now.
+    fn tick(&mut self, since_last: &Summary, backlog: Backlog);
+    /// The stop flag was seen: `in_flight` requests are still to finish.
+    fn stopping(&mut self, in_flight: usize);
+}
+
+/// A report that says nothing.
+pub struct Quiet;
+
+impl DrainReport for Quiet {
+    fn recorded(&mut self, _: &Note) {}
+    fn tick(&mut self, _: &Summary, _: Backlog) {}
+    fn stopping(&mut self, _: usize) {}
 }
 
 /// Sends every due delivery; with `watch`, keeps going and sleeps until more is due.
-pub fn drain(engine: &mut Engine<'_>, opts: &DrainOptions) -> Result<Summary, StoreError> {
+pub fn drain(
+    engine: &mut Engine<'_>,
+    opts: &DrainOptions,
+    report: &mut dyn DrainReport,
+) -> Result<Summary, StoreError> {
+    engine.keep_notes();
     let start = (engine.clock)();
     let deadline = opts.max_time.map(|d| start + d.as_millis() as i64);
+    let stop_requested = || opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst));
     let mut claimed_total: u64 = 0;
+    let mut last_tick = (start, engine.summary);
     loop {
         let now = (engine.clock)();
+        if !engine.stopping() && stop_requested() {
+            engine.stop_starting();
+            report.stopping(engine.inflight());
+        }
         let out_of_time = deadline.is_some_and(|d| now >= d);
         let left = opts.limit.map(|l| l.saturating_sub(claimed_total));
-        let may_claim = !out_of_time && left != Some(0);
+        let may_claim = !engine.stopping() && !out_of_time && left != Some(0);
+        if !may_claim {
+            // Nothing more is claimed: a hanging receiver's parked backlog goes back at once
+            // rather than one timeout at a time.
+            engine.give_back_parked();
+        }
         let mut claimed = 0;
         // Claim in batches: when a round's worth of room has opened, or nothing is in flight.
         let room = engine.room();
@@ -59,20 +104,46 @@ pub fn drain(engine: &mut Engine<'_>, opts: &DrainOptions) -> Result<Summary, St
                 engine.dispatch(jobs);
             }
         }
-        if engine.inflight() > 0 || claimed > 0 {
+        let busy = engine.inflight() > 0 || claimed > 0;
+        if busy {
             engine.collect(Some(Duration::from_millis(100)))?;
+        }
+        for note in engine.take_notes() {
+            report.recorded(&note);
+        }
+        if let Some(every) = opts.tick_every {
+            let now = (engine.clock)();
+            if now - last_tick.0 >= every.as_millis() as i64 {
+                let backlog = engine.store.backlog(engine.scope, now)?;
+                report.tick(&engine.summary.since(&last_tick.1), backlog);
+                last_tick = (now, engine.summary);
+            }
+        }
+        if busy {
             continue;
         }
         if !opts.watch || !may_claim {
             break;
         }
-        // Idle: sleep until the next delivery is due, a lease runs out, or the poll interval.
+        // Idle: sleep until the next delivery is due, a lease runs out, or the poll interval;
+        // a stop request ends the sleep.
         let next = engine.store.next_due(engine.scope)?.unwrap_or(i64::MAX);
         let poll = now + WATCH_POLL.as_millis() as i64;
         let wake = next.min(poll).min(deadline.unwrap_or(i64::MAX));
-        std::thread::sleep(Duration::from_millis((wake - now).clamp(5, 1000) as u64));
+        let sleep = Duration::from_millis((wake - now).clamp(5, 1000) as u64);
+        let until = std::time::Instant::now() + sleep;
+        while !stop_requested() {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(NAP));
+        }
     }
     engine.settle()?;
+    for note in engine.take_notes() {
+        report.recorded(&note);
+    }
     Ok(engine.summary)
 }
 

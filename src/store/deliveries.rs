@@ -80,6 +80,8 @@ pub struct Target {
 pub struct Job {
     pub delivery_id: i64,
     pub event_type: String,
+    /// The webhook's name when the delivery was recorded (kept after a deletion).
+    pub webhook_name: String,
     pub payload: Vec<u8>,
     /// The number this attempt will have (1 for the first).
     pub attempt: u32,
@@ -153,7 +155,7 @@ fn load_jobs(tx: &rusqlite::Transaction<'_>, ids: &[i64]) -> Result<Vec<Job>> {
         "SELECT d.id, d.event_type, e.payload, d.attempts, d.status,
                 w.id, w.url, w.enabled, w.verify_ssl, w.timeout_seconds, w.max_retries,
                 w.retry_backoff, w.headers, w.secret, d.lease_until, w.previous_secret,
-                w.previous_until, w.payload_format
+                w.previous_until, w.payload_format, d.webhook_name
          FROM deliveries d JOIN events e ON e.id = d.event_row
          LEFT JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.id IN (SELECT value FROM json_each(?1))
@@ -195,6 +197,7 @@ fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
     Ok(Job {
         delivery_id: r.get(0)?,
         event_type: r.get(1)?,
+        webhook_name: r.get(18)?,
         payload: r.get(2)?,
         attempt: attempts + 1,
         status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Pending),

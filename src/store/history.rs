@@ -149,6 +149,32 @@ impl Store {
     }
 }
 
+/// What is due now: how many deliveries, and since when the oldest has been waiting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    pub due: u64,
+    pub oldest_due_at: Option<Millis>,
+}
+
+impl Store {
+    /// Deliveries due at `now` (leased ones included: they are being sent), for progress and
+    /// `drain`'s periodic log line.
+    pub fn backlog(&self, scope: Scope, now: Millis) -> Result<Backlog> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT count(*), min(next_attempt_at) FROM deliveries
+                 WHERE next_attempt_at <= ?1 AND (?2 IS NULL OR customer_id = ?2)",
+            )?
+            .query_row(params![now, scope.customer()], |r| {
+                Ok(Backlog {
+                    due: r.get::<_, i64>(0)?.max(0) as u64,
+                    oldest_due_at: r.get(1)?,
+                })
+            })?)
+    }
+}
+
 /// One attempt, for `stats`.
 #[derive(Debug, Clone)]
 pub struct AttemptStat {

@@ -20,7 +20,7 @@ pub use customers::Customer;
 pub use deliveries::{
     AttemptRecord, Claim, DeliveryStatus, Health, Job, NewEvent, Outcome, Recorded, Target,
 };
-pub use history::{AttemptLog, AttemptStat, Delivery, DeliveryCounts, DeliveryFilter};
+pub use history::{AttemptLog, AttemptStat, Backlog, Delivery, DeliveryCounts, DeliveryFilter};
 pub use webhooks::{SecretChange, Webhook, WebhookFilter, SEALED_PREFIX};
 
 use crate::domain::secret::KeyError;

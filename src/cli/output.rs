@@ -41,7 +41,7 @@ pub fn print_object(format: Format, value: &Value) {
                     table.add_row(vec![k.clone(), cell(v)]);
                 }
             }
-            print_line(&table.to_string());
+            print_table(&mut table);
         }
     }
 }
@@ -52,12 +52,18 @@ pub fn print_list(format: Format, values: &[Value], columns: &[Column], empty: &
         Format::Json => print_line(&serde_json::to_string(values).unwrap_or_default()),
         Format::Table if values.is_empty() => eprintln!("{empty}"),
         Format::Table => {
+            // A column empty in every row (no errors, nothing disabled) only takes room.
+            let shown: Vec<&Column> = columns
+                .iter()
+                .filter(|(_, key)| values.iter().any(|v| !v[*key].is_null()))
+                .collect();
             let mut table = new_table();
-            table.set_header(columns.iter().map(|(h, _)| *h));
+            table.set_header(shown.iter().map(|(h, _)| *h));
+            let now = std::time::SystemTime::now();
             for v in values {
-                table.add_row(columns.iter().map(|(_, key)| cell(&v[*key])));
+                table.add_row(shown.iter().map(|(_, key)| list_cell(key, &v[*key], now)));
             }
-            print_line(&table.to_string());
+            print_table(&mut table);
         }
     }
 }
@@ -73,18 +79,73 @@ pub fn print_line(text: &str) {
     let _ = writeln!(out, "{text}");
 }
 
+/// Prints a table flush left, two spaces between columns, no trailing blanks.
+fn print_table(table: &mut Table) {
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    let text = table.to_string();
+    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+    print_line(&lines.join("\n"));
+}
+
+/// Narrower than this, a width is taken for a mistake (a pseudo-terminal with no size reports 0).
+const MIN_WIDTH: u16 = 40;
+
 fn new_table() -> Table {
     let mut t = Table::new();
-    // Fitting columns to the terminal's width costs time; without a terminal there is no width.
-    let arrangement = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-        ContentArrangement::Dynamic
-    } else {
-        ContentArrangement::Disabled
-    };
-    t.load_preset(presets::UTF8_FULL_CONDENSED)
-        .apply_modifier(comfy_table::modifiers::UTF8_ROUND_CORNERS)
-        .set_content_arrangement(arrangement);
+    // No borders, as gh and kubectl print lists: narrow, and each row stays one greppable line.
+    t.load_preset(presets::NOTHING);
+    // Fit the terminal (or `COLUMNS`); with no usable width, do not wrap at all.
+    match table_width(std::env::var("COLUMNS").ok().as_deref(), t.width()) {
+        Some(w) => {
+            t.set_content_arrangement(ContentArrangement::Dynamic)
+                .set_width(w);
+        }
+        None => {
+            t.set_content_arrangement(ContentArrangement::Disabled);
+        }
+    }
     t
+}
+
+/// The width to fit tables to: `COLUMNS` when it is a sensible number, else the terminal's,
+/// else none.
+fn table_width(columns: Option<&str>, terminal: Option<u16>) -> Option<u16> {
+    columns
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|w| *w >= MIN_WIDTH)
+        .or(terminal.filter(|w| *w >= MIN_WIDTH))
+}
+
+/// A list cell: times (`…_at` fields) relative to now ("3m ago", "in 2m"), everything else as
+/// [`cell`]. JSON output keeps the full time.
+fn list_cell(key: &str, v: &Value, now: std::time::SystemTime) -> String {
+    if key.ends_with("_at") {
+        if let Some(t) = v.as_str().and_then(|s| humantime::parse_rfc3339(s).ok()) {
+            return relative(t, now);
+        }
+    }
+    cell(v)
+}
+
+/// `t` as a short distance from `now`: "12s ago", "3m ago", "5h ago", "2d ago", "in 2m".
+fn relative(t: std::time::SystemTime, now: std::time::SystemTime) -> String {
+    let (secs, future) = match now.duration_since(t) {
+        Ok(d) => (d.as_secs(), false),
+        Err(e) => (e.duration().as_secs(), true),
+    };
+    let amount = match secs {
+        0..=59 => format!("{secs}s"),
+        60..=3599 => format!("{}m", secs / 60),
+        3600..=86_399 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86_400),
+    };
+    if future {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
 }
 
 /// A JSON value as table text: arrays one item per line, objects `key: value` per line.
@@ -261,6 +322,30 @@ pub fn print_delivery(format: Format, d: &Delivery, attempts: &[AttemptLog]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tables_fit_columns_or_the_terminal_and_never_collapse() {
+        assert_eq!(table_width(Some("120"), Some(80)), Some(120));
+        assert_eq!(table_width(Some("junk"), Some(80)), Some(80));
+        assert_eq!(table_width(None, Some(0)), None, "a pty with no size");
+        assert_eq!(table_width(Some("0"), None), None);
+        assert_eq!(table_width(None, None), None);
+    }
+
+    #[test]
+    fn list_times_are_relative() {
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_764_637_200);
+        let at = |s: &str| list_cell("created_at", &json!(s), now);
+        assert_eq!(at("2025-12-02T01:00:00Z"), "0s ago");
+        assert_eq!(at("2025-12-02T00:57:00Z"), "3m ago");
+        assert_eq!(at("2025-11-30T01:00:00Z"), "2d ago");
+        assert_eq!(at("2025-12-02T01:02:00Z"), "in 2m");
+        assert_eq!(list_cell("created_at", &Value::Null, now), "-");
+        assert_eq!(
+            list_cell("name", &json!("2025-12-02T01:00:00Z"), now),
+            "2025-12-02T01:00:00Z"
+        );
+    }
     use crate::domain::event_type::Subscription;
     use crate::domain::{CustomerId, EventType, WebhookSettings, WebhookUrl};
 

@@ -23,6 +23,7 @@ pub struct Cli {
     #[arg(
         long,
         global = true,
+        help_heading = super::generate::GLOBAL_HEADING,
         env = "WEBNET_DB",
         hide_env_values = true,
         value_name = "PATH"
@@ -33,6 +34,7 @@ pub struct Cli {
     #[arg(
         long,
         global = true,
+        help_heading = super::generate::GLOBAL_HEADING,
         env = "WEBNET_OUTPUT",
         hide_env_values = true,
         value_enum
@@ -44,6 +46,7 @@ pub struct Cli {
     #[arg(
         long,
         global = true,
+        help_heading = super::generate::GLOBAL_HEADING,
         env = "WEBNET_CUSTOMER",
         hide_env_values = true,
         value_name = "ID"
@@ -54,6 +57,7 @@ pub struct Cli {
     #[arg(
         long,
         global = true,
+        help_heading = super::generate::GLOBAL_HEADING,
         env = "WEBNET_ALLOW_PRIVATE_TARGETS",
         hide_env_values = true,
         value_parser = FalseyValueParser::new()

@@ -109,6 +109,10 @@ pub enum Command {
     /// Run `drain` on a schedule: write the crontab line or the systemd units
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// The secret key that seals webhook secrets and credential headers: rotate it, or reset a
+    /// database whose key is lost (operator only)
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -410,5 +414,30 @@ pub enum ScheduleCommand {
         /// With --systemd: a long-running `drain --watch` service instead of a timer
         #[arg(long)]
         watch: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Re-seal every secret and credential header under a new key, in one transaction: a new
+    /// random key file replacing the old one, or a passphrase read from stdin
+    #[command(
+        after_help = "The current key is found as usual: WEBNET_SECRET_KEY, else the key file beside the\ndatabase (<database>.key). With --new-passphrase-stdin the key file is removed and from\nthen on WEBNET_SECRET_KEY must carry the new passphrase (cron and systemd too).\n\nExamples:\n  webnet key rotate                                 # a new key file\n  webnet key rotate --new-passphrase-stdin < passphrase.txt"
+    )]
+    Rotate {
+        /// Read the new key as a passphrase from standard input (first line; asked twice,
+        /// hidden, on a terminal) instead of writing a new key file
+        #[arg(long)]
+        new_passphrase_stdin: bool,
+    },
+    /// For a database whose key is lost: clear the secrets and credential headers it can no
+    /// longer open, so that new ones can be stored; prints which webhooks lost what
+    #[command(
+        after_help = "Refused while the current key still opens the database's secrets (use `key rotate`).\nWithout --yes it asks on a terminal; elsewhere --yes is required. An old key file is kept\nas <database>.key.old; a new one is created with the next secret."
+    )]
+    Reset {
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
 }

@@ -281,12 +281,25 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -f -a "show" -d 'Show one delivery: its payload and every attempt'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -f -a "retry" -d 'Make one attempt now: on one failed or retrying delivery, or with --failed on many'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l webhook -d 'Only deliveries to this webhook' -r
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l webhook -d 'Only deliveries to this webhook (a deleted one\'s history too)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l status -d 'Only deliveries with this status' -r -f -a "pending\t''
 retrying\t''
 success\t''
 failed\t''"
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l event-type -d 'Only deliveries of this event type' -r
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l event-type -d 'Only deliveries of this event type (from the catalog, or webhook.test)' -r -f -a "job.created\t'Job is created'
+job.started\t'Job execution begins'
+job.completed\t'Job finishes successfully'
+job.failed\t'Job fails'
+device.created\t'Device added to inventory'
+device.updated\t'Device attributes changed'
+device.deleted\t'Device removed from inventory'
+device.status_changed\t'Reachability status changed'
+config.backup_created\t'Configuration backup taken'
+config.changed\t'Configuration drift detected'
+config.deployed\t'Configuration deployed to device'
+compliance.check_completed\t'Compliance check finishes'
+compliance.violation_detected\t'Compliance violation found'
+webhook.test\t'Test event sent by `webnet webhooks test`'"
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l since -d 'Only deliveries created this recently (e.g. 1h, 2days)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l limit -d 'At most this many' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
@@ -294,7 +307,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_see
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from show" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from show" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
@@ -320,7 +333,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_see
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Make one attempt now: on one failed or retrying delivery, or with --failed on many'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -l since -d 'The period, back from now' -r
-complete -c webnet -n "__fish_webnet_using_subcommand stats" -l webhook -d 'Only this webhook' -r
+complete -c webnet -n "__fish_webnet_using_subcommand stats" -l webhook -d 'Only this webhook (a deleted one\'s history too)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -l buckets -d 'Sparkline width (time buckets across the period)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''

@@ -87,7 +87,7 @@ pub enum Command {
         /// The period, back from now
         #[arg(long, value_name = "DURATION", default_value = "24h")]
         since: humantime::Duration,
-        /// Only this webhook
+        /// Only this webhook (a deleted one's history too)
         #[arg(long, value_name = "ID")]
         webhook: Option<i64>,
         /// Sparkline width (time buckets across the period)
@@ -150,6 +150,15 @@ pub(crate) fn event_type_parser() -> PossibleValuesParser {
 pub(crate) fn exact_event_type_parser() -> PossibleValuesParser {
     PossibleValuesParser::new(
         EventType::subscribable()
+            .map(|t| clap::builder::PossibleValue::new(t.as_str()).help(t.about())),
+    )
+}
+
+/// Every event type a delivery can have, `webhook.test` included (for history filters).
+pub(crate) fn delivery_event_type_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        EventType::ALL
+            .iter()
             .map(|t| clap::builder::PossibleValue::new(t.as_str()).help(t.about())),
     )
 }
@@ -353,14 +362,14 @@ fn status_parser() -> PossibleValuesParser {
 pub enum DeliveriesCommand {
     /// List deliveries, newest first
     List {
-        /// Only deliveries to this webhook
+        /// Only deliveries to this webhook (a deleted one's history too)
         #[arg(long, value_name = "ID")]
         webhook: Option<i64>,
         /// Only deliveries with this status
         #[arg(long, value_name = "S", value_parser = status_parser())]
         status: Option<String>,
-        /// Only deliveries of this event type
-        #[arg(long, value_name = "T")]
+        /// Only deliveries of this event type (from the catalog, or webhook.test)
+        #[arg(long, value_name = "T", value_parser = delivery_event_type_parser())]
         event_type: Option<String>,
         /// Only deliveries created this recently (e.g. 1h, 2days)
         #[arg(long, value_name = "DURATION")]

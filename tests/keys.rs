@@ -481,3 +481,46 @@ fn a_failed_command_writes_no_key_file() {
         "the first stored secret creates it"
     );
 }
+
+#[test]
+fn on_a_terminal_reset_asks_and_rotate_asks_for_the_passphrase_twice() {
+    use rexpect::session::spawn_command;
+    let settle = || std::thread::sleep(Duration::from_millis(150));
+    let env = Env::new();
+    env.customer("acme");
+    env.webhook(1, "a", "https://a.example.com/", &["--secret", SECRET]);
+    std::fs::remove_file(key_file(&env)).unwrap();
+    let has_secret = || env.run(&["webhooks", "show", "1"]).ok().json()["has_secret"].clone();
+
+    for (answer, cleared) in [("n", false), ("y", true)] {
+        let mut cmd = env.tty_cmd();
+        cmd.args(["key", "reset"]);
+        let mut p = spawn_command(cmd, Some(10_000)).expect("spawn in a pty");
+        p.exp_string("(y/n)").unwrap();
+        settle();
+        p.send(answer).unwrap();
+        p.flush().unwrap();
+        if !cleared {
+            p.exp_string("nothing was changed").unwrap();
+        }
+        p.exp_eof().unwrap();
+        assert_eq!(has_secret(), !cleared, "answer {answer}");
+    }
+
+    env.run(&["webhooks", "update", "1", "--secret", SECRET])
+        .ok();
+    let mut cmd = env.tty_cmd();
+    cmd.args(["key", "rotate", "--new-passphrase-stdin"]);
+    let mut p = spawn_command(cmd, Some(10_000)).expect("spawn in a pty");
+    p.exp_string("New passphrase").unwrap();
+    p.send_line(PASSPHRASE).unwrap();
+    p.exp_string("Again").unwrap();
+    p.send_line(PASSPHRASE).unwrap();
+    p.exp_eof().unwrap();
+    assert!(!key_file(&env).exists());
+    env.run_env(
+        &[("WEBNET_SECRET_KEY", PASSPHRASE)],
+        &["webhooks", "update", "1", "--secret", "after-rotation-1"],
+    )
+    .ok();
+}

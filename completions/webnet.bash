@@ -34,6 +34,9 @@ _webnet() {
             webnet,help)
                 cmd="webnet__subcmd__help"
                 ;;
+            webnet,key)
+                cmd="webnet__subcmd__key"
+                ;;
             webnet,listen)
                 cmd="webnet__subcmd__listen"
                 ;;
@@ -106,6 +109,9 @@ _webnet() {
             webnet__subcmd__help,help)
                 cmd="webnet__subcmd__help__subcmd__help"
                 ;;
+            webnet__subcmd__help,key)
+                cmd="webnet__subcmd__help__subcmd__key"
+                ;;
             webnet__subcmd__help,listen)
                 cmd="webnet__subcmd__help__subcmd__listen"
                 ;;
@@ -132,6 +138,12 @@ _webnet() {
                 ;;
             webnet__subcmd__help__subcmd__deliveries,show)
                 cmd="webnet__subcmd__help__subcmd__deliveries__subcmd__show"
+                ;;
+            webnet__subcmd__help__subcmd__key,reset)
+                cmd="webnet__subcmd__help__subcmd__key__subcmd__reset"
+                ;;
+            webnet__subcmd__help__subcmd__key,rotate)
+                cmd="webnet__subcmd__help__subcmd__key__subcmd__rotate"
                 ;;
             webnet__subcmd__help__subcmd__schedule,install)
                 cmd="webnet__subcmd__help__subcmd__schedule__subcmd__install"
@@ -162,6 +174,24 @@ _webnet() {
                 ;;
             webnet__subcmd__help__subcmd__webhooks,update)
                 cmd="webnet__subcmd__help__subcmd__webhooks__subcmd__update"
+                ;;
+            webnet__subcmd__key,help)
+                cmd="webnet__subcmd__key__subcmd__help"
+                ;;
+            webnet__subcmd__key,reset)
+                cmd="webnet__subcmd__key__subcmd__reset"
+                ;;
+            webnet__subcmd__key,rotate)
+                cmd="webnet__subcmd__key__subcmd__rotate"
+                ;;
+            webnet__subcmd__key__subcmd__help,help)
+                cmd="webnet__subcmd__key__subcmd__help__subcmd__help"
+                ;;
+            webnet__subcmd__key__subcmd__help,reset)
+                cmd="webnet__subcmd__key__subcmd__help__subcmd__reset"
+                ;;
+            webnet__subcmd__key__subcmd__help,rotate)
+                cmd="webnet__subcmd__key__subcmd__help__subcmd__rotate"
                 ;;
             webnet__subcmd__schedule,help)
                 cmd="webnet__subcmd__schedule__subcmd__help"
@@ -242,7 +272,7 @@ _webnet() {
 
     case "${cmd}" in
         webnet)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version customers webhooks emit drain deliveries stats listen schedule completions help"
+            opts="-h -V --db --output --customer --allow-private-targets --help --version customers webhooks emit drain deliveries stats listen schedule key completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -539,7 +569,7 @@ _webnet() {
                     return 0
                     ;;
                 --event-type)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "job.created job.started job.completed job.failed device.created device.updated device.deleted device.status_changed config.backup_created config.changed config.deployed compliance.check_completed compliance.violation_detected webhook.test" -- "${cur}"))
                     return 0
                     ;;
                 --since)
@@ -722,7 +752,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__help)
-            opts="customers webhooks emit drain deliveries stats listen schedule completions help"
+            opts="customers webhooks emit drain deliveries stats listen schedule key completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -878,6 +908,48 @@ _webnet() {
         webnet__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__help__subcmd__key)
+            opts="rotate reset"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__help__subcmd__key__subcmd__reset)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__help__subcmd__key__subcmd__rotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1078,6 +1150,140 @@ _webnet() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__key)
+            opts="-h -V --db --output --customer --allow-private-targets --help --version rotate reset help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__key__subcmd__help)
+            opts="rotate reset help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__key__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__key__subcmd__help__subcmd__reset)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__key__subcmd__help__subcmd__rotate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__key__subcmd__reset)
+            opts="-y -h -V --yes --db --output --customer --allow-private-targets --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__key__subcmd__rotate)
+            opts="-h -V --new-passphrase-stdin --db --output --customer --allow-private-targets --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

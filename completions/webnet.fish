@@ -39,6 +39,7 @@ complete -c webnet -n "__fish_webnet_needs_command" -f -a "deliveries" -d 'Deliv
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "stats" -d 'Per webhook: deliveries, success rate, attempts and latency over a period, with sparklines'
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "listen" -d 'A local receiver for developing yours: prints each event as it arrives, checks signatures'
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "schedule" -d 'Run `drain` on a schedule: write the crontab line or the systemd units'
+complete -c webnet -n "__fish_webnet_needs_command" -f -a "key" -d 'The secret key that seals webhook secrets and credential headers: rotate it, or reset a database whose key is lost (operator only)'
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
@@ -282,12 +283,25 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -f -a "show" -d 'Show one delivery: its payload and every attempt'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -f -a "retry" -d 'Make one attempt now: on one failed or retrying delivery, or with --failed on many'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l webhook -d 'Only deliveries to this webhook' -r
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l webhook -d 'Only deliveries to this webhook (a deleted one\'s history too)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l status -d 'Only deliveries with this status' -r -f -a "pending\t''
 retrying\t''
 success\t''
 failed\t''"
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l event-type -d 'Only deliveries of this event type' -r
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l event-type -d 'Only deliveries of this event type (from the catalog, or webhook.test)' -r -f -a "job.created\t'Job is created'
+job.started\t'Job execution begins'
+job.completed\t'Job finishes successfully'
+job.failed\t'Job fails'
+device.created\t'Device added to inventory'
+device.updated\t'Device attributes changed'
+device.deleted\t'Device removed from inventory'
+device.status_changed\t'Reachability status changed'
+config.backup_created\t'Configuration backup taken'
+config.changed\t'Configuration drift detected'
+config.deployed\t'Configuration deployed to device'
+compliance.check_completed\t'Compliance check finishes'
+compliance.violation_detected\t'Compliance violation found'
+webhook.test\t'Test event sent by `webnet webhooks test`'"
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l since -d 'Only deliveries created this recently (e.g. 1h, 2days)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l limit -d 'At most this many' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
@@ -295,7 +309,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_see
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from show" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from show" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
@@ -321,7 +335,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_see
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Make one attempt now: on one failed or retrying delivery, or with --failed on many'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -l since -d 'The period, back from now' -r
-complete -c webnet -n "__fish_webnet_using_subcommand stats" -l webhook -d 'Only this webhook' -r
+complete -c webnet -n "__fish_webnet_using_subcommand stats" -l webhook -d 'Only this webhook (a deleted one\'s history too)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -l buckets -d 'Sparkline width (time buckets across the period)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
@@ -362,6 +376,35 @@ complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "install" -d 'Install `drain` for this database in cron (every minute) or systemd (a timer, or with --watch a service that sends each retry as it falls due)'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -f -a "rotate" -d 'Re-seal every secret and credential header under a new key, in one transaction: a new random key file replacing the old one, or a passphrase read from stdin'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -f -a "reset" -d 'For a database whose key is lost: clear the secrets and credential headers it can no longer open, so that new ones can be stored; prints which webhooks lost what'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -l new-passphrase-stdin -d 'Read the new key as a passphrase from standard input (first line; asked twice, hidden, on a terminal) instead of writing a new key file'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -s y -l yes -d 'Do not ask for confirmation'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "rotate" -d 'Re-seal every secret and credential header under a new key, in one transaction: a new random key file replacing the old one, or a passphrase read from stdin'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "reset" -d 'For a database whose key is lost: clear the secrets and credential headers it can no longer open, so that new ones can be stored; prints which webhooks lost what'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
@@ -369,16 +412,17 @@ complete -c webnet -n "__fish_webnet_using_subcommand completions" -l customer -
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "customers" -d 'Create and list customers (tenants)'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "webhooks" -d 'Create, list, change and delete webhooks'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "emit" -d 'Record events and deliver them now: one from arguments, or JSON / NDJSON on stdin'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "drain" -d 'Send every delivery that is due (retries, queued events); for cron or a systemd timer'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "deliveries" -d 'Delivery history: list, show, retry'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "stats" -d 'Per webhook: deliveries, success rate, attempts and latency over a period, with sparklines'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "listen" -d 'A local receiver for developing yours: prints each event as it arrives, checks signatures'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "schedule" -d 'Run `drain` on a schedule: write the crontab line or the systemd units'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "completions" -d 'Print shell completions'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "customers" -d 'Create and list customers (tenants)'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "webhooks" -d 'Create, list, change and delete webhooks'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "emit" -d 'Record events and deliver them now: one from arguments, or JSON / NDJSON on stdin'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "drain" -d 'Send every delivery that is due (retries, queued events); for cron or a systemd timer'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "deliveries" -d 'Delivery history: list, show, retry'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "stats" -d 'Per webhook: deliveries, success rate, attempts and latency over a period, with sparklines'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "listen" -d 'A local receiver for developing yours: prints each event as it arrives, checks signatures'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "schedule" -d 'Run `drain` on a schedule: write the crontab line or the systemd units'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "key" -d 'The secret key that seals webhook secrets and credential headers: rotate it, or reset a database whose key is lost (operator only)'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "completions" -d 'Print shell completions'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from customers" -f -a "create" -d 'Create a customer; prints its id'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from customers" -f -a "list" -d 'List customers'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from webhooks" -f -a "create" -d 'Create a webhook; prints its id. On a terminal, asks for whatever required is missing'
@@ -394,3 +438,5 @@ complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subc
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from deliveries" -f -a "show" -d 'Show one delivery: its payload and every attempt'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from deliveries" -f -a "retry" -d 'Make one attempt now: on one failed or retrying delivery, or with --failed on many'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from schedule" -f -a "install" -d 'Install `drain` for this database in cron (every minute) or systemd (a timer, or with --watch a service that sends each retry as it falls due)'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "rotate" -d 'Re-seal every secret and credential header under a new key, in one transaction: a new random key file replacing the old one, or a passphrase read from stdin'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "reset" -d 'For a database whose key is lost: clear the secrets and credential headers it can no longer open, so that new ones can be stored; prints which webhooks lost what'

@@ -90,6 +90,16 @@ fn a_dry_run_counts_what_retry_failed_would_send() {
             .json(),
         json!({"would_retry": 3})
     );
+    env.run(&[
+        "deliveries",
+        "retry",
+        "--failed",
+        "--dry-run",
+        "--webhook",
+        "9",
+    ])
+    .fails(1, "webhook 9 not found");
+    let quiet = env.local_webhook(c, "quiet", &rx.url("/q"), &["--event", "job.failed"]);
     assert_eq!(
         env.run(&[
             "deliveries",
@@ -97,7 +107,7 @@ fn a_dry_run_counts_what_retry_failed_would_send() {
             "--failed",
             "--dry-run",
             "--webhook",
-            "9"
+            &quiet.to_string()
         ])
         .ok()
         .json(),

@@ -113,7 +113,6 @@ fn pinned_lists_show_no_foreign_data() {
         vec!["customers", "list"],
         vec!["webhooks", "list"],
         vec!["deliveries", "list"],
-        vec!["deliveries", "list", "--webhook", "2"],
         vec!["deliveries", "list", "--status", "failed"],
         vec!["--output", "table", "webhooks", "list"],
         vec!["--output", "table", "deliveries", "list"],
@@ -127,6 +126,11 @@ fn pinned_lists_show_no_foreign_data() {
             );
         }
     }
+    // Another customer's webhook id is "not found", like any id that never existed here.
+    let out = env
+        .run_env(&pin, &["deliveries", "list", "--webhook", "2"])
+        .fails(1, "webhook 2 not found");
+    assert!(!out.stderr.contains(FOREIGN_MARK) && !out.stderr.contains("globex"));
     // Bulk retry and drain touch only the pinned customer's deliveries.
     let before = rx.requests().iter().filter(|r| r.path == "/globex").count();
     env.run_env(&pin, &["deliveries", "retry", "--failed"]).ok();

@@ -91,7 +91,7 @@ pub enum Command {
         /// The period, back from now
         #[arg(long, value_name = "DURATION", default_value = "24h")]
         since: humantime::Duration,
-        /// Only this webhook
+        /// Only this webhook (a deleted one's history too)
         #[arg(long, value_name = "ID")]
         webhook: Option<i64>,
         /// Sparkline width (time buckets across the period)
@@ -113,6 +113,10 @@ pub enum Command {
     /// Run `drain` on a schedule: write the crontab line or the systemd units
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// The secret key that seals webhook secrets and credential headers: rotate it, or reset a
+    /// database whose key is lost (operator only)
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -150,6 +154,15 @@ pub(crate) fn event_type_parser() -> PossibleValuesParser {
 pub(crate) fn exact_event_type_parser() -> PossibleValuesParser {
     PossibleValuesParser::new(
         EventType::subscribable()
+            .map(|t| clap::builder::PossibleValue::new(t.as_str()).help(t.about())),
+    )
+}
+
+/// Every event type a delivery can have, `webhook.test` included (for history filters).
+pub(crate) fn delivery_event_type_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        EventType::ALL
+            .iter()
             .map(|t| clap::builder::PossibleValue::new(t.as_str()).help(t.about())),
     )
 }
@@ -359,14 +372,14 @@ fn status_parser() -> PossibleValuesParser {
 pub enum DeliveriesCommand {
     /// List deliveries, newest first
     List {
-        /// Only deliveries to this webhook
+        /// Only deliveries to this webhook (a deleted one's history too)
         #[arg(long, value_name = "ID")]
         webhook: Option<i64>,
         /// Only deliveries with this status
         #[arg(long, value_name = "S", value_parser = status_parser())]
         status: Option<String>,
-        /// Only deliveries of this event type
-        #[arg(long, value_name = "T")]
+        /// Only deliveries of this event type (from the catalog, or webhook.test)
+        #[arg(long, value_name = "T", value_parser = delivery_event_type_parser())]
         event_type: Option<String>,
         /// Only deliveries created this recently (e.g. 1h, 2days)
         #[arg(long, value_name = "DURATION")]
@@ -420,5 +433,30 @@ pub enum ScheduleCommand {
         /// With --systemd: a long-running `drain --watch` service instead of a timer
         #[arg(long)]
         watch: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Re-seal every secret and credential header under a new key, in one transaction: a new
+    /// random key file replacing the old one, or a passphrase read from stdin
+    #[command(
+        after_help = "The current key is found as usual: WEBNET_SECRET_KEY, else the key file beside the\ndatabase (<database>.key). With --new-passphrase-stdin the key file is removed and from\nthen on WEBNET_SECRET_KEY must carry the new passphrase (cron and systemd too).\n\nExamples:\n  webnet key rotate                                 # a new key file\n  webnet key rotate --new-passphrase-stdin < passphrase.txt"
+    )]
+    Rotate {
+        /// Read the new key as a passphrase from standard input (first line; asked twice,
+        /// hidden, on a terminal) instead of writing a new key file
+        #[arg(long)]
+        new_passphrase_stdin: bool,
+    },
+    /// For a database whose key is lost: clear the secrets and credential headers it can no
+    /// longer open, so that new ones can be stored; prints which webhooks lost what
+    #[command(
+        after_help = "Refused while the current key still opens the database's secrets (use `key rotate`).\nWithout --yes it asks on a terminal; elsewhere --yes is required. An old key file is kept\nas <database>.key.old; a new one is created with the next secret."
+    )]
+    Reset {
+        /// Do not ask for confirmation
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
 }

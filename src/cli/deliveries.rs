@@ -27,10 +27,19 @@ pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
                 limit: Some(limit),
             };
             let store = ctx.store()?;
+            if let Some(id) = webhook {
+                store.webhook_known(ctx.scope, id)?;
+            }
             let list: Vec<_> = store
                 .deliveries(ctx.scope, &filter)?
                 .iter()
-                .map(|d| delivery_json(d, None))
+                .map(|d| {
+                    let mut v = delivery_json(d, None);
+                    if ctx.format == Format::Table {
+                        output::mark_deleted_webhook(&mut v);
+                    }
+                    v
+                })
                 .collect();
             output::print_list(ctx.format, &list, DELIVERY_COLUMNS, "no deliveries");
             Ok(())
@@ -95,6 +104,9 @@ pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
                 ..DeliveryFilter::default()
             };
             let mut store = ctx.store()?;
+            if let Some(id) = webhook {
+                store.webhook_known(ctx.scope, id)?;
+            }
             if dry_run {
                 let failed = DeliveryFilter {
                     status: Some(DeliveryStatus::Failed),

@@ -8,6 +8,7 @@ mod drain;
 mod emit;
 mod error;
 pub mod generate;
+mod key;
 mod listen;
 mod output;
 mod prompt;
@@ -165,6 +166,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Drain(args) => drain::run(&ctx, args),
         Command::Deliveries(cmd) => deliveries::run(&ctx, cmd),
         Command::Schedule(cmd) => schedule::run(&ctx, cmd),
+        Command::Key(cmd) => key::run(&ctx, cmd),
         Command::Stats {
             since,
             webhook,

@@ -247,6 +247,7 @@ pub fn delivery_json(d: &Delivery, attempts: Option<&[AttemptLog]>) -> Value {
         "customer": d.customer.0,
         "webhook": d.webhook,
         "webhook_name": d.webhook_name,
+        "webhook_deleted": d.webhook_deleted,
         "event_type": d.event_type,
         "event_id": d.event_id,
         "payload": payload,
@@ -281,6 +282,16 @@ pub fn attempt_json(a: &AttemptLog) -> Value {
     })
 }
 
+/// For a table: a deleted webhook's name marked `(deleted)` (JSON keeps the name as recorded
+/// and says `webhook_deleted: true`).
+pub fn mark_deleted_webhook(v: &mut Value) {
+    if v["webhook_deleted"] == Value::Bool(true) {
+        if let Some(Value::String(name)) = v.get_mut("webhook_name") {
+            name.push_str(" (deleted)");
+        }
+    }
+}
+
 pub const DELIVERY_COLUMNS: &[Column] = &[
     ("ID", "id"),
     ("WEBHOOK", "webhook_name"),
@@ -308,6 +319,7 @@ pub fn print_delivery(format: Format, d: &Delivery, attempts: &[AttemptLog]) {
         return print_json(&value);
     }
     let mut fields = value.clone();
+    mark_deleted_webhook(&mut fields);
     if let Value::Object(map) = &mut fields {
         map.remove("attempt_log");
         if let Some(p) = map.get_mut("payload") {

@@ -98,3 +98,12 @@ pub fn confirm(question: &str) -> Result<bool, CliError> {
         .interact()
         .map_err(cancelled)
 }
+
+/// A new passphrase, typed twice without echo.
+pub fn new_passphrase() -> Result<String, CliError> {
+    Password::with_theme(&ColorfulTheme::default())
+        .with_prompt("New passphrase")
+        .with_confirmation("Again", "the two passphrases differ")
+        .interact()
+        .map_err(cancelled)
+}

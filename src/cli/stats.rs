@@ -19,32 +19,28 @@ pub fn run(
     buckets: usize,
 ) -> Result<(), CliError> {
     let store = ctx.store()?;
+    if let Some(id) = webhook {
+        store.webhook_known(ctx.scope, id)?;
+    }
     let now = ctx.now();
     let start = now - since.as_millis() as i64;
-    let counts = store.delivery_counts(ctx.scope, start, webhook)?;
-    let attempts = store.attempt_stats(ctx.scope, start, webhook)?;
-    let mut by_hook: BTreeMap<Option<i64>, Vec<&AttemptStat>> = BTreeMap::new();
+    let (counts, attempts) = store.stats(ctx.scope, start, webhook)?;
+    // Webhooks by id; deliveries of webhooks deleted before ids were kept, by name.
+    let key = |id: Option<i64>, name: &str| (id, id.is_none().then(|| name.to_string()));
+    let mut by_hook: BTreeMap<(Option<i64>, Option<String>), Vec<&AttemptStat>> = BTreeMap::new();
     for a in &attempts {
-        by_hook.entry(a.webhook).or_default().push(a);
+        by_hook
+            .entry(key(a.webhook, &a.webhook_name))
+            .or_default()
+            .push(a);
     }
     let mut rows: Vec<Value> = Vec::new();
-    // Every webhook with deliveries or attempts in the period, once.
-    let mut keys: Vec<(Option<i64>, String)> = counts
-        .iter()
-        .map(|c| (c.webhook, c.webhook_name.clone()))
-        .collect();
-    for (hook, list) in &by_hook {
-        if !keys.iter().any(|(w, _)| w == hook) {
-            keys.push((*hook, list[0].webhook_name.clone()));
-        }
-    }
-    for (hook, name) in keys {
-        let c = counts
-            .iter()
-            .find(|c| c.webhook == hook)
+    // Every webhook with deliveries in the period, once; attempts are those deliveries'.
+    for c in &counts {
+        let list = by_hook
+            .get(&key(c.webhook, &c.webhook_name))
             .cloned()
             .unwrap_or_default();
-        let list = by_hook.get(&hook).cloned().unwrap_or_default();
         let mut ms: Vec<i64> = list.iter().map(|a| a.duration_ms).collect();
         ms.sort_unstable();
         let pct = |p: f64| {
@@ -65,8 +61,9 @@ pub fn run(
         }
         let peak = per.iter().copied().max().unwrap_or(0);
         rows.push(json!({
-            "webhook": hook,
-            "webhook_name": name,
+            "webhook": c.webhook,
+            "webhook_name": c.webhook_name,
+            "webhook_deleted": c.webhook_deleted,
             "deliveries": c.total,
             "succeeded": c.success,
             "failed": c.failed,
@@ -90,6 +87,9 @@ pub fn run(
         ("ATTEMPTS OVER TIME", "activity"),
         ("FAILED", "failures"),
     ];
+    if ctx.format == output::Format::Table {
+        rows.iter_mut().for_each(output::mark_deleted_webhook);
+    }
     output::print_list(ctx.format, &rows, COLUMNS, "no deliveries in that period");
     Ok(())
 }

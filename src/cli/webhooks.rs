@@ -7,7 +7,6 @@ use super::output::{self, webhook_json, Format, WEBHOOK_COLUMNS};
 use super::{prompt, CliError, Context};
 use crate::domain::format::PayloadFormat;
 use crate::domain::headers::parse_headers;
-use crate::domain::secret::SecretKey;
 use crate::domain::time::whole_seconds;
 use crate::domain::webhook::{self, parse_event_types, validate_max_retries, validate_name};
 use crate::domain::{CustomerId, EventType, Scope, Secret, WebhookSettings, WebhookUrl};
@@ -77,9 +76,8 @@ pub fn run(ctx: &Context, cmd: WebhooksCommand) -> Result<(), CliError> {
             }
             let store = ctx.store()?;
             store.webhook(ctx.scope, id)?;
-            let sealed = seal(&store, Some(&new))?.unwrap_or_default();
             let hook =
-                store.rotate_secret(ctx.scope, id, sealed, grace.as_millis() as i64, ctx.now())?;
+                store.rotate_secret(ctx.scope, id, &new, grace.as_millis() as i64, ctx.now())?;
             match ctx.format {
                 Format::Json => output::print_json(&webhook_json(&hook)),
                 Format::Table => eprintln!(
@@ -175,8 +173,7 @@ fn create(ctx: &Context, mut opts: WebhookOptions) -> Result<(), CliError> {
             .map(|s| Secret::new(&s))
             .transpose()?;
     }
-    let sealed = seal(&store, secret.as_ref())?;
-    let hook = store.create_webhook(customer, &settings, sealed, ctx.now())?;
+    let hook = store.create_webhook(customer, &settings, secret.as_ref(), ctx.now())?;
     match ctx.format {
         Format::Json => output::print_json(&webhook_json(&hook)),
         Format::Table => {
@@ -281,7 +278,7 @@ fn update(
         s.headers.insert(k, v);
     }
     let change = match (secret, extra.clear_secret) {
-        (Some(secret), _) => SecretChange::Set(seal(&store, Some(&secret))?.unwrap_or_default()),
+        (Some(secret), _) => SecretChange::Set(secret),
         (None, true) => SecretChange::Clear,
         (None, false) => SecretChange::Keep,
     };
@@ -335,17 +332,6 @@ fn read_secret(opts: &mut WebhookOptions) -> Result<Option<Secret>, CliError> {
         ));
     }
     Ok(Some(Secret::new(line)?))
-}
-
-/// Encrypts a secret with the database's key (creating the key file on first use).
-fn seal(store: &Store, secret: Option<&Secret>) -> Result<Option<Vec<u8>>, CliError> {
-    match secret {
-        None => Ok(None),
-        Some(s) => {
-            let key: SecretKey = store.secret_key(true)?;
-            Ok(Some(key.seal_secret(s)))
-        }
-    }
 }
 
 fn ensure_customer(store: &Store, id: CustomerId) -> Result<(), CliError> {

@@ -18,6 +18,9 @@ use crate::domain::time::Millis;
 use crate::domain::Scope;
 use crate::store::{DeliveryStatus, Job, Outcome, Store, StoreError};
 
+/// How often a key that failed is loaded again (see `Engine::key`).
+const KEY_RELOAD: Duration = Duration::from_secs(1);
+
 /// The clock, passed in so tests and benchmarks can drive time.
 pub type Clock = fn() -> Millis;
 
@@ -127,7 +130,10 @@ pub struct Engine<'s> {
     queue: VecDeque<Work>,
     msg_tx: mpsc::Sender<Msg>,
     msg_rx: mpsc::Receiver<Msg>,
-    key: Option<Result<SecretKey, String>>,
+    /// The secret key and when it was loaded (ms).
+    key: Option<(Result<SecretKey, String>, Millis)>,
+    /// The key failed to load or to open a value: reload it (at most every KEY_RELOAD).
+    key_failed: bool,
     /// Outcomes known without a request (disabled, deleted), written with the next batch.
     ready: Vec<Outcome>,
     /// Every outcome written, when the caller wants them (single retries, tests).
@@ -190,6 +196,7 @@ impl<'s> Engine<'s> {
             msg_tx,
             msg_rx,
             key: None,
+            key_failed: false,
             ready: Vec::new(),
             keep_outcomes: false,
             outcomes: Vec::new(),
@@ -454,25 +461,41 @@ impl<'s> Engine<'s> {
 
     /// The request for a job (see [`super::request::build`]).
     fn prepare(&mut self, job: &Job) -> Result<Request, String> {
-        let key = if job.target.as_ref().is_some_and(|t| t.needs_key()) {
-            Some(self.key()?)
-        } else {
-            None
-        };
-        super::request::build(job, key.as_ref(), (self.clock)())
+        if !job.target.as_ref().is_some_and(|t| t.needs_key()) {
+            return super::request::build(job, None, (self.clock)());
+        }
+        let key = self.key()?;
+        let built = super::request::build(job, Some(&key), (self.clock)());
+        if built.is_err() {
+            // Maybe sealed under a newer key (a rotation since the key was loaded): try a
+            // fresh one, once per KEY_RELOAD.
+            self.key_failed = true;
+            let again = self.key()?;
+            return super::request::build(job, Some(&again), (self.clock)());
+        }
+        built
     }
 
     fn key(&mut self) -> Result<SecretKey, String> {
-        if self.key.is_none() {
-            self.key = Some(
-                self.store
-                    .secret_key(false)
-                    .map_err(|e| format!("cannot decrypt the webhook secret: {e}")),
-            );
+        let now = (self.clock)();
+        // Loaded once, and again at most every KEY_RELOAD after it failed to load or to open
+        // something: `webnet key rotate` (or a first secret) may have changed it under a
+        // long-running `drain --watch`.
+        let stale = match &self.key {
+            None => true,
+            Some((_, at)) => self.key_failed && now - at >= KEY_RELOAD.as_millis() as i64,
+        };
+        if stale {
+            let loaded = self
+                .store
+                .secret_key()
+                .map_err(|e| format!("cannot decrypt the webhook secret: {e}"));
+            self.key_failed = loaded.is_err();
+            self.key = Some((loaded, now));
         }
         self.key
-            .clone()
-            .unwrap_or_else(|| Err("no secret key".into()))
+            .as_ref()
+            .map_or_else(|| Err("no secret key".into()), |(k, _)| k.clone())
     }
 
     /// Waits up to `wait` for messages, writes every finished attempt (and any outcome known

@@ -1,7 +1,7 @@
 //! Delivery history for people and scripts: `deliveries list/show`, attempt logs, and when
 //! the next delivery falls due. Read-only queries, each scoped to the caller's customer.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::Value;
 
 use super::{DeliveryStatus, Result, Store, StoreError};
@@ -13,8 +13,12 @@ use crate::domain::{CustomerId, Scope};
 pub struct Delivery {
     pub id: i64,
     pub customer: CustomerId,
+    /// The webhook's id, kept after it is deleted (`None` only for deliveries of webhooks
+    /// deleted before schema version 5).
     pub webhook: Option<i64>,
     pub webhook_name: String,
+    /// The webhook was deleted (its history is kept).
+    pub webhook_deleted: bool,
     pub event_type: String,
     pub event_id: Option<i64>,
     pub payload: Vec<u8>,
@@ -51,10 +55,13 @@ pub struct DeliveryFilter {
     pub limit: Option<u32>,
 }
 
+/// Ids are never reused, so a delivery whose webhook has no row any more is a deleted one's.
 const DELIVERY_SELECT: &str = "SELECT d.id, d.customer_id, d.webhook_id, d.webhook_name,
         d.event_type, d.event_id, e.payload, d.status, d.attempts, d.http_status, d.response_body,
-        d.error_message, d.duration_ms, d.next_attempt_at, d.created_at, d.updated_at
-    FROM deliveries d JOIN events e ON e.id = d.event_row";
+        d.error_message, d.duration_ms, d.next_attempt_at, d.created_at, d.updated_at,
+        w.id IS NULL
+    FROM deliveries d JOIN events e ON e.id = d.event_row
+    LEFT JOIN webhooks w ON w.id = d.webhook_id";
 
 fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
     let status: String = r.get(7)?;
@@ -63,6 +70,7 @@ fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
         customer: CustomerId(r.get(1)?),
         webhook: r.get(2)?,
         webhook_name: r.get(3)?,
+        webhook_deleted: r.get(16)?,
         event_type: r.get(4)?,
         event_id: r.get(5)?,
         payload: r.get(6)?,
@@ -99,6 +107,28 @@ impl Store {
             delivery_row,
         )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Whether a webhook id means anything to `scope`: a webhook it may see, or a deleted one
+    /// whose deliveries it may see. Otherwise "webhook ID not found" (never existed here).
+    pub fn webhook_known(&self, scope: Scope, id: i64) -> Result<()> {
+        let known: bool = self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM webhooks
+                                WHERE id = ?1 AND (?2 IS NULL OR customer_id = ?2))
+                     OR EXISTS (SELECT 1 FROM deliveries
+                                WHERE webhook_id = ?1 AND (?2 IS NULL OR customer_id = ?2))",
+            )?
+            .query_row(params![id, scope.customer()], |r| r.get(0))?;
+        if known {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound {
+                what: "webhook",
+                id: id.to_string(),
+            })
+        }
     }
 
     /// One delivery, if `scope` may see it.
@@ -188,30 +218,54 @@ pub struct AttemptStat {
 /// Deliveries of one webhook by status, for `stats`.
 #[derive(Debug, Clone, Default)]
 pub struct DeliveryCounts {
+    /// `None` only for deliveries of webhooks deleted before schema version 5: those are
+    /// grouped by `webhook_name`.
     pub webhook: Option<i64>,
+    /// The webhook's current name (the last one recorded once it is deleted).
     pub webhook_name: String,
+    pub webhook_deleted: bool,
     pub total: i64,
     pub success: i64,
     pub failed: i64,
     pub open: i64,
 }
 
+/// Which deliveries `stats` counts: created since `since` (ms), in scope, maybe of one
+/// webhook. Test deliveries count like any other: they are real requests to the receiver.
+const STATS_DELIVERIES: &str = "d.created_at >= ?1 AND (?2 IS NULL OR d.customer_id = ?2)
+    AND (?3 IS NULL OR d.webhook_id = ?3)";
+
 impl Store {
-    /// Every attempt since `since` (ms), oldest first, optionally of one webhook.
+    /// `stats`' two views of one moment: [`Store::delivery_counts`] and
+    /// [`Store::attempt_stats`], read in one transaction so they agree.
+    pub fn stats(
+        &self,
+        scope: Scope,
+        since: Millis,
+        webhook: Option<i64>,
+    ) -> Result<(Vec<DeliveryCounts>, Vec<AttemptStat>)> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)?;
+        let counts = self.delivery_counts(scope, since, webhook)?;
+        let attempts = self.attempt_stats(scope, since, webhook)?;
+        tx.commit()?;
+        Ok((counts, attempts))
+    }
+
+    /// Every attempt of the deliveries [`Store::delivery_counts`] counts, oldest first: so no
+    /// webhook shows attempts its deliveries cannot explain.
     pub fn attempt_stats(
         &self,
         scope: Scope,
         since: Millis,
         webhook: Option<i64>,
     ) -> Result<Vec<AttemptStat>> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT d.webhook_id, d.webhook_name, a.started_at,
                     a.http_status BETWEEN 200 AND 299, a.duration_ms
-             FROM attempts a JOIN deliveries d ON d.id = a.delivery_id
-             WHERE a.started_at >= ?1 AND (?2 IS NULL OR d.customer_id = ?2)
-               AND (?3 IS NULL OR d.webhook_id = ?3)
-             ORDER BY a.started_at",
-        )?;
+             FROM deliveries d JOIN attempts a ON a.delivery_id = d.id
+             WHERE {STATS_DELIVERIES}
+             ORDER BY a.started_at"
+        ))?;
         let rows = stmt.query_map(params![since, scope.customer(), webhook], |r| {
             Ok(AttemptStat {
                 webhook: r.get(0)?,
@@ -224,30 +278,34 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Deliveries created since `since` (ms), counted by status per webhook.
+    /// Deliveries created since `since` (ms), counted by status per webhook (by id: one row
+    /// even if it was renamed; a deleted webhook keeps its row).
     pub fn delivery_counts(
         &self,
         scope: Scope,
         since: Millis,
         webhook: Option<i64>,
     ) -> Result<Vec<DeliveryCounts>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT webhook_id, webhook_name, count(*),
-                    sum(status = 'success'), sum(status = 'failed'),
-                    sum(status IN ('pending', 'retrying'))
-             FROM deliveries
-             WHERE created_at >= ?1 AND (?2 IS NULL OR customer_id = ?2)
-               AND (?3 IS NULL OR webhook_id = ?3) AND event_type != 'webhook.test'
-             GROUP BY webhook_id, webhook_name ORDER BY webhook_id",
-        )?;
+        // With one max() aggregate, SQLite takes the bare d.webhook_name from that row: the
+        // name last recorded for a deleted webhook.
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT d.webhook_id, COALESCE(w.name, d.webhook_name), w.id IS NULL, count(*),
+                    sum(d.status = 'success'), sum(d.status = 'failed'),
+                    sum(d.status IN ('pending', 'retrying')), max(d.id)
+             FROM deliveries d LEFT JOIN webhooks w ON w.id = d.webhook_id
+             WHERE {STATS_DELIVERIES}
+             GROUP BY d.webhook_id, CASE WHEN d.webhook_id IS NULL THEN d.webhook_name END
+             ORDER BY d.webhook_id IS NULL, d.webhook_id, 2"
+        ))?;
         let rows = stmt.query_map(params![since, scope.customer(), webhook], |r| {
             Ok(DeliveryCounts {
                 webhook: r.get(0)?,
                 webhook_name: r.get(1)?,
-                total: r.get(2)?,
-                success: r.get(3)?,
-                failed: r.get(4)?,
-                open: r.get(5)?,
+                webhook_deleted: r.get(2)?,
+                total: r.get(3)?,
+                success: r.get(4)?,
+                failed: r.get(5)?,
+                open: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

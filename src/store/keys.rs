@@ -1,89 +1,255 @@
-//! The key that encrypts webhook secrets: from `WEBNET_SECRET_KEY`, or a key file created once
-//! beside the database (mode 0600). A check value in `meta` catches a changed key before a new
-//! secret is stored under it.
+//! The key that seals webhook secrets and credential header values: from `WEBNET_SECRET_KEY`
+//! (a passphrase), or a key file `<db>.key` beside the database (mode 0600). A check value in
+//! `meta` (`key_check`, sealed under the key) catches a changed or lost key before anything is
+//! sealed or sent with it.
+//!
+//! Invariants: a key file is written only when a value sealed with it is written in the same
+//! transaction (never by an operation that fails), and the database is never committed sealed
+//! under a key that exists nowhere: a new key reaches the disk (`<db>.key` for the first secret,
+//! `<db>.key.new` during `key rotate`) before the transaction that uses it commits.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use rusqlite::OptionalExtension;
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior};
 
 use super::{Result, Store, StoreError};
 use crate::domain::secret::SecretKey;
 
-const CHECK_PLAIN: &[u8] = b"webnet key check";
+pub(super) const CHECK_PLAIN: &[u8] = b"webnet key check";
+
+/// Why no usable secret key was found, in words that say what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyProblem {
+    #[error("WEBNET_SECRET_KEY does not open the secrets stored in this database (it is not the passphrase they were sealed with): set it back, or run `webnet key reset --yes` to clear the secrets it sealed")]
+    PassphraseMismatch,
+    #[error("WEBNET_SECRET_KEY does not open the secrets stored in this database, but the key file {} does: unset WEBNET_SECRET_KEY", .0.display())]
+    PassphraseMismatchFileOpens(PathBuf),
+    #[error("the key file {} does not open the secrets stored in this database (it was replaced, or they were sealed with WEBNET_SECRET_KEY): restore it or set WEBNET_SECRET_KEY, or run `webnet key reset --yes` to clear the secrets it sealed", .0.display())]
+    FileMismatch(PathBuf),
+    #[error("the key file {} is missing and this database holds secrets sealed with it: restore it from a backup (or set WEBNET_SECRET_KEY if they were sealed with a passphrase), or run `webnet key reset --yes` to clear them", .0.display())]
+    FileMissing(PathBuf),
+    #[error("the key file {} is malformed (expected 64 hex digits): restore it, or run `webnet key reset --yes` to clear the secrets it sealed", .0.display())]
+    BadFile(PathBuf),
+    #[error("webhook {webhook}: its {what} does not open with the current key (damaged?); nothing was changed: replace it with `webnet webhooks update {webhook}` and run again")]
+    Damaged { webhook: i64, what: &'static str },
+    #[error("the current key opens this database's secrets: nothing was reset (to change the key, use `webnet key rotate`)")]
+    NotLost,
+}
+
+/// Where a key was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source {
+    Passphrase,
+    File,
+    /// `<db>.key.new`: a rotation committed but was interrupted before renaming it into place.
+    Pending,
+}
+
+/// A key file's contents: `None` when there is no file, `Some(None)` when it is malformed.
+pub(super) fn read_key_file(path: &Path) -> Result<Option<Option<SecretKey>>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(SecretKey::from_hex(&text).ok())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+pub(super) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes `key` to a new file `tmp` (mode 0600) and flushes it to disk.
+pub(super) fn write_tmp(tmp: &Path, key: &SecretKey) -> Result<()> {
+    let _ = std::fs::remove_file(tmp);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(tmp)
+        .and_then(|mut f| {
+            f.write_all(key.to_hex().as_bytes())?;
+            f.sync_all()
+        })
+        .map_err(io_error(tmp))
+}
+
+/// Flushes a folder's entries (a rename or a new file) to disk.
+pub(super) fn sync_dir(file: &Path) {
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+}
+
+pub(super) fn opens(key: &SecretKey, check: &[u8]) -> bool {
+    key.open(check).is_ok()
+}
 
 impl Store {
     /// Where the key file of this database lives: `<database file name>.key` beside it.
     pub fn key_file_path(&self) -> PathBuf {
+        self.key_path("key")
+    }
+
+    /// `<db>.key.new`: a rotation's new key until the rotation has committed.
+    pub(super) fn pending_key_path(&self) -> PathBuf {
+        self.key_path("key.new")
+    }
+
+    pub(super) fn key_path(&self, suffix: &str) -> PathBuf {
         let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-        name.push(".key");
+        name.push(".");
+        name.push(suffix);
         self.path.with_file_name(name)
     }
 
-    /// The secret key, checked against the one earlier secrets were stored with. With `create`,
-    /// a missing key file is created (used when a secret is about to be stored).
-    pub fn secret_key(&self, create: bool) -> Result<SecretKey> {
-        let key = match &self.passphrase {
-            Some(p) => SecretKey::from_passphrase(p),
-            None => self.key_from_file(create)?,
-        };
-        let check: Option<Vec<u8>> = self
+    pub(super) fn key_check(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self
             .conn
             .query_row("SELECT value FROM meta WHERE key = 'key_check'", [], |r| {
                 r.get(0)
             })
-            .optional()?;
-        match check {
-            Some(sealed) => {
-                key.open(&sealed)?;
-            }
-            None if create => {
-                self.conn.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('key_check', ?1)",
-                    [key.seal(CHECK_PLAIN)],
-                )?;
-            }
-            None => {}
-        }
-        Ok(key)
+            .optional()?)
     }
 
-    fn key_from_file(&self, create: bool) -> Result<SecretKey> {
+    /// The key that opens this database's sealed values, for sending: `WEBNET_SECRET_KEY`, else
+    /// the key file (or the new one of an interrupted rotation, which is then put in place).
+    pub fn secret_key(&self) -> Result<SecretKey> {
+        match self.find_key(true)? {
+            Some((key, _)) => Ok(key),
+            None => Err(KeyProblem::FileMissing(self.key_file_path()).into()),
+        }
+    }
+
+    /// The current key checked against `key_check`; `None` when there is no key and nothing was
+    /// ever sealed. With `repair`, an interrupted rotation's `<db>.key.new` that opens
+    /// `key_check` is renamed into place (when no rotation holds the database's lock).
+    pub(super) fn find_key(&self, repair: bool) -> Result<Option<(SecretKey, Source)>> {
+        let check = self.key_check()?;
         let path = self.key_file_path();
-        let io = |source| StoreError::Io {
-            path: path.clone(),
-            source,
-        };
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(SecretKey::from_hex(&text)?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-                // Write a temporary file, then link it into place: the link fails if another
-                // process won the race, and then its key is the one to use.
-                let key = SecretKey::generate();
-                let tmp = path.with_extension(format!("key.tmp{}", std::process::id()));
-                let written = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .mode(0o600)
-                    .open(&tmp)
-                    .and_then(|mut f| {
-                        f.write_all(key.to_hex().as_bytes())?;
-                        f.sync_all()
+        if let Some(p) = &self.passphrase {
+            let key = SecretKey::from_passphrase(p);
+            return match &check {
+                Some(c) if !opens(&key, c) => {
+                    let file_opens =
+                        matches!(read_key_file(&path), Ok(Some(Some(k))) if opens(&k, c));
+                    Err(if file_opens {
+                        KeyProblem::PassphraseMismatchFileOpens(path).into()
+                    } else {
+                        KeyProblem::PassphraseMismatch.into()
                     })
-                    .and_then(|()| std::fs::hard_link(&tmp, &path));
-                let _ = std::fs::remove_file(&tmp);
-                match written {
-                    Ok(()) => Ok(key),
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        let text = std::fs::read_to_string(&path).map_err(io)?;
-                        Ok(SecretKey::from_hex(&text)?)
-                    }
-                    Err(e) => Err(io(e)),
                 }
+                _ => Ok(Some((key, Source::Passphrase))),
+            };
+        }
+        let main = read_key_file(&path)?;
+        let Some(check) = check else {
+            return match main {
+                None => Ok(None),
+                Some(None) => Err(KeyProblem::BadFile(path).into()),
+                Some(Some(key)) => Ok(Some((key, Source::File))),
+            };
+        };
+        if let Some(Some(key)) = &main {
+            if opens(key, &check) {
+                return Ok(Some((key.clone(), Source::File)));
             }
-            Err(e) => Err(io(e)),
+        }
+        if let Some(Some(key)) = read_key_file(&self.pending_key_path())? {
+            if opens(&key, &check) {
+                if repair {
+                    self.finish_interrupted_rotation();
+                }
+                return Ok(Some((key, Source::Pending)));
+            }
+        }
+        Err(match main {
+            None => KeyProblem::FileMissing(path),
+            Some(None) => KeyProblem::BadFile(path),
+            Some(Some(_)) => KeyProblem::FileMismatch(path),
+        }
+        .into())
+    }
+
+    /// Puts `<db>.key.new` in place of `<db>.key` after a rotation that committed but did not
+    /// get to rename it. Only if no rotation is running (it holds the database file's lock) and
+    /// the file still opens `key_check`; failures (a read-only folder) are left for next time.
+    fn finish_interrupted_rotation(&self) {
+        if self.file.try_lock().is_err() {
+            return;
+        }
+        let pending = self.pending_key_path();
+        let still_current = match (self.key_check(), read_key_file(&pending)) {
+            (Ok(Some(check)), Ok(Some(Some(key)))) => opens(&key, &check),
+            _ => false,
+        };
+        if still_current && std::fs::rename(&pending, self.key_file_path()).is_ok() {
+            sync_dir(&pending);
+        }
+        let _ = self.file.unlock();
+    }
+
+    /// Runs `write` in one immediate transaction, with the key to seal with when `needs_key`.
+    /// When nothing was ever sealed, the key is `WEBNET_SECRET_KEY`, the key file if there is
+    /// one, or a new random key. A new key file is written only after `write` succeeded and
+    /// before the transaction commits (a crash in between leaves a key file and nothing sealed
+    /// with it: the next secret adopts it); `key_check` is set in the same transaction.
+    pub(crate) fn write_sealed<T>(
+        &self,
+        needs_key: bool,
+        write: impl FnOnce(Option<&SecretKey>) -> Result<T>,
+    ) -> Result<T> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        if !needs_key {
+            let value = write(None)?;
+            tx.commit()?;
+            return Ok(value);
+        }
+        let (key, new_file) = match self.find_key(true)? {
+            Some((key, _)) => (key, false),
+            None => (SecretKey::generate(), true),
+        };
+        let value = write(Some(&key))?;
+        if new_file {
+            self.create_key_file(&key)?;
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('key_check', ?1)",
+            [key.seal(CHECK_PLAIN)],
+        )?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Creates `<db>.key` holding `key`; never replaces an existing file (the link fails).
+    fn create_key_file(&self, key: &SecretKey) -> Result<()> {
+        let path = self.key_file_path();
+        let tmp = self.key_path(&format!("key.tmp{}", std::process::id()));
+        write_tmp(&tmp, key)?;
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
+                sync_dir(&path);
+                Ok(())
+            }
+            // Written under the database's write lock, so only a process outside webnet's rules
+            // can have made one meanwhile: refuse rather than seal under a key nobody keeps.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(StoreError::Io {
+                path,
+                source: std::io::Error::new(
+                    e.kind(),
+                    "a key file appeared while this secret was being stored; nothing was changed, run the command again",
+                ),
+            }),
+            Err(e) => Err(io_error(&path)(e)),
         }
     }
 }

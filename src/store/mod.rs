@@ -6,6 +6,7 @@ mod deliveries;
 mod history;
 mod keys;
 mod migrations;
+mod rekey;
 mod webhooks;
 
 use std::fs::OpenOptions;
@@ -21,6 +22,8 @@ pub use deliveries::{
     AttemptRecord, Claim, DeliveryStatus, Health, Job, NewEvent, Outcome, Recorded, Target,
 };
 pub use history::{AttemptLog, AttemptStat, Backlog, Delivery, DeliveryCounts, DeliveryFilter};
+pub use keys::KeyProblem;
+pub use rekey::{NewKey, Reset, Rotated};
 pub use webhooks::{SecretChange, Webhook, WebhookFilter, SEALED_PREFIX};
 
 use crate::domain::secret::KeyError;
@@ -52,6 +55,8 @@ pub enum StoreError {
     Conflict(crate::domain::ValidationError),
     #[error("secret key: {0}")]
     Key(#[from] KeyError),
+    #[error("secret key: {0}")]
+    KeyProblem(#[from] KeyProblem),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }

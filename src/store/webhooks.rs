@@ -8,8 +8,9 @@ use rusqlite::{params, OptionalExtension};
 use super::{conflict_or, Result, Store, StoreError};
 use crate::domain::event_type::Subscription;
 use crate::domain::format::PayloadFormat;
+use crate::domain::secret::SecretKey;
 use crate::domain::time::Millis;
-use crate::domain::{CustomerId, EventType, Scope, WebhookSettings, WebhookUrl};
+use crate::domain::{CustomerId, EventType, Scope, Secret, WebhookSettings, WebhookUrl};
 
 /// A stored webhook. The secret itself is never loaded here; see [`Store::webhook_secret`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,8 +32,8 @@ pub struct Webhook {
 /// What happens to the secret on update.
 pub enum SecretChange {
     Keep,
-    /// The new secret, already sealed with [`Store::secret_key`].
-    Set(Vec<u8>),
+    /// A new secret, sealed with the database's key as it is stored.
+    Set(Secret),
     Clear,
 }
 
@@ -99,29 +100,30 @@ fn headers_json(h: &BTreeMap<String, String>) -> String {
 /// value a user gives can start with it.
 pub const SEALED_PREFIX: &str = "\u{1}sealed:";
 
-impl Store {
-    /// Custom headers as stored: credential values (`Authorization`, `X-Api-Key`, …) sealed
-    /// with the secret key like webhook secrets, so they are never in clear in the file.
-    fn seal_headers(&self, headers: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
-        let mut out = headers.clone();
-        let sensitive: Vec<String> = headers
-            .iter()
-            .filter(|(k, v)| {
-                crate::domain::headers::is_sensitive(k) && !v.starts_with(SEALED_PREFIX)
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
-        if sensitive.is_empty() {
-            return Ok(out);
+/// Whether storing `headers` needs the secret key: a credential header not sealed yet.
+fn headers_need_key(headers: &BTreeMap<String, String>) -> bool {
+    headers
+        .iter()
+        .any(|(k, v)| crate::domain::headers::is_sensitive(k) && !v.starts_with(SEALED_PREFIX))
+}
+
+/// Custom headers as stored: credential values (`Authorization`, `X-Api-Key`, …) sealed with
+/// the secret key like webhook secrets, so they are never in clear in the file. `key` is given
+/// whenever [`headers_need_key`].
+fn seal_headers(
+    headers: &BTreeMap<String, String>,
+    key: Option<&SecretKey>,
+) -> BTreeMap<String, String> {
+    let mut out = headers.clone();
+    let Some(key) = key else {
+        return out;
+    };
+    for (k, v) in out.iter_mut() {
+        if crate::domain::headers::is_sensitive(k) && !v.starts_with(SEALED_PREFIX) {
+            *v = format!("{SEALED_PREFIX}{}", hex::encode(key.seal(v.as_bytes())));
         }
-        let key = self.secret_key(true)?;
-        for k in sensitive {
-            if let Some(v) = out.get_mut(&k) {
-                *v = format!("{SEALED_PREFIX}{}", hex::encode(key.seal(v.as_bytes())));
-            }
-        }
-        Ok(out)
     }
+    out
 }
 
 fn name_taken(name: &str) -> String {
@@ -129,38 +131,45 @@ fn name_taken(name: &str) -> String {
 }
 
 impl Store {
+    /// Creates a webhook; its secret and credential headers are sealed with the database's
+    /// key in the same transaction (a first secret creates the key file).
     pub fn create_webhook(
         &self,
         customer: CustomerId,
         s: &WebhookSettings,
-        sealed_secret: Option<Vec<u8>>,
+        secret: Option<&Secret>,
         now: Millis,
     ) -> Result<Webhook> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO webhooks (customer_id, name, url, event_types, secret, enabled,
-                    verify_ssl, timeout_seconds, max_retries, retry_backoff, headers,
-                    created_at, updated_at, auto_disable_after, payload_format)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
-            )?
-            .execute(params![
-                customer.0,
-                s.name,
-                s.url.as_str(),
-                types_json(&s.event_types),
-                sealed_secret,
-                s.enabled,
-                s.verify_ssl,
-                s.timeout_seconds,
-                s.max_retries,
-                s.retry_backoff,
-                headers_json(&self.seal_headers(&s.headers)?),
-                now,
-                s.auto_disable_after,
-                s.payload_format.as_str()
-            ])
-            .map_err(|e| conflict_or(e, "name", || name_taken(&s.name)))?;
-        self.webhook(Scope::Customer(customer), self.conn.last_insert_rowid())
+        let needs_key = secret.is_some() || headers_need_key(&s.headers);
+        let id = self.write_sealed(needs_key, |key| {
+            let sealed = secret.zip(key).map(|(secret, key)| key.seal_secret(secret));
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO webhooks (customer_id, name, url, event_types, secret, enabled,
+                        verify_ssl, timeout_seconds, max_retries, retry_backoff, headers,
+                        created_at, updated_at, auto_disable_after, payload_format)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
+                )?
+                .execute(params![
+                    customer.0,
+                    s.name,
+                    s.url.as_str(),
+                    types_json(&s.event_types),
+                    sealed,
+                    s.enabled,
+                    s.verify_ssl,
+                    s.timeout_seconds,
+                    s.max_retries,
+                    s.retry_backoff,
+                    headers_json(&seal_headers(&s.headers, key)),
+                    now,
+                    s.auto_disable_after,
+                    s.payload_format.as_str()
+                ])
+                .map_err(|e| conflict_or(e, "name", || name_taken(&s.name)))?;
+            Ok(self.conn.last_insert_rowid())
+        })?;
+        self.webhook(Scope::Customer(customer), id)
     }
 
     /// One webhook, if `scope` may see it.
@@ -205,78 +214,86 @@ impl Store {
         secret: SecretChange,
         now: Millis,
     ) -> Result<Webhook> {
-        let (set_secret, sealed) = match secret {
-            SecretChange::Keep => (false, None),
-            SecretChange::Set(v) => (true, Some(v)),
-            SecretChange::Clear => (true, None),
-        };
-        let n = self
-            .conn
-            .prepare_cached(
-                "UPDATE webhooks SET name = ?3, url = ?4, event_types = ?5, enabled = ?6,
-                    verify_ssl = ?7, timeout_seconds = ?8, max_retries = ?9, retry_backoff = ?10,
-                    headers = ?11, secret = CASE WHEN ?12 THEN ?13 ELSE secret END,
-                    -- A secret set (or cleared) by update replaces any rotation under way.
-                    previous_secret = CASE WHEN ?12 THEN NULL ELSE previous_secret END,
-                    previous_until = CASE WHEN ?12 THEN NULL ELSE previous_until END,
-                    updated_at = ?14, auto_disable_after = ?15, payload_format = ?16,
-                    -- Enabling again forgets why it was disabled and any run of failures.
-                    disabled_reason = CASE WHEN ?6 THEN NULL ELSE disabled_reason END,
-                    failing_since = CASE WHEN ?6 AND NOT enabled THEN NULL ELSE failing_since END
-                 WHERE id = ?1 AND (?2 IS NULL OR customer_id = ?2)",
-            )?
-            .execute(params![
-                id,
-                scope.customer(),
-                s.name,
-                s.url.as_str(),
-                types_json(&s.event_types),
-                s.enabled,
-                s.verify_ssl,
-                s.timeout_seconds,
-                s.max_retries,
-                s.retry_backoff,
-                headers_json(&self.seal_headers(&s.headers)?),
-                set_secret,
-                sealed,
-                now,
-                s.auto_disable_after,
-                s.payload_format.as_str()
-            ])
-            .map_err(|e| conflict_or(e, "name", || name_taken(&s.name)))?;
-        if n == 0 {
-            return Err(StoreError::NotFound {
-                what: "webhook",
-                id: id.to_string(),
-            });
-        }
+        let needs_key = matches!(secret, SecretChange::Set(_)) || headers_need_key(&s.headers);
+        self.write_sealed(needs_key, |key| {
+            let (set_secret, sealed) = match &secret {
+                SecretChange::Keep => (false, None),
+                SecretChange::Set(v) => (true, key.map(|k| k.seal_secret(v))),
+                SecretChange::Clear => (true, None),
+            };
+            let n = self
+                .conn
+                .prepare_cached(
+                    "UPDATE webhooks SET name = ?3, url = ?4, event_types = ?5, enabled = ?6,
+                        verify_ssl = ?7, timeout_seconds = ?8, max_retries = ?9, retry_backoff = ?10,
+                        headers = ?11, secret = CASE WHEN ?12 THEN ?13 ELSE secret END,
+                        -- A secret set (or cleared) by update replaces any rotation under way.
+                        previous_secret = CASE WHEN ?12 THEN NULL ELSE previous_secret END,
+                        previous_until = CASE WHEN ?12 THEN NULL ELSE previous_until END,
+                        updated_at = ?14, auto_disable_after = ?15, payload_format = ?16,
+                        -- Enabling again forgets why it was disabled and any run of failures.
+                        disabled_reason = CASE WHEN ?6 THEN NULL ELSE disabled_reason END,
+                        failing_since = CASE WHEN ?6 AND NOT enabled THEN NULL ELSE failing_since END
+                     WHERE id = ?1 AND (?2 IS NULL OR customer_id = ?2)",
+                )?
+                .execute(params![
+                    id,
+                    scope.customer(),
+                    s.name,
+                    s.url.as_str(),
+                    types_json(&s.event_types),
+                    s.enabled,
+                    s.verify_ssl,
+                    s.timeout_seconds,
+                    s.max_retries,
+                    s.retry_backoff,
+                    headers_json(&seal_headers(&s.headers, key)),
+                    set_secret,
+                    sealed,
+                    now,
+                    s.auto_disable_after,
+                    s.payload_format.as_str()
+                ])
+                .map_err(|e| conflict_or(e, "name", || name_taken(&s.name)))?;
+            if n == 0 {
+                return Err(StoreError::NotFound {
+                    what: "webhook",
+                    id: id.to_string(),
+                });
+            }
+            Ok(())
+        })?;
         self.webhook(scope, id)
     }
 
-    /// Rotates the secret: `sealed` signs from now on; the old one keeps signing beside it for
+    /// Rotates the secret: `secret` signs from now on; the old one keeps signing beside it for
     /// `grace_ms` (none when 0, or when there was no secret).
     pub fn rotate_secret(
         &self,
         scope: Scope,
         id: i64,
-        sealed: Vec<u8>,
+        secret: &Secret,
         grace_ms: Millis,
         now: Millis,
     ) -> Result<Webhook> {
-        let n = self.conn.execute(
-            "UPDATE webhooks SET
-                previous_secret = CASE WHEN ?3 > 0 THEN secret END,
-                previous_until = CASE WHEN ?3 > 0 AND secret IS NOT NULL THEN ?4 + ?3 END,
-                secret = ?5, updated_at = ?4
-             WHERE id = ?1 AND (?2 IS NULL OR customer_id = ?2)",
-            params![id, scope.customer(), grace_ms, now, sealed],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound {
-                what: "webhook",
-                id: id.to_string(),
-            });
-        }
+        self.write_sealed(true, |key| {
+            let sealed = key.map(|k| k.seal_secret(secret));
+            let n = self.conn.execute(
+                "UPDATE webhooks SET
+                    previous_secret = CASE WHEN ?3 > 0 THEN secret END,
+                    previous_until = CASE WHEN ?3 > 0 AND secret IS NOT NULL THEN ?4 + ?3 END,
+                    secret = ?5, updated_at = ?4
+                 WHERE id = ?1 AND (?2 IS NULL OR customer_id = ?2)",
+                params![id, scope.customer(), grace_ms, now, sealed],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound {
+                    what: "webhook",
+                    id: id.to_string(),
+                });
+            }
+            Ok(())
+        })?;
         self.webhook(scope, id)
     }
 

@@ -1,0 +1,172 @@
+//! `webnet key rotate|reset`: the key that seals webhook secrets and credential headers.
+//! Operator-only: both change every customer's secrets, so a pinned command is refused.
+
+use std::io::{BufRead, IsTerminal};
+
+use serde_json::json;
+
+use super::args::KeyCommand;
+use super::output::{self, Format};
+use super::{prompt, CliError, Context};
+use crate::domain::Scope;
+use crate::store::NewKey;
+
+pub fn run(ctx: &Context, cmd: KeyCommand) -> Result<(), CliError> {
+    if let Scope::Customer(c) = ctx.scope {
+        return Err(CliError::usage(
+            "--customer",
+            format!(
+                "this command is pinned to customer {c}; `webnet key` changes every customer's secrets and is for the operator (run it without --customer and WEBNET_CUSTOMER)"
+            ),
+        ));
+    }
+    match cmd {
+        KeyCommand::Rotate {
+            new_passphrase_stdin,
+        } => rotate(ctx, new_passphrase_stdin),
+        KeyCommand::Reset { yes } => reset(ctx, yes),
+    }
+}
+
+fn rotate(ctx: &Context, passphrase_stdin: bool) -> Result<(), CliError> {
+    let new = if passphrase_stdin {
+        NewKey::Passphrase(read_passphrase()?)
+    } else {
+        NewKey::File
+    };
+    let to_passphrase = matches!(new, NewKey::Passphrase(_));
+    let had_passphrase = std::env::var("WEBNET_SECRET_KEY").is_ok_and(|k| !k.is_empty());
+    let store = ctx.store()?;
+    let r = store.rotate_key(new)?;
+    let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    match ctx.format {
+        Format::Json => output::print_json(&json!({
+            "webhooks": r.webhooks,
+            "secrets": r.secrets,
+            "previous_secrets": r.previous_secrets,
+            "headers": r.headers,
+            "key": if to_passphrase { "passphrase" } else { "file" },
+            "key_file": path(&r.key_file),
+            "key_file_removed": path(&r.key_file_removed),
+        })),
+        Format::Table => output::print_line(&format!(
+            "re-sealed {} secret(s), {} previous secret(s) and {} credential header(s) of {} webhook(s) under the new {}",
+            r.secrets,
+            r.previous_secrets,
+            r.headers,
+            r.webhooks,
+            match &r.key_file {
+                Some(p) => format!("key file {}", p.display()),
+                None => "passphrase".into(),
+            }
+        )),
+    }
+    // What the operator must do next goes to stderr, in both formats.
+    if to_passphrase {
+        eprintln!(
+            "{}from now on WEBNET_SECRET_KEY must carry the new passphrase, for every command and in cron or systemd environment files",
+            match &r.key_file_removed {
+                Some(p) => format!("the key file {} was removed; ", p.display()),
+                None => String::new(),
+            }
+        );
+    } else if had_passphrase {
+        eprintln!(
+            "the key is now in the key file: unset WEBNET_SECRET_KEY (also in cron or systemd environment files), which would override it"
+        );
+    } else if let Some(p) = &r.key_file {
+        eprintln!(
+            "back up the new key file {} with the database: the old key no longer opens anything",
+            p.display()
+        );
+    }
+    Ok(())
+}
+
+/// The new passphrase: stdin's first line, or asked twice (hidden) on a terminal.
+fn read_passphrase() -> Result<String, CliError> {
+    let stdin = std::io::stdin();
+    let line = if stdin.is_terminal() {
+        prompt::new_passphrase()?
+    } else {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line).map_err(|e| {
+            CliError::usage(
+                "--new-passphrase-stdin",
+                format!("cannot read standard input: {e}"),
+            )
+        })?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    };
+    if line.is_empty() {
+        return Err(CliError::usage(
+            "--new-passphrase-stdin",
+            "standard input held no passphrase (give it as the first line)",
+        ));
+    }
+    Ok(line)
+}
+
+fn reset(ctx: &Context, yes: bool) -> Result<(), CliError> {
+    let store = ctx.store()?;
+    // Refuse a working key before asking anything.
+    store.check_key_lost()?;
+    if !yes {
+        if !(ctx.interactive && std::io::stderr().is_terminal()) {
+            return Err(CliError::usage(
+                "--yes",
+                "required: `key reset` clears every secret and credential header sealed with the lost key (nothing was changed)",
+            ));
+        }
+        let q = "Clear every secret and credential header sealed with the lost key? Webhooks then send unsigned until you set new secrets";
+        if !prompt::confirm(q)? {
+            return Err(CliError::failure("cancelled; nothing was changed"));
+        }
+    }
+    let r = store.reset_key(ctx.now())?;
+    let ids = |list: &[i64]| {
+        list.iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match ctx.format {
+        Format::Json => output::print_json(&json!({
+            "webhooks_lost_secret": r.secrets.len(),
+            "webhooks_lost_headers": r.headers.len(),
+            "secrets": r.secrets,
+            "headers": r.headers.iter()
+                .map(|(id, names)| json!({"webhook": id, "headers": names}))
+                .collect::<Vec<_>>(),
+            "old_key_file": r.old_key_file.as_ref().map(|p| p.display().to_string()),
+        })),
+        Format::Table => {
+            let headers: Vec<i64> = r.headers.iter().map(|(id, _)| *id).collect();
+            output::print_line(&format!(
+                "{} webhook(s) lost their secret{}; {} lost credential headers{}",
+                r.secrets.len(),
+                if r.secrets.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", ids(&r.secrets))
+                },
+                headers.len(),
+                r.headers
+                    .iter()
+                    .map(|(id, names)| format!(" ({id}: {})", names.join(", ")))
+                    .collect::<String>(),
+            ));
+        }
+    }
+    eprintln!(
+        "new secrets can be stored now (`webnet webhooks update ID --secret-stdin`, `--header`){}",
+        match &r.old_key_file {
+            Some(p) => format!(
+                "; the old key file was kept as {} and a new one is created with the next secret",
+                p.display()
+            ),
+            None => String::new(),
+        }
+    );
+    Ok(())
+}

@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, args: ListenArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::failure(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(args.port);
     eprintln!(
-        "listening on http://127.0.0.1:{port}/ — point a webhook here (with --allow-private-targets){}",
+        "listening on http://127.0.0.1:{port}/ — point a webhook here (allow loopback once per database with `webnet targets allow 127.0.0.1/32`){}",
         if secret.is_some() { "; checking signatures" } else { "" }
     );
     let (tx, rx) = mpsc::channel::<(Received, mpsc::Sender<u16>)>();

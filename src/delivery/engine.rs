@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use super::outcome;
 use super::pool::{Lane, Work};
 use super::send::{Reply, Request, Sender, Sent};
+use crate::domain::allowlist::TargetPolicy;
 use crate::domain::secret::SecretKey;
 use crate::domain::time::Millis;
 use crate::domain::Scope;
@@ -103,6 +104,25 @@ pub struct Engine<'s> {
     /// A suspect's claimed work waiting for its one slow-lane request to finish: back to the
     /// main lane if the receiver answers, given back (released) at the end or near its lease.
     parked: HashMap<i64, VecDeque<Work>>,
+    /// `--allow-private-targets`: every destination allowed, the stored list not read.
+    allow_private: bool,
+    /// When the allowed destinations were last read from the database.
+    targets_read_at: Millis,
+}
+
+/// How often a running engine rereads the allowed destinations.
+const TARGETS_REREAD_MS: Millis = 1000;
+
+/// The destinations this process may reach: everything with `--allow-private-targets`, else
+/// public addresses and the stored allow list. Unreadable, the list is taken as empty: a
+/// destination is refused rather than reached without knowing it is allowed.
+fn target_policy(store: &Store, allow_private: bool) -> TargetPolicy {
+    if allow_private {
+        return TargetPolicy::any();
+    }
+    store
+        .target_policy(false)
+        .unwrap_or_else(|_| TargetPolicy::default())
 }
 
 /// A name for this process's leases: unique enough across processes and restarts.
@@ -124,6 +144,8 @@ impl<'s> Engine<'s> {
     ) -> Engine<'s> {
         let concurrency = concurrency.clamp(1, 256);
         let (msg_tx, msg_rx) = mpsc::channel::<Msg>();
+        let policy = target_policy(store, allow_private);
+        let targets_read_at = clock();
         Engine {
             store,
             scope,
@@ -131,7 +153,7 @@ impl<'s> Engine<'s> {
             clock,
             summary: Summary::default(),
             concurrency,
-            sender: Arc::new(Sender::new(allow_private, concurrency)),
+            sender: Arc::new(Sender::with_policy(policy, concurrency)),
             main: Lane::new("send", concurrency, false),
             // Slow-lane threads mostly wait on receivers that do not answer: cheap, so many.
             slow: Lane::new("slow", (16 * concurrency).clamp(64, 512), true),
@@ -150,6 +172,23 @@ impl<'s> Engine<'s> {
             probing: HashSet::new(),
             released: Vec::new(),
             parked: HashMap::new(),
+            allow_private,
+            targets_read_at,
+        }
+    }
+
+    /// Rereads the allowed destinations (at most once a second), so a long-running `drain
+    /// --watch` or `emit` stream follows `webnet targets allow|remove` for what it sends next.
+    fn refresh_targets(&mut self) {
+        let now = (self.clock)();
+        if self.allow_private || now - self.targets_read_at < TARGETS_REREAD_MS {
+            return;
+        }
+        self.targets_read_at = now;
+        // A failed read keeps the list already in force; the claim that follows meets the
+        // same database and reports its error.
+        if let Ok(policy) = self.store.target_policy(false) {
+            self.sender.set_policy(policy);
         }
     }
 
@@ -204,6 +243,7 @@ impl<'s> Engine<'s> {
     /// Takes claimed deliveries; ones with nowhere to go fail at once, the rest are queued for
     /// the lanes.
     pub fn dispatch(&mut self, jobs: Vec<Job>) {
+        self.refresh_targets();
         for job in jobs {
             let Some(target) = &job.target else {
                 self.ready

@@ -106,6 +106,17 @@ ALTER TABLE webhooks ADD COLUMN previous_until INTEGER;
 -- What the body looks like: the spec's JSON, or a Slack or Teams message.
 ALTER TABLE webhooks ADD COLUMN payload_format TEXT NOT NULL DEFAULT 'json';
 "#,
+    r#"
+-- Non-public destinations the operator allows (DESIGN §7), read by every process that creates
+-- webhooks or sends: a CIDR range ('10.20.0.0/16', '::1/128') or an exact host name (lower
+-- case, no trailing dot), in the canonical form `webnet targets allow` writes.
+CREATE TABLE allowed_targets (
+    target     TEXT PRIMARY KEY,
+    note       TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -80,9 +80,11 @@ pub fn run(ctx: &Context, cmd: TargetsCommand) -> Result<(), CliError> {
             let store = ctx.store()?;
             match store.remove_target(&target) {
                 Ok(()) => {}
-                Err(StoreError::NotFound { .. }) => return Err(CliError::failure(format!(
+                Err(StoreError::NotFound { .. }) => {
+                    return Err(CliError::failure(format!(
                     "{target} not found among the allowed destinations (see `webnet targets list`)"
-                ))),
+                )))
+                }
                 Err(e) => return Err(e.into()),
             }
             match ctx.format {

@@ -106,12 +106,7 @@ pub struct Engine<'s> {
     parked: HashMap<i64, VecDeque<Work>>,
     /// `--allow-private-targets`: every destination allowed, the stored list not read.
     allow_private: bool,
-    /// When the allowed destinations were last read from the database.
-    targets_read_at: Millis,
 }
-
-/// How often a running engine rereads the allowed destinations.
-const TARGETS_REREAD_MS: Millis = 1000;
 
 /// The destinations this process may reach: everything with `--allow-private-targets`, else
 /// public addresses and the stored allow list. Unreadable, the list is taken as empty: a
@@ -145,7 +140,6 @@ impl<'s> Engine<'s> {
         let concurrency = concurrency.clamp(1, 256);
         let (msg_tx, msg_rx) = mpsc::channel::<Msg>();
         let policy = target_policy(store, allow_private);
-        let targets_read_at = clock();
         Engine {
             store,
             scope,
@@ -173,18 +167,16 @@ impl<'s> Engine<'s> {
             released: Vec::new(),
             parked: HashMap::new(),
             allow_private,
-            targets_read_at,
         }
     }
 
-    /// Rereads the allowed destinations (at most once a second), so a long-running `drain
-    /// --watch` or `emit` stream follows `webnet targets allow|remove` for what it sends next.
+    /// Rereads the allowed destinations before handing out claimed work, so a long-running
+    /// `drain --watch` or `emit` stream follows `webnet targets allow|remove` for everything
+    /// claimed after the change. (One small indexed read per claim batch.)
     fn refresh_targets(&mut self) {
-        let now = (self.clock)();
-        if self.allow_private || now - self.targets_read_at < TARGETS_REREAD_MS {
+        if self.allow_private {
             return;
         }
-        self.targets_read_at = now;
         // A failed read keeps the list already in force; the claim that follows meets the
         // same database and reports its error.
         if let Ok(policy) = self.store.target_policy(false) {

@@ -406,3 +406,34 @@ fn the_listen_flow_needs_one_allow_and_no_flag() {
     );
     assert_eq!(env.delivery(ids[0])["status"], "success");
 }
+
+/// The interactive URL prompt applies the stored list too, and says what to allow.
+#[test]
+fn the_url_prompt_follows_the_allow_list() {
+    let env = Env::new();
+    env.customer("acme");
+    env.run(&["targets", "allow", "10.20.0.0/16"]).ok();
+    let mut cmd = env.tty_cmd();
+    cmd.args([
+        "--output",
+        "json",
+        "webhooks",
+        "create",
+        "--customer",
+        "1",
+        "--name",
+        "prompted",
+        "--event",
+        "job.failed",
+        "--secret",
+        "typed-secret",
+    ]);
+    let mut p = rexpect::session::spawn_command(cmd, Some(10_000)).expect("spawn in a pty");
+    p.exp_string("URL").unwrap();
+    p.send_line("http://10.1.2.3/hook").unwrap();
+    p.exp_string("targets allow 10.1.2.3/32").unwrap();
+    p.send_line("http://10.20.0.5/hook").unwrap();
+    p.exp_eof().unwrap();
+    let w = env.run(&["webhooks", "show", "1"]).ok().json();
+    assert_eq!(w["url"], "http://10.20.0.5/hook");
+}

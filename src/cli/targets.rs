@@ -51,6 +51,12 @@ pub fn run(ctx: &Context, cmd: TargetsCommand) -> Result<(), CliError> {
                     );
                 }
             }
+            if target.spans_metadata() {
+                eprintln!(
+                    "warning: {} includes a cloud metadata address (169.254.169.254 or fd00:ec2::254): webhooks can now reach it",
+                    row.target
+                );
+            }
             if target.is_public_address() {
                 eprintln!(
                     "note: {} is a public address; public destinations are always allowed, so this entry changes nothing",

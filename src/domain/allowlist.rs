@@ -168,6 +168,17 @@ impl AllowedTarget {
         }
     }
 
+    /// A range wider than one address that takes in a cloud metadata address: worth a
+    /// warning, since webhooks could then reach instance credentials.
+    pub fn spans_metadata(&self) -> bool {
+        match self {
+            AllowedTarget::Range(c) => {
+                c.prefix < bits(c.addr).1 && METADATA.iter().any(|m| c.contains(*m))
+            }
+            AllowedTarget::Host(_) => false,
+        }
+    }
+
     /// `range` or `host`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -244,11 +255,13 @@ fn forms(ip: IpAddr) -> impl Iterator<Item = IpAddr> {
 /// Cloud instance metadata (AWS, GCP, Azure, Oracle; AWS's IPv6 one): reached through an
 /// allowed name only when a range admits it.
 fn is_metadata(ip: IpAddr) -> bool {
-    forms(ip).any(|a| {
-        a == IpAddr::V4(Ipv4Addr::new(169, 254, 169, 254))
-            || a == IpAddr::V6(Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254))
-    })
+    forms(ip).any(|a| METADATA.contains(&a))
 }
+
+const METADATA: [IpAddr; 2] = [
+    IpAddr::V4(Ipv4Addr::new(169, 254, 169, 254)),
+    IpAddr::V6(Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)),
+];
 
 /// Which non-public destinations a process may reach: everything (the development flag), or
 /// the stored ranges and host names. Public addresses are always allowed.
@@ -374,10 +387,12 @@ impl Refusal {
     }
 
     fn what_to_do(&self) -> String {
-        let mut hint = format!("allow it with \"webnet targets allow {}\"", self.allow[0]);
-        for other in &self.allow[1..] {
-            hint.push_str(&format!(" or \"webnet targets allow {other}\""));
-        }
+        let commands: Vec<String> = self
+            .allow
+            .iter()
+            .map(|a| format!("\"webnet targets allow {a}\""))
+            .collect();
+        let hint = format!("allow it with {}", commands.join(" or "));
         match (&self.resolved_from, self.name_allowed) {
             (Some(name), false) => format!(
                 "{name} resolves to it; {hint}, or the name with \"webnet targets allow {name}\""
@@ -481,6 +496,17 @@ mod tests {
         assert!(AllowedTarget::parse("http://monitor.corp.lan/")
             .unwrap_err()
             .contains("monitor.corp.lan"));
+    }
+
+    #[test]
+    fn wide_ranges_over_metadata_are_noticed() {
+        let spans = |t: &str| AllowedTarget::parse(t).unwrap().spans_metadata();
+        assert!(spans("169.254.0.0/16"));
+        assert!(spans("0.0.0.0/0"));
+        assert!(spans("fd00::/8"));
+        assert!(!spans("169.254.169.254/32"), "explicit");
+        assert!(!spans("10.0.0.0/8"));
+        assert!(!spans("localhost"));
     }
 
     #[test]

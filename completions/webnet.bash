@@ -46,6 +46,9 @@ _webnet() {
             webnet,stats)
                 cmd="webnet__subcmd__stats"
                 ;;
+            webnet,targets)
+                cmd="webnet__subcmd__targets"
+                ;;
             webnet,webhooks)
                 cmd="webnet__subcmd__webhooks"
                 ;;
@@ -121,6 +124,9 @@ _webnet() {
             webnet__subcmd__help,stats)
                 cmd="webnet__subcmd__help__subcmd__stats"
                 ;;
+            webnet__subcmd__help,targets)
+                cmd="webnet__subcmd__help__subcmd__targets"
+                ;;
             webnet__subcmd__help,webhooks)
                 cmd="webnet__subcmd__help__subcmd__webhooks"
                 ;;
@@ -147,6 +153,15 @@ _webnet() {
                 ;;
             webnet__subcmd__help__subcmd__schedule,install)
                 cmd="webnet__subcmd__help__subcmd__schedule__subcmd__install"
+                ;;
+            webnet__subcmd__help__subcmd__targets,allow)
+                cmd="webnet__subcmd__help__subcmd__targets__subcmd__allow"
+                ;;
+            webnet__subcmd__help__subcmd__targets,list)
+                cmd="webnet__subcmd__help__subcmd__targets__subcmd__list"
+                ;;
+            webnet__subcmd__help__subcmd__targets,remove)
+                cmd="webnet__subcmd__help__subcmd__targets__subcmd__remove"
                 ;;
             webnet__subcmd__help__subcmd__webhooks,create)
                 cmd="webnet__subcmd__help__subcmd__webhooks__subcmd__create"
@@ -204,6 +219,30 @@ _webnet() {
                 ;;
             webnet__subcmd__schedule__subcmd__help,install)
                 cmd="webnet__subcmd__schedule__subcmd__help__subcmd__install"
+                ;;
+            webnet__subcmd__targets,allow)
+                cmd="webnet__subcmd__targets__subcmd__allow"
+                ;;
+            webnet__subcmd__targets,help)
+                cmd="webnet__subcmd__targets__subcmd__help"
+                ;;
+            webnet__subcmd__targets,list)
+                cmd="webnet__subcmd__targets__subcmd__list"
+                ;;
+            webnet__subcmd__targets,remove)
+                cmd="webnet__subcmd__targets__subcmd__remove"
+                ;;
+            webnet__subcmd__targets__subcmd__help,allow)
+                cmd="webnet__subcmd__targets__subcmd__help__subcmd__allow"
+                ;;
+            webnet__subcmd__targets__subcmd__help,help)
+                cmd="webnet__subcmd__targets__subcmd__help__subcmd__help"
+                ;;
+            webnet__subcmd__targets__subcmd__help,list)
+                cmd="webnet__subcmd__targets__subcmd__help__subcmd__list"
+                ;;
+            webnet__subcmd__targets__subcmd__help,remove)
+                cmd="webnet__subcmd__targets__subcmd__help__subcmd__remove"
                 ;;
             webnet__subcmd__webhooks,create)
                 cmd="webnet__subcmd__webhooks__subcmd__create"
@@ -272,7 +311,7 @@ _webnet() {
 
     case "${cmd}" in
         webnet)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version customers webhooks emit drain deliveries stats listen schedule key completions help"
+            opts="-h -V --db --output --customer --allow-private-targets --help --version customers webhooks emit drain deliveries stats listen schedule key targets completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -752,7 +791,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__help)
-            opts="customers webhooks emit drain deliveries stats listen schedule key completions help"
+            opts="customers webhooks emit drain deliveries stats listen schedule key targets completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1006,6 +1045,62 @@ _webnet() {
         webnet__subcmd__help__subcmd__stats)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__help__subcmd__targets)
+            opts="allow list remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__help__subcmd__targets__subcmd__allow)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__help__subcmd__targets__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__help__subcmd__targets__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1442,6 +1537,184 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__targets)
+            opts="-h -V --db --output --customer --allow-private-targets --help --version allow list remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__targets__subcmd__allow)
+            opts="-h -V --note --db --output --customer --allow-private-targets --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --note)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__targets__subcmd__help)
+            opts="allow list remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__targets__subcmd__help__subcmd__allow)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__targets__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__targets__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__targets__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__targets__subcmd__list)
+            opts="-h -V --db --output --customer --allow-private-targets --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__targets__subcmd__remove)
+            opts="-h -V --db --output --customer --allow-private-targets --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

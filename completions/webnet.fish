@@ -28,7 +28,7 @@ complete -c webnet -n "__fish_webnet_needs_command" -l db -d 'SQLite database fi
 complete -c webnet -n "__fish_webnet_needs_command" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_needs_command" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_needs_command" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_needs_command" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_needs_command" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_needs_command" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "customers" -d 'Create and list customers (tenants)'
@@ -40,13 +40,14 @@ complete -c webnet -n "__fish_webnet_needs_command" -f -a "stats" -d 'Per webhoo
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "listen" -d 'A local receiver for developing yours: prints each event as it arrives, checks signatures'
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "schedule" -d 'Run `drain` on a schedule: write the crontab line or the systemd units'
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "key" -d 'The secret key that seals webhook secrets and credential headers: rotate it, or reset a database whose key is lost (operator only)'
+complete -c webnet -n "__fish_webnet_needs_command" -f -a "targets" -d 'Non-public destinations (private networks, loopback) webhooks may reach, stored in the database for every process; operator-only'
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c webnet -n "__fish_webnet_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -f -a "create" -d 'Create a customer; prints its id'
@@ -56,14 +57,14 @@ complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from create" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from create" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from create" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from create" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a customer; prints its id'
@@ -73,7 +74,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_s
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -f -a "create" -d 'Create a webhook; prints its id. On a terminal, asks for whatever required is missing'
@@ -122,7 +123,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l secret-stdin -d 'Read the signing secret from standard input (first line)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l disabled -d 'Create (or set) the webhook disabled'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l no-verify-ssl -d 'Accept any TLS certificate (self-signed, expired); for testing only'
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l event -d 'Only webhooks subscribed to this event type (directly or by a wildcard)' -r -f -a "job.created\t'Job is created'
@@ -144,14 +145,14 @@ json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l enabled -d 'Only enabled webhooks'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l disabled -d 'Only disabled webhooks'
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l name -d 'Friendly name, unique per customer (1-100 characters)' -r
@@ -194,28 +195,28 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l verify-ssl -d 'Verify TLS certificates again'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l clear-secret -d 'Remove the signing secret'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l clear-headers -d 'Remove every custom header (with --header: replace them all)'
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from test" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from test" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from test" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from test" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from test" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l grace -d 'How long the old secret keeps signing beside the new one (0s: switch at once)' -r
@@ -225,7 +226,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l secret-stdin -d 'Read the new secret from standard input (first line)'
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
@@ -233,7 +234,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Do not ask for confirmation'
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a webhook; prints its id. On a terminal, asks for whatever required is missing'
@@ -256,7 +257,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand emit" -l output -d 'Output
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand emit" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
 complete -c webnet -n "__fish_webnet_using_subcommand emit" -l queue -d 'Only record the deliveries; `webnet drain` sends them'
-complete -c webnet -n "__fish_webnet_using_subcommand emit" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand emit" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand emit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c webnet -n "__fish_webnet_using_subcommand emit" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l max-time -d 'Stop claiming new deliveries after this long [default: 50s, or none with --watch]' -r
@@ -269,14 +270,14 @@ json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l watch -d 'Keep running: sleep until the next delivery is due (for a systemd service)'
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -s q -l quiet -d 'No periodic summary line and no progress bar (failed attempts are still logged)'
-complete -c webnet -n "__fish_webnet_using_subcommand drain" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand drain" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -f -a "list" -d 'List deliveries, newest first'
@@ -308,14 +309,14 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_see
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from show" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from show" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from show" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from show" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from show" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l webhook -d 'With --failed: only deliveries to this webhook' -r
@@ -327,7 +328,7 @@ json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l failed -d 'Every failed delivery (narrow with --webhook and --since)'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l dry-run -d 'With --failed: only count what would be retried; send nothing'
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "list" -d 'List deliveries, newest first'
@@ -341,7 +342,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand stats" -l db -d 'SQLite da
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand stats" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand stats" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l port -d 'Port on 127.0.0.1 (0: any free port, printed on stderr)' -r
@@ -351,14 +352,14 @@ complete -c webnet -n "__fish_webnet_using_subcommand listen" -l db -d 'SQLite d
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand listen" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand listen" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -f -a "install" -d 'Install `drain` for this database in cron (every minute) or systemd (a timer, or with --watch a service that sends each retry as it falls due)'
@@ -371,7 +372,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l systemd -d 'Write systemd user units (~/.config/systemd/user)'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l print -d 'Print instead of installing'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l watch -d 'With --systemd: a long-running `drain --watch` service instead of a timer'
-complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "install" -d 'Install `drain` for this database in cron (every minute) or systemd (a timer, or with --watch a service that sends each retry as it falls due)'
@@ -380,7 +381,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_s
 complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -f -a "rotate" -d 'Re-seal every secret and credential header under a new key, in one transaction: a new random key file replacing the old one, or a passphrase read from stdin'
@@ -391,7 +392,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subco
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -l new-passphrase-stdin -d 'Read the new key as a passphrase from standard input (first line; asked twice, hidden, on a terminal) instead of writing a new key file'
-complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
@@ -399,30 +400,68 @@ complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subco
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -s y -l yes -d 'Do not ask for confirmation'
-complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "rotate" -d 'Re-seal every secret and credential header under a new key, in one transaction: a new random key file replacing the old one, or a passphrase read from stdin'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "reset" -d 'For a database whose key is lost: clear the secrets and credential headers it can no longer open, so that new ones can be stored; prints which webhooks lost what'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_seen_subcommand_from allow list remove help" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_seen_subcommand_from allow list remove help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_seen_subcommand_from allow list remove help" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_seen_subcommand_from allow list remove help" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_seen_subcommand_from allow list remove help" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_seen_subcommand_from allow list remove help" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_seen_subcommand_from allow list remove help" -f -a "allow" -d 'Allow an address range, an address or a host name; allowing it again replaces its note'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_seen_subcommand_from allow list remove help" -f -a "list" -d 'List the allowed destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_seen_subcommand_from allow list remove help" -f -a "remove" -d 'Stop allowing a range, address or host name; later sends to it are refused'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_seen_subcommand_from allow list remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from allow" -l note -d 'Why it is allowed (shown by `targets list`)' -r
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from allow" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from allow" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from allow" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from allow" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from allow" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from allow" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from list" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from list" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from list" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from list" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from remove" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from remove" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from remove" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from remove" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from help" -f -a "allow" -d 'Allow an address range, an address or a host name; allowing it again replaces its note'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the allowed destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Stop allowing a range, address or host name; later sends to it are refused'
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand completions" -l allow-private-targets -d 'Allow loopback, private, link-local and other non-public destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand completions" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "customers" -d 'Create and list customers (tenants)'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "webhooks" -d 'Create, list, change and delete webhooks'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "emit" -d 'Record events and deliver them now: one from arguments, or JSON / NDJSON on stdin'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "drain" -d 'Send every delivery that is due (retries, queued events); for cron or a systemd timer'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "deliveries" -d 'Delivery history: list, show, retry'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "stats" -d 'Per webhook: deliveries, success rate, attempts and latency over a period, with sparklines'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "listen" -d 'A local receiver for developing yours: prints each event as it arrives, checks signatures'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "schedule" -d 'Run `drain` on a schedule: write the crontab line or the systemd units'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "key" -d 'The secret key that seals webhook secrets and credential headers: rotate it, or reset a database whose key is lost (operator only)'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "completions" -d 'Print shell completions'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key targets completions help" -f -a "customers" -d 'Create and list customers (tenants)'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key targets completions help" -f -a "webhooks" -d 'Create, list, change and delete webhooks'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key targets completions help" -f -a "emit" -d 'Record events and deliver them now: one from arguments, or JSON / NDJSON on stdin'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key targets completions help" -f -a "drain" -d 'Send every delivery that is due (retries, queued events); for cron or a systemd timer'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key targets completions help" -f -a "deliveries" -d 'Delivery history: list, show, retry'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key targets completions help" -f -a "stats" -d 'Per webhook: deliveries, success rate, attempts and latency over a period, with sparklines'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key targets completions help" -f -a "listen" -d 'A local receiver for developing yours: prints each event as it arrives, checks signatures'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key targets completions help" -f -a "schedule" -d 'Run `drain` on a schedule: write the crontab line or the systemd units'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key targets completions help" -f -a "key" -d 'The secret key that seals webhook secrets and credential headers: rotate it, or reset a database whose key is lost (operator only)'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key targets completions help" -f -a "targets" -d 'Non-public destinations (private networks, loopback) webhooks may reach, stored in the database for every process; operator-only'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key targets completions help" -f -a "completions" -d 'Print shell completions'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and not __fish_seen_subcommand_from customers webhooks emit drain deliveries stats listen schedule key targets completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from customers" -f -a "create" -d 'Create a customer; prints its id'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from customers" -f -a "list" -d 'List customers'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from webhooks" -f -a "create" -d 'Create a webhook; prints its id. On a terminal, asks for whatever required is missing'
@@ -440,3 +479,6 @@ complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subc
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from schedule" -f -a "install" -d 'Install `drain` for this database in cron (every minute) or systemd (a timer, or with --watch a service that sends each retry as it falls due)'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "rotate" -d 'Re-seal every secret and credential header under a new key, in one transaction: a new random key file replacing the old one, or a passphrase read from stdin'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "reset" -d 'For a database whose key is lost: clear the secrets and credential headers it can no longer open, so that new ones can be stored; prints which webhooks lost what'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from targets" -f -a "allow" -d 'Allow an address range, an address or a host name; allowing it again replaces its note'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from targets" -f -a "list" -d 'List the allowed destinations'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from targets" -f -a "remove" -d 'Stop allowing a range, address or host name; later sends to it are refused'

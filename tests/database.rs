@@ -11,9 +11,15 @@ fn created_on_first_use_with_wal_and_migrations() {
     let env = Env::new();
     let nested = env.dir.path().join("a/b/hooks.db");
     let out = env
-        .run(&["--db", nested.to_str().unwrap(), "customers", "list"])
+        .run(&[
+            "--db",
+            nested.to_str().unwrap(),
+            "customers",
+            "create",
+            "acme",
+        ])
         .ok();
-    assert_eq!(out.json(), serde_json::json!([]));
+    assert_eq!(out.json()["id"], 1);
     assert!(nested.exists());
     assert_eq!(
         std::fs::metadata(&nested).unwrap().permissions().mode() & 0o777,
@@ -28,7 +34,14 @@ fn created_on_first_use_with_wal_and_migrations() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert!(version >= 1);
-    for table in ["customers", "webhooks", "events", "deliveries", "attempts"] {
+    for table in [
+        "customers",
+        "webhooks",
+        "events",
+        "deliveries",
+        "attempts",
+        "allowed_targets",
+    ] {
         let n: i64 = conn
             .query_row(
                 "SELECT count(*) FROM sqlite_master WHERE name = ?1",
@@ -146,4 +159,164 @@ fn help_and_version_exit_0() {
         .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("--retry-backoff"));
+}
+
+/// Everything under `dir`, as relative paths, to prove a command created nothing.
+fn tree(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            if p.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn commands_that_only_read_or_deliver_refuse_a_database_that_does_not_exist() {
+    let env = Env::new();
+    let before = tree(env.dir.path());
+    for db in [env.db.clone(), env.dir.path().join("typo/dir/hooks.db")] {
+        let db_arg = db.to_str().unwrap();
+        for args in [
+            &["drain"][..],
+            &["drain", "--watch", "--max-time", "1s"],
+            &["emit", "job.completed", "--customer", "1"],
+            &["deliveries", "list"],
+            &["deliveries", "show", "1"],
+            &["deliveries", "retry", "--failed"],
+            &["webhooks", "list"],
+            &["webhooks", "show", "1"],
+            &["webhooks", "test", "1"],
+            &["webhooks", "update", "1", "--name", "x"],
+            &["webhooks", "delete", "1", "--yes"],
+            &["customers", "list"],
+            &["stats"],
+            &["targets", "list"],
+            &["targets", "remove", "10.0.0.0/8"],
+        ] {
+            let mut full = vec!["--db", db_arg];
+            full.extend(args);
+            let out = env.run(&full).fails(1, "no webnet database at");
+            assert!(
+                out.stderr.contains(db_arg) && out.stderr.contains("webnet customers create"),
+                "{args:?}: names the path and how to create one: {}",
+                out.stderr
+            );
+        }
+        let out = env.run_stdin(
+            &["--db", db_arg, "emit"],
+            "{\"customer\": 1, \"event_type\": \"job.completed\", \"job\": {}}\n",
+        );
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("no webnet database at"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(tree(env.dir.path()), before, "no file, folder or key file");
+}
+
+#[test]
+fn creating_commands_create_the_database() {
+    for args in [
+        &["customers", "create", "acme"][..],
+        &["targets", "allow", "10.20.0.0/16"],
+    ] {
+        let env = Env::new();
+        env.run(args).ok();
+        assert!(env.db.exists(), "{args:?}");
+        env.run(&["drain"]).ok();
+    }
+}
+
+#[test]
+fn a_url_as_db_is_refused_before_touching_the_disk() {
+    let env = Env::new();
+    let before = tree(env.dir.path());
+    for url in [
+        "postgres://user:hunter2@db.example.com:5432/webnet",
+        "postgresql://user:hunter2@db.example.com/webnet?sslmode=require",
+        "postgres://db.example.com/webnet?password=hunter2",
+        "mysql://root:hunter2@localhost/webnet",
+        "file:///tmp/webnet.db",
+    ] {
+        for (how, out) in [
+            (
+                "--db",
+                Out::run_in(
+                    env.dir.path(),
+                    &["--db", url, "customers", "create", "acme"],
+                    None,
+                ),
+            ),
+            (
+                "WEBNET_DB",
+                Out::run_in(env.dir.path(), &["drain"], Some(url)),
+            ),
+        ] {
+            assert_eq!(out.code, 2, "{how} {url}: {}", out.stderr);
+            assert!(
+                out.stderr.starts_with("error: --db: ") && out.stderr.contains("is a URL"),
+                "{how} {url}: {}",
+                out.stderr
+            );
+            assert!(!out.stderr.contains("hunter2"), "{how}: {}", out.stderr);
+            assert!(out.stdout.is_empty());
+        }
+    }
+    let out = Out::run_in(
+        env.dir.path(),
+        &["--db", "postgres://user:hunter2@host/db", "drain"],
+        None,
+    );
+    assert!(
+        out.stderr.contains("postgres://user:***@host/db") && out.stderr.contains("PostgreSQL"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        tree(env.dir.path()),
+        before,
+        "no folder named after the URL"
+    );
+}
+
+/// A run of the binary in `cwd` (where a URL taken as a relative path would land).
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn run_in(cwd: &std::path::Path, args: &[&str], db_env: Option<&str>) -> Out {
+        let mut c = std::process::Command::new(bin());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("WEBNET_") {
+                c.env_remove(k);
+            }
+        }
+        if let Some(db) = db_env {
+            c.env("WEBNET_DB", db);
+        }
+        let o = c
+            .current_dir(cwd)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
 }

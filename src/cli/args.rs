@@ -53,7 +53,8 @@ pub struct Cli {
     )]
     pub customer: Option<CustomerId>,
 
-    /// Allow loopback, private, link-local and other non-public destinations
+    /// Allow every loopback, private, link-local and other non-public destination in this
+    /// process (for development; `webnet targets allow` stores what a deployment allows)
     #[arg(
         long,
         global = true,
@@ -117,6 +118,10 @@ pub enum Command {
     /// database whose key is lost (operator only)
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Non-public destinations (private networks, loopback) webhooks may reach, stored in the
+    /// database for every process; operator-only
+    #[command(subcommand)]
+    Targets(TargetsCommand),
     /// Print shell completions
     Completions {
         #[arg(value_enum)]
@@ -458,5 +463,29 @@ pub enum KeyCommand {
         /// Do not ask for confirmation
         #[arg(long, short = 'y')]
         yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TargetsCommand {
+    /// Allow an address range, an address or a host name; allowing it again replaces its note
+    #[command(
+        after_help = "A range must be a network address (10.20.0.0/16, not 10.20.1.0/16); a bare address is one\naddress (/32 or /128). A host name matches exactly (case-insensitive, trailing dot ignored)\nand is trusted whatever it resolves to, except a cloud metadata address; an IP literal in\na URL is matched only by ranges.\n\nExamples:\n  webnet targets allow 10.20.0.0/16 --note 'monitoring VLAN'\n  webnet targets allow 127.0.0.1/32 --note 'webnet listen'\n  webnet targets allow ::1/128\n  webnet targets allow monitor.corp.lan"
+    )]
+    Allow {
+        /// CIDR range (10.20.0.0/16, fd00::/8), address (127.0.0.1, ::1) or host name
+        #[arg(value_name = "CIDR|HOST")]
+        target: String,
+        /// Why it is allowed (shown by `targets list`)
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+    },
+    /// List the allowed destinations
+    List,
+    /// Stop allowing a range, address or host name; later sends to it are refused
+    Remove {
+        /// As given to `targets allow` (a bare address means its /32 or /128)
+        #[arg(value_name = "CIDR|HOST")]
+        target: String,
     },
 }

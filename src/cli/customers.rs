@@ -18,7 +18,7 @@ pub fn run(ctx: &Context, cmd: CustomersCommand) -> Result<(), CliError> {
                 ));
             }
             let name = validate_label("customer_name", &name)?;
-            let store = ctx.store()?;
+            let store = ctx.store_or_create()?;
             let c = store.create_customer(&name, ctx.now())?;
             match ctx.format {
                 Format::Json => output::print_json(&customer_json(&c)),

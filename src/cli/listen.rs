@@ -34,10 +34,10 @@ pub fn run(ctx: &Context, args: ListenArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::failure(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(args.port);
     eprintln!(
-        "listening on http://127.0.0.1:{port}/ — point a webhook here (with --allow-private-targets){}",
+        "listening on http://127.0.0.1:{port}/ — point a webhook here (allow loopback once per database with `webnet targets allow 127.0.0.1/32`){}",
         if secret.is_some() { "; checking signatures" } else { "" }
     );
-    let (tx, rx) = mpsc::channel::<(Received, mpsc::Sender<u16>)>();
+    let (tx, rx) = mpsc::channel::<Incoming>();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let tx = tx.clone();
@@ -46,10 +46,15 @@ pub fn run(ctx: &Context, args: ListenArgs) -> Result<(), CliError> {
     });
     let mut seen = 0u64;
     while args.count.is_none_or(|n| seen < n) {
-        let Ok((req, answer)) = rx.recv() else { break };
+        let Ok((req, answer, written)) = rx.recv() else {
+            break;
+        };
         let verdict = check(secret.as_ref(), &req);
         let status = if verdict == "invalid" { 401 } else { 200 };
         let _ = answer.send(status);
+        // The answer is on the wire before the event counts: with --count, exiting first
+        // would cut the sender off without its status.
+        let _ = written.recv_timeout(std::time::Duration::from_secs(2));
         seen += 1;
         print_event(ctx.format, &req, verdict);
     }
@@ -106,8 +111,11 @@ fn print_event(format: Format, req: &Received, verdict: &str) {
     }
 }
 
+/// A request for the coordinator, the way to send its status back, and word that it was sent.
+type Incoming = (Received, mpsc::Sender<u16>, mpsc::Receiver<()>);
+
 /// Reads requests on one connection (keep-alive) and answers each with the coordinator's status.
-fn serve(stream: TcpStream, tx: &mpsc::Sender<(Received, mpsc::Sender<u16>)>) {
+fn serve(stream: TcpStream, tx: &mpsc::Sender<Incoming>) {
     let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(60)));
     let Ok(mut writer) = stream.try_clone() else {
         return;
@@ -148,6 +156,7 @@ fn serve(stream: TcpStream, tx: &mpsc::Sender<(Received, mpsc::Sender<u16>)>) {
             return;
         }
         let (answer_tx, answer_rx) = mpsc::channel();
+        let (written_tx, written_rx) = mpsc::channel();
         if tx
             .send((
                 Received {
@@ -156,6 +165,7 @@ fn serve(stream: TcpStream, tx: &mpsc::Sender<(Received, mpsc::Sender<u16>)>) {
                     path,
                 },
                 answer_tx,
+                written_rx,
             ))
             .is_err()
         {
@@ -168,7 +178,11 @@ fn serve(stream: TcpStream, tx: &mpsc::Sender<(Received, mpsc::Sender<u16>)>) {
             _ => ("Service Unavailable", "not listening any more"),
         };
         let reply = format!("HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{text}", text.len());
-        if writer.write_all(reply.as_bytes()).is_err() {
+        let sent = writer
+            .write_all(reply.as_bytes())
+            .and_then(|()| writer.flush());
+        let _ = written_tx.send(());
+        if sent.is_err() {
             return;
         }
     }

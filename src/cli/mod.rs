@@ -14,6 +14,7 @@ mod output;
 mod prompt;
 mod schedule;
 mod stats;
+mod targets;
 mod webhooks;
 
 use std::io::IsTerminal;
@@ -22,11 +23,12 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
-pub use args::{Cli, Command};
+pub use args::{Cli, Command, TargetsCommand};
 pub use error::CliError;
 pub use output::Format;
 
 use crate::delivery::{system_clock, Engine};
+use crate::domain::allowlist::TargetPolicy;
 use crate::domain::time::{to_millis, Millis};
 use crate::domain::{CustomerId, Scope};
 use crate::store::Store;
@@ -109,12 +111,23 @@ pub struct Context {
 }
 
 impl Context {
-    /// Opens the database (creating and migrating it on first use).
+    /// Opens the database, which must exist (DESIGN §10: commands that only read or deliver
+    /// refuse a path that does not exist, creating nothing), migrating it if older.
     pub fn store(&self) -> Result<Store, CliError> {
-        let passphrase = std::env::var("WEBNET_SECRET_KEY")
-            .ok()
-            .filter(|k| !k.is_empty());
-        Ok(Store::open(&self.db, passphrase)?)
+        Ok(Store::open_existing(&self.db, secret_key_env())?)
+    }
+
+    /// Opens the database, creating it (and its folder) on first use: only for the commands
+    /// that make something a new database needs (`customers create`, `webhooks create`,
+    /// `targets allow`).
+    pub fn store_or_create(&self) -> Result<Store, CliError> {
+        Ok(Store::open(&self.db, secret_key_env())?)
+    }
+
+    /// The destinations this command may reach or register: everything with
+    /// `--allow-private-targets`, else public ones and the database's allow list (§7).
+    pub fn target_policy(&self, store: &Store) -> Result<TargetPolicy, CliError> {
+        Ok(store.target_policy(self.allow_private)?)
     }
 
     /// The database path this command uses.
@@ -147,6 +160,9 @@ impl Context {
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
+    if let Some(db) = &cli.db {
+        refuse_url(db)?;
+    }
     let ctx = Context {
         db: match cli.db {
             Some(p) => p,
@@ -167,6 +183,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Deliveries(cmd) => deliveries::run(&ctx, cmd),
         Command::Schedule(cmd) => schedule::run(&ctx, cmd),
         Command::Key(cmd) => key::run(&ctx, cmd),
+        Command::Targets(cmd) => targets::run(&ctx, cmd),
         Command::Stats {
             since,
             webhook,
@@ -203,6 +220,57 @@ fn scope(given: Option<CustomerId>) -> Result<Scope, CliError> {
         }
     }
     Ok(given.map_or(Scope::All, Scope::Customer))
+}
+
+/// `WEBNET_SECRET_KEY`, when set and not empty.
+fn secret_key_env() -> Option<String> {
+    std::env::var("WEBNET_SECRET_KEY")
+        .ok()
+        .filter(|k| !k.is_empty())
+}
+
+/// Refuses a `--db`/`WEBNET_DB` of the form `scheme://…` before anything touches the disk: it
+/// would otherwise be taken as a relative file name (a folder named `postgres:` holding the
+/// password in its path). The message shows the URL with its password and query hidden.
+fn refuse_url(db: &std::path::Path) -> Result<(), CliError> {
+    let text = db.to_string_lossy();
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return Ok(());
+    };
+    let mut chars = scheme.chars();
+    let is_scheme = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !is_scheme {
+        return Ok(());
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let authority = match authority.rsplit_once('@') {
+        Some((user, host)) if user.contains(':') => {
+            format!("{}:***@{host}", user.split(':').next().unwrap_or_default())
+        }
+        _ => authority.to_string(),
+    };
+    // A query can carry a password too (`?password=…`): show only that there was one.
+    let path = match tail.find(['?', '#']) {
+        Some(q) => format!("{}?***", &tail[..q]),
+        None => tail.to_string(),
+    };
+    let postgres = matches!(
+        scheme.to_ascii_lowercase().as_str(),
+        "postgres" | "postgresql"
+    );
+    Err(CliError::usage(
+        "--db",
+        format!(
+            "\"{scheme}://{authority}{path}\" is a URL; webnet reads SQLite files only{}",
+            if postgres {
+                " (PostgreSQL support is not built in yet)"
+            } else {
+                ": give the path of a database file"
+            }
+        ),
+    ))
 }
 
 /// `$XDG_DATA_HOME/webnet/webhooks.db`, else `~/.local/share/webnet/webhooks.db`.

@@ -6,6 +6,7 @@ use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Input, MultiSelect, Password};
 
 use super::CliError;
+use crate::domain::allowlist::TargetPolicy;
 use crate::domain::webhook::{validate_name, WebhookUrl};
 use crate::domain::{CustomerId, EventType, Secret};
 use crate::store::Store;
@@ -38,11 +39,12 @@ pub fn name() -> Result<String, CliError> {
         .map_err(cancelled)
 }
 
-pub fn url(allow_private: bool) -> Result<String, CliError> {
+/// A URL whose destination `policy` allows (DESIGN §7).
+pub fn url(policy: &TargetPolicy) -> Result<String, CliError> {
     Input::<String>::with_theme(&ColorfulTheme::default())
         .with_prompt("URL")
         .validate_with(|s: &String| {
-            WebhookUrl::parse(s, allow_private)
+            WebhookUrl::parse_for(s, policy)
                 .map(|_| ())
                 .map_err(|e| e.message)
         })

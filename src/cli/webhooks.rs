@@ -132,17 +132,22 @@ fn create(ctx: &Context, mut opts: WebhookOptions) -> Result<(), CliError> {
     };
     apply_limits(&mut settings, &opts)?;
     let given_name = opts.name.as_deref().map(validate_name).transpose()?;
+    // The form now; the destination once the allow list is read (below).
     let given_url = opts
         .url
         .as_deref()
-        .map(|u| WebhookUrl::parse(u, ctx.allow_private))
+        .map(|u| WebhookUrl::parse(u, true))
         .transpose()?;
     let given_types = (!opts.events.is_empty())
         .then(|| parse_event_types(&opts.events))
         .transpose()?;
     let mut secret = read_secret(&mut opts)?;
 
-    let store = ctx.store()?;
+    let store = ctx.store_or_create()?;
+    let policy = ctx.target_policy(&store)?;
+    if let Some(u) = &given_url {
+        u.check_destination(&policy)?;
+    }
     let customer = match ctx.scope {
         Scope::Customer(c) => c,
         Scope::All => prompt::customer(&store)?,
@@ -154,7 +159,7 @@ fn create(ctx: &Context, mut opts: WebhookOptions) -> Result<(), CliError> {
     };
     settings.url = match given_url {
         Some(u) => u,
-        None => WebhookUrl::parse(&prompt::url(ctx.allow_private)?, ctx.allow_private)?,
+        None => WebhookUrl::parse_for(&prompt::url(&policy)?, &policy)?,
     };
     settings.payload_format = match opts
         .payload_format
@@ -225,10 +230,11 @@ fn update(
     }
     // Validate everything before touching the database.
     let name = opts.name.as_deref().map(validate_name).transpose()?;
+    // The form now; the destination once the allow list is read (below).
     let url = opts
         .url
         .as_deref()
-        .map(|u| WebhookUrl::parse(u, ctx.allow_private))
+        .map(|u| WebhookUrl::parse(u, true))
         .transpose()?;
     let types = (!opts.events.is_empty())
         .then(|| parse_event_types(&opts.events))
@@ -237,6 +243,9 @@ fn update(
     let secret = read_secret(&mut opts)?;
 
     let store = ctx.store()?;
+    if let Some(u) = &url {
+        u.check_destination(&ctx.target_policy(&store)?)?;
+    }
     let current = store.webhook(ctx.scope, id)?;
     let mut s = current.settings.clone();
     apply_limits(&mut s, &opts)?;

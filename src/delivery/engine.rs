@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use super::outcome;
 use super::pool::{fits_lease, Lane, Work};
 use super::send::{Reply, Request, Sender, Sent};
+use crate::domain::allowlist::TargetPolicy;
 use crate::domain::secret::SecretKey;
 use crate::domain::time::Millis;
 use crate::domain::Scope;
@@ -160,6 +161,20 @@ pub struct Engine<'s> {
     stopping: bool,
     /// Every outcome as a log line tells it, when the caller wants them (`drain`'s log).
     notes: Option<Vec<Note>>,
+    /// `--allow-private-targets`: every destination allowed, the stored list not read.
+    allow_private: bool,
+}
+
+/// The destinations this process may reach: everything with `--allow-private-targets`, else
+/// public addresses and the stored allow list. Unreadable, the list is taken as empty: a
+/// destination is refused rather than reached without knowing it is allowed.
+fn target_policy(store: &Store, allow_private: bool) -> TargetPolicy {
+    if allow_private {
+        return TargetPolicy::any();
+    }
+    store
+        .target_policy(false)
+        .unwrap_or_else(|_| TargetPolicy::default())
 }
 
 /// A name for this process's leases: unique enough across processes and restarts.
@@ -181,6 +196,7 @@ impl<'s> Engine<'s> {
     ) -> Engine<'s> {
         let concurrency = concurrency.clamp(1, 256);
         let (msg_tx, msg_rx) = mpsc::channel::<Msg>();
+        let policy = target_policy(store, allow_private);
         Engine {
             store,
             scope,
@@ -188,7 +204,7 @@ impl<'s> Engine<'s> {
             clock,
             summary: Summary::default(),
             concurrency,
-            sender: Arc::new(Sender::new(allow_private, concurrency)),
+            sender: Arc::new(Sender::with_policy(policy, concurrency)),
             main: Lane::new("send", concurrency, false),
             // Slow-lane threads mostly wait on receivers that do not answer: cheap, so many.
             slow: Lane::new("slow", (16 * concurrency).clamp(64, 512), true),
@@ -210,6 +226,7 @@ impl<'s> Engine<'s> {
             parked: HashMap::new(),
             stopping: false,
             notes: None,
+            allow_private,
         }
     }
 
@@ -259,6 +276,20 @@ impl<'s> Engine<'s> {
             if let Some(n) = self.per_webhook.get_mut(&t.id) {
                 *n = n.saturating_sub(1);
             }
+        }
+    }
+
+    /// Rereads the allowed destinations before handing out claimed work, so a long-running
+    /// `drain --watch` or `emit` stream follows `webnet targets allow|remove` for everything
+    /// claimed after the change. (One read of a small table per non-empty claim batch.)
+    fn refresh_targets(&mut self) {
+        if self.allow_private {
+            return;
+        }
+        // A failed read keeps the list already in force; the claim that follows meets the
+        // same database and reports its error.
+        if let Ok(policy) = self.store.target_policy(false) {
+            self.sender.set_policy(policy);
         }
     }
 
@@ -313,6 +344,9 @@ impl<'s> Engine<'s> {
     /// Takes claimed deliveries; ones with nowhere to go fail at once, the rest are queued for
     /// the lanes.
     pub fn dispatch(&mut self, jobs: Vec<Job>) {
+        if !jobs.is_empty() {
+            self.refresh_targets();
+        }
         for job in jobs {
             let Some(target) = &job.target else {
                 let o = outcome::not_sent(&job, "Webhook was deleted");

@@ -1,17 +1,18 @@
 //! One HTTP attempt: a signed POST with the stored payload bytes, a whole-request timeout, no
-//! redirects followed, and — unless private targets are allowed — every resolved address checked
-//! before connecting, so a name cannot lead a request to loopback, private or metadata ranges.
+//! redirects followed, and every resolved address checked against the allowed destinations
+//! before connecting, so a name cannot lead a request to loopback, private or metadata ranges
+//! the operator has not allowed. When the allowed destinations change, the connection pools are
+//! dropped with them: a kept-alive connection never outlives the rule that let it open.
 
 use std::io::Read;
-use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::Agent;
 
-use crate::domain::target::non_public_reason;
+use crate::domain::allowlist::{Refusal, TargetPolicy};
 
 /// Response bodies are kept up to this many bytes.
 pub const BODY_LIMIT: usize = 10 * 1024;
@@ -53,32 +54,46 @@ pub struct Sent {
 }
 
 /// The HTTP side of a process: one agent (keep-alive pool) for verified TLS, one for
-/// `verify_ssl = false`, created on first use.
+/// `verify_ssl = false`, created on first use; both replaced when the allowed destinations
+/// change.
 pub struct Sender {
-    verified: Agent,
-    unverified: std::sync::OnceLock<Agent>,
-    allow_private: bool,
+    agents: RwLock<Arc<Agents>>,
     pool_per_host: usize,
+}
+
+/// The agents made under one policy.
+struct Agents {
+    policy: Arc<TargetPolicy>,
+    verified: Agent,
+    unverified: OnceLock<Agent>,
+}
+
+impl Agents {
+    fn new(policy: TargetPolicy, per_host: usize) -> Agents {
+        let policy = Arc::new(policy);
+        Agents {
+            verified: agent(&policy, true, per_host),
+            unverified: OnceLock::new(),
+            policy,
+        }
+    }
 }
 
 /// Why the resolver refused an address; matched by type, not by message.
 #[derive(Debug)]
-struct RefusedAddress {
-    ip: IpAddr,
-    reason: &'static str,
-}
+struct RefusedAddress(Refusal);
 
 impl std::fmt::Display for RefusedAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "refused: {} is {}", self.ip, self.reason)
+        self.0.fmt(f)
     }
 }
 
 impl std::error::Error for RefusedAddress {}
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct SafeResolver {
-    allow_private: bool,
+    policy: Arc<TargetPolicy>,
     inner: DefaultResolver,
 }
 
@@ -113,15 +128,14 @@ impl Resolver for SafeResolver {
                 }
                 other => other,
             })?;
-        if !self.allow_private {
-            // Refuse when any address is not public, so DNS cannot mix in an internal one.
-            for a in addrs.iter() {
-                if let Some(reason) = non_public_reason(a.ip()) {
-                    return Err(ureq::Error::Io(std::io::Error::new(
-                        std::io::ErrorKind::PermissionDenied,
-                        RefusedAddress { ip: a.ip(), reason },
-                    )));
-                }
+        // Refuse when any address is not allowed, so DNS cannot mix in an internal one.
+        let host = uri.host().unwrap_or_default();
+        for a in addrs.iter() {
+            if let Err(refusal) = self.policy.check_address(host, a.ip()) {
+                return Err(ureq::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    RefusedAddress(refusal),
+                )));
             }
         }
         Ok(addrs)
@@ -130,22 +144,49 @@ impl Resolver for SafeResolver {
 
 impl Sender {
     /// `concurrency` sizes the keep-alive pool so parallel sends to one host reuse connections.
+    /// `allow_private`: every destination allowed (the development flag), else public only.
     pub fn new(allow_private: bool, concurrency: usize) -> Sender {
+        let policy = if allow_private {
+            TargetPolicy::any()
+        } else {
+            TargetPolicy::default()
+        };
+        Sender::with_policy(policy, concurrency)
+    }
+
+    /// A sender that reaches what `policy` allows.
+    pub fn with_policy(policy: TargetPolicy, concurrency: usize) -> Sender {
         let pool_per_host = concurrency.max(1);
         Sender {
-            verified: agent(allow_private, true, pool_per_host),
-            unverified: std::sync::OnceLock::new(),
-            allow_private,
+            agents: RwLock::new(Arc::new(Agents::new(policy, pool_per_host))),
             pool_per_host,
         }
     }
 
-    fn agent(&self, verify: bool) -> &Agent {
+    /// Applies a changed policy to later requests. Connections opened under the old one are
+    /// not reused (new pools): a kept-alive connection would skip the resolver's check.
+    pub fn set_policy(&self, policy: TargetPolicy) {
+        let mut agents = match self.agents.write() {
+            Ok(a) => a,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if *agents.policy != policy {
+            *agents = Arc::new(Agents::new(policy, self.pool_per_host));
+        }
+    }
+
+    fn agent(&self, verify: bool) -> Agent {
+        let agents = match self.agents.read() {
+            Ok(a) => Arc::clone(&a),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        };
         if verify {
-            &self.verified
+            agents.verified.clone()
         } else {
-            self.unverified
-                .get_or_init(|| agent(self.allow_private, false, self.pool_per_host))
+            agents
+                .unverified
+                .get_or_init(|| agent(&agents.policy, false, self.pool_per_host))
+                .clone()
         }
     }
 
@@ -160,8 +201,8 @@ impl Sender {
     }
 
     fn send_inner(&self, req: &Request) -> Reply {
-        let mut builder = self
-            .agent(req.verify_ssl)
+        let agent = self.agent(req.verify_ssl);
+        let mut builder = agent
             .post(&req.url)
             .config()
             .timeout_global(Some(req.timeout))
@@ -209,7 +250,7 @@ impl Sender {
     }
 }
 
-fn agent(allow_private: bool, verify: bool, per_host: usize) -> Agent {
+fn agent(policy: &Arc<TargetPolicy>, verify: bool, per_host: usize) -> Agent {
     let config = Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
@@ -228,7 +269,7 @@ fn agent(allow_private: bool, verify: bool, per_host: usize) -> Agent {
         config,
         DefaultConnector::default(),
         SafeResolver {
-            allow_private,
+            policy: Arc::clone(policy),
             inner: DefaultResolver::default(),
         },
     )

@@ -1,6 +1,7 @@
 //! Pure domain rules: the event catalog, webhook validation, destinations, secrets, payloads,
 //! signatures and the retry policy. Nothing here does I/O, reads the clock or prints.
 
+pub mod allowlist;
 pub mod event_type;
 pub mod format;
 pub mod headers;

@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::allowlist::TargetPolicy;
 use super::event_type::Subscription;
-use super::{target, ValidationError};
+use super::ValidationError;
 
 pub const DEFAULT_TIMEOUT: u32 = 10;
 pub const TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 1..=120;
@@ -41,8 +42,19 @@ pub struct WebhookUrl(url::Url);
 impl WebhookUrl {
     /// Parses and checks a URL. Unless `allow_private`, an IP-literal host that is not public
     /// (and `localhost`) is refused here; names are checked again on every resolved address
-    /// when sending.
+    /// when sending. (The allow list's form: [`WebhookUrl::parse_for`].)
     pub fn parse(text: &str, allow_private: bool) -> Result<WebhookUrl, ValidationError> {
+        let policy = if allow_private {
+            TargetPolicy::any()
+        } else {
+            TargetPolicy::default()
+        };
+        WebhookUrl::parse_for(text, &policy)
+    }
+
+    /// Parses and checks a URL against the destinations `policy` allows (DESIGN §7): an
+    /// IP-literal host must be public or in an allowed range, `localhost` an allowed name.
+    pub fn parse_for(text: &str, policy: &TargetPolicy) -> Result<WebhookUrl, ValidationError> {
         let err = |m: String| ValidationError::new("url", m);
         let text = text.trim();
         if text.len() > MAX_URL_LEN {
@@ -59,26 +71,22 @@ impl WebhookUrl {
                 url.scheme()
             )));
         }
-        let host = url
-            .host()
-            .ok_or_else(|| err(format!("{text:?} has no host")))?;
-        if !allow_private {
-            let refused = match host {
-                url::Host::Ipv4(ip) => target::non_public_reason(ip.into()),
-                url::Host::Ipv6(ip) => target::non_public_reason(ip.into()),
-                url::Host::Domain(d) => {
-                    let d = d.trim_end_matches('.').to_ascii_lowercase();
-                    (d == "localhost" || d.ends_with(".localhost")).then_some("a loopback address")
-                }
-            };
-            if let Some(reason) = refused {
-                return Err(err(format!(
-                    "refused: {} is {reason}; pass --allow-private-targets to allow non-public destinations",
-                    url.host_str().unwrap_or_default()
-                )));
-            }
+        if url.host().is_none() {
+            return Err(err(format!("{text:?} has no host")));
         }
-        Ok(WebhookUrl(url))
+        let url = WebhookUrl(url);
+        url.check_destination(policy)?;
+        Ok(url)
+    }
+
+    /// Checks this URL's host against `policy` (before any DNS; see [`WebhookUrl::parse_for`]).
+    pub fn check_destination(&self, policy: &TargetPolicy) -> Result<(), ValidationError> {
+        match self.0.host() {
+            Some(host) => policy
+                .check_url_host(&host)
+                .map_err(|r| ValidationError::new("url", r.at_creation())),
+            None => Ok(()),
+        }
     }
 
     pub fn as_str(&self) -> &str {

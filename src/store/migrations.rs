@@ -150,6 +150,17 @@ CREATE INDEX deliveries_webhook ON deliveries (webhook_id, id);
 CREATE INDEX deliveries_customer ON deliveries (customer_id, id);
 CREATE INDEX deliveries_created ON deliveries (created_at);
 "#,
+    r#"
+-- Non-public destinations the operator allows (DESIGN §7), read by every process that creates
+-- webhooks or sends: a CIDR range ('10.20.0.0/16', '::1/128') or an exact host name (lower
+-- case, no trailing dot), in the canonical form `webnet targets allow` writes.
+CREATE TABLE allowed_targets (
+    target     TEXT PRIMARY KEY,
+    note       TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+"#,
 ];
 
 /// The schema version this build writes.

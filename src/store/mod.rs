@@ -7,6 +7,7 @@ mod history;
 mod keys;
 mod migrations;
 mod rekey;
+mod targets;
 mod webhooks;
 
 use std::fs::OpenOptions;
@@ -24,6 +25,7 @@ pub use deliveries::{
 pub use history::{AttemptLog, AttemptStat, Backlog, Delivery, DeliveryCounts, DeliveryFilter};
 pub use keys::KeyProblem;
 pub use rekey::{NewKey, Reset, Rotated};
+pub use targets::AllowedTargetRow;
 pub use webhooks::{SecretChange, Webhook, WebhookFilter, SEALED_PREFIX};
 
 use crate::domain::secret::KeyError;
@@ -47,6 +49,8 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("no webnet database at {path} (create one with \"webnet customers create NAME\", or check --db / WEBNET_DB)")]
+    Missing { path: PathBuf },
     #[error("{path} is read-only (or on a read-only file system): nothing was changed")]
     ReadOnly { path: PathBuf },
     #[error("{what} {id} not found")]
@@ -78,11 +82,25 @@ impl Store {
     /// Opens (creating, mode 0600, with its folder) the database at `path` and migrates it.
     /// `passphrase` is `WEBNET_SECRET_KEY`; without it secrets use the key file beside `path`.
     pub fn open(path: &Path, passphrase: Option<String>) -> Result<Store> {
+        Store::open_with(path, passphrase, true)
+    }
+
+    /// Opens the database at `path` only if it exists ([`StoreError::Missing`] otherwise,
+    /// having created nothing: no file, folder or key file), and migrates it. For commands
+    /// that only read or deliver, so a mistyped path is an error, not a new empty database.
+    pub fn open_existing(path: &Path, passphrase: Option<String>) -> Result<Store> {
+        Store::open_with(path, passphrase, false)
+    }
+
+    fn open_with(path: &Path, passphrase: Option<String>, create: bool) -> Result<Store> {
         let io = |source| StoreError::Io {
             path: path.to_path_buf(),
             source,
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| create && !d.as_os_str().is_empty())
+        {
             if !dir.exists() {
                 std::fs::DirBuilder::new()
                     .recursive(true)
@@ -97,7 +115,7 @@ impl Store {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .create(true)
+            .create(create)
             .truncate(false)
             .mode(0o600)
             .open(path)
@@ -115,7 +133,12 @@ impl Store {
                     Err(e)
                 }
             })
-            .map_err(io)?;
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound if !create => StoreError::Missing {
+                    path: path.to_path_buf(),
+                },
+                _ => io(e),
+            })?;
         let mode = if read_only {
             OpenFlags::SQLITE_OPEN_READ_ONLY
         } else {

@@ -113,13 +113,24 @@ struct Shared {
 
 pub struct Receiver {
     pub port: u16,
+    /// The loopback address it listens on (127.0.0.1 unless started with [`Receiver::start_on`]).
+    pub ip: std::net::IpAddr,
     shared: Arc<Shared>,
 }
 
 impl Receiver {
     /// Answers every request with `behaviour(request)`.
     pub fn start(behaviour: impl Fn(&Received) -> Reply + Send + Sync + 'static) -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        Receiver::start_on(std::net::Ipv4Addr::LOCALHOST.into(), behaviour)
+    }
+
+    /// As [`Receiver::start`], on another loopback address (e.g. `::1`).
+    pub fn start_on(
+        ip: std::net::IpAddr,
+        behaviour: impl Fn(&Received) -> Reply + Send + Sync + 'static,
+    ) -> Receiver {
+        assert!(ip.is_loopback(), "test receivers listen on loopback only");
+        let listener = TcpListener::bind((ip, 0)).expect("bind loopback");
         let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(Shared {
             received: Mutex::new(Vec::new()),
@@ -139,7 +150,7 @@ impl Receiver {
                 std::thread::spawn(move || serve(stream, &s));
             }
         });
-        Receiver { port, shared }
+        Receiver { port, ip, shared }
     }
 
     /// A receiver that answers 200 to everything.
@@ -148,7 +159,10 @@ impl Receiver {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!(
+            "http://{}{path}",
+            std::net::SocketAddr::new(self.ip, self.port)
+        )
     }
 
     pub fn requests(&self) -> Vec<Received> {
@@ -178,7 +192,7 @@ impl Drop for Receiver {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
         // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        let _ = TcpStream::connect((self.ip, self.port));
     }
 }
 

@@ -1,0 +1,606 @@
+//! Non-public destinations the operator allows (DESIGN §7): address ranges (CIDR) and exact host
+//! names, stored in the database and applied by every process that validates a URL or sends.
+//!
+//! Parsing is strict: a range with host bits set (`10.20.1.0/16`) is refused with the ranges it
+//! could have meant, never silently widened. Matching is pure; [`TargetPolicy`] decides for one
+//! address (and the URL's host name) whether a request may go there.
+//!
+//! An allowed host name trusts that name's DNS: the name may resolve to any non-public address,
+//! except a cloud metadata address, which only an address range admits — so a record changed to
+//! point at instance credentials is still refused. An IP literal in a URL is never matched by a
+//! host name, only by a range.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::target::non_public_reason;
+
+/// The longest host name DNS allows.
+const MAX_HOST_LEN: usize = 253;
+
+/// An address range: a network address and a prefix length, with no host bits set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Cidr {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+fn bits(ip: IpAddr) -> (u128, u8) {
+    match ip {
+        IpAddr::V4(v4) => (u32::from(v4) as u128, 32),
+        IpAddr::V6(v6) => (u128::from(v6), 128),
+    }
+}
+
+/// The `prefix`-bit network mask for a `width`-bit address, as the low bits of a u128.
+fn mask(prefix: u8, width: u8) -> u128 {
+    let all = if width == 128 {
+        u128::MAX
+    } else {
+        (1u128 << width) - 1
+    };
+    if prefix == 0 {
+        0
+    } else {
+        all & !((1u128 << (width - prefix)) - 1)
+    }
+}
+
+fn from_bits(value: u128, width: u8) -> IpAddr {
+    if width == 32 {
+        IpAddr::V4(Ipv4Addr::from(value as u32))
+    } else {
+        IpAddr::V6(Ipv6Addr::from(value))
+    }
+}
+
+impl Cidr {
+    /// The one-address range of `ip` (`/32` or `/128`).
+    pub fn single(ip: IpAddr) -> Cidr {
+        Cidr {
+            addr: ip,
+            prefix: bits(ip).1,
+        }
+    }
+
+    /// Parses `ADDRESS/PREFIX`. Host bits must be zero: `10.20.1.0/16` is refused, naming
+    /// `10.20.0.0/16` and `10.20.1.0/24`, because a mistyped prefix would otherwise allow far
+    /// more than was meant.
+    pub fn parse(text: &str) -> Result<Cidr, String> {
+        let (addr, prefix) = text
+            .split_once('/')
+            .ok_or_else(|| format!("{text:?} is not a CIDR range (ADDRESS/PREFIX)"))?;
+        let addr: IpAddr = addr.trim_matches(['[', ']']).parse().map_err(|_| {
+            format!(
+                "{text:?}: {addr:?} is not an IPv4 or IPv6 address (e.g. 10.20.0.0/16, fd00::/8)"
+            )
+        })?;
+        let (value, width) = bits(addr);
+        let prefix: u8 = match prefix.parse() {
+            Ok(p) if p <= width && prefix.bytes().all(|b| b.is_ascii_digit()) => p,
+            _ => {
+                return Err(format!(
+                    "{text:?}: the prefix length must be a number from 0 to {width}"
+                ))
+            }
+        };
+        let network = value & mask(prefix, width);
+        if network != value {
+            let exact = width - value.trailing_zeros().min(width as u32) as u8;
+            return Err(format!(
+                "{text:?} has host bits set: did you mean {} or {}?",
+                Cidr {
+                    addr: from_bits(network, width),
+                    prefix
+                },
+                Cidr {
+                    addr,
+                    prefix: exact
+                }
+            ));
+        }
+        Ok(Cidr { addr, prefix })
+    }
+
+    /// Whether `ip` is in this range (same address family only).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let (value, width) = bits(ip);
+        let (net, net_width) = bits(self.addr);
+        width == net_width && value & mask(self.prefix, width) == net
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// One entry of the allow list: a range, or an exact host name (lower case, ASCII/punycode, no
+/// trailing dot).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AllowedTarget {
+    Range(Cidr),
+    Host(String),
+}
+
+impl AllowedTarget {
+    /// Parses what the operator typed: a CIDR range, a bare address (one address: `/32` or
+    /// `/128`), or a host name (case-insensitive, trailing dot ignored). The error says what
+    /// was wrong, for a message naming the argument.
+    pub fn parse(text: &str) -> Result<AllowedTarget, String> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Err(
+                "give an address range (e.g. 10.20.0.0/16), an address or a host name".into(),
+            );
+        }
+        if let Some((_, rest)) = t.split_once("://") {
+            let host = url::Url::parse(t)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| {
+                    rest.split(['/', ':'])
+                        .next()
+                        .unwrap_or_default()
+                        .to_string()
+                });
+            return Err(format!(
+                "{t:?} is a URL: give its host name or address alone (e.g. {host})"
+            ));
+        }
+        if t.contains('/') {
+            return Cidr::parse(t).map(AllowedTarget::Range);
+        }
+        if let Ok(ip) = t.trim_matches(['[', ']']).parse::<IpAddr>() {
+            return Ok(AllowedTarget::Range(Cidr::single(ip)));
+        }
+        parse_host(t).map(AllowedTarget::Host)
+    }
+
+    /// A single public address: allowing it changes nothing (public ones are always allowed).
+    pub fn is_public_address(&self) -> bool {
+        match self {
+            AllowedTarget::Range(c) => {
+                c.prefix == bits(c.addr).1 && non_public_reason(c.addr).is_none()
+            }
+            AllowedTarget::Host(_) => false,
+        }
+    }
+
+    /// A range wider than one address that takes in a cloud metadata address: worth a
+    /// warning, since webhooks could then reach instance credentials.
+    pub fn spans_metadata(&self) -> bool {
+        match self {
+            AllowedTarget::Range(c) => {
+                c.prefix < bits(c.addr).1 && METADATA.iter().any(|m| c.contains(*m))
+            }
+            AllowedTarget::Host(_) => false,
+        }
+    }
+
+    /// `range` or `host`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AllowedTarget::Range(_) => "range",
+            AllowedTarget::Host(_) => "host",
+        }
+    }
+}
+
+impl fmt::Display for AllowedTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AllowedTarget::Range(c) => c.fmt(f),
+            AllowedTarget::Host(h) => f.write_str(h),
+        }
+    }
+}
+
+fn parse_host(text: &str) -> Result<String, String> {
+    let not_a_name = || {
+        format!(
+            "{text:?} is neither an address range (e.g. 10.20.0.0/16), an address, nor a host name"
+        )
+    };
+    if text.contains('*') {
+        return Err(format!(
+            "{text:?}: wildcards are not supported; allow each host name, or the address range its receivers use"
+        ));
+    }
+    let trimmed = text.strip_suffix('.').unwrap_or(text);
+    // The URL parser's rules, so a name matches what a webhook URL's host becomes (lower case,
+    // international names as punycode).
+    let host = match url::Host::parse(trimmed) {
+        Ok(url::Host::Domain(d)) => d,
+        Ok(_) => {
+            return Err(format!(
+                "{text:?} reads as an address in an unusual form; write it as 127.0.0.1 or a CIDR range"
+            ))
+        }
+        Err(_) => return Err(not_a_name()),
+    };
+    let labels_ok = host.split('.').all(|l| {
+        (1..=63).contains(&l.len())
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    });
+    if !labels_ok || host.len() > MAX_HOST_LEN {
+        return Err(not_a_name());
+    }
+    Ok(host)
+}
+
+/// A URL host as the allow list sees it: `None` for an IP literal (only ranges match those),
+/// else the name in lower case without a trailing dot.
+fn name_of(host: &str) -> Option<String> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if bare.is_empty() || bare.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    Some(host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase())
+}
+
+/// The addresses an address stands for: itself, and the IPv4 address inside an IPv4-mapped one.
+fn forms(ip: IpAddr) -> impl Iterator<Item = IpAddr> {
+    let mapped = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
+        IpAddr::V4(_) => None,
+    };
+    std::iter::once(ip).chain(mapped)
+}
+
+/// Cloud instance metadata (AWS, GCP, Azure, Oracle; AWS's IPv6 one): reached through an
+/// allowed name only when a range admits it.
+fn is_metadata(ip: IpAddr) -> bool {
+    forms(ip).any(|a| METADATA.contains(&a))
+}
+
+const METADATA: [IpAddr; 2] = [
+    IpAddr::V4(Ipv4Addr::new(169, 254, 169, 254)),
+    IpAddr::V6(Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)),
+];
+
+/// Which non-public destinations a process may reach: everything (the development flag), or
+/// the stored ranges and host names. Public addresses are always allowed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetPolicy {
+    any: bool,
+    ranges: Vec<Cidr>,
+    hosts: Vec<String>,
+}
+
+impl TargetPolicy {
+    /// `any`: `--allow-private-targets`; `targets`: the stored allow list.
+    pub fn new(any: bool, targets: impl IntoIterator<Item = AllowedTarget>) -> TargetPolicy {
+        let mut p = TargetPolicy {
+            any,
+            ..TargetPolicy::default()
+        };
+        for t in targets {
+            match t {
+                AllowedTarget::Range(c) => p.ranges.push(c),
+                AllowedTarget::Host(h) => p.hosts.push(h),
+            }
+        }
+        p
+    }
+
+    /// Every destination allowed (`--allow-private-targets`).
+    pub fn any() -> TargetPolicy {
+        TargetPolicy::new(true, [])
+    }
+
+    fn range_allows(&self, ip: IpAddr) -> bool {
+        forms(ip).any(|a| self.ranges.iter().any(|r| r.contains(a)))
+    }
+
+    fn name_allowed(&self, name: &str) -> bool {
+        self.hosts.iter().any(|h| h == name)
+    }
+
+    /// Whether a request for a URL whose host is `host` (a name, or an IP literal, bracketed or
+    /// not) may connect to `ip`; the refusal otherwise.
+    pub fn check_address(&self, host: &str, ip: IpAddr) -> Result<(), Refusal> {
+        if self.any {
+            return Ok(());
+        }
+        let Some(reason) = non_public_reason(ip) else {
+            return Ok(());
+        };
+        if self.range_allows(ip) {
+            return Ok(());
+        }
+        let name = name_of(host);
+        let name_allowed = name.as_deref().is_some_and(|n| self.name_allowed(n));
+        if name_allowed && !is_metadata(ip) {
+            return Ok(());
+        }
+        Err(Refusal {
+            subject: ip.to_string(),
+            reason,
+            allow: vec![Cidr::single(ip).to_string()],
+            resolved_from: name,
+            name_allowed,
+        })
+    }
+
+    /// The check made when a webhook is created or its URL changed, before any DNS: an IP
+    /// literal must be public or in an allowed range; `localhost` (and `*.localhost`) must be
+    /// an allowed name or have a loopback address allowed. Other names are checked on every
+    /// resolved address when sending.
+    pub fn check_url_host(&self, host: &url::Host<&str>) -> Result<(), Refusal> {
+        match host {
+            url::Host::Ipv4(ip) => self.check_address("", IpAddr::V4(*ip)),
+            url::Host::Ipv6(ip) => self.check_address("", IpAddr::V6(*ip)),
+            url::Host::Domain(d) => {
+                let Some(name) = name_of(d) else {
+                    return Ok(());
+                };
+                let loopback_name = name == "localhost" || name.ends_with(".localhost");
+                if self.any || !loopback_name || self.name_allowed(&name) {
+                    return Ok(());
+                }
+                let v4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+                let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+                if self.range_allows(v4) || self.range_allows(v6) {
+                    return Ok(());
+                }
+                Err(Refusal {
+                    subject: name.clone(),
+                    reason: "a loopback name",
+                    allow: vec![name, Cidr::single(v4).to_string()],
+                    resolved_from: None,
+                    name_allowed: false,
+                })
+            }
+        }
+    }
+}
+
+/// Why a destination was refused, and what to allow instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The address (or loopback name) refused.
+    pub subject: String,
+    /// "a private address", …
+    pub reason: &'static str,
+    /// What `webnet targets allow` would admit it, best first.
+    pub allow: Vec<String>,
+    /// The URL's host name the address was resolved from, if it was a name.
+    pub resolved_from: Option<String>,
+    /// That name is allowed, but not for this address (a metadata address).
+    pub name_allowed: bool,
+}
+
+impl Refusal {
+    /// The message at creation: as at send time, plus the development flag.
+    pub fn at_creation(&self) -> String {
+        format!(
+            "refused: {} is {} ({}; or pass --allow-private-targets while developing)",
+            self.subject,
+            self.reason,
+            self.what_to_do()
+        )
+    }
+
+    fn what_to_do(&self) -> String {
+        let commands: Vec<String> = self
+            .allow
+            .iter()
+            .map(|a| format!("\"webnet targets allow {a}\""))
+            .collect();
+        let hint = format!("allow it with {}", commands.join(" or "));
+        match (&self.resolved_from, self.name_allowed) {
+            (Some(name), false) => format!(
+                "{name} resolves to it; {hint}, or the name with \"webnet targets allow {name}\""
+            ),
+            (Some(name), true) => {
+                format!("{name} resolves to it, and an allowed name never reaches it; {hint}")
+            }
+            (None, _) => hint,
+        }
+    }
+}
+
+/// `refused: 10.1.2.3 is a private address (allow it with "webnet targets allow 10.1.2.3/32")`.
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "refused: {} is {} ({})",
+            self.subject,
+            self.reason,
+            self.what_to_do()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn policy(targets: &[&str]) -> TargetPolicy {
+        TargetPolicy::new(
+            false,
+            targets.iter().map(|t| AllowedTarget::parse(t).unwrap()),
+        )
+    }
+
+    #[test]
+    fn parses_and_normalises_targets() {
+        for (given, canonical, kind) in [
+            ("10.20.0.0/16", "10.20.0.0/16", "range"),
+            ("127.0.0.1", "127.0.0.1/32", "range"),
+            ("127.0.0.1/32", "127.0.0.1/32", "range"),
+            ("::1", "::1/128", "range"),
+            ("[::1]", "::1/128", "range"),
+            ("::1/128", "::1/128", "range"),
+            ("fd00::/8", "fd00::/8", "range"),
+            ("FD00:0:0::/8", "fd00::/8", "range"),
+            ("0.0.0.0/0", "0.0.0.0/0", "range"),
+            (" 192.168.1.0/24 ", "192.168.1.0/24", "range"),
+            ("monitor.corp.lan", "monitor.corp.lan", "host"),
+            ("Monitor.Corp.LAN.", "monitor.corp.lan", "host"),
+            ("localhost", "localhost", "host"),
+            ("bücher.example", "xn--bcher-kva.example", "host"),
+            ("svc_a.internal", "svc_a.internal", "host"),
+        ] {
+            let t = AllowedTarget::parse(given).unwrap_or_else(|e| panic!("{given}: {e}"));
+            assert_eq!(t.to_string(), canonical, "{given}");
+            assert_eq!(t.kind(), kind, "{given}");
+        }
+    }
+
+    #[test]
+    fn refuses_garbage_and_host_bits() {
+        let e = AllowedTarget::parse("10.20.1.0/16").unwrap_err();
+        assert!(
+            e.contains("10.20.0.0/16") && e.contains("10.20.1.0/24"),
+            "{e}"
+        );
+        let e = AllowedTarget::parse("10.20.1.5/16").unwrap_err();
+        assert!(e.contains("10.20.1.5/32"), "{e}");
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "10.0.0.0/-1",
+            "10.0.0/8",
+            "300.1.1.1",
+            "foo/8",
+            "not a host",
+            "a..b",
+            "-a.example",
+            "*.corp.lan",
+            "http://monitor.corp.lan/",
+            "localhost:8080",
+            "0x7f.1",
+            "10.1",
+            &"a".repeat(64),
+            &format!("{}.example", "a.".repeat(125)),
+        ] {
+            assert!(
+                AllowedTarget::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
+        }
+        assert!(AllowedTarget::parse("http://monitor.corp.lan/")
+            .unwrap_err()
+            .contains("monitor.corp.lan"));
+    }
+
+    #[test]
+    fn wide_ranges_over_metadata_are_noticed() {
+        let spans = |t: &str| AllowedTarget::parse(t).unwrap().spans_metadata();
+        assert!(spans("169.254.0.0/16"));
+        assert!(spans("0.0.0.0/0"));
+        assert!(spans("fd00::/8"));
+        assert!(!spans("169.254.169.254/32"), "explicit");
+        assert!(!spans("10.0.0.0/8"));
+        assert!(!spans("localhost"));
+    }
+
+    #[test]
+    fn ranges_contain_their_addresses_only() {
+        let r = Cidr::parse("10.20.0.0/16").unwrap();
+        assert!(r.contains(ip("10.20.0.0")));
+        assert!(r.contains(ip("10.20.255.255")));
+        assert!(!r.contains(ip("10.21.0.0")));
+        assert!(!r.contains(ip("10.19.255.255")));
+        assert!(
+            !r.contains(ip("::ffff:10.20.0.1")),
+            "families are not mixed"
+        );
+        let all = Cidr::parse("0.0.0.0/0").unwrap();
+        assert!(all.contains(ip("255.255.255.255")));
+        assert!(!all.contains(ip("::1")));
+        let one = Cidr::single(ip("::1"));
+        assert!(one.contains(ip("::1")));
+        assert!(!one.contains(ip("::2")));
+        let v6 = Cidr::parse("fd00:1234::/32").unwrap();
+        assert!(v6.contains(ip("fd00:1234:ffff::1")));
+        assert!(!v6.contains(ip("fd00:1235::1")));
+        assert!(Cidr::parse("::/0").unwrap().contains(ip("fe80::1")));
+    }
+
+    #[test]
+    fn a_policy_allows_its_ranges_and_names_and_refuses_the_rest() {
+        let p = policy(&["10.20.0.0/16", "127.0.0.1/32", "monitor.corp.lan"]);
+        assert!(p.check_address("10.20.3.4", ip("10.20.3.4")).is_ok());
+        assert!(p.check_address("x.corp.lan", ip("10.20.3.4")).is_ok());
+        assert!(
+            p.check_address("", ip("::ffff:10.20.3.4")).is_ok(),
+            "mapped"
+        );
+        assert!(p.check_address("127.0.0.1", ip("127.0.0.1")).is_ok());
+        assert!(p.check_address("8.8.8.8", ip("8.8.8.8")).is_ok(), "public");
+        let r = p.check_address("10.1.2.3", ip("10.1.2.3")).unwrap_err();
+        assert_eq!(
+            r.to_string(),
+            "refused: 10.1.2.3 is a private address (allow it with \"webnet targets allow 10.1.2.3/32\")"
+        );
+        assert!(p.check_address("127.0.0.2", ip("127.0.0.2")).is_err());
+        // An allowed name reaches whatever it resolves to, but not metadata.
+        assert!(p
+            .check_address("Monitor.Corp.Lan.", ip("192.168.9.9"))
+            .is_ok());
+        assert!(p.check_address("monitor.corp.lan", ip("::1")).is_ok());
+        let r = p
+            .check_address("monitor.corp.lan", ip("169.254.169.254"))
+            .unwrap_err();
+        assert!(r.to_string().contains("169.254.169.254/32"), "{r}");
+        assert!(p
+            .check_address("monitor.corp.lan", ip("fd00:ec2::254"))
+            .is_err());
+        // Another name resolving to a refused address names both ways out.
+        let r = p.check_address("db.corp.lan", ip("10.9.0.1")).unwrap_err();
+        assert!(r.to_string().contains("10.9.0.1/32"), "{r}");
+        assert!(
+            r.to_string().contains("webnet targets allow db.corp.lan"),
+            "{r}"
+        );
+        // A name never matches an IP literal.
+        let p = policy(&["localhost"]);
+        assert!(p.check_address("localhost", ip("127.0.0.1")).is_ok());
+        assert!(p.check_address("127.0.0.1", ip("127.0.0.1")).is_err());
+        assert!(p.check_address("[::1]", ip("::1")).is_err());
+        // Metadata through a range is the operator's explicit choice.
+        let p = policy(&["169.254.169.254/32"]);
+        assert!(p.check_address("meta", ip("169.254.169.254")).is_ok());
+        assert!(TargetPolicy::any()
+            .check_address("x", ip("169.254.169.254"))
+            .is_ok());
+        assert!(TargetPolicy::default()
+            .check_address("localhost", ip("127.0.0.1"))
+            .is_err());
+    }
+
+    #[test]
+    fn loopback_names_at_creation() {
+        let localhost = url::Host::Domain("localhost");
+        assert!(TargetPolicy::default().check_url_host(&localhost).is_err());
+        assert!(policy(&["localhost"]).check_url_host(&localhost).is_ok());
+        assert!(policy(&["127.0.0.0/8"]).check_url_host(&localhost).is_ok());
+        assert!(policy(&["::1/128"]).check_url_host(&localhost).is_ok());
+        assert!(policy(&["localhost"])
+            .check_url_host(&url::Host::Domain("api.localhost"))
+            .is_err());
+        assert!(TargetPolicy::default()
+            .check_url_host(&url::Host::Domain("hooks.example.com"))
+            .is_ok());
+        let r = TargetPolicy::default()
+            .check_url_host(&localhost)
+            .unwrap_err();
+        assert!(r.at_creation().contains("webnet targets allow localhost"));
+        assert!(r.at_creation().contains("--allow-private-targets"));
+    }
+}

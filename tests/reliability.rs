@@ -215,6 +215,8 @@ fn eight_emits_and_four_drains_for_a_minute() {
                     &format!("{seconds}s"),
                     "--concurrency",
                     "4",
+                    // No periodic summary: any line on stderr is then a complaint.
+                    "--quiet",
                 ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())

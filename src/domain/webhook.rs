@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::event_type::Subscription;
+use super::text::quote;
 use super::{target, ValidationError};
 
 pub const DEFAULT_TIMEOUT: u32 = 10;
@@ -48,10 +49,10 @@ impl WebhookUrl {
         if text.len() > MAX_URL_LEN {
             return Err(err(format!("is longer than {MAX_URL_LEN} characters")));
         }
-        let url =
-            url::Url::parse(text).map_err(|e| err(format!("{text:?} is not a valid URL ({e})")))?;
+        let url = url::Url::parse(text)
+            .map_err(|e| err(format!("{} is not a valid URL ({e})", quote(text))))?;
         if url.scheme() != "http" && url.scheme() != "https" {
-            return Err(err(format!("{text:?} is not http or https")));
+            return Err(err(format!("{} is not http or https", quote(text))));
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(err(format!(
@@ -61,7 +62,7 @@ impl WebhookUrl {
         }
         let host = url
             .host()
-            .ok_or_else(|| err(format!("{text:?} has no host")))?;
+            .ok_or_else(|| err(format!("{} has no host", quote(text))))?;
         if !allow_private {
             let refused = match host {
                 url::Host::Ipv4(ip) => target::non_public_reason(ip.into()),

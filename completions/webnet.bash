@@ -1387,7 +1387,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__listen)
-            opts="-h -V --port --secret --count --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --port --secret --secret-stdin --count --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -346,12 +346,13 @@ complete -c webnet -n "__fish_webnet_using_subcommand stats" -l allow-private-ta
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l port -d 'Port on 127.0.0.1 (0: any free port, printed on stderr)' -r
-complete -c webnet -n "__fish_webnet_using_subcommand listen" -l secret -d 'Check X-Webhook-Signature with this secret; a wrong one is answered 401' -r
+complete -c webnet -n "__fish_webnet_using_subcommand listen" -l secret -d 'Check X-Webhook-Signature with this secret; a wrong one is answered 401. Visible to other local users in the process list: prefer --secret-stdin, or the environment variable WEBNET_LISTEN_SECRET (used when neither option is given)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l count -d 'Stop after this many events' -r
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand listen" -l secret-stdin -d 'Read the secret to check signatures with from standard input (first line)'
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -s V -l version -d 'Print version'

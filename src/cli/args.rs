@@ -6,6 +6,9 @@ use clap::builder::{FalseyValueParser, PossibleValuesParser};
 use clap::{Args, Parser, Subcommand};
 
 use super::output::Format;
+use super::values::{
+    self, count, delivery_id, duration, interval, number_in, webhook_id, whole_number,
+};
 use crate::domain::{CustomerId, EventType};
 
 /// Webhooks for the webnet platform: subscriptions in a local SQLite file, events delivered as
@@ -49,7 +52,8 @@ pub struct Cli {
         help_heading = super::generate::GLOBAL_HEADING,
         env = "WEBNET_CUSTOMER",
         hide_env_values = true,
-        value_name = "ID"
+        value_name = "ID",
+        allow_hyphen_values = true
     )]
     pub customer: Option<CustomerId>,
 
@@ -90,25 +94,35 @@ pub enum Command {
     /// Per webhook: deliveries, success rate, attempts and latency over a period, with sparklines
     Stats {
         /// The period, back from now
-        #[arg(long, value_name = "DURATION", default_value = "24h")]
+        #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = duration, allow_hyphen_values = true)]
         since: humantime::Duration,
         /// Only this webhook (a deleted one's history too)
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", value_parser = webhook_id, allow_hyphen_values = true)]
         webhook: Option<i64>,
         /// Sparkline width (time buckets across the period)
-        #[arg(long, value_name = "N", default_value_t = 24, value_parser = clap::value_parser!(u16).range(1..=200))]
+        #[arg(long, value_name = "N", default_value_t = 24, value_parser = number_in::<u16>(1..=200), allow_hyphen_values = true)]
         buckets: u16,
     },
     /// A local receiver for developing yours: prints each event as it arrives, checks signatures
     Listen {
         /// Port on 127.0.0.1 (0: any free port, printed on stderr)
-        #[arg(long, default_value_t = 8080)]
+        #[arg(long, default_value_t = 8080, value_parser = number_in::<u16>(0..=65535), allow_hyphen_values = true)]
         port: u16,
-        /// Check X-Webhook-Signature with this secret; a wrong one is answered 401
-        #[arg(long, value_name = "S")]
+        /// Check X-Webhook-Signature with this secret; a wrong one is answered 401. Visible to
+        /// other local users in the process list: prefer --secret-stdin, or the environment
+        /// variable WEBNET_LISTEN_SECRET (used when neither option is given)
+        #[arg(
+            long,
+            value_name = "S",
+            conflicts_with = "secret_stdin",
+            allow_hyphen_values = true
+        )]
         secret: Option<String>,
+        /// Read the secret to check signatures with from standard input (first line)
+        #[arg(long)]
+        secret_stdin: bool,
         /// Stop after this many events
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", value_parser = count::<u64>, allow_hyphen_values = true)]
         count: Option<u64>,
     },
     /// Run `drain` on a schedule: write the crontab line or the systemd units
@@ -194,11 +208,13 @@ pub enum WebhooksCommand {
     /// Show one webhook
     Show {
         /// Webhook id
+        #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
         id: i64,
     },
     /// Change a webhook; only what is given changes
     Update {
         /// Webhook id
+        #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
         id: i64,
         #[command(flatten)]
         options: WebhookOptions,
@@ -208,16 +224,19 @@ pub enum WebhooksCommand {
     /// Enable a webhook
     Enable {
         /// Webhook id
+        #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
         id: i64,
     },
     /// Disable a webhook: it gets nothing new until enabled again
     Disable {
         /// Webhook id
+        #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
         id: i64,
     },
     /// Send a signed `webhook.test` event now; prints status and time, exit 1 unless 2xx
     Test {
         /// Webhook id
+        #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
         id: i64,
     },
     /// Replace the signing secret; during the grace period both old and new sign
@@ -226,16 +245,18 @@ pub enum WebhooksCommand {
     )]
     RotateSecret {
         /// Webhook id
+        #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
         id: i64,
         /// How long the old secret keeps signing beside the new one (0s: switch at once)
-        #[arg(long, value_name = "DURATION", default_value = "24h")]
+        #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = duration, allow_hyphen_values = true)]
         grace: humantime::Duration,
         /// The new secret (visible in the process list: prefer --secret-stdin)
         #[arg(
             long,
             value_name = "S",
             conflicts_with = "secret_stdin",
-            required_unless_present = "secret_stdin"
+            required_unless_present = "secret_stdin",
+            allow_hyphen_values = true
         )]
         secret: Option<String>,
         /// Read the new secret from standard input (first line)
@@ -245,6 +266,7 @@ pub enum WebhooksCommand {
     /// Delete a webhook (its delivery history is kept)
     Delete {
         /// Webhook id
+        #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
         id: i64,
         /// Do not ask for confirmation
         #[arg(long, short = 'y')]
@@ -266,7 +288,12 @@ pub struct WebhookOptions {
     #[arg(long = "event", value_name = "TYPE", value_delimiter = ',', value_parser = event_type_parser())]
     pub events: Vec<String>,
     /// Signing secret (visible to other local users in the process list: prefer --secret-stdin)
-    #[arg(long, value_name = "S", conflicts_with = "secret_stdin")]
+    #[arg(
+        long,
+        value_name = "S",
+        conflicts_with = "secret_stdin",
+        allow_hyphen_values = true
+    )]
     pub secret: Option<String>,
     /// Read the signing secret from standard input (first line)
     #[arg(long)]
@@ -278,13 +305,13 @@ pub struct WebhookOptions {
     #[arg(long)]
     pub no_verify_ssl: bool,
     /// Whole-request timeout, 1s to 120s [default: 10s]
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub timeout: Option<String>,
     /// Retries after the first attempt, 0 to 20 [default: 3]
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = whole_number, allow_hyphen_values = true)]
     pub max_retries: Option<i64>,
     /// Wait before the first retry, doubled for each next one, 1s to 24h [default: 60s]
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub retry_backoff: Option<String>,
     /// Body format: the spec's JSON, or a Slack or Teams message [default: slack for Slack
     /// incoming-webhook URLs, teams for Teams ones, json otherwise]
@@ -292,7 +319,7 @@ pub struct WebhookOptions {
     pub payload_format: Option<String>,
     /// Disable the webhook after failing this long without one success, 0s for never, up to
     /// 30 days [default: 3days]
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub auto_disable_after: Option<String>,
     /// Custom header sent with every delivery, 'Name: value'; repeat for more (update: adds or
     /// replaces that header)
@@ -317,8 +344,8 @@ pub struct UpdateOnly {
     pub clear_headers: bool,
 }
 
-fn concurrency_parser() -> clap::builder::RangedU64ValueParser<usize> {
-    clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256)
+fn concurrency_parser() -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+    values::number_in(1..=256)
 }
 
 #[derive(Debug, Args)]
@@ -327,10 +354,10 @@ pub struct EmitArgs {
     #[arg(value_name = "TYPE", value_parser = exact_event_type_parser())]
     pub event_type: Option<String>,
     /// The event's id in webnet (argument form)
-    #[arg(long, value_name = "N", requires = "event_type")]
+    #[arg(long, value_name = "N", requires = "event_type", value_parser = whole_number, allow_hyphen_values = true)]
     pub event_id: Option<i64>,
     /// Id of the user who caused the event (argument form)
-    #[arg(long, value_name = "N", requires = "event_type")]
+    #[arg(long, value_name = "N", requires = "event_type", value_parser = whole_number, allow_hyphen_values = true)]
     pub actor_id: Option<i64>,
     /// Username of the user who caused the event (argument form)
     #[arg(long, value_name = "U", requires = "event_type")]
@@ -343,7 +370,7 @@ pub struct EmitArgs {
     #[arg(long)]
     pub queue: bool,
     /// Deliveries sent in parallel
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser())]
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser(), allow_hyphen_values = true)]
     pub concurrency: usize,
 }
 
@@ -353,19 +380,19 @@ pub struct DrainArgs {
     #[arg(long)]
     pub watch: bool,
     /// Stop claiming new deliveries after this long [default: 50s, or none with --watch]
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
     pub max_time: Option<humantime::Duration>,
     /// Send at most this many deliveries
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = count::<u64>, allow_hyphen_values = true)]
     pub limit: Option<u64>,
     /// Deliveries sent in parallel
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser())]
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser(), allow_hyphen_values = true)]
     pub concurrency: usize,
     /// No periodic summary line and no progress bar (failed attempts are still logged)
     #[arg(long, short = 'q')]
     pub quiet: bool,
     /// How often to log a summary line on stderr
-    #[arg(long, value_name = "DURATION", default_value = "1m")]
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = interval, allow_hyphen_values = true)]
     pub summary_every: humantime::Duration,
 }
 
@@ -378,7 +405,7 @@ pub enum DeliveriesCommand {
     /// List deliveries, newest first
     List {
         /// Only deliveries to this webhook (a deleted one's history too)
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", value_parser = webhook_id, allow_hyphen_values = true)]
         webhook: Option<i64>,
         /// Only deliveries with this status
         #[arg(long, value_name = "S", value_parser = status_parser())]
@@ -387,36 +414,42 @@ pub enum DeliveriesCommand {
         #[arg(long, value_name = "T", value_parser = delivery_event_type_parser())]
         event_type: Option<String>,
         /// Only deliveries created this recently (e.g. 1h, 2days)
-        #[arg(long, value_name = "DURATION")]
+        #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
         since: Option<humantime::Duration>,
         /// At most this many
-        #[arg(long, value_name = "N", default_value_t = 50)]
+        #[arg(long, value_name = "N", default_value_t = 50, value_parser = count::<u32>, allow_hyphen_values = true)]
         limit: u32,
     },
     /// Show one delivery: its payload and every attempt
     Show {
         /// Delivery id
+        #[arg(value_parser = delivery_id, allow_negative_numbers = true)]
         id: i64,
     },
     /// Make one attempt now: on one failed or retrying delivery, or with --failed on many
     Retry {
         /// Delivery id
-        #[arg(required_unless_present = "failed", conflicts_with = "failed")]
+        #[arg(
+            required_unless_present = "failed",
+            conflicts_with = "failed",
+            value_parser = delivery_id,
+            allow_negative_numbers = true
+        )]
         id: Option<i64>,
         /// Every failed delivery (narrow with --webhook and --since)
         #[arg(long)]
         failed: bool,
         /// With --failed: only deliveries to this webhook
-        #[arg(long, value_name = "ID", requires = "failed")]
+        #[arg(long, value_name = "ID", requires = "failed", value_parser = webhook_id, allow_hyphen_values = true)]
         webhook: Option<i64>,
         /// With --failed: only deliveries created this recently [default: 24h]
-        #[arg(long, value_name = "DURATION", requires = "failed")]
+        #[arg(long, value_name = "DURATION", requires = "failed", value_parser = duration, allow_hyphen_values = true)]
         since: Option<humantime::Duration>,
         /// With --failed: only count what would be retried; send nothing
         #[arg(long, requires = "failed")]
         dry_run: bool,
         /// Deliveries sent in parallel
-        #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser())]
+        #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser(), allow_hyphen_values = true)]
         concurrency: usize,
     },
 }

@@ -18,6 +18,7 @@ use super::output::{self, Format};
 use super::{CliError, Context};
 use crate::delivery::service::{self, DrainOptions, DrainReport};
 use crate::delivery::{Note, Summary};
+use crate::domain::text::escape_controls;
 use crate::domain::time::{rfc3339, Millis};
 use crate::store::{Backlog, DeliveryStatus};
 
@@ -171,7 +172,7 @@ fn failed_line(n: &Note, attempt: u32) -> String {
         "drain: delivery {} ({}) to {to}: attempt {attempt}{of} failed: {}; {next}",
         n.delivery_id,
         n.event_type,
-        n.error_message.as_deref().unwrap_or("unknown error"),
+        escape_controls(n.error_message.as_deref().unwrap_or("unknown error")),
     )
 }
 
@@ -229,6 +230,15 @@ mod tests {
             failed_line(&last, 4),
             "drain: delivery 42 (job.failed) to deleted webhook \"ops\": attempt 4 of 4 failed: HTTP 500: oops; no more attempts: failed"
         );
+    }
+
+    #[test]
+    fn receiver_text_in_a_log_line_is_escaped() {
+        let mut n = note(DeliveryStatus::Retrying, Some(0));
+        n.error_message = Some("HTTP 500: \u{1b}[2Jgone\r".into());
+        let line = failed_line(&n, 2);
+        assert!(!line.contains('\u{1b}') && !line.contains('\r'), "{line}");
+        assert!(line.contains("\\x1b[2Jgone"), "{line}");
     }
 
     #[test]

@@ -129,6 +129,10 @@ impl EmitReport for Printer {
     }
 
     fn rejected(&mut self, line: usize, e: &ValidationError) {
-        eprintln!("error: line {line}: {}: {}", e.field, e.message);
+        let what = format!("{}: {}", e.field, e.message);
+        eprintln!(
+            "error: line {line}: {}",
+            crate::domain::text::error_line(&what)
+        );
     }
 }

@@ -1,15 +1,17 @@
 //! `webnet listen`: a local receiver for developing receivers. It answers every POST, checks the
-//! signature when given the secret, and prints each event as it arrives.
+//! signature when given the secret, and prints each event as it arrives. Anyone on this machine
+//! can post to it, so what it prints in a table has its control characters escaped.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
 
 use serde_json::{json, Value};
 
 use super::output::{self, Format};
-use super::{CliError, Context};
+use super::{prompt, CliError, Context};
 use crate::domain::signature::sign;
+use crate::domain::text::escape_controls;
 use crate::domain::time::{rfc3339, to_millis};
 use crate::domain::Secret;
 
@@ -19,6 +21,7 @@ const MAX_BODY: usize = 2 * 1024 * 1024;
 pub struct ListenArgs {
     pub port: u16,
     pub secret: Option<String>,
+    pub secret_stdin: bool,
     pub count: Option<u64>,
 }
 
@@ -29,7 +32,7 @@ struct Received {
 }
 
 pub fn run(ctx: &Context, args: ListenArgs) -> Result<(), CliError> {
-    let secret = args.secret.as_deref().map(Secret::new).transpose()?;
+    let secret = read_secret(&args)?;
     let listener = TcpListener::bind(("127.0.0.1", args.port))
         .map_err(|e| CliError::failure(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(args.port);
@@ -37,7 +40,7 @@ pub fn run(ctx: &Context, args: ListenArgs) -> Result<(), CliError> {
         "listening on http://127.0.0.1:{port}/ — point a webhook here (allow loopback once per database with `webnet targets allow 127.0.0.1/32`){}",
         if secret.is_some() { "; checking signatures" } else { "" }
     );
-    let (tx, rx) = mpsc::channel::<Incoming>();
+    let (tx, rx) = mpsc::channel::<(Received, Answer)>();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let tx = tx.clone();
@@ -45,20 +48,67 @@ pub fn run(ctx: &Context, args: ListenArgs) -> Result<(), CliError> {
         }
     });
     let mut seen = 0u64;
+    let mut unwritten: Vec<mpsc::Receiver<()>> = Vec::new();
     while args.count.is_none_or(|n| seen < n) {
-        let Ok((req, answer, written)) = rx.recv() else {
-            break;
-        };
+        let Ok((req, answer)) = rx.recv() else { break };
         let verdict = check(secret.as_ref(), &req);
         let status = if verdict == "invalid" { 401 } else { 200 };
-        let _ = answer.send(status);
-        // The answer is on the wire before the event counts: with --count, exiting first
-        // would cut the sender off without its status.
-        let _ = written.recv_timeout(std::time::Duration::from_secs(2));
+        let (written_tx, written_rx) = mpsc::channel();
+        let _ = answer.send((status, written_tx));
+        unwritten.retain(|w| matches!(w.try_recv(), Err(mpsc::TryRecvError::Empty)));
+        unwritten.push(written_rx);
         seen += 1;
         print_event(ctx.format, &req, verdict);
     }
+    // After --count events, the answers still reach their senders before the process ends
+    // (else the last delivery would see its connection closed and be retried).
+    for w in unwritten {
+        let _ = w.recv_timeout(std::time::Duration::from_secs(5));
+    }
     Ok(())
+}
+
+/// How the coordinator answers a request: the status, and a sender dropped once the reply has
+/// been written.
+type Answer = mpsc::Sender<(u16, mpsc::Sender<()>)>;
+
+/// Where the secret comes from when neither `--secret` nor `--secret-stdin` is given: unlike an
+/// argument, the environment is not visible to other users in the process list.
+const SECRET_ENV: &str = "WEBNET_LISTEN_SECRET";
+
+/// The secret from `--secret-stdin` (the first line of stdin; a hidden prompt on a terminal),
+/// else from `--secret`, else from `WEBNET_LISTEN_SECRET` (empty: none).
+fn read_secret(args: &ListenArgs) -> Result<Option<Secret>, CliError> {
+    if !args.secret_stdin {
+        if let Some(s) = &args.secret {
+            return Ok(Some(Secret::new(s)?));
+        }
+        return match std::env::var(SECRET_ENV) {
+            Ok(s) if !s.is_empty() => Secret::new(&s)
+                .map(Some)
+                .map_err(|e| CliError::usage(SECRET_ENV, e.message)),
+            _ => Ok(None),
+        };
+    }
+    if std::io::stdin().is_terminal() {
+        return prompt::secret(true)?
+            .map(|s| Secret::new(&s).map_err(CliError::from))
+            .transpose();
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        CliError::usage("--secret-stdin", format!("cannot read standard input: {e}"))
+    })?;
+    let line = line.trim_end_matches(['\n', '\r']);
+    if line.is_empty() {
+        return Err(CliError::usage(
+            "--secret-stdin",
+            "standard input held no secret",
+        ));
+    }
+    Secret::new(line)
+        .map(Some)
+        .map_err(|e| CliError::usage("--secret-stdin", e.message))
 }
 
 /// "valid", "invalid" (wrong or missing signature while a secret is set), or "unchecked".
@@ -105,17 +155,17 @@ fn print_event(format: Format, req: &Received, verdict: &str) {
             "payload": payload,
         })),
         Format::Table => output::print_line(&format!(
-            "{now}  {event_type}  delivery {delivery}  signature {verdict}\n{}",
-            serde_json::to_string_pretty(&payload).unwrap_or_default()
+            "{now}  {}  delivery {}  path {}  signature {verdict}\n{}",
+            escape_controls(event_type),
+            escape_controls(delivery),
+            escape_controls(&req.path),
+            output::safe_lines(&serde_json::to_string_pretty(&payload).unwrap_or_default())
         )),
     }
 }
 
-/// A request for the coordinator, the way to send its status back, and word that it was sent.
-type Incoming = (Received, mpsc::Sender<u16>, mpsc::Receiver<()>);
-
 /// Reads requests on one connection (keep-alive) and answers each with the coordinator's status.
-fn serve(stream: TcpStream, tx: &mpsc::Sender<Incoming>) {
+fn serve(stream: TcpStream, tx: &mpsc::Sender<(Received, Answer)>) {
     let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(60)));
     let Ok(mut writer) = stream.try_clone() else {
         return;
@@ -156,7 +206,6 @@ fn serve(stream: TcpStream, tx: &mpsc::Sender<Incoming>) {
             return;
         }
         let (answer_tx, answer_rx) = mpsc::channel();
-        let (written_tx, written_rx) = mpsc::channel();
         if tx
             .send((
                 Received {
@@ -165,25 +214,24 @@ fn serve(stream: TcpStream, tx: &mpsc::Sender<Incoming>) {
                     path,
                 },
                 answer_tx,
-                written_rx,
             ))
             .is_err()
         {
             return;
         }
-        let status = answer_rx.recv().unwrap_or(503);
+        let (status, written) = match answer_rx.recv() {
+            Ok((status, written)) => (status, Some(written)),
+            Err(_) => (503, None),
+        };
         let (reason, text) = match status {
             200 => ("OK", "received"),
             401 => ("Unauthorized", "invalid signature"),
             _ => ("Service Unavailable", "not listening any more"),
         };
         let reply = format!("HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{text}", text.len());
-        let sent = writer
-            .write_all(reply.as_bytes())
-            .and_then(|()| writer.flush());
-        let _ = written_tx.send(());
-        if sent.is_err() {
+        if writer.write_all(reply.as_bytes()).is_err() {
             return;
         }
+        drop(written);
     }
 }

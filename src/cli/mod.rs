@@ -15,6 +15,7 @@ mod prompt;
 mod schedule;
 mod stats;
 mod targets;
+mod values;
 mod webhooks;
 
 use std::io::IsTerminal;
@@ -29,6 +30,7 @@ pub use output::Format;
 
 use crate::delivery::{system_clock, Engine};
 use crate::domain::allowlist::TargetPolicy;
+use crate::domain::text::{self, error_line, quote};
 use crate::domain::time::{to_millis, Millis};
 use crate::domain::{CustomerId, Scope};
 use crate::store::Store;
@@ -58,30 +60,23 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line, whatever the cause: a database error can carry its SQL over many.
-            let line = e.message.split_whitespace().collect::<Vec<_>>().join(" ");
-            eprintln!("error: {line}");
+            // One line, whatever the cause (a database error can carry its SQL over many),
+            // bounded and with any control characters escaped.
+            eprintln!("error: {}", error_line(&e.message));
             ExitCode::from(e.code)
         }
     }
 }
 
 /// A clap usage error on one line: what is wrong, the suggestion or the accepted values, and
-/// where to read more.
+/// where to read more. A value our parsers refused is `error: --option: <what they said>`.
+/// Whatever the user typed is quoted cut short, with control characters escaped.
 fn one_line(e: &clap::Error) -> String {
-    use clap::error::{ContextKind, ContextValue};
-    let rendered = e.render().to_string();
-    // clap's first paragraph says what is wrong (and lists missing arguments or accepted
-    // values on indented lines); the usage and tips follow after a blank line.
-    let mut line = rendered
-        .lines()
-        .take_while(|l| !l.trim().is_empty())
-        .map(str::trim)
-        .collect::<Vec<_>>()
-        .join(" ");
-    if line.is_empty() {
-        line = "error: invalid arguments".into();
-    }
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let text_of = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.as_str()),
+        _ => None,
+    };
     let suggested: Vec<String> = [
         ContextKind::SuggestedValue,
         ContextKind::SuggestedArg,
@@ -94,11 +89,70 @@ fn one_line(e: &clap::Error) -> String {
         _ => Vec::new(),
     })
     .collect();
+    let arg = text_of(ContextKind::InvalidArg);
+    let mut line = match (e.kind(), arg) {
+        (ErrorKind::ValueValidation, Some(arg)) if std::error::Error::source(e).is_some() => {
+            let why = std::error::Error::source(e).map(ToString::to_string);
+            // Our parsers say what was given and the form expected.
+            return format!(
+                "error: {}",
+                error_line(&format!("{}: {}", arg_name(arg), why.unwrap_or_default()))
+            );
+        }
+        // The forms below quote what the user typed themselves: clap's text would show it
+        // whole (and strips only some escape sequences).
+        (ErrorKind::InvalidValue, Some(arg)) => {
+            let valid = match e.get(ContextKind::ValidValue) {
+                Some(ContextValue::Strings(v)) => v.join(", "),
+                _ => String::new(),
+            };
+            format!(
+                "error: {}: {} is not one of: {valid}",
+                arg_name(arg),
+                quote(text_of(ContextKind::InvalidValue).unwrap_or_default())
+            )
+        }
+        (ErrorKind::UnknownArgument, Some(given)) => {
+            format!("error: unexpected argument {}", quote(given))
+        }
+        (ErrorKind::InvalidSubcommand, _) => format!(
+            "error: unrecognized subcommand {}",
+            quote(text_of(ContextKind::InvalidSubcommand).unwrap_or_default())
+        ),
+        _ => {
+            // clap's first paragraph says what is wrong (and lists missing arguments on
+            // indented lines); the usage and tips follow after a blank line.
+            let rendered = e.render().to_string();
+            rendered
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+    };
+    if line.is_empty() {
+        line = "error: invalid arguments".into();
+    }
     if !suggested.is_empty() {
-        line.push_str(&format!(" (did you mean '{}'?)", suggested.join("', '")));
+        let cut: Vec<String> = suggested
+            .iter()
+            .map(|s| text::cut(s, text::QUOTE_CHARS).into_owned())
+            .collect();
+        line.push_str(&format!(" (did you mean '{}'?)", cut.join("', '")));
     }
     line.push_str("; see --help");
-    line
+    error_line(&line)
+}
+
+/// An argument as clap shows it, as our messages name it: `--since <DURATION>` is `--since`,
+/// `<ID>` is `ID`.
+fn arg_name(shown: &str) -> &str {
+    if shown.starts_with('-') {
+        shown.split_whitespace().next().unwrap_or(shown)
+    } else {
+        shown.trim_matches(|c| matches!(c, '<' | '>' | '[' | ']' | '.'))
+    }
 }
 
 /// What every command gets: where the database is, how to print, and whom it may touch.
@@ -192,12 +246,14 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Listen {
             port,
             secret,
+            secret_stdin,
             count,
         } => listen::run(
             &ctx,
             listen::ListenArgs {
                 port,
                 secret,
+                secret_stdin,
                 count,
             },
         ),
@@ -215,7 +271,10 @@ fn scope(given: Option<CustomerId>) -> Result<Scope, CliError> {
         if env.trim().parse::<CustomerId>().ok() != Some(given) {
             return Err(CliError::usage(
                 "--customer",
-                format!("{given} conflicts with WEBNET_CUSTOMER={env}: this shell is pinned to that customer"),
+                format!(
+                    "{given} conflicts with WEBNET_CUSTOMER={}: this shell is pinned to that customer",
+                    text::cut(env, text::QUOTE_CHARS)
+                ),
             ));
         }
     }

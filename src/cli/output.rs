@@ -7,6 +7,7 @@ use comfy_table::{presets, ContentArrangement, Table};
 use serde_json::{json, Map, Value};
 
 use crate::domain::headers;
+use crate::domain::text::escape_controls;
 use crate::domain::time::rfc3339;
 use crate::store::{AttemptLog, Customer, Delivery, Webhook};
 
@@ -148,17 +149,28 @@ fn relative(t: std::time::SystemTime, now: std::time::SystemTime) -> String {
     }
 }
 
-/// A JSON value as table text: arrays one item per line, objects `key: value` per line.
+/// Multi-line text for a table or a terminal: its lines kept, each with its control characters
+/// escaped.
+pub fn safe_lines(text: &str) -> String {
+    text.lines()
+        .map(escape_controls)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A JSON value as table text: arrays one item per line, objects `key: value` per line. Text
+/// (response bodies and errors come from receivers) has every control character escaped, line
+/// breaks included: the only line breaks in a cell are the ones the table puts there.
 fn cell(v: &Value) -> String {
     match v {
         Value::Null => "-".into(),
-        Value::String(s) => s.clone(),
+        Value::String(s) => escape_controls(s).into_owned(),
         Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
         Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join("\n"),
         Value::Object(map) if map.is_empty() => "-".into(),
         Value::Object(map) => map
             .iter()
-            .map(|(k, v)| format!("{k}: {}", cell(v)))
+            .map(|(k, v)| format!("{}: {}", escape_controls(k), cell(v)))
             .collect::<Vec<_>>()
             .join("\n"),
         other => other.to_string(),
@@ -323,7 +335,9 @@ pub fn print_delivery(format: Format, d: &Delivery, attempts: &[AttemptLog]) {
     if let Value::Object(map) = &mut fields {
         map.remove("attempt_log");
         if let Some(p) = map.get_mut("payload") {
-            *p = Value::String(serde_json::to_string_pretty(p).unwrap_or_default());
+            // Pretty-printed, one table line per line of JSON.
+            let pretty = serde_json::to_string_pretty(p).unwrap_or_default();
+            *p = Value::Array(pretty.lines().map(|l| Value::String(l.into())).collect());
         }
     }
     print_object(format, &fields);

@@ -414,7 +414,8 @@ fn test(ctx: &Context, id: i64) -> Result<(), CliError> {
                 o.delivery_id
             ),
             (Some(e), _) => format!(
-                "failed: {e} after {duration} ms (delivery {})",
+                "failed: {} after {duration} ms (delivery {})",
+                crate::domain::text::escape_controls(e),
                 o.delivery_id
             ),
             (None, None) => format!("ok in {duration} ms (delivery {})", o.delivery_id),

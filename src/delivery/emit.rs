@@ -132,7 +132,7 @@ fn emit_loop(
                     for (line, text) in lines {
                         match text {
                             Ok(text) => docs.extend(st.splitter.push(line, &text)),
-                            Err(message) => docs.push(Piece::Bad { line, message }),
+                            Err(message) => docs.extend(st.splitter.push_unreadable(line, message)),
                         }
                     }
                     let ids = record(engine, docs, &mut st.known, summary, report)?;
@@ -142,15 +142,12 @@ fn emit_loop(
                     reader_waiting = true;
                 }
                 Msg::Eof => {
-                    if let Some(Piece::Bad { line, message }) = st.splitter.finish() {
-                        summary.rejected += 1;
-                        report.rejected(
-                            line,
-                            &ValidationError {
-                                field: "event",
-                                message,
-                            },
-                        );
+                    // An unfinished document is reported; lines held back after it may still
+                    // be events.
+                    let docs = st.splitter.finish();
+                    let ids = record(engine, docs, &mut st.known, summary, report)?;
+                    if !st.queue {
+                        st.pending.extend(ids);
                     }
                     eof = true;
                 }

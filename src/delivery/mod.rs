@@ -8,5 +8,6 @@ mod pool;
 mod request;
 pub mod send;
 pub mod service;
+mod tls;
 
 pub use engine::{system_clock, Clock, Engine, Note, Summary};

@@ -223,7 +223,7 @@ impl Sender {
                 .map(str::to_string)
         };
         let retry_after = if code == 429 || code == 503 {
-            header("retry-after").and_then(|v| parse_retry_after(&v))
+            header("retry-after").and_then(|v| parse_retry_after(&v, std::time::SystemTime::now()))
         } else {
             None
         };
@@ -288,7 +288,7 @@ fn classify(e: ureq::Error) -> Reply {
                 return Reply::Error(l.to_string());
             }
             if let Some(tls) = inner::<rustls::Error>(&io) {
-                return Reply::Error(format!("TLS error: {tls}"));
+                return Reply::Error(super::tls::message(tls));
             }
             if is_timeout(&io) {
                 return Reply::Timeout;
@@ -312,7 +312,7 @@ fn classify(e: ureq::Error) -> Reply {
         ureq::Error::HostNotFound => Reply::Error("host not found".into()),
         ureq::Error::ConnectionFailed => Reply::Error("connection failed".into()),
         ureq::Error::Tls(m) => Reply::Error(format!("TLS error: {m}")),
-        ureq::Error::Rustls(r) => Reply::Error(format!("TLS error: {r}")),
+        ureq::Error::Rustls(r) => Reply::Error(super::tls::message(&r)),
         ureq::Error::Protocol(p) => Reply::Error(format!("invalid HTTP response: {p}")),
         ureq::Error::BadUri(u) => Reply::Refused(format!("invalid URL: {u}")),
         other => Reply::Error(other.to_string()),
@@ -340,16 +340,17 @@ fn is_timeout(e: &std::io::Error) -> bool {
     )
 }
 
-/// `Retry-After` as seconds: a number, or an HTTP date.
-fn parse_retry_after(v: &str) -> Option<u64> {
+/// `Retry-After` as seconds: a number, or an HTTP date seen from `now`. A date a fraction of a
+/// second ahead counts as the next whole second, so the retry is never early.
+fn parse_retry_after(v: &str, now: std::time::SystemTime) -> Option<u64> {
     let v = v.trim();
     if let Ok(n) = v.parse::<u64>() {
         return Some(n);
     }
     let at = httpdate::parse_http_date(v).ok()?;
     Some(
-        at.duration_since(std::time::SystemTime::now())
-            .map(|d| d.as_secs())
+        at.duration_since(now)
+            .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
             .unwrap_or(0),
     )
 }
@@ -370,9 +371,28 @@ mod tests {
 
     #[test]
     fn retry_after_in_seconds_or_dates() {
-        assert_eq!(parse_retry_after("120"), Some(120));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(0));
-        assert_eq!(parse_retry_after("soon"), None);
+        let now = std::time::SystemTime::now();
+        assert_eq!(parse_retry_after("120", now), Some(120));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(0)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn a_retry_after_date_a_fraction_of_a_second_ahead_rounds_up() {
+        let date = "Wed, 21 Oct 2015 07:28:00 GMT";
+        let at = httpdate::parse_http_date(date).unwrap();
+        for (before, secs) in [(20, 1), (980, 1), (1000, 1), (1020, 2), (59_999, 60)] {
+            let now = at - Duration::from_millis(before);
+            assert_eq!(
+                parse_retry_after(date, now),
+                Some(secs),
+                "{before} ms before"
+            );
+        }
+        assert_eq!(parse_retry_after(date, at), Some(0));
     }
 
     #[test]

@@ -76,7 +76,8 @@ impl FromStr for EventType {
             .find(|t| t.as_str() == s)
             .ok_or_else(|| {
                 format!(
-                    "{s:?} is not an event type; known types: {}",
+                    "{} is not an event type; known types: {}",
+                    super::text::quote(s),
                     EventType::subscribable()
                         .map(EventType::as_str)
                         .collect::<Vec<_>>()
@@ -107,7 +108,12 @@ impl Subscription {
                 .iter()
                 .find(|f| **f == family)
                 .map(|f| Subscription::Family(f))
-                .ok_or_else(|| format!("{s:?} is not a family wildcard; known: job.*, device.*, config.*, compliance.*, *"));
+                .ok_or_else(|| {
+                    format!(
+                        "{} is not a family wildcard; known: job.*, device.*, config.*, compliance.*, *",
+                        super::text::quote(s)
+                    )
+                });
         }
         EventType::parse_subscribable(s).map(Subscription::Exact)
     }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::text::quote;
 use super::ValidationError;
 
 /// Header names webnet sets itself or that would break the request framing.
@@ -23,20 +24,28 @@ const RESERVED: &[&str] = &[
 /// What is shown in place of a credential.
 pub const REDACTED: &str = "[redacted]";
 
-/// Parses one `Name: value` header as given to `--header`.
+/// Parses one `Name: value` header as given to `--header`. Errors never show the value (it may
+/// be a credential), nor a name that could be one.
 pub fn parse_header(raw: &str) -> Result<(String, String), ValidationError> {
     let err = |m: String| ValidationError::new("headers", m);
-    let (name, value) = raw
-        .split_once(':')
-        .ok_or_else(|| err(format!("{raw:?} is not of the form 'Name: value'")))?;
+    let Some((name, value)) = raw.split_once(':') else {
+        // Without a colon the name cannot be told from the value ("Authorization Bearer …").
+        return Err(err(format!(
+            "{} is not of the form 'Name: value'",
+            shown(raw, "the value given")
+        )));
+    };
     let name = name.trim();
     let value = value.trim();
     if name.is_empty() {
-        return Err(err(format!("{raw:?} has an empty header name")));
+        return Err(err(
+            "a header name is missing before ':' (expected 'Name: value')".into(),
+        ));
     }
     if !name.bytes().all(is_token_char) {
         return Err(err(format!(
-            "{name:?} is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)"
+            "{} is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)",
+            shown(name, "the name given")
         )));
     }
     let lower = name.to_ascii_lowercase();
@@ -45,7 +54,8 @@ pub fn parse_header(raw: &str) -> Result<(String, String), ValidationError> {
         || lower.starts_with("webhook-")
     {
         return Err(err(format!(
-            "{name:?} is set by webnet itself and cannot be overridden"
+            "{} is set by webnet itself and cannot be overridden",
+            quote(name)
         )));
     }
     if value
@@ -53,10 +63,31 @@ pub fn parse_header(raw: &str) -> Result<(String, String), ValidationError> {
         .any(|b| b == b'\r' || b == b'\n' || b == 0 || (b < 0x20 && b != b'\t') || b == 0x7f)
     {
         return Err(err(format!(
-            "the value of {name:?} contains control characters"
+            "the value of {} contains control characters",
+            quote(name)
         )));
     }
     Ok((name.to_string(), value.to_string()))
+}
+
+/// How an error shows malformed `--header` input: its first word when more follows and it looks
+/// like a header name (`"Authorization …"`), else only `instead` — a lone word, or the rest,
+/// may be a credential.
+fn shown(raw: &str, instead: &str) -> String {
+    let mut words = raw.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some(first), Some(_)) if looks_like_a_name(first) => quote(&format!("{first} …")),
+        _ => format!("{instead} (not shown: it may hold a credential)"),
+    }
+}
+
+/// Letters, digits and `-`, starting with a letter, short, with few digits: a header name
+/// (`X-Api-Key`, `X-B3-TraceId`) rather than a token or a key.
+fn looks_like_a_name(word: &str) -> bool {
+    word.len() <= 40
+        && word.starts_with(|c: char| c.is_ascii_alphabetic())
+        && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && word.chars().filter(char::is_ascii_digit).count() <= 2
 }
 
 /// Parses every `--header`, refusing the same name twice (case-insensitively).
@@ -67,7 +98,7 @@ pub fn parse_headers(raw: &[String]) -> Result<BTreeMap<String, String>, Validat
         if out.keys().any(|k: &String| k.eq_ignore_ascii_case(&name)) {
             return Err(ValidationError::new(
                 "headers",
-                format!("{name:?} is given more than once"),
+                format!("{} is given more than once", quote(&name)),
             ));
         }
         out.insert(name, value);
@@ -142,6 +173,28 @@ mod tests {
             assert!(parse_header(bad).is_err(), "{bad} should be refused");
         }
         assert!(parse_headers(&["A: 1".into(), "a: 2".into()]).is_err());
+    }
+
+    #[test]
+    fn malformed_headers_never_echo_a_value() {
+        for (raw, shown) in [
+            ("Authorization Bearer TOKEN123", "\"Authorization …\""),
+            ("Authorization Bearer abc:TOKEN123", "\"Authorization …\""),
+            ("NoColon", "not shown"),
+            ("TOKEN123", "not shown"),
+            ("ghp_TOKEN123abcdef", "not shown"),
+            ("0123456789abcdef0123TOKEN123", "not shown"),
+            (" : TOKEN123", "missing"),
+            ("X(Api)TOKEN123: v", "not shown"),
+        ] {
+            let e = parse_header(raw).unwrap_err().message;
+            assert!(e.contains(shown), "{raw}: {e}");
+            assert!(!e.contains("TOKEN123"), "{raw}: {e}");
+        }
+        let e = parse_header("X-Api-Key: TOKEN123\u{1}")
+            .unwrap_err()
+            .message;
+        assert!(!e.contains("TOKEN123"), "{e}");
     }
 
     #[test]

@@ -5,12 +5,14 @@ pub mod allowlist;
 pub mod event_type;
 pub mod format;
 pub mod headers;
+pub mod json_scan;
 pub mod payload;
 pub mod retry;
 pub mod secret;
 pub mod signature;
 pub mod stream;
 pub mod target;
+pub mod text;
 pub mod time;
 pub mod webhook;
 
@@ -46,7 +48,8 @@ impl std::str::FromStr for CustomerId {
         match s.trim().parse::<i64>() {
             Ok(n) if n > 0 => Ok(CustomerId(n)),
             _ => Err(format!(
-                "{s:?} is not a customer id (a positive whole number; see `webnet customers list`)"
+                "{} is not a customer id (a positive whole number; see `webnet customers list`)",
+                text::quote(s)
             )),
         }
     }

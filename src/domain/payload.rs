@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use super::text::{quote, quote_json};
 use super::time::{rfc3339, Millis};
 use super::{CustomerId, EventType, ValidationError};
 
@@ -46,7 +47,10 @@ pub fn from_object(mut map: Map<String, Value>, now: Millis) -> Result<Event, Va
                 .ok_or_else(|| {
                     err(
                         "customer",
-                        format!("{v} is not a customer id (a positive whole number)"),
+                        format!(
+                            "{} is not a customer id (a positive whole number)",
+                            quote_json(&v)
+                        ),
                     )
                 })?,
         ),
@@ -55,15 +59,22 @@ pub fn from_object(mut map: Map<String, Value>, now: Millis) -> Result<Event, Va
         Some(Value::String(s)) => {
             EventType::parse_subscribable(&s).map_err(|m| err("event_type", m))?
         }
-        Some(other) => return Err(err("event_type", format!("{other} is not a string"))),
+        Some(other) => {
+            return Err(err(
+                "event_type",
+                format!("{} is not a string", quote_json(&other)),
+            ))
+        }
         None => return Err(err("event_type", "is missing")),
     };
     let event_id = match map.remove("event_id") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_i64()
-                .ok_or_else(|| err("event_id", format!("{v} is not a whole number")))?,
-        ),
+        Some(v) => Some(v.as_i64().ok_or_else(|| {
+            err(
+                "event_id",
+                format!("{} is not a whole number", quote_json(&v)),
+            )
+        })?),
     };
     let timestamp = match map.remove("event_timestamp") {
         None | Some(Value::Null) => rfc3339(now),
@@ -71,17 +82,30 @@ pub fn from_object(mut map: Map<String, Value>, now: Millis) -> Result<Event, Va
             humantime::parse_rfc3339_weak(&s).map_err(|_| {
                 err(
                     "event_timestamp",
-                    format!("{s:?} is not an RFC 3339 time such as 2025-12-02T01:00:00Z"),
+                    format!(
+                        "{} is not an RFC 3339 time such as 2025-12-02T01:00:00Z",
+                        quote(&s)
+                    ),
                 )
             })?;
             s
         }
-        Some(other) => return Err(err("event_timestamp", format!("{other} is not a string"))),
+        Some(other) => {
+            return Err(err(
+                "event_timestamp",
+                format!("{} is not a string", quote_json(&other)),
+            ))
+        }
     };
     let actor = match map.remove("actor") {
         None => Value::Null,
         Some(v @ (Value::Null | Value::Object(_))) => v,
-        Some(other) => return Err(err("actor", format!("{other} is not an object"))),
+        Some(other) => {
+            return Err(err(
+                "actor",
+                format!("{} is not an object", quote_json(&other)),
+            ))
+        }
     };
     let family = event_type.family();
     let object = match map.remove(family) {
@@ -89,7 +113,10 @@ pub fn from_object(mut map: Map<String, Value>, now: Millis) -> Result<Event, Va
         Some(other) => {
             return Err(err(
                 "event",
-                format!("\"{family}\" must be a JSON object, not {other}"),
+                format!(
+                    "\"{family}\" must be a JSON object, not {}",
+                    quote_json(&other)
+                ),
             ))
         }
         None => {

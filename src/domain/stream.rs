@@ -1,10 +1,21 @@
 //! Splitting event input into JSON documents: NDJSON (one per line), or one document spread over
 //! several lines (pretty-printed). A malformed line is reported with its number and does not
-//! swallow the lines after it.
+//! swallow the lines after it; every line ends up in a document or in a report.
+//!
+//! Each line is scanned once ([`Scanner`]) and each complete document parsed once, so the work
+//! is linear in the input, however large a pretty-printed document is.
+//!
+//! A line cut short (`{"customer": 1, "event_type":`) can leave a document open that the next,
+//! valid line would continue. So while a document is open, a line that is a complete JSON object
+//! on its own is remembered: if the open document later turns out not to be JSON (or input ends
+//! first), it was cut — it is reported, and input is read again from the remembered line. If it
+//! completes, the line was part of it (an object nested on its own line). The remembered lines
+//! are held back until that is known, and are bounded like a document.
 
 use serde_json::error::Category;
 use serde_json::Value;
 
+use super::json_scan::{Scanner, Status};
 use super::payload::MAX_PAYLOAD_BYTES;
 
 /// One piece of input: a parsed document, or a rejected one, with the line it starts on.
@@ -14,11 +25,23 @@ pub enum Piece {
     Bad { line: usize, message: String },
 }
 
+const CUT: &str = "incomplete JSON document (cut short?)";
+
+/// The document being read.
+#[derive(Debug)]
+struct Open {
+    start: usize,
+    scan: Scanner,
+    /// Its text so far; dropped once it is too large (it has been reported).
+    text: Option<String>,
+    /// From the first line that is a complete object on its own: every line since.
+    since_object: Vec<(usize, String)>,
+    since_bytes: usize,
+}
+
 #[derive(Debug, Default)]
 pub struct Splitter {
-    buf: String,
-    start: usize,
-    last: usize,
+    open: Option<Open>,
 }
 
 impl Splitter {
@@ -29,109 +52,217 @@ impl Splitter {
     /// Feeds one line (without its line break).
     pub fn push(&mut self, line_no: usize, line: &str) -> Vec<Piece> {
         let mut out = Vec::new();
-        self.push_into(line_no, line, &mut out);
+        let again = self.step(line_no, line, &mut out);
+        self.replay(again, &mut out);
         out
     }
 
-    fn push_into(&mut self, line_no: usize, line: &str, out: &mut Vec<Piece>) {
-        if self.buf.is_empty() {
-            if line.trim().is_empty() {
-                return;
-            }
-            self.start = line_no;
+    /// A line that could not be read (not UTF-8, too long): reported, and it ends a document
+    /// left open before it.
+    pub fn push_unreadable(&mut self, line_no: usize, message: String) -> Vec<Piece> {
+        let mut out = Vec::new();
+        let again = self.abandon(CUT, &mut out);
+        out.push(Piece::Bad {
+            line: line_no,
+            message,
+        });
+        self.replay(again, &mut out);
+        out
+    }
+
+    /// The end of input: an unfinished document is reported (and lines held back after it are
+    /// read again).
+    pub fn finish(&mut self) -> Vec<Piece> {
+        let mut out = Vec::new();
+        while self.open.is_some() {
+            let cut = self
+                .open
+                .as_ref()
+                .is_some_and(|o| !o.since_object.is_empty());
+            let message = if cut {
+                CUT
+            } else {
+                "incomplete JSON document at the end of input"
+            };
+            let again = self.abandon(message, &mut out);
+            self.replay(again, &mut out);
         }
-        self.last = line_no;
-        self.buf.push_str(line);
-        self.buf.push('\n');
-        match serde_json::from_str::<Value>(&self.buf) {
-            Ok(value) => {
-                self.buf.clear();
-                out.push(Piece::Doc {
-                    line: self.start,
-                    value,
-                });
-            }
-            Err(e) if e.classify() == Category::Eof && self.buf.len() <= MAX_PAYLOAD_BYTES => {}
-            Err(e) => {
-                let multi = self.start != line_no;
-                let start = self.start;
-                self.buf.clear();
-                if multi {
-                    // The document begun earlier never closed; this line may be a fresh one.
-                    out.push(Piece::Bad {
-                        line: start,
-                        message: "incomplete JSON document (cut short?)".into(),
-                    });
-                    self.push_into(line_no, line, out);
-                } else {
-                    // serde's position is within the document; the line number is ours.
-                    let text = e.to_string();
-                    let suffix = format!(" at line {} column {}", e.line(), e.column());
-                    let what = text.strip_suffix(&suffix).unwrap_or(&text);
-                    out.push(Piece::Bad {
-                        line: start,
-                        message: format!("not valid JSON: {what} (column {})", e.column()),
-                    });
+        out
+    }
+
+    /// Lines to read again, in order (they may hold back more of their own).
+    fn replay(&mut self, mut again: Vec<(usize, String)>, out: &mut Vec<Piece>) {
+        while !again.is_empty() {
+            let mut rest = Vec::new();
+            let mut lines = again.into_iter();
+            for (n, l) in lines.by_ref() {
+                rest = self.step(n, &l, out);
+                if !rest.is_empty() {
+                    break;
                 }
             }
+            rest.extend(lines);
+            again = rest;
         }
     }
 
-    /// The end of input: an unfinished document is reported.
-    pub fn finish(&mut self) -> Option<Piece> {
-        if self.buf.trim().is_empty() {
-            return None;
+    /// Reads one line; returns lines to read again (after a document was found cut).
+    fn step(&mut self, line_no: usize, line: &str, out: &mut Vec<Piece>) -> Vec<(usize, String)> {
+        let Some(open) = self.open.as_mut() else {
+            if line.trim().is_empty() {
+                return Vec::new();
+            }
+            let mut open = Open {
+                start: line_no,
+                scan: Scanner::new(),
+                text: Some(String::new()),
+                since_object: Vec::new(),
+                since_bytes: 0,
+            };
+            match feed(&mut open, line) {
+                Status::Complete => out.push(parse(line_no, open.text.unwrap_or_default())),
+                Status::Invalid => out.push(invalid(line_no, open.text.unwrap_or_default())),
+                Status::Open => {
+                    self.open = Some(open);
+                    return self.bound(out);
+                }
+            }
+            return Vec::new();
+        };
+        if !open.since_object.is_empty() || is_object_line(line) {
+            open.since_bytes += line.len() + 1;
+            open.since_object.push((line_no, line.to_string()));
         }
-        self.buf.clear();
-        Some(Piece::Bad {
-            line: self.start,
-            message: "incomplete JSON document at the end of input".into(),
-        })
+        match feed(open, line) {
+            Status::Complete => {
+                let open = self.open.take();
+                if let Some(Open {
+                    start,
+                    text: Some(text),
+                    ..
+                }) = open
+                {
+                    out.push(parse(start, text));
+                }
+                Vec::new()
+            }
+            Status::Invalid => {
+                // Begun on an earlier line, it never closed: cut short (or broken at this
+                // line). What follows may be fresh documents: this line, or the lines from
+                // the first complete object on.
+                let mut again = self.abandon(CUT, out);
+                if again.is_empty() {
+                    again.push((line_no, line.to_string()));
+                }
+                again
+            }
+            Status::Open => self.bound(out),
+        }
+    }
+
+    /// Keeps what an open document holds within [`MAX_PAYLOAD_BYTES`]. Returns lines to read
+    /// again when the held-back lines had to be let go.
+    fn bound(&mut self, out: &mut Vec<Piece>) -> Vec<(usize, String)> {
+        let Some(open) = self.open.as_mut() else {
+            return Vec::new();
+        };
+        if open.since_bytes > MAX_PAYLOAD_BYTES {
+            // A megabyte after a complete object and still open: the document was cut.
+            return self.abandon(CUT, out);
+        }
+        if open
+            .text
+            .as_ref()
+            .is_some_and(|t| t.len() > MAX_PAYLOAD_BYTES)
+        {
+            // Reported once; the rest of it is still scanned (not kept) to find its end.
+            open.text = None;
+            out.push(Piece::Bad {
+                line: open.start,
+                message: format!(
+                    "JSON document larger than {MAX_PAYLOAD_BYTES} bytes (or cut short)"
+                ),
+            });
+        }
+        Vec::new()
+    }
+
+    /// Reports the open document as `message` (unless it was reported as too large) and
+    /// returns the lines held back after it.
+    fn abandon(&mut self, message: &str, out: &mut Vec<Piece>) -> Vec<(usize, String)> {
+        let Some(open) = self.open.take() else {
+            return Vec::new();
+        };
+        if open.text.is_some() {
+            out.push(Piece::Bad {
+                line: open.start,
+                message: message.into(),
+            });
+        }
+        open.since_object
+    }
+}
+
+/// Scans one more line of an open document (and keeps its text).
+fn feed(open: &mut Open, line: &str) -> Status {
+    if let Some(text) = open.text.as_mut() {
+        text.push_str(line);
+        text.push('\n');
+    }
+    open.scan.feed(line.as_bytes());
+    open.scan.feed(b"\n")
+}
+
+/// A line that is a whole JSON object by itself (as an NDJSON event is).
+fn is_object_line(line: &str) -> bool {
+    line.trim_start().starts_with('{') && {
+        let mut s = Scanner::new();
+        s.feed(line.as_bytes());
+        s.feed(b"\n") == Status::Complete
+    }
+}
+
+/// A complete document: parsed (serde_json has the last word on what it accepts).
+fn parse(line: usize, text: String) -> Piece {
+    match serde_json::from_str::<Value>(&text) {
+        Ok(value) => Piece::Doc { line, value },
+        Err(e) => Piece::Bad {
+            line,
+            message: not_json(&e),
+        },
+    }
+}
+
+/// A one-line document that is not JSON, with serde_json's word for what is wrong.
+fn invalid(line: usize, text: String) -> Piece {
+    match serde_json::from_str::<Value>(&text) {
+        Ok(value) => Piece::Doc { line, value },
+        Err(e) if e.classify() != Category::Eof => Piece::Bad {
+            line,
+            message: not_json(&e),
+        },
+        Err(_) => Piece::Bad {
+            line,
+            message: "not valid JSON".into(),
+        },
+    }
+}
+
+fn not_json(e: &serde_json::Error) -> String {
+    // serde's position is within the document; the line number is ours.
+    let text = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    let what = text.strip_suffix(&suffix).unwrap_or(&text);
+    if e.line() > 1 {
+        format!(
+            "not valid JSON: {what} ({} lines further, column {})",
+            e.line() - 1,
+            e.column()
+        )
+    } else {
+        format!("not valid JSON: {what} (column {})", e.column())
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run(text: &str) -> Vec<Piece> {
-        let mut s = Splitter::new();
-        let mut out = Vec::new();
-        for (i, l) in text.lines().enumerate() {
-            out.extend(s.push(i + 1, l));
-        }
-        out.extend(s.finish());
-        out
-    }
-
-    fn lines(pieces: &[Piece]) -> Vec<(bool, usize)> {
-        pieces
-            .iter()
-            .map(|p| match p {
-                Piece::Doc { line, .. } => (true, *line),
-                Piece::Bad { line, .. } => (false, *line),
-            })
-            .collect()
-    }
-
-    #[test]
-    fn ndjson_with_blank_and_bad_lines() {
-        let p = run("{\"a\":1}\n\n{bad\n{\"b\":2}\nnot json\n{\"c\":3}\n");
-        assert_eq!(
-            lines(&p),
-            [(true, 1), (false, 3), (true, 4), (false, 5), (true, 6)]
-        );
-    }
-
-    #[test]
-    fn one_pretty_printed_document() {
-        let p = run("{\n  \"a\": 1,\n  \"b\": {\"c\": 2}\n}\n");
-        assert_eq!(lines(&p), [(true, 1)]);
-    }
-
-    #[test]
-    fn a_cut_line_does_not_swallow_the_next() {
-        let p = run("{\"a\":1\n{\"b\":2}\n{\"c\":");
-        assert_eq!(lines(&p), [(false, 1), (true, 2), (false, 3)]);
-    }
-}
+mod tests;

@@ -18,30 +18,48 @@ pub fn to_millis(t: SystemTime) -> Millis {
         .unwrap_or(0)
 }
 
-/// Parses a humantime duration that must be whole seconds within `range`.
+/// Parses a duration as options take it: humantime (`30m`, `1h`, `7days`, `1h30m`) or a bare
+/// number of seconds. The error says what was given (cut short) and what form is expected.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    // A bare number means seconds, as in the spec's JSON.
+    if let Ok(n) = trimmed.parse::<u64>() {
+        return Ok(Duration::from_secs(n));
+    }
+    let why = if trimmed.starts_with('-') {
+        " (it cannot be negative)".to_string()
+    } else {
+        match humantime::parse_duration(trimmed) {
+            Ok(d) => return Ok(d),
+            Err(humantime::DurationError::UnknownUnit { unit, .. }) if !unit.is_empty() => {
+                format!(" (unknown unit {})", super::text::quote(&unit))
+            }
+            Err(humantime::DurationError::NumberOverflow) => " (too long)".to_string(),
+            Err(_) => String::new(),
+        }
+    };
+    Err(format!(
+        "{} is not a duration{why}; use e.g. 30s, 10m, 1h, 7days",
+        super::text::quote(text)
+    ))
+}
+
+/// Parses a duration that must be whole seconds within `range`.
 pub fn whole_seconds(
     field: &'static str,
     text: &str,
     range: std::ops::RangeInclusive<u64>,
 ) -> Result<u32, super::ValidationError> {
     let err = |m: String| super::ValidationError::new(field, m);
-    let trimmed = text.trim();
-    // A bare number means seconds, as in the spec's JSON.
-    let d = match trimmed.parse::<u64>() {
-        Ok(n) => Duration::from_secs(n),
-        Err(_) => humantime::parse_duration(trimmed).map_err(|e| {
-            err(format!(
-                "{text:?} is not a duration ({e}); use e.g. 10s, 1m, 2h"
-            ))
-        })?,
-    };
+    let d = parse_duration(text).map_err(err)?;
+    let quoted = super::text::quote(text);
     if d.subsec_nanos() != 0 {
-        return Err(err(format!("{text:?} is not a whole number of seconds")));
+        return Err(err(format!("{quoted} is not a whole number of seconds")));
     }
     let secs = d.as_secs();
     if !range.contains(&secs) {
         return Err(err(format!(
-            "{text:?} is out of range: must be {}s to {}s",
+            "{quoted} is out of range: must be {}s to {}s",
             range.start(),
             range.end()
         )));
@@ -67,5 +85,28 @@ mod tests {
         assert!(whole_seconds("t", "121s", 1..=120).is_err());
         assert!(whole_seconds("t", "1500ms", 1..=120).is_err());
         assert!(whole_seconds("t", "soon", 1..=120).is_err());
+    }
+
+    #[test]
+    fn duration_errors_say_what_was_given_and_what_is_expected() {
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration(" 90 "), Ok(Duration::from_secs(90)));
+        for (given, says) in [
+            (
+                "-1h",
+                "\"-1h\" is not a duration (it cannot be negative); use e.g. 30s",
+            ),
+            ("yesterday", "\"yesterday\" is not a duration; use e.g."),
+            (
+                "1xyz",
+                "\"1xyz\" is not a duration (unknown unit \"xyz\"); use e.g.",
+            ),
+            ("", "\"\" is not a duration; use e.g."),
+        ] {
+            let e = parse_duration(given).unwrap_err();
+            assert!(e.starts_with(says), "{given}: {e}");
+            assert!(!e.contains("expected number"), "{given}: {e}");
+        }
+        assert!(parse_duration(&"9".repeat(100_000)).unwrap_err().len() < 200);
     }
 }

@@ -5,6 +5,7 @@ use std::fmt;
 
 use super::allowlist::TargetPolicy;
 use super::event_type::Subscription;
+use super::text::quote;
 use super::ValidationError;
 
 pub const DEFAULT_TIMEOUT: u32 = 10;
@@ -60,10 +61,10 @@ impl WebhookUrl {
         if text.len() > MAX_URL_LEN {
             return Err(err(format!("is longer than {MAX_URL_LEN} characters")));
         }
-        let url =
-            url::Url::parse(text).map_err(|e| err(format!("{text:?} is not a valid URL ({e})")))?;
+        let url = url::Url::parse(text)
+            .map_err(|e| err(format!("{} is not a valid URL ({e})", quote(text))))?;
         if url.scheme() != "http" && url.scheme() != "https" {
-            return Err(err(format!("{text:?} is not http or https")));
+            return Err(err(format!("{} is not http or https", quote(text))));
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(err(format!(
@@ -72,7 +73,7 @@ impl WebhookUrl {
             )));
         }
         if url.host().is_none() {
-            return Err(err(format!("{text:?} has no host")));
+            return Err(err(format!("{} has no host", quote(text))));
         }
         let url = WebhookUrl(url);
         url.check_destination(policy)?;

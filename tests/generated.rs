@@ -40,3 +40,96 @@ fn checked_in_completions_and_man_pages_match_the_cli() {
         );
     }
 }
+
+/// Every command, its subcommands included, with its path (`webnet webhooks create`).
+fn every_command() -> Vec<(String, clap::Command)> {
+    fn walk(cmd: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+        out.push((path.clone(), cmd.clone()));
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            walk(sub, format!("{path} {}", sub.get_name()), out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&webnet::cli::command(), "webnet".into(), &mut out);
+    out
+}
+
+#[test]
+fn every_command_has_examples_that_parse() {
+    use clap::Parser;
+    let commands = every_command();
+    assert!(commands.len() > 30, "{} commands", commands.len());
+    for (path, cmd) in commands {
+        let help = cmd
+            .get_after_help()
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        assert!(
+            help.starts_with("Examples:\n"),
+            "`{path} --help` has no examples"
+        );
+        let examples = help
+            .split("\n\n")
+            .next()
+            .unwrap_or_default()
+            .replace("\\\n", " ");
+        let mut shown = 0;
+        for line in examples.lines().skip(1) {
+            let line = line.split(" #").next().unwrap_or_default();
+            for segment in line.split(['|', ';', '&']) {
+                let segment = segment.trim();
+                if !segment.starts_with("webnet ") {
+                    continue;
+                }
+                let words = shlex::split(segment).unwrap_or_else(|| panic!("quotes: {segment}"));
+                let args: Vec<&String> = words
+                    .iter()
+                    .take_while(|w| !w.starts_with('<') && !w.starts_with('>'))
+                    .collect();
+                if let Err(e) = webnet::cli::Cli::try_parse_from(args.iter().map(|s| s.as_str())) {
+                    panic!("an example of `{path}` does not parse: {segment}\n{e}");
+                }
+                shown += 1;
+            }
+        }
+        let own = path.trim_start_matches("webnet").trim();
+        assert!(
+            shown > 0 && (own.is_empty() || examples.contains(&format!("webnet {own}"))),
+            "`{path}` shows no example of itself"
+        );
+    }
+}
+
+#[test]
+fn man_pages_say_what_the_environment_and_exit_status_mean() {
+    for (file, bytes) in generate::man_pages() {
+        let page = String::from_utf8(bytes).unwrap();
+        for section in [
+            ".SH EXAMPLES",
+            ".SH ENVIRONMENT",
+            ".SH \"EXIT STATUS\"",
+            "WEBNET_DB",
+        ] {
+            assert!(page.contains(section), "{file}: no {section}");
+        }
+    }
+    let emit = String::from_utf8(
+        generate::man_pages()
+            .into_iter()
+            .find(|(f, _)| f == "webnet-emit.1")
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let synopsis = emit
+        .split(".SH SYNOPSIS")
+        .nth(1)
+        .unwrap()
+        .split(".SH")
+        .next()
+        .unwrap();
+    assert!(
+        synopsis.contains(r"\fB\-\-data\fR \fIJSON\fR"),
+        "the synopsis names each option's value: {synopsis}"
+    );
+}

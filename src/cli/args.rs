@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::builder::{FalseyValueParser, PossibleValuesParser};
 use clap::{Args, Parser, Subcommand};
 
+use super::examples;
 use super::output::Format;
 use super::values::{
     self, count, delivery_id, duration, interval, number_in, webhook_id, whole_number,
@@ -16,6 +17,7 @@ use crate::domain::{CustomerId, EventType};
 #[derive(Debug, Parser)]
 #[command(
     name = "webnet",
+    after_help = examples::WEBNET,
     version,
     propagate_version = true,
     max_term_width = 100
@@ -76,22 +78,22 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create and list customers (tenants)
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples::CUSTOMERS)]
     Customers(CustomersCommand),
     /// Create, list, change and delete webhooks
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples::WEBHOOKS)]
     Webhooks(WebhooksCommand),
     /// Record events and deliver them now: one from arguments, or JSON / NDJSON on stdin
-    #[command(
-        after_help = "Examples:\n  webnet emit job.completed --customer 1 --event-id 123 --data '{\"id\": 123, \"status\": \"success\"}'\n  tail -F events.ndjson | webnet emit\n  webnet emit --queue < backlog.ndjson   # record only; `webnet drain` sends"
-    )]
+    #[command(after_help = examples::EMIT)]
     Emit(EmitArgs),
     /// Send every delivery that is due (retries, queued events); for cron or a systemd timer
+    #[command(after_help = examples::DRAIN)]
     Drain(DrainArgs),
     /// Delivery history: list, show, retry
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples::DELIVERIES)]
     Deliveries(DeliveriesCommand),
     /// Per webhook: deliveries, success rate, attempts and latency over a period, with sparklines
+    #[command(after_help = examples::STATS)]
     Stats {
         /// The period, back from now
         #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = duration, allow_hyphen_values = true)]
@@ -104,6 +106,7 @@ pub enum Command {
         buckets: u16,
     },
     /// A local receiver for developing yours: prints each event as it arrives, checks signatures
+    #[command(after_help = examples::LISTEN)]
     Listen {
         /// Port on 127.0.0.1 (0: any free port, printed on stderr)
         #[arg(long, default_value_t = 8080, value_parser = number_in::<u16>(0..=65535), allow_hyphen_values = true)]
@@ -126,17 +129,18 @@ pub enum Command {
         count: Option<u64>,
     },
     /// Run `drain` on a schedule: write the crontab line or the systemd units
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples::SCHEDULE)]
     Schedule(ScheduleCommand),
     /// The secret key that seals webhook secrets and credential headers: rotate it, or reset a
     /// database whose key is lost (operator only)
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples::KEY)]
     Key(KeyCommand),
     /// Non-public destinations (private networks, loopback) webhooks may reach, stored in the
     /// database for every process; operator-only
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples::TARGETS)]
     Targets(TargetsCommand),
     /// Print shell completions
+    #[command(after_help = examples::COMPLETIONS)]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
@@ -146,11 +150,13 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum CustomersCommand {
     /// Create a customer; prints its id
+    #[command(after_help = examples::CUSTOMERS_CREATE)]
     Create {
         /// The customer's name (unique)
         name: String,
     },
     /// List customers
+    #[command(after_help = examples::CUSTOMERS_LIST)]
     List,
 }
 
@@ -189,11 +195,10 @@ pub(crate) fn delivery_event_type_parser() -> PossibleValuesParser {
 #[derive(Debug, Subcommand)]
 pub enum WebhooksCommand {
     /// Create a webhook; prints its id. On a terminal, asks for whatever required is missing
-    #[command(
-        after_help = "Examples:\n  webnet webhooks create --customer 1 --name ops --url https://ops.example.com/hook \\\n      --event job.failed --event compliance.violation_detected --secret-stdin < secret.txt"
-    )]
+    #[command(after_help = examples::WEBHOOKS_CREATE)]
     Create(WebhookOptions),
     /// List webhooks
+    #[command(after_help = examples::WEBHOOKS_LIST)]
     List {
         /// Only enabled webhooks
         #[arg(long, conflicts_with = "disabled")]
@@ -206,12 +211,14 @@ pub enum WebhooksCommand {
         event: Option<String>,
     },
     /// Show one webhook
+    #[command(after_help = examples::WEBHOOKS_SHOW)]
     Show {
         /// Webhook id
         #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
         id: i64,
     },
     /// Change a webhook; only what is given changes
+    #[command(after_help = examples::WEBHOOKS_UPDATE)]
     Update {
         /// Webhook id
         #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
@@ -222,27 +229,28 @@ pub enum WebhooksCommand {
         extra: UpdateOnly,
     },
     /// Enable a webhook
+    #[command(after_help = examples::WEBHOOKS_ENABLE)]
     Enable {
         /// Webhook id
         #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
         id: i64,
     },
     /// Disable a webhook: it gets nothing new until enabled again
+    #[command(after_help = examples::WEBHOOKS_DISABLE)]
     Disable {
         /// Webhook id
         #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
         id: i64,
     },
     /// Send a signed `webhook.test` event now; prints status and time, exit 1 unless 2xx
+    #[command(after_help = examples::WEBHOOKS_TEST)]
     Test {
         /// Webhook id
         #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
         id: i64,
     },
     /// Replace the signing secret; during the grace period both old and new sign
-    #[command(
-        after_help = "During the grace period, X-Webhook-Signature keeps the old secret's signature and\nX-Webhook-Signature-Next carries the new one; webhook-signature lists both. Update the\nreceiver to accept the new secret, then let the grace period end."
-    )]
+    #[command(after_help = examples::WEBHOOKS_ROTATE_SECRET)]
     RotateSecret {
         /// Webhook id
         #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
@@ -264,6 +272,7 @@ pub enum WebhooksCommand {
         secret_stdin: bool,
     },
     /// Delete a webhook (its delivery history is kept)
+    #[command(after_help = examples::WEBHOOKS_DELETE)]
     Delete {
         /// Webhook id
         #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
@@ -403,6 +412,7 @@ fn status_parser() -> PossibleValuesParser {
 #[derive(Debug, Subcommand)]
 pub enum DeliveriesCommand {
     /// List deliveries, newest first
+    #[command(after_help = examples::DELIVERIES_LIST)]
     List {
         /// Only deliveries to this webhook (a deleted one's history too)
         #[arg(long, value_name = "ID", value_parser = webhook_id, allow_hyphen_values = true)]
@@ -421,12 +431,14 @@ pub enum DeliveriesCommand {
         limit: u32,
     },
     /// Show one delivery: its payload and every attempt
+    #[command(after_help = examples::DELIVERIES_SHOW)]
     Show {
         /// Delivery id
         #[arg(value_parser = delivery_id, allow_negative_numbers = true)]
         id: i64,
     },
     /// Make one attempt now: on one failed or retrying delivery, or with --failed on many
+    #[command(after_help = examples::DELIVERIES_RETRY)]
     Retry {
         /// Delivery id
         #[arg(
@@ -458,6 +470,7 @@ pub enum DeliveriesCommand {
 pub enum ScheduleCommand {
     /// Install `drain` for this database in cron (every minute) or systemd (a timer, or with
     /// --watch a service that sends each retry as it falls due)
+    #[command(after_help = examples::SCHEDULE_INSTALL)]
     Install {
         /// Add a line to your crontab
         #[arg(long, conflicts_with = "systemd", required_unless_present = "systemd")]
@@ -478,9 +491,7 @@ pub enum ScheduleCommand {
 pub enum KeyCommand {
     /// Re-seal every secret and credential header under a new key, in one transaction: a new
     /// random key file replacing the old one, or a passphrase read from stdin
-    #[command(
-        after_help = "The current key is found as usual: WEBNET_SECRET_KEY, else the key file beside the\ndatabase (<database>.key). With --new-passphrase-stdin the key file is removed and from\nthen on WEBNET_SECRET_KEY must carry the new passphrase (cron and systemd too).\n\nExamples:\n  webnet key rotate                                 # a new key file\n  webnet key rotate --new-passphrase-stdin < passphrase.txt"
-    )]
+    #[command(after_help = examples::KEY_ROTATE)]
     Rotate {
         /// Read the new key as a passphrase from standard input (first line; asked twice,
         /// hidden, on a terminal) instead of writing a new key file
@@ -489,9 +500,7 @@ pub enum KeyCommand {
     },
     /// For a database whose key is lost: clear the secrets and credential headers it can no
     /// longer open, so that new ones can be stored; prints which webhooks lost what
-    #[command(
-        after_help = "Refused while the current key still opens the database's secrets (use `key rotate`).\nWithout --yes it asks on a terminal; elsewhere --yes is required. An old key file is kept\nas <database>.key.old; a new one is created with the next secret."
-    )]
+    #[command(after_help = examples::KEY_RESET)]
     Reset {
         /// Do not ask for confirmation
         #[arg(long, short = 'y')]
@@ -502,9 +511,7 @@ pub enum KeyCommand {
 #[derive(Debug, Subcommand)]
 pub enum TargetsCommand {
     /// Allow an address range, an address or a host name; allowing it again replaces its note
-    #[command(
-        after_help = "A range must be a network address (10.20.0.0/16, not 10.20.1.0/16); a bare address is one\naddress (/32 or /128). A host name matches exactly (case-insensitive, trailing dot ignored)\nand is trusted whatever it resolves to, except a cloud metadata address; an IP literal in\na URL is matched only by ranges.\n\nExamples:\n  webnet targets allow 10.20.0.0/16 --note 'monitoring VLAN'\n  webnet targets allow 127.0.0.1/32 --note 'webnet listen'\n  webnet targets allow ::1/128\n  webnet targets allow monitor.corp.lan"
-    )]
+    #[command(after_help = examples::TARGETS_ALLOW)]
     Allow {
         /// CIDR range (10.20.0.0/16, fd00::/8), address (127.0.0.1, ::1) or host name
         #[arg(value_name = "CIDR|HOST")]
@@ -514,8 +521,10 @@ pub enum TargetsCommand {
         note: Option<String>,
     },
     /// List the allowed destinations
+    #[command(after_help = examples::TARGETS_LIST)]
     List,
     /// Stop allowing a range, address or host name; later sends to it are refused
+    #[command(after_help = examples::TARGETS_REMOVE)]
     Remove {
         /// As given to `targets allow` (a bare address means its /32 or /128)
         #[arg(value_name = "CIDR|HOST")]

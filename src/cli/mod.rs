@@ -7,6 +7,7 @@ mod deliveries;
 mod drain;
 mod emit;
 mod error;
+mod examples;
 pub mod generate;
 mod key;
 mod listen;

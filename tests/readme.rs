@@ -160,3 +160,101 @@ fn the_readme_receiver_examples_are_the_tested_ones() {
         );
     }
 }
+
+/// A bash process with `webnet` (this build) first on PATH, on `db`, none of the caller's
+/// WEBNET_* settings.
+fn bash(db: &Path, bin_dir: &Path, script: &str) -> Command {
+    let mut c = Command::new("bash");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("WEBNET_") {
+            c.env_remove(k);
+        }
+    }
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    c.args(["-e", "-c", script])
+        .env("PATH", path)
+        .env("WEBNET_DB", db)
+        .stdin(std::process::Stdio::null());
+    c
+}
+
+#[test]
+fn the_local_quickstart_works_as_written() {
+    let text = readme();
+    let section = text
+        .split("### Try it on one machine")
+        .nth(1)
+        .expect("the local quickstart")
+        .split("**A receiver with")
+        .next()
+        .unwrap();
+    // Any free port in place of the README's 9000.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let blocks: Vec<String> = section
+        .split("```sh\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap().replace("9000", &port))
+        .collect();
+    assert_eq!(blocks.len(), 2, "two terminals");
+    let env = Env::new();
+    let bin_dir = env.dir.path().join("bin");
+    std::fs::create_dir(&bin_dir).unwrap();
+    std::os::unix::fs::symlink(bin(), bin_dir.join("webnet")).unwrap();
+    // The install command of the Quickstart created the customer.
+    env.customer("acme");
+    let (listen, setup): (Vec<&str>, Vec<&str>) = blocks[0]
+        .lines()
+        .partition(|l| l.starts_with("webnet listen"));
+    let out = bash(&env.db, &bin_dir, &setup.join("\n")).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut receiver = bash(&env.db, &bin_dir, &format!("exec {}", listen[0]))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        common::wait_for_port(port.parse().unwrap()),
+        "listen started"
+    );
+    let out = bash(&env.db, &bin_dir, &blocks[1]).output().unwrap();
+    // `listen` is this test's own child (bash exec'd it): end it by its PID.
+    let _ = receiver.kill();
+    let printed = receiver.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the second terminal's commands: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&printed.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let seen: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["event_type"].as_str().unwrap_or_default(),
+                e["signature"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [("webhook.test", "valid"), ("job.completed", "valid")],
+        "{}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
+}

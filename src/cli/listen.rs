@@ -53,12 +53,13 @@ pub fn run(ctx: &Context, args: ListenArgs) -> Result<(), CliError> {
         let Ok((req, answer)) = rx.recv() else { break };
         let verdict = check(secret.as_ref(), &req);
         let status = if verdict == "invalid" { 401 } else { 200 };
+        // Printed before it is answered: once a sender has its status, the event is on screen.
+        print_event(ctx.format, &req, verdict);
         let (written_tx, written_rx) = mpsc::channel();
         let _ = answer.send((status, written_tx));
         unwritten.retain(|w| matches!(w.try_recv(), Err(mpsc::TryRecvError::Empty)));
         unwritten.push(written_rx);
         seen += 1;
-        print_event(ctx.format, &req, verdict);
     }
     // After --count events, the answers still reach their senders before the process ends
     // (else the last delivery would see its connection closed and be retried).

@@ -339,6 +339,20 @@ pub struct DrainArgs {
     /// Deliveries sent in parallel
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser())]
     pub concurrency: usize,
+    /// Also delete history older than this (e.g. 90d): as `deliveries prune --older-than`, a
+    /// few seconds per run [default: keep everything]
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
+    pub retain: Option<std::time::Duration>,
+}
+
+/// A humantime duration longer than zero (`90d`, `2weeks`, `12h`).
+pub(crate) fn positive_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{e}; use a duration such as 90d, 2weeks or 12h"))?;
+    if d.is_zero() {
+        return Err("must be longer than 0, e.g. 90d".into());
+    }
+    Ok(d)
 }
 
 fn status_parser() -> PossibleValuesParser {
@@ -390,6 +404,26 @@ pub enum DeliveriesCommand {
         /// Deliveries sent in parallel
         #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser())]
         concurrency: usize,
+    },
+    /// Delete old history: deliveries that ended (success or failed) before a cutoff, with their
+    /// attempts and the events nothing refers to any more; never pending or retrying ones
+    #[command(
+        after_help = "Examples:\n  webnet deliveries prune --older-than 90d\n  webnet deliveries prune --older-than 2weeks --status success --dry-run\n\nWorks in short batches, so emit and drain running meanwhile wait well under a second."
+    )]
+    Prune {
+        /// Delete deliveries that ended longer ago than this (e.g. 90d, 2weeks)
+        #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
+        older_than: std::time::Duration,
+        /// Only deliveries that ended with this status
+        #[arg(long, value_name = "S", value_parser = ["success", "failed"])]
+        status: Option<String>,
+        /// Only count what would be deleted; delete nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Then rewrite the whole file to its smallest size; other writers wait meanwhile (needed
+        /// once to shrink a large database made before webnet reclaimed space by itself)
+        #[arg(long, conflicts_with = "dry_run")]
+        vacuum: bool,
     },
 }
 

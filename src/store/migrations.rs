@@ -106,6 +106,13 @@ ALTER TABLE webhooks ADD COLUMN previous_until INTEGER;
 -- What the body looks like: the spec's JSON, or a Slack or Teams message.
 ALTER TABLE webhooks ADD COLUMN payload_format TEXT NOT NULL DEFAULT 'json';
 "#,
+    r#"
+-- History retention (`deliveries prune`): an event's remaining deliveries and the oldest events
+-- are found by index, so pruning (and the foreign-key check on deleting an event) never scans
+-- a table.
+CREATE INDEX deliveries_event ON deliveries (event_row);
+CREATE INDEX events_created ON events (created_at);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -6,6 +6,7 @@ mod deliveries;
 mod history;
 mod keys;
 mod migrations;
+mod retention;
 mod webhooks;
 
 use std::fs::OpenOptions;
@@ -21,6 +22,7 @@ pub use deliveries::{
     AttemptRecord, Claim, DeliveryStatus, Health, Job, NewEvent, Outcome, Recorded, Target,
 };
 pub use history::{AttemptLog, AttemptStat, Delivery, DeliveryCounts, DeliveryFilter};
+pub use retention::{cutoff, PruneCount, PruneOptions, PruneReport, PruneRule, Retention};
 pub use webhooks::{SecretChange, Webhook, WebhookFilter, SEALED_PREFIX};
 
 use crate::domain::secret::KeyError;
@@ -166,6 +168,13 @@ impl Store {
                 });
             }
             store.check_ownership()?;
+            if n == 0 {
+                // A new file: free pages can be handed back to the file system after pruning
+                // (`deliveries prune`). This must be set before the first table exists.
+                store
+                    .conn
+                    .pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+            }
             store.conn.pragma_update(None, "journal_mode", "WAL")?;
             migrations::migrate(&mut store.conn, &store.path)?;
             store.file.unlock().map_err(io)?;

@@ -355,6 +355,13 @@ pub(crate) fn positive_duration(s: &str) -> Result<std::time::Duration, String> 
     Ok(d)
 }
 
+/// As [`positive_duration`], kept as written (without spaces: `1h 30m` → `1h30m`), to pass on
+/// to the scheduled `drain` as one word.
+fn duration_word(s: &str) -> Result<String, String> {
+    positive_duration(s)?;
+    Ok(s.split_whitespace().collect())
+}
+
 fn status_parser() -> PossibleValuesParser {
     PossibleValuesParser::new(["pending", "retrying", "success", "failed"])
 }
@@ -444,5 +451,8 @@ pub enum ScheduleCommand {
         /// With --systemd: a long-running `drain --watch` service instead of a timer
         #[arg(long)]
         watch: bool,
+        /// The scheduled drain also deletes history older than this (`drain --retain`, e.g. 90d)
+        #[arg(long, value_name = "DURATION", value_parser = duration_word, allow_hyphen_values = true)]
+        retain: Option<String>,
     },
 }

@@ -184,14 +184,19 @@ fn prune(
             n.deliveries,
             n.attempts,
             n.events,
-            mebibytes(report.reclaimed_bytes)
+            bytes(report.reclaimed_bytes)
         )),
     }
     Ok(())
 }
 
-fn mebibytes(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / 1_048_576.0)
+/// A size for people: KiB below 1 MiB, else MiB.
+fn bytes(n: u64) -> String {
+    if n < 1 << 20 {
+        format!("{} KiB", n.div_ceil(1024))
+    } else {
+        format!("{:.1} MiB", n as f64 / 1_048_576.0)
+    }
 }
 
 /// `drain --retain`: prunes what ended longer ago than `older_than` in the command's scope, for

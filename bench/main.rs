@@ -4,9 +4,12 @@
 //!   cargo bench --bench webnet                  small sizes (what CI runs, as a smoke test)
 //!   cargo bench --bench webnet -- --full        the sizes of BENCHMARKS.md
 //!   cargo bench --bench webnet -- --full --write   also rewrite BENCHMARKS.md and bench/chart.svg
+//!   WEBNET_BENCH_ONLY=prune cargo bench --bench webnet -- --full   one scenario (drain, isolation,
+//!                                                                  prune)
 
 mod receiver;
 mod report;
+mod retention;
 mod scenarios;
 
 use std::path::PathBuf;
@@ -20,6 +23,8 @@ pub struct Sizes {
     pub isolation: u64,
     pub list_webhooks: u64,
     pub list_runs: usize,
+    /// Final deliveries in the database `deliveries prune` empties.
+    pub prune: u64,
 }
 
 impl Sizes {
@@ -33,6 +38,7 @@ impl Sizes {
             isolation: 1_000,
             list_webhooks: 1_000,
             list_runs: 10,
+            prune: 20_000,
         }
     }
 
@@ -46,6 +52,7 @@ impl Sizes {
             isolation: 10_000,
             list_webhooks: 1_000,
             list_runs: 50,
+            prune: 1_000_000,
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::Sizes;
 const SECRET: &str = "bench-secret";
 const CONCURRENCY: usize = 8;
 /// A realistic event object (about 300 bytes of payload).
-const JOB: &str = r#"{"id": 123, "type": "config_backup", "status": "success", "requested_at": "2025-12-02T00:59:00Z", "started_at": "2025-12-02T00:59:05Z", "finished_at": "2025-12-02T01:00:00Z", "target_summary": {"device_count": 5}, "result_summary": {"backed_up": 5}}"#;
+pub(crate) const JOB: &str = r#"{"id": 123, "type": "config_backup", "status": "success", "requested_at": "2025-12-02T00:59:00Z", "started_at": "2025-12-02T00:59:05Z", "finished_at": "2025-12-02T01:00:00Z", "target_summary": {"device_count": 5}, "result_summary": {"backed_up": 5}}"#;
 
 #[derive(Debug, Clone)]
 pub struct Figure {
@@ -28,7 +28,12 @@ pub struct Figure {
     pub broken: bool,
 }
 
-fn fig(scenario: &'static str, name: impl Into<String>, value: f64, unit: &'static str) -> Figure {
+pub(crate) fn fig(
+    scenario: &'static str,
+    name: impl Into<String>,
+    value: f64,
+    unit: &'static str,
+) -> Figure {
     Figure {
         scenario,
         name: name.into(),
@@ -41,29 +46,29 @@ fn fig(scenario: &'static str, name: impl Into<String>, value: f64, unit: &'stat
 }
 
 impl Figure {
-    fn against(mut self, name: impl Into<String>, value: f64) -> Figure {
+    pub(crate) fn against(mut self, name: impl Into<String>, value: f64) -> Figure {
         self.baseline = Some((name.into(), value));
         self
     }
-    fn target(mut self, words: impl Into<String>, met: bool) -> Figure {
+    pub(crate) fn target(mut self, words: impl Into<String>, met: bool) -> Figure {
         self.target = Some((words.into(), met));
         self
     }
-    fn broken_if(mut self, broken: bool) -> Figure {
+    pub(crate) fn broken_if(mut self, broken: bool) -> Figure {
         self.broken = broken;
         self
     }
 }
 
 /// A database of its own with helpers to run webnet on it.
-struct Db {
+pub(crate) struct Db {
     _dir: tempfile::TempDir,
-    path: PathBuf,
+    pub(crate) path: PathBuf,
     bin: PathBuf,
 }
 
 impl Db {
-    fn new(bin: &Path) -> Db {
+    pub(crate) fn new(bin: &Path) -> Db {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("bench.db");
         Db {
@@ -73,7 +78,7 @@ impl Db {
         }
     }
 
-    fn cmd(&self) -> Command {
+    pub(crate) fn cmd(&self) -> Command {
         let mut c = Command::new(&self.bin);
         c.env("WEBNET_DB", &self.path)
             .env("WEBNET_ALLOW_PRIVATE_TARGETS", "1")
@@ -153,7 +158,7 @@ impl Db {
     }
 
     /// One customer and `n` webhooks, created through the CLI.
-    fn setup(&self, hooks: &[(String, String, Vec<&str>)]) {
+    pub(crate) fn setup(&self, hooks: &[(String, String, Vec<&str>)]) {
         if self.path.exists() {
             return;
         }
@@ -176,7 +181,7 @@ impl Db {
         }
     }
 
-    fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         let wal = self.path.with_extension("db-wal");
         std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
             + std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0)
@@ -210,7 +215,7 @@ fn hooks(
         .collect()
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -225,6 +230,7 @@ pub fn run_all(bin: &Path, s: &Sizes) -> Vec<Figure> {
     match std::env::var("WEBNET_BENCH_ONLY").as_deref() {
         Ok("drain") => return drain(bin, &rx, s.drain, 1, 1.0),
         Ok("isolation") => return isolation(bin, &rx, s.isolation),
+        Ok("prune") => return crate::retention::prune_under_load(bin, &rx, s.prune, s.emit_runs),
         _ => {}
     }
     let ceiling = baseline_ceiling(&rx, s.drain.min(50_000));
@@ -254,6 +260,12 @@ pub fn run_all(bin: &Path, s: &Sizes) -> Vec<Figure> {
     out.push(fanout(bin, &rx, s.fanout));
     out.extend(isolation(bin, &rx, s.isolation));
     out.push(list_startup(bin, &rx, s.list_webhooks, s.list_runs));
+    out.extend(crate::retention::prune_under_load(
+        bin,
+        &rx,
+        s.prune,
+        s.emit_runs,
+    ));
     out
 }
 

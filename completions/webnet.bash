@@ -76,6 +76,9 @@ _webnet() {
             webnet__subcmd__deliveries,list)
                 cmd="webnet__subcmd__deliveries__subcmd__list"
                 ;;
+            webnet__subcmd__deliveries,prune)
+                cmd="webnet__subcmd__deliveries__subcmd__prune"
+                ;;
             webnet__subcmd__deliveries,retry)
                 cmd="webnet__subcmd__deliveries__subcmd__retry"
                 ;;
@@ -87,6 +90,9 @@ _webnet() {
                 ;;
             webnet__subcmd__deliveries__subcmd__help,list)
                 cmd="webnet__subcmd__deliveries__subcmd__help__subcmd__list"
+                ;;
+            webnet__subcmd__deliveries__subcmd__help,prune)
+                cmd="webnet__subcmd__deliveries__subcmd__help__subcmd__prune"
                 ;;
             webnet__subcmd__deliveries__subcmd__help,retry)
                 cmd="webnet__subcmd__deliveries__subcmd__help__subcmd__retry"
@@ -138,6 +144,9 @@ _webnet() {
                 ;;
             webnet__subcmd__help__subcmd__deliveries,list)
                 cmd="webnet__subcmd__help__subcmd__deliveries__subcmd__list"
+                ;;
+            webnet__subcmd__help__subcmd__deliveries,prune)
+                cmd="webnet__subcmd__help__subcmd__deliveries__subcmd__prune"
                 ;;
             webnet__subcmd__help__subcmd__deliveries,retry)
                 cmd="webnet__subcmd__help__subcmd__deliveries__subcmd__retry"
@@ -497,7 +506,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__deliveries)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version list show retry help"
+            opts="-h -V --db --output --customer --allow-private-targets --help --version list show retry prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -523,7 +532,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__deliveries__subcmd__help)
-            opts="list show retry help"
+            opts="list show retry prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -551,6 +560,20 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__deliveries__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__deliveries__subcmd__help__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -638,6 +661,40 @@ _webnet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        webnet__subcmd__deliveries__subcmd__prune)
+            opts="-h -V --older-than --status --dry-run --vacuum --db --output --customer --allow-private-targets --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --status)
+                    COMPREPLY=($(compgen -W "success failed" -- "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         webnet__subcmd__deliveries__subcmd__retry)
             opts="-h -V --failed --webhook --since --dry-run --concurrency --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -703,7 +760,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__drain)
-            opts="-q -h -V --watch --max-time --limit --concurrency --quiet --summary-every --db --output --customer --allow-private-targets --help --version"
+            opts="-q -h -V --watch --max-time --limit --concurrency --quiet --summary-every --retain --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -722,6 +779,10 @@ _webnet() {
                     return 0
                     ;;
                 --summary-every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retain)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -861,7 +922,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__help__subcmd__deliveries)
-            opts="list show retry"
+            opts="list show retry prune"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -875,6 +936,20 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__help__subcmd__deliveries__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__help__subcmd__deliveries__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1493,12 +1568,16 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__schedule__subcmd__install)
-            opts="-h -V --cron --systemd --print --watch --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --cron --systemd --print --watch --retain --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --retain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

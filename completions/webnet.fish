@@ -264,6 +264,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand drain" -l max-time -d 'Sto
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l limit -d 'Send at most this many deliveries' -r
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l concurrency -d 'Deliveries sent in parallel' -r
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l summary-every -d 'How often to log a summary line on stderr' -r
+complete -c webnet -n "__fish_webnet_using_subcommand drain" -l retain -d 'Also delete history older than this (e.g. 90d): as `deliveries prune --older-than`, a few seconds per run [default: keep everything]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
@@ -273,17 +274,18 @@ complete -c webnet -n "__fish_webnet_using_subcommand drain" -s q -l quiet -d 'N
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -s V -l version -d 'Print version'
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -s h -l help -d 'Print help'
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -s V -l version -d 'Print version'
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -f -a "list" -d 'List deliveries, newest first'
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -f -a "show" -d 'Show one delivery: its payload and every attempt'
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -f -a "retry" -d 'Make one attempt now: on one failed or retrying delivery, or with --failed on many'
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -f -a "list" -d 'List deliveries, newest first'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -f -a "show" -d 'Show one delivery: its payload and every attempt'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -f -a "retry" -d 'Make one attempt now: on one failed or retrying delivery, or with --failed on many'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -f -a "prune" -d 'Delete old history: deliveries that ended (success or failed) before a cutoff, with their attempts and the events nothing refers to any more; never pending or retrying ones'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l webhook -d 'Only deliveries to this webhook (a deleted one\'s history too)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l status -d 'Only deliveries with this status' -r -f -a "pending\t''
 retrying\t''
@@ -331,9 +333,22 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_see
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -s V -l version -d 'Print version'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from prune" -l older-than -d 'Delete deliveries that ended longer ago than this (e.g. 90d, 2weeks)' -r
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from prune" -l status -d 'Only deliveries that ended with this status' -r -f -a "success\t''
+failed\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from prune" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from prune" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
+json\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from prune" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from prune" -l dry-run -d 'Only count what would be deleted; delete nothing'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from prune" -l vacuum -d 'Then rewrite the whole file to its smallest size; other writers wait meanwhile (needed once to shrink a large database made before webnet reclaimed space by itself)'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from prune" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from prune" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "list" -d 'List deliveries, newest first'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one delivery: its payload and every attempt'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Make one attempt now: on one failed or retrying delivery, or with --failed on many'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Delete old history: deliveries that ended (success or failed) before a cutoff, with their attempts and the events nothing refers to any more; never pending or retrying ones'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -l since -d 'The period, back from now' -r
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -l webhook -d 'Only this webhook (a deleted one\'s history too)' -r
@@ -365,6 +380,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_s
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -f -a "install" -d 'Install `drain` for this database in cron (every minute) or systemd (a timer, or with --watch a service that sends each retry as it falls due)'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l retain -d 'The scheduled drain also deletes history older than this (`drain --retain`, e.g. 90d)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
@@ -477,6 +493,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subc
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from deliveries" -f -a "list" -d 'List deliveries, newest first'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from deliveries" -f -a "show" -d 'Show one delivery: its payload and every attempt'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from deliveries" -f -a "retry" -d 'Make one attempt now: on one failed or retrying delivery, or with --failed on many'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from deliveries" -f -a "prune" -d 'Delete old history: deliveries that ended (success or failed) before a cutoff, with their attempts and the events nothing refers to any more; never pending or retrying ones'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from schedule" -f -a "install" -d 'Install `drain` for this database in cron (every minute) or systemd (a timer, or with --watch a service that sends each retry as it falls due)'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "rotate" -d 'Re-seal every secret and credential header under a new key, in one transaction: a new random key file replacing the old one, or a passphrase read from stdin'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "reset" -d 'For a database whose key is lost: clear the secrets and credential headers it can no longer open, so that new ones can be stored; prints which webhooks lost what'

@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use super::examples;
 use super::output::Format;
 use super::values::{
-    self, count, delivery_id, duration, interval, number_in, webhook_id, whole_number,
+    self, count, delivery_id, duration, duration_word, interval, number_in, positive_duration,
+    webhook_id, whole_number,
 };
 use crate::domain::{CustomerId, EventType};
 
@@ -403,6 +404,10 @@ pub struct DrainArgs {
     /// How often to log a summary line on stderr
     #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = interval, allow_hyphen_values = true)]
     pub summary_every: humantime::Duration,
+    /// Also delete history older than this (e.g. 90d): as `deliveries prune --older-than`, a
+    /// few seconds per run [default: keep everything]
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
+    pub retain: Option<std::time::Duration>,
 }
 
 fn status_parser() -> PossibleValuesParser {
@@ -464,6 +469,24 @@ pub enum DeliveriesCommand {
         #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser(), allow_hyphen_values = true)]
         concurrency: usize,
     },
+    /// Delete old history: deliveries that ended (success or failed) before a cutoff, with their
+    /// attempts and the events nothing refers to any more; never pending or retrying ones
+    #[command(after_help = examples::DELIVERIES_PRUNE)]
+    Prune {
+        /// Delete deliveries that ended longer ago than this (e.g. 90d, 2weeks)
+        #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
+        older_than: std::time::Duration,
+        /// Only deliveries that ended with this status
+        #[arg(long, value_name = "S", value_parser = ["success", "failed"])]
+        status: Option<String>,
+        /// Only count what would be deleted; delete nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Then rewrite the whole file to its smallest size; other writers wait meanwhile (needed
+        /// once to shrink a large database made before webnet reclaimed space by itself)
+        #[arg(long, conflicts_with = "dry_run")]
+        vacuum: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -484,6 +507,9 @@ pub enum ScheduleCommand {
         /// With --systemd: a long-running `drain --watch` service instead of a timer
         #[arg(long)]
         watch: bool,
+        /// The scheduled drain also deletes history older than this (`drain --retain`, e.g. 90d)
+        #[arg(long, value_name = "DURATION", value_parser = duration_word, allow_hyphen_values = true)]
+        retain: Option<String>,
     },
 }
 

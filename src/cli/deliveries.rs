@@ -1,4 +1,4 @@
-//! `webnet deliveries list|show|retry`.
+//! `webnet deliveries list|show|retry|prune`, and the pruning `drain --retain` does.
 
 use std::time::Duration;
 
@@ -6,7 +6,10 @@ use super::args::DeliveriesCommand;
 use super::output::{self, delivery_json, Format, DELIVERY_COLUMNS};
 use super::{CliError, Context};
 use crate::delivery::service::{self, RetryError};
-use crate::store::{DeliveryFilter, DeliveryStatus};
+use crate::domain::time::rfc3339;
+use crate::store::{
+    cutoff, DeliveryFilter, DeliveryStatus, PruneOptions, PruneRule, Retention, Store,
+};
 
 const DEFAULT_RETRY_SINCE: Duration = Duration::from_secs(24 * 3600);
 
@@ -134,5 +137,88 @@ pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
             }
             Ok(())
         }
+        DeliveriesCommand::Prune {
+            older_than,
+            status,
+            dry_run,
+            vacuum,
+        } => prune(ctx, older_than, status.as_deref(), dry_run, vacuum),
     }
+}
+
+/// `deliveries prune`: runs to the end (in short batches), or with `dry_run` only counts.
+fn prune(
+    ctx: &Context,
+    older_than: Duration,
+    status: Option<&str>,
+    dry_run: bool,
+    vacuum: bool,
+) -> Result<(), CliError> {
+    let now = ctx.now();
+    let rule = PruneRule {
+        before: cutoff(now, older_than),
+        status: status.and_then(DeliveryStatus::parse),
+    };
+    let before = rfc3339(rule.before);
+    let mut store = ctx.store()?;
+    if dry_run {
+        let n = store.count_prunable(ctx.scope, rule, now)?;
+        match ctx.format {
+            Format::Json => output::print_json(&serde_json::json!({
+                "would_delete": n.deliveries,
+                "attempts": n.attempts,
+                "events": n.events,
+                "before": before,
+            })),
+            Format::Table => output::print_line(&format!(
+                "{} deliveries that ended before {before} would be deleted, with {} attempts and {} events (nothing was deleted)",
+                n.deliveries, n.attempts, n.events
+            )),
+        }
+        return Ok(());
+    }
+    let opts = PruneOptions {
+        budget: None,
+        full_vacuum: vacuum,
+    };
+    let report = store.prune(ctx.scope, rule, now, &opts)?;
+    let n = report.deleted;
+    match ctx.format {
+        Format::Json => output::print_json(&serde_json::json!({
+            "deleted": n.deliveries,
+            "attempts": n.attempts,
+            "events": n.events,
+            "reclaimed_bytes": report.reclaimed_bytes,
+            "before": before,
+        })),
+        Format::Table => output::print_line(&format!(
+            "deleted {} deliveries that ended before {before}, with {} attempts and {} events; the database is {} smaller",
+            n.deliveries,
+            n.attempts,
+            n.events,
+            bytes(report.reclaimed_bytes)
+        )),
+    }
+    Ok(())
+}
+
+/// A size for people: KiB below 1 MiB, else MiB.
+fn bytes(n: u64) -> String {
+    if n < 1 << 20 {
+        format!("{} KiB", n.div_ceil(1024))
+    } else {
+        format!("{:.1} MiB", n as f64 / 1_048_576.0)
+    }
+}
+
+/// `drain --retain`: prunes what ended longer ago than `older_than` in the command's scope, for
+/// at most [`Retention::RUN_BUDGET`] (the rest goes next run). Returns the deliveries deleted.
+pub(super) fn retain(
+    ctx: &Context,
+    store: &mut Store,
+    older_than: Duration,
+) -> Result<u64, CliError> {
+    let mut retention = Retention::new(older_than, Retention::RUN_BUDGET);
+    let report = retention.run_if_due(store, ctx.scope, ctx.now())?;
+    Ok(report.map_or(0, |r| r.deleted.deliveries))
 }

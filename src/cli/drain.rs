@@ -15,12 +15,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::DrainArgs;
 use super::output::{self, Format};
-use super::{CliError, Context};
+use super::{deliveries, CliError, Context};
 use crate::delivery::service::{self, DrainOptions, DrainReport};
 use crate::delivery::{Note, Summary};
-use crate::domain::text::escape_controls;
+use crate::domain::text::{error_line, escape_controls};
 use crate::domain::time::{rfc3339, Millis};
-use crate::store::{Backlog, DeliveryStatus};
+use crate::store::{Backlog, DeliveryStatus, StoreError};
 
 /// Without `--watch`, a run stops claiming after this long, so runs a minute apart from cron
 /// rarely overlap (and are safe when they do).
@@ -49,6 +49,7 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
         progress,
         quiet: args.quiet,
         every: args.summary_every.into(),
+        pruned: 0,
     };
     let summary = {
         let mut engine = ctx.engine(&mut store, args.concurrency);
@@ -60,6 +61,8 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
                 limit: args.limit,
                 stop: Some(stop),
                 tick_every: (!args.quiet).then_some(args.summary_every.into()),
+                // `--watch` prunes in its idle moments; a single run prunes after it (below).
+                retain: args.retain.filter(|_| args.watch),
             },
             &mut log,
         )?
@@ -67,12 +70,33 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
     if let Some(p) = &log.progress {
         p.finish_and_clear();
     }
+    // `--retain` in a cron or timer run: prune once what was due has been sent.
+    let pruned = match args.retain {
+        Some(older_than) if !args.watch => Some(deliveries::retain(ctx, &mut store, older_than)),
+        Some(_) => Some(Ok(log.pruned)),
+        None => None,
+    };
+    let pruned_count = pruned.as_ref().and_then(|p| p.as_ref().ok()).copied();
     match ctx.format {
-        Format::Json => output::print_json(&serde_json::to_value(summary).unwrap_or_default()),
+        Format::Json => {
+            let mut value = serde_json::to_value(summary).unwrap_or_default();
+            if let (Some(n), Some(map)) = (pruned_count, value.as_object_mut()) {
+                map.insert("pruned".into(), n.into());
+            }
+            output::print_json(&value)
+        }
         Format::Table => output::print_line(&format!(
-            "{} attempted: {} succeeded, {} to retry, {} failed",
-            summary.attempted, summary.succeeded, summary.retrying, summary.failed
+            "{} attempted: {} succeeded, {} to retry, {} failed{}",
+            summary.attempted,
+            summary.succeeded,
+            summary.retrying,
+            summary.failed,
+            pruned_count.map_or(String::new(), |n| format!("; {n} old deliveries pruned"))
         )),
+    }
+    // A failed prune is reported after what was sent.
+    if let Some(Err(e)) = pruned {
+        return Err(e);
     }
     Ok(())
 }
@@ -106,6 +130,8 @@ struct Log {
     progress: Option<ProgressBar>,
     quiet: bool,
     every: Duration,
+    /// Deliveries pruned by `--watch --retain` so far.
+    pruned: u64,
 }
 
 impl Log {
@@ -136,6 +162,16 @@ impl DrainReport for Log {
     fn tick(&mut self, since_last: &Summary, backlog: Backlog) {
         if !self.quiet {
             self.line(&tick_line(self.every, since_last, backlog, now()));
+        }
+    }
+
+    fn pruned(&mut self, result: Result<u64, &StoreError>) {
+        match result {
+            Ok(n) => self.pruned += n,
+            Err(e) => self.line(&format!(
+                "drain: --retain: pruning failed, tried again later: {}",
+                error_line(&e.to_string())
+            )),
         }
     }
 

@@ -84,12 +84,14 @@ pub const DRAIN: &str = "Examples:
   webnet drain                     # what is due now, then exit (for cron)
   webnet drain --max-time 5m --limit 10000 --concurrency 16
   webnet drain --watch             # keep running (a systemd service); SIGTERM stops it cleanly
-  webnet drain --watch --quiet     # failed attempts only, no summary line";
+  webnet drain --watch --quiet     # failed attempts only, no summary line
+  webnet drain --retain 90d        # then delete history that ended 90+ days ago";
 
 pub const DELIVERIES: &str = "Examples:
   webnet deliveries list --status failed
   webnet deliveries show 40
-  webnet deliveries retry --failed --since 24h";
+  webnet deliveries retry --failed --since 24h
+  webnet deliveries prune --older-than 90d";
 
 pub const DELIVERIES_LIST: &str = "Examples:
   webnet deliveries list
@@ -104,6 +106,14 @@ pub const DELIVERIES_RETRY: &str = "Examples:
   webnet deliveries retry 40                                 # one attempt now
   webnet deliveries retry --failed --webhook 1 --since 24h   # every failed one, after a fix
   webnet deliveries retry --failed --since 3days --dry-run   # how many; sends nothing";
+
+pub const DELIVERIES_PRUNE: &str = "Examples:
+  webnet deliveries prune --older-than 90d                 # what ended 90+ days ago
+  webnet deliveries prune --older-than 2weeks --status success --dry-run
+  webnet --customer 1 deliveries prune --older-than 30d    # one customer's history only
+
+Works in short batches, so emit and drain running meanwhile wait well under a second.
+Never deletes pending or retrying deliveries. See also drain --retain.";
 
 pub const STATS: &str = "Examples:
   webnet stats                             # the last 24 hours, per webhook
@@ -122,7 +132,8 @@ pub const SCHEDULE_INSTALL: &str = "Examples:
   webnet schedule install --cron                # a crontab line, every minute
   webnet schedule install --cron --print        # only show it
   webnet schedule install --systemd             # a timer, every minute
-  webnet schedule install --systemd --watch     # a long-running service";
+  webnet schedule install --systemd --watch     # a long-running service
+  webnet schedule install --cron --retain 90d   # and keep 90 days of history";
 
 pub const KEY: &str = "Examples:
   webnet key rotate

@@ -1,6 +1,13 @@
 //! `webnet schedule install --cron|--systemd`: the crontab line or the systemd units that run
 //! `drain` for this database, written (or printed with `--print`).
+//!
+//! They reproduce how the caller runs webnet: the database path, `--allow-private-targets`,
+//! `--retain`, and the key source. A `WEBNET_SECRET_KEY` goes into a private environment file
+//! (mode 0600) that the line or unit reads; the passphrase itself never appears in the crontab,
+//! the unit or the output.
 
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -10,12 +17,45 @@ use super::{CliError, Context};
 
 const MARK: &str = "# webnet drain";
 
+/// What the scheduled `drain` needs to run as the caller does.
+#[derive(Debug, Clone)]
+pub struct DrainCommand {
+    pub exe: PathBuf,
+    pub db: PathBuf,
+    pub allow_private: bool,
+    /// `drain --retain`, as given (one word).
+    pub retain: Option<String>,
+    /// The environment file holding `WEBNET_SECRET_KEY`, when the caller uses one.
+    pub env_file: Option<PathBuf>,
+}
+
+impl DrainCommand {
+    /// The program and its arguments, up to and including `drain`'s own options.
+    fn words(&self, extra: &[&str]) -> Vec<String> {
+        let mut words = vec![
+            self.exe.display().to_string(),
+            "--db".into(),
+            self.db.display().to_string(),
+        ];
+        if self.allow_private {
+            words.push("--allow-private-targets".into());
+        }
+        words.push("drain".into());
+        words.extend(extra.iter().map(|s| s.to_string()));
+        if let Some(retain) = &self.retain {
+            words.extend(["--retain".into(), retain.clone()]);
+        }
+        words
+    }
+}
+
 pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
     let ScheduleCommand::Install {
         cron,
         systemd: _,
         print,
         watch,
+        retain,
     } = cmd;
     if cron && watch {
         return Err(CliError::usage(
@@ -27,24 +67,43 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
         .map_err(|e| CliError::failure(format!("cannot find this program's path: {e}")))?;
     let db = std::path::absolute(ctx.db_path())
         .map_err(|e| CliError::failure(format!("cannot resolve the database path: {e}")))?;
+    // The same rule as opening the database: an empty WEBNET_SECRET_KEY means the key file.
+    let passphrase = std::env::var("WEBNET_SECRET_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
+    let env_file = match passphrase {
+        Some(_) => Some(config_dir()?.join("webnet").join("drain.env")),
+        None => None,
+    };
+    let drain = DrainCommand {
+        exe,
+        db,
+        allow_private: ctx.allow_private,
+        retain,
+        env_file,
+    };
+    let key = passphrase.as_deref();
     if cron {
-        let line = cron_line(&exe, &db);
+        let line = cron_line(&drain);
         if print {
+            write_env_file(&drain, key)?;
             output::print_line(&line);
             return Ok(());
         }
-        return install_cron(ctx, &line);
+        return install_cron(ctx, &drain, key, &line);
     }
-    let units = systemd_units(&exe, &db, watch);
+    let units = systemd_units(&drain, watch);
     if print {
+        write_env_file(&drain, key)?;
         for (name, text) in &units {
             output::print_line(&format!("# {name}\n{text}"));
         }
         return Ok(());
     }
-    let dir = systemd_dir()?;
+    let dir = config_dir()?.join("systemd/user");
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::failure(format!("{}: {e}", dir.display())))?;
+    write_env_file(&drain, key)?;
     let mut written = Vec::new();
     for (name, text) in &units {
         let path = dir.join(name);
@@ -59,7 +118,11 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
     };
     let next = format!("systemctl --user daemon-reload && systemctl --user enable --now {unit}");
     match ctx.format {
-        Format::Json => output::print_json(&serde_json::json!({"files": written, "next": next})),
+        Format::Json => output::print_json(&serde_json::json!({
+            "files": written,
+            "environment_file": drain.env_file.as_ref().map(|p| p.display().to_string()),
+            "next": next,
+        })),
         Format::Table => {
             for f in &written {
                 output::print_line(f);
@@ -70,38 +133,101 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
     Ok(())
 }
 
-/// A path as one systemd or shell word: quoted when it has spaces.
-fn word(p: &Path) -> String {
-    let s = p.display().to_string();
-    if s.contains(char::is_whitespace) {
-        format!("\"{s}\"")
+/// Characters that need no quoting, in a shell word or a systemd command line.
+fn is_plain(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@".contains(&b))
+}
+
+/// One shell word: as is when plain, else single-quoted.
+fn sh_word(s: &str) -> String {
+    if is_plain(s) {
+        s.to_string()
     } else {
-        s
+        format!("'{}'", s.replace('\'', r"'\''"))
     }
 }
 
-pub fn cron_line(exe: &Path, db: &Path) -> String {
+/// One word of a systemd command line: as is when plain, else double-quoted with C escapes;
+/// `%` (specifiers) and `$` (variables) are doubled either way.
+fn systemd_word(s: &str) -> String {
+    if is_plain(s) {
+        return s.to_string();
+    }
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str(r"\\"),
+            '"' => out.push_str("\\\""),
+            '%' => out.push_str("%%"),
+            '$' => out.push_str("$$"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The crontab line. With a key, it first reads the environment file into the environment
+/// (`set -a` exports what it assigns): the value is parsed by the shell as a quoted string,
+/// never split into words. `%` is escaped as cron requires.
+pub fn cron_line(drain: &DrainCommand) -> String {
+    let mut command = String::new();
+    if let Some(env) = &drain.env_file {
+        command.push_str(&format!(
+            "set -a && . {} && set +a && ",
+            sh_word(&env.display().to_string())
+        ));
+    }
+    let words: Vec<String> = drain
+        .words(&["--max-time", "50s"])
+        .iter()
+        .map(|w| sh_word(w))
+        .collect();
+    command.push_str(&words.join(" "));
     format!(
-        "* * * * * {} --db {} drain --max-time 50s > /dev/null {MARK}",
-        word(exe),
-        word(db)
+        "* * * * * {} > /dev/null {MARK}",
+        command.replace('%', r"\%")
     )
 }
 
-pub fn systemd_units(exe: &Path, db: &Path, watch: bool) -> Vec<(String, String)> {
-    let exec = format!("{} --db {} drain", word(exe), word(db));
+pub fn systemd_units(drain: &DrainCommand, watch: bool) -> Vec<(String, String)> {
+    let exec = |extra: &[&str]| {
+        drain
+            .words(extra)
+            .iter()
+            .map(|w| systemd_word(w))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let env = drain
+        .env_file
+        .as_ref()
+        .map(|p| {
+            format!(
+                "EnvironmentFile={}\n",
+                p.display().to_string().replace('%', "%%")
+            )
+        })
+        .unwrap_or_default();
     if watch {
         return vec![(
             "webnet-drain-watch.service".into(),
             format!(
-                "[Unit]\nDescription=webnet webhook deliveries, sent as they fall due\n\n[Service]\nExecStart={exec} --watch\nRestart=always\nRestartSec=5\n\n[Install]\nWantedBy=default.target\n"
+                "[Unit]\nDescription=webnet webhook deliveries, sent as they fall due\n\n[Service]\n{env}ExecStart={}\nRestart=always\nRestartSec=5\n# SIGTERM lets requests in flight finish (webhook timeouts go up to 120 s).\nTimeoutStopSec=150\n\n[Install]\nWantedBy=default.target\n",
+                exec(&["--watch"])
             ),
         )];
     }
     vec![
         (
             "webnet-drain.service".into(),
-            format!("[Unit]\nDescription=Send due webnet webhook deliveries\n\n[Service]\nType=oneshot\nExecStart={exec} --max-time 50s\n"),
+            format!(
+                "[Unit]\nDescription=Send due webnet webhook deliveries\n\n[Service]\nType=oneshot\n{env}ExecStart={}\n",
+                exec(&["--max-time", "50s"])
+            ),
         ),
         (
             "webnet-drain.timer".into(),
@@ -110,29 +236,94 @@ pub fn systemd_units(exe: &Path, db: &Path, watch: bool) -> Vec<(String, String)
     ]
 }
 
-fn systemd_dir() -> Result<PathBuf, CliError> {
+/// `WEBNET_SECRET_KEY="…"`, read the same by a POSIX shell (`.`) and by systemd's
+/// `EnvironmentFile=`: inside double quotes both take `\` before `"`, `\`, `` ` `` and `$` as
+/// an escape and everything else (spaces, `'`, line breaks) literally; neither expands
+/// anything once `$` and `` ` `` are escaped.
+pub fn env_file_text(passphrase: &str) -> String {
+    let mut value = String::new();
+    for c in passphrase.chars() {
+        if matches!(c, '"' | '\\' | '`' | '$') {
+            value.push('\\');
+        }
+        value.push(c);
+    }
+    format!(
+        "# The secret key for `webnet drain` run by cron or systemd, written by\n# `webnet schedule install`. Keep it private (mode 0600).\nWEBNET_SECRET_KEY=\"{value}\"\n"
+    )
+}
+
+/// Writes the environment file (mode 0600 from the first byte, in a 0700 folder), replacing
+/// any earlier one in one step. Nothing to do without a key.
+fn write_env_file(drain: &DrainCommand, passphrase: Option<&str>) -> Result<(), CliError> {
+    let (Some(path), Some(passphrase)) = (&drain.env_file, passphrase) else {
+        return Ok(());
+    };
+    let fail = |p: &Path, e: std::io::Error| CliError::failure(format!("{}: {e}", p.display()));
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| fail(dir, e))?;
+    }
+    let tmp = path.with_extension("env.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(|e| fail(&tmp, e))?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| file.write_all(env_file_text(passphrase).as_bytes()))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| fail(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| fail(path, e))?;
+    eprintln!(
+        "the secret key (WEBNET_SECRET_KEY) is in {} (mode 0600), which the scheduled drain reads",
+        path.display()
+    );
+    Ok(())
+}
+
+/// `$XDG_CONFIG_HOME`, else `~/.config`.
+fn config_dir() -> Result<PathBuf, CliError> {
     let var = |k| std::env::var_os(k).filter(|v: &std::ffi::OsString| !v.is_empty());
     match (var("XDG_CONFIG_HOME"), var("HOME")) {
-        (Some(x), _) => Ok(PathBuf::from(x).join("systemd/user")),
-        (None, Some(h)) => Ok(PathBuf::from(h).join(".config/systemd/user")),
+        (Some(x), _) => Ok(PathBuf::from(x)),
+        (None, Some(h)) => Ok(PathBuf::from(h).join(".config")),
         (None, None) => Err(CliError::failure(
             "neither XDG_CONFIG_HOME nor HOME is set; use --print",
         )),
     }
 }
 
-/// Adds the line to the user's crontab unless a webnet line is there already.
-fn install_cron(ctx: &Context, line: &str) -> Result<(), CliError> {
+/// Adds the line to the user's crontab unless a webnet line is there already (then nothing,
+/// the environment file included, is changed).
+fn install_cron(
+    ctx: &Context,
+    drain: &DrainCommand,
+    passphrase: Option<&str>,
+    line: &str,
+) -> Result<(), CliError> {
     let missing = || {
         CliError::failure(format!(
             "crontab is not available here; add this line with `crontab -e`: {line}"
         ))
     };
-    let current = Command::new("crontab")
+    let current = match Command::new("crontab")
         .arg("-l")
         .stderr(Stdio::null())
         .output()
-        .map_err(|_| missing())?;
+    {
+        Ok(out) => out,
+        Err(_) => {
+            // The line printed in the message must work once added by hand.
+            write_env_file(drain, passphrase)?;
+            return Err(missing());
+        }
+    };
     // `crontab -l` fails when the user has no crontab yet: start from nothing.
     let mut table = if current.status.success() {
         String::from_utf8_lossy(&current.stdout).into_owned()
@@ -143,6 +334,7 @@ fn install_cron(ctx: &Context, line: &str) -> Result<(), CliError> {
         eprintln!("a webnet drain line is already in your crontab; nothing changed");
         return Ok(());
     }
+    write_env_file(drain, passphrase)?;
     if !table.is_empty() && !table.ends_with('\n') {
         table.push('\n');
     }
@@ -154,7 +346,6 @@ fn install_cron(ctx: &Context, line: &str) -> Result<(), CliError> {
         .spawn()
         .map_err(|_| missing())?;
     if let Some(mut stdin) = child.stdin.take() {
-        use std::io::Write;
         stdin
             .write_all(table.as_bytes())
             .map_err(|e| CliError::failure(format!("crontab: {e}")))?;
@@ -168,8 +359,32 @@ fn install_cron(ctx: &Context, line: &str) -> Result<(), CliError> {
         ));
     }
     match ctx.format {
-        Format::Json => output::print_json(&serde_json::json!({"crontab": line})),
+        Format::Json => output::print_json(&serde_json::json!({
+            "crontab": line,
+            "environment_file": drain.env_file.as_ref().map(|p| p.display().to_string()),
+        })),
         Format::Table => output::print_line(line),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_quoted_only_when_needed() {
+        assert_eq!(sh_word("/usr/bin/webnet"), "/usr/bin/webnet");
+        assert_eq!(sh_word("/a b/it's"), r"'/a b/it'\''s'");
+        assert_eq!(systemd_word("/a b/100%/$x"), "\"/a b/100%%/$$x\"");
+    }
+
+    #[test]
+    fn the_env_file_escapes_what_a_shell_or_systemd_would_expand() {
+        let text = env_file_text(r#"a b 'c' "d" $HOME `e` \f"#);
+        assert!(
+            text.ends_with("WEBNET_SECRET_KEY=\"a b 'c' \\\"d\\\" \\$HOME \\`e\\` \\\\f\"\n"),
+            "{text}"
+        );
+    }
 }

@@ -23,6 +23,29 @@ pub fn interval(s: &str) -> Result<humantime::Duration, String> {
     Ok(d)
 }
 
+/// A duration longer than zero, with its unit (`90d`, `2weeks`, `12h`): it says what history
+/// to delete, so a bare `90` (seconds elsewhere) is refused rather than guessed.
+pub fn positive_duration(s: &str) -> Result<std::time::Duration, String> {
+    if s.trim().parse::<u64>().is_ok() {
+        return Err(format!(
+            "{} has no unit; say which, e.g. 90d, 2weeks, 12h",
+            quote(s)
+        ));
+    }
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err(format!("{} must be longer than 0, e.g. 90d", quote(s)));
+    }
+    Ok(d)
+}
+
+/// As [`positive_duration`], kept as written (without spaces: `1h 30m` → `1h30m`), to pass on
+/// to a scheduled `drain` as one word.
+pub fn duration_word(s: &str) -> Result<String, String> {
+    positive_duration(s)?;
+    Ok(s.split_whitespace().collect())
+}
+
 /// A webhook id: a positive whole number.
 pub fn webhook_id(s: &str) -> Result<i64, String> {
     id(s, "webhook id")

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 pub use super::emit::{emit, EmitReport, EmitSummary, Input};
 use super::engine::{Engine, Note, Summary};
-use crate::store::{Backlog, Claim, DeliveryFilter, DeliveryStatus, Outcome, StoreError};
+use crate::store::{
+    Backlog, Claim, DeliveryFilter, DeliveryStatus, Outcome, Retention, StoreError,
+};
 
 /// How often an idle `drain --watch` looks for work that other processes queued.
 const WATCH_POLL: Duration = Duration::from_secs(1);
@@ -26,6 +28,8 @@ pub struct DrainOptions {
     pub stop: Option<Arc<AtomicBool>>,
     /// How often [`DrainReport::tick`] is called; `None`: never.
     pub tick_every: Option<Duration>,
+    /// With `watch`: prune history older than this in idle moments ([`Retention`]).
+    pub retain: Option<Duration>,
 }
 
 /// What `drain` tells its caller as it goes (the CLI logs it).
@@ -34,6 +38,9 @@ pub trait DrainReport {
     fn recorded(&mut self, note: &Note);
     /// Every `tick_every`: what the run did since the last tick, and what is due now.
     fn tick(&mut self, since_last: &Summary, backlog: Backlog);
+    /// `--retain` pruned this many deliveries in an idle moment, or failed (it is tried again
+    /// at the next interval).
+    fn pruned(&mut self, result: Result<u64, &StoreError>);
     /// The stop flag was seen: `in_flight` requests are still to finish.
     fn stopping(&mut self, in_flight: usize);
 }
@@ -44,6 +51,7 @@ pub struct Quiet;
 impl DrainReport for Quiet {
     fn recorded(&mut self, _: &Note) {}
     fn tick(&mut self, _: &Summary, _: Backlog) {}
+    fn pruned(&mut self, _: Result<u64, &StoreError>) {}
     fn stopping(&mut self, _: usize) {}
 }
 
@@ -59,6 +67,10 @@ pub fn drain(
     let stop_requested = || opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst));
     let mut claimed_total: u64 = 0;
     let mut last_tick = (start, engine.summary);
+    let mut retention = opts
+        .retain
+        .filter(|_| opts.watch)
+        .map(|d| Retention::new(d, Retention::WATCH_BUDGET));
     loop {
         let now = (engine.clock)();
         if !engine.stopping() && stop_requested() {
@@ -124,6 +136,17 @@ pub fn drain(
         }
         if !opts.watch || !may_claim {
             break;
+        }
+        // Idle: prune history now and then (`--retain`), for a bounded moment.
+        if let Some(r) = &mut retention {
+            match r.run_if_due(engine.store, engine.scope, now) {
+                Ok(Some(done)) => report.pruned(Ok(done.deleted.deliveries)),
+                Ok(None) => {}
+                Err(e) => {
+                    r.postpone(now);
+                    report.pruned(Err(&e));
+                }
+            }
         }
         // Idle: sleep until the next delivery is due, a lease runs out, or the poll interval;
         // a stop request ends the sleep.

@@ -161,6 +161,13 @@ CREATE TABLE allowed_targets (
     updated_at INTEGER NOT NULL
 );
 "#,
+    r#"
+-- History retention (`deliveries prune`): an event's remaining deliveries and the oldest events
+-- are found by index, so pruning (and the foreign-key check on deleting an event) never scans
+-- a table.
+CREATE INDEX deliveries_event ON deliveries (event_row);
+CREATE INDEX events_created ON events (created_at);
+"#,
 ];
 
 /// The schema version this build writes.

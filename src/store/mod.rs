@@ -7,6 +7,7 @@ mod history;
 mod keys;
 mod migrations;
 mod rekey;
+mod retention;
 mod targets;
 mod webhooks;
 
@@ -25,6 +26,7 @@ pub use deliveries::{
 pub use history::{AttemptLog, AttemptStat, Backlog, Delivery, DeliveryCounts, DeliveryFilter};
 pub use keys::KeyProblem;
 pub use rekey::{NewKey, Reset, Rotated};
+pub use retention::{cutoff, PruneCount, PruneOptions, PruneReport, PruneRule, Retention};
 pub use targets::AllowedTargetRow;
 pub use webhooks::{SecretChange, Webhook, WebhookFilter, SEALED_PREFIX};
 
@@ -194,6 +196,13 @@ impl Store {
                 });
             }
             store.check_ownership()?;
+            if n == 0 {
+                // A new file: free pages can be handed back to the file system after pruning
+                // (`deliveries prune`). This must be set before the first table exists.
+                store
+                    .conn
+                    .pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+            }
             store.conn.pragma_update(None, "journal_mode", "WAL")?;
             migrations::migrate(&mut store.conn, &store.path)?;
             store.file.unlock().map_err(io)?;

@@ -1,0 +1,442 @@
+//! History retention (`deliveries prune`, `drain --retain`): deletes final deliveries that
+//! became final before a cutoff, with their attempt log and the events no delivery refers to any
+//! more, then hands the freed pages back to the file system.
+//!
+//! Invariants: never a `pending` or `retrying` delivery, nor one leased to a sender (a manual
+//! retry in flight); never outside the caller's scope; and never a long write transaction.
+//! SQLite has one writer, so work goes in short batches (about 40 ms each) with a pause after
+//! each, long enough for a waiting `emit` or `drain` to take the lock: they wait for one batch,
+//! not for the whole prune.
+
+use std::time::{Duration, Instant};
+
+use rusqlite::{named_params, TransactionBehavior};
+
+use super::{DeliveryStatus, Result, Store};
+use crate::domain::time::Millis;
+use crate::domain::Scope;
+
+/// Which deliveries a prune deletes.
+#[derive(Debug, Clone, Copy)]
+pub struct PruneRule {
+    /// Final deliveries whose last change (`updated_at`: when they became final, or their last
+    /// manual retry) is before this. Their `created_at` is too, which bounds the index scan.
+    pub before: Millis,
+    /// Only `success` or only `failed` ones; `None` for both. `pending` and `retrying` are never
+    /// pruned, whatever is given here.
+    pub status: Option<DeliveryStatus>,
+}
+
+/// How many rows a prune deleted (or, counting, would delete).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneCount {
+    pub deliveries: u64,
+    pub attempts: u64,
+    pub events: u64,
+}
+
+/// How a prune runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PruneOptions {
+    /// Stop after about this long (what is left goes next time); `None` runs to the end.
+    pub budget: Option<Duration>,
+    /// Rewrite the whole file afterwards (`VACUUM`), whatever its size: other writers wait
+    /// meanwhile. Also switches a file made before incremental reclaim to it.
+    pub full_vacuum: bool,
+}
+
+/// What a prune did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PruneReport {
+    pub deleted: PruneCount,
+    /// How much smaller the database became (the file itself shrinks at the next checkpoint,
+    /// at the latest when the last connection closes).
+    pub reclaimed_bytes: u64,
+    /// False when the budget ran out first.
+    pub complete: bool,
+    /// The file was rewritten (`VACUUM`).
+    pub vacuumed: bool,
+}
+
+/// A file made before incremental reclaim is switched to it (one `VACUUM`, which holds the write
+/// lock throughout) only when what is left after pruning is this small: a few hundred
+/// milliseconds. Bigger ones keep their size (freed pages are reused for new deliveries) unless
+/// `deliveries prune --vacuum` is asked for.
+const AUTO_SWITCH_MAX_BYTES: u64 = 8 << 20;
+
+/// `PRAGMA auto_vacuum = INCREMENTAL`.
+const INCREMENTAL: i64 = 2;
+
+/// A final delivery the rule selects, for a delivery table aliased `d`. Named parameters:
+/// `:before`, `:status`, `:customer`, `:now`.
+const PRUNABLE: &str =
+    "d.status IN ('success', 'failed') AND (:status IS NULL OR d.status = :status)
+    AND d.updated_at < :before AND (:customer IS NULL OR d.customer_id = :customer)
+    AND (d.lease_until IS NULL OR d.lease_until <= :now)";
+
+impl Store {
+    /// Counts what [`Store::prune`] would delete now; changes nothing.
+    pub fn count_prunable(&self, scope: Scope, rule: PruneRule, now: Millis) -> Result<PruneCount> {
+        let status = rule.status.map(DeliveryStatus::as_str);
+        let (deliveries, attempts): (i64, i64) = self
+            .conn
+            .prepare(&format!(
+                "SELECT count(*), COALESCE(sum((SELECT count(*) FROM attempts a WHERE a.delivery_id = d.id)), 0)
+                 FROM deliveries AS d INDEXED BY deliveries_created
+                 WHERE d.created_at < :before AND {PRUNABLE}"
+            ))?
+            .query_row(
+                named_params! {":before": rule.before, ":status": status, ":customer": scope.customer(), ":now": now},
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+        // An event goes when none of its deliveries stays (or it never had any).
+        let events: i64 = self
+            .conn
+            .prepare(&format!(
+                "SELECT count(*) FROM events AS e INDEXED BY events_created
+                 WHERE e.created_at < :before AND (:customer IS NULL OR e.customer_id = :customer)
+                   AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_row = e.id AND NOT ({PRUNABLE}))"
+            ))?
+            .query_row(
+                named_params! {":before": rule.before, ":status": status, ":customer": scope.customer(), ":now": now},
+                |r| r.get(0),
+            )?;
+        Ok(PruneCount {
+            deliveries: deliveries as u64,
+            attempts: attempts as u64,
+            events: events as u64,
+        })
+    }
+
+    /// Deletes the final deliveries `rule` selects in `scope`, their attempts and the events no
+    /// delivery refers to any more (created before the cutoff), in short batches; then reclaims
+    /// the space. `now` is the time leases are judged against.
+    pub fn prune(
+        &mut self,
+        scope: Scope,
+        rule: PruneRule,
+        now: Millis,
+        opts: &PruneOptions,
+    ) -> Result<PruneReport> {
+        let deadline = opts.budget.map(|b| Instant::now() + b);
+        let out_of_time = || deadline.is_some_and(|d| Instant::now() >= d);
+        let pages_before = self.pragma_i64("page_count")?;
+        let mut report = PruneReport::default();
+        let mut pacer = Pacer::new(500, 50, 5000, now);
+
+        // 1. Deliveries and their attempt log, oldest first. Candidates are read outside any
+        // write transaction; the delete checks them again under the write lock.
+        let mut cursor = (i64::MIN, i64::MIN);
+        let mut deliveries_done = false;
+        while !out_of_time() {
+            let batch = self.prunable_deliveries(scope, rule, now, cursor, pacer.batch)?;
+            let Some(&last) = batch.last() else {
+                deliveries_done = true;
+                break;
+            };
+            cursor = last;
+            let ids: Vec<i64> = batch.iter().map(|&(_, id)| id).collect();
+            let (deliveries, attempts, held) =
+                self.light(|s| s.delete_deliveries(scope, rule, now, &ids))?;
+            report.deleted.deliveries += deliveries;
+            report.deleted.attempts += attempts;
+            pacer.rest(held);
+        }
+
+        // 2. Events no delivery refers to: those that just lost their last one, and those that
+        // never had one (no webhook subscribed), created before the cutoff.
+        let mut events_done = false;
+        let mut cursor = (i64::MIN, i64::MIN);
+        while deliveries_done && !out_of_time() {
+            let batch = self.orphan_events(scope, rule.before, cursor, pacer.batch)?;
+            let Some(&last) = batch.last() else {
+                events_done = true;
+                break;
+            };
+            cursor = last;
+            let ids: Vec<i64> = batch.iter().map(|&(_, id)| id).collect();
+            let (events, held) = self.light(|s| s.delete_orphan_events(&ids))?;
+            report.deleted.events += events;
+            pacer.rest(held);
+        }
+        report.complete = events_done;
+
+        // 3. Space: hand free pages back in bounded steps, or rewrite the file once.
+        let incremental = self.pragma_i64("auto_vacuum")? == INCREMENTAL;
+        let live_bytes = (self.pragma_i64("page_count")? - self.pragma_i64("freelist_count")?)
+            .max(0) as u64
+            * self.pragma_i64("page_size")?.max(0) as u64;
+        if opts.full_vacuum
+            || (!incremental && report.complete && live_bytes <= AUTO_SWITCH_MAX_BYTES)
+        {
+            self.conn
+                .pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+            self.conn.execute_batch("VACUUM")?;
+            report.vacuumed = true;
+        } else if incremental {
+            self.reclaim(pacer.seed as i64, &out_of_time)?;
+        }
+        if report.deleted != PruneCount::default() || report.vacuumed {
+            // Lets the file shrink now rather than at the next automatic checkpoint. PASSIVE:
+            // never waits for, nor holds up, other connections.
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        }
+        let pages_after = self.pragma_i64("page_count")?;
+        report.reclaimed_bytes = (pages_before - pages_after).max(0) as u64
+            * self.pragma_i64("page_size")?.max(0) as u64;
+        Ok(report)
+    }
+
+    fn pragma_i64(&self, name: &str) -> Result<i64> {
+        Ok(self.conn.pragma_query_value(None, name, |r| r.get(0))?)
+    }
+
+    /// The next `limit` prunable deliveries after `cursor` (created_at, id), oldest first.
+    fn prunable_deliveries(
+        &self,
+        scope: Scope,
+        rule: PruneRule,
+        now: Millis,
+        cursor: (Millis, i64),
+        limit: usize,
+    ) -> Result<Vec<(Millis, i64)>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT d.created_at, d.id FROM deliveries AS d INDEXED BY deliveries_created
+             WHERE d.created_at >= :after_time AND d.created_at < :before
+               AND (d.created_at > :after_time OR d.id > :after_id)
+               AND {PRUNABLE}
+             ORDER BY d.created_at, d.id LIMIT :limit"
+        ))?;
+        let rows = stmt.query_map(
+            named_params! {
+                ":after_time": cursor.0,
+                ":after_id": cursor.1,
+                ":before": rule.before,
+                ":status": rule.status.map(DeliveryStatus::as_str),
+                ":customer": scope.customer(),
+                ":now": now,
+                ":limit": limit as i64,
+            },
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Deletes those of `ids` that are still prunable, with their attempts, in one short
+    /// transaction. Returns (deliveries, attempts) deleted and how long it held the write lock.
+    fn delete_deliveries(
+        &mut self,
+        scope: Scope,
+        rule: PruneRule,
+        now: Millis,
+        ids: &[i64],
+    ) -> Result<(u64, u64, Duration)> {
+        let ids = serde_json::to_string(ids).unwrap_or_default();
+        let status = rule.status.map(DeliveryStatus::as_str);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Waiting for the lock does not count: only holding it holds others up.
+        let locked = Instant::now();
+        // The attempt log first: it refers to the deliveries.
+        let attempts = tx
+            .prepare_cached(&format!(
+                "DELETE FROM attempts WHERE delivery_id IN (
+                     SELECT d.id FROM deliveries AS d
+                     WHERE d.id IN (SELECT value FROM json_each(:ids)) AND {PRUNABLE})"
+            ))?
+            .execute(named_params! {
+                ":ids": ids, ":before": rule.before, ":status": status,
+                ":customer": scope.customer(), ":now": now,
+            })?;
+        let deliveries = tx
+            .prepare_cached(&format!(
+                "DELETE FROM deliveries AS d
+                 WHERE d.id IN (SELECT value FROM json_each(:ids)) AND {PRUNABLE}"
+            ))?
+            .execute(named_params! {
+                ":ids": ids, ":before": rule.before, ":status": status,
+                ":customer": scope.customer(), ":now": now,
+            })?;
+        tx.commit()?;
+        Ok((deliveries as u64, attempts as u64, locked.elapsed()))
+    }
+
+    /// The next `limit` events created before `before` that no delivery refers to.
+    fn orphan_events(
+        &self,
+        scope: Scope,
+        before: Millis,
+        cursor: (Millis, i64),
+        limit: usize,
+    ) -> Result<Vec<(Millis, i64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.created_at, e.id FROM events AS e INDEXED BY events_created
+             WHERE e.created_at >= :after_time AND e.created_at < :before
+               AND (e.created_at > :after_time OR e.id > :after_id)
+               AND (:customer IS NULL OR e.customer_id = :customer)
+               AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_row = e.id)
+             ORDER BY e.created_at, e.id LIMIT :limit",
+        )?;
+        let rows = stmt.query_map(
+            named_params! {
+                ":after_time": cursor.0,
+                ":after_id": cursor.1,
+                ":before": before,
+                ":customer": scope.customer(),
+                ":limit": limit as i64,
+            },
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Deletes those of `ids` that still have no delivery (an event never gains one after it
+    /// is recorded, but the check is cheap). Returns how many, and how long it held the lock.
+    fn delete_orphan_events(&mut self, ids: &[i64]) -> Result<(u64, Duration)> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let locked = Instant::now();
+        let n = tx
+            .prepare_cached(
+                "DELETE FROM events AS e WHERE e.id IN (SELECT value FROM json_each(?1))
+                   AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_row = e.id)",
+            )?
+            .execute([serde_json::to_string(ids).unwrap_or_default()])?;
+        tx.commit()?;
+        Ok((n as u64, locked.elapsed()))
+    }
+
+    /// Returns free pages to the file system, a bounded number per transaction.
+    fn reclaim(&mut self, seed: i64, out_of_time: &dyn Fn() -> bool) -> Result<()> {
+        let mut pages = Pacer::new(1000, 100, 20_000, seed);
+        while !out_of_time() && self.pragma_i64("freelist_count")? > 0 {
+            let step = pages.batch;
+            let held = self.light(|s| {
+                let tx = s
+                    .conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let locked = Instant::now();
+                {
+                    // One page per row: step through them all.
+                    let mut stmt = tx.prepare(&format!("PRAGMA incremental_vacuum({step})"))?;
+                    let mut rows = stmt.query([])?;
+                    while rows.next()?.is_some() {}
+                }
+                tx.commit()?;
+                Ok(locked.elapsed())
+            })?;
+            pages.rest(held);
+        }
+        Ok(())
+    }
+}
+
+/// Paces batches of writes: sizes them to take about [`Pacer::TARGET`], and after each pauses
+/// at least as long as it took (jittered), so that a writer waiting in SQLite's busy handler —
+/// which polls every 25 ms in its first 100 ms, later every 100 ms — finds the lock free.
+struct Pacer {
+    batch: usize,
+    min: usize,
+    max: usize,
+    seed: u64,
+}
+
+impl Pacer {
+    const TARGET: Duration = Duration::from_millis(40);
+    const MIN_PAUSE: Duration = Duration::from_millis(30);
+
+    fn new(first: usize, min: usize, max: usize, seed: i64) -> Pacer {
+        Pacer {
+            batch: first,
+            min,
+            max,
+            seed: (seed as u64 ^ u64::from(std::process::id())) | 1,
+        }
+    }
+
+    fn rest(&mut self, took: Duration) {
+        if took < Self::TARGET / 2 {
+            self.batch = (self.batch * 2).min(self.max);
+        } else if took > Self::TARGET * 2 {
+            self.batch = (self.batch / 2).max(self.min);
+        }
+        // xorshift64: jitter, so our transactions cannot stay in step with a waiter's polls.
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        let base = took.max(Self::MIN_PAUSE);
+        let jitter = Duration::from_micros(self.seed % (base.as_micros() as u64 / 2 + 1));
+        std::thread::sleep(base + jitter);
+    }
+}
+
+/// `drain --retain`: prunes deliveries that became final more than `older_than` ago (both
+/// statuses, the drain's scope), a few seconds at a time, at most every few minutes. The drain
+/// loop calls [`Retention::run_if_due`] when it is idle.
+#[derive(Debug, Clone)]
+pub struct Retention {
+    older_than: Duration,
+    budget: Duration,
+    next_at: Millis,
+}
+
+impl Retention {
+    /// Between two runs that finished their work.
+    pub const EVERY: Duration = Duration::from_secs(300);
+    /// Between two runs while a backlog remains.
+    pub const AGAIN: Duration = Duration::from_secs(15);
+    /// The budget of a run at the end of `drain` (cron or a timer: one run per process).
+    pub const RUN_BUDGET: Duration = Duration::from_secs(5);
+    /// The budget of a run in an idle moment of `drain --watch`: due retries wait at most this.
+    pub const WATCH_BUDGET: Duration = Duration::from_secs(1);
+
+    /// `budget` bounds each run; the first call is always due.
+    pub fn new(older_than: Duration, budget: Duration) -> Retention {
+        Retention {
+            older_than,
+            budget,
+            next_at: Millis::MIN,
+        }
+    }
+
+    /// After a failed run: the next one waits the usual interval.
+    pub fn postpone(&mut self, now: Millis) {
+        self.next_at = now.saturating_add(Self::EVERY.as_millis() as i64);
+    }
+
+    /// Prunes if due; `None` if not.
+    pub fn run_if_due(
+        &mut self,
+        store: &mut Store,
+        scope: Scope,
+        now: Millis,
+    ) -> Result<Option<PruneReport>> {
+        if now < self.next_at {
+            return Ok(None);
+        }
+        let rule = PruneRule {
+            before: cutoff(now, self.older_than),
+            status: None,
+        };
+        let opts = PruneOptions {
+            budget: Some(self.budget),
+            full_vacuum: false,
+        };
+        let report = store.prune(scope, rule, now, &opts)?;
+        let wait = if report.complete {
+            Self::EVERY
+        } else {
+            Self::AGAIN
+        };
+        self.next_at = now.saturating_add(wait.as_millis() as i64);
+        Ok(Some(report))
+    }
+}
+
+/// `now` minus `older_than`, in stored milliseconds (saturating for absurd durations).
+pub fn cutoff(now: Millis, older_than: Duration) -> Millis {
+    now.saturating_sub(older_than.as_millis().min(i64::MAX as u128) as i64)
+}

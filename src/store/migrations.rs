@@ -317,6 +317,7 @@ mod tests {
                 "deliveries_created",
                 "deliveries_customer",
                 "deliveries_due",
+                "deliveries_event", // added by the retention migration after the rebuild
                 "deliveries_webhook"
             ]
         );

@@ -270,7 +270,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand drain" -l output -d 'Outpu
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l watch -d 'Keep running: sleep until the next delivery is due (for a systemd service)'
-complete -c webnet -n "__fish_webnet_using_subcommand drain" -s q -l quiet -d 'No periodic summary line and no progress bar (failed attempts are still logged)'
+complete -c webnet -n "__fish_webnet_using_subcommand drain" -s q -l quiet -d 'No start line, no periodic summary line and no progress bar (failed attempts are still logged)'
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -s V -l version -d 'Print version'

@@ -398,7 +398,8 @@ pub struct DrainArgs {
     /// Deliveries sent in parallel
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser(), allow_hyphen_values = true)]
     pub concurrency: usize,
-    /// No periodic summary line and no progress bar (failed attempts are still logged)
+    /// No start line, no periodic summary line and no progress bar (failed attempts are still
+    /// logged)
     #[arg(long, short = 'q')]
     pub quiet: bool,
     /// How often to log a summary line on stderr

@@ -6,7 +6,7 @@
 //! with a summary line every `--summary-every`; plain text, for journald and cron mail. On a
 //! terminal, a long backlog shows a progress bar.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +17,7 @@ use super::args::DrainArgs;
 use super::output::{self, Format};
 use super::{deliveries, CliError, Context};
 use crate::delivery::service::{self, DrainOptions, DrainReport};
-use crate::delivery::{Note, Summary};
+use crate::delivery::{system_clock, Note, Summary};
 use crate::domain::text::{error_line, escape_controls};
 use crate::domain::time::{rfc3339, Millis};
 use crate::store::{Backlog, DeliveryStatus, StoreError};
@@ -45,6 +45,14 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
     } else {
         None
     };
+    if args.watch && !args.quiet {
+        // A service's first log line: which database, and how to stop it (tests wait for it).
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "drain: watching {} for due deliveries; SIGTERM or Ctrl-C stops cleanly",
+            ctx.db_path().display()
+        );
+    }
     let mut log = Log {
         progress,
         quiet: args.quiet,
@@ -135,10 +143,15 @@ struct Log {
 }
 
 impl Log {
+    /// One line on stderr; a closed stderr (a restarted log collector) does not stop the drain.
     fn line(&self, text: &str) {
+        let write = || {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr().lock(), "{text}");
+        };
         match &self.progress {
-            Some(p) => p.suspend(|| eprintln!("{text}")),
-            None => eprintln!("{text}"),
+            Some(p) => p.suspend(write),
+            None => write(),
         }
     }
 }
@@ -159,9 +172,9 @@ impl DrainReport for Log {
         }
     }
 
-    fn tick(&mut self, since_last: &Summary, backlog: Backlog) {
+    fn tick(&mut self, since_last: &Summary, backlog: Option<Backlog>) {
         if !self.quiet {
-            self.line(&tick_line(self.every, since_last, backlog, now()));
+            self.line(&tick_line(self.every, since_last, backlog, system_clock()));
         }
     }
 
@@ -183,10 +196,6 @@ impl DrainReport for Log {
             "drain: stopping: nothing more is sent; waiting for {in_flight} request(s) in flight (a second signal exits at once)"
         ));
     }
-}
-
-fn now() -> Millis {
-    crate::domain::time::to_millis(std::time::SystemTime::now())
 }
 
 /// `drain: delivery 42 (job.failed) to webhook 3 "ops": attempt 2 of 4 failed: HTTP 500: oops;
@@ -214,13 +223,13 @@ fn failed_line(n: &Note, attempt: u32) -> String {
 
 /// `drain: last 1m: 120 attempted, 118 succeeded, 1 to retry, 1 failed; 35 due now, the oldest
 /// for 2m 3s`
-fn tick_line(every: Duration, s: &Summary, backlog: Backlog, now: Millis) -> String {
-    let due = match backlog.oldest_due_at {
-        Some(at) if backlog.due > 0 => {
+fn tick_line(every: Duration, s: &Summary, backlog: Option<Backlog>, now: Millis) -> String {
+    let due = match backlog.map(|b| (b.due, b.oldest_due_at)) {
+        None => "backlog unknown (the database could not be read)".to_string(),
+        Some((due, Some(at))) if due > 0 => {
             let waited = Duration::from_secs(((now - at).max(0) / 1000) as u64);
             format!(
-                "{} due now, the oldest for {}",
-                backlog.due,
+                "{due} due now, the oldest for {}",
                 humantime::format_duration(waited)
             )
         }
@@ -290,12 +299,14 @@ mod tests {
             oldest_due_at: Some(0),
         };
         assert_eq!(
-            tick_line(Duration::from_secs(60), &s, backlog, 123_000),
+            tick_line(Duration::from_secs(60), &s, Some(backlog), 123_000),
             "drain: last 1m: 120 attempted, 118 succeeded, 1 to retry, 1 failed; 35 due now, the oldest for 2m 3s"
         );
         assert!(
-            tick_line(Duration::from_secs(60), &s, Backlog::default(), 0)
+            tick_line(Duration::from_secs(60), &s, Some(Backlog::default()), 0)
                 .ends_with("; nothing due")
         );
+        assert!(tick_line(Duration::from_secs(60), &s, None, 0)
+            .ends_with("; backlog unknown (the database could not be read)"));
     }
 }

@@ -37,7 +37,8 @@ pub trait DrainReport {
     /// An outcome was recorded.
     fn recorded(&mut self, note: &Note);
     /// Every `tick_every`: what the run did since the last tick, and what is due now.
-    fn tick(&mut self, since_last: &Summary, backlog: Backlog);
+    /// `backlog` is `None` when it could not be read (the run goes on regardless).
+    fn tick(&mut self, since_last: &Summary, backlog: Option<Backlog>);
     /// `--retain` pruned this many deliveries in an idle moment, or failed (it is tried again
     /// at the next interval).
     fn pruned(&mut self, result: Result<u64, &StoreError>);
@@ -50,7 +51,7 @@ pub struct Quiet;
 
 impl DrainReport for Quiet {
     fn recorded(&mut self, _: &Note) {}
-    fn tick(&mut self, _: &Summary, _: Backlog) {}
+    fn tick(&mut self, _: &Summary, _: Option<Backlog>) {}
     fn pruned(&mut self, _: Result<u64, &StoreError>) {}
     fn stopping(&mut self, _: usize) {}
 }
@@ -67,9 +68,9 @@ pub fn drain(
     let stop_requested = || opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst));
     let mut claimed_total: u64 = 0;
     let mut last_tick = (start, engine.summary);
+    // Only reached in `watch` mode's idle moments.
     let mut retention = opts
         .retain
-        .filter(|_| opts.watch)
         .map(|d| Retention::new(d, Retention::WATCH_BUDGET));
     loop {
         let now = (engine.clock)();
@@ -126,7 +127,9 @@ pub fn drain(
         if let Some(every) = opts.tick_every {
             let now = (engine.clock)();
             if now - last_tick.0 >= every.as_millis() as i64 {
-                let backlog = engine.store.backlog(engine.scope, now)?;
+                // Only for the log line: a failed read must not end the run (it would leave
+                // requests in flight unrecorded).
+                let backlog = engine.store.backlog(engine.scope, now).ok();
                 report.tick(&engine.summary.since(&last_tick.1), backlog);
                 last_tick = (now, engine.summary);
             }

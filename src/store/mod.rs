@@ -6,6 +6,7 @@ mod deliveries;
 mod history;
 mod keys;
 mod migrations;
+mod pacer;
 mod rekey;
 mod retention;
 mod targets;

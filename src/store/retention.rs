@@ -10,8 +10,9 @@
 
 use std::time::{Duration, Instant};
 
-use rusqlite::{named_params, TransactionBehavior};
+use rusqlite::{named_params, ToSql, TransactionBehavior};
 
+use super::pacer::Pacer;
 use super::{DeliveryStatus, Result, Store};
 use crate::domain::time::Millis;
 use crate::domain::Scope;
@@ -68,16 +69,47 @@ const AUTO_SWITCH_MAX_BYTES: u64 = 8 << 20;
 const INCREMENTAL: i64 = 2;
 
 /// A final delivery the rule selects, for a delivery table aliased `d`. Named parameters:
-/// `:before`, `:status`, `:customer`, `:now`.
+/// `:before`, `:status`, `:customer`, `:now` (see [`Bind`]).
 const PRUNABLE: &str =
     "d.status IN ('success', 'failed') AND (:status IS NULL OR d.status = :status)
     AND d.updated_at < :before AND (:customer IS NULL OR d.customer_id = :customer)
     AND (d.lease_until IS NULL OR d.lease_until <= :now)";
 
+/// The values of [`PRUNABLE`]'s parameters.
+struct Bind {
+    before: Millis,
+    status: Option<&'static str>,
+    customer: Option<i64>,
+    now: Millis,
+}
+
+impl Bind {
+    fn new(scope: Scope, rule: PruneRule, now: Millis) -> Bind {
+        Bind {
+            before: rule.before,
+            status: rule.status.map(DeliveryStatus::as_str),
+            customer: scope.customer(),
+            now,
+        }
+    }
+
+    /// [`PRUNABLE`]'s parameters, then a statement's own.
+    fn with<'a>(&'a self, own: &[(&'a str, &'a dyn ToSql)]) -> Vec<(&'a str, &'a dyn ToSql)> {
+        let mut all: Vec<(&str, &dyn ToSql)> = vec![
+            (":before", &self.before),
+            (":status", &self.status),
+            (":customer", &self.customer),
+            (":now", &self.now),
+        ];
+        all.extend_from_slice(own);
+        all
+    }
+}
+
 impl Store {
     /// Counts what [`Store::prune`] would delete now; changes nothing.
     pub fn count_prunable(&self, scope: Scope, rule: PruneRule, now: Millis) -> Result<PruneCount> {
-        let status = rule.status.map(DeliveryStatus::as_str);
+        let bind = Bind::new(scope, rule, now);
         let (deliveries, attempts): (i64, i64) = self
             .conn
             .prepare(&format!(
@@ -85,10 +117,7 @@ impl Store {
                  FROM deliveries AS d INDEXED BY deliveries_created
                  WHERE d.created_at < :before AND {PRUNABLE}"
             ))?
-            .query_row(
-                named_params! {":before": rule.before, ":status": status, ":customer": scope.customer(), ":now": now},
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
+            .query_row(&*bind.with(&[]), |r| Ok((r.get(0)?, r.get(1)?)))?;
         // An event goes when none of its deliveries stays (or it never had any).
         let events: i64 = self
             .conn
@@ -97,10 +126,7 @@ impl Store {
                  WHERE e.created_at < :before AND (:customer IS NULL OR e.customer_id = :customer)
                    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_row = e.id AND NOT ({PRUNABLE}))"
             ))?
-            .query_row(
-                named_params! {":before": rule.before, ":status": status, ":customer": scope.customer(), ":now": now},
-                |r| r.get(0),
-            )?;
+            .query_row(&*bind.with(&[]), |r| r.get(0))?;
         Ok(PruneCount {
             deliveries: deliveries as u64,
             attempts: attempts as u64,
@@ -208,18 +234,14 @@ impl Store {
                AND {PRUNABLE}
              ORDER BY d.created_at, d.id LIMIT :limit"
         ))?;
-        let rows = stmt.query_map(
-            named_params! {
-                ":after_time": cursor.0,
-                ":after_id": cursor.1,
-                ":before": rule.before,
-                ":status": rule.status.map(DeliveryStatus::as_str),
-                ":customer": scope.customer(),
-                ":now": now,
-                ":limit": limit as i64,
-            },
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let bind = Bind::new(scope, rule, now);
+        let limit = limit as i64;
+        let own: [(&str, &dyn ToSql); 3] = [
+            (":after_time", &cursor.0),
+            (":after_id", &cursor.1),
+            (":limit", &limit),
+        ];
+        let rows = stmt.query_map(&*bind.with(&own), |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -233,7 +255,8 @@ impl Store {
         ids: &[i64],
     ) -> Result<(u64, u64, Duration)> {
         let ids = serde_json::to_string(ids).unwrap_or_default();
-        let status = rule.status.map(DeliveryStatus::as_str);
+        let bind = Bind::new(scope, rule, now);
+        let params = bind.with(&[(":ids", &ids)]);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -246,19 +269,13 @@ impl Store {
                      SELECT d.id FROM deliveries AS d
                      WHERE d.id IN (SELECT value FROM json_each(:ids)) AND {PRUNABLE})"
             ))?
-            .execute(named_params! {
-                ":ids": ids, ":before": rule.before, ":status": status,
-                ":customer": scope.customer(), ":now": now,
-            })?;
+            .execute(&*params)?;
         let deliveries = tx
             .prepare_cached(&format!(
                 "DELETE FROM deliveries AS d
                  WHERE d.id IN (SELECT value FROM json_each(:ids)) AND {PRUNABLE}"
             ))?
-            .execute(named_params! {
-                ":ids": ids, ":before": rule.before, ":status": status,
-                ":customer": scope.customer(), ":now": now,
-            })?;
+            .execute(&*params)?;
         tx.commit()?;
         Ok((deliveries as u64, attempts as u64, locked.elapsed()))
     }
@@ -331,45 +348,6 @@ impl Store {
             pages.rest(held);
         }
         Ok(())
-    }
-}
-
-/// Paces batches of writes: sizes them to take about [`Pacer::TARGET`], and after each pauses
-/// at least as long as it took (jittered), so that a writer waiting in SQLite's busy handler —
-/// which polls every 25 ms in its first 100 ms, later every 100 ms — finds the lock free.
-struct Pacer {
-    batch: usize,
-    min: usize,
-    max: usize,
-    seed: u64,
-}
-
-impl Pacer {
-    const TARGET: Duration = Duration::from_millis(40);
-    const MIN_PAUSE: Duration = Duration::from_millis(30);
-
-    fn new(first: usize, min: usize, max: usize, seed: i64) -> Pacer {
-        Pacer {
-            batch: first,
-            min,
-            max,
-            seed: (seed as u64 ^ u64::from(std::process::id())) | 1,
-        }
-    }
-
-    fn rest(&mut self, took: Duration) {
-        if took < Self::TARGET / 2 {
-            self.batch = (self.batch * 2).min(self.max);
-        } else if took > Self::TARGET * 2 {
-            self.batch = (self.batch / 2).max(self.min);
-        }
-        // xorshift64: jitter, so our transactions cannot stay in step with a waiter's polls.
-        self.seed ^= self.seed << 13;
-        self.seed ^= self.seed >> 7;
-        self.seed ^= self.seed << 17;
-        let base = took.max(Self::MIN_PAUSE);
-        let jitter = Duration::from_micros(self.seed % (base.as_micros() as u64 / 2 + 1));
-        std::thread::sleep(base + jitter);
     }
 }
 

@@ -91,7 +91,11 @@ fn synopsis(cmd: &clap::Command) -> String {
     let name = cmd.get_bin_name().unwrap_or_else(|| cmd.get_name());
     let mut line = vec![bold(name)];
     let mut globals = false;
-    for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+    // In the order `--help` lists them (an argument changed with `mut_arg` moves to the end of
+    // `get_arguments`, but keeps its place in the help).
+    let mut options: Vec<&clap::Arg> = cmd.get_arguments().filter(|a| !a.is_hide_set()).collect();
+    options.sort_by_key(|a| a.get_display_order());
+    for arg in options {
         if arg.is_positional() || ["help", "version"].contains(&arg.get_id().as_str()) {
             continue;
         }

@@ -67,10 +67,7 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
         .map_err(|e| CliError::failure(format!("cannot find this program's path: {e}")))?;
     let db = std::path::absolute(ctx.db_path())
         .map_err(|e| CliError::failure(format!("cannot resolve the database path: {e}")))?;
-    // The same rule as opening the database: an empty WEBNET_SECRET_KEY means the key file.
-    let passphrase = std::env::var("WEBNET_SECRET_KEY")
-        .ok()
-        .filter(|k| !k.is_empty());
+    let passphrase = ctx.passphrase();
     let env_file = match passphrase {
         Some(_) => Some(config_dir()?.join("webnet").join("drain.env")),
         None => None,
@@ -82,7 +79,7 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
         retain,
         env_file,
     };
-    let key = passphrase.as_deref();
+    let key = passphrase;
     if cron {
         let line = cron_line(&drain);
         if print {
@@ -289,14 +286,8 @@ fn write_env_file(drain: &DrainCommand, passphrase: Option<&str>) -> Result<(), 
 
 /// `$XDG_CONFIG_HOME`, else `~/.config`.
 fn config_dir() -> Result<PathBuf, CliError> {
-    let var = |k| std::env::var_os(k).filter(|v: &std::ffi::OsString| !v.is_empty());
-    match (var("XDG_CONFIG_HOME"), var("HOME")) {
-        (Some(x), _) => Ok(PathBuf::from(x)),
-        (None, Some(h)) => Ok(PathBuf::from(h).join(".config")),
-        (None, None) => Err(CliError::failure(
-            "neither XDG_CONFIG_HOME nor HOME is set; use --print",
-        )),
-    }
+    super::xdg_dir("XDG_CONFIG_HOME", ".config")
+        .ok_or_else(|| CliError::failure("neither XDG_CONFIG_HOME nor HOME is set; use --print"))
 }
 
 /// Adds the line to the user's crontab unless a webnet line is there already (then nothing,

@@ -289,6 +289,9 @@ fn every_secret_read_from_stdin_names_its_errors_alike() {
         assert!(!out.stderr.contains("inside-7f3a"), "{}", out.stderr);
     }
     env.run_stdin(&["key", "rotate", "--new-passphrase-stdin"], "")
-        .fails(2, "error: --new-passphrase-stdin: standard input held no passphrase");
+        .fails(
+            2,
+            "error: --new-passphrase-stdin: standard input held no passphrase",
+        );
     assert_eq!(env.dump(), before, "nothing changed");
 }

@@ -133,7 +133,11 @@ pub const SCHEDULE_INSTALL: &str = "Examples:
   webnet schedule install --cron --print        # only show it
   webnet schedule install --systemd             # a timer, every minute
   webnet schedule install --systemd --watch     # a long-running service
-  webnet schedule install --cron --retain 90d   # and keep 90 days of history";
+  webnet schedule install --cron --retain 90d   # and keep 90 days of history
+
+The drain runs as you do: the same database, the same customer when pinned (--customer,
+WEBNET_CUSTOMER), the same key source, and --allow-private-targets if given (with a
+warning: `webnet targets allow` is the way for a schedule).";
 
 pub const KEY: &str = "Examples:
   webnet key rotate

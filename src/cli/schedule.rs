@@ -1,8 +1,10 @@
 //! `webnet schedule install --cron|--systemd`: the crontab line or the systemd units that run
 //! `drain` for this database, written (or printed with `--print`).
 //!
-//! They reproduce how the caller runs webnet: the database path, `--allow-private-targets`,
-//! `--retain`, and the key source. A `WEBNET_SECRET_KEY` goes into a private environment file
+//! They reproduce how the caller runs webnet: the database path, the customer it is pinned to
+//! (so a pinned caller's drain sends, and prunes with `--retain`, only that customer's
+//! deliveries), `--allow-private-targets` (with a warning: the stored allow list is the way for
+//! a schedule), `--retain`, and the key source. A `WEBNET_SECRET_KEY` goes into a private environment file
 //! (mode 0600) that the line or unit reads; the passphrase itself never appears in the crontab,
 //! the unit or the output.
 
@@ -14,6 +16,7 @@ use std::process::{Command, Stdio};
 use super::args::ScheduleCommand;
 use super::output::{self, Format};
 use super::{CliError, Context};
+use crate::domain::CustomerId;
 
 const MARK: &str = "# webnet drain";
 
@@ -22,6 +25,8 @@ const MARK: &str = "# webnet drain";
 pub struct DrainCommand {
     pub exe: PathBuf,
     pub db: PathBuf,
+    /// The customer the caller is pinned to (`--customer`, `WEBNET_CUSTOMER`).
+    pub customer: Option<CustomerId>,
     pub allow_private: bool,
     /// `drain --retain`, as given (one word).
     pub retain: Option<String>,
@@ -37,6 +42,9 @@ impl DrainCommand {
             "--db".into(),
             self.db.display().to_string(),
         ];
+        if let Some(customer) = self.customer {
+            words.extend(["--customer".into(), customer.to_string()]);
+        }
         if self.allow_private {
             words.push("--allow-private-targets".into());
         }
@@ -72,9 +80,15 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
         Some(_) => Some(config_dir()?.join("webnet").join("drain.env")),
         None => None,
     };
+    if ctx.allow_private {
+        eprintln!(
+            "warning: the scheduled drain gets --allow-private-targets and may reach any private or loopback address; for a schedule, store what it may reach with `webnet targets allow CIDR|HOST` instead"
+        );
+    }
     let drain = DrainCommand {
         exe,
         db,
+        customer: ctx.scope.customer().map(CustomerId),
         allow_private: ctx.allow_private,
         retain,
         env_file,
@@ -322,7 +336,9 @@ fn install_cron(
         String::new()
     };
     if table.lines().any(|l| l.contains(MARK)) {
-        eprintln!("a webnet drain line is already in your crontab; nothing changed");
+        eprintln!(
+            "a webnet drain line is already in your crontab; nothing changed (to replace it, remove it with `crontab -e` and run this again)"
+        );
         return Ok(());
     }
     write_env_file(drain, passphrase)?;

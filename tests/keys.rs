@@ -226,6 +226,57 @@ fn rotating_to_a_passphrase_removes_the_key_file() {
 }
 
 #[test]
+fn a_change_to_or_from_a_passphrase_says_running_and_scheduled_drains_need_it() {
+    let env = Env::local();
+    let rx = Receiver::ok();
+    let mut seen = Seen::default();
+    signed_webhook(&env, &rx);
+    let restart_and_reinstall = |stderr: &str| {
+        stderr.contains("drain --watch")
+            && stderr.contains("restart it")
+            && stderr.contains("webnet schedule install")
+    };
+    let other = "another passphrase 2";
+    for (current, new) in [(None, PASSPHRASE), (Some(PASSPHRASE), other)] {
+        let vars: Vec<(&str, &str)> = current
+            .map(|p| ("WEBNET_SECRET_KEY", p))
+            .into_iter()
+            .collect();
+        let out = seen.keep(
+            env.run_stdin_env(
+                &vars,
+                &["key", "rotate", "--new-passphrase-stdin"],
+                &format!("{new}\n"),
+            )
+            .ok(),
+        );
+        assert!(restart_and_reinstall(&out.stderr), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("with the new WEBNET_SECRET_KEY"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.stderr);
+    }
+    // Back to a key file: the running drains must lose the passphrase.
+    let out = seen.keep(
+        env.run_env(&[("WEBNET_SECRET_KEY", other)], &["key", "rotate"])
+            .ok(),
+    );
+    assert!(restart_and_reinstall(&out.stderr), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("without WEBNET_SECRET_KEY"),
+        "{}",
+        out.stderr
+    );
+    // From one key file to the next, a running drain follows by itself: nothing to restart.
+    let out = seen.keep(env.run(&["key", "rotate"]).ok());
+    assert!(!out.stderr.contains("restart"), "{}", out.stderr);
+    assert_signed(&emit_and_receive(&env, &[], &rx), SECRET);
+    seen.assert_no_secrets();
+}
+
+#[test]
 fn a_lost_key_file_is_recovered_with_key_reset() {
     let env = Env::local();
     let rx = Receiver::ok();

@@ -149,7 +149,9 @@ pub const KEY_ROTATE: &str = "Examples:
 
 The current key is found as usual: WEBNET_SECRET_KEY, else the key file beside the
 database (<database>.key). With --new-passphrase-stdin the key file is removed and from
-then on WEBNET_SECRET_KEY must carry the new passphrase (cron and systemd too).";
+then on WEBNET_SECRET_KEY must carry the new passphrase (cron and systemd too). A running
+`drain --watch` follows a new key file by itself; after a change of passphrase (or to or
+from one), restart it with the new WEBNET_SECRET_KEY and run `schedule install` again.";
 
 pub const KEY_RESET: &str = "Examples:
   webnet key reset            # asks on a terminal

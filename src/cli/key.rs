@@ -54,10 +54,13 @@ fn rotate(ctx: &Context, passphrase_stdin: bool) -> Result<(), CliError> {
             }
         )),
     }
-    // What the operator must do next goes to stderr, in both formats.
+    // What the operator must do next goes to stderr, in both formats. A process keeps the
+    // WEBNET_SECRET_KEY it started with (so does the environment file `schedule install`
+    // wrote): only a new key file is followed by a running drain.
+    let cron = "for cron, remove the old line with `crontab -e` first";
     if to_passphrase {
         eprintln!(
-            "{}from now on WEBNET_SECRET_KEY must carry the new passphrase, for every command and in cron or systemd environment files",
+            "{}from now on WEBNET_SECRET_KEY must carry the new passphrase, for every command. A running `drain --watch` keeps the old one: restart it with the new WEBNET_SECRET_KEY; and run `webnet schedule install` again with it set, so that scheduled drains read the new one ({cron})",
             match &r.key_file_removed {
                 Some(p) => format!("the key file {} was removed; ", p.display()),
                 None => String::new(),
@@ -65,7 +68,7 @@ fn rotate(ctx: &Context, passphrase_stdin: bool) -> Result<(), CliError> {
         );
     } else if had_passphrase {
         eprintln!(
-            "the key is now in the key file: unset WEBNET_SECRET_KEY (also in cron or systemd environment files), which would override it"
+            "the key is now in the key file: unset WEBNET_SECRET_KEY, which would override it. A running `drain --watch` keeps the old passphrase: restart it without WEBNET_SECRET_KEY; and run `webnet schedule install` again without it, so that scheduled drains use the key file ({cron})"
         );
     } else if let Some(p) = &r.key_file {
         eprintln!(

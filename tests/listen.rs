@@ -204,6 +204,7 @@ fn listen_takes_the_secret_from_the_environment() {
     // Neither the secret nor its value appear in the help.
     let help = env.run(&["listen", "--help"]).ok().stdout;
     assert!(help.contains("--secret-stdin"), "{help}");
+    assert!(help.contains("WEBNET_LISTEN_SECRET"), "{help}");
     assert!(!help.contains("env-secret"), "{help}");
 }
 

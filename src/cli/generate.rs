@@ -162,7 +162,7 @@ fn examples(text: &str) -> String {
     r.to_roff()
 }
 
-/// The environment variables every command reads.
+/// The environment variables webnet reads (one command's are marked with its name).
 fn environment(r: &mut roff::Roff) {
     use roff::{bold, roman};
     r.control("SH", ["ENVIRONMENT"]);
@@ -184,6 +184,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "WEBNET_SECRET_KEY",
         "A passphrase for the key that encrypts webhook secrets at rest; without it, the key file <database>.key beside the database.",
+    ),
+    (
+        "WEBNET_LISTEN_SECRET",
+        "listen: the secret to check signatures with when neither --secret nor --secret-stdin is given (unlike --secret, not visible in the process list).",
     ),
     (
         "XDG_DATA_HOME, HOME",

@@ -3,10 +3,10 @@
 //!
 //! They reproduce how the caller runs webnet: the database path, the customer it is pinned to
 //! (so a pinned caller's drain sends, and prunes with `--retain`, only that customer's
-//! deliveries), `--allow-private-targets` (with a warning: the stored allow list is the way for
-//! a schedule), `--retain`, and the key source. A `WEBNET_SECRET_KEY` goes into a private environment file
-//! (mode 0600) that the line or unit reads; the passphrase itself never appears in the crontab,
-//! the unit or the output.
+//! deliveries), `--allow-private-targets` (with a warning: the stored allow list is the way
+//! for a schedule), `--retain`, and the key source. A `WEBNET_SECRET_KEY` goes into a private
+//! environment file (mode 0600) that the line or unit reads; the passphrase itself never
+//! appears in the crontab, the unit or the output.
 
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use super::args::ScheduleCommand;
 use super::output::{self, Format};
 use super::{CliError, Context};
-use crate::domain::CustomerId;
+use crate::domain::{CustomerId, Scope};
 
 const MARK: &str = "# webnet drain";
 
@@ -88,24 +88,26 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
     let drain = DrainCommand {
         exe,
         db,
-        customer: ctx.scope.customer().map(CustomerId),
+        customer: match ctx.scope {
+            Scope::Customer(c) => Some(c),
+            Scope::All => None,
+        },
         allow_private: ctx.allow_private,
         retain,
         env_file,
     };
-    let key = passphrase;
     if cron {
         let line = cron_line(&drain);
         if print {
-            write_env_file(&drain, key)?;
+            write_env_file(&drain, passphrase)?;
             output::print_line(&line);
             return Ok(());
         }
-        return install_cron(ctx, &drain, key, &line);
+        return install_cron(ctx, &drain, passphrase, &line);
     }
     let units = systemd_units(&drain, watch);
     if print {
-        write_env_file(&drain, key)?;
+        write_env_file(&drain, passphrase)?;
         for (name, text) in &units {
             output::print_line(&format!("# {name}\n{text}"));
         }
@@ -114,7 +116,7 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
     let dir = config_dir()?.join("systemd/user");
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::failure(format!("{}: {e}", dir.display())))?;
-    write_env_file(&drain, key)?;
+    write_env_file(&drain, passphrase)?;
     let mut written = Vec::new();
     for (name, text) in &units {
         let path = dir.join(name);

@@ -1462,7 +1462,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__listen)
-            opts="-h -V --port --secret --secret-stdin --count --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --port --count --secret --secret-stdin --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1472,11 +1472,11 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --secret)
+                --count)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --count)
+                --secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1840,7 +1840,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__create)
-            opts="-h -V --name --url --event --secret --secret-stdin --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --auto-disable-after --header --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --name --url --event --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --auto-disable-after --header --secret --secret-stdin --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1856,10 +1856,6 @@ _webnet() {
                     ;;
                 --event)
                     COMPREPLY=($(compgen -W "job.created job.started job.completed job.failed device.created device.updated device.deleted device.status_changed config.backup_created config.changed config.deployed compliance.check_completed compliance.violation_detected job.* device.* config.* compliance.* *" -- "${cur}"))
-                    return 0
-                    ;;
-                --secret)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -1883,6 +1879,10 @@ _webnet() {
                     return 0
                     ;;
                 --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2254,7 +2254,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__update)
-            opts="-h -V --name --url --event --secret --secret-stdin --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --auto-disable-after --header --enabled --verify-ssl --clear-secret --clear-headers --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --name --url --event --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --auto-disable-after --header --secret --secret-stdin --enabled --verify-ssl --clear-secret --clear-headers --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2270,10 +2270,6 @@ _webnet() {
                     ;;
                 --event)
                     COMPREPLY=($(compgen -W "job.created job.started job.completed job.failed device.created device.updated device.deleted device.status_changed config.backup_created config.changed config.deployed compliance.check_completed compliance.violation_detected job.* device.* config.* compliance.* *" -- "${cur}"))
-                    return 0
-                    ;;
-                --secret)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --timeout)
@@ -2297,6 +2293,10 @@ _webnet() {
                     return 0
                     ;;
                 --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -107,7 +107,6 @@ device.*\t'Every device event'
 config.*\t'Every configuration event'
 compliance.*\t'Every compliance event'
 *\t'Every event'"
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l secret -d 'Signing secret (visible to other local users in the process list: prefer --secret-stdin)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l timeout -d 'Whole-request timeout, 1s to 120s [default: 10s]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l max-retries -d 'Retries after the first attempt, 0 to 20 [default: 3]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l retry-backoff -d 'Wait before the first retry, doubled for each next one, 1s to 24h [default: 60s]' -r
@@ -116,13 +115,14 @@ slack\t''
 teams\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l auto-disable-after -d 'Disable the webhook after failing this long without one success, 0s for never, up to 30 days [default: 3days]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l header -d 'Custom header sent with every delivery, \'Name: value\'; repeat for more (update: adds or replaces that header)' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l secret -d 'Signing secret (visible to other local users in the process list: prefer --secret-stdin)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l secret-stdin -d 'Read the signing secret from standard input (first line)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l disabled -d 'Create (or set) the webhook disabled'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l no-verify-ssl -d 'Accept any TLS certificate (self-signed, expired); for testing only'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l secret-stdin -d 'Read the signing secret from standard input (first line)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
@@ -175,7 +175,6 @@ device.*\t'Every device event'
 config.*\t'Every configuration event'
 compliance.*\t'Every compliance event'
 *\t'Every event'"
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l secret -d 'Signing secret (visible to other local users in the process list: prefer --secret-stdin)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l timeout -d 'Whole-request timeout, 1s to 120s [default: 10s]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l max-retries -d 'Retries after the first attempt, 0 to 20 [default: 3]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l retry-backoff -d 'Wait before the first retry, doubled for each next one, 1s to 24h [default: 60s]' -r
@@ -184,13 +183,14 @@ slack\t''
 teams\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l auto-disable-after -d 'Disable the webhook after failing this long without one success, 0s for never, up to 30 days [default: 3days]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l header -d 'Custom header sent with every delivery, \'Name: value\'; repeat for more (update: adds or replaces that header)' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l secret -d 'Signing secret (visible to other local users in the process list: prefer --secret-stdin)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l secret-stdin -d 'Read the signing secret from standard input (first line)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l disabled -d 'Create (or set) the webhook disabled'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l no-verify-ssl -d 'Accept any TLS certificate (self-signed, expired); for testing only'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l secret-stdin -d 'Read the signing secret from standard input (first line)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l enabled -d 'Enable the webhook'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l verify-ssl -d 'Verify TLS certificates again'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l clear-secret -d 'Remove the signing secret'
@@ -361,8 +361,8 @@ complete -c webnet -n "__fish_webnet_using_subcommand stats" -l allow-private-ta
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l port -d 'Port on 127.0.0.1 (0: any free port, printed on stderr)' -r
-complete -c webnet -n "__fish_webnet_using_subcommand listen" -l secret -d 'Check X-Webhook-Signature with this secret; a wrong one is answered 401. Visible to other local users in the process list: prefer --secret-stdin, or the environment variable WEBNET_LISTEN_SECRET (used when neither option is given)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l count -d 'Stop after this many events' -r
+complete -c webnet -n "__fish_webnet_using_subcommand listen" -l secret -d 'Check X-Webhook-Signature with this secret; a wrong one is answered 401. Visible to other local users in the process list: prefer --secret-stdin, or the environment variable WEBNET_LISTEN_SECRET (used when neither option is given)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"

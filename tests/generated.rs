@@ -133,3 +133,40 @@ fn man_pages_say_what_the_environment_and_exit_status_mean() {
         "the synopsis names each option's value: {synopsis}"
     );
 }
+
+#[test]
+fn every_variable_the_code_reads_is_in_the_man_pages() {
+    fn sources(dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let mut texts = Vec::new();
+    sources(&root().join("src"), &mut texts);
+    let documented: Vec<&str> = generate::ENVIRONMENT.iter().map(|(v, _)| *v).collect();
+    let mut found = 0;
+    for text in &texts {
+        // Every "WEBNET_…" string literal: an `env = "…"` of clap, or a std::env::var("…").
+        for piece in text.split("\"WEBNET_").skip(1) {
+            let name: String = piece
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .collect();
+            if !piece[name.len()..].starts_with('"') {
+                continue;
+            }
+            let var = format!("WEBNET_{name}");
+            assert!(
+                documented.contains(&var.as_str()),
+                "{var} is read but not in the man pages' ENVIRONMENT (src/cli/generate.rs)"
+            );
+            found += 1;
+        }
+    }
+    assert!(found >= 6, "found {found} variables");
+}

@@ -3,7 +3,8 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::Stdio;
+use std::process::{Child, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use common::Env;
 
@@ -58,15 +59,7 @@ fn listen_prints_events_and_checks_signatures() {
         ])
         .ok()
         .json();
-    // Bounded: should the events never arrive, stop the listener after 20 s.
-    let pid = listen.id();
-    std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(20));
-        let _ = std::process::Command::new("kill")
-            .arg(pid.to_string())
-            .status();
-    });
-    let output = listen.wait_with_output().unwrap();
+    let output = finish(listen);
     assert!(output.status.success());
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
         .lines()
@@ -104,7 +97,7 @@ fn start_listen(
     args: &[&str],
     vars: &[(&str, &str)],
     stdin: Option<&str>,
-) -> (std::process::Child, String) {
+) -> (Child, String) {
     use std::io::Write;
     let mut cmd = env.cmd();
     cmd.args(["listen", "--port", "0"])
@@ -131,19 +124,26 @@ fn start_listen(
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("the URL on stderr: {first}"))
         .to_string();
-    // Bounded: should the events never arrive, stop the listener after 20 s.
-    let pid = listen.id();
-    std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(20));
-        let _ = std::process::Command::new("kill")
-            .arg(pid.to_string())
-            .status();
-    });
     (listen, url)
 }
 
+/// Waits for the listener to end by itself, for at most 20 s (should the events never
+/// arrive), then kills it through its handle: never by PID, which another test's process
+/// may have taken over once this one was reaped. (Its output is a few lines: the pipe holds
+/// them until read.)
+fn finish(mut listen: Child) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while listen.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if listen.try_wait().unwrap().is_none() {
+        let _ = listen.kill();
+    }
+    listen.wait_with_output().unwrap()
+}
+
 /// Emits one device.created to a webhook signed with `secret`; the listener's verdict.
-fn verdict_for(env: &Env, listen: std::process::Child, url: &str, secret: &str) -> String {
+fn verdict_for(env: &Env, listen: Child, url: &str, secret: &str) -> String {
     let c = env.customer("acme");
     env.local_webhook(
         c,
@@ -155,7 +155,7 @@ fn verdict_for(env: &Env, listen: std::process::Child, url: &str, secret: &str) 
         .run(&["emit", "device.created", "--customer", "1", "--data", "{}"])
         .ok()
         .json();
-    let output = listen.wait_with_output().unwrap();
+    let output = finish(listen);
     assert!(output.status.success());
     let line: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&output.stdout).trim()).unwrap();
@@ -204,6 +204,7 @@ fn listen_takes_the_secret_from_the_environment() {
     // Neither the secret nor its value appear in the help.
     let help = env.run(&["listen", "--help"]).ok().stdout;
     assert!(help.contains("--secret-stdin"), "{help}");
+    assert!(help.contains("WEBNET_LISTEN_SECRET"), "{help}");
     assert!(!help.contains("env-secret"), "{help}");
 }
 
@@ -238,7 +239,7 @@ fn listen_escapes_what_it_prints_in_a_table() {
     s.write_all(request.as_bytes()).unwrap();
     let mut answer = [0u8; 12];
     let _ = s.read(&mut answer);
-    let output = listen.wait_with_output().unwrap();
+    let output = finish(listen);
     assert!(output.status.success());
     let printed = String::from_utf8_lossy(&output.stdout);
     for raw in ['\u{1b}', '\u{7}', '\r', '\u{9b}'] {

@@ -306,3 +306,136 @@ fn systemd_units_read_the_key_from_a_private_file_and_verify() {
         String::from_utf8_lossy(&verify.stderr)
     );
 }
+
+/// Runs a crontab line as cron would (`\%` is `%`), with none of our WEBNET_* variables.
+fn run_as_cron(line: &str) {
+    let command = line
+        .trim()
+        .trim_start_matches("* * * * * ")
+        .replace(r"\%", "%");
+    let mut sh = Command::new("sh");
+    sh.arg("-c").arg(&command);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("WEBNET_") {
+            sh.env_remove(k);
+        }
+    }
+    let ran = sh.output().unwrap();
+    assert!(
+        ran.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+}
+
+#[test]
+fn a_pinned_caller_schedules_a_drain_that_sends_and_prunes_only_its_customer() {
+    let env = Env::new();
+    let rx = common::receiver::Receiver::ok();
+    env.run(&["targets", "allow", "127.0.0.1/32"]).ok();
+    for name in ["acme", "globex"] {
+        let c = env.customer(name);
+        env.webhook(c, name, &rx.url(&format!("/{name}")), &[]);
+        // One delivery sent long ago (history), one queued now.
+        env.run(&["emit", "job.completed", "--customer", &c.to_string()])
+            .ok();
+    }
+    let ms = 40 * 24 * 3600 * 1000_i64;
+    rusqlite::Connection::open(&env.db)
+        .unwrap()
+        .execute_batch(&format!(
+            "UPDATE events SET created_at = created_at - {ms};
+             UPDATE deliveries SET created_at = created_at - {ms}, updated_at = updated_at - {ms};
+             UPDATE attempts SET started_at = started_at - {ms};"
+        ))
+        .unwrap();
+    for c in ["1", "2"] {
+        env.run(&["emit", "job.completed", "--customer", c, "--queue"])
+            .ok();
+    }
+    let sent_before = rx.count();
+
+    let out = env
+        .run_env(
+            &[("WEBNET_CUSTOMER", "1")],
+            &[
+                "schedule", "install", "--cron", "--print", "--retain", "30d",
+            ],
+        )
+        .ok();
+    let line = out.stdout.trim();
+    assert!(
+        line.contains(&format!("--db {} --customer 1 drain", env.db.display())),
+        "{line}"
+    );
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+    run_as_cron(line);
+
+    let sent: Vec<String> = rx.requests()[sent_before..]
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        sent,
+        ["/acme"],
+        "only the pinned customer's delivery was sent"
+    );
+    let list = env.run(&["deliveries", "list"]).ok().json();
+    let ids: Vec<(i64, &str)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["id"].as_i64().unwrap(), d["status"].as_str().unwrap()))
+        .collect();
+    // 1 (acme, old) was pruned; 2 (globex, old) is kept; 3 sent; 4 still waits.
+    assert_eq!(
+        ids,
+        [(4, "pending"), (3, "success"), (2, "success")],
+        "{list}"
+    );
+
+    // Unpinned, the line is for every customer, as before.
+    let line = env
+        .run(&["schedule", "install", "--cron", "--print"])
+        .ok()
+        .stdout;
+    assert!(!line.contains("--customer"), "{line}");
+}
+
+#[test]
+fn scheduling_with_allow_private_targets_warns_and_suggests_the_allow_list() {
+    let env = Env::new();
+    env.customer("acme");
+    for given in [vec![("WEBNET_ALLOW_PRIVATE_TARGETS", "1")], Vec::new()] {
+        let args: &[&str] = if given.is_empty() {
+            &[
+                "--allow-private-targets",
+                "schedule",
+                "install",
+                "--cron",
+                "--print",
+            ]
+        } else {
+            &["schedule", "install", "--cron", "--print"]
+        };
+        let out = env.run_env(&given, args).ok();
+        assert!(
+            out.stdout.contains("--allow-private-targets"),
+            "{}",
+            out.stdout
+        );
+        let warning: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(warning.len(), 1, "{}", out.stderr);
+        assert!(
+            warning[0].starts_with("warning: ") && warning[0].contains("webnet targets allow"),
+            "{}",
+            out.stderr
+        );
+    }
+    let out = env.run(&["schedule", "install", "--cron", "--print"]).ok();
+    assert!(
+        out.stderr.is_empty(),
+        "no warning without it: {}",
+        out.stderr
+    );
+}

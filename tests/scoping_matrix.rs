@@ -131,15 +131,33 @@ fn pinned_lists_show_no_foreign_data() {
         .run_env(&pin, &["deliveries", "list", "--webhook", "2"])
         .fails(1, "webhook 2 not found");
     assert!(!out.stderr.contains(FOREIGN_MARK) && !out.stderr.contains("globex"));
-    // Bulk retry and drain touch only the pinned customer's deliveries.
+    // Bulk retry, drain and the drain a pinned shell schedules touch only the pinned
+    // customer's deliveries.
     let before = rx.requests().iter().filter(|r| r.path == "/globex").count();
     env.run_env(&pin, &["deliveries", "retry", "--failed"]).ok();
     env.run(&["emit", "job.completed", "--customer", "2", "--queue"])
         .ok();
     assert_eq!(env.run_env(&pin, &["drain"]).ok().json()["attempted"], 0);
+    let line = env
+        .run_env(&pin, &["schedule", "install", "--cron", "--print"])
+        .ok()
+        .stdout;
+    let command = line.trim().trim_start_matches("* * * * * ");
+    let ran = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .env_remove("WEBNET_CUSTOMER")
+        .output()
+        .unwrap();
+    assert!(ran.status.success(), "{command}");
     assert_eq!(
         rx.requests().iter().filter(|r| r.path == "/globex").count(),
         before
+    );
+    assert_eq!(
+        env.delivery(3)["status"],
+        "pending",
+        "globex's queued one waits"
     );
 }
 

@@ -253,3 +253,45 @@ fn secret_never_appears_in_delivery_output_attempt_logs_or_errors() {
         "the header itself is sent"
     );
 }
+
+#[test]
+fn every_secret_read_from_stdin_names_its_errors_alike() {
+    let env = Env::new();
+    env.customer("acme");
+    env.webhook(1, "a", "https://a.example.com/", &[]);
+    let readers: [&[&str]; 4] = [
+        &["webhooks", "update", "1", "--secret-stdin"],
+        &["webhooks", "rotate-secret", "1", "--secret-stdin"],
+        &["listen", "--port", "0", "--count", "1", "--secret-stdin"],
+        &[
+            "webhooks",
+            "create",
+            "--customer",
+            "1",
+            "--name",
+            "b",
+            "--url",
+            "https://b.example.com/",
+            "--event",
+            "job.failed",
+            "--secret-stdin",
+        ],
+    ];
+    let before = env.dump();
+    for args in readers {
+        // A problem with standard input names the option that reads it.
+        env.run_stdin(args, "")
+            .fails(2, "error: --secret-stdin: standard input held no secret");
+        // A value that is no secret names --secret, wherever it came from, and is not echoed.
+        let out = env
+            .run_stdin(args, "tab\tinside-7f3a\n")
+            .fails(2, "error: --secret: ");
+        assert!(!out.stderr.contains("inside-7f3a"), "{}", out.stderr);
+    }
+    env.run_stdin(&["key", "rotate", "--new-passphrase-stdin"], "")
+        .fails(
+            2,
+            "error: --new-passphrase-stdin: standard input held no passphrase",
+        );
+    assert_eq!(env.dump(), before, "nothing changed");
+}

@@ -108,27 +108,7 @@ pub enum Command {
     },
     /// A local receiver for developing yours: prints each event as it arrives, checks signatures
     #[command(after_help = examples::LISTEN)]
-    Listen {
-        /// Port on 127.0.0.1 (0: any free port, printed on stderr)
-        #[arg(long, default_value_t = 8080, value_parser = number_in::<u16>(0..=65535), allow_hyphen_values = true)]
-        port: u16,
-        /// Check X-Webhook-Signature with this secret; a wrong one is answered 401. Visible to
-        /// other local users in the process list: prefer --secret-stdin, or the environment
-        /// variable WEBNET_LISTEN_SECRET (used when neither option is given)
-        #[arg(
-            long,
-            value_name = "S",
-            conflicts_with = "secret_stdin",
-            allow_hyphen_values = true
-        )]
-        secret: Option<String>,
-        /// Read the secret to check signatures with from standard input (first line)
-        #[arg(long)]
-        secret_stdin: bool,
-        /// Stop after this many events
-        #[arg(long, value_name = "N", value_parser = count::<u64>, allow_hyphen_values = true)]
-        count: Option<u64>,
-    },
+    Listen(ListenArgs),
     /// Run `drain` on a schedule: write the crontab line or the systemd units
     #[command(subcommand, after_help = examples::SCHEDULE)]
     Schedule(ScheduleCommand),
@@ -146,6 +126,39 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Args)]
+#[command(
+    mut_arg("secret", |a| a.help("Check X-Webhook-Signature with this secret; a wrong one is answered 401. Visible to other local users in the process list: prefer --secret-stdin, or the environment variable WEBNET_LISTEN_SECRET (used when neither option is given)")),
+    mut_arg("secret_stdin", |a| a.help("Read the secret to check signatures with from standard input (first line)"))
+)]
+pub struct ListenArgs {
+    /// Port on 127.0.0.1 (0: any free port, printed on stderr)
+    #[arg(long, default_value_t = 8080, value_parser = number_in::<u16>(0..=65535), allow_hyphen_values = true)]
+    pub port: u16,
+    #[command(flatten)]
+    pub secret: SecretSource,
+    /// Stop after this many events
+    #[arg(long, value_name = "N", value_parser = count::<u64>, allow_hyphen_values = true)]
+    pub count: Option<u64>,
+}
+
+/// `--secret S` or `--secret-stdin`: where a secret comes from (read with
+/// `SecretSource::read`). Each command words their help for what its secret is for.
+#[derive(Debug, Args, Default)]
+pub struct SecretSource {
+    /// The secret (visible to other local users in the process list: prefer --secret-stdin)
+    #[arg(
+        long,
+        value_name = "S",
+        conflicts_with = "secret_stdin",
+        allow_hyphen_values = true
+    )]
+    pub secret: Option<String>,
+    /// Read the secret from standard input (first line)
+    #[arg(long)]
+    pub secret_stdin: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,7 +264,13 @@ pub enum WebhooksCommand {
         id: i64,
     },
     /// Replace the signing secret; during the grace period both old and new sign
-    #[command(after_help = examples::WEBHOOKS_ROTATE_SECRET)]
+    #[command(
+        after_help = examples::WEBHOOKS_ROTATE_SECRET,
+        mut_arg("secret", |a| a
+            .help("The new secret (visible in the process list: prefer --secret-stdin)")
+            .required_unless_present("secret_stdin")),
+        mut_arg("secret_stdin", |a| a.help("Read the new secret from standard input (first line)"))
+    )]
     RotateSecret {
         /// Webhook id
         #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
@@ -259,18 +278,8 @@ pub enum WebhooksCommand {
         /// How long the old secret keeps signing beside the new one (0s: switch at once)
         #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = duration, allow_hyphen_values = true)]
         grace: humantime::Duration,
-        /// The new secret (visible in the process list: prefer --secret-stdin)
-        #[arg(
-            long,
-            value_name = "S",
-            conflicts_with = "secret_stdin",
-            required_unless_present = "secret_stdin",
-            allow_hyphen_values = true
-        )]
-        secret: Option<String>,
-        /// Read the new secret from standard input (first line)
-        #[arg(long)]
-        secret_stdin: bool,
+        #[command(flatten)]
+        secret: SecretSource,
     },
     /// Delete a webhook (its delivery history is kept)
     #[command(after_help = examples::WEBHOOKS_DELETE)]
@@ -286,6 +295,10 @@ pub enum WebhooksCommand {
 
 /// The options of `webhooks create`, also accepted by `webhooks update`.
 #[derive(Debug, Args, Default)]
+#[command(
+    mut_arg("secret", |a| a.help("Signing secret (visible to other local users in the process list: prefer --secret-stdin)")),
+    mut_arg("secret_stdin", |a| a.help("Read the signing secret from standard input (first line)"))
+)]
 pub struct WebhookOptions {
     /// Friendly name, unique per customer (1-100 characters)
     #[arg(long)]
@@ -297,17 +310,8 @@ pub struct WebhookOptions {
     /// for everything
     #[arg(long = "event", value_name = "TYPE", value_delimiter = ',', value_parser = event_type_parser())]
     pub events: Vec<String>,
-    /// Signing secret (visible to other local users in the process list: prefer --secret-stdin)
-    #[arg(
-        long,
-        value_name = "S",
-        conflicts_with = "secret_stdin",
-        allow_hyphen_values = true
-    )]
-    pub secret: Option<String>,
-    /// Read the signing secret from standard input (first line)
-    #[arg(long)]
-    pub secret_stdin: bool,
+    #[command(flatten)]
+    pub secret: SecretSource,
     /// Create (or set) the webhook disabled
     #[arg(long)]
     pub disabled: bool,

@@ -133,7 +133,11 @@ pub const SCHEDULE_INSTALL: &str = "Examples:
   webnet schedule install --cron --print        # only show it
   webnet schedule install --systemd             # a timer, every minute
   webnet schedule install --systemd --watch     # a long-running service
-  webnet schedule install --cron --retain 90d   # and keep 90 days of history";
+  webnet schedule install --cron --retain 90d   # and keep 90 days of history
+
+The drain runs as you do: the same database, the same customer when pinned (--customer,
+WEBNET_CUSTOMER), the same key source, and --allow-private-targets if given (with a
+warning: `webnet targets allow` is the way for a schedule).";
 
 pub const KEY: &str = "Examples:
   webnet key rotate
@@ -145,7 +149,9 @@ pub const KEY_ROTATE: &str = "Examples:
 
 The current key is found as usual: WEBNET_SECRET_KEY, else the key file beside the
 database (<database>.key). With --new-passphrase-stdin the key file is removed and from
-then on WEBNET_SECRET_KEY must carry the new passphrase (cron and systemd too).";
+then on WEBNET_SECRET_KEY must carry the new passphrase (cron and systemd too). A running
+`drain --watch` follows a new key file by itself; after a change of passphrase (or to or
+from one), restart it with the new WEBNET_SECRET_KEY and run `schedule install` again.";
 
 pub const KEY_RESET: &str = "Examples:
   webnet key reset            # asks on a terminal

@@ -91,7 +91,11 @@ fn synopsis(cmd: &clap::Command) -> String {
     let name = cmd.get_bin_name().unwrap_or_else(|| cmd.get_name());
     let mut line = vec![bold(name)];
     let mut globals = false;
-    for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+    // In the order `--help` lists them (an argument changed with `mut_arg` moves to the end of
+    // `get_arguments`, but keeps its place in the help).
+    let mut options: Vec<&clap::Arg> = cmd.get_arguments().filter(|a| !a.is_hide_set()).collect();
+    options.sort_by_key(|a| a.get_display_order());
+    for arg in options {
         if arg.is_positional() || ["help", "version"].contains(&arg.get_id().as_str()) {
             continue;
         }
@@ -158,7 +162,7 @@ fn examples(text: &str) -> String {
     r.to_roff()
 }
 
-/// The environment variables every command reads.
+/// The environment variables webnet reads (one command's are marked with its name).
 fn environment(r: &mut roff::Roff) {
     use roff::{bold, roman};
     r.control("SH", ["ENVIRONMENT"]);
@@ -180,6 +184,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "WEBNET_SECRET_KEY",
         "A passphrase for the key that encrypts webhook secrets at rest; without it, the key file <database>.key beside the database.",
+    ),
+    (
+        "WEBNET_LISTEN_SECRET",
+        "listen: the secret to check signatures with when neither --secret nor --secret-stdin is given (unlike --secret, not visible in the process list).",
     ),
     (
         "XDG_DATA_HOME, HOME",

@@ -1,25 +1,18 @@
 //! `webnet key rotate|reset`: the key that seals webhook secrets and credential headers.
 //! Operator-only: both change every customer's secrets, so a pinned command is refused.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 
 use serde_json::json;
 
 use super::args::KeyCommand;
 use super::output::{self, Format};
+use super::secret_input::stdin_line;
 use super::{prompt, CliError, Context};
-use crate::domain::Scope;
 use crate::store::NewKey;
 
 pub fn run(ctx: &Context, cmd: KeyCommand) -> Result<(), CliError> {
-    if let Scope::Customer(c) = ctx.scope {
-        return Err(CliError::usage(
-            "--customer",
-            format!(
-                "this command is pinned to customer {c}; `webnet key` changes every customer's secrets and is for the operator (run it without --customer and WEBNET_CUSTOMER)"
-            ),
-        ));
-    }
+    ctx.require_operator("`webnet key` changes every customer's secrets and is for the operator")?;
     match cmd {
         KeyCommand::Rotate {
             new_passphrase_stdin,
@@ -35,7 +28,7 @@ fn rotate(ctx: &Context, passphrase_stdin: bool) -> Result<(), CliError> {
         NewKey::File
     };
     let to_passphrase = matches!(new, NewKey::Passphrase(_));
-    let had_passphrase = std::env::var("WEBNET_SECRET_KEY").is_ok_and(|k| !k.is_empty());
+    let had_passphrase = ctx.passphrase().is_some();
     let store = ctx.store()?;
     let r = store.rotate_key(new)?;
     let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
@@ -61,10 +54,13 @@ fn rotate(ctx: &Context, passphrase_stdin: bool) -> Result<(), CliError> {
             }
         )),
     }
-    // What the operator must do next goes to stderr, in both formats.
+    // What the operator must do next goes to stderr, in both formats. A process keeps the
+    // WEBNET_SECRET_KEY it started with (so does the environment file `schedule install`
+    // wrote): only a new key file is followed by a running drain.
+    let cron = "for cron, remove the old line with `crontab -e` first";
     if to_passphrase {
         eprintln!(
-            "{}from now on WEBNET_SECRET_KEY must carry the new passphrase, for every command and in cron or systemd environment files",
+            "{}from now on WEBNET_SECRET_KEY must carry the new passphrase, for every command. A running `drain --watch` keeps the old one: restart it with the new WEBNET_SECRET_KEY; and run `webnet schedule install` again with it set, so that scheduled drains read the new one ({cron})",
             match &r.key_file_removed {
                 Some(p) => format!("the key file {} was removed; ", p.display()),
                 None => String::new(),
@@ -72,7 +68,7 @@ fn rotate(ctx: &Context, passphrase_stdin: bool) -> Result<(), CliError> {
         );
     } else if had_passphrase {
         eprintln!(
-            "the key is now in the key file: unset WEBNET_SECRET_KEY (also in cron or systemd environment files), which would override it"
+            "the key is now in the key file: unset WEBNET_SECRET_KEY, which would override it. A running `drain --watch` keeps the old passphrase: restart it without WEBNET_SECRET_KEY; and run `webnet schedule install` again without it, so that scheduled drains use the key file ({cron})"
         );
     } else if let Some(p) = &r.key_file {
         eprintln!(
@@ -83,28 +79,13 @@ fn rotate(ctx: &Context, passphrase_stdin: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The new passphrase: stdin's first line, or asked twice (hidden) on a terminal.
+/// The new passphrase: stdin's first line, or asked twice (hidden, never empty) on a terminal.
 fn read_passphrase() -> Result<String, CliError> {
-    let stdin = std::io::stdin();
-    let line = if stdin.is_terminal() {
-        prompt::new_passphrase()?
+    if std::io::stdin().is_terminal() {
+        prompt::new_passphrase()
     } else {
-        let mut line = String::new();
-        stdin.lock().read_line(&mut line).map_err(|e| {
-            CliError::usage(
-                "--new-passphrase-stdin",
-                format!("cannot read standard input: {e}"),
-            )
-        })?;
-        line.trim_end_matches(['\n', '\r']).to_string()
-    };
-    if line.is_empty() {
-        return Err(CliError::usage(
-            "--new-passphrase-stdin",
-            "standard input held no passphrase (give it as the first line)",
-        ));
+        stdin_line("--new-passphrase-stdin", "passphrase")
     }
-    Ok(line)
 }
 
 fn reset(ctx: &Context, yes: bool) -> Result<(), CliError> {
@@ -112,7 +93,7 @@ fn reset(ctx: &Context, yes: bool) -> Result<(), CliError> {
     // Refuse a working key before asking anything.
     store.check_key_lost()?;
     if !yes {
-        if !(ctx.interactive && std::io::stderr().is_terminal()) {
+        if !ctx.can_prompt() {
             return Err(CliError::usage(
                 "--yes",
                 "required: `key reset` clears every secret and credential header sealed with the lost key (nothing was changed)",

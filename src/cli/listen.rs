@@ -2,14 +2,15 @@
 //! signature when given the secret, and prints each event as it arrives. Anyone on this machine
 //! can post to it, so what it prints in a table has its control characters escaped.
 
-use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
 
 use serde_json::{json, Value};
 
+use super::args::ListenArgs;
 use super::output::{self, Format};
-use super::{prompt, CliError, Context};
+use super::{CliError, Context};
 use crate::domain::signature::sign;
 use crate::domain::text::escape_controls;
 use crate::domain::time::{rfc3339, to_millis};
@@ -17,13 +18,6 @@ use crate::domain::Secret;
 
 /// Largest body accepted (larger ones get 413).
 const MAX_BODY: usize = 2 * 1024 * 1024;
-
-pub struct ListenArgs {
-    pub port: u16,
-    pub secret: Option<String>,
-    pub secret_stdin: bool,
-    pub count: Option<u64>,
-}
 
 struct Received {
     headers: Vec<(String, String)>,
@@ -77,39 +71,18 @@ type Answer = mpsc::Sender<(u16, mpsc::Sender<()>)>;
 /// argument, the environment is not visible to other users in the process list.
 const SECRET_ENV: &str = "WEBNET_LISTEN_SECRET";
 
-/// The secret from `--secret-stdin` (the first line of stdin; a hidden prompt on a terminal),
-/// else from `--secret`, else from `WEBNET_LISTEN_SECRET` (empty: none).
+/// The secret from `--secret` or `--secret-stdin`, else from `WEBNET_LISTEN_SECRET` (empty:
+/// none).
 fn read_secret(args: &ListenArgs) -> Result<Option<Secret>, CliError> {
-    if !args.secret_stdin {
-        if let Some(s) = &args.secret {
-            return Ok(Some(Secret::new(s)?));
-        }
-        return match std::env::var(SECRET_ENV) {
-            Ok(s) if !s.is_empty() => Secret::new(&s)
-                .map(Some)
-                .map_err(|e| CliError::usage(SECRET_ENV, e.message)),
-            _ => Ok(None),
-        };
+    if args.secret.is_given() {
+        return args.secret.read();
     }
-    if std::io::stdin().is_terminal() {
-        return prompt::secret(true)?
-            .map(|s| Secret::new(&s).map_err(CliError::from))
-            .transpose();
+    match std::env::var(SECRET_ENV) {
+        Ok(s) if !s.is_empty() => Secret::new(&s)
+            .map(Some)
+            .map_err(|e| CliError::usage(SECRET_ENV, e.message)),
+        _ => Ok(None),
     }
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
-        CliError::usage("--secret-stdin", format!("cannot read standard input: {e}"))
-    })?;
-    let line = line.trim_end_matches(['\n', '\r']);
-    if line.is_empty() {
-        return Err(CliError::usage(
-            "--secret-stdin",
-            "standard input held no secret",
-        ));
-    }
-    Secret::new(line)
-        .map(Some)
-        .map_err(|e| CliError::usage("--secret-stdin", e.message))
 }
 
 /// "valid", "invalid" (wrong or missing signature while a secret is set), or "unchecked".

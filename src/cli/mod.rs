@@ -14,6 +14,7 @@ mod listen;
 mod output;
 mod prompt;
 mod schedule;
+mod secret_input;
 mod stats;
 mod targets;
 mod values;
@@ -162,21 +163,50 @@ pub struct Context {
     pub format: Format,
     pub scope: Scope,
     pub allow_private: bool,
+    /// Standard input is a terminal.
     pub interactive: bool,
+    /// `WEBNET_SECRET_KEY` when set and not empty (empty means the key file), read once.
+    passphrase: Option<String>,
 }
 
 impl Context {
     /// Opens the database, which must exist (DESIGN §10: commands that only read or deliver
     /// refuse a path that does not exist, creating nothing), migrating it if older.
     pub fn store(&self) -> Result<Store, CliError> {
-        Ok(Store::open_existing(&self.db, secret_key_env())?)
+        Ok(Store::open_existing(&self.db, self.passphrase.clone())?)
     }
 
     /// Opens the database, creating it (and its folder) on first use: only for the commands
     /// that make something a new database needs (`customers create`, `webhooks create`,
     /// `targets allow`).
     pub fn store_or_create(&self) -> Result<Store, CliError> {
-        Ok(Store::open(&self.db, secret_key_env())?)
+        Ok(Store::open(&self.db, self.passphrase.clone())?)
+    }
+
+    /// The passphrase the secret key comes from (`WEBNET_SECRET_KEY`), if one is set; else the
+    /// key file beside the database is the key.
+    pub fn passphrase(&self) -> Option<&str> {
+        self.passphrase.as_deref()
+    }
+
+    /// Refuses a command pinned to a customer (`--customer`, `WEBNET_CUSTOMER`) that acts on
+    /// every customer: `why` says what makes it the operator's.
+    pub fn require_operator(&self, why: &str) -> Result<(), CliError> {
+        match self.scope {
+            Scope::All => Ok(()),
+            Scope::Customer(c) => Err(CliError::usage(
+                "--customer",
+                format!(
+                    "this command is pinned to customer {c}; {why} (run it without --customer and WEBNET_CUSTOMER)"
+                ),
+            )),
+        }
+    }
+
+    /// Whether this command may ask questions: stdin and stderr (where prompts are drawn) are
+    /// both terminals.
+    pub fn can_prompt(&self) -> bool {
+        self.interactive && std::io::stderr().is_terminal()
     }
 
     /// The destinations this command may reach or register: everything with
@@ -229,6 +259,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
         scope: scope(cli.customer)?,
         allow_private: cli.allow_private_targets,
         interactive: std::io::stdin().is_terminal(),
+        passphrase: std::env::var("WEBNET_SECRET_KEY")
+            .ok()
+            .filter(|k| !k.is_empty()),
     };
     match cli.command {
         Command::Customers(cmd) => customers::run(&ctx, cmd),
@@ -244,20 +277,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             webhook,
             buckets,
         } => stats::run(&ctx, since.into(), webhook, buckets.into()),
-        Command::Listen {
-            port,
-            secret,
-            secret_stdin,
-            count,
-        } => listen::run(
-            &ctx,
-            listen::ListenArgs {
-                port,
-                secret,
-                secret_stdin,
-                count,
-            },
-        ),
+        Command::Listen(args) => listen::run(&ctx, args),
         Command::Completions { shell } => generate::print_completions(shell),
     }
 }
@@ -280,13 +300,6 @@ fn scope(given: Option<CustomerId>) -> Result<Scope, CliError> {
         }
     }
     Ok(given.map_or(Scope::All, Scope::Customer))
-}
-
-/// `WEBNET_SECRET_KEY`, when set and not empty.
-fn secret_key_env() -> Option<String> {
-    std::env::var("WEBNET_SECRET_KEY")
-        .ok()
-        .filter(|k| !k.is_empty())
 }
 
 /// Refuses a `--db`/`WEBNET_DB` of the form `scheme://…` before anything touches the disk: it
@@ -335,14 +348,20 @@ fn refuse_url(db: &std::path::Path) -> Result<(), CliError> {
 
 /// `$XDG_DATA_HOME/webnet/webhooks.db`, else `~/.local/share/webnet/webhooks.db`.
 fn default_db_path() -> Result<PathBuf, CliError> {
-    let var = |k| std::env::var_os(k).filter(|v: &std::ffi::OsString| !v.is_empty());
-    let base = match (var("XDG_DATA_HOME"), var("HOME")) {
-        (Some(x), _) => PathBuf::from(x),
-        (None, Some(h)) => PathBuf::from(h).join(".local/share"),
-        (None, None) => return Err(CliError::usage(
+    let base = xdg_dir("XDG_DATA_HOME", ".local/share").ok_or_else(|| {
+        CliError::usage(
             "--db",
             "neither XDG_DATA_HOME nor HOME is set; give the database path with --db or WEBNET_DB",
-        )),
-    };
+        )
+    })?;
     Ok(base.join("webnet").join("webhooks.db"))
+}
+
+/// An XDG base folder: `$var` when set and not empty, else `$HOME/under_home`; `None` when
+/// neither is set.
+fn xdg_dir(var: &str, under_home: &str) -> Option<PathBuf> {
+    let get = |k| std::env::var_os(k).filter(|v| !v.is_empty());
+    get(var)
+        .map(PathBuf::from)
+        .or_else(|| get("HOME").map(|h| PathBuf::from(h).join(under_home)))
 }

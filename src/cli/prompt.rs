@@ -74,8 +74,9 @@ pub fn events() -> Result<Vec<String>, CliError> {
     }
 }
 
-/// An optional secret, typed without echo; empty means none.
-pub fn secret(required: bool) -> Result<Option<String>, CliError> {
+/// A secret typed without echo (checked here: callers need not); empty means none, unless
+/// `required`.
+pub fn secret(required: bool) -> Result<Option<Secret>, CliError> {
     let prompt = if required {
         "Secret"
     } else {
@@ -89,8 +90,7 @@ pub fn secret(required: bool) -> Result<Option<String>, CliError> {
     if s.is_empty() {
         return Ok(None);
     }
-    Secret::new(&s).map_err(CliError::from)?;
-    Ok(Some(s))
+    Ok(Some(Secret::new(&s)?))
 }
 
 pub fn confirm(question: &str) -> Result<bool, CliError> {

@@ -1,10 +1,12 @@
 //! `webnet schedule install --cron|--systemd`: the crontab line or the systemd units that run
 //! `drain` for this database, written (or printed with `--print`).
 //!
-//! They reproduce how the caller runs webnet: the database path, `--allow-private-targets`,
-//! `--retain`, and the key source. A `WEBNET_SECRET_KEY` goes into a private environment file
-//! (mode 0600) that the line or unit reads; the passphrase itself never appears in the crontab,
-//! the unit or the output.
+//! They reproduce how the caller runs webnet: the database path, the customer it is pinned to
+//! (so a pinned caller's drain sends, and prunes with `--retain`, only that customer's
+//! deliveries), `--allow-private-targets` (with a warning: the stored allow list is the way
+//! for a schedule), `--retain`, and the key source. A `WEBNET_SECRET_KEY` goes into a private
+//! environment file (mode 0600) that the line or unit reads; the passphrase itself never
+//! appears in the crontab, the unit or the output.
 
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -14,6 +16,7 @@ use std::process::{Command, Stdio};
 use super::args::ScheduleCommand;
 use super::output::{self, Format};
 use super::{CliError, Context};
+use crate::domain::{CustomerId, Scope};
 
 const MARK: &str = "# webnet drain";
 
@@ -22,6 +25,8 @@ const MARK: &str = "# webnet drain";
 pub struct DrainCommand {
     pub exe: PathBuf,
     pub db: PathBuf,
+    /// The customer the caller is pinned to (`--customer`, `WEBNET_CUSTOMER`).
+    pub customer: Option<CustomerId>,
     pub allow_private: bool,
     /// `drain --retain`, as given (one word).
     pub retain: Option<String>,
@@ -37,6 +42,9 @@ impl DrainCommand {
             "--db".into(),
             self.db.display().to_string(),
         ];
+        if let Some(customer) = self.customer {
+            words.extend(["--customer".into(), customer.to_string()]);
+        }
         if self.allow_private {
             words.push("--allow-private-targets".into());
         }
@@ -67,34 +75,39 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
         .map_err(|e| CliError::failure(format!("cannot find this program's path: {e}")))?;
     let db = std::path::absolute(ctx.db_path())
         .map_err(|e| CliError::failure(format!("cannot resolve the database path: {e}")))?;
-    // The same rule as opening the database: an empty WEBNET_SECRET_KEY means the key file.
-    let passphrase = std::env::var("WEBNET_SECRET_KEY")
-        .ok()
-        .filter(|k| !k.is_empty());
+    let passphrase = ctx.passphrase();
     let env_file = match passphrase {
         Some(_) => Some(config_dir()?.join("webnet").join("drain.env")),
         None => None,
     };
+    if ctx.allow_private {
+        eprintln!(
+            "warning: the scheduled drain gets --allow-private-targets and may reach any private or loopback address; for a schedule, store what it may reach with `webnet targets allow CIDR|HOST` instead"
+        );
+    }
     let drain = DrainCommand {
         exe,
         db,
+        customer: match ctx.scope {
+            Scope::Customer(c) => Some(c),
+            Scope::All => None,
+        },
         allow_private: ctx.allow_private,
         retain,
         env_file,
     };
-    let key = passphrase.as_deref();
     if cron {
         let line = cron_line(&drain);
         if print {
-            write_env_file(&drain, key)?;
+            write_env_file(&drain, passphrase)?;
             output::print_line(&line);
             return Ok(());
         }
-        return install_cron(ctx, &drain, key, &line);
+        return install_cron(ctx, &drain, passphrase, &line);
     }
     let units = systemd_units(&drain, watch);
     if print {
-        write_env_file(&drain, key)?;
+        write_env_file(&drain, passphrase)?;
         for (name, text) in &units {
             output::print_line(&format!("# {name}\n{text}"));
         }
@@ -103,7 +116,7 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
     let dir = config_dir()?.join("systemd/user");
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::failure(format!("{}: {e}", dir.display())))?;
-    write_env_file(&drain, key)?;
+    write_env_file(&drain, passphrase)?;
     let mut written = Vec::new();
     for (name, text) in &units {
         let path = dir.join(name);
@@ -289,14 +302,8 @@ fn write_env_file(drain: &DrainCommand, passphrase: Option<&str>) -> Result<(), 
 
 /// `$XDG_CONFIG_HOME`, else `~/.config`.
 fn config_dir() -> Result<PathBuf, CliError> {
-    let var = |k| std::env::var_os(k).filter(|v: &std::ffi::OsString| !v.is_empty());
-    match (var("XDG_CONFIG_HOME"), var("HOME")) {
-        (Some(x), _) => Ok(PathBuf::from(x)),
-        (None, Some(h)) => Ok(PathBuf::from(h).join(".config")),
-        (None, None) => Err(CliError::failure(
-            "neither XDG_CONFIG_HOME nor HOME is set; use --print",
-        )),
-    }
+    super::xdg_dir("XDG_CONFIG_HOME", ".config")
+        .ok_or_else(|| CliError::failure("neither XDG_CONFIG_HOME nor HOME is set; use --print"))
 }
 
 /// Adds the line to the user's crontab unless a webnet line is there already (then nothing,
@@ -331,7 +338,9 @@ fn install_cron(
         String::new()
     };
     if table.lines().any(|l| l.contains(MARK)) {
-        eprintln!("a webnet drain line is already in your crontab; nothing changed");
+        eprintln!(
+            "a webnet drain line is already in your crontab; nothing changed (to replace it, remove it with `crontab -e` and run this again)"
+        );
         return Ok(());
     }
     write_env_file(drain, passphrase)?;

@@ -1,7 +1,5 @@
 //! `webnet webhooks create|list|show|update|enable|disable|delete`.
 
-use std::io::{BufRead, IsTerminal};
-
 use super::args::{UpdateOnly, WebhookOptions, WebhooksCommand};
 use super::output::{self, webhook_json, Format, WEBHOOK_COLUMNS};
 use super::{prompt, CliError, Context};
@@ -9,7 +7,7 @@ use crate::domain::format::PayloadFormat;
 use crate::domain::headers::parse_headers;
 use crate::domain::time::whole_seconds;
 use crate::domain::webhook::{self, parse_event_types, validate_max_retries, validate_name};
-use crate::domain::{CustomerId, EventType, Scope, Secret, WebhookSettings, WebhookUrl};
+use crate::domain::{CustomerId, EventType, Scope, WebhookSettings, WebhookUrl};
 use crate::store::{SecretChange, Store, StoreError, WebhookFilter};
 
 pub fn run(ctx: &Context, cmd: WebhooksCommand) -> Result<(), CliError> {
@@ -57,18 +55,9 @@ pub fn run(ctx: &Context, cmd: WebhooksCommand) -> Result<(), CliError> {
         WebhooksCommand::Disable { id } => set_enabled(ctx, id, false),
         WebhooksCommand::Delete { id, yes } => delete(ctx, id, yes),
         WebhooksCommand::Test { id } => test(ctx, id),
-        WebhooksCommand::RotateSecret {
-            id,
-            grace,
-            secret,
-            secret_stdin,
-        } => {
-            let mut opts = WebhookOptions {
-                secret,
-                secret_stdin,
-                ..WebhookOptions::default()
-            };
-            let new = read_secret(&mut opts)?
+        WebhooksCommand::RotateSecret { id, grace, secret } => {
+            let new = secret
+                .read()?
                 .ok_or_else(|| CliError::usage("--secret", "a new secret is required"))?;
             let grace = std::time::Duration::from(grace);
             if grace > std::time::Duration::from_secs(30 * 24 * 3600) {
@@ -95,7 +84,7 @@ pub fn run(ctx: &Context, cmd: WebhooksCommand) -> Result<(), CliError> {
     }
 }
 
-fn create(ctx: &Context, mut opts: WebhookOptions) -> Result<(), CliError> {
+fn create(ctx: &Context, opts: WebhookOptions) -> Result<(), CliError> {
     let missing = ctx.scope == Scope::All
         || opts.name.is_none()
         || opts.url.is_none()
@@ -141,7 +130,7 @@ fn create(ctx: &Context, mut opts: WebhookOptions) -> Result<(), CliError> {
     let given_types = (!opts.events.is_empty())
         .then(|| parse_event_types(&opts.events))
         .transpose()?;
-    let mut secret = read_secret(&mut opts)?;
+    let mut secret = opts.secret.read()?;
 
     let store = ctx.store_or_create()?;
     let policy = ctx.target_policy(&store)?;
@@ -174,9 +163,7 @@ fn create(ctx: &Context, mut opts: WebhookOptions) -> Result<(), CliError> {
         None => parse_event_types(&prompt::events()?)?,
     };
     if missing && secret.is_none() {
-        secret = prompt::secret(false)?
-            .map(|s| Secret::new(&s))
-            .transpose()?;
+        secret = prompt::secret(false)?;
     }
     let hook = store.create_webhook(customer, &settings, secret.as_ref(), ctx.now())?;
     match ctx.format {
@@ -199,17 +186,11 @@ fn create(ctx: &Context, mut opts: WebhookOptions) -> Result<(), CliError> {
     Ok(())
 }
 
-fn update(
-    ctx: &Context,
-    id: i64,
-    mut opts: WebhookOptions,
-    extra: UpdateOnly,
-) -> Result<(), CliError> {
+fn update(ctx: &Context, id: i64, opts: WebhookOptions, extra: UpdateOnly) -> Result<(), CliError> {
     let nothing = opts.name.is_none()
         && opts.url.is_none()
         && opts.events.is_empty()
-        && opts.secret.is_none()
-        && !opts.secret_stdin
+        && !opts.secret.is_given()
         && !opts.disabled
         && !opts.no_verify_ssl
         && opts.timeout.is_none()
@@ -240,7 +221,7 @@ fn update(
         .then(|| parse_event_types(&opts.events))
         .transpose()?;
     let new_headers = parse_headers(&opts.headers)?;
-    let secret = read_secret(&mut opts)?;
+    let secret = opts.secret.read()?;
 
     let store = ctx.store()?;
     if let Some(u) = &url {
@@ -316,33 +297,6 @@ fn apply_limits(s: &mut WebhookSettings, opts: &WebhookOptions) -> Result<(), Cl
     Ok(())
 }
 
-/// The secret from `--secret` or `--secret-stdin` (its first line; hidden prompt on a terminal).
-fn read_secret(opts: &mut WebhookOptions) -> Result<Option<Secret>, CliError> {
-    if let Some(s) = opts.secret.take() {
-        return Ok(Some(Secret::new(&s)?));
-    }
-    if !opts.secret_stdin {
-        return Ok(None);
-    }
-    if std::io::stdin().is_terminal() {
-        return prompt::secret(true)?
-            .map(|s| Secret::new(&s).map_err(CliError::from))
-            .transpose();
-    }
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
-        CliError::usage("--secret-stdin", format!("cannot read standard input: {e}"))
-    })?;
-    let line = line.trim_end_matches(['\n', '\r']);
-    if line.is_empty() {
-        return Err(CliError::usage(
-            "--secret-stdin",
-            "standard input held no secret",
-        ));
-    }
-    Ok(Some(Secret::new(line)?))
-}
-
 fn ensure_customer(store: &Store, id: CustomerId) -> Result<(), CliError> {
     match store.customer(Scope::All, id) {
         Ok(_) => Ok(()),
@@ -373,7 +327,7 @@ fn set_enabled(ctx: &Context, id: i64, enabled: bool) -> Result<(), CliError> {
 fn delete(ctx: &Context, id: i64, yes: bool) -> Result<(), CliError> {
     let mut store = ctx.store()?;
     let hook = store.webhook(ctx.scope, id)?;
-    if !yes && ctx.interactive && std::io::stderr().is_terminal() {
+    if !yes && ctx.can_prompt() {
         let q = format!(
             "Delete webhook {id} {:?} of customer {}? Its delivery history is kept",
             hook.settings.name, hook.customer

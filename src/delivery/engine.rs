@@ -19,7 +19,7 @@ use crate::domain::time::Millis;
 use crate::domain::Scope;
 use crate::store::{DeliveryStatus, Job, Outcome, Store, StoreError};
 
-/// How often a key that failed is loaded again (see `Engine::key`).
+/// How often a key that failed is loaded again, after the first reload (see `Engine::key`).
 const KEY_RELOAD: Duration = Duration::from_secs(1);
 
 /// The clock, passed in so tests and benchmarks can drive time.
@@ -133,7 +133,8 @@ pub struct Engine<'s> {
     msg_rx: mpsc::Receiver<Msg>,
     /// The secret key and when it was loaded (ms).
     key: Option<(Result<SecretKey, String>, Millis)>,
-    /// The key failed to load or to open a value: reload it (at most every KEY_RELOAD).
+    /// The key in hand was itself reloaded because its predecessor failed to open a value:
+    /// another reload waits KEY_RELOAD (a damaged value must not reload it for every job).
     key_failed: bool,
     /// Outcomes known without a request (disabled, deleted), written with the next batch.
     ready: Vec<Outcome>,
@@ -498,33 +499,36 @@ impl<'s> Engine<'s> {
         if !job.target.as_ref().is_some_and(|t| t.needs_key()) {
             return super::request::build(job, None, (self.clock)());
         }
-        let key = self.key()?;
+        let key = self.key(false)?;
         let built = super::request::build(job, Some(&key), (self.clock)());
         if built.is_err() {
-            // Maybe sealed under a newer key (a rotation since the key was loaded): try a
-            // fresh one, once per KEY_RELOAD.
-            self.key_failed = true;
-            let again = self.key()?;
+            // Maybe sealed under a newer key (a rotation since the key was loaded): load it
+            // again and try once more; if that fails too, this attempt fails (and is retried).
+            let again = self.key(true)?;
             return super::request::build(job, Some(&again), (self.clock)());
         }
         built
     }
 
-    fn key(&mut self) -> Result<SecretKey, String> {
+    /// The secret key, loaded once; loaded again when `failed_to_open` (the one in hand did
+    /// not open a value: `webnet key rotate`, or a first secret, may have changed it under a
+    /// long-running `drain --watch`), and after a failed load. A reload after a failure is
+    /// immediate the first time; a further one waits KEY_RELOAD, so a damaged value or a lost
+    /// key cannot make every job reload it.
+    fn key(&mut self, failed_to_open: bool) -> Result<SecretKey, String> {
         let now = (self.clock)();
-        // Loaded once, and again at most every KEY_RELOAD after it failed to load or to open
-        // something: `webnet key rotate` (or a first secret) may have changed it under a
-        // long-running `drain --watch`.
-        let stale = match &self.key {
+        let throttled = |at: Millis| now - at < KEY_RELOAD.as_millis() as i64;
+        let reload = match &self.key {
             None => true,
-            Some((_, at)) => self.key_failed && now - at >= KEY_RELOAD.as_millis() as i64,
+            Some((Err(_), at)) => !throttled(*at),
+            Some((Ok(_), at)) => failed_to_open && !(self.key_failed && throttled(*at)),
         };
-        if stale {
+        if reload {
             let loaded = self
                 .store
                 .secret_key()
                 .map_err(|e| format!("cannot decrypt the webhook secret: {e}"));
-            self.key_failed = loaded.is_err();
+            self.key_failed = failed_to_open;
             self.key = Some((loaded, now));
         }
         self.key
@@ -679,5 +683,97 @@ impl Drop for Engine<'_> {
         // Closing the lanes ends the workers once they finish their current request.
         self.main.close();
         self.slow.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use super::*;
+    use crate::domain::webhook::{parse_event_types, WebhookSettings, WebhookUrl};
+    use crate::domain::Secret;
+    use crate::store::{NewKey, Target};
+
+    /// The test's clock: it moves only when the test moves it.
+    static NOW: AtomicI64 = AtomicI64::new(1_000_000);
+
+    fn clock() -> Millis {
+        NOW.load(Ordering::SeqCst)
+    }
+
+    /// A claimed delivery to webhook `id` as the database holds it now.
+    fn job(store: &Store, id: i64) -> Job {
+        Job {
+            delivery_id: 1,
+            event_type: "job.completed".into(),
+            webhook_name: "w".into(),
+            payload: b"{}".to_vec(),
+            attempt: 1,
+            status: DeliveryStatus::Pending,
+            lease_until: clock() + 60_000,
+            target: Some(Target {
+                id,
+                url: "https://a.example.com/".into(),
+                enabled: true,
+                verify_ssl: true,
+                timeout_seconds: 10,
+                max_retries: 3,
+                retry_backoff: 60,
+                headers: Default::default(),
+                sealed_secret: store.webhook_secret(Scope::All, id).unwrap(),
+                previous_secret: None,
+                previous_until: None,
+                payload_format: Default::default(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_rotation_just_after_the_key_was_loaded_is_followed_at_once_and_reloads_are_throttled() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        // The engine's store, and another process's (`key rotate`).
+        let mut store = Store::open(&path, None).unwrap();
+        let other = Store::open(&path, None).unwrap();
+        let customer = other.create_customer("acme", 0).unwrap().id;
+        let settings = WebhookSettings {
+            name: "w".into(),
+            url: WebhookUrl::parse("https://a.example.com/", false).unwrap(),
+            event_types: parse_event_types(&["job.completed"]).unwrap(),
+            enabled: true,
+            verify_ssl: true,
+            timeout_seconds: 10,
+            max_retries: 3,
+            retry_backoff: 60,
+            headers: Default::default(),
+            auto_disable_after: 0,
+            payload_format: Default::default(),
+        };
+        let secret = Secret::new("s3cret").unwrap();
+        let id = other
+            .create_webhook(customer, &settings, Some(&secret), 0)
+            .unwrap()
+            .id;
+        let mut engine = Engine::new(&mut store, Scope::All, false, 1, clock);
+        engine.prepare(&job(&other, id)).expect("signed");
+
+        // Rotated in the same millisecond the key was loaded: the first failure reloads it.
+        other.rotate_key(NewKey::File).unwrap();
+        engine
+            .prepare(&job(&other, id))
+            .expect("signed with the reloaded key");
+
+        // Rotated again at once: a second reload within KEY_RELOAD is refused, so this attempt
+        // fails (and is retried later), as does anything damaged, without reloading per job.
+        other.rotate_key(NewKey::File).unwrap();
+        let failed = engine.prepare(&job(&other, id)).err().unwrap_or_default();
+        assert!(failed.contains("cannot decrypt"), "{failed}");
+
+        // Once KEY_RELOAD has passed, the next failure reloads it again.
+        NOW.fetch_add(KEY_RELOAD.as_millis() as i64, Ordering::SeqCst);
+        engine
+            .prepare(&job(&other, id))
+            .expect("signed after the throttle");
     }
 }

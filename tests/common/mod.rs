@@ -156,7 +156,12 @@ impl Env {
     }
 
     pub fn run_stdin(&self, args: &[&str], input: &str) -> Out {
+        self.run_stdin_env(&[], args, input)
+    }
+
+    pub fn run_stdin_env(&self, env: &[(&str, &str)], args: &[&str], input: &str) -> Out {
         let mut c = self.cmd();
+        c.envs(env.iter().copied());
         c.args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -296,6 +296,38 @@ fn bad_targets_are_refused_naming_the_argument_and_nothing_is_created() {
 }
 
 #[test]
+fn a_url_or_user_info_given_as_a_target_never_shows_its_password() {
+    let env = Env::new();
+    for (given, shown) in [
+        (
+            "https://user:hunter2@monitor.corp.lan/",
+            "(e.g. monitor.corp.lan)",
+        ),
+        (
+            "https://user:hun/ter2@monitor.corp.lan/",
+            "\"https://user:***@monitor.corp.lan/\"",
+        ),
+        ("user:hunter2@10.0.0.1", "\"user:***@10.0.0.1\""),
+        ("user:hunter2@10.0.0.0/8", "\"user:***@10.0.0.0/8\""),
+    ] {
+        for cmd in ["allow", "remove"] {
+            let out = env.run(&["targets", cmd, given]).fails(2, "CIDR|HOST");
+            assert!(
+                !out.stderr.contains("hunter2") && !out.stderr.contains("ter2"),
+                "{given}: {}",
+                out.stderr
+            );
+            assert!(out.stderr.contains(shown), "{given}: {}", out.stderr);
+        }
+    }
+    // Whatever was typed is quoted cut short.
+    let long = format!("{}.example", "a".repeat(300));
+    let out = env.run(&["targets", "allow", &long]).fails(2, "CIDR|HOST");
+    assert!(out.stderr.len() < 300, "{}", out.stderr);
+    assert!(!env.db.exists(), "nothing was created");
+}
+
+#[test]
 fn targets_are_operator_only() {
     let env = Env::new();
     env.customer("acme");

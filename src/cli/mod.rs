@@ -293,28 +293,16 @@ fn secret_key_env() -> Option<String> {
 /// would otherwise be taken as a relative file name (a folder named `postgres:` holding the
 /// password in its path). The message shows the URL with its password and query hidden.
 fn refuse_url(db: &std::path::Path) -> Result<(), CliError> {
-    let text = db.to_string_lossy();
-    let Some((scheme, rest)) = text.split_once("://") else {
+    let given = db.to_string_lossy();
+    let Some(scheme) = text::url_scheme(&given) else {
         return Ok(());
     };
-    let mut chars = scheme.chars();
-    let is_scheme = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    if !is_scheme {
-        return Ok(());
-    }
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let authority = match authority.rsplit_once('@') {
-        Some((user, host)) if user.contains(':') => {
-            format!("{}:***@{host}", user.split(':').next().unwrap_or_default())
-        }
-        _ => authority.to_string(),
-    };
-    // A query can carry a password too (`?password=…`): show only that there was one.
-    let path = match tail.find(['?', '#']) {
-        Some(q) => format!("{}?***", &tail[..q]),
-        None => tail.to_string(),
+    // A query can carry a password too (`?password=…`): show only that there was one. It is
+    // looked for after the user info, whose password may hold a `?` or `#`.
+    let from = text::password_range(&given).map_or(scheme.len() + "://".len(), |r| r.end);
+    let shown = match given[from..].find(['?', '#']) {
+        Some(q) => format!("{}?***", &given[..from + q]),
+        None => given.to_string(),
     };
     let postgres = matches!(
         scheme.to_ascii_lowercase().as_str(),
@@ -323,7 +311,8 @@ fn refuse_url(db: &std::path::Path) -> Result<(), CliError> {
     Err(CliError::usage(
         "--db",
         format!(
-            "\"{scheme}://{authority}{path}\" is a URL; webnet reads SQLite files only{}",
+            "{} is a URL; webnet reads SQLite files only{}",
+            text::quote_url(&shown),
             if postgres {
                 " (PostgreSQL support is not built in yet)"
             } else {

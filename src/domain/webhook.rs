@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::allowlist::TargetPolicy;
 use super::event_type::Subscription;
-use super::text::quote;
+use super::text::quote_url;
 use super::ValidationError;
 
 pub const DEFAULT_TIMEOUT: u32 = 10;
@@ -62,9 +62,9 @@ impl WebhookUrl {
             return Err(err(format!("is longer than {MAX_URL_LEN} characters")));
         }
         let url = url::Url::parse(text)
-            .map_err(|e| err(format!("{} is not a valid URL ({e})", quote(text))))?;
+            .map_err(|e| err(format!("{} is not a valid URL ({e})", quote_url(text))))?;
         if url.scheme() != "http" && url.scheme() != "https" {
-            return Err(err(format!("{} is not http or https", quote(text))));
+            return Err(err(format!("{} is not http or https", quote_url(text))));
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(err(format!(
@@ -73,7 +73,7 @@ impl WebhookUrl {
             )));
         }
         if url.host().is_none() {
-            return Err(err(format!("{} has no host", quote(text))));
+            return Err(err(format!("{} has no host", quote_url(text))));
         }
         let url = WebhookUrl(url);
         url.check_destination(policy)?;
@@ -125,16 +125,33 @@ pub fn validate_name(name: &str) -> Result<String, ValidationError> {
 
 /// Checks a name (of a webhook or a customer) for `field`: 1–100 characters, one line; trimmed.
 pub fn validate_label(field: &'static str, name: &str) -> Result<String, ValidationError> {
-    let err = |m: &str| ValidationError::new(field, m);
-    let trimmed = name.trim();
-    if trimmed.is_empty() {
-        return Err(err("the name is empty"));
+    let name = validate_line(field, "the name", name, 100)?;
+    if name.is_empty() {
+        return Err(ValidationError::new(field, "the name is empty"));
     }
-    if trimmed.chars().count() > 100 {
-        return Err(err("the name is longer than 100 characters"));
+    Ok(name)
+}
+
+/// Checks one line of text given for `field` (`what` names it in messages: "the note"): at most
+/// `max_chars` characters and no control characters once trimmed; it may be empty.
+pub fn validate_line(
+    field: &'static str,
+    what: &str,
+    text: &str,
+    max_chars: usize,
+) -> Result<String, ValidationError> {
+    let trimmed = text.trim();
+    if trimmed.chars().count() > max_chars {
+        return Err(ValidationError::new(
+            field,
+            format!("{what} is longer than {max_chars} characters"),
+        ));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(err("the name contains control characters"));
+        return Err(ValidationError::new(
+            field,
+            format!("{what} contains control characters"),
+        ));
     }
     Ok(trimmed.to_string())
 }

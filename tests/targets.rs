@@ -118,6 +118,32 @@ fn removing_a_range_refuses_creation_and_queued_deliveries_before_connecting() {
 
 /// An allowed host name admits URLs with that name, whatever it resolves to; it never admits
 /// an IP literal, which only a range does.
+/// A process sends only where an allow list it actually read admits: one it cannot read fails
+/// the command, rather than standing in as an empty list that refuses allowed destinations for
+/// good (a refusal is not retried).
+#[test]
+fn an_unreadable_allow_list_fails_the_command_and_refuses_nothing() {
+    let env = Env::new();
+    let rx = Receiver::ok();
+    env.customer("acme");
+    env.run(&["targets", "allow", "127.0.0.1/32"]).ok();
+    create(&env, "local", &rx.url("/")).ok();
+    let queued = emit(&env, true);
+    let sql = |statement: &str| {
+        rusqlite::Connection::open(&env.db)
+            .unwrap()
+            .execute_batch(statement)
+            .unwrap()
+    };
+    sql("ALTER TABLE allowed_targets RENAME TO hidden_targets");
+    env.run(&["drain"]).fails(1, "allowed_targets");
+    assert_eq!(env.delivery(queued[0])["status"], "pending");
+    assert_eq!(rx.count(), 0);
+    sql("ALTER TABLE hidden_targets RENAME TO allowed_targets");
+    assert_eq!(env.run(&["drain"]).ok().json()["succeeded"], 1);
+    assert_eq!(env.delivery(queued[0])["status"], "success");
+}
+
 #[test]
 fn a_host_name_entry_admits_that_name_but_not_the_literal_address() {
     let env = Env::new();

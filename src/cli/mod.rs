@@ -180,9 +180,13 @@ impl Context {
     }
 
     /// The destinations this command may reach or register: everything with
-    /// `--allow-private-targets`, else public ones and the database's allow list (§7).
+    /// `--allow-private-targets` (the list is not read), else public ones and the database's
+    /// allow list (§7). The one place that choice is made.
     pub fn target_policy(&self, store: &Store) -> Result<TargetPolicy, CliError> {
-        Ok(store.target_policy(self.allow_private)?)
+        if self.allow_private {
+            return Ok(TargetPolicy::any());
+        }
+        Ok(store.target_policy()?)
     }
 
     /// The database path this command uses.
@@ -190,15 +194,22 @@ impl Context {
         &self.db
     }
 
-    /// The delivery engine for a command, with `concurrency` workers.
-    pub fn engine<'s>(&self, store: &'s mut Store, concurrency: usize) -> Engine<'s> {
-        Engine::new(
+    /// The delivery engine for a command, with `concurrency` workers, starting from this
+    /// command's [`Context::target_policy`]: an allow list that cannot be read fails the
+    /// command (as its first claim would), rather than sending under a list never read.
+    pub fn engine<'s>(
+        &self,
+        store: &'s mut Store,
+        concurrency: usize,
+    ) -> Result<Engine<'s>, CliError> {
+        let policy = self.target_policy(store)?;
+        Ok(Engine::new(
             store,
             self.scope,
-            self.allow_private,
+            policy,
             concurrency,
             system_clock,
-        )
+        ))
     }
 
     /// The customer this command is pinned to, or an error naming `--customer`.

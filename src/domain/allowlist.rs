@@ -183,8 +183,10 @@ const METADATA: [IpAddr; 2] = [
     IpAddr::V6(Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)),
 ];
 
-/// Which non-public destinations a process may reach: everything (the development flag), or
-/// the stored ranges and host names. Public addresses are always allowed.
+/// Which non-public destinations a process may reach: everything (the development flag,
+/// [`TargetPolicy::any`]), or the stored ranges and host names ([`TargetPolicy::allowing`]).
+/// Public addresses are always allowed; the default allows them only. The CLI builds one per
+/// command (`Context::target_policy`), and that is the only place the choice is made.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetPolicy {
     any: bool,
@@ -193,12 +195,9 @@ pub struct TargetPolicy {
 }
 
 impl TargetPolicy {
-    /// `any`: `--allow-private-targets`; `targets`: the stored allow list.
-    pub fn new(any: bool, targets: impl IntoIterator<Item = AllowedTarget>) -> TargetPolicy {
-        let mut p = TargetPolicy {
-            any,
-            ..TargetPolicy::default()
-        };
+    /// Public destinations and `targets` (the stored allow list).
+    pub fn allowing(targets: impl IntoIterator<Item = AllowedTarget>) -> TargetPolicy {
+        let mut p = TargetPolicy::default();
         for t in targets {
             match t {
                 AllowedTarget::Range(c) => p.ranges.push(c),
@@ -210,7 +209,15 @@ impl TargetPolicy {
 
     /// Every destination allowed (`--allow-private-targets`).
     pub fn any() -> TargetPolicy {
-        TargetPolicy::new(true, [])
+        TargetPolicy {
+            any: true,
+            ..TargetPolicy::default()
+        }
+    }
+
+    /// Whether every destination is allowed, so the stored list does not matter.
+    pub fn allows_everything(&self) -> bool {
+        self.any
     }
 
     fn range_allows(&self, ip: IpAddr) -> bool {
@@ -347,10 +354,7 @@ mod tests {
     }
 
     fn policy(targets: &[&str]) -> TargetPolicy {
-        TargetPolicy::new(
-            false,
-            targets.iter().map(|t| AllowedTarget::parse(t).unwrap()),
-        )
+        TargetPolicy::allowing(targets.iter().map(|t| AllowedTarget::parse(t).unwrap()))
     }
 
     #[test]

@@ -9,12 +9,13 @@
 //! completes, the line was part of it (an object nested on its own line). The remembered lines
 //! are held back until that is known, and are bounded like a document.
 //!
-//! The work is linear in the input, whatever it holds: each line is scanned ([`Scanner`]) as it
-//! comes and at most once more, and each complete document is parsed once. A line read again
-//! is never held back again: a document begun among the lines read again that breaks later is
-//! reported with them inside it, rather than reading them a third time (which, on input made to
-//! open a new document on every line read again, would read the rest of the input once per
-//! document).
+//! The work is linear in the input, whatever it holds: a line is read when it comes and, if it
+//! was held back, once more; each reading scans it ([`Scanner`]) a bounded number of times (for
+//! the open document, and to see whether it is an object on its own), and each document is
+//! parsed once. A line read again is never held back again: a document begun among the lines
+//! read again that breaks later is reported with them inside it, rather than reading them a
+//! third time (which, on input made to open a new document on every line read again, would
+//! read the rest of the input once per document).
 
 use std::collections::VecDeque;
 

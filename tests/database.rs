@@ -289,6 +289,35 @@ fn a_url_as_db_is_refused_before_touching_the_disk() {
     );
 }
 
+#[test]
+fn a_db_url_password_with_odd_characters_is_hidden_too() {
+    let env = Env::new();
+    for (url, password, shown) in [
+        // A URL parser ends the user info at the first `/` or `?`: the password is still hidden.
+        (
+            "postgres://app:pa/ss@db/x",
+            "pa/ss",
+            "\"postgres://app:***@db/x\"",
+        ),
+        (
+            "postgres://app:p?ss@db/x",
+            "app:p",
+            "\"postgres://app:***@db/x\"",
+        ),
+        (
+            "postgres://app:p#ss@db/x?password=secret",
+            "ss@",
+            "\"postgres://app:***@db/x?***\"",
+        ),
+    ] {
+        let out = Out::run_in(env.dir.path(), &["--db", url, "drain"], None);
+        assert_eq!(out.code, 2, "{url}: {}", out.stderr);
+        assert!(!out.stderr.contains(password), "{url}: {}", out.stderr);
+        assert!(!out.stderr.contains("secret"), "{url}: {}", out.stderr);
+        assert!(out.stderr.contains(shown), "{url}: {}", out.stderr);
+    }
+}
+
 /// A run of the binary in `cwd` (where a URL taken as a relative path would land).
 struct Out {
     code: i32,

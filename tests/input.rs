@@ -63,6 +63,53 @@ fn a_line_cut_short_is_reported_and_the_next_line_is_recorded() {
     assert_eq!(recorded[0]["line"], 2);
 }
 
+/// Input that reopens a document on every line read again: `[`, an event, `,` repeated, then
+/// a line that is not JSON. The first document breaks at the last line; the lines it held back
+/// are read again once (not once per document begun among them, which took minutes).
+#[test]
+fn input_that_reopens_documents_is_split_in_linear_time() {
+    let env = Env::new();
+    let c = env.customer("acme");
+    env.webhook(c, "w", "https://w.example.com/", &[]);
+    let event =
+        format!(r#"{{"customer": {c}, "event_type": "job.completed", "job": {{"id": 1}}}}"#);
+    // Under a megabyte, so the first document holds every line back to the end.
+    let repeats = 12_000;
+    let mut input = format!("[\n{event}\n,\n").repeat(repeats);
+    input.push_str("x\n");
+    let last = 3 * repeats + 1;
+    let started = Instant::now();
+    let out = env.run_stdin(&["emit", "--queue"], &input);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let recorded: Vec<_> = out.json_lines().iter().map(|r| r["line"].clone()).collect();
+    assert_eq!(recorded, [json!(2)], "{}", out.stderr);
+    let reported: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains(": event: "))
+        .collect();
+    assert_eq!(reported.len(), 4, "{}", out.stderr);
+    for (line, what) in [
+        (1, "incomplete JSON"),
+        (3, "not valid JSON"),
+        (4, "incomplete JSON"),
+        (last, "not valid JSON"),
+    ] {
+        assert!(
+            reported
+                .iter()
+                .any(|l| l.contains(&format!("line {line}: event: {what}"))),
+            "line {line}: {}",
+            out.stderr
+        );
+    }
+}
+
 /// Whatever a receiver sends, a table shows it with control characters escaped.
 #[test]
 fn receiver_text_in_tables_has_control_characters_escaped() {

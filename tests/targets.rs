@@ -118,6 +118,32 @@ fn removing_a_range_refuses_creation_and_queued_deliveries_before_connecting() {
 
 /// An allowed host name admits URLs with that name, whatever it resolves to; it never admits
 /// an IP literal, which only a range does.
+/// A process sends only where an allow list it actually read admits: one it cannot read fails
+/// the command, rather than standing in as an empty list that refuses allowed destinations for
+/// good (a refusal is not retried).
+#[test]
+fn an_unreadable_allow_list_fails_the_command_and_refuses_nothing() {
+    let env = Env::new();
+    let rx = Receiver::ok();
+    env.customer("acme");
+    env.run(&["targets", "allow", "127.0.0.1/32"]).ok();
+    create(&env, "local", &rx.url("/")).ok();
+    let queued = emit(&env, true);
+    let sql = |statement: &str| {
+        rusqlite::Connection::open(&env.db)
+            .unwrap()
+            .execute_batch(statement)
+            .unwrap()
+    };
+    sql("ALTER TABLE allowed_targets RENAME TO hidden_targets");
+    env.run(&["drain"]).fails(1, "allowed_targets");
+    assert_eq!(env.delivery(queued[0])["status"], "pending");
+    assert_eq!(rx.count(), 0);
+    sql("ALTER TABLE hidden_targets RENAME TO allowed_targets");
+    assert_eq!(env.run(&["drain"]).ok().json()["succeeded"], 1);
+    assert_eq!(env.delivery(queued[0])["status"], "success");
+}
+
 #[test]
 fn a_host_name_entry_admits_that_name_but_not_the_literal_address() {
     let env = Env::new();
@@ -292,6 +318,38 @@ fn bad_targets_are_refused_naming_the_argument_and_nothing_is_created() {
     );
     env.run(&["targets", "allow", "10.0.0.0/8", "--note", "two\nlines"])
         .fails(2, "--note");
+    assert!(!env.db.exists(), "nothing was created");
+}
+
+#[test]
+fn a_url_or_user_info_given_as_a_target_never_shows_its_password() {
+    let env = Env::new();
+    for (given, shown) in [
+        (
+            "https://user:hunter2@monitor.corp.lan/",
+            "(e.g. monitor.corp.lan)",
+        ),
+        (
+            "https://user:hun/ter2@monitor.corp.lan/",
+            "\"https://user:***@monitor.corp.lan/\"",
+        ),
+        ("user:hunter2@10.0.0.1", "\"user:***@10.0.0.1\""),
+        ("user:hunter2@10.0.0.0/8", "\"user:***@10.0.0.0/8\""),
+    ] {
+        for cmd in ["allow", "remove"] {
+            let out = env.run(&["targets", cmd, given]).fails(2, "CIDR|HOST");
+            assert!(
+                !out.stderr.contains("hunter2") && !out.stderr.contains("ter2"),
+                "{given}: {}",
+                out.stderr
+            );
+            assert!(out.stderr.contains(shown), "{given}: {}", out.stderr);
+        }
+    }
+    // Whatever was typed is quoted cut short.
+    let long = format!("{}.example", "a".repeat(300));
+    let out = env.run(&["targets", "allow", &long]).fails(2, "CIDR|HOST");
+    assert!(out.stderr.len() < 300, "{}", out.stderr);
     assert!(!env.db.exists(), "nothing was created");
 }
 

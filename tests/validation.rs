@@ -200,6 +200,40 @@ fn not_found_is_exit_1() {
 }
 
 #[test]
+fn a_refused_url_never_shows_its_password() {
+    let env = seeded();
+    let before = env.dump();
+    for (url, shown) in [
+        (
+            "ftp://u:hunter2@h",
+            "\"ftp://u:***@h\" is not http or https",
+        ),
+        (
+            "ftp://u:hun/ter2@h/x",
+            "\"ftp://u:***@h/x\" is not a valid URL",
+        ),
+        (
+            "https://u:hunter2@exa mple.com/",
+            "\"https://u:***@exa mple.com/\" is not a valid URL",
+        ),
+    ] {
+        for args in [
+            create(&["--url", url]),
+            vec!["webhooks", "update", "1", "--url", url],
+        ] {
+            let out = env.run(&args).fails(2, "--url");
+            assert!(
+                !out.stderr.contains("hunter2") && !out.stderr.contains("ter2"),
+                "{args:?}: {}",
+                out.stderr
+            );
+            assert!(out.stderr.contains(shown), "{args:?}: {}", out.stderr);
+        }
+    }
+    assert_eq!(env.dump(), before);
+}
+
+#[test]
 fn invalid_input_does_not_create_a_database() {
     let env = Env::new();
     env.run(&[

@@ -4,14 +4,15 @@
 use libfuzzer_sys::fuzz_target;
 use webnet::domain::headers::{parse_header, parse_headers};
 use webnet::domain::time::whole_seconds;
+use webnet::domain::allowlist::TargetPolicy;
 use webnet::domain::webhook::{parse_event_types, validate_max_retries, validate_name, WebhookUrl};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let parts: Vec<&str> = text.split('\u{0}').collect();
     for p in &parts {
-        for allow in [false, true] {
-            if let Ok(url) = WebhookUrl::parse(p, allow) {
+        for policy in [TargetPolicy::default(), TargetPolicy::any()] {
+            if let Ok(url) = WebhookUrl::parse_for(p, &policy) {
                 assert!(
                     url.as_str().starts_with("http://") || url.as_str().starts_with("https://")
                 );

@@ -71,7 +71,7 @@ pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
             }
             let mut store = ctx.store()?;
             let outcome = {
-                let mut engine = ctx.engine(&mut store, concurrency);
+                let mut engine = ctx.engine(&mut store, concurrency)?;
                 match service::retry_one(&mut engine, id) {
                     Ok(o) => o,
                     Err(e @ RetryError::NotRetryable { .. }) => {
@@ -124,7 +124,7 @@ pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
                 }
                 return Ok(());
             }
-            let mut engine = ctx.engine(&mut store, concurrency);
+            let mut engine = ctx.engine(&mut store, concurrency)?;
             let summary = service::retry_failed(&mut engine, &filter)?;
             match ctx.format {
                 Format::Json => {

@@ -60,7 +60,7 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
         pruned: 0,
     };
     let summary = {
-        let mut engine = ctx.engine(&mut store, args.concurrency);
+        let mut engine = ctx.engine(&mut store, args.concurrency)?;
         service::drain(
             &mut engine,
             &DrainOptions {

@@ -24,7 +24,7 @@ pub fn run(ctx: &Context, args: EmitArgs) -> Result<(), CliError> {
         None => Input::Reader(Box::new(std::io::stdin())),
     };
     let mut store = ctx.store()?;
-    let mut engine = ctx.engine(&mut store, args.concurrency);
+    let mut engine = ctx.engine(&mut store, args.concurrency)?;
     let mut report = Printer { format: ctx.format };
     let summary = service::emit(&mut engine, input, args.queue, &mut report)?;
     if ctx.format == Format::Table {

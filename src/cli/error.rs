@@ -42,6 +42,7 @@ pub fn option_for(field: &str) -> String {
         "headers" => "--header".into(),
         "customer" => "--customer".into(),
         "customer_name" => "NAME".into(),
+        "note" => "--note".into(),
         other => other.into(),
     }
 }

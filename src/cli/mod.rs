@@ -210,9 +210,13 @@ impl Context {
     }
 
     /// The destinations this command may reach or register: everything with
-    /// `--allow-private-targets`, else public ones and the database's allow list (§7).
+    /// `--allow-private-targets` (the list is not read), else public ones and the database's
+    /// allow list (§7). The one place that choice is made.
     pub fn target_policy(&self, store: &Store) -> Result<TargetPolicy, CliError> {
-        Ok(store.target_policy(self.allow_private)?)
+        if self.allow_private {
+            return Ok(TargetPolicy::any());
+        }
+        Ok(store.target_policy()?)
     }
 
     /// The database path this command uses.
@@ -220,15 +224,22 @@ impl Context {
         &self.db
     }
 
-    /// The delivery engine for a command, with `concurrency` workers.
-    pub fn engine<'s>(&self, store: &'s mut Store, concurrency: usize) -> Engine<'s> {
-        Engine::new(
+    /// The delivery engine for a command, with `concurrency` workers, starting from this
+    /// command's [`Context::target_policy`]: an allow list that cannot be read fails the
+    /// command (as its first claim would), rather than sending under a list never read.
+    pub fn engine<'s>(
+        &self,
+        store: &'s mut Store,
+        concurrency: usize,
+    ) -> Result<Engine<'s>, CliError> {
+        let policy = self.target_policy(store)?;
+        Ok(Engine::new(
             store,
             self.scope,
-            self.allow_private,
+            policy,
             concurrency,
             system_clock,
-        )
+        ))
     }
 
     /// The customer this command is pinned to, or an error naming `--customer`.
@@ -306,28 +317,16 @@ fn scope(given: Option<CustomerId>) -> Result<Scope, CliError> {
 /// would otherwise be taken as a relative file name (a folder named `postgres:` holding the
 /// password in its path). The message shows the URL with its password and query hidden.
 fn refuse_url(db: &std::path::Path) -> Result<(), CliError> {
-    let text = db.to_string_lossy();
-    let Some((scheme, rest)) = text.split_once("://") else {
+    let given = db.to_string_lossy();
+    let Some(scheme) = text::url_scheme(&given) else {
         return Ok(());
     };
-    let mut chars = scheme.chars();
-    let is_scheme = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    if !is_scheme {
-        return Ok(());
-    }
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let authority = match authority.rsplit_once('@') {
-        Some((user, host)) if user.contains(':') => {
-            format!("{}:***@{host}", user.split(':').next().unwrap_or_default())
-        }
-        _ => authority.to_string(),
-    };
-    // A query can carry a password too (`?password=…`): show only that there was one.
-    let path = match tail.find(['?', '#']) {
-        Some(q) => format!("{}?***", &tail[..q]),
-        None => tail.to_string(),
+    // A query can carry a password too (`?password=…`): show only that there was one. It is
+    // looked for after the user info, whose password may hold a `?` or `#`.
+    let from = text::password_range(&given).map_or(scheme.len() + "://".len(), |r| r.end);
+    let shown = match given[from..].find(['?', '#']) {
+        Some(q) => format!("{}?***", &given[..from + q]),
+        None => given.to_string(),
     };
     let postgres = matches!(
         scheme.to_ascii_lowercase().as_str(),
@@ -336,7 +335,8 @@ fn refuse_url(db: &std::path::Path) -> Result<(), CliError> {
     Err(CliError::usage(
         "--db",
         format!(
-            "\"{scheme}://{authority}{path}\" is a URL; webnet reads SQLite files only{}",
+            "{} is a URL; webnet reads SQLite files only{}",
+            text::quote_url(&shown),
             if postgres {
                 " (PostgreSQL support is not built in yet)"
             } else {

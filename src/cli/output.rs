@@ -382,7 +382,7 @@ mod tests {
             customer: CustomerId(2),
             settings: WebhookSettings {
                 name: "ops".into(),
-                url: WebhookUrl::parse("https://ops.example.com/x", false).unwrap(),
+                url: WebhookUrl::parse_form("https://ops.example.com/x").unwrap(),
                 event_types: vec![Subscription::Exact(EventType::JobFailed), Subscription::All],
                 enabled: false,
                 verify_ssl: true,

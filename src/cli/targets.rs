@@ -7,13 +7,12 @@ use serde_json::{json, Value};
 use super::args::TargetsCommand;
 use super::output::{self, Column, Format};
 use super::{CliError, Context};
-use crate::domain::allowlist::AllowedTarget;
+use crate::domain::allowlist::{validate_note, AllowedTarget};
 use crate::domain::time::rfc3339;
 use crate::domain::Scope;
 use crate::store::{AllowedTargetRow, StoreError};
 
 const ARG: &str = "CIDR|HOST";
-const MAX_NOTE: usize = 200;
 
 const COLUMNS: &[Column] = &[
     ("TARGET", "target"),
@@ -35,7 +34,7 @@ pub fn run(ctx: &Context, cmd: TargetsCommand) -> Result<(), CliError> {
             let target = parse(&target)?;
             let note = note.as_deref().map(validate_note).transpose()?;
             let store = ctx.store_or_create()?;
-            let (row, new) = store.allow_target(&target, note, ctx.now())?;
+            let (row, new) = store.allow_target(&target, note.as_deref(), ctx.now())?;
             match ctx.format {
                 Format::Json => output::print_json(&target_json(&row)),
                 Format::Table => {
@@ -108,21 +107,6 @@ pub fn run(ctx: &Context, cmd: TargetsCommand) -> Result<(), CliError> {
 
 fn parse(text: &str) -> Result<AllowedTarget, CliError> {
     AllowedTarget::parse(text).map_err(|e| CliError::usage(ARG, e))
-}
-
-/// One line, at most 200 characters; empty clears the note.
-fn validate_note(note: &str) -> Result<&str, CliError> {
-    let note = note.trim();
-    if note.chars().any(char::is_control) {
-        return Err(CliError::usage("--note", "must be one line of text"));
-    }
-    if note.chars().count() > MAX_NOTE {
-        return Err(CliError::usage(
-            "--note",
-            format!("is longer than {MAX_NOTE} characters"),
-        ));
-    }
-    Ok(note)
 }
 
 fn target_json(r: &AllowedTargetRow) -> Value {

@@ -108,7 +108,7 @@ fn create(ctx: &Context, opts: WebhookOptions) -> Result<(), CliError> {
     // Check what was given before asking for the rest, so a typo fails at once.
     let mut settings = WebhookSettings {
         name: String::new(),
-        url: WebhookUrl::parse("http://placeholder.invalid/", true)?,
+        url: WebhookUrl::parse_form("http://placeholder.invalid/")?,
         event_types: Vec::new(),
         enabled: !opts.disabled,
         verify_ssl: !opts.no_verify_ssl,
@@ -125,7 +125,7 @@ fn create(ctx: &Context, opts: WebhookOptions) -> Result<(), CliError> {
     let given_url = opts
         .url
         .as_deref()
-        .map(|u| WebhookUrl::parse(u, true))
+        .map(WebhookUrl::parse_form)
         .transpose()?;
     let given_types = (!opts.events.is_empty())
         .then(|| parse_event_types(&opts.events))
@@ -215,7 +215,7 @@ fn update(ctx: &Context, id: i64, opts: WebhookOptions, extra: UpdateOnly) -> Re
     let url = opts
         .url
         .as_deref()
-        .map(|u| WebhookUrl::parse(u, true))
+        .map(WebhookUrl::parse_form)
         .transpose()?;
     let types = (!opts.events.is_empty())
         .then(|| parse_event_types(&opts.events))
@@ -347,7 +347,7 @@ fn delete(ctx: &Context, id: i64, yes: bool) -> Result<(), CliError> {
 /// Sends a `webhook.test` now and reports what the receiver said; exit 1 unless 2xx.
 fn test(ctx: &Context, id: i64) -> Result<(), CliError> {
     let mut store = ctx.store()?;
-    let mut engine = ctx.engine(&mut store, 1);
+    let mut engine = ctx.engine(&mut store, 1)?;
     let o = crate::delivery::service::test_webhook(&mut engine, id)?;
     let attempt = o.attempt.as_ref();
     let http_status = attempt.and_then(|a| a.http_status);

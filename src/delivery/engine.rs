@@ -162,20 +162,8 @@ pub struct Engine<'s> {
     stopping: bool,
     /// Every outcome as a log line tells it, when the caller wants them (`drain`'s log).
     notes: Option<Vec<Note>>,
-    /// `--allow-private-targets`: every destination allowed, the stored list not read.
-    allow_private: bool,
-}
-
-/// The destinations this process may reach: everything with `--allow-private-targets`, else
-/// public addresses and the stored allow list. Unreadable, the list is taken as empty: a
-/// destination is refused rather than reached without knowing it is allowed.
-fn target_policy(store: &Store, allow_private: bool) -> TargetPolicy {
-    if allow_private {
-        return TargetPolicy::any();
-    }
-    store
-        .target_policy(false)
-        .unwrap_or_else(|_| TargetPolicy::default())
+    /// Whether the stored allow list is reread (not when every destination is allowed).
+    follow_list: bool,
 }
 
 /// A name for this process's leases: unique enough across processes and restarts.
@@ -188,16 +176,19 @@ fn lease_owner() -> String {
 }
 
 impl<'s> Engine<'s> {
+    /// An engine sending where `policy` allows: the caller read it (the CLI's
+    /// `Context::target_policy`); unless it allows everything, the stored list is reread as
+    /// work is handed out.
     pub fn new(
         store: &'s mut Store,
         scope: Scope,
-        allow_private: bool,
+        policy: TargetPolicy,
         concurrency: usize,
         clock: Clock,
     ) -> Engine<'s> {
         let concurrency = concurrency.clamp(1, 256);
         let (msg_tx, msg_rx) = mpsc::channel::<Msg>();
-        let policy = target_policy(store, allow_private);
+        let follow_list = !policy.allows_everything();
         Engine {
             store,
             scope,
@@ -227,7 +218,7 @@ impl<'s> Engine<'s> {
             parked: HashMap::new(),
             stopping: false,
             notes: None,
-            allow_private,
+            follow_list,
         }
     }
 
@@ -283,13 +274,17 @@ impl<'s> Engine<'s> {
     /// Rereads the allowed destinations before handing out claimed work, so a long-running
     /// `drain --watch` or `emit` stream follows `webnet targets allow|remove` for everything
     /// claimed after the change. (One read of a small table per non-empty claim batch.)
+    ///
+    /// The rule, here and at the start (`Engine::new`'s caller): requests go only where a list
+    /// actually read allows. A list that cannot be read at the start fails the command; one
+    /// that cannot be reread keeps the last one read (the next claim meets the same database
+    /// and reports its error). Never an empty list in its place: that would refuse allowed
+    /// destinations for good (a refusal is not retried) over a passing read error.
     fn refresh_targets(&mut self) {
-        if self.allow_private {
+        if !self.follow_list {
             return;
         }
-        // A failed read keeps the list already in force; the claim that follows meets the
-        // same database and reports its error.
-        if let Ok(policy) = self.store.target_policy(false) {
+        if let Ok(policy) = self.store.target_policy() {
             self.sender.set_policy(policy);
         }
     }

@@ -143,18 +143,8 @@ impl Resolver for SafeResolver {
 }
 
 impl Sender {
-    /// `concurrency` sizes the keep-alive pool so parallel sends to one host reuse connections.
-    /// `allow_private`: every destination allowed (the development flag), else public only.
-    pub fn new(allow_private: bool, concurrency: usize) -> Sender {
-        let policy = if allow_private {
-            TargetPolicy::any()
-        } else {
-            TargetPolicy::default()
-        };
-        Sender::with_policy(policy, concurrency)
-    }
-
-    /// A sender that reaches what `policy` allows.
+    /// A sender that reaches what `policy` allows. `concurrency` sizes the keep-alive pool so
+    /// parallel sends to one host reuse connections.
     pub fn with_policy(policy: TargetPolicy, concurrency: usize) -> Sender {
         let pool_per_host = concurrency.max(1);
         Sender {
@@ -405,7 +395,7 @@ mod tests {
 
     #[test]
     fn refuses_private_names_in_the_resolver_without_sending() {
-        let s = Sender::new(false, 1);
+        let s = Sender::with_policy(TargetPolicy::default(), 1);
         let req = Request {
             url: "http://localhost:9/never".into(),
             body: Arc::from(&b"{}"[..]),

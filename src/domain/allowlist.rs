@@ -1,9 +1,9 @@
-//! Non-public destinations the operator allows (DESIGN §7): address ranges (CIDR) and exact host
-//! names, stored in the database and applied by every process that validates a URL or sends.
+//! Non-public destinations the operator allows (DESIGN §7): address ranges ([`Cidr`]) and exact
+//! host names, stored in the database and applied by every process that validates a URL or
+//! sends.
 //!
-//! Parsing is strict: a range with host bits set (`10.20.1.0/16`) is refused with the ranges it
-//! could have meant, never silently widened. Matching is pure; [`TargetPolicy`] decides for one
-//! address (and the URL's host name) whether a request may go there.
+//! Parsing is strict (see [`Cidr`] for ranges). Matching is pure; [`TargetPolicy`] decides for
+//! one address (and the URL's host name) whether a request may go there.
 //!
 //! An allowed host name trusts that name's DNS: the name may resolve to any non-public address,
 //! except a cloud metadata address, which only an address range admits — so a record changed to
@@ -13,108 +13,17 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+pub use super::cidr::Cidr;
 use super::target::non_public_reason;
+use super::text::{self, quote_url};
+use super::webhook::validate_line;
+use super::ValidationError;
 
 /// The longest host name DNS allows.
 const MAX_HOST_LEN: usize = 253;
 
-/// An address range: a network address and a prefix length, with no host bits set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Cidr {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-fn bits(ip: IpAddr) -> (u128, u8) {
-    match ip {
-        IpAddr::V4(v4) => (u32::from(v4) as u128, 32),
-        IpAddr::V6(v6) => (u128::from(v6), 128),
-    }
-}
-
-/// The `prefix`-bit network mask for a `width`-bit address, as the low bits of a u128.
-fn mask(prefix: u8, width: u8) -> u128 {
-    let all = if width == 128 {
-        u128::MAX
-    } else {
-        (1u128 << width) - 1
-    };
-    if prefix == 0 {
-        0
-    } else {
-        all & !((1u128 << (width - prefix)) - 1)
-    }
-}
-
-fn from_bits(value: u128, width: u8) -> IpAddr {
-    if width == 32 {
-        IpAddr::V4(Ipv4Addr::from(value as u32))
-    } else {
-        IpAddr::V6(Ipv6Addr::from(value))
-    }
-}
-
-impl Cidr {
-    /// The one-address range of `ip` (`/32` or `/128`).
-    pub fn single(ip: IpAddr) -> Cidr {
-        Cidr {
-            addr: ip,
-            prefix: bits(ip).1,
-        }
-    }
-
-    /// Parses `ADDRESS/PREFIX`. Host bits must be zero: `10.20.1.0/16` is refused, naming
-    /// `10.20.0.0/16` and `10.20.1.0/24`, because a mistyped prefix would otherwise allow far
-    /// more than was meant.
-    pub fn parse(text: &str) -> Result<Cidr, String> {
-        let (addr, prefix) = text
-            .split_once('/')
-            .ok_or_else(|| format!("{text:?} is not a CIDR range (ADDRESS/PREFIX)"))?;
-        let addr: IpAddr = addr.trim_matches(['[', ']']).parse().map_err(|_| {
-            format!(
-                "{text:?}: {addr:?} is not an IPv4 or IPv6 address (e.g. 10.20.0.0/16, fd00::/8)"
-            )
-        })?;
-        let (value, width) = bits(addr);
-        let prefix: u8 = match prefix.parse() {
-            Ok(p) if p <= width && prefix.bytes().all(|b| b.is_ascii_digit()) => p,
-            _ => {
-                return Err(format!(
-                    "{text:?}: the prefix length must be a number from 0 to {width}"
-                ))
-            }
-        };
-        let network = value & mask(prefix, width);
-        if network != value {
-            let exact = width - value.trailing_zeros().min(width as u32) as u8;
-            return Err(format!(
-                "{text:?} has host bits set: did you mean {} or {}?",
-                Cidr {
-                    addr: from_bits(network, width),
-                    prefix
-                },
-                Cidr {
-                    addr,
-                    prefix: exact
-                }
-            ));
-        }
-        Ok(Cidr { addr, prefix })
-    }
-
-    /// Whether `ip` is in this range (same address family only).
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let (value, width) = bits(ip);
-        let (net, net_width) = bits(self.addr);
-        width == net_width && value & mask(self.prefix, width) == net
-    }
-}
-
-impl fmt::Display for Cidr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
+/// The longest note an entry may have, in characters.
+pub const MAX_NOTE_CHARS: usize = 200;
 
 /// One entry of the allow list: a range, or an exact host name (lower case, ASCII/punycode, no
 /// trailing dot).
@@ -135,18 +44,24 @@ impl AllowedTarget {
                 "give an address range (e.g. 10.20.0.0/16), an address or a host name".into(),
             );
         }
-        if let Some((_, rest)) = t.split_once("://") {
+        if let Some(scheme) = text::url_scheme(t) {
             let host = url::Url::parse(t)
                 .ok()
                 .and_then(|u| u.host_str().map(str::to_string))
                 .unwrap_or_else(|| {
-                    rest.split(['/', ':'])
+                    // Not a URL the parser takes: the host is after the user info, if any.
+                    let from =
+                        text::password_range(t).map_or(scheme.len() + "://".len(), |r| r.end + 1);
+                    t[from..]
+                        .split(['/', ':', '?', '#'])
                         .next()
                         .unwrap_or_default()
                         .to_string()
                 });
             return Err(format!(
-                "{t:?} is a URL: give its host name or address alone (e.g. {host})"
+                "{} is a URL: give its host name or address alone (e.g. {})",
+                quote_url(t),
+                text::cut(&host, text::QUOTE_CHARS)
             ));
         }
         if t.contains('/') {
@@ -161,9 +76,7 @@ impl AllowedTarget {
     /// A single public address: allowing it changes nothing (public ones are always allowed).
     pub fn is_public_address(&self) -> bool {
         match self {
-            AllowedTarget::Range(c) => {
-                c.prefix == bits(c.addr).1 && non_public_reason(c.addr).is_none()
-            }
+            AllowedTarget::Range(c) => c.is_single() && non_public_reason(c.addr()).is_none(),
             AllowedTarget::Host(_) => false,
         }
     }
@@ -172,9 +85,7 @@ impl AllowedTarget {
     /// warning, since webhooks could then reach instance credentials.
     pub fn spans_metadata(&self) -> bool {
         match self {
-            AllowedTarget::Range(c) => {
-                c.prefix < bits(c.addr).1 && METADATA.iter().any(|m| c.contains(*m))
-            }
+            AllowedTarget::Range(c) => !c.is_single() && METADATA.iter().any(|m| c.contains(*m)),
             AllowedTarget::Host(_) => false,
         }
     }
@@ -197,15 +108,23 @@ impl fmt::Display for AllowedTarget {
     }
 }
 
+/// Checks an entry's note: one line of at most [`MAX_NOTE_CHARS`] characters, trimmed; empty
+/// (which clears a note) is allowed.
+pub fn validate_note(note: &str) -> Result<String, ValidationError> {
+    validate_line("note", "the note", note, MAX_NOTE_CHARS)
+}
+
 fn parse_host(text: &str) -> Result<String, String> {
     let not_a_name = || {
         format!(
-            "{text:?} is neither an address range (e.g. 10.20.0.0/16), an address, nor a host name"
+            "{} is neither an address range (e.g. 10.20.0.0/16), an address, nor a host name",
+            quote_url(text)
         )
     };
     if text.contains('*') {
         return Err(format!(
-            "{text:?}: wildcards are not supported; allow each host name, or the address range its receivers use"
+            "{}: wildcards are not supported; allow each host name, or the address range its receivers use",
+            quote_url(text)
         ));
     }
     let trimmed = text.strip_suffix('.').unwrap_or(text);
@@ -215,7 +134,8 @@ fn parse_host(text: &str) -> Result<String, String> {
         Ok(url::Host::Domain(d)) => d,
         Ok(_) => {
             return Err(format!(
-                "{text:?} reads as an address in an unusual form; write it as 127.0.0.1 or a CIDR range"
+                "{} reads as an address in an unusual form; write it as 127.0.0.1 or a CIDR range",
+                quote_url(text)
             ))
         }
         Err(_) => return Err(not_a_name()),
@@ -263,8 +183,10 @@ const METADATA: [IpAddr; 2] = [
     IpAddr::V6(Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)),
 ];
 
-/// Which non-public destinations a process may reach: everything (the development flag), or
-/// the stored ranges and host names. Public addresses are always allowed.
+/// Which non-public destinations a process may reach: everything (the development flag,
+/// [`TargetPolicy::any`]), or the stored ranges and host names ([`TargetPolicy::allowing`]).
+/// Public addresses are always allowed; the default allows them only. The CLI builds one per
+/// command (`Context::target_policy`), and that is the only place the choice is made.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetPolicy {
     any: bool,
@@ -273,12 +195,9 @@ pub struct TargetPolicy {
 }
 
 impl TargetPolicy {
-    /// `any`: `--allow-private-targets`; `targets`: the stored allow list.
-    pub fn new(any: bool, targets: impl IntoIterator<Item = AllowedTarget>) -> TargetPolicy {
-        let mut p = TargetPolicy {
-            any,
-            ..TargetPolicy::default()
-        };
+    /// Public destinations and `targets` (the stored allow list).
+    pub fn allowing(targets: impl IntoIterator<Item = AllowedTarget>) -> TargetPolicy {
+        let mut p = TargetPolicy::default();
         for t in targets {
             match t {
                 AllowedTarget::Range(c) => p.ranges.push(c),
@@ -290,7 +209,15 @@ impl TargetPolicy {
 
     /// Every destination allowed (`--allow-private-targets`).
     pub fn any() -> TargetPolicy {
-        TargetPolicy::new(true, [])
+        TargetPolicy {
+            any: true,
+            ..TargetPolicy::default()
+        }
+    }
+
+    /// Whether every destination is allowed, so the stored list does not matter.
+    pub fn allows_everything(&self) -> bool {
+        self.any
     }
 
     fn range_allows(&self, ip: IpAddr) -> bool {
@@ -427,10 +354,7 @@ mod tests {
     }
 
     fn policy(targets: &[&str]) -> TargetPolicy {
-        TargetPolicy::new(
-            false,
-            targets.iter().map(|t| AllowedTarget::parse(t).unwrap()),
-        )
+        TargetPolicy::allowing(targets.iter().map(|t| AllowedTarget::parse(t).unwrap()))
     }
 
     #[test]
@@ -507,29 +431,6 @@ mod tests {
         assert!(!spans("169.254.169.254/32"), "explicit");
         assert!(!spans("10.0.0.0/8"));
         assert!(!spans("localhost"));
-    }
-
-    #[test]
-    fn ranges_contain_their_addresses_only() {
-        let r = Cidr::parse("10.20.0.0/16").unwrap();
-        assert!(r.contains(ip("10.20.0.0")));
-        assert!(r.contains(ip("10.20.255.255")));
-        assert!(!r.contains(ip("10.21.0.0")));
-        assert!(!r.contains(ip("10.19.255.255")));
-        assert!(
-            !r.contains(ip("::ffff:10.20.0.1")),
-            "families are not mixed"
-        );
-        let all = Cidr::parse("0.0.0.0/0").unwrap();
-        assert!(all.contains(ip("255.255.255.255")));
-        assert!(!all.contains(ip("::1")));
-        let one = Cidr::single(ip("::1"));
-        assert!(one.contains(ip("::1")));
-        assert!(!one.contains(ip("::2")));
-        let v6 = Cidr::parse("fd00:1234::/32").unwrap();
-        assert!(v6.contains(ip("fd00:1234:ffff::1")));
-        assert!(!v6.contains(ip("fd00:1235::1")));
-        assert!(Cidr::parse("::/0").unwrap().contains(ip("fe80::1")));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! signatures and the retry policy. Nothing here does I/O, reads the clock or prints.
 
 pub mod allowlist;
+pub mod cidr;
 pub mod event_type;
 pub mod format;
 pub mod headers;

@@ -2,15 +2,22 @@
 //! several lines (pretty-printed). A malformed line is reported with its number and does not
 //! swallow the lines after it; every line ends up in a document or in a report.
 //!
-//! Each line is scanned once ([`Scanner`]) and each complete document parsed once, so the work
-//! is linear in the input, however large a pretty-printed document is.
-//!
 //! A line cut short (`{"customer": 1, "event_type":`) can leave a document open that the next,
 //! valid line would continue. So while a document is open, a line that is a complete JSON object
 //! on its own is remembered: if the open document later turns out not to be JSON (or input ends
 //! first), it was cut — it is reported, and input is read again from the remembered line. If it
 //! completes, the line was part of it (an object nested on its own line). The remembered lines
 //! are held back until that is known, and are bounded like a document.
+//!
+//! The work is linear in the input, whatever it holds: a line is read when it comes and, if it
+//! was held back, once more; each reading scans it ([`Scanner`]) a bounded number of times (for
+//! the open document, and to see whether it is an object on its own), and each document is
+//! parsed once. A line read again is never held back again: a document begun among the lines
+//! read again that breaks later is reported with them inside it, rather than reading them a
+//! third time (which, on input made to open a new document on every line read again, would
+//! read the rest of the input once per document).
+
+use std::collections::VecDeque;
 
 use serde_json::error::Category;
 use serde_json::Value;
@@ -27,6 +34,14 @@ pub enum Piece {
 
 const CUT: &str = "incomplete JSON document (cut short?)";
 
+/// Whether a line is read for the first time, or again after the document that held it back
+/// broke. Only lines read for the first time are held back, so no line is read a third time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    First,
+    Again,
+}
+
 /// The document being read.
 #[derive(Debug)]
 struct Open {
@@ -34,14 +49,17 @@ struct Open {
     scan: Scanner,
     /// Its text so far; dropped once it is too large (it has been reported).
     text: Option<String>,
-    /// From the first line that is a complete object on its own: every line since.
-    since_object: Vec<(usize, String)>,
-    since_bytes: usize,
+    /// From the first line read for the first time that is a complete object on its own:
+    /// every line since.
+    held: Vec<(usize, String)>,
+    held_bytes: usize,
 }
 
 #[derive(Debug, Default)]
 pub struct Splitter {
     open: Option<Open>,
+    /// Lines held back by a document that broke, to be read again, in order.
+    again: VecDeque<(usize, String)>,
 }
 
 impl Splitter {
@@ -52,8 +70,8 @@ impl Splitter {
     /// Feeds one line (without its line break).
     pub fn push(&mut self, line_no: usize, line: &str) -> Vec<Piece> {
         let mut out = Vec::new();
-        let again = self.step(line_no, line, &mut out);
-        self.replay(again, &mut out);
+        self.step(line_no, line, Pass::First, &mut out);
+        self.read_again(&mut out);
         out
     }
 
@@ -61,12 +79,12 @@ impl Splitter {
     /// left open before it.
     pub fn push_unreadable(&mut self, line_no: usize, message: String) -> Vec<Piece> {
         let mut out = Vec::new();
-        let again = self.abandon(CUT, &mut out);
+        self.abandon(CUT, &mut out);
         out.push(Piece::Bad {
             line: line_no,
             message,
         });
-        self.replay(again, &mut out);
+        self.read_again(&mut out);
         out
     }
 
@@ -74,64 +92,52 @@ impl Splitter {
     /// read again).
     pub fn finish(&mut self) -> Vec<Piece> {
         let mut out = Vec::new();
-        while self.open.is_some() {
-            let cut = self
-                .open
-                .as_ref()
-                .is_some_and(|o| !o.since_object.is_empty());
-            let message = if cut {
-                CUT
-            } else {
+        while let Some(open) = &self.open {
+            let message = if open.held.is_empty() {
                 "incomplete JSON document at the end of input"
+            } else {
+                CUT
             };
-            let again = self.abandon(message, &mut out);
-            self.replay(again, &mut out);
+            self.abandon(message, &mut out);
+            self.read_again(&mut out);
         }
         out
     }
 
-    /// Lines to read again, in order (they may hold back more of their own).
-    fn replay(&mut self, mut again: Vec<(usize, String)>, out: &mut Vec<Piece>) {
-        while !again.is_empty() {
-            let mut rest = Vec::new();
-            let mut lines = again.into_iter();
-            for (n, l) in lines.by_ref() {
-                rest = self.step(n, &l, out);
-                if !rest.is_empty() {
-                    break;
-                }
-            }
-            rest.extend(lines);
-            again = rest;
+    /// Reads the lines held back by a document that broke. They are never held back again
+    /// (see [`Pass`]), so this reads each at most once.
+    fn read_again(&mut self, out: &mut Vec<Piece>) {
+        while let Some((n, l)) = self.again.pop_front() {
+            self.step(n, &l, Pass::Again, out);
         }
     }
 
-    /// Reads one line; returns lines to read again (after a document was found cut).
-    fn step(&mut self, line_no: usize, line: &str, out: &mut Vec<Piece>) -> Vec<(usize, String)> {
+    /// Reads one line.
+    fn step(&mut self, line_no: usize, line: &str, pass: Pass, out: &mut Vec<Piece>) {
         let Some(open) = self.open.as_mut() else {
             if line.trim().is_empty() {
-                return Vec::new();
+                return;
             }
             let mut open = Open {
                 start: line_no,
                 scan: Scanner::new(),
                 text: Some(String::new()),
-                since_object: Vec::new(),
-                since_bytes: 0,
+                held: Vec::new(),
+                held_bytes: 0,
             };
             match feed(&mut open, line) {
                 Status::Complete => out.push(parse(line_no, open.text.unwrap_or_default())),
                 Status::Invalid => out.push(invalid(line_no, open.text.unwrap_or_default())),
                 Status::Open => {
                     self.open = Some(open);
-                    return self.bound(out);
+                    self.bound(out);
                 }
             }
-            return Vec::new();
+            return;
         };
-        if !open.since_object.is_empty() || is_object_line(line) {
-            open.since_bytes += line.len() + 1;
-            open.since_object.push((line_no, line.to_string()));
+        if pass == Pass::First && (!open.held.is_empty() || is_object_line(line)) {
+            open.held_bytes += line.len() + 1;
+            open.held.push((line_no, line.to_string()));
         }
         match feed(open, line) {
             Status::Complete => {
@@ -144,31 +150,28 @@ impl Splitter {
                 {
                     out.push(parse(start, text));
                 }
-                Vec::new()
             }
             Status::Invalid => {
                 // Begun on an earlier line, it never closed: cut short (or broken at this
-                // line). What follows may be fresh documents: this line, or the lines from
-                // the first complete object on.
-                let mut again = self.abandon(CUT, out);
-                if again.is_empty() {
-                    again.push((line_no, line.to_string()));
+                // line). What follows may be fresh documents: the lines from the first
+                // complete object on (this one included), else this line.
+                if !self.abandon(CUT, out) {
+                    self.step(line_no, line, pass, out);
                 }
-                again
             }
             Status::Open => self.bound(out),
         }
     }
 
-    /// Keeps what an open document holds within [`MAX_PAYLOAD_BYTES`]. Returns lines to read
-    /// again when the held-back lines had to be let go.
-    fn bound(&mut self, out: &mut Vec<Piece>) -> Vec<(usize, String)> {
+    /// Keeps what an open document holds within [`MAX_PAYLOAD_BYTES`].
+    fn bound(&mut self, out: &mut Vec<Piece>) {
         let Some(open) = self.open.as_mut() else {
-            return Vec::new();
+            return;
         };
-        if open.since_bytes > MAX_PAYLOAD_BYTES {
+        if open.held_bytes > MAX_PAYLOAD_BYTES {
             // A megabyte after a complete object and still open: the document was cut.
-            return self.abandon(CUT, out);
+            self.abandon(CUT, out);
+            return;
         }
         if open
             .text
@@ -184,14 +187,13 @@ impl Splitter {
                 ),
             });
         }
-        Vec::new()
     }
 
-    /// Reports the open document as `message` (unless it was reported as too large) and
-    /// returns the lines held back after it.
-    fn abandon(&mut self, message: &str, out: &mut Vec<Piece>) -> Vec<(usize, String)> {
+    /// Reports the open document as `message` (unless it was reported as too large) and puts
+    /// the lines it held back in front of those to read again. Returns whether it held any.
+    fn abandon(&mut self, message: &str, out: &mut Vec<Piece>) -> bool {
         let Some(open) = self.open.take() else {
-            return Vec::new();
+            return false;
         };
         if open.text.is_some() {
             out.push(Piece::Bad {
@@ -199,7 +201,11 @@ impl Splitter {
                 message: message.into(),
             });
         }
-        open.since_object
+        let held = !open.held.is_empty();
+        for line in open.held.into_iter().rev() {
+            self.again.push_front(line);
+        }
+        held
     }
 }
 

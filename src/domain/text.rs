@@ -31,6 +31,51 @@ pub fn quote(text: &str) -> String {
     format!("{:?}", cut(text, QUOTE_CHARS))
 }
 
+/// Something the user typed as a URL (or that may be one) as an error message quotes it: its
+/// password shown as `***` ([`redact_userinfo`]), then quoted like [`quote`].
+pub fn quote_url(text: &str) -> String {
+    quote(&redact_userinfo(text))
+}
+
+/// The scheme of text written as a URL (`postgres` in `postgres://…`): a letter, then letters,
+/// digits, `+`, `-` or `.`, then `://`. `None` for anything else.
+pub fn url_scheme(text: &str) -> Option<&str> {
+    let (scheme, _) = text.split_once("://")?;
+    let mut chars = scheme.chars();
+    let is_scheme = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    is_scheme.then_some(scheme)
+}
+
+/// Where the password of `text`'s user info is: the bytes after the first `:` and before the
+/// last `@` (after the `scheme://`, if there is one; not in an IPv6 address). The end is the
+/// `@`.
+///
+/// A URL parser ends the user info at the first `/`, `?` or `#`, but a password typed with one
+/// of those unescaped (`postgres://app:pa/ss@db/x`) is still a password, so the last `@`
+/// decides. What this costs is showing too little of an odd URL (one with a `:` and then an `@`
+/// in its path or query), never showing a password.
+pub fn password_range(text: &str) -> Option<std::ops::Range<usize>> {
+    let start = url_scheme(text).map_or(0, |s| s.len() + "://".len());
+    let rest = &text[start..];
+    let at = rest.rfind('@')?;
+    let colon = rest[..at].find(':')?;
+    if rest[..colon].contains('[') {
+        // The colons of an IPv6 address (`http://[::1]:80/a@b`): no user name has a `[`.
+        return None;
+    }
+    Some(start + colon + 1..start + at)
+}
+
+/// `text` (a URL, or what was typed as one) with the password of its user info shown as `***`
+/// and the rest as it was: `postgres://app:***@db/x`. See [`password_range`].
+pub fn redact_userinfo(text: &str) -> Cow<'_, str> {
+    match password_range(text) {
+        Some(r) => Cow::Owned(format!("{}***{}", &text[..r.start], &text[r.end..])),
+        None => Cow::Borrowed(text),
+    }
+}
+
 /// A JSON value as an error message quotes it (`42`, `{"a":1}`), cut like [`quote`].
 pub fn quote_json(value: &serde_json::Value) -> String {
     cut(&value.to_string(), QUOTE_CHARS).into_owned()
@@ -88,6 +133,47 @@ mod tests {
         );
         assert_eq!(quote("job.exploded"), "\"job.exploded\"");
         assert_eq!(quote("a\u{1b}b"), "\"a\\u{1b}b\"");
+    }
+
+    #[test]
+    fn passwords_in_urls_are_hidden_whatever_they_hold() {
+        for (given, shown) in [
+            ("https://user:pw@host/", "https://user:***@host/"),
+            ("postgres://app:pa/ss@db/x", "postgres://app:***@db/x"),
+            (
+                "postgres://app:p?ss@db/x?y=1",
+                "postgres://app:***@db/x?y=1",
+            ),
+            ("postgres://app:p#ss@db/x", "postgres://app:***@db/x"),
+            ("ftp://u:pw@h", "ftp://u:***@h"),
+            (
+                "mysql://root:p@ss:w@rd@localhost/",
+                "mysql://root:***@localhost/",
+            ),
+            ("HTTPS://User:PW@Host", "HTTPS://User:***@Host"),
+            ("user:pw@10.0.0.1", "user:***@10.0.0.1"),
+            ("https://user:@host/", "https://user:***@host/"),
+            // An odd path: too much hidden rather than too little.
+            ("https://host:8080/x?to=a@b", "https://host:***@b"),
+            // Nothing to hide.
+            ("https://user@host/", "https://user@host/"),
+            ("https://host:8443/p", "https://host:8443/p"),
+            ("http://[::1]:80/a@b", "http://[::1]:80/a@b"),
+            ("https://host/@user", "https://host/@user"),
+            ("10.0.0.0/8", "10.0.0.0/8"),
+            ("", ""),
+        ] {
+            assert_eq!(redact_userinfo(given), shown, "{given}");
+        }
+        assert_eq!(url_scheme("postgres://x"), Some("postgres"));
+        assert_eq!(url_scheme("svn+ssh://x"), Some("svn+ssh"));
+        assert_eq!(url_scheme("1http://x"), None);
+        assert_eq!(url_scheme("a b://x"), None);
+        assert_eq!(url_scheme("db/file.db"), None);
+        // Hidden before being cut: a password past the 80 characters quoted is hidden too.
+        let long = format!("https://{}:hunter2@host/", "u".repeat(100));
+        assert!(!quote_url(&long).contains("hunter2"));
+        assert!(!quote_url(&format!("https://u:{}@h/", "p".repeat(100))).contains("ppp"));
     }
 
     #[test]

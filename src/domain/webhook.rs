@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::allowlist::TargetPolicy;
 use super::event_type::Subscription;
-use super::text::quote;
+use super::text::quote_url;
 use super::ValidationError;
 
 pub const DEFAULT_TIMEOUT: u32 = 10;
@@ -41,30 +41,27 @@ pub struct WebhookSettings {
 pub struct WebhookUrl(url::Url);
 
 impl WebhookUrl {
-    /// Parses and checks a URL. Unless `allow_private`, an IP-literal host that is not public
-    /// (and `localhost`) is refused here; names are checked again on every resolved address
-    /// when sending. (The allow list's form: [`WebhookUrl::parse_for`].)
-    pub fn parse(text: &str, allow_private: bool) -> Result<WebhookUrl, ValidationError> {
-        let policy = if allow_private {
-            TargetPolicy::any()
-        } else {
-            TargetPolicy::default()
-        };
-        WebhookUrl::parse_for(text, &policy)
+    /// Parses [`WebhookUrl::parse_form`] and checks [`WebhookUrl::check_destination`]: the
+    /// URL a user types, in one step.
+    pub fn parse_for(text: &str, policy: &TargetPolicy) -> Result<WebhookUrl, ValidationError> {
+        let url = WebhookUrl::parse_form(text)?;
+        url.check_destination(policy)?;
+        Ok(url)
     }
 
-    /// Parses and checks a URL against the destinations `policy` allows (DESIGN §7): an
-    /// IP-literal host must be public or in an allowed range, `localhost` an allowed name.
-    pub fn parse_for(text: &str, policy: &TargetPolicy) -> Result<WebhookUrl, ValidationError> {
+    /// Parses a URL and checks its form only: absolute http or https, a host, no credentials,
+    /// not too long. Where it may lead is [`WebhookUrl::check_destination`]'s question (a stored
+    /// URL was checked when it was written).
+    pub fn parse_form(text: &str) -> Result<WebhookUrl, ValidationError> {
         let err = |m: String| ValidationError::new("url", m);
         let text = text.trim();
         if text.len() > MAX_URL_LEN {
             return Err(err(format!("is longer than {MAX_URL_LEN} characters")));
         }
         let url = url::Url::parse(text)
-            .map_err(|e| err(format!("{} is not a valid URL ({e})", quote(text))))?;
+            .map_err(|e| err(format!("{} is not a valid URL ({e})", quote_url(text))))?;
         if url.scheme() != "http" && url.scheme() != "https" {
-            return Err(err(format!("{} is not http or https", quote(text))));
+            return Err(err(format!("{} is not http or https", quote_url(text))));
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(err(format!(
@@ -73,14 +70,14 @@ impl WebhookUrl {
             )));
         }
         if url.host().is_none() {
-            return Err(err(format!("{} has no host", quote(text))));
+            return Err(err(format!("{} has no host", quote_url(text))));
         }
-        let url = WebhookUrl(url);
-        url.check_destination(policy)?;
-        Ok(url)
+        Ok(WebhookUrl(url))
     }
 
-    /// Checks this URL's host against `policy` (before any DNS; see [`WebhookUrl::parse_for`]).
+    /// Checks this URL's host against the destinations `policy` allows (DESIGN §7), before any
+    /// DNS: an IP-literal host must be public or in an allowed range, `localhost` an allowed
+    /// name. Other names are checked on every resolved address when sending.
     pub fn check_destination(&self, policy: &TargetPolicy) -> Result<(), ValidationError> {
         match self.0.host() {
             Some(host) => policy
@@ -125,16 +122,33 @@ pub fn validate_name(name: &str) -> Result<String, ValidationError> {
 
 /// Checks a name (of a webhook or a customer) for `field`: 1–100 characters, one line; trimmed.
 pub fn validate_label(field: &'static str, name: &str) -> Result<String, ValidationError> {
-    let err = |m: &str| ValidationError::new(field, m);
-    let trimmed = name.trim();
-    if trimmed.is_empty() {
-        return Err(err("the name is empty"));
+    let name = validate_line(field, "the name", name, 100)?;
+    if name.is_empty() {
+        return Err(ValidationError::new(field, "the name is empty"));
     }
-    if trimmed.chars().count() > 100 {
-        return Err(err("the name is longer than 100 characters"));
+    Ok(name)
+}
+
+/// Checks one line of text given for `field` (`what` names it in messages: "the note"): at most
+/// `max_chars` characters and no control characters once trimmed; it may be empty.
+pub fn validate_line(
+    field: &'static str,
+    what: &str,
+    text: &str,
+    max_chars: usize,
+) -> Result<String, ValidationError> {
+    let trimmed = text.trim();
+    if trimmed.chars().count() > max_chars {
+        return Err(ValidationError::new(
+            field,
+            format!("{what} is longer than {max_chars} characters"),
+        ));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(err("the name contains control characters"));
+        return Err(ValidationError::new(
+            field,
+            format!("{what} contains control characters"),
+        ));
     }
     Ok(trimmed.to_string())
 }
@@ -185,10 +199,15 @@ mod tests {
     use super::*;
     use crate::domain::EventType;
 
+    fn parse(text: &str, policy: &TargetPolicy) -> Result<WebhookUrl, ValidationError> {
+        WebhookUrl::parse_for(text, policy)
+    }
+
     #[test]
     fn urls_must_be_http_with_a_public_literal_host() {
-        assert!(WebhookUrl::parse("https://hooks.slack.com/services/X", false).is_ok());
-        assert!(WebhookUrl::parse("http://93.184.216.34/x", false).is_ok());
+        let public = TargetPolicy::default();
+        assert!(parse("https://hooks.slack.com/services/X", &public).is_ok());
+        assert!(parse("http://93.184.216.34/x", &public).is_ok());
         for bad in [
             "ftp://x.example/",
             "not a url",
@@ -203,12 +222,18 @@ mod tests {
             "http://[::ffff:127.0.0.1]/",
             "http://localhost:9000/",
         ] {
-            assert!(
-                WebhookUrl::parse(bad, false).is_err(),
-                "{bad} should be refused"
-            );
+            assert!(parse(bad, &public).is_err(), "{bad} should be refused");
         }
-        assert!(WebhookUrl::parse("http://127.0.0.1:8080/", true).is_ok());
+        assert!(parse("http://127.0.0.1:8080/", &TargetPolicy::any()).is_ok());
+        // The form alone: a private address passes, the rest does not.
+        assert!(WebhookUrl::parse_form("http://127.0.0.1:8080/").is_ok());
+        for bad in [
+            "ftp://x.example/",
+            "not a url",
+            "https://user:pw@example.com/",
+        ] {
+            assert!(WebhookUrl::parse_form(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

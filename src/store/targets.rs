@@ -96,13 +96,10 @@ impl Store {
         Ok(())
     }
 
-    /// What this process may reach: everything when `any` (`--allow-private-targets`), else
-    /// public addresses and the stored allow list.
-    pub fn target_policy(&self, any: bool) -> Result<TargetPolicy> {
-        if any {
-            return Ok(TargetPolicy::any());
-        }
+    /// Public addresses and the stored allow list (the policy unless `--allow-private-targets`,
+    /// which the CLI decides).
+    pub fn target_policy(&self) -> Result<TargetPolicy> {
         let targets = self.allowed_targets()?.into_iter().map(|r| r.target);
-        Ok(TargetPolicy::new(false, targets))
+        Ok(TargetPolicy::allowing(targets))
     }
 }

@@ -65,7 +65,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
         settings: WebhookSettings {
             name: r.get(2)?,
             // Stored URLs were checked when written; private ones only if allowed then.
-            url: WebhookUrl::parse(&url, true).map_err(|e| bad(3, e.to_string()))?,
+            url: WebhookUrl::parse_form(&url).map_err(|e| bad(3, e.to_string()))?,
             event_types: event_types
                 .iter()
                 .map(|t| Subscription::parse(t).map_err(|e| bad(4, e)))

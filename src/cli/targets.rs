@@ -9,7 +9,6 @@ use super::output::{self, Column, Format};
 use super::{CliError, Context};
 use crate::domain::allowlist::{validate_note, AllowedTarget};
 use crate::domain::time::rfc3339;
-use crate::domain::Scope;
 use crate::store::{AllowedTargetRow, StoreError};
 
 const ARG: &str = "CIDR|HOST";
@@ -21,14 +20,7 @@ const COLUMNS: &[Column] = &[
 ];
 
 pub fn run(ctx: &Context, cmd: TargetsCommand) -> Result<(), CliError> {
-    if let Scope::Customer(c) = ctx.scope {
-        return Err(CliError::usage(
-            "--customer",
-            format!(
-                "this command is pinned to customer {c}; allowed destinations are the operator's (run without --customer / WEBNET_CUSTOMER)"
-            ),
-        ));
-    }
+    ctx.require_operator("allowed destinations are the operator's")?;
     match cmd {
         TargetsCommand::Allow { target, note } => {
             let target = parse(&target)?;

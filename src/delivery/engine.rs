@@ -734,7 +734,7 @@ mod tests {
         let customer = other.create_customer("acme", 0).unwrap().id;
         let settings = WebhookSettings {
             name: "w".into(),
-            url: WebhookUrl::parse("https://a.example.com/", false).unwrap(),
+            url: WebhookUrl::parse_form("https://a.example.com/").unwrap(),
             event_types: parse_event_types(&["job.completed"]).unwrap(),
             enabled: true,
             verify_ssl: true,
@@ -750,7 +750,7 @@ mod tests {
             .create_webhook(customer, &settings, Some(&secret), 0)
             .unwrap()
             .id;
-        let mut engine = Engine::new(&mut store, Scope::All, false, 1, clock);
+        let mut engine = Engine::new(&mut store, Scope::All, TargetPolicy::default(), 1, clock);
         engine.prepare(&job(&other, id)).expect("signed");
 
         // Rotated in the same millisecond the key was loaded: the first failure reloads it.

@@ -378,7 +378,7 @@ mod tests {
     fn settings(headers: &[(&str, &str)]) -> WebhookSettings {
         WebhookSettings {
             name: "w".into(),
-            url: WebhookUrl::parse("https://a.example.com/", false).unwrap(),
+            url: WebhookUrl::parse_form("https://a.example.com/").unwrap(),
             event_types: crate::domain::webhook::parse_event_types(&["job.completed"]).unwrap(),
             enabled: true,
             verify_ssl: true,

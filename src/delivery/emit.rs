@@ -8,7 +8,8 @@ use std::sync::mpsc;
 
 use serde_json::Value;
 
-use super::engine::{Engine, Msg, Summary};
+use super::engine::{Engine, Msg};
+use super::summary::Summary;
 use crate::domain::payload::{from_object, Event, MAX_PAYLOAD_BYTES};
 use crate::domain::stream::{Piece, Splitter};
 use crate::domain::{CustomerId, Scope, ValidationError};

@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 use super::outcome;
 use super::pool::{fits_lease, Lane, Work};
 use super::send::{Reply, Request, Sender, Sent};
+use super::summary::{Note, Summary};
 use crate::domain::allowlist::TargetPolicy;
 use crate::domain::secret::SecretKey;
 use crate::domain::time::Millis;
 use crate::domain::Scope;
-use crate::store::{DeliveryStatus, Job, Outcome, Store, StoreError};
+use crate::store::{Job, Outcome, Store, StoreError};
 
 /// How often a key that failed is loaded again, after the first reload (see `Engine::key`).
 const KEY_RELOAD: Duration = Duration::from_secs(1);
@@ -49,73 +50,6 @@ pub struct Done {
 /// Parked work is given back this long before it could no longer start within its lease, so a
 /// worker never finds it too late (thread start-up and a loaded machine take time).
 const PARK_SLACK_MS: Millis = 500;
-
-/// One recorded outcome, as a log line tells it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Note {
-    pub delivery_id: i64,
-    /// `None` when the webhook was deleted.
-    pub webhook: Option<i64>,
-    pub webhook_name: String,
-    pub event_type: String,
-    /// The attempt's number; `None` when no request was made (webhook disabled or deleted).
-    pub attempt: Option<u32>,
-    /// How many attempts the webhook allows (`1 + max_retries`).
-    pub max_attempts: Option<u32>,
-    pub status: DeliveryStatus,
-    pub error_message: Option<String>,
-    pub next_attempt_at: Option<Millis>,
-}
-
-impl Note {
-    fn new(job: &Job, o: &Outcome) -> Note {
-        Note {
-            delivery_id: o.delivery_id,
-            webhook: job.target.as_ref().map(|t| t.id),
-            webhook_name: job.webhook_name.clone(),
-            event_type: job.event_type.clone(),
-            attempt: o.attempt.as_ref().map(|_| job.attempt),
-            max_attempts: job.target.as_ref().map(|t| t.max_retries + 1),
-            status: o.status,
-            error_message: o.error_message.clone(),
-            next_attempt_at: o.next_attempt_at,
-        }
-    }
-}
-
-/// Counts of what a run did, for the command's summary.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Summary {
-    pub attempted: u64,
-    pub succeeded: u64,
-    pub retrying: u64,
-    pub failed: u64,
-}
-
-impl Summary {
-    /// What was counted since `earlier` (a copy of this summary taken before).
-    pub fn since(&self, earlier: &Summary) -> Summary {
-        Summary {
-            attempted: self.attempted.saturating_sub(earlier.attempted),
-            succeeded: self.succeeded.saturating_sub(earlier.succeeded),
-            retrying: self.retrying.saturating_sub(earlier.retrying),
-            failed: self.failed.saturating_sub(earlier.failed),
-        }
-    }
-
-    fn add(&mut self, o: &Outcome) {
-        use crate::store::DeliveryStatus as S;
-        if o.attempt.is_some() {
-            self.attempted += 1;
-        }
-        match o.status {
-            S::Success => self.succeeded += 1,
-            S::Retrying => self.retrying += 1,
-            S::Failed => self.failed += 1,
-            S::Pending => {}
-        }
-    }
-}
 
 pub struct Engine<'s> {
     pub store: &'s mut Store,
@@ -682,93 +616,5 @@ impl Drop for Engine<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicI64, Ordering};
-
-    use super::*;
-    use crate::domain::webhook::{parse_event_types, WebhookSettings, WebhookUrl};
-    use crate::domain::Secret;
-    use crate::store::{NewKey, Target};
-
-    /// The test's clock: it moves only when the test moves it.
-    static NOW: AtomicI64 = AtomicI64::new(1_000_000);
-
-    fn clock() -> Millis {
-        NOW.load(Ordering::SeqCst)
-    }
-
-    /// A claimed delivery to webhook `id` as the database holds it now.
-    fn job(store: &Store, id: i64) -> Job {
-        Job {
-            delivery_id: 1,
-            event_type: "job.completed".into(),
-            webhook_name: "w".into(),
-            payload: b"{}".to_vec(),
-            attempt: 1,
-            status: DeliveryStatus::Pending,
-            lease_until: clock() + 60_000,
-            target: Some(Target {
-                id,
-                url: "https://a.example.com/".into(),
-                enabled: true,
-                verify_ssl: true,
-                timeout_seconds: 10,
-                max_retries: 3,
-                retry_backoff: 60,
-                headers: Default::default(),
-                sealed_secret: store.webhook_secret(Scope::All, id).unwrap(),
-                previous_secret: None,
-                previous_until: None,
-                payload_format: Default::default(),
-            }),
-        }
-    }
-
-    #[test]
-    fn a_rotation_just_after_the_key_was_loaded_is_followed_at_once_and_reloads_are_throttled() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.db");
-        // The engine's store, and another process's (`key rotate`).
-        let mut store = Store::open(&path, None).unwrap();
-        let other = Store::open(&path, None).unwrap();
-        let customer = other.create_customer("acme", 0).unwrap().id;
-        let settings = WebhookSettings {
-            name: "w".into(),
-            url: WebhookUrl::parse_form("https://a.example.com/").unwrap(),
-            event_types: parse_event_types(&["job.completed"]).unwrap(),
-            enabled: true,
-            verify_ssl: true,
-            timeout_seconds: 10,
-            max_retries: 3,
-            retry_backoff: 60,
-            headers: Default::default(),
-            auto_disable_after: 0,
-            payload_format: Default::default(),
-        };
-        let secret = Secret::new("s3cret").unwrap();
-        let id = other
-            .create_webhook(customer, &settings, Some(&secret), 0)
-            .unwrap()
-            .id;
-        let mut engine = Engine::new(&mut store, Scope::All, TargetPolicy::default(), 1, clock);
-        engine.prepare(&job(&other, id)).expect("signed");
-
-        // Rotated in the same millisecond the key was loaded: the first failure reloads it.
-        other.rotate_key(NewKey::File).unwrap();
-        engine
-            .prepare(&job(&other, id))
-            .expect("signed with the reloaded key");
-
-        // Rotated again at once: a second reload within KEY_RELOAD is refused, so this attempt
-        // fails (and is retried later), as does anything damaged, without reloading per job.
-        other.rotate_key(NewKey::File).unwrap();
-        let failed = engine.prepare(&job(&other, id)).err().unwrap_or_default();
-        assert!(failed.contains("cannot decrypt"), "{failed}");
-
-        // Once KEY_RELOAD has passed, the next failure reloads it again.
-        NOW.fetch_add(KEY_RELOAD.as_millis() as i64, Ordering::SeqCst);
-        engine
-            .prepare(&job(&other, id))
-            .expect("signed after the throttle");
-    }
-}
+#[path = "engine_tests.rs"]
+mod tests;

@@ -8,6 +8,8 @@ mod pool;
 mod request;
 pub mod send;
 pub mod service;
+mod summary;
 mod tls;
 
-pub use engine::{system_clock, Clock, Engine, Note, Summary};
+pub use engine::{system_clock, Clock, Engine};
+pub use summary::{Note, Summary};

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use super::emit::{emit, EmitReport, EmitSummary, Input};
-use super::engine::{Engine, Note, Summary};
+use super::engine::Engine;
+use super::summary::{Note, Summary};
 use crate::store::{
     Backlog, Claim, DeliveryFilter, DeliveryStatus, Outcome, Retention, StoreError,
 };

@@ -1,0 +1,72 @@
+//! What a delivery run reports: counts for the command's summary ([`Summary`]) and one
+//! [`Note`] per recorded outcome for `drain`'s log.
+
+use crate::domain::time::Millis;
+use crate::store::{DeliveryStatus, Job, Outcome};
+
+/// One recorded outcome, as a log line tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub delivery_id: i64,
+    /// `None` when the webhook was deleted.
+    pub webhook: Option<i64>,
+    pub webhook_name: String,
+    pub event_type: String,
+    /// The attempt's number; `None` when no request was made (webhook disabled or deleted).
+    pub attempt: Option<u32>,
+    /// How many attempts the webhook allows (`1 + max_retries`).
+    pub max_attempts: Option<u32>,
+    pub status: DeliveryStatus,
+    pub error_message: Option<String>,
+    pub next_attempt_at: Option<Millis>,
+}
+
+impl Note {
+    pub(super) fn new(job: &Job, o: &Outcome) -> Note {
+        Note {
+            delivery_id: o.delivery_id,
+            webhook: job.target.as_ref().map(|t| t.id),
+            webhook_name: job.webhook_name.clone(),
+            event_type: job.event_type.clone(),
+            attempt: o.attempt.as_ref().map(|_| job.attempt),
+            max_attempts: job.target.as_ref().map(|t| t.max_retries + 1),
+            status: o.status,
+            error_message: o.error_message.clone(),
+            next_attempt_at: o.next_attempt_at,
+        }
+    }
+}
+
+/// Counts of what a run did, for the command's summary.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub attempted: u64,
+    pub succeeded: u64,
+    pub retrying: u64,
+    pub failed: u64,
+}
+
+impl Summary {
+    /// What was counted since `earlier` (a copy of this summary taken before).
+    pub fn since(&self, earlier: &Summary) -> Summary {
+        Summary {
+            attempted: self.attempted.saturating_sub(earlier.attempted),
+            succeeded: self.succeeded.saturating_sub(earlier.succeeded),
+            retrying: self.retrying.saturating_sub(earlier.retrying),
+            failed: self.failed.saturating_sub(earlier.failed),
+        }
+    }
+
+    pub(super) fn add(&mut self, o: &Outcome) {
+        use crate::store::DeliveryStatus as S;
+        if o.attempt.is_some() {
+            self.attempted += 1;
+        }
+        match o.status {
+            S::Success => self.succeeded += 1,
+            S::Retrying => self.retrying += 1,
+            S::Failed => self.failed += 1,
+            S::Pending => {}
+        }
+    }
+}

@@ -67,3 +67,59 @@ fn a_terminal_with_no_size_does_not_collapse_columns() {
         .expect("the event type in one piece");
     p.exp_eof().unwrap();
 }
+
+#[test]
+fn long_values_are_cut_on_one_line_and_a_pinned_list_drops_the_customer() {
+    let env = Env::local();
+    let c = env.customer("acme");
+    let long_url =
+        "https://receiver.example.com/a/very/long/path/that/does/not/fit/in/eighty/columns";
+    for i in 0..2 {
+        env.local_webhook(
+            c,
+            &format!("a-rather-long-webhook-name-{i}"),
+            long_url,
+            &[
+                "--event",
+                "job.*,compliance.violation_detected",
+                "--disabled",
+            ],
+        );
+    }
+    let table = |pinned: bool| {
+        let mut args = vec!["--output", "table"];
+        if pinned {
+            args.extend(["--customer", "1"]);
+        }
+        args.extend(["webhooks", "list"]);
+        env.run_env(&[("COLUMNS", "80")], &args).ok().stdout
+    };
+    for pinned in [false, true] {
+        let out = table(pinned);
+        assert_eq!(out.lines().count(), 3, "one line per webhook:\n{out}");
+        for line in out.lines() {
+            assert!(line.chars().count() <= 80, "wider than 80: {line}");
+        }
+        assert!(out.contains('…'), "long values are cut:\n{out}");
+        let header = out.lines().next().unwrap();
+        assert_eq!(header.contains("CUSTOMER"), !pinned, "{header}");
+    }
+    // JSON keeps the whole URL.
+    let json = env.run(&["webhooks", "list"]).ok().json();
+    assert_eq!(json[0]["url"], long_url);
+    // A list cut short by --limit says so (on stderr, tables only).
+    env.run(&["webhooks", "enable", "1"]).ok();
+    for _ in 0..2 {
+        env.run(&["emit", "job.completed", "--customer", "1", "--queue"])
+            .ok();
+    }
+    let out = env
+        .run(&["--output", "table", "deliveries", "list", "--limit", "1"])
+        .ok();
+    assert!(out.stderr.contains("more with --limit"), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("due now"),
+        "a queued delivery is due now:\n{}",
+        out.stdout
+    );
+}

@@ -45,6 +45,9 @@ pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
                 })
                 .collect();
             output::print_list(ctx.format, &list, DELIVERY_COLUMNS, "no deliveries");
+            if ctx.format == Format::Table && list.len() as u64 == u64::from(limit) {
+                eprintln!("(the newest {limit} shown; more with --limit N)");
+            }
             Ok(())
         }
         DeliveriesCommand::Show { id } => {

@@ -58,11 +58,36 @@ pub fn print_list(format: Format, values: &[Value], columns: &[Column], empty: &
                 .iter()
                 .filter(|(_, key)| values.iter().any(|v| !v[*key].is_null()))
                 .collect();
-            let mut table = new_table();
-            table.set_header(shown.iter().map(|(h, _)| *h));
+            let headers: Vec<&str> = shown.iter().map(|(h, _)| *h).collect();
             let now = std::time::SystemTime::now();
-            for v in values {
-                table.add_row(shown.iter().map(|(_, key)| list_cell(key, &v[*key], now)));
+            let mut rows: Vec<Vec<String>> = values
+                .iter()
+                .map(|v| {
+                    shown
+                        .iter()
+                        .map(|(_, key)| list_cell(key, &v[*key], now))
+                        .collect()
+                })
+                .collect();
+            // One line per row: cells too wide for the terminal are cut with `…` (JSON and
+            // `show` have them in full), never wrapped mid-word.
+            if let Some(width) = table_width(
+                std::env::var("COLUMNS").ok().as_deref(),
+                Table::new().width(),
+            ) {
+                let whole: Vec<bool> = shown
+                    .iter()
+                    .map(|(_, key)| NEVER_CUT.contains(key))
+                    .collect();
+                fit(&headers, &mut rows, &whole, usize::from(width));
+            }
+            let mut table = Table::new();
+            table
+                .load_preset(presets::NOTHING)
+                .set_content_arrangement(ContentArrangement::Disabled)
+                .set_header(headers);
+            for row in rows {
+                table.add_row(row);
             }
             print_table(&mut table);
         }
@@ -119,15 +144,74 @@ fn table_width(columns: Option<&str>, terminal: Option<u16>) -> Option<u16> {
         .or(terminal.filter(|w| *w >= MIN_WIDTH))
 }
 
-/// A list cell: times (`…_at` fields) relative to now ("3m ago", "in 2m"), everything else as
-/// [`cell`]. JSON output keeps the full time.
+/// List columns never cut to fit: a sparkline cut short loses its time axis.
+const NEVER_CUT: &[&str] = &["activity", "failures"];
+
+/// Columns between them in a list table.
+const GAP: usize = 2;
+
+/// Narrows the widest cuttable columns, one character at a time, until the table fits `width`
+/// (or nothing more can go: a column keeps at least its heading's width), then cuts the cells
+/// of narrowed columns with `…`.
+fn fit(headers: &[&str], rows: &mut [Vec<String>], whole: &[bool], width: usize) {
+    use unicode_width::UnicodeWidthStr;
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();
+    for row in rows.iter() {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.width());
+        }
+    }
+    let floor: Vec<usize> = headers.iter().map(|h| h.width().max(4)).collect();
+    let total = |w: &[usize]| w.iter().sum::<usize>() + GAP * w.len().saturating_sub(1);
+    while total(&widths) > width {
+        let widest = (0..widths.len())
+            .filter(|&i| !whole[i] && widths[i] > floor[i])
+            .max_by_key(|&i| widths[i]);
+        let Some(i) = widest else { break };
+        widths[i] -= 1;
+    }
+    for row in rows.iter_mut() {
+        for (c, w) in row.iter_mut().zip(&widths) {
+            if c.width() > *w {
+                *c = cut_to(c, *w);
+            }
+        }
+    }
+}
+
+/// `text` cut to `width` display columns, its last one `…`.
+fn cut_to(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let mut out = String::new();
+    let mut used = 0;
+    for ch in text.chars() {
+        let w = ch.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(ch);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// A list cell, on one line: times (`…_at` fields) relative to now ("3m ago", "in 2m"; a
+/// next attempt already due is "due now"), lists comma-separated, everything else as [`cell`].
+/// JSON output keeps the full values.
 fn list_cell(key: &str, v: &Value, now: std::time::SystemTime) -> String {
     if key.ends_with("_at") {
         if let Some(t) = v.as_str().and_then(|s| humantime::parse_rfc3339(s).ok()) {
+            if key == "next_retry_at" && t <= now {
+                return "due now".into();
+            }
             return relative(t, now);
         }
     }
-    cell(v)
+    match v {
+        Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join(", "),
+        other => cell(other).replace('\n', " "),
+    }
 }
 
 /// `t` as a short distance from `now`: "12s ago", "3m ago", "5h ago", "2d ago", "in 2m".
@@ -356,6 +440,21 @@ mod tests {
         assert_eq!(table_width(None, Some(0)), None, "a pty with no size");
         assert_eq!(table_width(Some("0"), None), None);
         assert_eq!(table_width(None, None), None);
+    }
+
+    #[test]
+    fn wide_columns_are_narrowed_first_and_sparklines_never() {
+        let headers = ["ID", "URL", "ACTIVITY"];
+        let mut rows = vec![vec![
+            "1".to_string(),
+            "https://example.com/a/long/path".to_string(),
+            "   ▁█".to_string(),
+        ]];
+        fit(&headers, &mut rows, &[false, false, true], 24);
+        assert_eq!(rows[0][0], "1");
+        // 2 + 2 + 10 + 2 + 8 = 24 columns: only the URL gave way.
+        assert_eq!(rows[0][1], "https://e…");
+        assert_eq!(rows[0][2], "   ▁█", "kept whole, leading blanks too");
     }
 
     #[test]

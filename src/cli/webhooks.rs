@@ -42,7 +42,13 @@ pub fn run(ctx: &Context, cmd: WebhooksCommand) -> Result<(), CliError> {
                 .iter()
                 .map(view)
                 .collect();
-            output::print_list(ctx.format, &list, WEBHOOK_COLUMNS, "no webhooks");
+            // Pinned to one customer, its id in every row says nothing.
+            let columns: Vec<output::Column> = WEBHOOK_COLUMNS
+                .iter()
+                .filter(|(_, key)| *key != "customer" || ctx.scope == Scope::All)
+                .copied()
+                .collect();
+            output::print_list(ctx.format, &list, &columns, "no webhooks");
             Ok(())
         }
         WebhooksCommand::Show { id } => {

@@ -318,6 +318,100 @@ fn a_db_url_password_with_odd_characters_is_hidden_too() {
     }
 }
 
+#[test]
+fn a_sqlite_uri_or_an_empty_db_is_refused_before_touching_the_disk() {
+    let env = Env::new();
+    let before = tree(env.dir.path());
+    let abs = format!("file:{}/x/y.db?mode=rwc", env.dir.path().display());
+    for uri in [
+        abs.as_str(),
+        "file:x.db",
+        "file:hooks.db?mode=ro",
+        "FILE:x.db",
+    ] {
+        for args in [&["customers", "create", "acme"][..], &["customers", "list"]] {
+            for (how, out) in [
+                ("--db", {
+                    let mut full = vec!["--db", uri];
+                    full.extend(args);
+                    Out::run_in(env.dir.path(), &full, None)
+                }),
+                ("WEBNET_DB", Out::run_in(env.dir.path(), args, Some(uri))),
+            ] {
+                assert_eq!(out.code, 2, "{how} {uri} {args:?}: {}", out.stderr);
+                assert!(
+                    out.stderr.starts_with("error: --db: ")
+                        && out.stderr.contains("is a SQLite URI; give a plain path"),
+                    "{how} {uri}: {}",
+                    out.stderr
+                );
+                assert!(out.stdout.is_empty());
+            }
+        }
+    }
+    assert_eq!(
+        tree(env.dir.path()),
+        before,
+        "no file and no folder named file:"
+    );
+    let out = Out::run_in(env.dir.path(), &["--db", "", "customers", "list"], None);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.stderr, "error: --db: empty; give a file path\n");
+    // A file whose name starts with file: can still be named as a path.
+    let out = Out::run_in(
+        env.dir.path(),
+        &["--db", "./file:x.db", "customers", "create", "acme"],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(env.dir.path().join("file:x.db").is_file());
+}
+
+#[test]
+fn a_directory_as_db_is_named_as_such() {
+    let env = Env::new();
+    let dir = env.dir.path().join("some/dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    let dir_arg = dir.to_str().unwrap();
+    for args in [
+        &["customers", "list"][..],
+        &["customers", "create", "acme"],
+        &["drain"],
+    ] {
+        let mut full = vec!["--db", dir_arg];
+        full.extend(args);
+        env.run(&full).fails(
+            2,
+            &format!("error: --db: {dir_arg} is a directory, not a database file"),
+        );
+    }
+    assert_eq!(tree(&dir), Vec::<String>::new(), "nothing made inside it");
+}
+
+#[test]
+fn an_empty_file_is_not_turned_into_a_database_by_commands_that_only_read() {
+    let env = Env::new();
+    std::fs::write(&env.db, b"").unwrap();
+    for args in [
+        &["customers", "list"][..],
+        &["webhooks", "list"],
+        &["deliveries", "list"],
+        &["drain"],
+        &["stats"],
+    ] {
+        env.run(args).fails(1, "no webnet database at");
+        assert_eq!(std::fs::metadata(&env.db).unwrap().len(), 0, "{args:?}");
+    }
+    assert_eq!(
+        tree(env.dir.path()),
+        vec!["webhooks.db".to_string()],
+        "no WAL, shared-memory or key file"
+    );
+    // A creating command makes the empty file a database, as it would a missing one.
+    env.run(&["customers", "create", "acme"]).ok();
+    env.run(&["customers", "list"]).ok();
+}
+
 /// A run of the binary in `cwd` (where a URL taken as a relative path would land).
 struct Out {
     code: i32,

@@ -435,3 +435,164 @@ fn negative_and_malformed_values_name_the_option() {
     ])
     .ok();
 }
+
+#[test]
+fn a_key_given_twice_at_the_top_of_an_event_is_refused_with_its_line() {
+    let env = Env::new();
+    let a = env.customer("acme");
+    let b = env.customer("globex");
+    env.webhook(a, "a", "https://a.example.com/", &["--event", "*"]);
+    env.webhook(b, "b", "https://b.example.com/", &["--event", "*"]);
+    let good = r#"{"customer": 1, "event_type": "job.completed", "job": {"id": 1, "id": 2}}"#;
+    let input = [
+        r#"{"customer": 1, "event_type": "job.completed", "job": {}, "customer": 2}"#,
+        good,
+        r#"{"customer": 1, "event_type": "job.completed", "event_type": "job.failed", "job": {}}"#,
+        r#"{"customer": 1, "event_type": "job.completed", "event_id": 1, "event_id": 2, "job": {}}"#,
+        "{\"customer\": 1,\n \"event_type\": \"job.completed\",\n \"actor\": null,\n \"job\": {},\n \"actor\": {\"id\": 1}\n}",
+        r#"{"customer": 1, "event_type": "job.completed", "job": {}, "job": {"id": 9}}"#,
+        r#"{"customer": 1, "event_type": "job.completed", "event_timestamp": "2025-01-01T00:00:00Z", "event_timestamp": "2025-01-02T00:00:00Z", "job": {}}"#,
+        r#"{"customer": 1, "event_type": "job.completed", "job": {}, "extra": 1, "extra": 2}"#,
+    ]
+    .join("\n");
+    let before = env.dump();
+    let out = env.run_stdin(&["emit", "--queue"], &input);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    for (line, key) in [
+        (1, "customer"),
+        (3, "event_type"),
+        (4, "event_id"),
+        (5, "actor"),
+        (11, "job"),
+        (12, "event_timestamp"),
+        (13, "extra"),
+    ] {
+        assert!(
+            out.stderr.lines().any(|l| l.starts_with(&format!(
+                "error: line {line}: event: duplicate key \"{key}\""
+            ))),
+            "line {line} ({key}): {}",
+            out.stderr
+        );
+    }
+    let recorded = out.json_lines();
+    assert_eq!(recorded.len(), 1, "only the good line: {}", out.stdout);
+    assert_eq!(recorded[0]["line"], 2);
+    assert_eq!(recorded[0]["customer"], 1);
+    // A nested object is payload, read as before (its last key wins).
+    let id = recorded[0]["deliveries"][0]["id"].as_i64().unwrap();
+    assert_eq!(env.delivery(id)["payload"]["job"]["id"], 2);
+    // One document on stdin, and the argument form's --data, are checked alike.
+    let after_good = env.dump();
+    assert_ne!(after_good, before);
+    let pretty = "{\n  \"customer\": 2,\n  \"event_type\": \"job.failed\",\n  \"job\": {},\n  \"customer\": 1\n}\n";
+    let out = env.run_stdin(&["emit", "--queue"], pretty);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("line 1: event: duplicate key \"customer\" (4 lines further"),
+        "{}",
+        out.stderr
+    );
+    env.run(&[
+        "emit",
+        "job.failed",
+        "--customer",
+        "1",
+        "--data",
+        r#"{"id": 1, "id": 2}"#,
+    ])
+    .fails(2, "--data: duplicate key \"id\"");
+    assert_eq!(env.dump(), after_good, "nothing recorded");
+}
+
+#[test]
+fn bare_numbers_are_refused_where_they_are_not_the_specs_seconds() {
+    let env = Env::new();
+    let c = env.customer("acme");
+    let hook = env
+        .webhook(c, "w", "https://w.example.com/", &["--secret", "s"])
+        .to_string();
+    let before = env.dump();
+    for (args, says) in [
+        (
+            vec![
+                "webhooks",
+                "rotate-secret",
+                &hook,
+                "--grace",
+                "24",
+                "--secret",
+                "t",
+            ],
+            "error: --grace: \"24\" has no unit; say which, e.g. 24h",
+        ),
+        (
+            vec!["deliveries", "list", "--since", "5"],
+            "error: --since: \"5\" has no unit",
+        ),
+        (
+            vec!["deliveries", "retry", "--failed", "--since", "5"],
+            "error: --since: \"5\" has no unit",
+        ),
+        (
+            vec!["stats", "--since", "3600"],
+            "error: --since: \"3600\" has no unit",
+        ),
+        (
+            vec!["drain", "--max-time", "10"],
+            "error: --max-time: \"10\" has no unit",
+        ),
+        (
+            vec!["drain", "--summary-every", "60"],
+            "error: --summary-every: \"60\" has no unit",
+        ),
+        (
+            vec!["drain", "--retain", "90"],
+            "error: --retain: \"90\" has no unit",
+        ),
+        (
+            vec!["deliveries", "prune", "--older-than", "90"],
+            "error: --older-than: \"90\" has no unit",
+        ),
+    ] {
+        env.run(&args).fails(2, says);
+    }
+    assert_eq!(env.dump(), before, "nothing changed");
+    // With a unit they work; 0 needs none (the same in every unit).
+    env.run(&["deliveries", "list", "--since", "5m"]).ok();
+    env.run(&["drain", "--max-time", "10s"]).ok();
+    env.run(&[
+        "webhooks",
+        "rotate-secret",
+        &hook,
+        "--grace",
+        "0",
+        "--secret",
+        "t",
+    ])
+    .ok();
+    // The spec's seconds fields still take bare seconds.
+    let w = env
+        .run(&[
+            "webhooks",
+            "update",
+            &hook,
+            "--timeout",
+            "30",
+            "--retry-backoff",
+            "120",
+            "--auto-disable-after",
+            "3600",
+        ])
+        .ok()
+        .json();
+    assert_eq!(
+        (
+            &w["timeout_seconds"],
+            &w["retry_backoff"],
+            &w["auto_disable_after"]
+        ),
+        (&json!(30), &json!(120), &json!(3600))
+    );
+}

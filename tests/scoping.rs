@@ -137,3 +137,80 @@ fn names_are_unique_per_customer_only() {
     ])
     .fails(2, "--name");
 }
+
+#[test]
+fn pinned_to_a_customer_that_does_not_exist_fails_instead_of_finding_nothing() {
+    let env = two_customers();
+    env.run(&["emit", "job.completed", "--customer", "1", "--queue"])
+        .ok();
+    let before = env.dump();
+    for args in [
+        &["webhooks", "list"][..],
+        &["webhooks", "show", "1"],
+        &["webhooks", "update", "1", "--name", "x"],
+        &["customers", "list"],
+        &["deliveries", "list"],
+        &["deliveries", "retry", "--failed"],
+        &["stats"],
+        &["drain"],
+    ] {
+        env.run_env(&[("WEBNET_CUSTOMER", "999")], args)
+            .fails(1, "customer 999 not found (see \"webnet customers list\")");
+        let mut flagged = vec!["--customer", "999"];
+        flagged.extend(args);
+        env.run(&flagged).fails(1, "customer 999 not found");
+    }
+    assert_eq!(env.dump(), before, "nothing sent or changed");
+    // Creating for a customer that does not exist keeps its usage error.
+    env.run_env(
+        &[("WEBNET_CUSTOMER", "999")],
+        &[
+            "webhooks",
+            "create",
+            "--name",
+            "x",
+            "--url",
+            "https://x.example.com/",
+            "--event",
+            "job.failed",
+        ],
+    )
+    .fails(2, "--customer: no customer 999");
+    // A customer that exists still works when pinned.
+    env.run_env(&[("WEBNET_CUSTOMER", "2")], &["webhooks", "list"])
+        .ok();
+}
+
+#[test]
+fn empty_webnet_variables_count_as_unset() {
+    let env = two_customers();
+    let home = env.dir.path().join("home");
+    for (var, value) in [
+        ("WEBNET_CUSTOMER", ""),
+        ("WEBNET_CUSTOMER", "  "),
+        ("WEBNET_OUTPUT", ""),
+        ("WEBNET_ALLOW_PRIVATE_TARGETS", ""),
+        ("WEBNET_SECRET_KEY", ""),
+    ] {
+        let out = env.run_env(&[(var, value)], &["webhooks", "list"]).ok();
+        let all = out.json();
+        assert_eq!(
+            all.as_array().map(Vec::len),
+            Some(2),
+            "{var}={value:?}: unpinned"
+        );
+    }
+    // An empty WEBNET_DB is the default path, not an empty one.
+    let out = env.run_env(
+        &[
+            ("WEBNET_DB", ""),
+            ("HOME", home.to_str().unwrap()),
+            ("XDG_DATA_HOME", ""),
+        ],
+        &["customers", "list"],
+    );
+    out.fails(1, &format!("no webnet database at {}", home.display()));
+    // Empty on the command line is still refused: that is a value given.
+    env.run(&["--customer", "", "webhooks", "list"])
+        .fails(2, "--customer");
+}

@@ -295,3 +295,102 @@ fn every_secret_read_from_stdin_names_its_errors_alike() {
         );
     assert_eq!(env.dump(), before, "nothing changed");
 }
+
+#[test]
+fn header_values_that_are_credentials_are_hidden_whatever_the_header_is_called() {
+    use common::receiver::Receiver;
+    let env = Env::local();
+    let rx = Receiver::ok();
+    env.customer("acme");
+    let bearer = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1cHN0cmVhbSJ9.Zm9vYmFyYmF6";
+    let basic = "Basic dXNlcjpodW50ZXIyLXBhc3N3b3Jk";
+    let github = "ghp_R8x2TqLm0Zk4Vn7Yp1Ws9Hd3Jf6Gb5Nc2Ae0";
+    let aws = "AKIAZ7QW3ERT5YUI8OPL";
+    let values = [bearer, basic, github, aws];
+    // What would leak: each value without its (ordinary) scheme word.
+    let needles: Vec<&str> = values
+        .iter()
+        .map(|v| v.rsplit(' ').next().unwrap())
+        .collect();
+    let mut outputs = Vec::new();
+    let mut keep = |o: common::Out| {
+        outputs.push(format!("{}\n{}", o.stdout, o.stderr));
+        o
+    };
+    let upstream = format!("X-Upstream: {bearer}");
+    let creds = format!("X-Creds: {basic}");
+    keep(env.run(&[
+        "webhooks",
+        "create",
+        "--customer",
+        "1",
+        "--name",
+        "h",
+        "--url",
+        &rx.url("/"),
+        "--event",
+        "job.completed",
+        "--header",
+        &upstream,
+        "--header",
+        &creds,
+        "--header",
+        "X-Team: netops",
+    ]))
+    .ok();
+    let github_header = format!("X-Gh: {github}");
+    let aws_header = format!("X-Aws-Id: {aws}");
+    keep(env.run(&[
+        "webhooks",
+        "update",
+        "1",
+        "--header",
+        &github_header,
+        "--header",
+        &aws_header,
+    ]))
+    .ok();
+    let shown = keep(env.run(&["webhooks", "show", "1"])).ok().json();
+    assert_eq!(shown["headers"]["X-Upstream"], "[redacted]");
+    assert_eq!(shown["headers"]["X-Creds"], "[redacted]");
+    assert_eq!(shown["headers"]["X-Gh"], "[redacted]");
+    assert_eq!(shown["headers"]["X-Aws-Id"], "[redacted]");
+    assert_eq!(shown["headers"]["X-Team"], "netops");
+    keep(env.run(&["--output", "table", "webhooks", "show", "1"])).ok();
+    keep(env.run(&["webhooks", "list"])).ok();
+    keep(env.run(&["--output", "table", "webhooks", "list"])).ok();
+    keep(env.run(&["emit", "job.completed", "--customer", "1"])).ok();
+    keep(env.run(&["webhooks", "test", "1"])).ok();
+    let logged = keep(env.run(&["deliveries", "show", "1"])).ok().json();
+    let sent = &logged["attempt_log"][0]["request_headers"];
+    for name in ["X-Upstream", "X-Creds", "X-Gh", "X-Aws-Id"] {
+        assert_eq!(sent[name], "[redacted]", "{name}: {sent}");
+    }
+    assert_eq!(sent["X-Team"], "netops");
+    keep(env.run(&["--output", "table", "deliveries", "show", "1"])).ok();
+    keep(env.run(&["--output", "table", "deliveries", "show", "2"])).ok();
+    keep(env.run(&["deliveries", "list"])).ok();
+    for o in &outputs {
+        for needle in &needles {
+            assert!(!o.contains(needle), "{needle} leaked: {o}");
+        }
+    }
+    for path in [env.db.clone(), env.db.with_extension("db-wal")] {
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        for needle in &needles {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{needle} in clear in {}",
+                path.display()
+            );
+        }
+    }
+    // The receiver gets every header as given.
+    let r = rx.wait_for(2, std::time::Duration::from_secs(5));
+    for req in &r {
+        assert_eq!(req.header("x-upstream"), Some(bearer));
+        assert_eq!(req.header("x-creds"), Some(basic));
+        assert_eq!(req.header("x-gh"), Some(github));
+        assert_eq!(req.header("x-aws-id"), Some(aws));
+    }
+}

@@ -254,3 +254,87 @@ fn invalid_input_does_not_create_a_database() {
         "a rejected command should not create the database"
     );
 }
+
+#[test]
+fn a_misspelt_allow_private_targets_is_refused_not_taken_for_yes() {
+    let env = seeded();
+    let before = env.dump();
+    let private = create(&["--url", "http://127.0.0.1:9/x"]);
+    for word in ["flase", "disabled", "nope", "2", "y"] {
+        for args in [
+            private.clone(),
+            vec!["webhooks", "list"],
+            vec!["schedule", "install", "--cron", "--print"],
+        ] {
+            let out = env.run_env(&[("WEBNET_ALLOW_PRIVATE_TARGETS", word)], &args);
+            let out = out.fails(2, "error: WEBNET_ALLOW_PRIVATE_TARGETS: ");
+            assert!(
+                out.stderr
+                    .contains(&format!("\"{word}\" is not a yes/no value")),
+                "{word}: {}",
+                out.stderr
+            );
+        }
+    }
+    // The usual words for "no" (and empty) keep the guard on; those for "yes" lift it.
+    for word in ["0", "false", "FALSE", "no", "Off", ""] {
+        env.run_env(&[("WEBNET_ALLOW_PRIVATE_TARGETS", word)], &private)
+            .fails(2, "--url");
+    }
+    assert_eq!(env.dump(), before, "nothing changed");
+    for (i, word) in ["1", "True", "YES", "on"].into_iter().enumerate() {
+        let name = format!("local-{i}");
+        let mut args = create(&["--url", "http://127.0.0.1:9/x"]);
+        let at = args.iter().position(|a| *a == "new").unwrap();
+        args[at] = &name;
+        env.run_env(&[("WEBNET_ALLOW_PRIVATE_TARGETS", word)], &args)
+            .ok();
+    }
+}
+
+#[test]
+fn names_and_notes_refuse_invisible_direction_and_format_characters() {
+    let env = seeded();
+    let before = env.dump();
+    for hidden in [
+        "abc\u{202E}evil",
+        "\u{202A}x",
+        "a\u{2066}b\u{2069}",
+        "left\u{200E}",
+        "right\u{200F}",
+        "arabic\u{061C}mark",
+        "zero\u{200B}width",
+        "\u{FEFF}bom",
+    ] {
+        let codepoint = format!(
+            "(U+{:04X})",
+            u32::from(hidden.chars().find(|c| !c.is_ascii()).unwrap())
+        );
+        for (args, field) in [
+            (vec!["customers", "create", hidden], "NAME"),
+            (create(&["--name", hidden]), "--name"),
+            (vec!["webhooks", "update", "1", "--name", hidden], "--name"),
+            (
+                vec!["targets", "allow", "10.0.0.0/8", "--note", hidden],
+                "--note",
+            ),
+        ] {
+            let out = env.run(&args).fails(2, &format!("error: {field}: "));
+            assert!(
+                out.stderr.contains("invisible formatting character")
+                    && out.stderr.contains(&codepoint),
+                "{args:?}: {}",
+                out.stderr
+            );
+            assert!(!out.stderr.contains('\u{202E}'), "{}", out.stderr);
+        }
+    }
+    assert_eq!(env.dump(), before, "nothing stored");
+    // Text in any script, with the joiners it needs, is still a name.
+    env.run(&[
+        "customers",
+        "create",
+        "Zürich \u{0645}\u{06CC}\u{200C}\u{062E} 👩\u{200D}💻",
+    ])
+    .ok();
+}

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::builder::{FalseyValueParser, PossibleValuesParser};
+use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 
 use super::examples;
@@ -32,7 +32,8 @@ pub struct Cli {
         help_heading = super::generate::GLOBAL_HEADING,
         env = "WEBNET_DB",
         hide_env_values = true,
-        value_name = "PATH"
+        value_name = "PATH",
+        value_parser = values::db_path
     )]
     pub db: Option<PathBuf>,
 
@@ -68,7 +69,7 @@ pub struct Cli {
         help_heading = super::generate::GLOBAL_HEADING,
         env = "WEBNET_ALLOW_PRIVATE_TARGETS",
         hide_env_values = true,
-        value_parser = FalseyValueParser::new()
+        value_parser = values::switch
     )]
     pub allow_private_targets: bool,
 

@@ -61,8 +61,8 @@ fn from_args(ctx: &Context, event_type: &str, args: &EmitArgs) -> Result<Value, 
     let data: Value = match &args.data {
         None => json!({}),
         Some(text) => {
-            let v: Value = serde_json::from_str(text)
-                .map_err(|e| CliError::usage("--data", format!("not valid JSON: {e}")))?;
+            let v: Value =
+                crate::domain::json_doc::parse(text).map_err(|e| CliError::usage("--data", e))?;
             if !v.is_object() {
                 return Err(CliError::usage("--data", "must be a JSON object"));
             }

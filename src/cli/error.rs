@@ -57,7 +57,7 @@ impl From<StoreError> for CliError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(v) => v.into(),
-            StoreError::NotOurs { .. } => CliError {
+            StoreError::NotOurs { .. } | StoreError::IsDirectory { .. } => CliError {
                 code: 2,
                 message: format!("--db: {e}"),
             },

@@ -35,7 +35,7 @@ use crate::domain::allowlist::TargetPolicy;
 use crate::domain::text::{self, error_line, quote};
 use crate::domain::time::{to_millis, Millis};
 use crate::domain::{CustomerId, Scope};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// The clap command, for completions, man pages and tests.
 pub fn command() -> clap::Command {
@@ -44,7 +44,7 @@ pub fn command() -> clap::Command {
 
 /// Parses the process arguments, runs the command, prints any error, returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = match command()
+    let cli = match command_for_env()
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m))
     {
@@ -68,6 +68,26 @@ pub fn main() -> ExitCode {
             ExitCode::from(e.code)
         }
     }
+}
+
+/// The clap command as this process's environment sets it: a `WEBNET_*` variable of a global
+/// option that is set but empty (or blank) counts as unset, for every option alike (as an
+/// empty `WEBNET_SECRET_KEY` does), rather than as an empty value some options refuse.
+fn command_for_env() -> clap::Command {
+    let mut cmd = command();
+    let blank: Vec<clap::Id> = cmd
+        .get_arguments()
+        .filter(|a| {
+            a.get_env()
+                .and_then(std::env::var_os)
+                .is_some_and(|v| v.to_string_lossy().trim().is_empty())
+        })
+        .map(|a| a.get_id().clone())
+        .collect();
+    for id in blank {
+        cmd = cmd.mut_arg(id, |a| a.env(None::<&'static str>));
+    }
+    cmd
 }
 
 /// A clap usage error on one line: what is wrong, the suggestion or the accepted values, and
@@ -98,7 +118,11 @@ fn one_line(e: &clap::Error) -> String {
             // Our parsers say what was given and the form expected.
             return format!(
                 "error: {}",
-                error_line(&format!("{}: {}", arg_name(arg), why.unwrap_or_default()))
+                error_line(&format!(
+                    "{}: {}",
+                    source_name(arg),
+                    why.unwrap_or_default()
+                ))
             );
         }
         // The forms below quote what the user typed themselves: clap's text would show it
@@ -110,7 +134,7 @@ fn one_line(e: &clap::Error) -> String {
             };
             format!(
                 "error: {}: {} is not one of: {valid}",
-                arg_name(arg),
+                source_name(arg),
                 quote(text_of(ContextKind::InvalidValue).unwrap_or_default())
             )
         }
@@ -157,6 +181,28 @@ fn arg_name(shown: &str) -> &str {
     }
 }
 
+/// Where a refused value came from, as clap shows the argument: the option (`--customer`), or
+/// its environment variable (`WEBNET_CUSTOMER`) when the value came from there, i.e. the
+/// variable is set and the option is not on the command line.
+fn source_name(shown: &str) -> String {
+    let name = arg_name(shown);
+    let Some(long) = name.strip_prefix("--") else {
+        return name.to_string();
+    };
+    let env = command()
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .and_then(|a| a.get_env().map(|e| e.to_string_lossy().into_owned()));
+    let on_command_line = std::env::args_os().skip(1).any(|a| {
+        let a = a.to_string_lossy();
+        a == name || a.starts_with(&format!("{name}="))
+    });
+    match env {
+        Some(var) if !on_command_line && std::env::var_os(&var).is_some() => var,
+        _ => name.to_string(),
+    }
+}
+
 /// What every command gets: where the database is, how to print, and whom it may touch.
 pub struct Context {
     db: PathBuf,
@@ -167,13 +213,30 @@ pub struct Context {
     pub interactive: bool,
     /// `WEBNET_SECRET_KEY` when set and not empty (empty means the key file), read once.
     passphrase: Option<String>,
+    /// Whether [`Context::store`] checks that the pinned customer exists (every command but
+    /// `emit`, which refuses an unknown customer's events itself, with their line numbers).
+    check_pin: bool,
 }
 
 impl Context {
     /// Opens the database, which must exist (DESIGN §10: commands that only read or deliver
-    /// refuse a path that does not exist, creating nothing), migrating it if older.
+    /// refuse a path that does not exist, creating nothing), migrating it if older. A command
+    /// pinned to a customer that does not exist fails here (exit 1), rather than finding
+    /// nothing and saying so as if all were well.
     pub fn store(&self) -> Result<Store, CliError> {
-        Ok(Store::open_existing(&self.db, self.passphrase.clone())?)
+        let store = Store::open_existing(&self.db, self.passphrase.clone())?;
+        if let (Scope::Customer(c), true) = (self.scope, self.check_pin) {
+            match store.customer(Scope::All, c) {
+                Ok(_) => {}
+                Err(StoreError::NotFound { .. }) => {
+                    return Err(CliError::failure(format!(
+                        "customer {c} not found (see \"webnet customers list\")"
+                    )))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(store)
     }
 
     /// Opens the database, creating it (and its folder) on first use: only for the commands
@@ -258,6 +321,7 @@ impl Context {
 fn run(cli: Cli) -> Result<(), CliError> {
     if let Some(db) = &cli.db {
         refuse_url(db)?;
+        refuse_sqlite_uri(db)?;
     }
     let ctx = Context {
         db: match cli.db {
@@ -273,6 +337,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         passphrase: std::env::var("WEBNET_SECRET_KEY")
             .ok()
             .filter(|k| !k.is_empty()),
+        check_pin: !matches!(cli.command, Command::Emit(_)),
     };
     match cli.command {
         Command::Customers(cmd) => customers::run(&ctx, cmd),
@@ -344,6 +409,26 @@ fn refuse_url(db: &std::path::Path) -> Result<(), CliError> {
             }
         ),
     ))
+}
+
+/// Refuses a `--db`/`WEBNET_DB` that SQLite would read as a URI (`file:x.db`,
+/// `file:/x/y.db?mode=rwc`), before anything touches the disk: SQLite would open what the URI
+/// says while webnet takes the value as a path (making a folder `file:` for the key file).
+fn refuse_sqlite_uri(db: &std::path::Path) -> Result<(), CliError> {
+    let given = db.to_string_lossy();
+    if given
+        .get(.."file:".len())
+        .is_some_and(|p| p.eq_ignore_ascii_case("file:"))
+    {
+        return Err(CliError::usage(
+            "--db",
+            format!(
+                "{} is a SQLite URI; give a plain path to the database file",
+                text::quote_url(&given)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `$XDG_DATA_HOME/webnet/webhooks.db`, else `~/.local/share/webnet/webhooks.db`.

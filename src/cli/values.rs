@@ -9,9 +9,26 @@ use std::ops::RangeInclusive;
 use crate::domain::text::quote;
 use crate::domain::time::parse_duration;
 
-/// A duration: `30s`, `10m`, `1h`, `7days`, or a number of seconds.
+/// A duration with its unit: `30s`, `10m`, `1h`, `7days`. A bare number is refused (`0`
+/// aside, the same in any unit): `--grace 24` or `--since 5` read as seconds would be a
+/// surprise, and for `--grace` a dangerous one. Only the options that set the spec's seconds
+/// fields (`--timeout`, `--retry-backoff`, `--auto-disable-after`) take bare seconds.
 pub fn duration(s: &str) -> Result<humantime::Duration, String> {
+    if s.trim() != "0" {
+        require_unit(s)?;
+    }
     parse_duration(s).map(humantime::Duration::from)
+}
+
+/// Refuses a bare number, saying which units there are (with the number given).
+fn require_unit(s: &str) -> Result<(), String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) => Err(format!(
+            "{} has no unit; say which, e.g. {n}h, {n}m, {n}s",
+            quote(s)
+        )),
+        Err(_) => Ok(()),
+    }
 }
 
 /// A duration of at least a second (how often something repeats).
@@ -26,12 +43,7 @@ pub fn interval(s: &str) -> Result<humantime::Duration, String> {
 /// A duration longer than zero, with its unit (`90d`, `2weeks`, `12h`): it says what history
 /// to delete, so a bare `90` (seconds elsewhere) is refused rather than guessed.
 pub fn positive_duration(s: &str) -> Result<std::time::Duration, String> {
-    if s.trim().parse::<u64>().is_ok() {
-        return Err(format!(
-            "{} has no unit; say which, e.g. 90d, 2weeks, 12h",
-            quote(s)
-        ));
-    }
+    require_unit(s)?;
     let d = parse_duration(s)?;
     if d.is_zero() {
         return Err(format!("{} must be longer than 0, e.g. 90d", quote(s)));
@@ -44,6 +56,29 @@ pub fn positive_duration(s: &str) -> Result<std::time::Duration, String> {
 pub fn duration_word(s: &str) -> Result<String, String> {
     positive_duration(s)?;
     Ok(s.split_whitespace().collect())
+}
+
+/// A yes/no setting given as a value (`WEBNET_ALLOW_PRIVATE_TARGETS`): `1`/`0`, `true`/`false`,
+/// `yes`/`no`, `on`/`off`, in any case; empty means unset (off). Anything else is refused: a
+/// misspelt `flase` must not turn a guard off (clap's `FalseyValueParser` takes any unknown
+/// word for true).
+pub fn switch(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(format!(
+            "{} is not a yes/no value; use 1 or 0, true or false, yes or no, on or off",
+            quote(s)
+        )),
+    }
+}
+
+/// A database path: not empty. (A URL or SQLite URI is refused once parsed, in `cli::run`.)
+pub fn db_path(s: &str) -> Result<std::path::PathBuf, String> {
+    if s.is_empty() {
+        return Err("empty; give a file path".into());
+    }
+    Ok(s.into())
 }
 
 /// A webhook id: a positive whole number.
@@ -128,5 +163,38 @@ mod tests {
         );
         assert!(duration("-1h").unwrap_err().contains("cannot be negative"));
         assert!(webhook_id(&"1".repeat(10_000)).unwrap_err().len() < 200);
+    }
+
+    #[test]
+    fn durations_need_a_unit_except_zero() {
+        assert_eq!(
+            duration("24").unwrap_err(),
+            "\"24\" has no unit; say which, e.g. 24h, 24m, 24s"
+        );
+        assert!(duration(" 5 ").is_err());
+        assert!(interval("60").unwrap_err().contains("has no unit"));
+        assert_eq!(
+            std::time::Duration::from(duration("24h").unwrap()).as_secs(),
+            86_400
+        );
+        assert!(std::time::Duration::from(duration("0").unwrap()).is_zero());
+        assert!(positive_duration("90").unwrap_err().contains("has no unit"));
+        assert!(positive_duration("0").unwrap_err().contains("has no unit"));
+    }
+
+    #[test]
+    fn switches_take_the_usual_words_only() {
+        for yes in ["1", "true", "TRUE", "Yes", "on", " on "] {
+            assert_eq!(switch(yes), Ok(true), "{yes}");
+        }
+        for no in ["0", "false", "False", "no", "OFF", ""] {
+            assert_eq!(switch(no), Ok(false), "{no}");
+        }
+        for bad in ["flase", "disabled", "2", "y", "enable"] {
+            assert!(
+                switch(bad).unwrap_err().contains("not a yes/no value"),
+                "{bad}"
+            );
+        }
     }
 }

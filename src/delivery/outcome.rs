@@ -142,7 +142,7 @@ pub fn logged_headers(headers: &[(String, String)]) -> BTreeMap<String, String> 
             let keep = k.eq_ignore_ascii_case("x-webhook-signature")
                 || k.eq_ignore_ascii_case("x-webhook-signature-next")
                 || k.eq_ignore_ascii_case("webhook-signature")
-                || !is_sensitive(k);
+                || !is_sensitive(k, v);
             (
                 k.clone(),
                 if keep {

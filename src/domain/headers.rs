@@ -1,5 +1,7 @@
 //! Custom HTTP headers of a webhook: parsing `Name: value`, the names webnet reserves for itself,
-//! and which headers hold credentials and so are redacted wherever they would be shown.
+//! and which headers hold credentials and so are redacted wherever they would be shown and
+//! sealed at rest: by their name (`Authorization`, `X-Api-Key`, …) or by their value (an
+//! authorization scheme such as `Bearer …`, or a well-known token shape such as `ghp_…`).
 
 use std::collections::BTreeMap;
 
@@ -23,6 +25,36 @@ const RESERVED: &[&str] = &[
 
 /// What is shown in place of a credential.
 pub const REDACTED: &str = "[redacted]";
+
+/// Marks a header value stored sealed (see `store::SEALED_PREFIX`). Header values cannot hold
+/// control characters, so no value a user gives can start with it.
+pub const SEALED_PREFIX: &str = "\u{1}sealed:";
+
+/// Authorization schemes (RFC 9110 §11.4 and the usual others) a value may start with, followed
+/// by a space: `Bearer eyJ…`, `Basic dXNl…`, `Token …`, `Digest …`, `Negotiate …`.
+const SCHEMES: &[&str] = &["bearer", "basic", "token", "digest", "negotiate"];
+
+/// Prefixes of well-known credential shapes: GitHub tokens (`ghp_` personal, `gho_` OAuth,
+/// `ghu_`/`ghs_` app, `ghr_` refresh, `github_pat_` fine-grained), GitLab personal tokens
+/// (`glpat-`), Slack tokens (`xoxa-`, `xoxb-`, `xoxp-`), Stripe secret and restricted keys
+/// (`sk_live_`, `sk_test_`, `rk_live_`, `rk_test_`). AWS access key ids (`AKIA` and 16 upper-case
+/// letters or digits) and JSON Web Tokens (`eyJ…` in three dotted parts) are checked apart.
+const TOKEN_PREFIXES: &[&str] = &[
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xoxa-",
+    "xoxb-",
+    "xoxp-",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "rk_test_",
+];
 
 /// Parses one `Name: value` header as given to `--header`. Errors never show the value (it may
 /// be a credential), nor a name that could be one.
@@ -110,8 +142,57 @@ fn is_token_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
-/// True for headers that carry credentials: their values are never shown or logged.
-pub fn is_sensitive(name: &str) -> bool {
+/// True for headers that carry credentials, by their name or their value: their values are
+/// never shown or logged, and are sealed at rest. A value stored sealed counts as one.
+pub fn is_sensitive(name: &str, value: &str) -> bool {
+    is_sensitive_name(name) || looks_like_credential(value)
+}
+
+/// A value that is a credential whatever its header is called: an authorization scheme and
+/// its parameters (`Bearer …`, [`SCHEMES`]), a well-known token shape ([`TOKEN_PREFIXES`], an
+/// AWS access key id, a JSON Web Token), or a value already sealed.
+pub fn looks_like_credential(value: &str) -> bool {
+    let v = value.trim();
+    if v.starts_with(SEALED_PREFIX) {
+        return true;
+    }
+    if let Some((scheme, rest)) = v.split_once([' ', '\t']) {
+        if SCHEMES.iter().any(|s| scheme.eq_ignore_ascii_case(s)) && !rest.trim().is_empty() {
+            return true;
+        }
+    }
+    // Tokens are one word: the first one is checked (`ghp_… extra` is still a token).
+    let word = v.split_whitespace().next().unwrap_or_default();
+    TOKEN_PREFIXES
+        .iter()
+        .any(|p| word.len() > p.len() && word.starts_with(p))
+        || is_aws_access_key_id(word)
+        || is_jwt(word)
+}
+
+/// `AKIA` and 16 upper-case letters or digits (also `ASIA`, a temporary key's id).
+fn is_aws_access_key_id(word: &str) -> bool {
+    (word.starts_with("AKIA") || word.starts_with("ASIA"))
+        && word.len() == 20
+        && word[4..]
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// A JSON Web Token: `eyJ` (base64url of `{"`) and three dot-separated base64url parts.
+fn is_jwt(word: &str) -> bool {
+    word.starts_with("eyJ")
+        && word.split('.').count() == 3
+        && word.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
+        })
+}
+
+/// A header whose name says it holds a credential.
+fn is_sensitive_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     matches!(
         n.as_str(),
@@ -136,7 +217,7 @@ pub fn redacted(headers: &BTreeMap<String, String>) -> BTreeMap<String, String> 
     headers
         .iter()
         .map(|(k, v)| {
-            let v = if is_sensitive(k) {
+            let v = if is_sensitive(k, v) {
                 REDACTED.to_string()
             } else {
                 v.clone()
@@ -206,6 +287,57 @@ mod tests {
         let r = redacted(&h);
         assert_eq!(r["Authorization"], REDACTED);
         assert_eq!(r["X-Api-Key"], REDACTED);
+        assert_eq!(r["X-Team"], "netops");
+    }
+
+    #[test]
+    fn values_that_are_credentials_are_sensitive_whatever_the_name() {
+        for value in [
+            "Bearer eyJhbGciOiJIUzI1NiJ9",
+            "bearer x",
+            "BASIC dXNlcjpwYXNz",
+            "Token abc",
+            "Digest username=\"u\", response=\"r\"",
+            "Negotiate YIIB",
+            "ghp_0123456789abcdefABCDEF0123456789abcd",
+            "github_pat_11ABCDEFG_xyz",
+            "gho_x1",
+            "glpat-abcdefghij",
+            "xoxb-1234-5678-abcd",
+            "xoxp-1",
+            "sk_live_51Habc",
+            "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+            "AKIAIOSFODNN7EXAMPLE",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+            "\u{1}sealed:00ff",
+        ] {
+            assert!(looks_like_credential(value), "{value}");
+            assert!(is_sensitive("X-Upstream", value), "{value}");
+        }
+        for value in [
+            "netops",
+            "Bearer",
+            "Basic ",
+            "Bearers of good news",
+            "tokenised",
+            "ghp_",
+            "sk_live",
+            "AKIA",
+            "AKIAIOSFODNN7EXAMPL",
+            "akiaiosfodnn7example",
+            "eyJ-not-a-token",
+            "https://example.com/a.b.c",
+            "application/json",
+        ] {
+            assert!(!looks_like_credential(value), "{value}");
+        }
+        let mut h = BTreeMap::new();
+        h.insert("X-Upstream".to_string(), "Bearer eyJabc".to_string());
+        h.insert("X-Creds".to_string(), "Basic dXNlcjpwYXNz".to_string());
+        h.insert("X-Team".to_string(), "netops".to_string());
+        let r = redacted(&h);
+        assert_eq!(r["X-Upstream"], REDACTED);
+        assert_eq!(r["X-Creds"], REDACTED);
         assert_eq!(r["X-Team"], "netops");
     }
 }

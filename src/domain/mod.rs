@@ -6,6 +6,7 @@ pub mod cidr;
 pub mod event_type;
 pub mod format;
 pub mod headers;
+pub mod json_doc;
 pub mod json_scan;
 pub mod payload;
 pub mod retry;

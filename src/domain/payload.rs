@@ -26,10 +26,10 @@ fn err(field: &'static str, m: impl Into<String>) -> ValidationError {
     ValidationError::new(field, m)
 }
 
-/// Parses one event from JSON text (one stdin document or one NDJSON line).
+/// Parses one event from JSON text (one stdin document or one NDJSON line); a key given twice
+/// at its top level is refused.
 pub fn parse_event(text: &str, now: Millis) -> Result<Event, ValidationError> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| err("event", format!("not valid JSON: {e}")))?;
+    let value: Value = super::json_doc::parse(text).map_err(|e| err("event", e.to_string()))?;
     let Value::Object(map) = value else {
         return Err(err("event", "must be a JSON object"));
     };
@@ -236,6 +236,10 @@ mod tests {
                 "event_type",
             ),
             (r#"{"job": {}}"#, "event_type"),
+            (
+                r#"{"customer": 1, "event_type": "job.failed", "job": {}, "customer": 2}"#,
+                "event",
+            ),
             (r#"{"event_type": "job.failed"}"#, "event"),
             (r#"{"event_type": "job.failed", "job": [1]}"#, "event"),
             (

@@ -19,9 +19,9 @@
 
 use std::collections::VecDeque;
 
-use serde_json::error::Category;
 use serde_json::Value;
 
+use super::json_doc::{self, DocError};
 use super::json_scan::{Scanner, Status};
 use super::payload::MAX_PAYLOAD_BYTES;
 
@@ -228,9 +228,10 @@ fn is_object_line(line: &str) -> bool {
     }
 }
 
-/// A complete document: parsed (serde_json has the last word on what it accepts).
+/// A complete document: parsed (serde_json has the last word on what it accepts; a key given
+/// twice at the top level is refused, see [`json_doc`]).
 fn parse(line: usize, text: String) -> Piece {
-    match serde_json::from_str::<Value>(&text) {
+    match json_doc::parse(&text) {
         Ok(value) => Piece::Doc { line, value },
         Err(e) => Piece::Bad {
             line,
@@ -241,9 +242,9 @@ fn parse(line: usize, text: String) -> Piece {
 
 /// A one-line document that is not JSON, with serde_json's word for what is wrong.
 fn invalid(line: usize, text: String) -> Piece {
-    match serde_json::from_str::<Value>(&text) {
+    match json_doc::parse(&text) {
         Ok(value) => Piece::Doc { line, value },
-        Err(e) if e.classify() != Category::Eof => Piece::Bad {
+        Err(e) if !e.is_eof() => Piece::Bad {
             line,
             message: not_json(&e),
         },
@@ -254,19 +255,17 @@ fn invalid(line: usize, text: String) -> Piece {
     }
 }
 
-fn not_json(e: &serde_json::Error) -> String {
+fn not_json(e: &DocError) -> String {
     // serde's position is within the document; the line number is ours.
-    let text = e.to_string();
-    let suffix = format!(" at line {} column {}", e.line(), e.column());
-    let what = text.strip_suffix(&suffix).unwrap_or(&text);
+    let what = e.what();
     if e.line() > 1 {
         format!(
-            "not valid JSON: {what} ({} lines further, column {})",
+            "{what} ({} lines further, column {})",
             e.line() - 1,
             e.column()
         )
     } else {
-        format!("not valid JSON: {what} (column {})", e.column())
+        format!("{what} (column {})", e.column())
     }
 }
 

@@ -130,7 +130,8 @@ pub fn validate_label(field: &'static str, name: &str) -> Result<String, Validat
 }
 
 /// Checks one line of text given for `field` (`what` names it in messages: "the note"): at most
-/// `max_chars` characters and no control characters once trimmed; it may be empty.
+/// `max_chars` characters, no control characters and no invisible formatting characters (see
+/// [`is_invisible_format`]) once trimmed; it may be empty.
 pub fn validate_line(
     field: &'static str,
     what: &str,
@@ -150,7 +151,43 @@ pub fn validate_line(
             format!("{what} contains control characters"),
         ));
     }
+    if let Some(c) = trimmed.chars().find(|c| is_invisible_format(*c)) {
+        return Err(ValidationError::new(
+            field,
+            format!(
+                "{what} contains an invisible formatting character (U+{:04X}): it would change how the text around it is shown",
+                u32::from(c)
+            ),
+        ));
+    }
     Ok(trimmed.to_string())
+}
+
+/// Characters that are not seen but change how text is shown or compared, refused in names and
+/// notes: bidirectional controls (U+202A–U+202E embeddings and overrides, U+2066–U+2069
+/// isolates, U+200E/U+200F marks, U+061C, which can show `abc\u{202E}evil` as `abclive`), and
+/// the other invisible format characters: zero-width space U+200B, word joiner and invisible
+/// operators U+2060–U+2064, deprecated format controls U+206A–U+206F, U+FEFF, soft hyphen
+/// U+00AD, U+180E, interlinear annotation U+FFF9–U+FFFB and tag characters U+E0000–U+E007F.
+/// The zero-width (non-)joiners U+200C/U+200D stay allowed: scripts such as Persian and
+/// Devanagari, and emoji sequences, need them.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{061C}'
+            | '\u{200B}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{206A}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{00AD}'
+            | '\u{180E}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
 }
 
 /// Parses the subscribed event types: at least one, each from the catalog or a wildcard
@@ -241,6 +278,31 @@ mod tests {
         assert!(validate_name("  ").is_err());
         assert!(validate_name(&"x".repeat(101)).is_err());
         assert_eq!(validate_name(" Slack ").unwrap(), "Slack");
+        for hidden in [
+            "abc\u{202E}evil",
+            "a\u{2066}b",
+            "\u{200F}x",
+            "x\u{061C}",
+            "zero\u{200B}width",
+            "\u{FEFF}bom",
+            "tag\u{E0041}",
+        ] {
+            let e = validate_label("customer_name", hidden).unwrap_err();
+            assert_eq!(e.field, "customer_name");
+            assert!(
+                e.message.contains("invisible formatting character (U+"),
+                "{e}"
+            );
+        }
+        assert!(validate_line("note", "the note", "x\u{202D}y", 200).is_err());
+        // Joiners shape scripts and emoji; accented and non-Latin text is welcome.
+        for fine in [
+            "\u{0645}\u{06CC}\u{200C}\u{062E}\u{0648}\u{0627}\u{0647}\u{0645}",
+            "👩\u{200D}💻",
+            "Zürich Ω 東京",
+        ] {
+            assert!(validate_name(fine).is_ok(), "{fine}");
+        }
         assert_eq!(
             parse_event_types(&["job.failed,job.completed", "job.failed"]).unwrap(),
             vec![

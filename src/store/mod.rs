@@ -54,6 +54,8 @@ pub enum StoreError {
     },
     #[error("no webnet database at {path} (create one with \"webnet customers create NAME\", or check --db / WEBNET_DB)")]
     Missing { path: PathBuf },
+    #[error("{path} is a directory, not a database file")]
+    IsDirectory { path: PathBuf },
     #[error("{path} is read-only (or on a read-only file system): nothing was changed")]
     ReadOnly { path: PathBuf },
     #[error("{what} {id} not found")]
@@ -91,6 +93,7 @@ impl Store {
     /// Opens the database at `path` only if it exists ([`StoreError::Missing`] otherwise,
     /// having created nothing: no file, folder or key file), and migrates it. For commands
     /// that only read or deliver, so a mistyped path is an error, not a new empty database.
+    /// An empty file is no database either: it is refused the same way, not made into one.
     pub fn open_existing(path: &Path, passphrase: Option<String>) -> Result<Store> {
         Store::open_with(path, passphrase, false)
     }
@@ -140,8 +143,23 @@ impl Store {
                 std::io::ErrorKind::NotFound if !create => StoreError::Missing {
                     path: path.to_path_buf(),
                 },
+                _ if path.is_dir() => StoreError::IsDirectory {
+                    path: path.to_path_buf(),
+                },
                 _ => io(e),
             })?;
+        if !create && file.metadata().map_err(io)?.len() == 0 {
+            // An empty file (made by `touch`, or by a creating command that has not set it up
+            // yet: wait for that, under the flock it holds meanwhile) is not a database yet.
+            file.lock_shared().map_err(io)?;
+            let len = file.metadata().map_err(io)?.len();
+            file.unlock().map_err(io)?;
+            if len == 0 {
+                return Err(StoreError::Missing {
+                    path: path.to_path_buf(),
+                });
+            }
+        }
         let mode = if read_only {
             OpenFlags::SQLITE_OPEN_READ_ONLY
         } else {

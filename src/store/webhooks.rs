@@ -98,17 +98,18 @@ fn headers_json(h: &BTreeMap<String, String>) -> String {
 
 /// Marks a header value stored sealed. Header values cannot hold control characters, so no
 /// value a user gives can start with it.
-pub const SEALED_PREFIX: &str = "\u{1}sealed:";
+pub const SEALED_PREFIX: &str = crate::domain::headers::SEALED_PREFIX;
 
 /// Whether storing `headers` needs the secret key: a credential header not sealed yet.
 fn headers_need_key(headers: &BTreeMap<String, String>) -> bool {
     headers
         .iter()
-        .any(|(k, v)| crate::domain::headers::is_sensitive(k) && !v.starts_with(SEALED_PREFIX))
+        .any(|(k, v)| crate::domain::headers::is_sensitive(k, v) && !v.starts_with(SEALED_PREFIX))
 }
 
-/// Custom headers as stored: credential values (`Authorization`, `X-Api-Key`, …) sealed with
-/// the secret key like webhook secrets, so they are never in clear in the file. `key` is given
+/// Custom headers as stored: credential values (`Authorization`, `X-Api-Key`, …, or a value
+/// such as `Bearer …` under any name) sealed with the secret key like webhook secrets, so they
+/// are never in clear in the file. `key` is given
 /// whenever [`headers_need_key`].
 fn seal_headers(
     headers: &BTreeMap<String, String>,
@@ -119,7 +120,7 @@ fn seal_headers(
         return out;
     };
     for (k, v) in out.iter_mut() {
-        if crate::domain::headers::is_sensitive(k) && !v.starts_with(SEALED_PREFIX) {
+        if crate::domain::headers::is_sensitive(k, v) && !v.starts_with(SEALED_PREFIX) {
             *v = format!("{SEALED_PREFIX}{}", hex::encode(key.seal(v.as_bytes())));
         }
     }

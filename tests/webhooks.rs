@@ -170,6 +170,13 @@ fn create_in_table_output_prints_the_id() {
         .ok();
     assert_eq!(out.stdout.trim(), "1");
     assert!(out.stderr.contains("created webhook 1"), "{}", out.stderr);
+    // The hint names this webhook, ready to run.
+    assert!(
+        out.stderr
+            .contains("add a secret with `webnet webhooks update 1 --secret-stdin`"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -392,4 +399,31 @@ fn completions_print_a_script_for_each_shell() {
         assert!(out.stdout.contains("webhooks"), "{shell}");
     }
     env.run(&["completions", "tcsh"]).fails(2, "tcsh");
+}
+
+/// `webnet completions bash | head -2`: a reader that stops early ends the output quietly.
+#[test]
+fn completions_into_a_closed_pipe_end_quietly() {
+    let env = Env::new();
+    let (reader, writer) = std::io::pipe().unwrap();
+    // Closed before webnet writes a byte: every write meets a broken pipe.
+    drop(reader);
+    let out = env
+        .cmd()
+        .args(["completions", "bash"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

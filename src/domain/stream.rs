@@ -25,11 +25,19 @@ use serde_json::Value;
 use super::json_scan::{Scanner, Status};
 use super::payload::MAX_PAYLOAD_BYTES;
 
-/// One piece of input: a parsed document, or a rejected one, with the line it starts on.
+/// One piece of input: a parsed document (with its text, for messages that quote what was
+/// written), or a rejected one, with the line it starts on.
 #[derive(Debug, PartialEq)]
 pub enum Piece {
-    Doc { line: usize, value: Value },
-    Bad { line: usize, message: String },
+    Doc {
+        line: usize,
+        value: Value,
+        text: String,
+    },
+    Bad {
+        line: usize,
+        message: String,
+    },
 }
 
 const CUT: &str = "incomplete JSON document (cut short?)";
@@ -231,10 +239,10 @@ fn is_object_line(line: &str) -> bool {
 /// A complete document: parsed (serde_json has the last word on what it accepts).
 fn parse(line: usize, text: String) -> Piece {
     match serde_json::from_str::<Value>(&text) {
-        Ok(value) => Piece::Doc { line, value },
+        Ok(value) => Piece::Doc { line, value, text },
         Err(e) => Piece::Bad {
             line,
-            message: not_json(&e),
+            message: not_json(line, &e),
         },
     }
 }
@@ -242,10 +250,10 @@ fn parse(line: usize, text: String) -> Piece {
 /// A one-line document that is not JSON, with serde_json's word for what is wrong.
 fn invalid(line: usize, text: String) -> Piece {
     match serde_json::from_str::<Value>(&text) {
-        Ok(value) => Piece::Doc { line, value },
+        Ok(value) => Piece::Doc { line, value, text },
         Err(e) if e.classify() != Category::Eof => Piece::Bad {
             line,
-            message: not_json(&e),
+            message: not_json(line, &e),
         },
         Err(_) => Piece::Bad {
             line,
@@ -254,20 +262,32 @@ fn invalid(line: usize, text: String) -> Piece {
     }
 }
 
-fn not_json(e: &serde_json::Error) -> String {
-    // serde's position is within the document; the line number is ours.
+/// serde_json's error in a document that starts on input line `start`, with where it is in
+/// the input: `(column 7)` on the first line (the report names that line), else `(at line 3,
+/// column 7)`. serde_json's column 0 is the line break that ends the line before, so it is
+/// said that way; a raw line break inside a string (a closing quote left out) is named.
+fn not_json(start: usize, e: &serde_json::Error) -> String {
     let text = e.to_string();
     let suffix = format!(" at line {} column {}", e.line(), e.column());
     let what = text.strip_suffix(&suffix).unwrap_or(&text);
-    if e.line() > 1 {
-        format!(
-            "not valid JSON: {what} ({} lines further, column {})",
-            e.line() - 1,
-            e.column()
-        )
-    } else {
-        format!("not valid JSON: {what} (column {})", e.column())
+    let at_break = e.column() == 0 && e.line() > 1;
+    // Input line the error is on (the line a break ends, for column 0).
+    let line = start + e.line().saturating_sub(if at_break { 2 } else { 1 });
+    let place = match (line == start, at_break) {
+        (true, true) => "the end of the line".to_string(),
+        (true, false) => format!("column {}", e.column()),
+        (false, true) => format!("the end of line {line}"),
+        (false, false) => format!("line {line}, column {}", e.column()),
+    };
+    if at_break && what.starts_with("control character") {
+        return format!(
+            "not valid JSON: a string is still open at {place} (a closing quote missing?)"
+        );
     }
+    if line == start && !at_break {
+        return format!("not valid JSON: {what} ({place})");
+    }
+    format!("not valid JSON: {what} (at {place})")
 }
 
 #[cfg(test)]

@@ -427,3 +427,30 @@ fn completions_into_a_closed_pipe_end_quietly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Two deliberate choices, said in the commands' help: `webhooks delete` asks only a terminal
+/// (a script deletes at once), `key reset` needs --yes off a terminal; `retry --failed` exits
+/// 0 with counts, like `drain`, while `retry ID` exits 1 unless it succeeded.
+#[test]
+fn help_says_who_is_asked_and_how_retry_exits() {
+    let env = Env::new();
+    let help = |args: &[&str]| {
+        let out = env.run(args).ok().stdout;
+        out.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    let delete = help(&["webhooks", "delete", "--help"]);
+    assert!(
+        delete.contains("Asks first on a terminal; from a script (no terminal) it deletes at once, without --yes"),
+        "{delete}"
+    );
+    let reset = help(&["key", "reset", "--help"]);
+    assert!(
+        reset.contains("Asks on a terminal; elsewhere it needs --yes (it cannot be undone and affects every customer)"),
+        "{reset}"
+    );
+    let retry = help(&["deliveries", "retry", "--help"]);
+    assert!(
+        retry.contains("on one failed or retrying delivery (exit 1 unless it succeeded), or with --failed on many (exit 0, with counts, like `drain`)"),
+        "{retry}"
+    );
+}

@@ -85,7 +85,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_s
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -f -a "disable" -d 'Disable a webhook: it gets nothing new until enabled again'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -f -a "test" -d 'Send a signed `webhook.test` event now; prints status and time, exit 1 unless 2xx'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -f -a "rotate-secret" -d 'Replace the signing secret; during the grace period both old and new sign'
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -f -a "delete" -d 'Delete a webhook (its delivery history is kept)'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -f -a "delete" -d 'Delete a webhook (its delivery history is kept). Asks first on a terminal; from a script (no terminal) it deletes at once, without --yes'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l name -d 'Friendly name, unique per customer (1-100 characters)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l url -d 'Destination URL (http or https)' -r
@@ -107,7 +107,7 @@ device.*\t'Every device event'
 config.*\t'Every configuration event'
 compliance.*\t'Every compliance event'
 *\t'Every event'"
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l timeout -d 'Whole-request timeout, 1s to 120s [default: 10s]' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l timeout -d 'Whole-request timeout, 1s to 2m [default: 10s]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l max-retries -d 'Retries after the first attempt, 0 to 20 [default: 3]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l retry-backoff -d 'Wait before the first retry, doubled for each next one, 1s to 24h [default: 60s]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l payload-format -d 'Body format: the spec\'s JSON, or a Slack or Teams message [default: slack for Slack incoming-webhook URLs, teams for Teams ones, json otherwise]' -r -f -a "json\t''
@@ -175,7 +175,7 @@ device.*\t'Every device event'
 config.*\t'Every configuration event'
 compliance.*\t'Every compliance event'
 *\t'Every event'"
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l timeout -d 'Whole-request timeout, 1s to 120s [default: 10s]' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l timeout -d 'Whole-request timeout, 1s to 2m [default: 10s]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l max-retries -d 'Retries after the first attempt, 0 to 20 [default: 3]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l retry-backoff -d 'Wait before the first retry, doubled for each next one, 1s to 24h [default: 60s]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l payload-format -d 'Body format: the spec\'s JSON, or a Slack or Teams message [default: slack for Slack incoming-webhook URLs, teams for Teams ones, json otherwise]' -r -f -a "json\t''
@@ -225,7 +225,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l secret-stdin -d 'Read the new secret from standard input (first line)'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l secret-stdin -d 'Read the new secret from standard input (first line); preferred'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -s V -l version -d 'Print version'
@@ -233,7 +233,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Do not ask for confirmation'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Do not ask for confirmation (only a terminal is asked)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
@@ -245,7 +245,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from help" -f -a "disable" -d 'Disable a webhook: it gets nothing new until enabled again'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from help" -f -a "test" -d 'Send a signed `webhook.test` event now; prints status and time, exit 1 unless 2xx'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from help" -f -a "rotate-secret" -d 'Replace the signing secret; during the grace period both old and new sign'
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a webhook (its delivery history is kept)'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a webhook (its delivery history is kept). Asks first on a terminal; from a script (no terminal) it deletes at once, without --yes'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand emit" -l event-id -d 'The event\'s id in webnet (argument form)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand emit" -l actor-id -d 'Id of the user who caused the event (argument form)' -r
@@ -283,7 +283,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -f -a "list" -d 'List deliveries, newest first'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -f -a "show" -d 'Show one delivery: its payload and every attempt'
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -f -a "retry" -d 'Make one attempt now: on one failed or retrying delivery, or with --failed on many'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -f -a "retry" -d 'Make one attempt now: on one failed or retrying delivery (exit 1 unless it succeeded), or with --failed on many (exit 0, with counts, like `drain`)'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -f -a "prune" -d 'Delete old history: deliveries that ended (success or failed) before a cutoff, with their attempts and the events nothing refers to any more; never pending or retrying ones'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l webhook -d 'Only deliveries to this webhook (a deleted one\'s history too)' -r
@@ -328,7 +328,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_see
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l failed -d 'Every failed delivery (narrow with --webhook and --since)'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l failed -d 'Every failed delivery (narrow with --webhook and --since); exits 0 and reports how many succeeded, are retrying or failed again, as `drain` does: retries failing is what they are for, not an error of the command'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l dry-run -d 'With --failed: only count what would be retried; send nothing'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -s h -l help -d 'Print help'
@@ -347,7 +347,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_see
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from prune" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "list" -d 'List deliveries, newest first'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show one delivery: its payload and every attempt'
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Make one attempt now: on one failed or retrying delivery, or with --failed on many'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "retry" -d 'Make one attempt now: on one failed or retrying delivery (exit 1 unless it succeeded), or with --failed on many (exit 0, with counts, like `drain`)'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Delete old history: deliveries that ended (success or failed) before a cutoff, with their attempts and the events nothing refers to any more; never pending or retrying ones'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -l since -d 'The period, back from now' -r
@@ -361,7 +361,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand stats" -l allow-private-ta
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l port -d 'Port on 127.0.0.1 (0: any free port, printed on stderr)' -r
-complete -c webnet -n "__fish_webnet_using_subcommand listen" -l count -d 'Stop after this many events' -r
+complete -c webnet -n "__fish_webnet_using_subcommand listen" -l count -d 'Stop after this many events (at least 1)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l secret -d 'Check X-Webhook-Signature with this secret; a wrong one is answered 401. Visible to other local users in the process list: prefer --secret-stdin, or the environment variable WEBNET_LISTEN_SECRET (used when neither option is given)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
@@ -385,9 +385,9 @@ complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l cron -d 'Add a line to your crontab'
-complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l systemd -d 'Write systemd user units (~/.config/systemd/user)'
-complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l print -d 'Print instead of installing'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l cron -d 'Add a line for this database to your crontab'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l systemd -d 'Write systemd user units for this database (~/.config/systemd/user)'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l print -d 'Print the line or units instead of installing them. With WEBNET_SECRET_KEY set, the private environment file they read is still written (mode 0600), since what is printed needs it'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l watch -d 'With --systemd: a long-running `drain --watch` service instead of a timer'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
@@ -402,7 +402,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_s
 complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -f -a "rotate" -d 'Re-seal every secret and credential header under a new key, in one transaction: a new random key file replacing the old one, or a passphrase read from stdin'
-complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -f -a "reset" -d 'For a database whose key is lost: clear the secrets and credential headers it can no longer open, so that new ones can be stored; prints which webhooks lost what'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -f -a "reset" -d 'For a database whose key is lost: clear the secrets and credential headers it can no longer open, so that new ones can be stored; prints which webhooks lost what. Asks on a terminal; elsewhere it needs --yes (it cannot be undone and affects every customer)'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
@@ -416,12 +416,12 @@ complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subco
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
-complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -s y -l yes -d 'Do not ask for confirmation'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -s y -l yes -d 'Do not ask for confirmation (required without a terminal)'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -s V -l version -d 'Print version'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "rotate" -d 'Re-seal every secret and credential header under a new key, in one transaction: a new random key file replacing the old one, or a passphrase read from stdin'
-complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "reset" -d 'For a database whose key is lost: clear the secrets and credential headers it can no longer open, so that new ones can be stored; prints which webhooks lost what'
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "reset" -d 'For a database whose key is lost: clear the secrets and credential headers it can no longer open, so that new ones can be stored; prints which webhooks lost what. Asks on a terminal; elsewhere it needs --yes (it cannot be undone and affects every customer)'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_seen_subcommand_from allow list remove help" -l db -d 'SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_seen_subcommand_from allow list remove help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
@@ -489,14 +489,14 @@ complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subc
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from webhooks" -f -a "disable" -d 'Disable a webhook: it gets nothing new until enabled again'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from webhooks" -f -a "test" -d 'Send a signed `webhook.test` event now; prints status and time, exit 1 unless 2xx'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from webhooks" -f -a "rotate-secret" -d 'Replace the signing secret; during the grace period both old and new sign'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from webhooks" -f -a "delete" -d 'Delete a webhook (its delivery history is kept)'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from webhooks" -f -a "delete" -d 'Delete a webhook (its delivery history is kept). Asks first on a terminal; from a script (no terminal) it deletes at once, without --yes'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from deliveries" -f -a "list" -d 'List deliveries, newest first'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from deliveries" -f -a "show" -d 'Show one delivery: its payload and every attempt'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from deliveries" -f -a "retry" -d 'Make one attempt now: on one failed or retrying delivery, or with --failed on many'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from deliveries" -f -a "retry" -d 'Make one attempt now: on one failed or retrying delivery (exit 1 unless it succeeded), or with --failed on many (exit 0, with counts, like `drain`)'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from deliveries" -f -a "prune" -d 'Delete old history: deliveries that ended (success or failed) before a cutoff, with their attempts and the events nothing refers to any more; never pending or retrying ones'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from schedule" -f -a "install" -d 'Install `drain` for this database in cron (every minute) or systemd (a timer, or with --watch a service that sends each retry as it falls due)'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "rotate" -d 'Re-seal every secret and credential header under a new key, in one transaction: a new random key file replacing the old one, or a passphrase read from stdin'
-complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "reset" -d 'For a database whose key is lost: clear the secrets and credential headers it can no longer open, so that new ones can be stored; prints which webhooks lost what'
+complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "reset" -d 'For a database whose key is lost: clear the secrets and credential headers it can no longer open, so that new ones can be stored; prints which webhooks lost what. Asks on a terminal; elsewhere it needs --yes (it cannot be undone and affects every customer)'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from targets" -f -a "allow" -d 'Allow an address range, an address or a host name; allowing it again replaces its note'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from targets" -f -a "list" -d 'List the allowed destinations'
 complete -c webnet -n "__fish_webnet_using_subcommand help; and __fish_seen_subcommand_from targets" -f -a "remove" -d 'Stop allowing a range, address or host name; later sends to it are refused'

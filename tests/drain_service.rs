@@ -280,8 +280,23 @@ fn a_long_backlog_shows_progress_on_a_terminal() {
     cmd.args(["drain", "--concurrency", "2"]);
     let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).expect("spawn in a pty");
     p.exp_string("/300 attempted").expect("a progress bar");
-    p.exp_string("300 attempted: 300 succeeded, 0 to retry, 0 failed")
+    let shown = p
+        .exp_string("300 attempted: 300 succeeded, 0 to retry, 0 failed")
         .expect("the summary as before");
+    // The rate is a whole number of deliveries a second (`181/s`, not `180.6385/s`). (The
+    // pty's bytes arrive one char each, so `·` is not matched; the rate is the word before `/s`.)
+    let rates: Vec<&str> = shown
+        .split("/s ")
+        .filter_map(|before| before.rsplit(' ').next())
+        .filter(|rate| rate.starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert!(!rates.is_empty(), "{shown:?}");
+    assert!(
+        rates
+            .iter()
+            .all(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit())),
+        "{rates:?}"
+    );
     p.exp_eof().unwrap();
     assert_eq!(rx.count(), 300);
 

@@ -490,7 +490,7 @@ fn a_key_given_twice_at_the_top_of_an_event_is_refused_with_its_line() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stderr
-            .contains("line 1: event: duplicate key \"customer\" (4 lines further"),
+            .contains("line 1: event: duplicate key \"customer\" (at line 5, column 12)"),
         "{}",
         out.stderr
     );

@@ -33,10 +33,14 @@ fn create_prompts_for_what_is_missing() {
     settle();
     p.send(" ").unwrap(); // select the first (job.created)
     p.flush().unwrap();
+    p.exp_string("Compliance violation found").unwrap(); // the menu, redrawn
     settle();
     p.send("\r").unwrap();
     p.flush().unwrap();
-    p.exp_string("Secret").unwrap();
+    // What confirming shows: one short line of the chosen types, not their padded labels.
+    let confirmed = p.exp_string("Secret").unwrap();
+    assert!(confirmed.contains("Events: job.created"), "{confirmed:?}");
+    assert!(!confirmed.contains("Job is created"), "{confirmed:?}");
     p.send_line("typed-secret").unwrap();
     p.exp_eof().unwrap();
 

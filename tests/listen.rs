@@ -216,6 +216,9 @@ fn listen_secret_options_are_checked() {
     // stdin is empty here.
     env.run(&["listen", "--port", "0", "--secret-stdin"])
         .fails(2, "--secret-stdin");
+    // It would stop before the first event: refused, not "listening on …" and exit 0.
+    env.run(&["listen", "--port", "0", "--count", "0"])
+        .fails(2, "--count: \"0\" is too small: must be at least 1");
 }
 
 #[test]

@@ -53,6 +53,18 @@ fn stats_per_webhook_over_a_period() {
         table.contains("SUCCESS %") && table.contains("other"),
         "{table}"
     );
+    // Failed attempts as a number beside the attempts, as well as their sparkline.
+    assert!(
+        table.contains("ATTEMPTS  FAILED  P50 MS") && table.contains("FAILURES OVER TIME"),
+        "{table}"
+    );
+    let cells = |name: &str| -> Vec<String> {
+        let row = table.lines().find(|l| l.starts_with(name)).unwrap();
+        row.split_whitespace().map(String::from).collect()
+    };
+    // WEBHOOK, DELIVERIES, SUCCESS %, ATTEMPTS, FAILED
+    assert_eq!(cells("bad")[3..5], ["4", "4"], "{table}");
+    assert_eq!(cells("good")[3..5], ["4", "0"], "{table}");
     let one = env.run(&["stats", "--webhook", "1"]).ok().json();
     assert_eq!(one.as_array().unwrap().len(), 1);
     env.run(&["stats", "--since", "later"]).fails(2, "--since");

@@ -292,6 +292,96 @@ fn a_misspelt_allow_private_targets_is_refused_not_taken_for_yes() {
     }
 }
 
+/// Messages QA found inaccurate or garbled, as they read now: each says what is wrong with
+/// what, in the units the help uses, and never repeats a password.
+#[test]
+fn messages_say_exactly_what_is_wrong() {
+    let env = seeded();
+    let before = env.dump();
+    let long_url: &'static str = format!("https://b.example.com/{}", "x".repeat(2048)).leak();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            create(&["--max-retries", "99999999999999999999"]),
+            "error: --max-retries: \"99999999999999999999\" is too large: must be 0 to 20",
+        ),
+        (
+            vec!["deliveries", "list", "--limit", "99999999999"],
+            "error: --limit: \"99999999999\" is too large: must be 0 to 4294967295",
+        ),
+        (
+            vec!["emit", "job.failed", "--customer", "1", "--event-id", "99999999999999999999"],
+            "error: --event-id: \"99999999999999999999\" is too large: must be at most 9223372036854775807",
+        ),
+        (
+            create(&["--url", "https://user:hunter2@example.com/"]),
+            "error: --url: the URL contains a user name or password; send credentials with --header 'Authorization: …'",
+        ),
+        (
+            create(&["--url", long_url]),
+            "error: --url: the URL is longer than 2048 characters",
+        ),
+        (
+            create(&["--retry-backoff", "25h"]),
+            "error: --retry-backoff: \"25h\" is out of range: must be 1s to 24h",
+        ),
+        (
+            create(&["--timeout", "121s"]),
+            "error: --timeout: \"121s\" is out of range: must be 1s to 2m",
+        ),
+        (
+            create(&["--auto-disable-after", "31days"]),
+            "error: --auto-disable-after: \"31days\" is out of range: must be 0s to 30days",
+        ),
+        (
+            vec!["targets", "allow", "10.0.0.0/8", "--note", &*"n".repeat(201).leak()],
+            "error: --note: the note is longer than 200 characters",
+        ),
+        (
+            vec!["emit", "job.failed", "--customer", "999"],
+            "error: --customer: no customer 999; create one with `webnet customers create NAME`",
+        ),
+        (
+            vec!["webhooks", "rotate-secret", "1"],
+            "error: the following required arguments were not provided: <--secret-stdin|--secret <S>>",
+        ),
+        (
+            vec!["deliveries", "retry"],
+            "error: the following required arguments were not provided: <ID|--failed>",
+        ),
+    ];
+    for (args, says) in cases {
+        let out = env.run(&args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.starts_with(says), "{args:?}:\n{}", out.stderr);
+        assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.stderr);
+        assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+    }
+    assert_eq!(env.dump(), before, "nothing changed");
+}
+
+/// An event's member that is no valid value is quoted as it was written, not as serde_json
+/// writes the float back (`1e+23`).
+#[test]
+fn a_bad_member_is_quoted_as_typed() {
+    let env = seeded();
+    for (typed, shown) in [
+        ("1e23", "line 1: customer: 1e23 is not a customer id"),
+        (
+            "100000000000000000000000",
+            "line 1: customer: 100000000000000000000000 is not a customer id",
+        ),
+    ] {
+        let out = env.run_stdin(
+            &["emit"],
+            &format!(r#"{{"customer": {typed}, "event_type": "job.failed", "job": {{}}}}"#),
+        );
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(out.stderr.contains(shown), "{}", out.stderr);
+        assert!(!out.stderr.contains("e+23"), "{}", out.stderr);
+    }
+}
+
 #[test]
 fn names_and_notes_refuse_invisible_direction_and_format_characters() {
     let env = seeded();
@@ -337,4 +427,27 @@ fn names_and_notes_refuse_invisible_direction_and_format_characters() {
         "Zürich \u{0645}\u{06CC}\u{200C}\u{062E} 👩\u{200D}💻",
     ])
     .ok();
+}
+
+#[test]
+fn emit_of_one_event_for_no_customer_is_refused_as_an_option() {
+    let env = seeded();
+    let before = env.dump();
+    // Not "line 1: …" and "the others were recorded": there are no lines and no others.
+    let out = env
+        .run(&["emit", "job.failed", "--customer", "999"])
+        .fails(2, "--customer: no customer 999");
+    assert!(!out.stderr.contains("line 1"), "{}", out.stderr);
+    assert_eq!(env.dump(), before);
+    // The stdin form keeps its per-line report.
+    let out = env.run_stdin(
+        &["emit"],
+        "{\"customer\": 999, \"event_type\": \"job.failed\", \"job\": {}}\n",
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("line 1: customer: no customer 999"),
+        "{}",
+        out.stderr
+    );
 }

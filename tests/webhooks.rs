@@ -170,6 +170,13 @@ fn create_in_table_output_prints_the_id() {
         .ok();
     assert_eq!(out.stdout.trim(), "1");
     assert!(out.stderr.contains("created webhook 1"), "{}", out.stderr);
+    // The hint names this webhook, ready to run.
+    assert!(
+        out.stderr
+            .contains("add a secret with `webnet webhooks update 1 --secret-stdin`"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -392,4 +399,58 @@ fn completions_print_a_script_for_each_shell() {
         assert!(out.stdout.contains("webhooks"), "{shell}");
     }
     env.run(&["completions", "tcsh"]).fails(2, "tcsh");
+}
+
+/// `webnet completions bash | head -2`: a reader that stops early ends the output quietly.
+#[test]
+fn completions_into_a_closed_pipe_end_quietly() {
+    let env = Env::new();
+    let (reader, writer) = std::io::pipe().unwrap();
+    // Closed before webnet writes a byte: every write meets a broken pipe.
+    drop(reader);
+    let out = env
+        .cmd()
+        .args(["completions", "bash"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Two deliberate choices, said in the commands' help: `webhooks delete` asks only a terminal
+/// (a script deletes at once), `key reset` needs --yes off a terminal; `retry --failed` exits
+/// 0 with counts, like `drain`, while `retry ID` exits 1 unless it succeeded.
+#[test]
+fn help_says_who_is_asked_and_how_retry_exits() {
+    let env = Env::new();
+    let help = |args: &[&str]| {
+        let out = env.run(args).ok().stdout;
+        out.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    let delete = help(&["webhooks", "delete", "--help"]);
+    assert!(
+        delete.contains("Asks first on a terminal; from a script (no terminal) it deletes at once, without --yes"),
+        "{delete}"
+    );
+    let reset = help(&["key", "reset", "--help"]);
+    assert!(
+        reset.contains("Asks on a terminal; elsewhere it needs --yes (it cannot be undone and affects every customer)"),
+        "{reset}"
+    );
+    let retry = help(&["deliveries", "retry", "--help"]);
+    assert!(
+        retry.contains("on one failed or retrying delivery (exit 1 unless it succeeded), or with --failed on many (exit 0, with counts, like `drain`)"),
+        "{retry}"
+    );
 }

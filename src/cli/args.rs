@@ -8,8 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use super::examples;
 use super::output::Format;
 use super::values::{
-    self, count, delivery_id, duration, duration_word, interval, number_in, positive_duration,
-    webhook_id, whole_number,
+    self, count, delivery_id, duration, duration_word, interval, number_in, positive_count,
+    positive_duration, webhook_id, whole_number,
 };
 use crate::domain::{CustomerId, EventType};
 
@@ -140,8 +140,8 @@ pub struct ListenArgs {
     pub port: u16,
     #[command(flatten)]
     pub secret: SecretSource,
-    /// Stop after this many events
-    #[arg(long, value_name = "N", value_parser = count::<u64>, allow_hyphen_values = true)]
+    /// Stop after this many events (at least 1)
+    #[arg(long, value_name = "N", value_parser = positive_count::<u64>, allow_hyphen_values = true)]
     pub count: Option<u64>,
 }
 
@@ -268,9 +268,11 @@ pub enum WebhooksCommand {
     #[command(
         after_help = examples::WEBHOOKS_ROTATE_SECRET,
         mut_arg("secret", |a| a
-            .help("The new secret (visible in the process list: prefer --secret-stdin)")
-            .required_unless_present("secret_stdin")),
-        mut_arg("secret_stdin", |a| a.help("Read the new secret from standard input (first line)"))
+            .help("The new secret (visible in the process list: prefer --secret-stdin)")),
+        mut_arg("secret_stdin", |a| a.help("Read the new secret from standard input (first line); preferred")),
+        // One of the two, named together when neither is given (--secret-stdin first: it is
+        // the one to use).
+        group(clap::ArgGroup::new("new_secret").args(["secret_stdin", "secret"]).required(true))
     )]
     RotateSecret {
         /// Webhook id
@@ -282,13 +284,14 @@ pub enum WebhooksCommand {
         #[command(flatten)]
         secret: SecretSource,
     },
-    /// Delete a webhook (its delivery history is kept)
+    /// Delete a webhook (its delivery history is kept). Asks first on a terminal; from a
+    /// script (no terminal) it deletes at once, without --yes
     #[command(after_help = examples::WEBHOOKS_DELETE)]
     Delete {
         /// Webhook id
         #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
         id: i64,
-        /// Do not ask for confirmation
+        /// Do not ask for confirmation (only a terminal is asked)
         #[arg(long, short = 'y')]
         yes: bool,
     },
@@ -319,11 +322,11 @@ pub struct WebhookOptions {
     /// Accept any TLS certificate (self-signed, expired); for testing only
     #[arg(long)]
     pub no_verify_ssl: bool,
-    /// Whole-request timeout, 1s to 120s [default: 10s]
+    /// Whole-request timeout, 1s to 2m [default: 10s]
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub timeout: Option<String>,
     /// Retries after the first attempt, 0 to 20 [default: 3]
-    #[arg(long, value_name = "N", value_parser = whole_number, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", value_parser = max_retries_parser(), allow_hyphen_values = true)]
     pub max_retries: Option<i64>,
     /// Wait before the first retry, doubled for each next one, 1s to 24h [default: 60s]
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
@@ -357,6 +360,12 @@ pub struct UpdateOnly {
     /// Remove every custom header (with --header: replace them all)
     #[arg(long)]
     pub clear_headers: bool,
+}
+
+/// `--max-retries`: its range (also checked with the other settings) said at once, so that a
+/// number too large for any integer gets the same message as 21.
+fn max_retries_parser() -> impl Fn(&str) -> Result<i64, String> + Clone + Send + Sync + 'static {
+    values::number_in(0..=i64::from(crate::domain::webhook::MAX_RETRIES_LIMIT))
 }
 
 fn concurrency_parser() -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
@@ -448,18 +457,23 @@ pub enum DeliveriesCommand {
         #[arg(value_parser = delivery_id, allow_negative_numbers = true)]
         id: i64,
     },
-    /// Make one attempt now: on one failed or retrying delivery, or with --failed on many
-    #[command(after_help = examples::DELIVERIES_RETRY)]
+    /// Make one attempt now: on one failed or retrying delivery (exit 1 unless it succeeded),
+    /// or with --failed on many (exit 0, with counts, like `drain`)
+    #[command(
+        after_help = examples::DELIVERIES_RETRY,
+        group(clap::ArgGroup::new("which").args(["id", "failed"]).required(true))
+    )]
     Retry {
         /// Delivery id
         #[arg(
-            required_unless_present = "failed",
             conflicts_with = "failed",
             value_parser = delivery_id,
             allow_negative_numbers = true
         )]
         id: Option<i64>,
-        /// Every failed delivery (narrow with --webhook and --since)
+        /// Every failed delivery (narrow with --webhook and --since); exits 0 and reports how
+        /// many succeeded, are retrying or failed again, as `drain` does: retries failing is
+        /// what they are for, not an error of the command
         #[arg(long)]
         failed: bool,
         /// With --failed: only deliveries to this webhook
@@ -499,15 +513,20 @@ pub enum DeliveriesCommand {
 pub enum ScheduleCommand {
     /// Install `drain` for this database in cron (every minute) or systemd (a timer, or with
     /// --watch a service that sends each retry as it falls due)
-    #[command(after_help = examples::SCHEDULE_INSTALL)]
+    #[command(
+        after_help = examples::SCHEDULE_INSTALL,
+        group(clap::ArgGroup::new("scheduler").args(["cron", "systemd"]).required(true))
+    )]
     Install {
-        /// Add a line to your crontab
-        #[arg(long, conflicts_with = "systemd", required_unless_present = "systemd")]
+        /// Add a line for this database to your crontab
+        #[arg(long, conflicts_with = "systemd")]
         cron: bool,
-        /// Write systemd user units (~/.config/systemd/user)
+        /// Write systemd user units for this database (~/.config/systemd/user)
         #[arg(long)]
         systemd: bool,
-        /// Print instead of installing
+        /// Print the line or units instead of installing them. With WEBNET_SECRET_KEY set, the
+        /// private environment file they read is still written (mode 0600), since what is
+        /// printed needs it
         #[arg(long)]
         print: bool,
         /// With --systemd: a long-running `drain --watch` service instead of a timer
@@ -531,10 +550,11 @@ pub enum KeyCommand {
         new_passphrase_stdin: bool,
     },
     /// For a database whose key is lost: clear the secrets and credential headers it can no
-    /// longer open, so that new ones can be stored; prints which webhooks lost what
+    /// longer open, so that new ones can be stored; prints which webhooks lost what. Asks on a
+    /// terminal; elsewhere it needs --yes (it cannot be undone and affects every customer)
     #[command(after_help = examples::KEY_RESET)]
     Reset {
-        /// Do not ask for confirmation
+        /// Do not ask for confirmation (required without a terminal)
         #[arg(long, short = 'y')]
         yes: bool,
     },

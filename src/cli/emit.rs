@@ -24,6 +24,11 @@ pub fn run(ctx: &Context, args: EmitArgs) -> Result<(), CliError> {
         None => Input::Reader(Box::new(std::io::stdin())),
     };
     let mut store = ctx.store()?;
+    if args.event_type.is_some() {
+        // One event from arguments: its customer is an option, refused as one (the stdin form
+        // reports a missing customer per line and goes on with the others).
+        super::webhooks::ensure_customer(&store, ctx.require_customer()?)?;
+    }
     let mut engine = ctx.engine(&mut store, args.concurrency)?;
     let mut report = Printer { format: ctx.format };
     let summary = service::emit(&mut engine, input, args.queue, &mut report)?;

@@ -72,7 +72,10 @@ receiver to accept the new secret, then let the grace period end.";
 
 pub const WEBHOOKS_DELETE: &str = "Examples:
   webnet webhooks delete 1        # asks on a terminal
-  webnet webhooks delete 1 --yes  # its delivery history is kept";
+  webnet webhooks delete 1 --yes  # its delivery history is kept
+
+Only a terminal is asked: from a script (no terminal) it deletes at once, --yes or not.
+(`key reset`, which cannot be undone, requires --yes off a terminal instead.)";
 
 pub const EMIT: &str = "Examples:
   webnet emit job.completed --customer 1 --event-id 123 --data '{\"id\": 123, \"status\": \"success\"}'
@@ -105,7 +108,10 @@ pub const DELIVERIES_SHOW: &str = "Examples:
 pub const DELIVERIES_RETRY: &str = "Examples:
   webnet deliveries retry 40                                 # one attempt now
   webnet deliveries retry --failed --webhook 1 --since 24h   # every failed one, after a fix
-  webnet deliveries retry --failed --since 3days --dry-run   # how many; sends nothing";
+  webnet deliveries retry --failed --since 3days --dry-run   # how many; sends nothing
+
+retry ID exits 1 unless the attempt succeeded. retry --failed exits 0 and reports how many
+succeeded and how many still fail, as drain does: failing again is what retries are for.";
 
 pub const DELIVERIES_PRUNE: &str = "Examples:
   webnet deliveries prune --older-than 90d                 # what ended 90+ days ago
@@ -137,7 +143,12 @@ pub const SCHEDULE_INSTALL: &str = "Examples:
 
 The drain runs as you do: the same database, the same customer when pinned (--customer,
 WEBNET_CUSTOMER), the same key source, and --allow-private-targets if given (with a
-warning: `webnet targets allow` is the way for a schedule).";
+warning: `webnet targets allow` is the way for a schedule).
+
+Each database has its own schedule: its own crontab line (installing it again changes
+nothing; another database adds its own), and its own units and environment file
+(webnet-drain.timer and drain.env for the default database, webnet-drain-<name>-<hash>.timer
+and drain-<name>-<hash>.env for any other). The files written are listed.";
 
 pub const KEY: &str = "Examples:
   webnet key rotate
@@ -158,8 +169,9 @@ pub const KEY_RESET: &str = "Examples:
   webnet key reset --yes
 
 Refused while the current key still opens the database's secrets (use `key rotate`).
-Without --yes it asks on a terminal; elsewhere --yes is required. An old key file is kept
-as <database>.key.old; a new one is created with the next secret.";
+Without --yes it asks on a terminal; elsewhere --yes is required (unlike `webhooks delete`:
+this cannot be undone and affects every customer). An old key file is kept as
+<database>.key.old; a new one is created with the next secret.";
 
 pub const TARGETS: &str = "Examples:
   webnet targets allow 10.20.0.0/16 --note 'monitoring VLAN'

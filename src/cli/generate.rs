@@ -21,11 +21,20 @@ pub fn completions(shell: Shell) -> Vec<u8> {
     out
 }
 
+/// Writes the script to stdout. A reader that stops early (`| head`) is not an error: output
+/// ends quietly, as everywhere else (`output::print_line`).
 pub fn print_completions(shell: Shell) -> Result<(), CliError> {
     use std::io::Write;
-    std::io::stdout()
+    let mut out = std::io::stdout().lock();
+    match out
         .write_all(&completions(shell))
-        .map_err(|e| CliError::failure(format!("cannot write completions: {e}")))
+        .and_then(|()| out.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CliError::failure(format!("cannot write completions: {e}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Every man page: `webnet.1` and one per subcommand (`webnet-webhooks-create.1`, …).

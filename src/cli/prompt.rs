@@ -59,16 +59,21 @@ pub fn events() -> Result<Vec<String>, CliError> {
         .map(|t| format!("{:<30} {}", t.as_str(), t.about()))
         .collect();
     loop {
+        // dialoguer's own report would echo every chosen label, padding and description
+        // included; one short line of the types is what there is to confirm.
         let picked = MultiSelect::with_theme(&ColorfulTheme::default())
             .with_prompt("Events (space to select, enter to confirm)")
             .items(&labels)
+            .report(false)
             .interact()
             .map_err(cancelled)?;
         if !picked.is_empty() {
-            return Ok(picked
+            let types: Vec<String> = picked
                 .iter()
                 .map(|&i| all[i].as_str().to_string())
-                .collect());
+                .collect();
+            eprintln!("Events: {}", types.join(", "));
+            return Ok(types);
         }
         eprintln!("pick at least one event type");
     }

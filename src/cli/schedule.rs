@@ -7,6 +7,13 @@
 //! for a schedule), `--retain`, and the key source. A `WEBNET_SECRET_KEY` goes into a private
 //! environment file (mode 0600) that the line or unit reads; the passphrase itself never
 //! appears in the crontab, the unit or the output.
+//!
+//! Each database gets its own schedule ([`Names`]): its crontab line is marked with its path,
+//! so installing it again finds its line and another database adds its own; its units and
+//! environment file carry a suffix from its path unless it is the default database (whose
+//! names, `webnet-drain.service` and `drain.env`, README shows).
+
+mod render;
 
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -16,46 +23,8 @@ use std::process::{Command, Stdio};
 use super::args::ScheduleCommand;
 use super::output::{self, Format};
 use super::{CliError, Context};
-use crate::domain::{CustomerId, Scope};
-
-const MARK: &str = "# webnet drain";
-
-/// What the scheduled `drain` needs to run as the caller does.
-#[derive(Debug, Clone)]
-pub struct DrainCommand {
-    pub exe: PathBuf,
-    pub db: PathBuf,
-    /// The customer the caller is pinned to (`--customer`, `WEBNET_CUSTOMER`).
-    pub customer: Option<CustomerId>,
-    pub allow_private: bool,
-    /// `drain --retain`, as given (one word).
-    pub retain: Option<String>,
-    /// The environment file holding `WEBNET_SECRET_KEY`, when the caller uses one.
-    pub env_file: Option<PathBuf>,
-}
-
-impl DrainCommand {
-    /// The program and its arguments, up to and including `drain`'s own options.
-    fn words(&self, extra: &[&str]) -> Vec<String> {
-        let mut words = vec![
-            self.exe.display().to_string(),
-            "--db".into(),
-            self.db.display().to_string(),
-        ];
-        if let Some(customer) = self.customer {
-            words.extend(["--customer".into(), customer.to_string()]);
-        }
-        if self.allow_private {
-            words.push("--allow-private-targets".into());
-        }
-        words.push("drain".into());
-        words.extend(extra.iter().map(|s| s.to_string()));
-        if let Some(retain) = &self.retain {
-            words.extend(["--retain".into(), retain.clone()]);
-        }
-        words
-    }
-}
+use crate::domain::Scope;
+use render::{cron_line, env_file_text, is_line_for, systemd_units, DrainCommand, Names};
 
 pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
     let ScheduleCommand::Install {
@@ -71,13 +40,23 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
             "goes with --systemd: cron starts `drain` every minute instead",
         ));
     }
+    // As every command that does not create a database: a mistyped --db fails here, not in
+    // the scheduled drain every minute.
+    drop(ctx.store()?);
     let exe = std::env::current_exe()
         .map_err(|e| CliError::failure(format!("cannot find this program's path: {e}")))?;
-    let db = std::path::absolute(ctx.db_path())
-        .map_err(|e| CliError::failure(format!("cannot resolve the database path: {e}")))?;
+    let absolute = |p: &Path| {
+        std::path::absolute(p)
+            .map_err(|e| CliError::failure(format!("cannot resolve the database path: {e}")))
+    };
+    let db = absolute(ctx.db_path())?;
+    let default = super::default_db_path()
+        .ok()
+        .is_some_and(|d| absolute(&d).is_ok_and(|d| d == db));
+    let names = Names::for_db(&db, default);
     let passphrase = ctx.passphrase();
     let env_file = match passphrase {
-        Some(_) => Some(config_dir()?.join("webnet").join("drain.env")),
+        Some(_) => Some(config_dir()?.join("webnet").join(names.env_file())),
         None => None,
     };
     if ctx.allow_private {
@@ -97,17 +76,32 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
         env_file,
     };
     if cron {
+        if drain
+            .db
+            .as_os_str()
+            .to_string_lossy()
+            .contains(['\n', '\r'])
+        {
+            return Err(CliError::usage(
+                "--db",
+                "a path with a line break cannot go into a crontab line; use --systemd",
+            ));
+        }
         let line = cron_line(&drain);
         if print {
-            write_env_file(&drain, passphrase)?;
+            if let Some(file) = write_env_file(&drain, passphrase)? {
+                printed_needs(&file, "line");
+            }
             output::print_line(&line);
             return Ok(());
         }
         return install_cron(ctx, &drain, passphrase, &line);
     }
-    let units = systemd_units(&drain, watch);
+    let units = systemd_units(&drain, &names, watch);
     if print {
-        write_env_file(&drain, passphrase)?;
+        if let Some(file) = write_env_file(&drain, passphrase)? {
+            printed_needs(&file, "units");
+        }
         for (name, text) in &units {
             output::print_line(&format!("# {name}\n{text}"));
         }
@@ -116,8 +110,10 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
     let dir = config_dir()?.join("systemd/user");
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::failure(format!("{}: {e}", dir.display())))?;
-    write_env_file(&drain, passphrase)?;
     let mut written = Vec::new();
+    if let Some(file) = write_env_file(&drain, passphrase)? {
+        written.push(file.display().to_string());
+    }
     for (name, text) in &units {
         let path = dir.join(name);
         std::fs::write(&path, text)
@@ -125,13 +121,14 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
         written.push(path.display().to_string());
     }
     let unit = if watch {
-        "webnet-drain-watch.service"
+        names.unit("webnet-drain-watch", "service")
     } else {
-        "webnet-drain.timer"
+        names.unit("webnet-drain", "timer")
     };
     let next = format!("systemctl --user daemon-reload && systemctl --user enable --now {unit}");
     match ctx.format {
         Format::Json => output::print_json(&serde_json::json!({
+            "database": drain.db.display().to_string(),
             "files": written,
             "environment_file": drain.env_file.as_ref().map(|p| p.display().to_string()),
             "next": next,
@@ -140,137 +137,34 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
             for f in &written {
                 output::print_line(f);
             }
-            eprintln!("written; now run: {next}");
+            eprintln!(
+                "wrote {} file(s) for the database {}; now run: {next}",
+                written.len(),
+                drain.db.display()
+            );
         }
     }
     Ok(())
 }
 
-/// Characters that need no quoting, in a shell word or a systemd command line.
-fn is_plain(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@".contains(&b))
-}
-
-/// One shell word: as is when plain, else single-quoted.
-fn sh_word(s: &str) -> String {
-    if is_plain(s) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
-/// One word of a systemd command line: as is when plain, else double-quoted with C escapes;
-/// `%` (specifiers) and `$` (variables) are doubled either way.
-fn systemd_word(s: &str) -> String {
-    if is_plain(s) {
-        return s.to_string();
-    }
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str(r"\\"),
-            '"' => out.push_str("\\\""),
-            '%' => out.push_str("%%"),
-            '$' => out.push_str("$$"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// The crontab line. With a key, it first reads the environment file into the environment
-/// (`set -a` exports what it assigns): the value is parsed by the shell as a quoted string,
-/// never split into words. `%` is escaped as cron requires.
-pub fn cron_line(drain: &DrainCommand) -> String {
-    let mut command = String::new();
-    if let Some(env) = &drain.env_file {
-        command.push_str(&format!(
-            "set -a && . {} && set +a && ",
-            sh_word(&env.display().to_string())
-        ));
-    }
-    let words: Vec<String> = drain
-        .words(&["--max-time", "50s"])
-        .iter()
-        .map(|w| sh_word(w))
-        .collect();
-    command.push_str(&words.join(" "));
-    format!(
-        "* * * * * {} > /dev/null {MARK}",
-        command.replace('%', r"\%")
-    )
-}
-
-pub fn systemd_units(drain: &DrainCommand, watch: bool) -> Vec<(String, String)> {
-    let exec = |extra: &[&str]| {
-        drain
-            .words(extra)
-            .iter()
-            .map(|w| systemd_word(w))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    let env = drain
-        .env_file
-        .as_ref()
-        .map(|p| {
-            format!(
-                "EnvironmentFile={}\n",
-                p.display().to_string().replace('%', "%%")
-            )
-        })
-        .unwrap_or_default();
-    if watch {
-        return vec![(
-            "webnet-drain-watch.service".into(),
-            format!(
-                "[Unit]\nDescription=webnet webhook deliveries, sent as they fall due\n\n[Service]\n{env}ExecStart={}\nRestart=always\nRestartSec=5\n# SIGTERM lets requests in flight finish (webhook timeouts go up to 120 s).\nTimeoutStopSec=150\n\n[Install]\nWantedBy=default.target\n",
-                exec(&["--watch"])
-            ),
-        )];
-    }
-    vec![
-        (
-            "webnet-drain.service".into(),
-            format!(
-                "[Unit]\nDescription=Send due webnet webhook deliveries\n\n[Service]\nType=oneshot\n{env}ExecStart={}\n",
-                exec(&["--max-time", "50s"])
-            ),
-        ),
-        (
-            "webnet-drain.timer".into(),
-            "[Unit]\nDescription=Run webnet drain every minute\n\n[Timer]\nOnCalendar=minutely\nAccuracySec=1s\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n".into(),
-        ),
-    ]
-}
-
-/// `WEBNET_SECRET_KEY="…"`, read the same by a POSIX shell (`.`) and by systemd's
-/// `EnvironmentFile=`: inside double quotes both take `\` before `"`, `\`, `` ` `` and `$` as
-/// an escape and everything else (spaces, `'`, line breaks) literally; neither expands
-/// anything once `$` and `` ` `` are escaped.
-pub fn env_file_text(passphrase: &str) -> String {
-    let mut value = String::new();
-    for c in passphrase.chars() {
-        if matches!(c, '"' | '\\' | '`' | '$') {
-            value.push('\\');
-        }
-        value.push(c);
-    }
-    format!(
-        "# The secret key for `webnet drain` run by cron or systemd, written by\n# `webnet schedule install`. Keep it private (mode 0600).\nWEBNET_SECRET_KEY=\"{value}\"\n"
-    )
+/// Says on stderr that `--print` wrote the environment file (it installs nothing else): what
+/// it printed reads the key from there.
+fn printed_needs(file: &Path, what: &str) {
+    eprintln!(
+        "wrote {} (mode 0600) with the secret key (WEBNET_SECRET_KEY): the printed {what} read{} it from there; nothing else was installed",
+        file.display(),
+        if what == "line" { "s" } else { "" }
+    );
 }
 
 /// Writes the environment file (mode 0600 from the first byte, in a 0700 folder), replacing
-/// any earlier one in one step. Nothing to do without a key.
-fn write_env_file(drain: &DrainCommand, passphrase: Option<&str>) -> Result<(), CliError> {
+/// any earlier one in one step, and returns its path. Nothing to do without a key.
+fn write_env_file(
+    drain: &DrainCommand,
+    passphrase: Option<&str>,
+) -> Result<Option<PathBuf>, CliError> {
     let (Some(path), Some(passphrase)) = (&drain.env_file, passphrase) else {
-        return Ok(());
+        return Ok(None);
     };
     let fail = |p: &Path, e: std::io::Error| CliError::failure(format!("{}: {e}", p.display()));
     if let Some(dir) = path.parent() {
@@ -289,15 +183,11 @@ fn write_env_file(drain: &DrainCommand, passphrase: Option<&str>) -> Result<(), 
         .open(&tmp)
         .map_err(|e| fail(&tmp, e))?;
     file.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .and_then(|()| file.write_all(env_file_text(passphrase).as_bytes()))
+        .and_then(|()| file.write_all(env_file_text(&drain.db, passphrase).as_bytes()))
         .and_then(|()| file.sync_all())
         .map_err(|e| fail(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| fail(path, e))?;
-    eprintln!(
-        "the secret key (WEBNET_SECRET_KEY) is in {} (mode 0600), which the scheduled drain reads",
-        path.display()
-    );
-    Ok(())
+    Ok(Some(path.clone()))
 }
 
 /// `$XDG_CONFIG_HOME`, else `~/.config`.
@@ -306,8 +196,9 @@ fn config_dir() -> Result<PathBuf, CliError> {
         .ok_or_else(|| CliError::failure("neither XDG_CONFIG_HOME nor HOME is set; use --print"))
 }
 
-/// Adds the line to the user's crontab unless a webnet line is there already (then nothing,
-/// the environment file included, is changed).
+/// Adds this database's line to the user's crontab unless it has one already (then nothing,
+/// the environment file included, is changed, and the line there is shown). Other databases'
+/// lines are left as they are.
 fn install_cron(
     ctx: &Context,
     drain: &DrainCommand,
@@ -337,13 +228,24 @@ fn install_cron(
     } else {
         String::new()
     };
-    if table.lines().any(|l| l.contains(MARK)) {
+    let report = |shown: &str, added: bool, env: Option<&Path>| match ctx.format {
+        Format::Json => output::print_json(&serde_json::json!({
+            "database": drain.db.display().to_string(),
+            "crontab": shown,
+            "added": added,
+            "environment_file": env.map(|p| p.display().to_string()),
+        })),
+        Format::Table => output::print_line(shown),
+    };
+    if let Some(existing) = table.lines().find(|l| is_line_for(l, &drain.db)) {
         eprintln!(
-            "a webnet drain line is already in your crontab; nothing changed (to replace it, remove it with `crontab -e` and run this again)"
+            "already installed: your crontab has a webnet drain line for {}; nothing changed (to replace it, remove it with `crontab -e` and run this again)",
+            drain.db.display()
         );
+        report(existing, false, None);
         return Ok(());
     }
-    write_env_file(drain, passphrase)?;
+    let env = write_env_file(drain, passphrase)?;
     if !table.is_empty() && !table.ends_with('\n') {
         table.push('\n');
     }
@@ -367,33 +269,16 @@ fn install_cron(
             "crontab refused the new table; nothing changed",
         ));
     }
-    match ctx.format {
-        Format::Json => output::print_json(&serde_json::json!({
-            "crontab": line,
-            "environment_file": drain.env_file.as_ref().map(|p| p.display().to_string()),
-        })),
-        Format::Table => output::print_line(line),
-    }
+    eprintln!(
+        "added to your crontab: drain runs every minute for {}{}",
+        drain.db.display(),
+        env.as_ref()
+            .map(|p| format!(
+                "; wrote {} (mode 0600) with the secret key it reads",
+                p.display()
+            ))
+            .unwrap_or_default()
+    );
+    report(line, true, env.as_deref());
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn words_are_quoted_only_when_needed() {
-        assert_eq!(sh_word("/usr/bin/webnet"), "/usr/bin/webnet");
-        assert_eq!(sh_word("/a b/it's"), r"'/a b/it'\''s'");
-        assert_eq!(systemd_word("/a b/100%/$x"), "\"/a b/100%%/$$x\"");
-    }
-
-    #[test]
-    fn the_env_file_escapes_what_a_shell_or_systemd_would_expand() {
-        let text = env_file_text(r#"a b 'c' "d" $HOME `e` \f"#);
-        assert!(
-            text.ends_with("WEBNET_SECRET_KEY=\"a b 'c' \\\"d\\\" \\$HOME \\`e\\` \\\\f\"\n"),
-            "{text}"
-        );
-    }
 }

@@ -1,5 +1,5 @@
-//! `webnet stats`: per webhook, over a period: deliveries, success rate, attempts, latency, and
-//! a sparkline of attempts (failures below it) across the period.
+//! `webnet stats`: per webhook, over a period: deliveries, success rate, attempts and failed
+//! attempts, latency, and sparklines of attempts and of failed attempts across the period.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -82,10 +82,11 @@ pub fn run(
         ("DELIVERIES", "deliveries"),
         ("SUCCESS %", "success_rate"),
         ("ATTEMPTS", "attempts"),
+        ("FAILED", "failed_attempts"),
         ("P50 MS", "latency_p50_ms"),
         ("P95 MS", "latency_p95_ms"),
         ("ATTEMPTS OVER TIME", "activity"),
-        ("FAILED", "failures"),
+        ("FAILURES OVER TIME", "failures"),
     ];
     if ctx.format == output::Format::Table {
         rows.iter_mut().for_each(output::mark_deleted_webhook);

@@ -92,8 +92,13 @@ pub fn delivery_id(s: &str) -> Result<i64, String> {
 }
 
 fn id(s: &str, what: &str) -> Result<i64, String> {
-    match s.trim().parse::<i64>() {
+    match integer(s) {
         Ok(n) if n > 0 => Ok(n),
+        Err(Some(Overflow::Up)) => Err(format!(
+            "{} is too large for a {what}: must be 1 to {}",
+            quote(s),
+            i64::MAX
+        )),
         _ => Err(format!(
             "{} is not a {what} (a positive whole number)",
             quote(s)
@@ -101,38 +106,86 @@ fn id(s: &str, what: &str) -> Result<i64, String> {
     }
 }
 
-/// A whole number, negative ones included (`--event-id`, `--max-retries`, whose range is
-/// checked with the other settings).
+/// Which way a whole number overflowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Overflow {
+    Up,
+    Down,
+}
+
+/// `s` (trimmed) as an `i64`; `Err(Some(..))` when it is a whole number too large or too small
+/// for one, `Err(None)` when it is no whole number at all.
+fn integer(s: &str) -> Result<i64, Option<Overflow>> {
+    s.trim().parse::<i64>().map_err(|e| match e.kind() {
+        std::num::IntErrorKind::PosOverflow => Some(Overflow::Up),
+        std::num::IntErrorKind::NegOverflow => Some(Overflow::Down),
+        _ => None,
+    })
+}
+
+/// A whole number, negative ones included (`--event-id`, `--actor-id`).
 pub fn whole_number(s: &str) -> Result<i64, String> {
-    s.trim()
-        .parse::<i64>()
-        .map_err(|_| format!("{} is not a whole number", quote(s)))
+    integer(s).map_err(|e| match e {
+        Some(Overflow::Up) => format!("{} is too large: must be at most {}", quote(s), i64::MAX),
+        Some(Overflow::Down) => {
+            format!("{} is too small: must be at least {}", quote(s), i64::MIN)
+        }
+        None => format!("{} is not a whole number", quote(s)),
+    })
 }
 
-/// A count: a whole number, 0 or more (`--limit`, `--count`).
-pub fn count<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
-    s.trim()
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| T::try_from(n).ok())
-        .ok_or_else(|| format!("{} is not a count (a whole number, 0 or more)", quote(s)))
+/// The unsigned types a count is kept in, with their largest value (for messages).
+pub trait CountType: TryFrom<u64> {
+    const MAX: u64;
 }
 
-/// A whole number within `range` (`--concurrency`, `--buckets`, `--port`).
+impl CountType for u32 {
+    const MAX: u64 = u32::MAX as u64;
+}
+
+impl CountType for u64 {
+    const MAX: u64 = u64::MAX;
+}
+
+/// A count: a whole number, 0 or more (`--limit`).
+pub fn count<T: CountType>(s: &str) -> Result<T, String> {
+    let too_large = || format!("{} is too large: must be 0 to {}", quote(s), T::MAX);
+    match s.trim().parse::<u64>() {
+        Ok(n) => T::try_from(n).map_err(|_| too_large()),
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => Err(too_large()),
+        Err(_) => Err(format!(
+            "{} is not a count (a whole number, 0 or more)",
+            quote(s)
+        )),
+    }
+}
+
+/// A count of at least 1 (`listen --count`: 0 would stop before the first event).
+pub fn positive_count<T: CountType + PartialEq + From<u8>>(s: &str) -> Result<T, String> {
+    let n = count::<T>(s)?;
+    if n == T::from(0) {
+        return Err(format!("{} is too small: must be at least 1", quote(s)));
+    }
+    Ok(n)
+}
+
+/// A whole number within `range` (`--concurrency`, `--buckets`, `--port`, `--max-retries`).
 pub fn number_in<T: TryFrom<i64>>(
     range: RangeInclusive<i64>,
 ) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static {
     move |s: &str| {
-        let n = s
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| format!("{} is not a whole number", quote(s)))?;
+        let (start, end) = (range.start(), range.end());
+        let n = integer(s).map_err(|e| match e {
+            Some(Overflow::Up) => format!("{} is too large: must be {start} to {end}", quote(s)),
+            Some(Overflow::Down) => {
+                format!("{} is too small: must be {start} to {end}", quote(s))
+            }
+            None => format!("{} is not a whole number", quote(s)),
+        })?;
         if !range.contains(&n) {
             return Err(format!(
-                "{} is out of range: must be {} to {}",
-                quote(s),
-                range.start(),
-                range.end()
+                "{} is out of range: must be {start} to {end}",
+                quote(s)
             ));
         }
         T::try_from(n).map_err(|_| format!("{} is out of range", quote(s)))
@@ -196,5 +249,35 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn numbers_too_large_say_so_with_the_range() {
+        assert_eq!(
+            whole_number("99999999999999999999").unwrap_err(),
+            "\"99999999999999999999\" is too large: must be at most 9223372036854775807"
+        );
+        assert!(whole_number("-99999999999999999999")
+            .unwrap_err()
+            .contains("is too small: must be at least -9223372036854775808"));
+        assert_eq!(
+            count::<u32>("99999999999").unwrap_err(),
+            "\"99999999999\" is too large: must be 0 to 4294967295"
+        );
+        assert!(count::<u64>("99999999999999999999")
+            .unwrap_err()
+            .ends_with("is too large: must be 0 to 18446744073709551615"));
+        assert_eq!(
+            number_in::<i64>(0..=20)("99999999999999999999").unwrap_err(),
+            "\"99999999999999999999\" is too large: must be 0 to 20"
+        );
+        assert!(webhook_id("99999999999999999999")
+            .unwrap_err()
+            .contains("too large for a webhook id"));
+        assert_eq!(
+            positive_count::<u64>("0").unwrap_err(),
+            "\"0\" is too small: must be at least 1"
+        );
+        assert_eq!(positive_count::<u64>("3"), Ok(3));
     }
 }

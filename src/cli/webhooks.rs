@@ -176,16 +176,17 @@ fn create(ctx: &Context, opts: WebhookOptions) -> Result<(), CliError> {
         Format::Json => output::print_json(&webhook_json(&hook)),
         Format::Table => {
             output::print_line(&hook.id.to_string());
+            let unsigned = if hook.has_secret {
+                String::new()
+            } else {
+                format!(
+                    " (unsigned: add a secret with `webnet webhooks update {} --secret-stdin`)",
+                    hook.id
+                )
+            };
             eprintln!(
-                "created webhook {} {:?} for customer {}{}",
-                hook.id,
-                hook.settings.name,
-                customer,
-                if hook.has_secret {
-                    ""
-                } else {
-                    " (unsigned: add a secret with `webnet webhooks update ID --secret-stdin`)"
-                }
+                "created webhook {} {:?} for customer {customer}{unsigned}",
+                hook.id, hook.settings.name,
             );
         }
     }
@@ -303,7 +304,8 @@ fn apply_limits(s: &mut WebhookSettings, opts: &WebhookOptions) -> Result<(), Cl
     Ok(())
 }
 
-fn ensure_customer(store: &Store, id: CustomerId) -> Result<(), CliError> {
+/// Refuses (exit 2, naming `--customer`) a customer that does not exist, saying how to make one.
+pub(super) fn ensure_customer(store: &Store, id: CustomerId) -> Result<(), CliError> {
     match store.customer(Scope::All, id) {
         Ok(_) => Ok(()),
         Err(StoreError::NotFound { .. }) => Err(CliError::usage(

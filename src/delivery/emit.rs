@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::engine::{Engine, Msg};
 use super::summary::Summary;
-use crate::domain::payload::{from_object, Event, MAX_PAYLOAD_BYTES};
+use crate::domain::payload::{from_document, Event, MAX_PAYLOAD_BYTES};
 use crate::domain::stream::{Piece, Splitter};
 use crate::domain::{CustomerId, Scope, ValidationError};
 use crate::store::{Claim, NewEvent, Recorded, StoreError};
@@ -178,7 +178,7 @@ fn record(
                     message,
                 },
             )),
-            Piece::Doc { line, value } => validate(engine, value, now, known)
+            Piece::Doc { line, value, text } => validate(engine, value, &text, now, known)
                 .map(|(c, e)| (line, c, e))
                 .map_err(|e| (line, e)),
         };
@@ -217,13 +217,14 @@ fn record(
 fn validate(
     engine: &Engine<'_>,
     value: Value,
+    text: &str,
     now: i64,
     known: &mut HashSet<CustomerId>,
 ) -> Result<(CustomerId, Event), ValidationError> {
     let Value::Object(map) = value else {
         return Err(ValidationError::new("event", "must be a JSON object"));
     };
-    let event = from_object(map, now)?;
+    let event = from_document(map, Some(text), now)?;
     let customer = match (event.customer, engine.scope) {
         (Some(c), Scope::Customer(pinned)) if c != pinned => {
             return Err(ValidationError::new(

@@ -2,9 +2,12 @@
 //! them (spec "Payload Format"): `event_timestamp`, `event_type`, `actor`, then the family object
 //! and any other keys given — never `customer` or `event_id`.
 
+use std::collections::HashMap;
+
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::text::{quote, quote_json};
+use super::text::{cut, quote, quote_json, QUOTE_CHARS};
 use super::time::{rfc3339, Millis};
 use super::{CustomerId, EventType, ValidationError};
 
@@ -33,11 +36,26 @@ pub fn parse_event(text: &str, now: Millis) -> Result<Event, ValidationError> {
     let Value::Object(map) = value else {
         return Err(err("event", "must be a JSON object"));
     };
-    from_object(map, now)
+    from_document(map, Some(text), now)
 }
 
 /// Validates an event object and builds its payload.
-pub fn from_object(mut map: Map<String, Value>, now: Millis) -> Result<Event, ValidationError> {
+pub fn from_object(map: Map<String, Value>, now: Millis) -> Result<Event, ValidationError> {
+    from_document(map, None, now)
+}
+
+/// As [`from_object`], for an object parsed from `source`: a message about one of its members
+/// quotes that member as it was written there ([`written`]), not as serde_json writes it back.
+pub fn from_document(
+    mut map: Map<String, Value>,
+    source: Option<&str>,
+    now: Millis,
+) -> Result<Event, ValidationError> {
+    let shown = |key: &str, value: &Value| {
+        source
+            .and_then(|s| written(s, key))
+            .unwrap_or_else(|| quote_json(value))
+    };
     let customer = match map.remove("customer") {
         None | Some(Value::Null) => None,
         Some(v) => Some(
@@ -49,7 +67,7 @@ pub fn from_object(mut map: Map<String, Value>, now: Millis) -> Result<Event, Va
                         "customer",
                         format!(
                             "{} is not a customer id (a positive whole number)",
-                            quote_json(&v)
+                            shown("customer", &v)
                         ),
                     )
                 })?,
@@ -62,7 +80,7 @@ pub fn from_object(mut map: Map<String, Value>, now: Millis) -> Result<Event, Va
         Some(other) => {
             return Err(err(
                 "event_type",
-                format!("{} is not a string", quote_json(&other)),
+                format!("{} is not a string", shown("event_type", &other)),
             ))
         }
         None => return Err(err("event_type", "is missing")),
@@ -72,7 +90,7 @@ pub fn from_object(mut map: Map<String, Value>, now: Millis) -> Result<Event, Va
         Some(v) => Some(v.as_i64().ok_or_else(|| {
             err(
                 "event_id",
-                format!("{} is not a whole number", quote_json(&v)),
+                format!("{} is not a whole number", shown("event_id", &v)),
             )
         })?),
     };
@@ -93,7 +111,7 @@ pub fn from_object(mut map: Map<String, Value>, now: Millis) -> Result<Event, Va
         Some(other) => {
             return Err(err(
                 "event_timestamp",
-                format!("{} is not a string", quote_json(&other)),
+                format!("{} is not a string", shown("event_timestamp", &other)),
             ))
         }
     };
@@ -103,7 +121,7 @@ pub fn from_object(mut map: Map<String, Value>, now: Millis) -> Result<Event, Va
         Some(other) => {
             return Err(err(
                 "actor",
-                format!("{} is not an object", quote_json(&other)),
+                format!("{} is not an object", shown("actor", &other)),
             ))
         }
     };
@@ -115,7 +133,7 @@ pub fn from_object(mut map: Map<String, Value>, now: Millis) -> Result<Event, Va
                 "event",
                 format!(
                     "\"{family}\" must be a JSON object, not {}",
-                    quote_json(&other)
+                    shown(family, &other)
                 ),
             ))
         }
@@ -133,6 +151,15 @@ pub fn from_object(mut map: Map<String, Value>, now: Millis) -> Result<Event, Va
         event_id,
         payload,
     })
+}
+
+/// Top-level member `key` of the JSON object `source` as it is written there, cut like
+/// [`quote_json`]: a number keeps its form (`1e23`, `100000000000000000000000`) where
+/// serde_json would write the float back (`1e+23`). `source` is read again only for a message.
+fn written(source: &str, key: &str) -> Option<String> {
+    let members: HashMap<String, &RawValue> = serde_json::from_str(source).ok()?;
+    let raw = members.get(key)?.get().trim();
+    Some(cut(raw, QUOTE_CHARS).into_owned())
 }
 
 /// The payload bytes in the spec's order.
@@ -266,5 +293,47 @@ mod tests {
             let e = parse_event(text, NOW).unwrap_err();
             assert_eq!(e.field, field, "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn messages_quote_members_as_they_were_written() {
+        for (text, field, says) in [
+            (
+                r#"{"customer": 1e23, "event_type": "job.failed", "job": {}}"#,
+                "customer",
+                "1e23 is not a customer id",
+            ),
+            (
+                r#"{"customer": 100000000000000000000000, "event_type": "job.failed", "job": {}}"#,
+                "customer",
+                "100000000000000000000000 is not a customer id",
+            ),
+            (
+                r#"{"customer": 1.50, "event_type": "job.failed", "job": {}}"#,
+                "customer",
+                "1.50 is not a customer id",
+            ),
+            (
+                r#"{"event_id": 2E3, "event_type": "job.failed", "job": {}}"#,
+                "event_id",
+                "2E3 is not a whole number",
+            ),
+        ] {
+            let e = parse_event(text, NOW).unwrap_err();
+            assert_eq!(e.field, field, "{text}");
+            assert!(e.message.starts_with(says), "{text}: {}", e.message);
+        }
+        // Without the source, as serde_json writes it back.
+        let Value::Object(map) = serde_json::json!({"customer": 1e23}) else {
+            unreachable!()
+        };
+        let e = from_object(map, NOW).unwrap_err();
+        assert!(e.message.starts_with("1e+23 is not"), "{}", e.message);
+        // Long members are cut.
+        let long = format!(
+            r#"{{"customer": {}, "event_type": "job.failed", "job": {{}}}}"#,
+            "9".repeat(500)
+        );
+        assert!(parse_event(&long, NOW).unwrap_err().message.len() < 200);
     }
 }

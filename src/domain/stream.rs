@@ -25,11 +25,19 @@ use super::json_doc::{self, DocError};
 use super::json_scan::{Scanner, Status};
 use super::payload::MAX_PAYLOAD_BYTES;
 
-/// One piece of input: a parsed document, or a rejected one, with the line it starts on.
+/// One piece of input: a parsed document (with its text, for messages that quote what was
+/// written), or a rejected one, with the line it starts on.
 #[derive(Debug, PartialEq)]
 pub enum Piece {
-    Doc { line: usize, value: Value },
-    Bad { line: usize, message: String },
+    Doc {
+        line: usize,
+        value: Value,
+        text: String,
+    },
+    Bad {
+        line: usize,
+        message: String,
+    },
 }
 
 const CUT: &str = "incomplete JSON document (cut short?)";
@@ -232,10 +240,10 @@ fn is_object_line(line: &str) -> bool {
 /// twice at the top level is refused, see [`json_doc`]).
 fn parse(line: usize, text: String) -> Piece {
     match json_doc::parse(&text) {
-        Ok(value) => Piece::Doc { line, value },
+        Ok(value) => Piece::Doc { line, value, text },
         Err(e) => Piece::Bad {
             line,
-            message: not_json(&e),
+            message: not_json(line, &e),
         },
     }
 }
@@ -243,10 +251,10 @@ fn parse(line: usize, text: String) -> Piece {
 /// A one-line document that is not JSON, with serde_json's word for what is wrong.
 fn invalid(line: usize, text: String) -> Piece {
     match json_doc::parse(&text) {
-        Ok(value) => Piece::Doc { line, value },
+        Ok(value) => Piece::Doc { line, value, text },
         Err(e) if !e.is_eof() => Piece::Bad {
             line,
-            message: not_json(&e),
+            message: not_json(line, &e),
         },
         Err(_) => Piece::Bad {
             line,
@@ -255,18 +263,31 @@ fn invalid(line: usize, text: String) -> Piece {
     }
 }
 
-fn not_json(e: &DocError) -> String {
-    // serde's position is within the document; the line number is ours.
+/// A document's error ([`json_doc`]: not JSON, or a key given twice) when the document starts
+/// on input line `start`, with where it is in the input: `(column 7)` on the first line (the
+/// report names that line), else `(at line 3, column 7)`. serde_json's column 0 is the line
+/// break that ends the line before, so it is said that way; a raw line break inside a string
+/// (a closing quote left out) is named.
+fn not_json(start: usize, e: &DocError) -> String {
     let what = e.what();
-    if e.line() > 1 {
-        format!(
-            "{what} ({} lines further, column {})",
-            e.line() - 1,
-            e.column()
-        )
-    } else {
-        format!("{what} (column {})", e.column())
+    let at_break = e.column() == 0 && e.line() > 1;
+    // Input line the error is on (the line a break ends, for column 0).
+    let line = start + e.line().saturating_sub(if at_break { 2 } else { 1 });
+    let place = match (line == start, at_break) {
+        (true, true) => "the end of the line".to_string(),
+        (true, false) => format!("column {}", e.column()),
+        (false, true) => format!("the end of line {line}"),
+        (false, false) => format!("line {line}, column {}", e.column()),
+    };
+    if at_break && what.starts_with("not valid JSON: control character") {
+        return format!(
+            "not valid JSON: a string is still open at {place} (a closing quote missing?)"
+        );
     }
+    if line == start && !at_break {
+        return format!("{what} ({place})");
+    }
+    format!("{what} (at {place})")
 }
 
 #[cfg(test)]

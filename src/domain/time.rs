@@ -59,12 +59,26 @@ pub fn whole_seconds(
     let secs = d.as_secs();
     if !range.contains(&secs) {
         return Err(err(format!(
-            "{quoted} is out of range: must be {}s to {}s",
-            range.start(),
-            range.end()
+            "{quoted} is out of range: must be {} to {}",
+            human_seconds(*range.start()),
+            human_seconds(*range.end())
         )));
     }
     Ok(secs as u32)
+}
+
+/// A number of seconds as options are written and help texts say them: in the largest unit
+/// that divides it evenly (`0s`, `90s`, `2m`, `24h`, `30days`; one day stays `24h`, as help
+/// texts put it).
+pub fn human_seconds(secs: u64) -> String {
+    const DAY: u64 = 24 * 3600;
+    match secs {
+        0 => "0s".into(),
+        s if s % DAY == 0 && s > DAY => format!("{}days", s / DAY),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 #[cfg(test)]
@@ -85,6 +99,26 @@ mod tests {
         assert!(whole_seconds("t", "121s", 1..=120).is_err());
         assert!(whole_seconds("t", "1500ms", 1..=120).is_err());
         assert!(whole_seconds("t", "soon", 1..=120).is_err());
+    }
+
+    #[test]
+    fn range_messages_use_the_units_help_texts_use() {
+        let message = |text, range| whole_seconds("t", text, range).unwrap_err().message;
+        assert_eq!(
+            message("25h", 1..=86_400),
+            "\"25h\" is out of range: must be 1s to 24h"
+        );
+        assert_eq!(
+            message("121s", 1..=120),
+            "\"121s\" is out of range: must be 1s to 2m"
+        );
+        assert_eq!(
+            message("31days", 0..=30 * 86_400),
+            "\"31days\" is out of range: must be 0s to 30days"
+        );
+        assert_eq!(human_seconds(90), "90s");
+        assert_eq!(human_seconds(5400), "90m");
+        assert_eq!(human_seconds(2 * 86_400 + 3600), "49h");
     }
 
     #[test]

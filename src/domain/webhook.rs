@@ -56,7 +56,9 @@ impl WebhookUrl {
         let err = |m: String| ValidationError::new("url", m);
         let text = text.trim();
         if text.len() > MAX_URL_LEN {
-            return Err(err(format!("is longer than {MAX_URL_LEN} characters")));
+            return Err(err(format!(
+                "the URL is longer than {MAX_URL_LEN} characters"
+            )));
         }
         let url = url::Url::parse(text)
             .map_err(|e| err(format!("{} is not a valid URL ({e})", quote_url(text))))?;
@@ -64,10 +66,11 @@ impl WebhookUrl {
             return Err(err(format!("{} is not http or https", quote_url(text))));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(err(format!(
-                "{} contains credentials; send them with --header 'Authorization: ...' instead",
-                url.scheme()
-            )));
+            // Not quoted: the point is not to repeat the password anywhere.
+            return Err(err(
+                "the URL contains a user name or password; send credentials with --header 'Authorization: …'"
+                    .into(),
+            ));
         }
         if url.host().is_none() {
             return Err(err(format!("{} has no host", quote_url(text))));
@@ -271,6 +274,23 @@ mod tests {
         ] {
             assert!(WebhookUrl::parse_form(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn url_messages_say_what_is_wrong_with_the_url() {
+        let message = |text: &str| WebhookUrl::parse_form(text).unwrap_err().message;
+        for given in [
+            "https://user:hunter2@example.com/",
+            "https://user@example.com/",
+        ] {
+            let m = message(given);
+            assert_eq!(
+                m,
+                "the URL contains a user name or password; send credentials with --header 'Authorization: …'"
+            );
+        }
+        let long = format!("https://example.com/{}", "x".repeat(MAX_URL_LEN));
+        assert_eq!(message(&long), "the URL is longer than 2048 characters");
     }
 
     #[test]

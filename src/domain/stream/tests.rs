@@ -156,7 +156,7 @@ fn a_pretty_printed_document_cut_anywhere_and_followed_by_a_valid_line() {
         let docs: Vec<_> = pieces
             .iter()
             .filter_map(|p| match p {
-                Piece::Doc { line, value } => Some((*line, value)),
+                Piece::Doc { line, value, .. } => Some((*line, value)),
                 Piece::Bad { .. } => None,
             })
             .collect();
@@ -273,4 +273,41 @@ fn input_that_reopens_documents_is_read_in_linear_time() {
         ]
     );
     assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+}
+
+#[test]
+fn json_errors_say_where_they_are_in_the_input() {
+    let bad = |lines: &[&str]| -> Vec<(usize, String)> {
+        run_lines(lines)
+            .into_iter()
+            .filter_map(|p| match p {
+                Piece::Bad { line, message } => Some((line, message)),
+                Piece::Doc { .. } => None,
+            })
+            .collect()
+    };
+    // A string left open at a line break: said so, not as "1 lines further, column 0".
+    assert_eq!(
+        bad(&[r#"{"customer": 1, "x": "abc"#]),
+        [(
+            1,
+            "not valid JSON: a string is still open at the end of the line (a closing quote missing?)"
+                .to_string()
+        )]
+    );
+    // An error on a later line of a document is placed by its input line number.
+    assert_eq!(
+        bad(&["{\"a\": 1}", "", "{\"customer\": 1,", "\"x\": \"\\ud800\"}"]),
+        [(
+            3,
+            "not valid JSON: unexpected end of hex escape (at line 4, column 13)".to_string()
+        )]
+    );
+    // On the document's own line, the column alone.
+    let first = bad(&[r#"{"x": "\ud800"}"#]);
+    assert_eq!(first.len(), 1);
+    assert!(
+        first[0].1.ends_with("(column 14)") && !first[0].1.contains("further"),
+        "{first:?}"
+    );
 }

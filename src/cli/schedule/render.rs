@@ -1,0 +1,340 @@
+//! The text of a database's schedule: its names ([`Names`]), the crontab line and how it is
+//! recognised, the systemd units and the environment file, each quoted so that the shell,
+//! cron and systemd read back exactly the words and the key given. No I/O.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::domain::text::escape_controls;
+use crate::domain::CustomerId;
+
+/// How a crontab line of ours ends: this, then the database's path (as a shell word). Lines
+/// written before the path was added end with this alone.
+const MARK: &str = "# webnet drain";
+
+/// What one database's schedule is called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    /// `""` for the default database, else `-<file stem>-<8 hex digits of SHA-256 of the
+    /// path>`: readable, and distinct for two `webhooks.db` in different folders.
+    suffix: String,
+}
+
+impl Names {
+    /// The names for the database at `db` (absolute); `default` when it is the default
+    /// database's path.
+    pub fn for_db(db: &Path, default: bool) -> Names {
+        if default {
+            return Names {
+                suffix: String::new(),
+            };
+        }
+        let stem: String = db
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(32)
+            .collect();
+        let stem = if stem.is_empty() { "db".into() } else { stem };
+        let hash = Sha256::digest(db.as_os_str().as_encoded_bytes());
+        Names {
+            suffix: format!("-{stem}-{}", &hex::encode(hash)[..8]),
+        }
+    }
+
+    /// A unit's file name: `webnet-drain.service`, `webnet-drain-orders-1a2b3c4d.timer`.
+    pub fn unit(&self, base: &str, kind: &str) -> String {
+        format!("{base}{}.{kind}", self.suffix)
+    }
+
+    /// The environment file's name: `drain.env`, `drain-orders-1a2b3c4d.env`.
+    pub fn env_file(&self) -> String {
+        format!("drain{}.env", self.suffix)
+    }
+
+    fn is_default(&self) -> bool {
+        self.suffix.is_empty()
+    }
+}
+
+/// What the scheduled `drain` needs to run as the caller does.
+#[derive(Debug, Clone)]
+pub struct DrainCommand {
+    pub exe: PathBuf,
+    pub db: PathBuf,
+    /// The customer the caller is pinned to (`--customer`, `WEBNET_CUSTOMER`).
+    pub customer: Option<CustomerId>,
+    pub allow_private: bool,
+    /// `drain --retain`, as given (one word).
+    pub retain: Option<String>,
+    /// The environment file holding `WEBNET_SECRET_KEY`, when the caller uses one.
+    pub env_file: Option<PathBuf>,
+}
+
+impl DrainCommand {
+    /// The program and its arguments, up to and including `drain`'s own options.
+    fn words(&self, extra: &[&str]) -> Vec<String> {
+        let mut words = vec![
+            self.exe.display().to_string(),
+            "--db".into(),
+            self.db.display().to_string(),
+        ];
+        if let Some(customer) = self.customer {
+            words.extend(["--customer".into(), customer.to_string()]);
+        }
+        if self.allow_private {
+            words.push("--allow-private-targets".into());
+        }
+        words.push("drain".into());
+        words.extend(extra.iter().map(|s| s.to_string()));
+        if let Some(retain) = &self.retain {
+            words.extend(["--retain".into(), retain.clone()]);
+        }
+        words
+    }
+}
+
+/// Characters that need no quoting, in a shell word or a systemd command line.
+fn is_plain(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@".contains(&b))
+}
+
+/// One shell word: as is when plain, else single-quoted.
+fn sh_word(s: &str) -> String {
+    if is_plain(s) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// One word of a systemd command line: as is when plain, else double-quoted with C escapes;
+/// `%` (specifiers) and `$` (variables) are doubled either way.
+fn systemd_word(s: &str) -> String {
+    if is_plain(s) {
+        return s.to_string();
+    }
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str(r"\\"),
+            '"' => out.push_str("\\\""),
+            '%' => out.push_str("%%"),
+            '$' => out.push_str("$$"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The end of this database's crontab line: [`MARK`] and the path as a shell word (a comment
+/// to the shell; `%` is escaped with the rest of the line).
+fn cron_marker(db: &Path) -> String {
+    format!("{MARK} {}", sh_word(&db.display().to_string()))
+}
+
+/// Whether a crontab line is this database's: it ends with its marker, or (written before
+/// markers named the database) with the bare marker and runs webnet on this database.
+pub(super) fn is_line_for(line: &str, db: &Path) -> bool {
+    let line = line.trim_end();
+    let escaped = |s: String| s.replace('%', r"\%");
+    line.ends_with(&escaped(cron_marker(db)))
+        || (line.ends_with(MARK)
+            && line.contains(&escaped(format!(
+                " --db {} ",
+                sh_word(&db.display().to_string())
+            ))))
+}
+
+/// The crontab line. With a key, it first reads the environment file into the environment
+/// (`set -a` exports what it assigns): the value is parsed by the shell as a quoted string,
+/// never split into words. `%` is escaped as cron requires.
+pub fn cron_line(drain: &DrainCommand) -> String {
+    let mut command = String::new();
+    if let Some(env) = &drain.env_file {
+        command.push_str(&format!(
+            "set -a && . {} && set +a && ",
+            sh_word(&env.display().to_string())
+        ));
+    }
+    let words: Vec<String> = drain
+        .words(&["--max-time", "50s"])
+        .iter()
+        .map(|w| sh_word(w))
+        .collect();
+    command.push_str(&words.join(" "));
+    let tail = format!("{command} > /dev/null {}", cron_marker(&drain.db));
+    format!("* * * * * {}", tail.replace('%', r"\%"))
+}
+
+/// The units for `drain`, named for its database ([`Names`]). Another database's units also
+/// say which database in their description.
+pub fn systemd_units(drain: &DrainCommand, names: &Names, watch: bool) -> Vec<(String, String)> {
+    let exec = |extra: &[&str]| {
+        drain
+            .words(extra)
+            .iter()
+            .map(|w| systemd_word(w))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let env = drain
+        .env_file
+        .as_ref()
+        .map(|p| {
+            format!(
+                "EnvironmentFile={}\n",
+                p.display().to_string().replace('%', "%%")
+            )
+        })
+        .unwrap_or_default();
+    // `%` starts a specifier in a description; line breaks would end it.
+    let of = if names.is_default() {
+        String::new()
+    } else {
+        format!(
+            " ({})",
+            escape_controls(&drain.db.display().to_string()).replace('%', "%%")
+        )
+    };
+    if watch {
+        return vec![(
+            names.unit("webnet-drain-watch", "service"),
+            format!(
+                "[Unit]\nDescription=webnet webhook deliveries, sent as they fall due{of}\n\n[Service]\n{env}ExecStart={}\nRestart=always\nRestartSec=5\n# SIGTERM lets requests in flight finish (webhook timeouts go up to 120 s).\nTimeoutStopSec=150\n\n[Install]\nWantedBy=default.target\n",
+                exec(&["--watch"])
+            ),
+        )];
+    }
+    vec![
+        (
+            names.unit("webnet-drain", "service"),
+            format!(
+                "[Unit]\nDescription=Send due webnet webhook deliveries{of}\n\n[Service]\nType=oneshot\n{env}ExecStart={}\n",
+                exec(&["--max-time", "50s"])
+            ),
+        ),
+        (
+            // The same name as the service: a timer starts the service named like it.
+            names.unit("webnet-drain", "timer"),
+            format!("[Unit]\nDescription=Run webnet drain every minute{of}\n\n[Timer]\nOnCalendar=minutely\nAccuracySec=1s\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n"),
+        ),
+    ]
+}
+
+/// `WEBNET_SECRET_KEY="…"`, read the same by a POSIX shell (`.`) and by systemd's
+/// `EnvironmentFile=`: inside double quotes both take `\` before `"`, `\`, `` ` `` and `$` as
+/// an escape and everything else (spaces, `'`, line breaks) literally; neither expands
+/// anything once `$` and `` ` `` are escaped.
+pub fn env_file_text(db: &Path, passphrase: &str) -> String {
+    let mut value = String::new();
+    for c in passphrase.chars() {
+        if matches!(c, '"' | '\\' | '`' | '$') {
+            value.push('\\');
+        }
+        value.push(c);
+    }
+    format!(
+        "# The secret key for `webnet drain` run by cron or systemd on the database\n# {}, written by `webnet schedule install`. Keep it private (mode 0600).\nWEBNET_SECRET_KEY=\"{value}\"\n",
+        escape_controls(&db.display().to_string())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_quoted_only_when_needed() {
+        assert_eq!(sh_word("/usr/bin/webnet"), "/usr/bin/webnet");
+        assert_eq!(sh_word("/a b/it's"), r"'/a b/it'\''s'");
+        assert_eq!(systemd_word("/a b/100%/$x"), "\"/a b/100%%/$$x\"");
+    }
+
+    #[test]
+    fn the_env_file_escapes_what_a_shell_or_systemd_would_expand() {
+        let text = env_file_text(Path::new("/x/webhooks.db"), r#"a b 'c' "d" $HOME `e` \f"#);
+        assert!(
+            text.ends_with("WEBNET_SECRET_KEY=\"a b 'c' \\\"d\\\" \\$HOME \\`e\\` \\\\f\"\n"),
+            "{text}"
+        );
+        assert!(text.contains("# /x/webhooks.db, written by"), "{text}");
+    }
+
+    #[test]
+    fn each_database_has_its_own_names_and_the_default_keeps_the_plain_ones() {
+        let default = Names::for_db(Path::new("/home/u/.local/share/webnet/webhooks.db"), true);
+        assert_eq!(
+            default.unit("webnet-drain", "service"),
+            "webnet-drain.service"
+        );
+        assert_eq!(default.env_file(), "drain.env");
+        let a = Names::for_db(Path::new("/srv/a/webhooks.db"), false);
+        let b = Names::for_db(Path::new("/srv/b/webhooks.db"), false);
+        let odd = Names::for_db(Path::new("/srv/my db%.v2.sqlite"), false);
+        let ua = a.unit("webnet-drain", "timer");
+        assert!(
+            ua.starts_with("webnet-drain-webhooks-") && ua.ends_with(".timer"),
+            "{ua}"
+        );
+        assert_eq!(
+            ua.len(),
+            "webnet-drain-webhooks-12345678.timer".len(),
+            "{ua}"
+        );
+        assert_ne!(ua, b.unit("webnet-drain", "timer"));
+        assert_ne!(a.env_file(), b.env_file());
+        assert!(
+            a.env_file().starts_with("drain-webhooks-"),
+            "{}",
+            a.env_file()
+        );
+        let uo = odd.unit("webnet-drain", "service");
+        assert!(uo.starts_with("webnet-drain-my_db__v2-"), "{uo}");
+        // The same path, the same names.
+        assert_eq!(a, Names::for_db(Path::new("/srv/a/webhooks.db"), false));
+    }
+
+    #[test]
+    fn a_crontab_line_is_recognised_by_its_database() {
+        let drain = |db: &str| DrainCommand {
+            exe: "/bin/webnet".into(),
+            db: db.into(),
+            customer: None,
+            allow_private: false,
+            retain: None,
+            env_file: None,
+        };
+        let a = cron_line(&drain("/srv/a.db"));
+        assert!(a.ends_with("# webnet drain /srv/a.db"), "{a}");
+        assert!(is_line_for(&a, Path::new("/srv/a.db")));
+        assert!(!is_line_for(&a, Path::new("/srv/a.db2")));
+        assert!(!is_line_for(&a, Path::new("/x/srv/a.db")));
+        // Quoted and escaped as in the line itself.
+        let odd = cron_line(&drain("/srv/100% sure.db"));
+        assert!(
+            odd.ends_with(r"# webnet drain '/srv/100\% sure.db'"),
+            "{odd}"
+        );
+        assert!(is_line_for(&odd, Path::new("/srv/100% sure.db")));
+        // A line from before markers named the database.
+        let old =
+            "* * * * * /bin/webnet --db /srv/a.db drain --max-time 50s > /dev/null # webnet drain";
+        assert!(is_line_for(old, Path::new("/srv/a.db")));
+        assert!(!is_line_for(old, Path::new("/srv/b.db")));
+        assert!(!is_line_for("* * * * * backup.sh", Path::new("/srv/a.db")));
+    }
+}

@@ -2,6 +2,7 @@
 //! from its own module).
 //! Results go back to the caller (the CLI prints them).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,8 +10,9 @@ use std::time::Duration;
 pub use super::emit::{emit, EmitReport, EmitSummary, Input};
 use super::engine::Engine;
 use super::summary::{Note, Summary};
+use crate::domain::Scope;
 use crate::store::{
-    Backlog, Claim, DeliveryFilter, DeliveryStatus, Outcome, Retention, StoreError,
+    Backlog, Claim, Delivery, DeliveryFilter, DeliveryStatus, Outcome, Retention, Store, StoreError,
 };
 
 /// How often an idle `drain --watch` looks for work that other processes queued.
@@ -179,13 +181,37 @@ pub fn drain(
 pub enum RetryError {
     #[error("delivery {id} is {status}: only failed or retrying deliveries can be retried")]
     NotRetryable { id: i64, status: &'static str },
+    #[error("delivery {id}: its webhook{} was deleted; there is nowhere to send it", webhook.map(|w| format!(" {w}")).unwrap_or_default())]
+    WebhookDeleted { id: i64, webhook: Option<i64> },
+    #[error("delivery {id}: its webhook {webhook} is disabled; enable it first (webnet webhooks enable {webhook})")]
+    WebhookDisabled { id: i64, webhook: i64 },
     #[error("delivery {0} is being sent by another process right now; try again shortly")]
     Busy(i64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// `deliveries retry ID`: one attempt now, on a failed or retrying delivery.
+/// Where a delivery's webhook stands for a manual retry: `None` when it can be sent.
+fn unsendable(store: &Store, scope: Scope, d: &Delivery) -> Result<Option<RetryError>, StoreError> {
+    let deleted = RetryError::WebhookDeleted {
+        id: d.id,
+        webhook: d.webhook,
+    };
+    let Some(webhook) = d.webhook.filter(|_| !d.webhook_deleted) else {
+        return Ok(Some(deleted));
+    };
+    match store.webhook(scope, webhook) {
+        Ok(w) if w.settings.enabled => Ok(None),
+        Ok(_) => Ok(Some(RetryError::WebhookDisabled { id: d.id, webhook })),
+        // Deleted since the delivery was read.
+        Err(StoreError::NotFound { .. }) => Ok(Some(deleted)),
+        Err(e) => Err(e),
+    }
+}
+
+/// `deliveries retry ID`: one attempt now, on a failed or retrying delivery whose webhook
+/// exists and is enabled. A refusal changes nothing (the claim itself skips a delivery whose
+/// webhook was deleted or disabled meanwhile).
 pub fn retry_one(engine: &mut Engine<'_>, id: i64) -> Result<Outcome, RetryError> {
     let d = engine.store.delivery(engine.scope, id)?;
     if !matches!(d.status, DeliveryStatus::Failed | DeliveryStatus::Retrying) {
@@ -194,11 +220,18 @@ pub fn retry_one(engine: &mut Engine<'_>, id: i64) -> Result<Outcome, RetryError
             status: d.status.as_str(),
         });
     }
+    if let Some(refused) = unsendable(engine.store, engine.scope, &d)? {
+        return Err(refused);
+    }
     let now = (engine.clock)();
     let jobs = engine
         .store
         .claim(engine.scope, Claim::RetryIds(&[id]), &engine.owner, now)?;
     if jobs.is_empty() {
+        // Leased by another process, or its webhook went away in between.
+        if let Some(refused) = unsendable(engine.store, engine.scope, &d)? {
+            return Err(refused);
+        }
         return Err(RetryError::Busy(id));
     }
     engine.keep_outcomes = true;
@@ -206,22 +239,62 @@ pub fn retry_one(engine: &mut Engine<'_>, id: i64) -> Result<Outcome, RetryError
     engine.outcomes.pop().ok_or(RetryError::Busy(id))
 }
 
-/// `deliveries retry --failed`: one attempt now for every failed delivery the filter selects.
-pub fn retry_failed(
-    engine: &mut Engine<'_>,
+/// What `deliveries retry --failed` would send, and what it leaves alone.
+#[derive(Debug, Clone, Default)]
+pub struct RetryPlan {
+    /// Failed deliveries whose webhook exists and is enabled.
+    pub ids: Vec<i64>,
+    /// Failed deliveries skipped because their webhook was deleted.
+    pub skipped_deleted: usize,
+    /// Failed deliveries skipped because their webhook is disabled.
+    pub skipped_disabled: usize,
+}
+
+impl RetryPlan {
+    pub fn skipped(&self) -> usize {
+        self.skipped_deleted + self.skipped_disabled
+    }
+}
+
+/// The failed deliveries `filter` selects, split into those `retry --failed` sends and those it
+/// skips (webhook deleted or disabled: nowhere to send them, and their history stays as it is).
+pub fn plan_retry_failed(
+    store: &Store,
+    scope: Scope,
     filter: &DeliveryFilter,
-) -> Result<Summary, StoreError> {
+) -> Result<RetryPlan, StoreError> {
     let filter = DeliveryFilter {
         status: Some(DeliveryStatus::Failed),
         ..filter.clone()
     };
-    let ids: Vec<i64> = engine
-        .store
-        .deliveries(engine.scope, &filter)?
-        .iter()
-        .map(|d| d.id)
-        .collect();
-    for chunk in ids.chunks(256) {
+    let mut plan = RetryPlan::default();
+    // Webhook id → sendable, looked up once each.
+    let mut sendable: HashMap<Option<i64>, Option<bool>> = HashMap::new();
+    for d in store.deliveries(scope, &filter)? {
+        let state = match sendable.get(&d.webhook) {
+            Some(s) => *s,
+            None => {
+                let s = match unsendable(store, scope, &d)? {
+                    None => Some(true),
+                    Some(RetryError::WebhookDisabled { .. }) => Some(false),
+                    Some(_) => None,
+                };
+                sendable.insert(d.webhook, s);
+                s
+            }
+        };
+        match state {
+            Some(true) => plan.ids.push(d.id),
+            Some(false) => plan.skipped_disabled += 1,
+            None => plan.skipped_deleted += 1,
+        }
+    }
+    Ok(plan)
+}
+
+/// `deliveries retry --failed`: one attempt now for every delivery of `plan`.
+pub fn retry_failed(engine: &mut Engine<'_>, plan: &RetryPlan) -> Result<Summary, StoreError> {
+    for chunk in plan.ids.chunks(256) {
         let now = (engine.clock)();
         let jobs = engine
             .store

@@ -135,7 +135,8 @@ pub enum Claim<'a> {
     DueFor { webhook: i64 },
     /// These ids if still due and free (the first attempts of `emit`).
     DueIds(&'a [i64]),
-    /// These ids now, whatever their schedule, if `failed` or `retrying` (manual retry).
+    /// These ids now, whatever their schedule, if `failed` or `retrying` and their webhook
+    /// exists and is enabled (manual retry: anything else is refused untouched).
     RetryIds(&'a [i64]),
 }
 
@@ -351,7 +352,8 @@ impl Store {
                     -1,
                 ),
                 Claim::RetryIds(ids) => (
-                    "q.status IN ('failed', 'retrying') AND q.id IN (SELECT value FROM json_each(?3))",
+                    "q.status IN ('failed', 'retrying') AND q.id IN (SELECT value FROM json_each(?3))
+                       AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = q.webhook_id AND w.enabled)",
                     serde_json::to_string(ids).unwrap_or_default(),
                     -1,
                 ),

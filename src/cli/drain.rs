@@ -210,14 +210,21 @@ fn failed_line(n: &Note, attempt: u32) -> String {
         None => format!("deleted webhook {:?}", n.webhook_name),
     };
     let next = match (n.status, n.next_attempt_at) {
+        _ if n.webhook_disabled => "no more attempts while the webhook is disabled".to_string(),
         (DeliveryStatus::Retrying, Some(at)) => format!("next attempt at {}", rfc3339(at)),
         _ => "no more attempts: failed".to_string(),
     };
+    // A key problem on this host is not the receiver's failure: say which it was.
+    let what = match &n.not_signed {
+        Some(why) => format!("could not be signed: {}", escape_controls(why)),
+        None => format!(
+            "failed: {}",
+            escape_controls(n.error_message.as_deref().unwrap_or("unknown error"))
+        ),
+    };
     format!(
-        "drain: delivery {} ({}) to {to}: attempt {attempt}{of} failed: {}; {next}",
-        n.delivery_id,
-        n.event_type,
-        escape_controls(n.error_message.as_deref().unwrap_or("unknown error")),
+        "drain: delivery {} ({}) to {to}: attempt {attempt}{of} {what}; {next}",
+        n.delivery_id, n.event_type,
     )
 }
 
@@ -260,6 +267,8 @@ mod tests {
             status,
             error_message: Some("HTTP 500: oops".into()),
             next_attempt_at: next,
+            not_signed: None,
+            webhook_disabled: false,
         }
     }
 
@@ -274,6 +283,18 @@ mod tests {
         assert_eq!(
             failed_line(&last, 4),
             "drain: delivery 42 (job.failed) to deleted webhook \"ops\": attempt 4 of 4 failed: HTTP 500: oops; no more attempts: failed"
+        );
+    }
+
+    #[test]
+    fn an_attempt_that_could_not_be_signed_says_so() {
+        let mut n = note(DeliveryStatus::Retrying, Some(1_764_637_200_000));
+        n.not_signed = Some("secret key: WEBNET_SECRET_KEY is not set".into());
+        n.error_message =
+            Some("could not be signed: secret key: WEBNET_SECRET_KEY is not set".into());
+        assert_eq!(
+            failed_line(&n, 2),
+            "drain: delivery 42 (job.failed) to webhook 3 \"ops\": attempt 2 of 4 could not be signed: secret key: WEBNET_SECRET_KEY is not set; next attempt at 2025-12-02T01:00:00Z"
         );
     }
 

@@ -8,8 +8,12 @@ use super::args::EmitArgs;
 use super::output::{self, Format};
 use super::{CliError, Context};
 use crate::delivery::service::{self, EmitReport, Input};
+use crate::delivery::Note;
 use crate::domain::payload::Event;
+use crate::domain::text::escape_controls;
+use crate::domain::time::rfc3339;
 use crate::domain::{CustomerId, EventType, ValidationError};
+use crate::store::DeliveryStatus;
 use crate::store::Recorded;
 
 pub fn run(ctx: &Context, args: EmitArgs) -> Result<(), CliError> {
@@ -128,6 +132,10 @@ impl EmitReport for Printer {
         }
     }
 
+    fn not_signed(&mut self, note: &Note) {
+        eprintln!("warning: {}", not_signed_line(note));
+    }
+
     fn rejected(&mut self, line: usize, e: &ValidationError) {
         let what = format!("{}: {}", e.field, e.message);
         eprintln!(
@@ -135,4 +143,27 @@ impl EmitReport for Printer {
             crate::domain::text::error_line(&what)
         );
     }
+}
+
+/// `delivery 38 to webhook 3 "ops" could not be signed: <why>; it will be retried at …`
+fn not_signed_line(n: &Note) -> String {
+    let why = n.not_signed.as_deref().unwrap_or("no secret key");
+    let next = match (n.status, n.next_attempt_at) {
+        // `why` says what to do (the key problems' messages name the key file or
+        // WEBNET_SECRET_KEY, whichever this database uses).
+        (DeliveryStatus::Retrying, Some(at)) => format!("it will be retried at {}", rfc3339(at)),
+        _ => format!(
+            "no more attempts: it failed (once the key is back: webnet deliveries retry {})",
+            n.delivery_id
+        ),
+    };
+    let to = match n.webhook {
+        Some(w) => format!("webhook {w} {:?}", n.webhook_name),
+        None => format!("deleted webhook {:?}", n.webhook_name),
+    };
+    format!(
+        "delivery {} to {to} could not be signed: {}; {next}",
+        n.delivery_id,
+        escape_controls(why)
+    )
 }

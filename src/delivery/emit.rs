@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use serde_json::Value;
 
 use super::engine::{Engine, Msg};
-use super::summary::Summary;
+use super::summary::{Note, Summary};
 use crate::domain::payload::{from_object, Event, MAX_PAYLOAD_BYTES};
 use crate::domain::stream::{Piece, Splitter};
 use crate::domain::{CustomerId, Scope, ValidationError};
@@ -32,6 +32,9 @@ pub trait EmitReport {
     fn recorded(&mut self, line: usize, customer: CustomerId, event: &Event, recorded: &Recorded);
     /// An input document was refused.
     fn rejected(&mut self, line: usize, error: &ValidationError);
+    /// A delivery's request could not be signed (`note.not_signed` says why: the secret key
+    /// is missing or wrong on this host); the attempt failed and is retried on its schedule.
+    fn not_signed(&mut self, note: &Note);
 }
 
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
@@ -69,6 +72,9 @@ pub fn emit(
             .spawn(move || read_lines(r, &tx, &go_rx))
             .ok(),
     };
+    // Notes tell what the caller must hear about (an unsigned delivery), taken after each
+    // batch of outcomes.
+    engine.keep_notes();
     let mut summary = EmitSummary::default();
     let mut state = EmitState {
         splitter: Splitter::new(),
@@ -82,6 +88,7 @@ pub fn emit(
     // ends soon after), only detached.
     drop(reader);
     let settled = engine.settle();
+    tell(engine, report);
     result.and(settled)?;
     summary.attempts = engine.summary;
     Ok(summary)
@@ -126,7 +133,9 @@ fn emit_loop(
         if eof && st.pending.is_empty() && engine.inflight() == 0 {
             return Ok(());
         }
-        for msg in engine.collect(None)? {
+        let inputs = engine.collect(None);
+        tell(engine, report);
+        for msg in inputs? {
             match msg {
                 Msg::Lines(lines) => {
                     let mut docs = Vec::new();
@@ -154,6 +163,15 @@ fn emit_loop(
                 }
                 Msg::Done(_) => {}
             }
+        }
+    }
+}
+
+/// Passes on what the outcomes recorded so far say that the user must hear about.
+fn tell(engine: &mut Engine<'_>, report: &mut dyn EmitReport) {
+    for note in engine.take_notes() {
+        if note.not_signed.is_some() {
+            report.not_signed(&note);
         }
     }
 }

@@ -292,14 +292,17 @@ impl<'s> Engine<'s> {
             let webhook = target.id;
             let request = match self.prepare(&job) {
                 Ok(r) => r,
-                Err(message) => {
-                    let now = (self.clock)();
-                    let failed = Sent {
-                        reply: Reply::Error(message),
-                        duration_ms: 0,
-                    };
-                    let o = outcome::after_attempt(&job, now, &[], &failed, now);
-                    self.push_ready(&job, o);
+                Err(why) => {
+                    // A key problem on this host: the attempt fails (and is retried), but the
+                    // receiver was not asked, so its health is untouched; the caller is told.
+                    let o = outcome::not_signed(&job, &why, (self.clock)());
+                    if let Some(notes) = &mut self.notes {
+                        notes.push(Note {
+                            not_signed: Some(why),
+                            ..Note::new(&job, &o)
+                        });
+                    }
+                    self.ready.push(o);
                     continue;
                 }
             };
@@ -453,10 +456,7 @@ impl<'s> Engine<'s> {
             Some((Ok(_), at)) => failed_to_open && !(self.key_failed && throttled(*at)),
         };
         if reload {
-            let loaded = self
-                .store
-                .secret_key()
-                .map_err(|e| format!("cannot decrypt the webhook secret: {e}"));
+            let loaded = self.store.secret_key().map_err(|e| e.to_string());
             self.key_failed = failed_to_open;
             self.key = Some((loaded, now));
         }

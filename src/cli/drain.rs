@@ -20,7 +20,7 @@ use crate::delivery::service::{self, DrainOptions, DrainReport};
 use crate::delivery::{system_clock, Note, Summary};
 use crate::domain::text::{error_line, escape_controls};
 use crate::domain::time::{rfc3339, Millis};
-use crate::store::{Backlog, DeliveryStatus, StoreError};
+use crate::store::{Backlog, DeliveryStatus, Disabled, StoreError};
 
 /// Without `--watch`, a run stops claiming after this long, so runs a minute apart from cron
 /// rarely overlap (and are safe when they do).
@@ -172,6 +172,10 @@ impl DrainReport for Log {
         }
     }
 
+    fn disabled(&mut self, d: &Disabled) {
+        self.line(&format!("drain: {}", super::emit::disabled_line(d)));
+    }
+
     fn tick(&mut self, since_last: &Summary, backlog: Option<Backlog>) {
         if !self.quiet {
             self.line(&tick_line(self.every, since_last, backlog, system_clock()));
@@ -295,6 +299,26 @@ mod tests {
         assert_eq!(
             failed_line(&n, 2),
             "drain: delivery 42 (job.failed) to webhook 3 \"ops\": attempt 2 of 4 could not be signed: secret key: WEBNET_SECRET_KEY is not set; next attempt at 2025-12-02T01:00:00Z"
+        );
+    }
+
+    #[test]
+    fn a_webhook_disabled_by_the_batch_gets_no_next_attempt() {
+        let mut n = note(DeliveryStatus::Retrying, Some(1_764_637_200_000));
+        n.webhook_disabled = true;
+        assert!(
+            failed_line(&n, 2).ends_with("; no more attempts while the webhook is disabled"),
+            "{}",
+            failed_line(&n, 2)
+        );
+        let d = Disabled {
+            webhook: 3,
+            name: "ops".into(),
+            reason: "the receiver answered 410 Gone at 2025-12-02T01:00:00Z".into(),
+        };
+        assert_eq!(
+            format!("drain: {}", super::super::emit::disabled_line(&d)),
+            "drain: webhook 3 \"ops\" disabled: the receiver answered 410 Gone at 2025-12-02T01:00:00Z; enable it with \"webnet webhooks enable 3\""
         );
     }
 

@@ -13,8 +13,8 @@ use crate::domain::payload::Event;
 use crate::domain::text::escape_controls;
 use crate::domain::time::rfc3339;
 use crate::domain::{CustomerId, EventType, ValidationError};
-use crate::store::DeliveryStatus;
 use crate::store::Recorded;
+use crate::store::{DeliveryStatus, Disabled};
 
 pub fn run(ctx: &Context, args: EmitArgs) -> Result<(), CliError> {
     let input = match &args.event_type {
@@ -136,6 +136,10 @@ impl EmitReport for Printer {
         eprintln!("warning: {}", not_signed_line(note));
     }
 
+    fn disabled(&mut self, d: &Disabled) {
+        eprintln!("warning: {}", disabled_line(d));
+    }
+
     fn rejected(&mut self, line: usize, e: &ValidationError) {
         let what = format!("{}: {}", e.field, e.message);
         eprintln!(
@@ -165,5 +169,17 @@ fn not_signed_line(n: &Note) -> String {
         "delivery {} to {to} could not be signed: {}; {next}",
         n.delivery_id,
         escape_controls(why)
+    )
+}
+
+/// `webhook 3 "ops" disabled: <reason>; enable it with "webnet webhooks enable 3"` (also
+/// `drain`'s log line, after `drain: `).
+pub(super) fn disabled_line(d: &Disabled) -> String {
+    format!(
+        "webhook {} {:?} disabled: {}; enable it with \"webnet webhooks enable {}\"",
+        d.webhook,
+        d.name,
+        escape_controls(&d.reason),
+        d.webhook
     )
 }

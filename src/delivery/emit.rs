@@ -13,7 +13,7 @@ use super::summary::{Note, Summary};
 use crate::domain::payload::{from_object, Event, MAX_PAYLOAD_BYTES};
 use crate::domain::stream::{Piece, Splitter};
 use crate::domain::{CustomerId, Scope, ValidationError};
-use crate::store::{Claim, NewEvent, Recorded, StoreError};
+use crate::store::{Claim, Disabled, NewEvent, Recorded, StoreError};
 
 /// Lines read from stdin before the reader waits for the coordinator to catch up.
 const READ_BATCH: usize = 1000;
@@ -35,6 +35,8 @@ pub trait EmitReport {
     /// A delivery's request could not be signed (`note.not_signed` says why: the secret key
     /// is missing or wrong on this host); the attempt failed and is retried on its schedule.
     fn not_signed(&mut self, note: &Note);
+    /// Recorded outcomes disabled a webhook (410 Gone, or failing too long).
+    fn disabled(&mut self, webhook: &Disabled);
 }
 
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
@@ -173,6 +175,9 @@ fn tell(engine: &mut Engine<'_>, report: &mut dyn EmitReport) {
         if note.not_signed.is_some() {
             report.not_signed(&note);
         }
+    }
+    for d in engine.take_disabled() {
+        report.disabled(&d);
     }
 }
 

@@ -18,7 +18,7 @@ use crate::domain::allowlist::TargetPolicy;
 use crate::domain::secret::SecretKey;
 use crate::domain::time::Millis;
 use crate::domain::Scope;
-use crate::store::{Job, Outcome, Store, StoreError};
+use crate::store::{Disabled, Job, Outcome, Store, StoreError};
 
 /// How often a key that failed is loaded again, after the first reload (see `Engine::key`).
 const KEY_RELOAD: Duration = Duration::from_secs(1);
@@ -98,6 +98,11 @@ pub struct Engine<'s> {
     notes: Option<Vec<Note>>,
     /// Whether the stored allow list is reread (not when every destination is allowed).
     follow_list: bool,
+    /// Webhooks disabled by outcomes written, until [`Engine::take_disabled`].
+    disabled: Vec<Disabled>,
+    /// Webhooks this run disabled, until a delivery of theirs is claimed enabled again: the
+    /// notes of attempts still finishing say no further attempt follows.
+    disabled_ids: HashSet<i64>,
 }
 
 /// A name for this process's leases: unique enough across processes and restarts.
@@ -153,6 +158,8 @@ impl<'s> Engine<'s> {
             stopping: false,
             notes: None,
             follow_list,
+            disabled: Vec::new(),
+            disabled_ids: HashSet::new(),
         }
     }
 
@@ -168,7 +175,11 @@ impl<'s> Engine<'s> {
 
     fn note(&mut self, job: &Job, o: &Outcome) {
         if let Some(notes) = &mut self.notes {
-            notes.push(Note::new(job, o));
+            let mut note = Note::new(job, o);
+            note.webhook_disabled = note
+                .webhook
+                .is_some_and(|w| self.disabled_ids.contains(&w));
+            notes.push(note);
         }
     }
 
@@ -290,6 +301,8 @@ impl<'s> Engine<'s> {
                 continue;
             }
             let webhook = target.id;
+            // Claimed enabled: enabled again since this run disabled it, if it did.
+            self.disabled_ids.remove(&webhook);
             let request = match self.prepare(&job) {
                 Ok(r) => r,
                 Err(why) => {
@@ -510,7 +523,8 @@ impl<'s> Engine<'s> {
         self.flush_released()?;
         if !outcomes.is_empty() {
             let now = (self.clock)();
-            self.store.record_outcomes(&outcomes, &self.owner, now)?;
+            let disabled = self.store.record_outcomes(&outcomes, &self.owner, now)?;
+            self.webhooks_disabled(disabled);
             for o in &outcomes {
                 self.summary.add(o);
             }
@@ -519,6 +533,30 @@ impl<'s> Engine<'s> {
             }
         }
         Ok(inputs)
+    }
+
+    /// Webhooks the outcomes just written disabled: the notes about their deliveries say so
+    /// (no further attempt while disabled), and the caller hears of each once
+    /// ([`Engine::take_disabled`]).
+    fn webhooks_disabled(&mut self, disabled: Vec<Disabled>) {
+        if disabled.is_empty() {
+            return;
+        }
+        self.disabled_ids.extend(disabled.iter().map(|d| d.webhook));
+        if let Some(notes) = &mut self.notes {
+            for n in notes.iter_mut() {
+                if n.webhook.is_some_and(|w| self.disabled_ids.contains(&w)) {
+                    n.webhook_disabled = true;
+                }
+            }
+        }
+        self.disabled.extend(disabled);
+    }
+
+    /// The webhooks disabled by outcomes written since the last call (410 Gone, or failing
+    /// for longer than their `auto_disable_after`), each with its reason.
+    pub fn take_disabled(&mut self) -> Vec<Disabled> {
+        std::mem::take(&mut self.disabled)
     }
 
     /// Bookkeeping for a finished job; its outcome, unless it was skipped.

@@ -12,7 +12,8 @@ use super::engine::Engine;
 use super::summary::{Note, Summary};
 use crate::domain::Scope;
 use crate::store::{
-    Backlog, Claim, Delivery, DeliveryFilter, DeliveryStatus, Outcome, Retention, Store, StoreError,
+    Backlog, Claim, Delivery, DeliveryFilter, DeliveryStatus, Disabled, Outcome, Retention, Store,
+    StoreError,
 };
 
 /// How often an idle `drain --watch` looks for work that other processes queued.
@@ -39,6 +40,8 @@ pub struct DrainOptions {
 pub trait DrainReport {
     /// An outcome was recorded.
     fn recorded(&mut self, note: &Note);
+    /// Recorded outcomes disabled a webhook (410 Gone, or failing too long).
+    fn disabled(&mut self, webhook: &Disabled);
     /// Every `tick_every`: what the run did since the last tick, and what is due now.
     /// `backlog` is `None` when it could not be read (the run goes on regardless).
     fn tick(&mut self, since_last: &Summary, backlog: Option<Backlog>);
@@ -54,6 +57,7 @@ pub struct Quiet;
 
 impl DrainReport for Quiet {
     fn recorded(&mut self, _: &Note) {}
+    fn disabled(&mut self, _: &Disabled) {}
     fn tick(&mut self, _: &Summary, _: Option<Backlog>) {}
     fn pruned(&mut self, _: Result<u64, &StoreError>) {}
     fn stopping(&mut self, _: usize) {}
@@ -124,9 +128,7 @@ pub fn drain(
         if busy {
             engine.collect(Some(Duration::from_millis(100)))?;
         }
-        for note in engine.take_notes() {
-            report.recorded(&note);
-        }
+        tell(engine, report);
         if let Some(every) = opts.tick_every {
             let now = (engine.clock)();
             if now - last_tick.0 >= every.as_millis() as i64 {
@@ -170,10 +172,18 @@ pub fn drain(
         }
     }
     engine.settle()?;
+    tell(engine, report);
+    Ok(engine.summary)
+}
+
+/// Passes on the outcomes recorded since the last call, then the webhooks they disabled.
+fn tell(engine: &mut Engine<'_>, report: &mut dyn DrainReport) {
     for note in engine.take_notes() {
         report.recorded(&note);
     }
-    Ok(engine.summary)
+    for d in engine.take_disabled() {
+        report.disabled(&d);
+    }
 }
 
 /// Why a manual retry was refused.

@@ -22,7 +22,8 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use customers::Customer;
 pub use deliveries::{
-    AttemptRecord, Claim, DeliveryStatus, Health, Job, NewEvent, Outcome, Recorded, Target,
+    AttemptRecord, Claim, DeliveryStatus, Disabled, Health, Job, NewEvent, Outcome, Recorded,
+    Target,
 };
 pub use history::{AttemptLog, AttemptStat, Backlog, Delivery, DeliveryCounts, DeliveryFilter};
 pub use keys::KeyProblem;

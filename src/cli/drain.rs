@@ -59,6 +59,7 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
         every: args.summary_every.into(),
         pruned: 0,
     };
+    let busy_timeout = store.busy_timeout();
     let summary = {
         let mut engine = ctx.engine(&mut store, args.concurrency)?;
         service::drain(
@@ -73,7 +74,8 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
                 retain: args.retain.filter(|_| args.watch),
             },
             &mut log,
-        )?
+        )
+        .map_err(|e| locked(e, busy_timeout))?
     };
     if let Some(p) = &log.progress {
         p.finish_and_clear();
@@ -107,6 +109,18 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
         return Err(e);
     }
     Ok(())
+}
+
+/// A single run that met a database locked past the busy timeout says so; it is run again
+/// (cron, a timer) and carries on. Other errors as usual.
+fn locked(e: StoreError, busy_timeout: Duration) -> CliError {
+    if !e.is_busy() {
+        return e.into();
+    }
+    CliError::failure(format!(
+        "the database was locked by another process for {}: this drain stopped; the next run carries on",
+        humantime::format_duration(busy_timeout)
+    ))
 }
 
 /// The first SIGTERM or SIGINT sets `stop`; a second one ends the process at once, with the
@@ -174,6 +188,10 @@ impl DrainReport for Log {
 
     fn disabled(&mut self, d: &Disabled) {
         self.line(&format!("drain: {}", super::emit::disabled_line(d)));
+    }
+
+    fn busy(&mut self, _: &StoreError) {
+        self.line("drain: the database is busy (locked by another process); trying again");
     }
 
     fn tick(&mut self, since_last: &Summary, backlog: Option<Backlog>) {

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use super::args::EmitArgs;
 use super::output::{self, Format};
 use super::{CliError, Context};
-use crate::delivery::service::{self, EmitReport, Input};
+use crate::delivery::service::{self, BusyWait, EmitError, EmitReport, Input};
 use crate::delivery::Note;
 use crate::domain::payload::Event;
 use crate::domain::text::escape_controls;
@@ -30,7 +30,11 @@ pub fn run(ctx: &Context, args: EmitArgs) -> Result<(), CliError> {
     let mut store = ctx.store()?;
     let mut engine = ctx.engine(&mut store, args.concurrency)?;
     let mut report = Printer { format: ctx.format };
-    let summary = service::emit(&mut engine, input, args.queue, &mut report)?;
+    let summary = match service::emit(&mut engine, input, args.queue, &mut report) {
+        Ok(summary) => summary,
+        Err(EmitError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(CliError::failure(e)),
+    };
     if ctx.format == Format::Table {
         eprintln!(
             "{} event(s) recorded, {} delivery(ies){}",
@@ -134,6 +138,24 @@ impl EmitReport for Printer {
 
     fn not_signed(&mut self, note: &Note) {
         eprintln!("warning: {}", not_signed_line(note));
+    }
+
+    fn busy(&mut self, waiting: &BusyWait) {
+        let what = match *waiting {
+            BusyWait::Recording { first, last } if first == last => {
+                format!("line {first} is not recorded yet: trying again")
+            }
+            BusyWait::Recording { first, last } => {
+                format!("lines {first} to {last} are not recorded yet: trying again")
+            }
+            BusyWait::Results { count } => {
+                format!("the results of {count} attempt(s) are not recorded yet: trying again")
+            }
+            BusyWait::LeftForDrain { deliveries } => {
+                format!("{deliveries} recorded delivery(ies) are left for `webnet drain` to send")
+            }
+        };
+        eprintln!("warning: the database is busy (locked by another process); {what}");
     }
 
     fn disabled(&mut self, d: &Disabled) {

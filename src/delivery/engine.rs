@@ -103,6 +103,9 @@ pub struct Engine<'s> {
     /// Webhooks this run disabled, until a delivery of theirs is claimed enabled again: the
     /// notes of attempts still finishing say no further attempt follows.
     disabled_ids: HashSet<i64>,
+    /// Input messages gathered by a [`Engine::collect`] whose write failed: the next call
+    /// returns them.
+    held_inputs: Vec<Msg>,
 }
 
 /// A name for this process's leases: unique enough across processes and restarts.
@@ -160,6 +163,7 @@ impl<'s> Engine<'s> {
             follow_list,
             disabled: Vec::new(),
             disabled_ids: HashSet::new(),
+            held_inputs: Vec::new(),
         }
     }
 
@@ -176,9 +180,7 @@ impl<'s> Engine<'s> {
     fn note(&mut self, job: &Job, o: &Outcome) {
         if let Some(notes) = &mut self.notes {
             let mut note = Note::new(job, o);
-            note.webhook_disabled = note
-                .webhook
-                .is_some_and(|w| self.disabled_ids.contains(&w));
+            note.webhook_disabled = note.webhook.is_some_and(|w| self.disabled_ids.contains(&w));
             notes.push(note);
         }
     }
@@ -480,12 +482,30 @@ impl<'s> Engine<'s> {
 
     /// Waits up to `wait` for messages, writes every finished attempt (and any outcome known
     /// without a request) in one transaction, and returns the input messages that arrived.
+    ///
+    /// When the write fails (the database is busy: another process holds its lock), nothing is
+    /// lost: the outcomes are kept and written with the next batch (a lost outcome would have
+    /// its delivery sent again), and the input messages are returned by the next call.
     pub fn collect(&mut self, wait: Option<Duration>) -> Result<Vec<Msg>, StoreError> {
         self.flush_released()?;
-        let mut inputs = Vec::new();
-        let mut outcomes = std::mem::take(&mut self.ready);
+        let inputs = self.gather(wait);
+        match self.write_ready() {
+            Ok(()) => Ok(inputs),
+            Err(e) => {
+                self.held_inputs = inputs;
+                Err(e)
+            }
+        }
+    }
+
+    /// Waits up to `wait` for messages (not at all while outcomes wait to be written), does the
+    /// bookkeeping of finished attempts, whose outcomes join those waiting for
+    /// [`Engine::write_ready`], and returns the input messages that arrived. Touches no
+    /// database.
+    pub fn gather(&mut self, wait: Option<Duration>) -> Vec<Msg> {
+        let mut inputs = std::mem::take(&mut self.held_inputs);
         self.flag_hanging();
-        let first = if !outcomes.is_empty() {
+        let first = if !self.ready.is_empty() || !inputs.is_empty() {
             self.msg_rx.try_recv().ok()
         } else if self.started.is_empty() {
             match wait {
@@ -500,19 +520,21 @@ impl<'s> Engine<'s> {
         // Gather a batch: one transaction for many outcomes. While more results are due
         // shortly, wait a moment for them rather than commit each on its own.
         let want = (self.main.busy + self.queue.len()).min(256);
+        let mut gathered = self.ready.len();
         let mut next = first;
         while let Some(msg) = next {
             match msg {
                 Msg::Done(done) => {
                     if let Some(o) = self.finished(*done) {
-                        outcomes.push(o);
+                        self.ready.push(o);
+                        gathered += 1;
                     }
                     self.feed();
                 }
                 other => inputs.push(other),
             }
-            if outcomes.len() >= want.max(1) || !inputs.is_empty() {
-                if outcomes.len() >= 1024 {
+            if gathered >= want.max(1) || !inputs.is_empty() {
+                if gathered >= 1024 {
                     break;
                 }
                 next = self.msg_rx.try_recv().ok();
@@ -520,19 +542,48 @@ impl<'s> Engine<'s> {
                 next = self.msg_rx.recv_timeout(Duration::from_millis(2)).ok();
             }
         }
+        inputs
+    }
+
+    /// Writes every outcome waiting (finished attempts, deliveries with nowhere to go) in one
+    /// transaction, and gives back the leases of work not sent. On failure (the database is
+    /// busy) everything is kept for the next call.
+    pub fn write_ready(&mut self) -> Result<(), StoreError> {
         self.flush_released()?;
-        if !outcomes.is_empty() {
-            let now = (self.clock)();
-            let disabled = self.store.record_outcomes(&outcomes, &self.owner, now)?;
-            self.webhooks_disabled(disabled);
-            for o in &outcomes {
-                self.summary.add(o);
+        let outcomes = std::mem::take(&mut self.ready);
+        self.write(outcomes)
+    }
+
+    /// Writes outcomes in one transaction; on failure keeps them (ahead of any newer ones) for
+    /// the next write.
+    fn write(&mut self, mut outcomes: Vec<Outcome>) -> Result<(), StoreError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let now = (self.clock)();
+        match self.store.record_outcomes(&outcomes, &self.owner, now) {
+            Ok(disabled) => {
+                self.webhooks_disabled(disabled);
+                for o in &outcomes {
+                    self.summary.add(o);
+                }
+                if self.keep_outcomes {
+                    self.outcomes.extend(outcomes);
+                }
+                Ok(())
             }
-            if self.keep_outcomes {
-                self.outcomes.extend(outcomes);
+            Err(e) => {
+                outcomes.append(&mut self.ready);
+                self.ready = outcomes;
+                Err(e)
             }
         }
-        Ok(inputs)
+    }
+
+    /// Outcomes known (attempts made, or deliveries with nowhere to go) but not yet written:
+    /// a write failed (the database was busy), or they wait for the next batch.
+    pub fn unrecorded(&self) -> usize {
+        self.ready.len()
     }
 
     /// Webhooks the outcomes just written disabled: the notes about their deliveries say so
@@ -624,7 +675,11 @@ impl<'s> Engine<'s> {
     fn flush_released(&mut self) -> Result<(), StoreError> {
         if !self.released.is_empty() {
             let ids = std::mem::take(&mut self.released);
-            self.store.release(&ids, &self.owner)?;
+            if let Err(e) = self.store.release(&ids, &self.owner) {
+                // Released with the next write (or, failing that, when the leases run out).
+                self.released.extend(ids);
+                return Err(e);
+            }
         }
         Ok(())
     }

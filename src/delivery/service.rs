@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use super::emit::{emit, EmitReport, EmitSummary, Input};
+pub use super::emit::{emit, BusyWait, EmitError, EmitReport, EmitSummary, Input};
 use super::engine::Engine;
 use super::summary::{Note, Summary};
+use crate::domain::time::Millis;
 use crate::domain::Scope;
 use crate::store::{
     Backlog, Claim, Delivery, DeliveryFilter, DeliveryStatus, Disabled, Outcome, Retention, Store,
@@ -40,6 +41,9 @@ pub struct DrainOptions {
 pub trait DrainReport {
     /// An outcome was recorded.
     fn recorded(&mut self, note: &Note);
+    /// The database was busy (locked by another process past the busy timeout); `--watch`
+    /// pauses and tries again.
+    fn busy(&mut self, error: &StoreError);
     /// Recorded outcomes disabled a webhook (410 Gone, or failing too long).
     fn disabled(&mut self, webhook: &Disabled);
     /// Every `tick_every`: what the run did since the last tick, and what is due now.
@@ -57,6 +61,7 @@ pub struct Quiet;
 
 impl DrainReport for Quiet {
     fn recorded(&mut self, _: &Note) {}
+    fn busy(&mut self, _: &StoreError) {}
     fn disabled(&mut self, _: &Disabled) {}
     fn tick(&mut self, _: &Summary, _: Option<Backlog>) {}
     fn pruned(&mut self, _: Result<u64, &StoreError>) {}
@@ -64,29 +69,106 @@ impl DrainReport for Quiet {
 }
 
 /// Sends every due delivery; with `watch`, keeps going and sleeps until more is due.
+///
+/// The database may be locked by another process for longer than the busy timeout (a long
+/// write, a backup): with `watch` that is waited out, with a report and a growing pause, for
+/// as long as it lasts; a single run gives back what it has not started, records what was in
+/// flight if it can, and fails with the busy error (cron runs it again a minute later).
 pub fn drain(
     engine: &mut Engine<'_>,
     opts: &DrainOptions,
     report: &mut dyn DrainReport,
 ) -> Result<Summary, StoreError> {
     engine.keep_notes();
-    let start = (engine.clock)();
-    let deadline = opts.max_time.map(|d| start + d.as_millis() as i64);
-    let stop_requested = || opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst));
-    let mut claimed_total: u64 = 0;
-    let mut last_tick = (start, engine.summary);
-    // Only reached in `watch` mode's idle moments.
-    let mut retention = opts
-        .retain
-        .map(|d| Retention::new(d, Retention::WATCH_BUDGET));
+    let mut run = Run::new(engine, opts);
     loop {
+        match run.round(engine, opts, report) {
+            Ok(true) => run.backoff = BUSY_FIRST_PAUSE,
+            Ok(false) => break,
+            Err(e) if e.is_busy() && opts.watch => {
+                report.busy(&e);
+                run.pause_when_busy(opts);
+            }
+            Err(e) if e.is_busy() => {
+                engine.stop_starting();
+                let _ = engine.settle();
+                tell(engine, report);
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    loop {
+        match engine.settle() {
+            Ok(()) => break,
+            // Stopping (or at the end of `--max-time`): what was sent is recorded, however
+            // long the lock lasts; a second signal exits at once.
+            Err(e) if e.is_busy() && opts.watch => {
+                tell(engine, report);
+                report.busy(&e);
+                std::thread::sleep(run.backoff);
+                run.backoff = (run.backoff * 2).min(BUSY_MAX_PAUSE);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    tell(engine, report);
+    Ok(engine.summary)
+}
+
+/// The first pause of `drain --watch` after the database was found busy, doubled each time
+/// it is busy again up to [`BUSY_MAX_PAUSE`]. (Each attempt has already waited the busy
+/// timeout for the lock.)
+const BUSY_FIRST_PAUSE: Duration = Duration::from_secs(1);
+const BUSY_MAX_PAUSE: Duration = Duration::from_secs(30);
+
+/// What one `drain` run keeps from round to round.
+struct Run {
+    deadline: Option<Millis>,
+    claimed_total: u64,
+    last_tick: (Millis, Summary),
+    /// Only reached in `watch` mode's idle moments.
+    retention: Option<Retention>,
+    /// The pause after the database is next found busy.
+    backoff: Duration,
+}
+
+impl Run {
+    fn new(engine: &Engine<'_>, opts: &DrainOptions) -> Run {
+        let start = (engine.clock)();
+        Run {
+            deadline: opts.max_time.map(|d| start + d.as_millis() as i64),
+            claimed_total: 0,
+            last_tick: (start, engine.summary),
+            retention: opts
+                .retain
+                .map(|d| Retention::new(d, Retention::WATCH_BUDGET)),
+            backoff: BUSY_FIRST_PAUSE,
+        }
+    }
+
+    /// Waits after the database was found busy (a stop request ends the wait), a little longer
+    /// each time.
+    fn pause_when_busy(&mut self, opts: &DrainOptions) {
+        nap(self.backoff, opts);
+        self.backoff = (self.backoff * 2).min(BUSY_MAX_PAUSE);
+    }
+
+    /// One round: claim what is due and there is room for, collect results, report; idle, wait
+    /// until more is due. `Ok(false)` when the run is over.
+    fn round(
+        &mut self,
+        engine: &mut Engine<'_>,
+        opts: &DrainOptions,
+        report: &mut dyn DrainReport,
+    ) -> Result<bool, StoreError> {
         let now = (engine.clock)();
-        if !engine.stopping() && stop_requested() {
+        if !engine.stopping() && stop_requested(opts) {
             engine.stop_starting();
             report.stopping(engine.inflight());
         }
-        let out_of_time = deadline.is_some_and(|d| now >= d);
-        let left = opts.limit.map(|l| l.saturating_sub(claimed_total));
+        let out_of_time = self.deadline.is_some_and(|d| now >= d);
+        let left = opts.limit.map(|l| l.saturating_sub(self.claimed_total));
         let may_claim = !engine.stopping() && !out_of_time && left != Some(0);
         if !may_claim {
             // Nothing more is claimed: a hanging receiver's parked backlog goes back at once
@@ -106,7 +188,7 @@ pub fn drain(
                 };
                 let jobs = engine.store.claim(engine.scope, how, &engine.owner, now)?;
                 claimed = jobs.len();
-                claimed_total += claimed as u64;
+                self.claimed_total += claimed as u64;
                 engine.dispatch(jobs);
             }
         }
@@ -114,39 +196,39 @@ pub fn drain(
         // lane, until one answers.
         if may_claim {
             for webhook in engine.idle_suspects() {
-                if left.is_some_and(|l| claimed_total >= l) {
+                if left.is_some_and(|l| self.claimed_total >= l) {
                     break;
                 }
                 let how = Claim::DueFor { webhook };
                 let jobs = engine.store.claim(engine.scope, how, &engine.owner, now)?;
                 claimed += jobs.len();
-                claimed_total += jobs.len() as u64;
+                self.claimed_total += jobs.len() as u64;
                 engine.dispatch(jobs);
             }
         }
-        let busy = engine.inflight() > 0 || claimed > 0;
-        if busy {
+        let working = engine.inflight() > 0 || claimed > 0 || engine.unrecorded() > 0;
+        if working {
             engine.collect(Some(Duration::from_millis(100)))?;
         }
         tell(engine, report);
         if let Some(every) = opts.tick_every {
             let now = (engine.clock)();
-            if now - last_tick.0 >= every.as_millis() as i64 {
+            if now - self.last_tick.0 >= every.as_millis() as i64 {
                 // Only for the log line: a failed read must not end the run (it would leave
                 // requests in flight unrecorded).
                 let backlog = engine.store.backlog(engine.scope, now).ok();
-                report.tick(&engine.summary.since(&last_tick.1), backlog);
-                last_tick = (now, engine.summary);
+                report.tick(&engine.summary.since(&self.last_tick.1), backlog);
+                self.last_tick = (now, engine.summary);
             }
         }
-        if busy {
-            continue;
+        if working {
+            return Ok(true);
         }
         if !opts.watch || !may_claim {
-            break;
+            return Ok(false);
         }
         // Idle: prune history now and then (`--retain`), for a bounded moment.
-        if let Some(r) = &mut retention {
+        if let Some(r) = &mut self.retention {
             match r.run_if_due(engine.store, engine.scope, now) {
                 Ok(Some(done)) => report.pruned(Ok(done.deleted.deliveries)),
                 Ok(None) => {}
@@ -160,20 +242,29 @@ pub fn drain(
         // a stop request ends the sleep.
         let next = engine.store.next_due(engine.scope)?.unwrap_or(i64::MAX);
         let poll = now + WATCH_POLL.as_millis() as i64;
-        let wake = next.min(poll).min(deadline.unwrap_or(i64::MAX));
-        let sleep = Duration::from_millis((wake - now).clamp(5, 1000) as u64);
-        let until = std::time::Instant::now() + sleep;
-        while !stop_requested() {
-            let left = until.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            std::thread::sleep(left.min(NAP));
-        }
+        let wake = next.min(poll).min(self.deadline.unwrap_or(i64::MAX));
+        nap(
+            Duration::from_millis((wake - now).clamp(5, 1000) as u64),
+            opts,
+        );
+        Ok(true)
     }
-    engine.settle()?;
-    tell(engine, report);
-    Ok(engine.summary)
+}
+
+fn stop_requested(opts: &DrainOptions) -> bool {
+    opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
+}
+
+/// Sleeps for `d`, in short naps so that a stop request ends it.
+fn nap(d: Duration, opts: &DrainOptions) {
+    let until = std::time::Instant::now() + d;
+    while !stop_requested(opts) {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(NAP));
+    }
 }
 
 /// Passes on the outcomes recorded since the last call, then the webhooks they disabled.

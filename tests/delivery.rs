@@ -562,6 +562,103 @@ fn manual_retry_of_one_and_of_all_failed() {
         .fails(2, "pending");
 }
 
+/// One delivery's row exactly as stored.
+fn delivery_row(env: &Env, id: i64) -> String {
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT * FROM deliveries WHERE id = ?1")
+        .unwrap();
+    let n = stmt.column_count();
+    stmt.query_row([id], |r| {
+        Ok((0..n)
+            .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+            .collect::<Vec<_>>()
+            .join("|"))
+    })
+    .unwrap()
+}
+
+#[test]
+fn retry_refuses_deliveries_of_deleted_or_disabled_webhooks_and_changes_nothing() {
+    let env = Env::local();
+    let rx = Receiver::start(|_| Reply::status(500).body("down"));
+    let c = env.customer("acme");
+    let mut webhooks = Vec::new();
+    for name in ["gone", "off", "on"] {
+        webhooks.push(env.local_webhook(c, name, &rx.url("/"), &["--max-retries", "0"]));
+    }
+    let out = env
+        .run(&["emit", "job.completed", "--customer", "1"])
+        .ok()
+        .json();
+    let delivery_of = |webhook: i64| {
+        out["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["webhook"] == webhook)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (gone, off) = (webhooks[0], webhooks[1]);
+    let (d_gone, d_off) = (delivery_of(gone), delivery_of(off));
+    assert_eq!(env.delivery(d_gone)["status"], "failed");
+    env.run(&["webhooks", "delete", &gone.to_string(), "--yes"])
+        .ok();
+    env.run(&["webhooks", "disable", &off.to_string()]).ok();
+    let rows = || [delivery_row(&env, d_gone), delivery_row(&env, d_off)];
+    let before = rows();
+    let sent = rx.count();
+
+    env.run(&["deliveries", "retry", &d_gone.to_string()])
+        .fails(
+            1,
+            &format!(
+                "delivery {d_gone}: its webhook {gone} was deleted; there is nowhere to send it"
+            ),
+        );
+    env.run(&["deliveries", "retry", &d_off.to_string()]).fails(
+        1,
+        &format!(
+            "delivery {d_off}: its webhook {off} is disabled; enable it first (webnet webhooks enable {off})"
+        ),
+    );
+    assert_eq!(rows(), before, "a refused retry changes nothing");
+
+    // --failed (and its dry run) skips them and says how many.
+    assert_eq!(
+        env.run(&["deliveries", "retry", "--failed", "--dry-run"])
+            .ok()
+            .json(),
+        json!({"would_retry": 1, "skipped": 2})
+    );
+    let table = env
+        .run(&[
+            "--output",
+            "table",
+            "deliveries",
+            "retry",
+            "--failed",
+            "--dry-run",
+        ])
+        .ok()
+        .stdout;
+    assert!(
+        table.contains("1 failed delivery(ies) would be retried; 2 skipped"),
+        "{table}"
+    );
+    let s = env.run(&["deliveries", "retry", "--failed"]).ok().json();
+    assert_eq!(s["attempted"], 1, "{s}");
+    assert_eq!(s["skipped"], 2, "{s}");
+    assert_eq!(rows(), before, "skipped deliveries are untouched");
+    assert_eq!(
+        rx.count(),
+        sent + 1,
+        "only the enabled webhook's delivery was sent"
+    );
+}
+
 #[test]
 fn webhooks_test_sends_a_signed_test_event() {
     let env = Env::local();

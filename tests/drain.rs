@@ -266,3 +266,24 @@ fn a_hanging_receiver_does_not_hold_up_healthy_ones() {
         .unwrap();
     assert_eq!(leased, 0, "unsent deliveries were given back");
 }
+
+#[test]
+fn a_single_drain_on_a_locked_database_says_so_and_the_next_run_carries_on() {
+    let env = Env::local();
+    let rx = Receiver::ok();
+    let c = env.customer("acme");
+    env.local_webhook(c, "ops", &rx.url("/"), &[]);
+    env.run(&["emit", "job.completed", "--customer", "1", "--queue"])
+        .ok();
+    let lock = common::lock::hold_write_lock(&env.db, Duration::from_secs(2));
+    env.run_env(&[("WEBNET_BUSY_TIMEOUT_MS", "300")], &["drain"])
+        .fails(
+            1,
+            "error: the database was locked by another process for 300ms: this drain stopped; the next run carries on",
+        );
+    lock.join().unwrap();
+    assert_eq!(rx.count(), 0);
+    let s = env.run(&["drain"]).ok().json();
+    assert_eq!(s["succeeded"], 1, "{s}");
+    assert_eq!(rx.count(), 1);
+}

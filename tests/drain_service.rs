@@ -305,3 +305,72 @@ fn a_long_backlog_shows_progress_on_a_terminal() {
     let out = env.run(&["drain"]).ok();
     assert!(out.stderr.is_empty(), "{}", out.stderr);
 }
+
+#[test]
+fn drain_watch_waits_out_a_locked_database() {
+    use std::io::BufRead;
+    let env = Env::local();
+    let rx = Receiver::ok();
+    let c = env.customer("acme");
+    env.local_webhook(c, "ops", &rx.url("/"), &[]);
+    let mut drain = env
+        .cmd()
+        .env("WEBNET_BUSY_TIMEOUT_MS", "300")
+        .args(["drain", "--watch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn drain --watch");
+    // Its log, line by line, as it comes.
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let stderr = drain.stderr.take().expect("stderr piped");
+    let l = log.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            l.lock().unwrap().push_str(&format!("{line}\n"));
+        }
+    });
+    let logged = |needle: &str, within: Duration| {
+        let end = Instant::now() + within;
+        while Instant::now() < end {
+            if log.lock().unwrap().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    };
+    assert!(logged("drain: watching", Duration::from_secs(20)));
+
+    // Locked for longer than its busy timeout, several times over: it says so and goes on.
+    common::lock::hold_write_lock(&env.db, Duration::from_secs(2))
+        .join()
+        .unwrap();
+    assert!(
+        drain.try_wait().unwrap().is_none(),
+        "still running: {}",
+        log.lock().unwrap()
+    );
+    assert!(
+        logged(
+            "drain: the database is busy (locked by another process); trying again\n",
+            Duration::from_secs(1)
+        ),
+        "{}",
+        log.lock().unwrap()
+    );
+    queue(&env, 1);
+    assert_eq!(
+        rx.wait_for(1, Duration::from_secs(15)).len(),
+        1,
+        "it sends once the lock is gone"
+    );
+    signal(&drain, "TERM");
+    let status = wait_exit(&mut drain, Duration::from_secs(10)).expect("drain exits");
+    assert!(status.success(), "{status:?}: {}", log.lock().unwrap());
+    assert_eq!(rows(&env), vec![("success".to_string(), 1, false)]);
+    assert_eq!(rx.count(), 1);
+}

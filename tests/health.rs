@@ -14,10 +14,17 @@ fn gone_disables_the_webhook_at_once() {
     let rx = Receiver::start(|_| Reply::status(410).body("this endpoint was removed"));
     let c = env.customer("acme");
     env.local_webhook(c, "old", &rx.url("/"), &[]);
-    let out = env
-        .run(&["emit", "job.completed", "--customer", "1"])
-        .ok()
-        .json();
+    let out = env.run(&["emit", "job.completed", "--customer", "1"]).ok();
+    assert!(
+        out.stderr
+            .contains("warning: webhook 1 \"old\" disabled: the receiver answered 410 Gone at ")
+            && out
+                .stderr
+                .contains("; enable it with \"webnet webhooks enable 1\""),
+        "emit says it disabled the webhook: {}",
+        out.stderr
+    );
+    let out = out.json();
     let d = env.delivery(out["deliveries"][0]["id"].as_i64().unwrap());
     assert_eq!(d["status"], "failed", "410 is not retried: {d}");
     let w = env.run(&["webhooks", "show", "1"]).ok().json();
@@ -83,16 +90,37 @@ fn failing_too_long_disables_and_a_success_resets_the_clock() {
     healthy.store(false, std::sync::atomic::Ordering::SeqCst);
     env.run(&["emit", "job.completed", "--customer", "1"]).ok();
     std::thread::sleep(Duration::from_millis(2200));
-    env.run(&["drain"]).ok();
+    let out = env.run(&["drain"]).ok();
     let w = env.run(&["webhooks", "show", "1"]).ok().json();
     assert_eq!(w["enabled"], false, "{w}");
+    let reason = w["disabled_reason"].as_str().unwrap();
     assert!(
-        w["disabled_reason"]
-            .as_str()
-            .unwrap()
-            .starts_with("failing since"),
-        "{w}"
+        reason.starts_with("failing since")
+            && reason.ends_with(" (no successful delivery for longer than 2s)"),
+        "the duration in human form, not \"0 h\": {w}"
     );
+    // drain says so, once, and does not promise a next attempt.
+    let line = format!(
+        "drain: webhook 1 \"flaky\" disabled: {reason}; enable it with \"webnet webhooks enable 1\""
+    );
+    assert_eq!(
+        out.stderr.lines().filter(|l| *l == line).count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    let failed: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("failed: HTTP 503"))
+        .collect();
+    assert!(!failed.is_empty(), "{}", out.stderr);
+    for l in failed {
+        assert!(
+            l.ends_with("; no more attempts while the webhook is disabled"),
+            "{l}"
+        );
+    }
     // auto_disable_after 0 means never.
     env.run(&[
         "webhooks",

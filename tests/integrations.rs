@@ -88,7 +88,7 @@ fn a_dry_run_counts_what_retry_failed_would_send() {
         env.run(&["deliveries", "retry", "--failed", "--dry-run"])
             .ok()
             .json(),
-        json!({"would_retry": 3})
+        json!({"would_retry": 3, "skipped": 0})
     );
     env.run(&[
         "deliveries",
@@ -111,7 +111,7 @@ fn a_dry_run_counts_what_retry_failed_would_send() {
         ])
         .ok()
         .json(),
-        json!({"would_retry": 0})
+        json!({"would_retry": 0, "skipped": 0})
     );
     let table = env
         .run(&[

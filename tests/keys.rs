@@ -219,9 +219,144 @@ fn rotating_to_a_passphrase_removes_the_key_file() {
         d["error_message"]
             .as_str()
             .unwrap_or_default()
-            .contains("cannot decrypt"),
+            .starts_with("could not be signed: secret key: this database's secrets are sealed with a passphrase and WEBNET_SECRET_KEY is not set"),
         "{d}"
     );
+    seen.assert_no_secrets();
+}
+
+/// The webhook's `failing_since` and `enabled`, as `webhooks show` prints them.
+fn health(env: &Env) -> (serde_json::Value, serde_json::Value) {
+    let w = env.run(&["webhooks", "show", "1"]).ok().json();
+    (w["failing_since"].clone(), w["enabled"].clone())
+}
+
+/// Makes every delivery due now.
+fn make_due(env: &Env) {
+    rusqlite::Connection::open(&env.db)
+        .unwrap()
+        .execute("UPDATE deliveries SET next_attempt_at = 0", [])
+        .unwrap();
+}
+
+#[test]
+fn a_delivery_that_cannot_be_signed_warns_is_retried_and_does_not_blame_the_receiver() {
+    let env = Env::local();
+    let rx = Receiver::ok();
+    let mut seen = Seen::default();
+    signed_webhook(&env, &rx);
+    env.run(&["webhooks", "update", "1", "--auto-disable-after", "1s"])
+        .ok();
+    std::fs::remove_file(key_file(&env)).unwrap();
+
+    let out = seen.keep(env.run(&["emit", "job.completed", "--customer", "1"]).ok());
+    let warning = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("warning: "))
+        .unwrap_or_else(|| panic!("a warning on stderr: {}", out.stderr));
+    assert!(
+        warning.starts_with(
+            "warning: delivery 1 to webhook 1 \"signed\" could not be signed: secret key: the key file "
+        ) && warning.contains("is missing")
+            && warning.contains("; it will be retried at "),
+        "{warning}"
+    );
+    let d = env.delivery(1);
+    assert_eq!(d["status"], "retrying", "{d}");
+    assert!(
+        d["error_message"]
+            .as_str()
+            .unwrap()
+            .starts_with("could not be signed: "),
+        "{d}"
+    );
+    assert_eq!(rx.count(), 0, "nothing was sent");
+    // The receiver was never asked: its webhook is not failing, and is not disabled however
+    // long this lasts.
+    assert_eq!(health(&env), (serde_json::Value::Null, true.into()));
+    std::thread::sleep(Duration::from_millis(1100));
+    make_due(&env);
+    let out = seen.keep(env.run(&["drain"]).ok());
+    assert!(
+        out.stderr.contains(
+            "drain: delivery 1 (job.completed) to webhook 1 \"signed\": attempt 2 of 4 could not be signed: secret key: the key file "
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(health(&env), (serde_json::Value::Null, true.into()));
+    assert_eq!(env.delivery(1)["attempts"], 2);
+    seen.assert_no_secrets();
+}
+
+#[test]
+fn a_passphrase_database_without_webnet_secret_key_says_to_set_it() {
+    let env = Env::local();
+    let rx = Receiver::ok();
+    let mut seen = Seen::default();
+    let with_key = [("WEBNET_SECRET_KEY", PASSPHRASE)];
+    let c = env.customer("acme");
+    seen.keep(
+        env.run_env(
+            &with_key,
+            &[
+                "webhooks",
+                "create",
+                "--customer",
+                &c.to_string(),
+                "--name",
+                "signed",
+                "--url",
+                &rx.url("/"),
+                "--event",
+                "job.completed",
+                "--secret",
+                SECRET,
+            ],
+        )
+        .ok(),
+    );
+    assert!(
+        !key_file(&env).exists(),
+        "a passphrase database has no key file"
+    );
+
+    // Sending: a warning naming WEBNET_SECRET_KEY, not a key file that never existed.
+    let out = seen.keep(env.run(&["emit", "job.completed", "--customer", "1"]).ok());
+    assert!(
+        out.stderr.contains(
+            "could not be signed: secret key: this database's secrets are sealed with a passphrase and WEBNET_SECRET_KEY is not set"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(".key"), "{}", out.stderr);
+    assert_eq!(health(&env), (serde_json::Value::Null, true.into()));
+    // Storing a secret says the same.
+    let out = seen.keep(
+        env.run(&[
+            "webhooks",
+            "update",
+            "1",
+            "--secret",
+            "another-secret-value",
+        ])
+        .fails(
+            1,
+            "sealed with a passphrase and WEBNET_SECRET_KEY is not set",
+        ),
+    );
+    assert!(!out.stderr.contains(".key"), "{}", out.stderr);
+    // With it set again, the retry is sent, signed.
+    make_due(&env);
+    seen.keep(env.run_env(&with_key, &["drain"]).ok());
+    let r = rx.wait_for(1, Duration::from_secs(10)).pop().expect("sent");
+    assert_eq!(
+        r.header("x-webhook-signature"),
+        Some(hmac_hex(SECRET, &r.body).as_str())
+    );
+    assert_eq!(env.delivery(1)["status"], "success");
     seen.assert_no_secrets();
 }
 

@@ -250,3 +250,153 @@ fn non_public_literals_are_refused_at_creation() {
         .fails(2, "--url");
     }
 }
+
+/// How many events, and deliveries with this status, the database holds.
+fn counts(env: &Env, status: &str) -> (i64, i64) {
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let events = conn
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    let deliveries = conn
+        .query_row(
+            "SELECT count(*) FROM deliveries WHERE status = ?1",
+            [status],
+            |r| r.get(0),
+        )
+        .unwrap();
+    (events, deliveries)
+}
+
+/// Waits (bounded) until `counts` answers `want`.
+#[track_caller]
+fn wait_counts(env: &Env, status: &str, want: (i64, i64)) {
+    let end = Instant::now() + Duration::from_secs(20);
+    while counts(env, status) != want {
+        assert!(
+            Instant::now() < end,
+            "{:?}, not {want:?}",
+            counts(env, status)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `emit` reading a stream that the test writes as it goes, with a short busy timeout.
+fn streaming_emit(env: &Env) -> (Child, std::process::ChildStdin) {
+    let mut child = env
+        .cmd()
+        .env("WEBNET_BUSY_TIMEOUT_MS", "300")
+        .arg("emit")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    (child, stdin)
+}
+
+fn stderr_of(child: Child) -> (i32, String) {
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_streaming_emit_waits_out_a_locked_database_and_loses_nothing() {
+    let env = Env::local();
+    let rx = Receiver::ok();
+    let c = env.customer("acme");
+    env.local_webhook(c, "ops", &rx.url("/"), &[]);
+    let (child, mut stdin) = streaming_emit(&env);
+    stdin.write_all(events(c, 2, 0).as_bytes()).unwrap();
+    wait_counts(&env, "success", (2, 2));
+    // Locked for several busy timeouts while lines 3 to 5 arrive.
+    let lock = common::lock::hold_write_lock(&env.db, Duration::from_secs(2));
+    stdin.write_all(events(c, 3, 1).as_bytes()).unwrap();
+    lock.join().unwrap();
+    wait_counts(&env, "success", (5, 5));
+    drop(stdin);
+    let (code, stderr) = stderr_of(child);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: the database is busy (locked by another process); lines 3 to 5 are not recorded yet: trying again\n"
+        ),
+        "{stderr}"
+    );
+    // Each recorded once, each sent once.
+    let sent = rx.wait_for(5, Duration::from_secs(5));
+    let ids: std::collections::HashSet<i64> = sent.iter().map(|r| r.delivery()).collect();
+    assert_eq!((sent.len(), ids.len()), (5, 5), "{stderr}");
+}
+
+#[test]
+fn a_streaming_emit_gives_up_after_its_patience_naming_the_lines_to_send_again() {
+    let env = Env::local();
+    let rx = Receiver::ok();
+    let c = env.customer("acme");
+    env.local_webhook(c, "ops", &rx.url("/"), &[]);
+    let (child, mut stdin) = streaming_emit(&env);
+    stdin.write_all(events(c, 2, 0).as_bytes()).unwrap();
+    wait_counts(&env, "success", (2, 2));
+    // Locked for longer than ten busy timeouts (3 s here, 5 minutes by default).
+    let lock = common::lock::hold_write_lock(&env.db, Duration::from_secs(6));
+    stdin.write_all(events(c, 2, 1).as_bytes()).unwrap();
+    let (code, stderr) = stderr_of(child);
+    drop(stdin);
+    lock.join().unwrap();
+    assert_eq!(code, 1, "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: the database stayed locked by another process for ")
+            && last.ends_with(
+                ": lines 3 to 4 were not recorded, nor anything after them: send them again"
+            ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("lines 3 to 4 are not recorded yet: trying again"),
+        "{stderr}"
+    );
+    // What was recorded before stays, sent once; nothing else is in the database.
+    assert_eq!(counts(&env, "success"), (2, 2));
+    assert_eq!(rx.count(), 2);
+}
+
+#[test]
+fn results_that_arrive_while_the_database_is_locked_are_recorded_after() {
+    let env = Env::local();
+    let rx = Receiver::start(|_| Reply::ok().delay(Duration::from_millis(1000)));
+    let c = env.customer("acme");
+    env.local_webhook(c, "ops", &rx.url("/"), &[]);
+    let child = env
+        .cmd()
+        .env("WEBNET_BUSY_TIMEOUT_MS", "300")
+        .args(["emit", "job.completed", "--customer", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_eq!(rx.wait_for(1, Duration::from_secs(10)).len(), 1);
+    // The answer comes while the database is locked.
+    let lock = common::lock::hold_write_lock(&env.db, Duration::from_secs(2));
+    let (code, stderr) = stderr_of(child);
+    lock.join().unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: the database is busy (locked by another process); the results of 1 attempt(s) are not recorded yet: trying again"
+        ),
+        "{stderr}"
+    );
+    let d = env.delivery(1);
+    assert_eq!(
+        (d["status"].as_str(), d["attempts"].as_i64()),
+        (Some("success"), Some(1))
+    );
+    env.run(&["drain"]).ok();
+    assert_eq!(rx.count(), 1, "recorded, so never sent again");
+}

@@ -81,6 +81,11 @@ pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
                         return Err(CliError::usage("ID", e))
                     }
                     Err(RetryError::Store(e)) => return Err(e.into()),
+                    // Nowhere to send it: refused, nothing changed.
+                    Err(
+                        e
+                        @ (RetryError::WebhookDeleted { .. } | RetryError::WebhookDisabled { .. }),
+                    ) => return Err(CliError::failure(e)),
                     Err(e) => return Err(CliError::failure(e)),
                 }
             };
@@ -113,28 +118,40 @@ pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
             if let Some(id) = webhook {
                 store.webhook_known(ctx.scope, id)?;
             }
+            let plan = service::plan_retry_failed(&store, ctx.scope, &filter)?;
+            let skipped = plan.skipped();
+            let skipped_line = if skipped == 0 {
+                String::new()
+            } else {
+                format!(
+                    "; {skipped} skipped ({} of deleted webhooks, {} of disabled ones: enable those first)",
+                    plan.skipped_deleted, plan.skipped_disabled
+                )
+            };
             if dry_run {
-                let failed = DeliveryFilter {
-                    status: Some(DeliveryStatus::Failed),
-                    ..filter
-                };
-                let n = store.deliveries(ctx.scope, &failed)?.len();
+                let n = plan.ids.len();
                 match ctx.format {
-                    Format::Json => output::print_json(&serde_json::json!({"would_retry": n})),
+                    Format::Json => output::print_json(
+                        &serde_json::json!({"would_retry": n, "skipped": skipped}),
+                    ),
                     Format::Table => output::print_line(&format!(
-                        "{n} failed delivery(ies) would be retried (nothing was sent)"
+                        "{n} failed delivery(ies) would be retried{skipped_line} (nothing was sent)"
                     )),
                 }
                 return Ok(());
             }
             let mut engine = ctx.engine(&mut store, concurrency)?;
-            let summary = service::retry_failed(&mut engine, &filter)?;
+            let summary = service::retry_failed(&mut engine, &plan)?;
             match ctx.format {
                 Format::Json => {
-                    output::print_json(&serde_json::to_value(summary).unwrap_or_default())
+                    let mut value = serde_json::to_value(summary).unwrap_or_default();
+                    if let Some(map) = value.as_object_mut() {
+                        map.insert("skipped".into(), skipped.into());
+                    }
+                    output::print_json(&value)
                 }
                 Format::Table => output::print_line(&format!(
-                    "{} retried: {} succeeded, {} still failing",
+                    "{} retried: {} succeeded, {} still failing{skipped_line}",
                     summary.attempted, summary.succeeded, summary.failed
                 )),
             }

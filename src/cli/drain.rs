@@ -20,7 +20,7 @@ use crate::delivery::service::{self, DrainOptions, DrainReport};
 use crate::delivery::{system_clock, Note, Summary};
 use crate::domain::text::{error_line, escape_controls};
 use crate::domain::time::{rfc3339, Millis};
-use crate::store::{Backlog, DeliveryStatus, StoreError};
+use crate::store::{Backlog, DeliveryStatus, Disabled, StoreError};
 
 /// Without `--watch`, a run stops claiming after this long, so runs a minute apart from cron
 /// rarely overlap (and are safe when they do).
@@ -59,6 +59,7 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
         every: args.summary_every.into(),
         pruned: 0,
     };
+    let busy_timeout = store.busy_timeout();
     let summary = {
         let mut engine = ctx.engine(&mut store, args.concurrency)?;
         service::drain(
@@ -73,7 +74,8 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
                 retain: args.retain.filter(|_| args.watch),
             },
             &mut log,
-        )?
+        )
+        .map_err(|e| locked(e, busy_timeout))?
     };
     if let Some(p) = &log.progress {
         p.finish_and_clear();
@@ -107,6 +109,18 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
         return Err(e);
     }
     Ok(())
+}
+
+/// A single run that met a database locked past the busy timeout says so; it is run again
+/// (cron, a timer) and carries on. Other errors as usual.
+fn locked(e: StoreError, busy_timeout: Duration) -> CliError {
+    if !e.is_busy() {
+        return e.into();
+    }
+    CliError::failure(format!(
+        "the database was locked by another process for {}: this drain stopped; the next run carries on",
+        humantime::format_duration(busy_timeout)
+    ))
 }
 
 /// The first SIGTERM or SIGINT sets `stop`; a second one ends the process at once, with the
@@ -180,6 +194,14 @@ impl DrainReport for Log {
         }
     }
 
+    fn disabled(&mut self, d: &Disabled) {
+        self.line(&format!("drain: {}", super::emit::disabled_line(d)));
+    }
+
+    fn busy(&mut self, _: &StoreError) {
+        self.line("drain: the database is busy (locked by another process); trying again");
+    }
+
     fn tick(&mut self, since_last: &Summary, backlog: Option<Backlog>) {
         if !self.quiet {
             self.line(&tick_line(self.every, since_last, backlog, system_clock()));
@@ -218,14 +240,21 @@ fn failed_line(n: &Note, attempt: u32) -> String {
         None => format!("deleted webhook {:?}", n.webhook_name),
     };
     let next = match (n.status, n.next_attempt_at) {
+        _ if n.webhook_disabled => "no more attempts while the webhook is disabled".to_string(),
         (DeliveryStatus::Retrying, Some(at)) => format!("next attempt at {}", rfc3339(at)),
         _ => "no more attempts: failed".to_string(),
     };
+    // A key problem on this host is not the receiver's failure: say which it was.
+    let what = match &n.not_signed {
+        Some(why) => format!("could not be signed: {}", escape_controls(why)),
+        None => format!(
+            "failed: {}",
+            escape_controls(n.error_message.as_deref().unwrap_or("unknown error"))
+        ),
+    };
     format!(
-        "drain: delivery {} ({}) to {to}: attempt {attempt}{of} failed: {}; {next}",
-        n.delivery_id,
-        n.event_type,
-        escape_controls(n.error_message.as_deref().unwrap_or("unknown error")),
+        "drain: delivery {} ({}) to {to}: attempt {attempt}{of} {what}; {next}",
+        n.delivery_id, n.event_type,
     )
 }
 
@@ -268,6 +297,8 @@ mod tests {
             status,
             error_message: Some("HTTP 500: oops".into()),
             next_attempt_at: next,
+            not_signed: None,
+            webhook_disabled: false,
         }
     }
 
@@ -282,6 +313,38 @@ mod tests {
         assert_eq!(
             failed_line(&last, 4),
             "drain: delivery 42 (job.failed) to deleted webhook \"ops\": attempt 4 of 4 failed: HTTP 500: oops; no more attempts: failed"
+        );
+    }
+
+    #[test]
+    fn an_attempt_that_could_not_be_signed_says_so() {
+        let mut n = note(DeliveryStatus::Retrying, Some(1_764_637_200_000));
+        n.not_signed = Some("secret key: WEBNET_SECRET_KEY is not set".into());
+        n.error_message =
+            Some("could not be signed: secret key: WEBNET_SECRET_KEY is not set".into());
+        assert_eq!(
+            failed_line(&n, 2),
+            "drain: delivery 42 (job.failed) to webhook 3 \"ops\": attempt 2 of 4 could not be signed: secret key: WEBNET_SECRET_KEY is not set; next attempt at 2025-12-02T01:00:00Z"
+        );
+    }
+
+    #[test]
+    fn a_webhook_disabled_by_the_batch_gets_no_next_attempt() {
+        let mut n = note(DeliveryStatus::Retrying, Some(1_764_637_200_000));
+        n.webhook_disabled = true;
+        assert!(
+            failed_line(&n, 2).ends_with("; no more attempts while the webhook is disabled"),
+            "{}",
+            failed_line(&n, 2)
+        );
+        let d = Disabled {
+            webhook: 3,
+            name: "ops".into(),
+            reason: "the receiver answered 410 Gone at 2025-12-02T01:00:00Z".into(),
+        };
+        assert_eq!(
+            format!("drain: {}", super::super::emit::disabled_line(&d)),
+            "drain: webhook 3 \"ops\" disabled: the receiver answered 410 Gone at 2025-12-02T01:00:00Z; enable it with \"webnet webhooks enable 3\""
         );
     }
 

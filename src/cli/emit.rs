@@ -7,10 +7,14 @@ use serde_json::{json, Map, Value};
 use super::args::EmitArgs;
 use super::output::{self, Format};
 use super::{CliError, Context};
-use crate::delivery::service::{self, EmitReport, Input};
+use crate::delivery::service::{self, BusyWait, EmitError, EmitReport, Input};
+use crate::delivery::Note;
 use crate::domain::payload::Event;
+use crate::domain::text::escape_controls;
+use crate::domain::time::rfc3339;
 use crate::domain::{CustomerId, EventType, ValidationError};
 use crate::store::Recorded;
+use crate::store::{DeliveryStatus, Disabled};
 
 pub fn run(ctx: &Context, args: EmitArgs) -> Result<(), CliError> {
     let input = match &args.event_type {
@@ -31,7 +35,11 @@ pub fn run(ctx: &Context, args: EmitArgs) -> Result<(), CliError> {
     }
     let mut engine = ctx.engine(&mut store, args.concurrency)?;
     let mut report = Printer { format: ctx.format };
-    let summary = service::emit(&mut engine, input, args.queue, &mut report)?;
+    let summary = match service::emit(&mut engine, input, args.queue, &mut report) {
+        Ok(summary) => summary,
+        Err(EmitError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(CliError::failure(e)),
+    };
     if ctx.format == Format::Table {
         eprintln!(
             "{} event(s) recorded, {} delivery(ies){}",
@@ -133,6 +141,32 @@ impl EmitReport for Printer {
         }
     }
 
+    fn not_signed(&mut self, note: &Note) {
+        eprintln!("warning: {}", not_signed_line(note));
+    }
+
+    fn busy(&mut self, waiting: &BusyWait) {
+        let what = match *waiting {
+            BusyWait::Recording { first, last } if first == last => {
+                format!("line {first} is not recorded yet: trying again")
+            }
+            BusyWait::Recording { first, last } => {
+                format!("lines {first} to {last} are not recorded yet: trying again")
+            }
+            BusyWait::Results { count } => {
+                format!("the results of {count} attempt(s) are not recorded yet: trying again")
+            }
+            BusyWait::LeftForDrain { deliveries } => {
+                format!("{deliveries} recorded delivery(ies) are left for `webnet drain` to send")
+            }
+        };
+        eprintln!("warning: the database is busy (locked by another process); {what}");
+    }
+
+    fn disabled(&mut self, d: &Disabled) {
+        eprintln!("warning: {}", disabled_line(d));
+    }
+
     fn rejected(&mut self, line: usize, e: &ValidationError) {
         let what = format!("{}: {}", e.field, e.message);
         eprintln!(
@@ -140,4 +174,39 @@ impl EmitReport for Printer {
             crate::domain::text::error_line(&what)
         );
     }
+}
+
+/// `delivery 38 to webhook 3 "ops" could not be signed: <why>; it will be retried at …`
+fn not_signed_line(n: &Note) -> String {
+    let why = n.not_signed.as_deref().unwrap_or("no secret key");
+    let next = match (n.status, n.next_attempt_at) {
+        // `why` says what to do (the key problems' messages name the key file or
+        // WEBNET_SECRET_KEY, whichever this database uses).
+        (DeliveryStatus::Retrying, Some(at)) => format!("it will be retried at {}", rfc3339(at)),
+        _ => format!(
+            "no more attempts: it failed (once the key is back: webnet deliveries retry {})",
+            n.delivery_id
+        ),
+    };
+    let to = match n.webhook {
+        Some(w) => format!("webhook {w} {:?}", n.webhook_name),
+        None => format!("deleted webhook {:?}", n.webhook_name),
+    };
+    format!(
+        "delivery {} to {to} could not be signed: {}; {next}",
+        n.delivery_id,
+        escape_controls(why)
+    )
+}
+
+/// `webhook 3 "ops" disabled: <reason>; enable it with "webnet webhooks enable 3"` (also
+/// `drain`'s log line, after `drain: `).
+pub(super) fn disabled_line(d: &Disabled) -> String {
+    format!(
+        "webhook {} {:?} disabled: {}; enable it with \"webnet webhooks enable {}\"",
+        d.webhook,
+        d.name,
+        escape_controls(&d.reason),
+        d.webhook
+    )
 }

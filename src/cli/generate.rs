@@ -199,6 +199,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "listen: the secret to check signatures with when neither --secret nor --secret-stdin is given (unlike --secret, not visible in the process list).",
     ),
     (
+        "WEBNET_BUSY_TIMEOUT_MS",
+        "For tests only: how long a write waits for another process's lock on the database, in milliseconds, instead of 30 s.",
+    ),
+    (
         "XDG_DATA_HOME, HOME",
         "Where the default database lives: $XDG_DATA_HOME/webnet/webhooks.db, else ~/.local/share/webnet/webhooks.db.",
     ),

@@ -8,12 +8,14 @@ use std::sync::mpsc;
 
 use serde_json::Value;
 
+use super::busy::Waiting;
+pub use super::busy::{BusyWait, EmitError};
 use super::engine::{Engine, Msg};
-use super::summary::Summary;
+use super::summary::{Note, Summary};
 use crate::domain::payload::{from_document, Event, MAX_PAYLOAD_BYTES};
 use crate::domain::stream::{Piece, Splitter};
 use crate::domain::{CustomerId, Scope, ValidationError};
-use crate::store::{Claim, NewEvent, Recorded, StoreError};
+use crate::store::{Claim, Disabled, NewEvent, Recorded, StoreError};
 
 /// Lines read from stdin before the reader waits for the coordinator to catch up.
 const READ_BATCH: usize = 1000;
@@ -32,6 +34,13 @@ pub trait EmitReport {
     fn recorded(&mut self, line: usize, customer: CustomerId, event: &Event, recorded: &Recorded);
     /// An input document was refused.
     fn rejected(&mut self, line: usize, error: &ValidationError);
+    /// A delivery's request could not be signed (`note.not_signed` says why: the secret key
+    /// is missing or wrong on this host); the attempt failed and is retried on its schedule.
+    fn not_signed(&mut self, note: &Note);
+    /// Recorded outcomes disabled a webhook (410 Gone, or failing too long).
+    fn disabled(&mut self, webhook: &Disabled);
+    /// The database is busy (locked by another process past the busy timeout): what waits.
+    fn busy(&mut self, waiting: &BusyWait);
 }
 
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
@@ -50,7 +59,7 @@ pub fn emit(
     input: Input,
     queue: bool,
     report: &mut dyn EmitReport,
-) -> Result<EmitSummary, StoreError> {
+) -> Result<EmitSummary, EmitError> {
     let (go_tx, go_rx) = mpsc::sync_channel::<()>(1);
     let tx = engine.input();
     let reader = match input {
@@ -69,22 +78,60 @@ pub fn emit(
             .spawn(move || read_lines(r, &tx, &go_rx))
             .ok(),
     };
+    // Notes tell what the caller must hear about (an unsigned delivery), taken after each
+    // batch of outcomes.
+    engine.keep_notes();
     let mut summary = EmitSummary::default();
     let mut state = EmitState {
         splitter: Splitter::new(),
         known: HashSet::new(),
         pending: VecDeque::new(),
         queue,
+        last_line: 0,
+        waiting: Waiting::default(),
     };
     let result = emit_loop(engine, &mut state, &go_tx, &mut summary, report);
     drop(go_tx);
     // The reader may still be blocked on stdin after an error; it is not joined (the process
     // ends soon after), only detached.
     drop(reader);
-    let settled = engine.settle();
+    let settled = settle(engine, &mut state.waiting, report);
+    tell(engine, report);
     result.and(settled)?;
     summary.attempts = engine.summary;
     Ok(summary)
+}
+
+/// Sends and records what is in flight; a busy database is waited for as long as the
+/// patience lasts.
+fn settle(
+    engine: &mut Engine<'_>,
+    waiting: &mut Waiting,
+    report: &mut dyn EmitReport,
+) -> Result<(), EmitError> {
+    loop {
+        let started = (engine.clock)();
+        match engine.settle() {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_busy() => results_busy(engine, waiting, started, report)?,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Writing results found the database busy: wait and go on, or give up.
+fn results_busy(
+    engine: &mut Engine<'_>,
+    waiting: &mut Waiting,
+    started: i64,
+    report: &mut dyn EmitReport,
+) -> Result<(), EmitError> {
+    let count = engine.unrecorded();
+    waiting
+        .busy(engine, started)
+        .map_err(|waited| EmitError::ResultsNotRecorded { count, waited })?;
+    report.busy(&BusyWait::Results { count });
+    Ok(())
 }
 
 struct EmitState {
@@ -93,6 +140,10 @@ struct EmitState {
     /// Recorded deliveries waiting for their first attempt.
     pending: VecDeque<i64>,
     queue: bool,
+    /// The last input line read so far.
+    last_line: usize,
+    /// Writes finding the database busy.
+    waiting: Waiting,
 }
 
 fn emit_loop(
@@ -101,7 +152,7 @@ fn emit_loop(
     go: &mpsc::SyncSender<()>,
     summary: &mut EmitSummary,
     report: &mut dyn EmitReport,
-) -> Result<(), StoreError> {
+) -> Result<(), EmitError> {
     let mut reader_waiting = false;
     let mut eof = false;
     loop {
@@ -113,30 +164,43 @@ fn emit_loop(
             let ids: Vec<i64> = st.pending.drain(..take).collect();
             let now = (engine.clock)();
             // Deliveries a concurrent `drain` took already are simply not returned.
-            let jobs = engine
+            match engine
                 .store
-                .claim(engine.scope, Claim::DueIds(&ids), &engine.owner, now)?;
-            engine.dispatch(jobs);
+                .claim(engine.scope, Claim::DueIds(&ids), &engine.owner, now)
+            {
+                Ok(jobs) => engine.dispatch(jobs),
+                Err(e) if e.is_busy() => {
+                    // They are recorded and due: `drain` sends them. Waiting for the lock here
+                    // would hold up recording the input too.
+                    let deliveries = ids.len() + st.pending.len();
+                    st.pending.clear();
+                    report.busy(&BusyWait::LeftForDrain { deliveries });
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         // Let the reader go on once the first attempts have nearly caught up.
         if reader_waiting && st.pending.len() < 4 * engine.concurrency() {
             let _ = go.try_send(());
             reader_waiting = false;
         }
-        if eof && st.pending.is_empty() && engine.inflight() == 0 {
+        if eof && st.pending.is_empty() && engine.inflight() == 0 && engine.unrecorded() == 0 {
             return Ok(());
         }
-        for msg in engine.collect(None)? {
+        let inputs = engine.gather(None);
+        // The input first: its lines are recorded (or reported) before any result is written.
+        for msg in inputs {
             match msg {
                 Msg::Lines(lines) => {
                     let mut docs = Vec::new();
                     for (line, text) in lines {
+                        st.last_line = st.last_line.max(line);
                         match text {
                             Ok(text) => docs.extend(st.splitter.push(line, &text)),
                             Err(message) => docs.extend(st.splitter.push_unreadable(line, message)),
                         }
                     }
-                    let ids = record(engine, docs, &mut st.known, summary, report)?;
+                    let ids = record(engine, docs, st, summary, report)?;
                     if !st.queue {
                         st.pending.extend(ids);
                     }
@@ -146,7 +210,7 @@ fn emit_loop(
                     // An unfinished document is reported; lines held back after it may still
                     // be events.
                     let docs = st.splitter.finish();
-                    let ids = record(engine, docs, &mut st.known, summary, report)?;
+                    let ids = record(engine, docs, st, summary, report)?;
                     if !st.queue {
                         st.pending.extend(ids);
                     }
@@ -155,6 +219,25 @@ fn emit_loop(
                 Msg::Done(_) => {}
             }
         }
+        let started = (engine.clock)();
+        match engine.write_ready() {
+            Ok(()) => st.waiting = Waiting::default(),
+            Err(e) if e.is_busy() => results_busy(engine, &mut st.waiting, started, report)?,
+            Err(e) => return Err(e.into()),
+        }
+        tell(engine, report);
+    }
+}
+
+/// Passes on what the outcomes recorded so far say that the user must hear about.
+fn tell(engine: &mut Engine<'_>, report: &mut dyn EmitReport) {
+    for note in engine.take_notes() {
+        if note.not_signed.is_some() {
+            report.not_signed(&note);
+        }
+    }
+    for d in engine.take_disabled() {
+        report.disabled(&d);
     }
 }
 
@@ -163,10 +246,11 @@ fn emit_loop(
 fn record(
     engine: &mut Engine<'_>,
     docs: Vec<Piece>,
-    known: &mut HashSet<CustomerId>,
+    st: &mut EmitState,
     summary: &mut EmitSummary,
     report: &mut dyn EmitReport,
-) -> Result<Vec<i64>, StoreError> {
+) -> Result<Vec<i64>, EmitError> {
+    let known = &mut st.known;
     let now = (engine.clock)();
     let mut events: Vec<(usize, CustomerId, Event)> = Vec::new();
     for doc in docs {
@@ -202,7 +286,31 @@ fn record(
             payload: &e.payload,
         })
         .collect();
-    let recorded = engine.store.record_events(&new, now)?;
+    // A busy database is waited for (the lines are in hand, and a streaming producer such as
+    // `tail -F` will not send them again), up to the patience; then the caller is told which
+    // lines to send again.
+    let first = events.first().map_or(0, |(line, _, _)| *line);
+    let recorded = loop {
+        let started = (engine.clock)();
+        match engine.store.record_events(&new, now) {
+            Ok(recorded) => {
+                st.waiting = Waiting::default();
+                break recorded;
+            }
+            Err(e) if e.is_busy() => {
+                let last = st.last_line.max(first);
+                st.waiting
+                    .busy(engine, started)
+                    .map_err(|waited| EmitError::NotRecorded {
+                        first,
+                        last,
+                        waited,
+                    })?;
+                report.busy(&BusyWait::Recording { first, last });
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     let mut ids = Vec::new();
     for ((line, customer, event), rec) in events.iter().zip(&recorded) {
         summary.events += 1;

@@ -18,7 +18,7 @@ use crate::domain::allowlist::TargetPolicy;
 use crate::domain::secret::SecretKey;
 use crate::domain::time::Millis;
 use crate::domain::Scope;
-use crate::store::{Job, Outcome, Store, StoreError};
+use crate::store::{Disabled, Job, Outcome, Store, StoreError};
 
 /// How often a key that failed is loaded again, after the first reload (see `Engine::key`).
 const KEY_RELOAD: Duration = Duration::from_secs(1);
@@ -98,6 +98,14 @@ pub struct Engine<'s> {
     notes: Option<Vec<Note>>,
     /// Whether the stored allow list is reread (not when every destination is allowed).
     follow_list: bool,
+    /// Webhooks disabled by outcomes written, until [`Engine::take_disabled`].
+    disabled: Vec<Disabled>,
+    /// Webhooks this run disabled, until a delivery of theirs is claimed enabled again: the
+    /// notes of attempts still finishing say no further attempt follows.
+    disabled_ids: HashSet<i64>,
+    /// Input messages gathered by a [`Engine::collect`] whose write failed: the next call
+    /// returns them.
+    held_inputs: Vec<Msg>,
 }
 
 /// A name for this process's leases: unique enough across processes and restarts.
@@ -153,6 +161,9 @@ impl<'s> Engine<'s> {
             stopping: false,
             notes: None,
             follow_list,
+            disabled: Vec::new(),
+            disabled_ids: HashSet::new(),
+            held_inputs: Vec::new(),
         }
     }
 
@@ -168,7 +179,9 @@ impl<'s> Engine<'s> {
 
     fn note(&mut self, job: &Job, o: &Outcome) {
         if let Some(notes) = &mut self.notes {
-            notes.push(Note::new(job, o));
+            let mut note = Note::new(job, o);
+            note.webhook_disabled = note.webhook.is_some_and(|w| self.disabled_ids.contains(&w));
+            notes.push(note);
         }
     }
 
@@ -290,16 +303,21 @@ impl<'s> Engine<'s> {
                 continue;
             }
             let webhook = target.id;
+            // Claimed enabled: enabled again since this run disabled it, if it did.
+            self.disabled_ids.remove(&webhook);
             let request = match self.prepare(&job) {
                 Ok(r) => r,
-                Err(message) => {
-                    let now = (self.clock)();
-                    let failed = Sent {
-                        reply: Reply::Error(message),
-                        duration_ms: 0,
-                    };
-                    let o = outcome::after_attempt(&job, now, &[], &failed, now);
-                    self.push_ready(&job, o);
+                Err(why) => {
+                    // A key problem on this host: the attempt fails (and is retried), but the
+                    // receiver was not asked, so its health is untouched; the caller is told.
+                    let o = outcome::not_signed(&job, &why, (self.clock)());
+                    if let Some(notes) = &mut self.notes {
+                        notes.push(Note {
+                            not_signed: Some(why),
+                            ..Note::new(&job, &o)
+                        });
+                    }
+                    self.ready.push(o);
                     continue;
                 }
             };
@@ -453,10 +471,7 @@ impl<'s> Engine<'s> {
             Some((Ok(_), at)) => failed_to_open && !(self.key_failed && throttled(*at)),
         };
         if reload {
-            let loaded = self
-                .store
-                .secret_key()
-                .map_err(|e| format!("cannot decrypt the webhook secret: {e}"));
+            let loaded = self.store.secret_key().map_err(|e| e.to_string());
             self.key_failed = failed_to_open;
             self.key = Some((loaded, now));
         }
@@ -467,12 +482,30 @@ impl<'s> Engine<'s> {
 
     /// Waits up to `wait` for messages, writes every finished attempt (and any outcome known
     /// without a request) in one transaction, and returns the input messages that arrived.
+    ///
+    /// When the write fails (the database is busy: another process holds its lock), nothing is
+    /// lost: the outcomes are kept and written with the next batch (a lost outcome would have
+    /// its delivery sent again), and the input messages are returned by the next call.
     pub fn collect(&mut self, wait: Option<Duration>) -> Result<Vec<Msg>, StoreError> {
         self.flush_released()?;
-        let mut inputs = Vec::new();
-        let mut outcomes = std::mem::take(&mut self.ready);
+        let inputs = self.gather(wait);
+        match self.write_ready() {
+            Ok(()) => Ok(inputs),
+            Err(e) => {
+                self.held_inputs = inputs;
+                Err(e)
+            }
+        }
+    }
+
+    /// Waits up to `wait` for messages (not at all while outcomes wait to be written), does the
+    /// bookkeeping of finished attempts, whose outcomes join those waiting for
+    /// [`Engine::write_ready`], and returns the input messages that arrived. Touches no
+    /// database.
+    pub fn gather(&mut self, wait: Option<Duration>) -> Vec<Msg> {
+        let mut inputs = std::mem::take(&mut self.held_inputs);
         self.flag_hanging();
-        let first = if !outcomes.is_empty() {
+        let first = if !self.ready.is_empty() || !inputs.is_empty() {
             self.msg_rx.try_recv().ok()
         } else if self.started.is_empty() {
             match wait {
@@ -487,19 +520,21 @@ impl<'s> Engine<'s> {
         // Gather a batch: one transaction for many outcomes. While more results are due
         // shortly, wait a moment for them rather than commit each on its own.
         let want = (self.main.busy + self.queue.len()).min(256);
+        let mut gathered = self.ready.len();
         let mut next = first;
         while let Some(msg) = next {
             match msg {
                 Msg::Done(done) => {
                     if let Some(o) = self.finished(*done) {
-                        outcomes.push(o);
+                        self.ready.push(o);
+                        gathered += 1;
                     }
                     self.feed();
                 }
                 other => inputs.push(other),
             }
-            if outcomes.len() >= want.max(1) || !inputs.is_empty() {
-                if outcomes.len() >= 1024 {
+            if gathered >= want.max(1) || !inputs.is_empty() {
+                if gathered >= 1024 {
                     break;
                 }
                 next = self.msg_rx.try_recv().ok();
@@ -507,18 +542,72 @@ impl<'s> Engine<'s> {
                 next = self.msg_rx.recv_timeout(Duration::from_millis(2)).ok();
             }
         }
+        inputs
+    }
+
+    /// Writes every outcome waiting (finished attempts, deliveries with nowhere to go) in one
+    /// transaction, and gives back the leases of work not sent. On failure (the database is
+    /// busy) everything is kept for the next call.
+    pub fn write_ready(&mut self) -> Result<(), StoreError> {
         self.flush_released()?;
-        if !outcomes.is_empty() {
-            let now = (self.clock)();
-            self.store.record_outcomes(&outcomes, &self.owner, now)?;
-            for o in &outcomes {
-                self.summary.add(o);
+        let outcomes = std::mem::take(&mut self.ready);
+        self.write(outcomes)
+    }
+
+    /// Writes outcomes in one transaction; on failure keeps them (ahead of any newer ones) for
+    /// the next write.
+    fn write(&mut self, mut outcomes: Vec<Outcome>) -> Result<(), StoreError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let now = (self.clock)();
+        match self.store.record_outcomes(&outcomes, &self.owner, now) {
+            Ok(disabled) => {
+                self.webhooks_disabled(disabled);
+                for o in &outcomes {
+                    self.summary.add(o);
+                }
+                if self.keep_outcomes {
+                    self.outcomes.extend(outcomes);
+                }
+                Ok(())
             }
-            if self.keep_outcomes {
-                self.outcomes.extend(outcomes);
+            Err(e) => {
+                outcomes.append(&mut self.ready);
+                self.ready = outcomes;
+                Err(e)
             }
         }
-        Ok(inputs)
+    }
+
+    /// Outcomes known (attempts made, or deliveries with nowhere to go) but not yet written:
+    /// a write failed (the database was busy), or they wait for the next batch.
+    pub fn unrecorded(&self) -> usize {
+        self.ready.len()
+    }
+
+    /// Webhooks the outcomes just written disabled: the notes about their deliveries say so
+    /// (no further attempt while disabled), and the caller hears of each once
+    /// ([`Engine::take_disabled`]).
+    fn webhooks_disabled(&mut self, disabled: Vec<Disabled>) {
+        if disabled.is_empty() {
+            return;
+        }
+        self.disabled_ids.extend(disabled.iter().map(|d| d.webhook));
+        if let Some(notes) = &mut self.notes {
+            for n in notes.iter_mut() {
+                if n.webhook.is_some_and(|w| self.disabled_ids.contains(&w)) {
+                    n.webhook_disabled = true;
+                }
+            }
+        }
+        self.disabled.extend(disabled);
+    }
+
+    /// The webhooks disabled by outcomes written since the last call (410 Gone, or failing
+    /// for longer than their `auto_disable_after`), each with its reason.
+    pub fn take_disabled(&mut self) -> Vec<Disabled> {
+        std::mem::take(&mut self.disabled)
     }
 
     /// Bookkeeping for a finished job; its outcome, unless it was skipped.
@@ -586,7 +675,11 @@ impl<'s> Engine<'s> {
     fn flush_released(&mut self) -> Result<(), StoreError> {
         if !self.released.is_empty() {
             let ids = std::mem::take(&mut self.released);
-            self.store.release(&ids, &self.owner)?;
+            if let Err(e) = self.store.release(&ids, &self.owner) {
+                // Released with the next write (or, failing that, when the leases run out).
+                self.released.extend(ids);
+                return Err(e);
+            }
         }
         Ok(())
     }

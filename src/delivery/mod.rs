@@ -1,6 +1,7 @@
 //! Delivery: claim (lease) → send (ureq, signed) → record. `emit`, `drain`, retries and tests
 //! are built on one [`engine::Engine`]; only the coordinator thread touches the database.
 
+mod busy;
 mod emit;
 pub mod engine;
 pub mod outcome;

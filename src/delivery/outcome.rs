@@ -24,6 +24,24 @@ pub fn not_sent(job: &Job, why: &str) -> Outcome {
     }
 }
 
+/// The outcome of an attempt whose request could not be built because it could not be signed
+/// (the secret key is missing or wrong, or a sealed value does not open): the attempt fails and
+/// is retried on the usual schedule (DESIGN §11), but nothing was asked of the receiver, so it
+/// says nothing about its health (no `failing_since`, no auto-disable).
+pub fn not_signed(job: &Job, why: &str, now: Millis) -> Outcome {
+    let failed = Sent {
+        reply: Reply::Error(format!("{NOT_SIGNED}: {why}")),
+        duration_ms: 0,
+    };
+    Outcome {
+        health: None,
+        ..after_attempt(job, now, &[], &failed, now)
+    }
+}
+
+/// How the `error_message` of an attempt that could not be signed begins.
+pub const NOT_SIGNED: &str = "could not be signed";
+
 /// The outcome of an attempt that was made (or failed before a byte was sent).
 pub fn after_attempt(
     job: &Job,
@@ -291,6 +309,31 @@ mod tests {
         };
         let o = after_attempt(&job(1, DeliveryStatus::Pending), 0, &[], &sent(r), 0);
         assert_eq!(o.next_attempt_at, Some(600_000));
+    }
+
+    #[test]
+    fn an_attempt_that_could_not_be_signed_is_retried_and_says_nothing_about_the_receiver() {
+        let o = not_signed(&job(1, DeliveryStatus::Pending), "no key", 1000);
+        assert_eq!(o.status, DeliveryStatus::Retrying);
+        assert_eq!(o.next_attempt_at, Some(61_000));
+        assert_eq!(o.health, None);
+        assert_eq!(
+            o.error_message.as_deref(),
+            Some("could not be signed: no key")
+        );
+        assert!(o.attempt.is_some(), "the attempt counts");
+        let last = not_signed(&job(4, DeliveryStatus::Retrying), "no key", 0);
+        assert_eq!(last.status, DeliveryStatus::Failed);
+        assert_eq!(last.health, None);
+        // A failure the receiver caused does count.
+        let o = after_attempt(
+            &job(1, DeliveryStatus::Pending),
+            0,
+            &[],
+            &sent(Reply::Error("connection refused".into())),
+            0,
+        );
+        assert_eq!(o.health, Some((1, Health::Failing)));
     }
 
     #[test]

@@ -2,15 +2,19 @@
 //! from its own module).
 //! Results go back to the caller (the CLI prints them).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use super::emit::{emit, EmitReport, EmitSummary, Input};
+pub use super::emit::{emit, BusyWait, EmitError, EmitReport, EmitSummary, Input};
 use super::engine::Engine;
 use super::summary::{Note, Summary};
+use crate::domain::time::Millis;
+use crate::domain::Scope;
 use crate::store::{
-    Backlog, Claim, DeliveryFilter, DeliveryStatus, Outcome, Retention, StoreError,
+    Backlog, Claim, Delivery, DeliveryFilter, DeliveryStatus, Disabled, Outcome, Retention, Store,
+    StoreError,
 };
 
 /// How often an idle `drain --watch` looks for work that other processes queued.
@@ -37,6 +41,11 @@ pub struct DrainOptions {
 pub trait DrainReport {
     /// An outcome was recorded.
     fn recorded(&mut self, note: &Note);
+    /// The database was busy (locked by another process past the busy timeout); `--watch`
+    /// pauses and tries again.
+    fn busy(&mut self, error: &StoreError);
+    /// Recorded outcomes disabled a webhook (410 Gone, or failing too long).
+    fn disabled(&mut self, webhook: &Disabled);
     /// Every `tick_every`: what the run did since the last tick, and what is due now.
     /// `backlog` is `None` when it could not be read (the run goes on regardless).
     fn tick(&mut self, since_last: &Summary, backlog: Option<Backlog>);
@@ -52,35 +61,114 @@ pub struct Quiet;
 
 impl DrainReport for Quiet {
     fn recorded(&mut self, _: &Note) {}
+    fn busy(&mut self, _: &StoreError) {}
+    fn disabled(&mut self, _: &Disabled) {}
     fn tick(&mut self, _: &Summary, _: Option<Backlog>) {}
     fn pruned(&mut self, _: Result<u64, &StoreError>) {}
     fn stopping(&mut self, _: usize) {}
 }
 
 /// Sends every due delivery; with `watch`, keeps going and sleeps until more is due.
+///
+/// The database may be locked by another process for longer than the busy timeout (a long
+/// write, a backup): with `watch` that is waited out, with a report and a growing pause, for
+/// as long as it lasts; a single run gives back what it has not started, records what was in
+/// flight if it can, and fails with the busy error (cron runs it again a minute later).
 pub fn drain(
     engine: &mut Engine<'_>,
     opts: &DrainOptions,
     report: &mut dyn DrainReport,
 ) -> Result<Summary, StoreError> {
     engine.keep_notes();
-    let start = (engine.clock)();
-    let deadline = opts.max_time.map(|d| start + d.as_millis() as i64);
-    let stop_requested = || opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst));
-    let mut claimed_total: u64 = 0;
-    let mut last_tick = (start, engine.summary);
-    // Only reached in `watch` mode's idle moments.
-    let mut retention = opts
-        .retain
-        .map(|d| Retention::new(d, Retention::WATCH_BUDGET));
+    let mut run = Run::new(engine, opts);
     loop {
+        match run.round(engine, opts, report) {
+            Ok(true) => run.backoff = BUSY_FIRST_PAUSE,
+            Ok(false) => break,
+            Err(e) if e.is_busy() && opts.watch => {
+                report.busy(&e);
+                run.pause_when_busy(opts);
+            }
+            Err(e) if e.is_busy() => {
+                engine.stop_starting();
+                let _ = engine.settle();
+                tell(engine, report);
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    loop {
+        match engine.settle() {
+            Ok(()) => break,
+            // Stopping (or at the end of `--max-time`): what was sent is recorded, however
+            // long the lock lasts; a second signal exits at once.
+            Err(e) if e.is_busy() && opts.watch => {
+                tell(engine, report);
+                report.busy(&e);
+                std::thread::sleep(run.backoff);
+                run.backoff = (run.backoff * 2).min(BUSY_MAX_PAUSE);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    tell(engine, report);
+    Ok(engine.summary)
+}
+
+/// The first pause of `drain --watch` after the database was found busy, doubled each time
+/// it is busy again up to [`BUSY_MAX_PAUSE`]. (Each attempt has already waited the busy
+/// timeout for the lock.)
+const BUSY_FIRST_PAUSE: Duration = Duration::from_secs(1);
+const BUSY_MAX_PAUSE: Duration = Duration::from_secs(30);
+
+/// What one `drain` run keeps from round to round.
+struct Run {
+    deadline: Option<Millis>,
+    claimed_total: u64,
+    last_tick: (Millis, Summary),
+    /// Only reached in `watch` mode's idle moments.
+    retention: Option<Retention>,
+    /// The pause after the database is next found busy.
+    backoff: Duration,
+}
+
+impl Run {
+    fn new(engine: &Engine<'_>, opts: &DrainOptions) -> Run {
+        let start = (engine.clock)();
+        Run {
+            deadline: opts.max_time.map(|d| start + d.as_millis() as i64),
+            claimed_total: 0,
+            last_tick: (start, engine.summary),
+            retention: opts
+                .retain
+                .map(|d| Retention::new(d, Retention::WATCH_BUDGET)),
+            backoff: BUSY_FIRST_PAUSE,
+        }
+    }
+
+    /// Waits after the database was found busy (a stop request ends the wait), a little longer
+    /// each time.
+    fn pause_when_busy(&mut self, opts: &DrainOptions) {
+        nap(self.backoff, opts);
+        self.backoff = (self.backoff * 2).min(BUSY_MAX_PAUSE);
+    }
+
+    /// One round: claim what is due and there is room for, collect results, report; idle, wait
+    /// until more is due. `Ok(false)` when the run is over.
+    fn round(
+        &mut self,
+        engine: &mut Engine<'_>,
+        opts: &DrainOptions,
+        report: &mut dyn DrainReport,
+    ) -> Result<bool, StoreError> {
         let now = (engine.clock)();
-        if !engine.stopping() && stop_requested() {
+        if !engine.stopping() && stop_requested(opts) {
             engine.stop_starting();
             report.stopping(engine.inflight());
         }
-        let out_of_time = deadline.is_some_and(|d| now >= d);
-        let left = opts.limit.map(|l| l.saturating_sub(claimed_total));
+        let out_of_time = self.deadline.is_some_and(|d| now >= d);
+        let left = opts.limit.map(|l| l.saturating_sub(self.claimed_total));
         let may_claim = !engine.stopping() && !out_of_time && left != Some(0);
         if !may_claim {
             // Nothing more is claimed: a hanging receiver's parked backlog goes back at once
@@ -100,7 +188,7 @@ pub fn drain(
                 };
                 let jobs = engine.store.claim(engine.scope, how, &engine.owner, now)?;
                 claimed = jobs.len();
-                claimed_total += claimed as u64;
+                self.claimed_total += claimed as u64;
                 engine.dispatch(jobs);
             }
         }
@@ -108,41 +196,39 @@ pub fn drain(
         // lane, until one answers.
         if may_claim {
             for webhook in engine.idle_suspects() {
-                if left.is_some_and(|l| claimed_total >= l) {
+                if left.is_some_and(|l| self.claimed_total >= l) {
                     break;
                 }
                 let how = Claim::DueFor { webhook };
                 let jobs = engine.store.claim(engine.scope, how, &engine.owner, now)?;
                 claimed += jobs.len();
-                claimed_total += jobs.len() as u64;
+                self.claimed_total += jobs.len() as u64;
                 engine.dispatch(jobs);
             }
         }
-        let busy = engine.inflight() > 0 || claimed > 0;
-        if busy {
+        let working = engine.inflight() > 0 || claimed > 0 || engine.unrecorded() > 0;
+        if working {
             engine.collect(Some(Duration::from_millis(100)))?;
         }
-        for note in engine.take_notes() {
-            report.recorded(&note);
-        }
+        tell(engine, report);
         if let Some(every) = opts.tick_every {
             let now = (engine.clock)();
-            if now - last_tick.0 >= every.as_millis() as i64 {
+            if now - self.last_tick.0 >= every.as_millis() as i64 {
                 // Only for the log line: a failed read must not end the run (it would leave
                 // requests in flight unrecorded).
                 let backlog = engine.store.backlog(engine.scope, now).ok();
-                report.tick(&engine.summary.since(&last_tick.1), backlog);
-                last_tick = (now, engine.summary);
+                report.tick(&engine.summary.since(&self.last_tick.1), backlog);
+                self.last_tick = (now, engine.summary);
             }
         }
-        if busy {
-            continue;
+        if working {
+            return Ok(true);
         }
         if !opts.watch || !may_claim {
-            break;
+            return Ok(false);
         }
         // Idle: prune history now and then (`--retain`), for a bounded moment.
-        if let Some(r) = &mut retention {
+        if let Some(r) = &mut self.retention {
             match r.run_if_due(engine.store, engine.scope, now) {
                 Ok(Some(done)) => report.pruned(Ok(done.deleted.deliveries)),
                 Ok(None) => {}
@@ -156,22 +242,39 @@ pub fn drain(
         // a stop request ends the sleep.
         let next = engine.store.next_due(engine.scope)?.unwrap_or(i64::MAX);
         let poll = now + WATCH_POLL.as_millis() as i64;
-        let wake = next.min(poll).min(deadline.unwrap_or(i64::MAX));
-        let sleep = Duration::from_millis((wake - now).clamp(5, 1000) as u64);
-        let until = std::time::Instant::now() + sleep;
-        while !stop_requested() {
-            let left = until.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            std::thread::sleep(left.min(NAP));
-        }
+        let wake = next.min(poll).min(self.deadline.unwrap_or(i64::MAX));
+        nap(
+            Duration::from_millis((wake - now).clamp(5, 1000) as u64),
+            opts,
+        );
+        Ok(true)
     }
-    engine.settle()?;
+}
+
+fn stop_requested(opts: &DrainOptions) -> bool {
+    opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
+}
+
+/// Sleeps for `d`, in short naps so that a stop request ends it.
+fn nap(d: Duration, opts: &DrainOptions) {
+    let until = std::time::Instant::now() + d;
+    while !stop_requested(opts) {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(NAP));
+    }
+}
+
+/// Passes on the outcomes recorded since the last call, then the webhooks they disabled.
+fn tell(engine: &mut Engine<'_>, report: &mut dyn DrainReport) {
     for note in engine.take_notes() {
         report.recorded(&note);
     }
-    Ok(engine.summary)
+    for d in engine.take_disabled() {
+        report.disabled(&d);
+    }
 }
 
 /// Why a manual retry was refused.
@@ -179,13 +282,37 @@ pub fn drain(
 pub enum RetryError {
     #[error("delivery {id} is {status}: only failed or retrying deliveries can be retried")]
     NotRetryable { id: i64, status: &'static str },
+    #[error("delivery {id}: its webhook{} was deleted; there is nowhere to send it", webhook.map(|w| format!(" {w}")).unwrap_or_default())]
+    WebhookDeleted { id: i64, webhook: Option<i64> },
+    #[error("delivery {id}: its webhook {webhook} is disabled; enable it first (webnet webhooks enable {webhook})")]
+    WebhookDisabled { id: i64, webhook: i64 },
     #[error("delivery {0} is being sent by another process right now; try again shortly")]
     Busy(i64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// `deliveries retry ID`: one attempt now, on a failed or retrying delivery.
+/// Where a delivery's webhook stands for a manual retry: `None` when it can be sent.
+fn unsendable(store: &Store, scope: Scope, d: &Delivery) -> Result<Option<RetryError>, StoreError> {
+    let deleted = RetryError::WebhookDeleted {
+        id: d.id,
+        webhook: d.webhook,
+    };
+    let Some(webhook) = d.webhook.filter(|_| !d.webhook_deleted) else {
+        return Ok(Some(deleted));
+    };
+    match store.webhook(scope, webhook) {
+        Ok(w) if w.settings.enabled => Ok(None),
+        Ok(_) => Ok(Some(RetryError::WebhookDisabled { id: d.id, webhook })),
+        // Deleted since the delivery was read.
+        Err(StoreError::NotFound { .. }) => Ok(Some(deleted)),
+        Err(e) => Err(e),
+    }
+}
+
+/// `deliveries retry ID`: one attempt now, on a failed or retrying delivery whose webhook
+/// exists and is enabled. A refusal changes nothing (the claim itself skips a delivery whose
+/// webhook was deleted or disabled meanwhile).
 pub fn retry_one(engine: &mut Engine<'_>, id: i64) -> Result<Outcome, RetryError> {
     let d = engine.store.delivery(engine.scope, id)?;
     if !matches!(d.status, DeliveryStatus::Failed | DeliveryStatus::Retrying) {
@@ -194,11 +321,18 @@ pub fn retry_one(engine: &mut Engine<'_>, id: i64) -> Result<Outcome, RetryError
             status: d.status.as_str(),
         });
     }
+    if let Some(refused) = unsendable(engine.store, engine.scope, &d)? {
+        return Err(refused);
+    }
     let now = (engine.clock)();
     let jobs = engine
         .store
         .claim(engine.scope, Claim::RetryIds(&[id]), &engine.owner, now)?;
     if jobs.is_empty() {
+        // Leased by another process, or its webhook went away in between.
+        if let Some(refused) = unsendable(engine.store, engine.scope, &d)? {
+            return Err(refused);
+        }
         return Err(RetryError::Busy(id));
     }
     engine.keep_outcomes = true;
@@ -206,22 +340,62 @@ pub fn retry_one(engine: &mut Engine<'_>, id: i64) -> Result<Outcome, RetryError
     engine.outcomes.pop().ok_or(RetryError::Busy(id))
 }
 
-/// `deliveries retry --failed`: one attempt now for every failed delivery the filter selects.
-pub fn retry_failed(
-    engine: &mut Engine<'_>,
+/// What `deliveries retry --failed` would send, and what it leaves alone.
+#[derive(Debug, Clone, Default)]
+pub struct RetryPlan {
+    /// Failed deliveries whose webhook exists and is enabled.
+    pub ids: Vec<i64>,
+    /// Failed deliveries skipped because their webhook was deleted.
+    pub skipped_deleted: usize,
+    /// Failed deliveries skipped because their webhook is disabled.
+    pub skipped_disabled: usize,
+}
+
+impl RetryPlan {
+    pub fn skipped(&self) -> usize {
+        self.skipped_deleted + self.skipped_disabled
+    }
+}
+
+/// The failed deliveries `filter` selects, split into those `retry --failed` sends and those it
+/// skips (webhook deleted or disabled: nowhere to send them, and their history stays as it is).
+pub fn plan_retry_failed(
+    store: &Store,
+    scope: Scope,
     filter: &DeliveryFilter,
-) -> Result<Summary, StoreError> {
+) -> Result<RetryPlan, StoreError> {
     let filter = DeliveryFilter {
         status: Some(DeliveryStatus::Failed),
         ..filter.clone()
     };
-    let ids: Vec<i64> = engine
-        .store
-        .deliveries(engine.scope, &filter)?
-        .iter()
-        .map(|d| d.id)
-        .collect();
-    for chunk in ids.chunks(256) {
+    let mut plan = RetryPlan::default();
+    // Webhook id → sendable, looked up once each.
+    let mut sendable: HashMap<Option<i64>, Option<bool>> = HashMap::new();
+    for d in store.deliveries(scope, &filter)? {
+        let state = match sendable.get(&d.webhook) {
+            Some(s) => *s,
+            None => {
+                let s = match unsendable(store, scope, &d)? {
+                    None => Some(true),
+                    Some(RetryError::WebhookDisabled { .. }) => Some(false),
+                    Some(_) => None,
+                };
+                sendable.insert(d.webhook, s);
+                s
+            }
+        };
+        match state {
+            Some(true) => plan.ids.push(d.id),
+            Some(false) => plan.skipped_disabled += 1,
+            None => plan.skipped_deleted += 1,
+        }
+    }
+    Ok(plan)
+}
+
+/// `deliveries retry --failed`: one attempt now for every delivery of `plan`.
+pub fn retry_failed(engine: &mut Engine<'_>, plan: &RetryPlan) -> Result<Summary, StoreError> {
+    for chunk in plan.ids.chunks(256) {
         let now = (engine.clock)();
         let jobs = engine
             .store

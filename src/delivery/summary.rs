@@ -19,6 +19,12 @@ pub struct Note {
     pub status: DeliveryStatus,
     pub error_message: Option<String>,
     pub next_attempt_at: Option<Millis>,
+    /// Why the request could not be signed (the secret key is missing or wrong on this host):
+    /// nothing was sent, and the receiver is not to blame.
+    pub not_signed: Option<String>,
+    /// The webhook was disabled by this outcome's batch (410 Gone, or failing too long): no
+    /// further attempt is made unless it is enabled again.
+    pub webhook_disabled: bool,
 }
 
 impl Note {
@@ -33,6 +39,8 @@ impl Note {
             status: o.status,
             error_message: o.error_message.clone(),
             next_attempt_at: o.next_attempt_at,
+            not_signed: None,
+            webhook_disabled: false,
         }
     }
 }

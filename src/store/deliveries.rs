@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{params, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::{Result, Store, StoreError};
 use crate::domain::time::Millis;
@@ -127,6 +127,25 @@ pub enum Health {
     Gone,
 }
 
+/// A webhook that a batch of outcomes disabled, and why (as `disabled_reason` records it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disabled {
+    pub webhook: i64,
+    pub name: String,
+    pub reason: String,
+}
+
+/// `disabled_reason` for a webhook failing since `since` (ms) for longer than its
+/// `auto_disable_after` (seconds), in words: `failing since 2026-01-02T03:04:05Z (no successful
+/// delivery for longer than 3days)`.
+fn failing_too_long(since: Millis, auto_disable_after: u64) -> String {
+    format!(
+        "failing since {} (no successful delivery for longer than {})",
+        crate::domain::time::rfc3339(since),
+        humantime::format_duration(std::time::Duration::from_secs(auto_disable_after))
+    )
+}
+
 /// How a claim picks deliveries.
 pub enum Claim<'a> {
     /// Due ones, oldest due first, except those of the `exclude`d webhooks (drain).
@@ -135,7 +154,8 @@ pub enum Claim<'a> {
     DueFor { webhook: i64 },
     /// These ids if still due and free (the first attempts of `emit`).
     DueIds(&'a [i64]),
-    /// These ids now, whatever their schedule, if `failed` or `retrying` (manual retry).
+    /// These ids now, whatever their schedule, if `failed` or `retrying` and their webhook
+    /// exists and is enabled (manual retry: anything else is refused untouched).
     RetryIds(&'a [i64]),
 }
 
@@ -351,7 +371,8 @@ impl Store {
                     -1,
                 ),
                 Claim::RetryIds(ids) => (
-                    "q.status IN ('failed', 'retrying') AND q.id IN (SELECT value FROM json_each(?3))",
+                    "q.status IN ('failed', 'retrying') AND q.id IN (SELECT value FROM json_each(?3))
+                       AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = q.webhook_id AND w.enabled)",
                     serde_json::to_string(ids).unwrap_or_default(),
                     -1,
                 ),
@@ -379,20 +400,27 @@ impl Store {
 
     /// Writes outcomes (attempt log rows and delivery state) in one transaction and releases
     /// the leases. A delivery whose lease another process took over keeps that process's state;
-    /// the attempt is still logged.
+    /// the attempt is still logged. Returns the webhooks these outcomes disabled (410 Gone, or
+    /// failing for longer than `auto_disable_after`), each once.
     pub fn record_outcomes(
         &mut self,
         outcomes: &[Outcome],
         owner: &str,
         now: Millis,
-    ) -> Result<()> {
+    ) -> Result<Vec<Disabled>> {
         if outcomes.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         self.light(|store| store.record_outcomes_tx(outcomes, owner, now))
     }
 
-    fn record_outcomes_tx(&mut self, outcomes: &[Outcome], owner: &str, now: Millis) -> Result<()> {
+    fn record_outcomes_tx(
+        &mut self,
+        outcomes: &[Outcome],
+        owner: &str,
+        now: Millis,
+    ) -> Result<Vec<Disabled>> {
+        let mut disabled = Vec::new();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -417,18 +445,22 @@ impl Store {
             let mut failing = tx.prepare_cached(
                 "UPDATE webhooks SET failing_since = COALESCE(failing_since, ?2) WHERE id = ?1",
             )?;
-            // Failing without a break for longer than its auto_disable_after: disabled, and why.
+            // Failing without a break for longer than its auto_disable_after: disabled, and why
+            // (the reason is worded here, the duration in human form).
             let mut too_long = tx.prepare_cached(
-                "UPDATE webhooks SET enabled = 0, updated_at = ?2,
-                    disabled_reason = 'failing since ' || strftime('%Y-%m-%dT%H:%M:%SZ', failing_since / 1000, 'unixepoch')
-                        || ' (' || (auto_disable_after / 3600) || ' h without a successful delivery)'
+                "SELECT name, failing_since, auto_disable_after FROM webhooks
                  WHERE id = ?1 AND enabled AND auto_disable_after > 0
                    AND failing_since <= ?2 - auto_disable_after * 1000",
+            )?;
+            let mut disable = tx.prepare_cached(
+                "UPDATE webhooks SET enabled = 0, updated_at = ?2, disabled_reason = ?3
+                 WHERE id = ?1 AND enabled",
             )?;
             let mut gone = tx.prepare_cached(
                 "UPDATE webhooks SET enabled = 0, updated_at = ?2,
                     disabled_reason = 'the receiver answered 410 Gone at ' || strftime('%Y-%m-%dT%H:%M:%SZ', ?2 / 1000, 'unixepoch')
-                 WHERE id = ?1 AND enabled",
+                 WHERE id = ?1 AND enabled
+                 RETURNING name, disabled_reason",
             )?;
             for o in outcomes {
                 if let Some(a) = &o.attempt {
@@ -464,17 +496,38 @@ impl Store {
                     }
                     Some((w, Health::Failing)) => {
                         failing.execute(params![w, now])?;
-                        too_long.execute(params![w, now])?;
+                        let due: Option<(String, Millis, u64)> = too_long
+                            .query_row(params![w, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                            .optional()?;
+                        if let Some((name, since, after)) = due {
+                            let reason = failing_too_long(since, after);
+                            if disable.execute(params![w, now, reason])? > 0 {
+                                disabled.push(Disabled {
+                                    webhook: w,
+                                    name,
+                                    reason,
+                                });
+                            }
+                        }
                     }
                     Some((w, Health::Gone)) => {
-                        gone.execute(params![w, now])?;
+                        let row: Option<(String, String)> = gone
+                            .query_row(params![w, now], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()?;
+                        if let Some((name, reason)) = row {
+                            disabled.push(Disabled {
+                                webhook: w,
+                                name,
+                                reason,
+                            });
+                        }
                     }
                     None => {}
                 }
             }
         }
         tx.commit()?;
-        Ok(())
+        Ok(disabled)
     }
 
     /// Gives back leases of claimed deliveries that were not sent: due again at once.
@@ -487,5 +540,23 @@ impl Store {
             )?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failing_too_long;
+
+    #[test]
+    fn the_auto_disable_reason_says_the_duration_in_human_form() {
+        assert_eq!(
+            failing_too_long(1_764_637_200_000, 2),
+            "failing since 2025-12-02T01:00:00Z (no successful delivery for longer than 2s)"
+        );
+        assert_eq!(
+            failing_too_long(0, 3 * 86400),
+            "failing since 1970-01-01T00:00:00Z (no successful delivery for longer than 3days)"
+        );
+        assert!(failing_too_long(0, 90 * 60).ends_with("for longer than 1h 30m)"));
     }
 }

@@ -19,6 +19,12 @@ use crate::domain::secret::SecretKey;
 
 pub(super) const CHECK_PLAIN: &[u8] = b"webnet key check";
 
+/// `meta.key_source`: what `key_check` was sealed with, `passphrase` or `file`, so a missing
+/// key can be named (the key file, or `WEBNET_SECRET_KEY`). Absent in databases whose key was
+/// last set by an older webnet: then both are named.
+pub(super) const KEY_SOURCE_SQL: &str =
+    "INSERT OR REPLACE INTO meta (key, value) VALUES ('key_source', ?1)";
+
 /// Why no usable secret key was found, in words that say what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyProblem {
@@ -28,6 +34,8 @@ pub enum KeyProblem {
     PassphraseMismatchFileOpens(PathBuf),
     #[error("the key file {} does not open the secrets stored in this database (it was replaced, or they were sealed with WEBNET_SECRET_KEY): restore it or set WEBNET_SECRET_KEY, or run `webnet key reset --yes` to clear the secrets it sealed", .0.display())]
     FileMismatch(PathBuf),
+    #[error("this database's secrets are sealed with a passphrase and WEBNET_SECRET_KEY is not set: set it to that passphrase (for scheduled drains too: see `webnet schedule install`), or run `webnet key reset --yes` to clear them")]
+    PassphraseNotSet,
     #[error("the key file {} is missing and this database holds secrets sealed with it: restore it from a backup (or set WEBNET_SECRET_KEY if they were sealed with a passphrase), or run `webnet key reset --yes` to clear them", .0.display())]
     FileMissing(PathBuf),
     #[error("the key file {} is malformed (expected 64 hex digits): restore it, or run `webnet key reset --yes` to clear the secrets it sealed", .0.display())]
@@ -45,6 +53,16 @@ pub(super) enum Source {
     File,
     /// `<db>.key.new`: a rotation committed but was interrupted before renaming it into place.
     Pending,
+}
+
+impl Source {
+    /// As `meta.key_source` records it.
+    pub(super) fn stored(self) -> &'static str {
+        match self {
+            Source::Passphrase => "passphrase",
+            Source::File | Source::Pending => "file",
+        }
+    }
 }
 
 /// A key file's contents: `None` when there is no file, `Some(None)` when it is malformed.
@@ -119,6 +137,20 @@ impl Store {
             .optional()?)
     }
 
+    /// Whether `key_check` was sealed with a passphrase, as far as the database records it.
+    fn sealed_with_passphrase(&self) -> bool {
+        self.conn
+            .query_row(
+                "SELECT value = 'passphrase' FROM meta WHERE key = 'key_source'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .ok()
+            .flatten()
+            .unwrap_or(false)
+    }
+
     /// The key that opens this database's sealed values, for sending: `WEBNET_SECRET_KEY`, else
     /// the key file (or the new one of an interrupted rotation, which is then put in place).
     pub fn secret_key(&self) -> Result<SecretKey> {
@@ -170,6 +202,10 @@ impl Store {
                 return Ok(Some((key, Source::Pending)));
             }
         }
+        if self.sealed_with_passphrase() {
+            // Without WEBNET_SECRET_KEY the key file is looked for, but it was never the key.
+            return Err(KeyProblem::PassphraseNotSet.into());
+        }
         Err(match main {
             None => KeyProblem::FileMissing(path),
             Some(None) => KeyProblem::BadFile(path),
@@ -212,9 +248,9 @@ impl Store {
             tx.commit()?;
             return Ok(value);
         }
-        let (key, new_file) = match self.find_key(true)? {
-            Some((key, _)) => (key, false),
-            None => (SecretKey::generate(), true),
+        let (key, source, new_file) = match self.find_key(true)? {
+            Some((key, source)) => (key, source, false),
+            None => (SecretKey::generate(), Source::File, true),
         };
         let value = write(Some(&key))?;
         if new_file {
@@ -224,6 +260,8 @@ impl Store {
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('key_check', ?1)",
             [key.seal(CHECK_PLAIN)],
         )?;
+        // The key found opens `key_check`, so this is what it was sealed with.
+        tx.execute(KEY_SOURCE_SQL, [source.stored()])?;
         tx.commit()?;
         Ok(value)
     }

@@ -22,7 +22,8 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use customers::Customer;
 pub use deliveries::{
-    AttemptRecord, Claim, DeliveryStatus, Health, Job, NewEvent, Outcome, Recorded, Target,
+    AttemptRecord, Claim, DeliveryStatus, Disabled, Health, Job, NewEvent, Outcome, Recorded,
+    Target,
 };
 pub use history::{AttemptLog, AttemptStat, Backlog, Delivery, DeliveryCounts, DeliveryFilter};
 pub use keys::KeyProblem;
@@ -72,6 +73,33 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+impl StoreError {
+    /// Another process held the database's lock for longer than the busy timeout
+    /// (`SQLITE_BUSY` or `SQLITE_LOCKED`): nothing was changed, and the same write may succeed
+    /// later. Long-running commands wait and try again; the rest report it.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sqlite(e) if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            )
+        )
+    }
+}
+
+/// How long a write waits for another process's lock before failing as busy.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// [`BUSY_TIMEOUT`], or `WEBNET_BUSY_TIMEOUT_MS` when set: for tests only (undocumented for
+/// users), so a test can hold a real lock for a moment instead of half a minute.
+fn busy_timeout() -> Duration {
+    std::env::var("WEBNET_BUSY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(BUSY_TIMEOUT, Duration::from_millis)
+}
+
 /// An open webnet database.
 pub struct Store {
     conn: Connection,
@@ -81,6 +109,8 @@ pub struct Store {
     /// closing any descriptor of a file drops every POSIX lock this process holds on it,
     /// SQLite's included, and another process could then checkpoint the WAL under us.
     file: std::fs::File,
+    /// How long a write waits for another process's lock ([`busy_timeout`]).
+    busy_timeout: Duration,
 }
 
 impl Store {
@@ -183,12 +213,14 @@ impl Store {
                 )?;
             }
         }
-        conn.busy_timeout(Duration::from_secs(30))?;
+        let busy_timeout = busy_timeout();
+        conn.busy_timeout(busy_timeout)?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
             passphrase,
             file,
+            busy_timeout,
         };
         if read_only {
             store.check_ownership()?;
@@ -290,6 +322,12 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// How long a write waits for another process's lock before failing as busy
+    /// ([`StoreError::is_busy`]).
+    pub fn busy_timeout(&self) -> Duration {
+        self.busy_timeout
     }
 
     /// Runs `f` with `synchronous = NORMAL`: for claims and outcomes, whose loss in a power

@@ -9,6 +9,7 @@ use rusqlite::{params, Transaction, TransactionBehavior};
 
 use super::keys::{
     io_error, opens, read_key_file, sync_dir, write_tmp, KeyProblem, Source, CHECK_PLAIN,
+    KEY_SOURCE_SQL,
 };
 use super::{Result, Store, StoreError, SEALED_PREFIX};
 use crate::domain::secret::SecretKey;
@@ -104,6 +105,11 @@ impl Store {
                         "INSERT OR REPLACE INTO meta (key, value) VALUES ('key_check', ?1)",
                         [new_key.seal(CHECK_PLAIN)],
                     )?;
+                    let source = match &new {
+                        NewKey::File => Source::File,
+                        NewKey::Passphrase(_) => Source::Passphrase,
+                    };
+                    tx.execute(KEY_SOURCE_SQL, [source.stored()])?;
                     tx.commit()?;
                     Ok(report)
                 });
@@ -269,7 +275,10 @@ impl Store {
                     report.headers.push((id, dropped));
                 }
             }
-            tx.execute("DELETE FROM meta WHERE key = 'key_check'", [])?;
+            tx.execute(
+                "DELETE FROM meta WHERE key IN ('key_check', 'key_source')",
+                [],
+            )?;
             tx.commit()?;
             // After the commit: a crash before this leaves the old file, which the next secret
             // adopts (nothing is sealed any more, so any key will do).

@@ -1,6 +1,7 @@
 //! Test helpers: the real `webnet` binary on a temporary database.
 #![allow(dead_code)]
 
+pub mod lock;
 pub mod receiver;
 
 use std::io::Write;

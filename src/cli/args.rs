@@ -190,6 +190,14 @@ pub(crate) fn event_type_parser() -> PossibleValuesParser {
     PossibleValuesParser::new(exact.chain(wildcards))
 }
 
+/// Payload format names, with what each is and where it is detected.
+pub(crate) fn payload_format_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        crate::domain::format::PayloadFormat::ALL
+            .map(|f| clap::builder::PossibleValue::new(f.as_str()).help(f.about())),
+    )
+}
+
 /// Event type names only (no wildcards), for one type.
 pub(crate) fn exact_event_type_parser() -> PossibleValuesParser {
     PossibleValuesParser::new(
@@ -331,9 +339,9 @@ pub struct WebhookOptions {
     /// Wait before the first retry, doubled for each next one, 1s to 24h [default: 60s]
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub retry_backoff: Option<String>,
-    /// Body format: the spec's JSON, or a Slack or Teams message [default: slack for Slack
-    /// incoming-webhook URLs, teams for Teams ones, json otherwise]
-    #[arg(long, value_name = "FORMAT", value_parser = ["json", "slack", "teams"])]
+    /// Body format: the spec's JSON, or a message for a chat or alerting destination
+    /// [default: detected from the URL (see the list), json otherwise]
+    #[arg(long, value_name = "FORMAT", value_parser = payload_format_parser())]
     pub payload_format: Option<String>,
     /// Disable the webhook after failing this long without one success, 0s for never, up to
     /// 30 days [default: 3days]

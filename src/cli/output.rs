@@ -336,8 +336,7 @@ pub const CUSTOMER_COLUMNS: &[Column] = &[
 
 /// A delivery as the contract shows it (DESIGN §4); with `attempts`, `show`'s `attempt_log`.
 pub fn delivery_json(d: &Delivery, attempts: Option<&[AttemptLog]>) -> Value {
-    let payload: Value = serde_json::from_slice(&d.payload)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&d.payload).into_owned()));
+    let payload = body_json(&d.payload);
     let mut v = json!({
         "id": d.id,
         "customer": d.customer.0,
@@ -358,12 +357,25 @@ pub fn delivery_json(d: &Delivery, attempts: Option<&[AttemptLog]>) -> Value {
         "updated_at": rfc3339(d.updated_at),
     });
     if let (Some(list), Value::Object(map)) = (attempts, &mut v) {
+        // What the receiver got on the latest attempt: the payload, or its rendering for a
+        // chat or alerting destination (DESIGN §8).
+        let sent = list.last().map(|a| match &a.request_body {
+            Some(body) => body_json(body),
+            None => map.get("payload").cloned().unwrap_or(Value::Null),
+        });
+        map.insert("request_body".into(), sent.unwrap_or(Value::Null));
         map.insert(
             "attempt_log".into(),
             Value::Array(list.iter().map(attempt_json).collect()),
         );
     }
     v
+}
+
+/// A stored body as JSON when it is JSON, else as text.
+fn body_json(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
 }
 
 pub fn attempt_json(a: &AttemptLog) -> Value {
@@ -418,10 +430,16 @@ pub fn print_delivery(format: Format, d: &Delivery, attempts: &[AttemptLog]) {
     mark_deleted_webhook(&mut fields);
     if let Value::Object(map) = &mut fields {
         map.remove("attempt_log");
-        if let Some(p) = map.get_mut("payload") {
-            // Pretty-printed, one table line per line of JSON.
-            let pretty = serde_json::to_string_pretty(p).unwrap_or_default();
-            *p = Value::Array(pretty.lines().map(|l| Value::String(l.into())).collect());
+        // The body sent, when it is not the payload itself (a chat or alerting format).
+        if map.get("request_body") == map.get("payload") || map["request_body"].is_null() {
+            map.remove("request_body");
+        }
+        for key in ["payload", "request_body"] {
+            if let Some(p) = map.get_mut(key) {
+                // Pretty-printed, one table line per line of JSON.
+                let pretty = serde_json::to_string_pretty(p).unwrap_or_default();
+                *p = Value::Array(pretty.lines().map(|l| Value::String(l.into())).collect());
+            }
         }
     }
     print_object(format, &fields);

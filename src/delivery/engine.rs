@@ -42,6 +42,8 @@ pub struct Done {
     pub job: Job,
     pub started_at: Millis,
     pub headers: Vec<(String, String)>,
+    /// The body, when it is not the stored payload (a chat or alerting format), for the log.
+    pub body: Option<std::sync::Arc<[u8]>>,
     /// `None` when the lease ran out before a worker was free: nothing was sent.
     pub sent: Option<Sent>,
     pub slow: bool,
@@ -667,7 +669,10 @@ impl<'s> Engine<'s> {
             }
         }
         let now = (self.clock)();
-        let o = outcome::after_attempt(&done.job, done.started_at, &done.headers, &sent, now);
+        let mut o = outcome::after_attempt(&done.job, done.started_at, &done.headers, &sent, now);
+        if let Some(a) = o.attempt.as_mut() {
+            a.request_body = done.body.map(|b| b.to_vec());
+        }
         self.note(&done.job, &o);
         Some(o)
     }

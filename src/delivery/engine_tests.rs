@@ -20,6 +20,8 @@ fn job(store: &Store, id: i64) -> Job {
         delivery_id: 1,
         event_type: "job.completed".into(),
         webhook_name: "w".into(),
+        customer: 1,
+        event_id: None,
         payload: b"{}".to_vec(),
         attempt: 1,
         status: DeliveryStatus::Pending,

@@ -119,6 +119,8 @@ pub fn after_attempt(
             response_body: body,
             duration_ms: sent.duration_ms,
             error_message: error.clone(),
+            // Set by the engine, which has the body that was sent.
+            request_body: None,
         }),
         status,
         next_attempt_at: next,
@@ -183,6 +185,8 @@ mod tests {
             delivery_id: 1,
             event_type: "job.failed".into(),
             webhook_name: "w".into(),
+            customer: 1,
+            event_id: None,
             payload: b"{}".to_vec(),
             attempt,
             status,

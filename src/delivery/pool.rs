@@ -119,6 +119,7 @@ fn worker(
             job,
             started_at,
             headers: request.headers,
+            body: request.rendered.then_some(request.body),
             sent,
             slow,
         };

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::send::{Request, USER_AGENT};
+use crate::domain::format::{PayloadFormat, Render};
 use crate::domain::secret::SecretKey;
 use crate::domain::signature::{sign, sign_standard};
 use crate::store::{Job, Target, SEALED_PREFIX};
@@ -22,7 +23,15 @@ pub fn build(job: &Job, key: Option<&SecretKey>, now: i64) -> Result<Request, St
     let target = job.target.as_ref().ok_or("Webhook was deleted")?;
     let key = || key.ok_or_else(|| "no secret key".to_string());
     // The body this webhook gets (the spec's JSON, or a Slack or Teams message), signed as sent.
-    let body = target.payload_format.render(&job.payload);
+    let format = target.payload_format;
+    let body = format.render(
+        &job.payload,
+        &Render {
+            customer: Some(job.customer),
+            event_id: job.event_id,
+            routing_key: None,
+        },
+    );
     let mut headers: Vec<(String, String)> = vec![
         ("Content-Type".into(), "application/json".into()),
         ("User-Agent".into(), USER_AGENT.into()),
@@ -80,5 +89,6 @@ pub fn build(job: &Job, key: Option<&SecretKey>, now: i64) -> Result<Request, St
         headers,
         timeout: Duration::from_secs(target.timeout_seconds.into()),
         verify_ssl: target.verify_ssl,
+        rendered: format != PayloadFormat::Json,
     })
 }

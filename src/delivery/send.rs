@@ -27,6 +27,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     pub timeout: Duration,
     pub verify_ssl: bool,
+    /// The body is a rendering of the payload (a chat or alerting format), not the payload.
+    pub rendered: bool,
 }
 
 /// What happened to one request.
@@ -402,6 +404,7 @@ mod tests {
             headers: vec![],
             timeout: Duration::from_secs(2),
             verify_ssl: true,
+            rendered: false,
         };
         match s.send(&req).reply {
             Reply::Refused(m) => assert!(m.contains("loopback"), "{m}"),

@@ -82,6 +82,9 @@ pub struct Job {
     pub event_type: String,
     /// The webhook's name when the delivery was recorded (kept after a deletion).
     pub webhook_name: String,
+    pub customer: i64,
+    /// The `event_id` the platform gave the event, if any.
+    pub event_id: Option<i64>,
     pub payload: Vec<u8>,
     /// The number this attempt will have (1 for the first).
     pub attempt: u32,
@@ -101,6 +104,8 @@ pub struct AttemptRecord {
     pub response_body: Option<String>,
     pub duration_ms: i64,
     pub error_message: Option<String>,
+    /// The body sent, when it was not the stored payload itself (a chat or alerting format).
+    pub request_body: Option<Vec<u8>>,
 }
 
 /// The result of handling a claimed delivery.
@@ -175,7 +180,7 @@ fn load_jobs(tx: &rusqlite::Transaction<'_>, ids: &[i64]) -> Result<Vec<Job>> {
         "SELECT d.id, d.event_type, e.payload, d.attempts, d.status,
                 w.id, w.url, w.enabled, w.verify_ssl, w.timeout_seconds, w.max_retries,
                 w.retry_backoff, w.headers, w.secret, d.lease_until, w.previous_secret,
-                w.previous_until, w.payload_format, d.webhook_name
+                w.previous_until, w.payload_format, d.webhook_name, d.customer_id, d.event_id
          FROM deliveries d JOIN events e ON e.id = d.event_row
          LEFT JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.id IN (SELECT value FROM json_each(?1))
@@ -218,6 +223,8 @@ fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
         delivery_id: r.get(0)?,
         event_type: r.get(1)?,
         webhook_name: r.get(18)?,
+        customer: r.get(19)?,
+        event_id: r.get(20)?,
         payload: r.get(2)?,
         attempt: attempts + 1,
         status: DeliveryStatus::parse(&status).unwrap_or(DeliveryStatus::Pending),
@@ -427,8 +434,8 @@ impl Store {
         {
             let mut log = tx.prepare_cached(
                 "INSERT INTO attempts (delivery_id, attempt, started_at, request_headers,
-                    http_status, response_body, duration_ms, error_message)
-                 SELECT ?1, attempts + 1, ?2, ?3, ?4, ?5, ?6, ?7 FROM deliveries WHERE id = ?1",
+                    http_status, response_body, duration_ms, error_message, request_body)
+                 SELECT ?1, attempts + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM deliveries WHERE id = ?1",
             )?;
             let mut update = tx.prepare_cached(
                 "UPDATE deliveries SET status = ?3, attempts = attempts + ?4, http_status = ?5,
@@ -471,7 +478,8 @@ impl Store {
                         a.http_status,
                         a.response_body,
                         a.duration_ms,
-                        a.error_message
+                        a.error_message,
+                        a.request_body
                     ])?;
                 }
                 let a = o.attempt.as_ref();

@@ -43,6 +43,8 @@ pub struct AttemptLog {
     pub response_body: Option<String>,
     pub duration_ms: i64,
     pub error_message: Option<String>,
+    /// The body sent when it was not the payload (a chat or alerting format); `None`: the payload.
+    pub request_body: Option<Vec<u8>>,
 }
 
 /// Which deliveries `deliveries list` and `retry --failed` take.
@@ -149,7 +151,7 @@ impl Store {
     pub fn attempts(&self, delivery: i64) -> Result<Vec<AttemptLog>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT attempt, started_at, request_headers, http_status, response_body, duration_ms,
-                    error_message
+                    error_message, request_body
              FROM attempts WHERE delivery_id = ?1 ORDER BY attempt",
         )?;
         let rows = stmt.query_map([delivery], |r| {
@@ -162,6 +164,7 @@ impl Store {
                 response_body: r.get(4)?,
                 duration_ms: r.get(5)?,
                 error_message: r.get(6)?,
+                request_body: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

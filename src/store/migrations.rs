@@ -168,6 +168,11 @@ CREATE TABLE allowed_targets (
 CREATE INDEX deliveries_event ON deliveries (event_row);
 CREATE INDEX events_created ON events (created_at);
 "#,
+    r#"
+-- The body an attempt sent when it was not the stored payload itself (a chat or alerting
+-- format renders the event): `deliveries show` says what the receiver got. NULL: the payload.
+ALTER TABLE attempts ADD COLUMN request_body BLOB;
+"#,
 ];
 
 /// The schema version this build writes.

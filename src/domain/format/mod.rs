@@ -10,6 +10,7 @@ mod cut;
 mod discord;
 pub mod event;
 mod google_chat;
+mod line;
 mod mattermost;
 mod pagerduty;
 mod slack;
@@ -21,6 +22,7 @@ use serde_json::Value;
 
 pub use cut::{cut_bytes, cut_chars, escape_within, ELLIPSIS};
 pub use event::EventView;
+pub use pagerduty::RoutingKey;
 
 /// How a webhook's body is shaped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
@@ -149,6 +151,18 @@ impl PayloadFormat {
             PayloadFormat::PagerDuty => pagerduty::render(&view, ctx),
         };
         serde_json::to_vec(&body).unwrap_or_else(|_| payload.to_vec())
+    }
+}
+
+impl PayloadFormat {
+    /// A body sent in this format as kept for the record (`attempts.request_body`, shown by
+    /// `deliveries show`): PagerDuty's `routing_key` is a credential and is replaced by
+    /// `[redacted]`; other formats carry none and are kept as sent.
+    pub fn for_the_record(self, body: &[u8]) -> Vec<u8> {
+        match self {
+            PayloadFormat::PagerDuty => pagerduty::for_the_record(body),
+            _ => body.to_vec(),
+        }
     }
 }
 

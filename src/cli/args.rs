@@ -343,6 +343,18 @@ pub struct WebhookOptions {
     /// [default: detected from the URL (see the list), json otherwise]
     #[arg(long, value_name = "FORMAT", value_parser = payload_format_parser())]
     pub payload_format: Option<String>,
+    /// PagerDuty integration key (Events API v2), required by the pagerduty format; stored
+    /// sealed, never shown (visible in the process list: prefer --routing-key-stdin)
+    #[arg(
+        long,
+        value_name = "KEY",
+        conflicts_with = "routing_key_stdin",
+        allow_hyphen_values = true
+    )]
+    pub routing_key: Option<String>,
+    /// Read the PagerDuty routing key from standard input (first line)
+    #[arg(long, conflicts_with = "secret_stdin")]
+    pub routing_key_stdin: bool,
     /// Disable the webhook after failing this long without one success, 0s for never, up to
     /// 30 days [default: 3days]
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]

@@ -35,6 +35,7 @@ pub fn option_for(field: &str) -> String {
         "url" => "--url".into(),
         "event_types" => "--event".into(),
         "secret" => "--secret".into(),
+        "routing_key" => "--routing-key".into(),
         "timeout_seconds" => "--timeout".into(),
         "max_retries" => "--max-retries".into(),
         "retry_backoff" => "--retry-backoff".into(),

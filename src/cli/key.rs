@@ -38,15 +38,17 @@ fn rotate(ctx: &Context, passphrase_stdin: bool) -> Result<(), CliError> {
             "secrets": r.secrets,
             "previous_secrets": r.previous_secrets,
             "headers": r.headers,
+            "routing_keys": r.routing_keys,
             "key": if to_passphrase { "passphrase" } else { "file" },
             "key_file": path(&r.key_file),
             "key_file_removed": path(&r.key_file_removed),
         })),
         Format::Table => output::print_line(&format!(
-            "re-sealed {} secret(s), {} previous secret(s) and {} credential header(s) of {} webhook(s) under the new {}",
+            "re-sealed {} secret(s), {} previous secret(s), {} credential header(s) and {} routing key(s) of {} webhook(s) under the new {}",
             r.secrets,
             r.previous_secrets,
             r.headers,
+            r.routing_keys,
             r.webhooks,
             match &r.key_file {
                 Some(p) => format!("key file {}", p.display()),
@@ -115,6 +117,8 @@ fn reset(ctx: &Context, yes: bool) -> Result<(), CliError> {
         Format::Json => output::print_json(&json!({
             "webhooks_lost_secret": r.secrets.len(),
             "webhooks_lost_headers": r.headers.len(),
+            "webhooks_lost_routing_key": r.routing_keys.len(),
+            "routing_keys": r.routing_keys,
             "secrets": r.secrets,
             "headers": r.headers.iter()
                 .map(|(id, names)| json!({"webhook": id, "headers": names}))
@@ -124,7 +128,7 @@ fn reset(ctx: &Context, yes: bool) -> Result<(), CliError> {
         Format::Table => {
             let headers: Vec<i64> = r.headers.iter().map(|(id, _)| *id).collect();
             output::print_line(&format!(
-                "{} webhook(s) lost their secret{}; {} lost credential headers{}",
+                "{} webhook(s) lost their secret{}; {} lost credential headers{}; {} lost their routing key{}",
                 r.secrets.len(),
                 if r.secrets.is_empty() {
                     String::new()
@@ -136,11 +140,17 @@ fn reset(ctx: &Context, yes: bool) -> Result<(), CliError> {
                     .iter()
                     .map(|(id, names)| format!(" ({id}: {})", names.join(", ")))
                     .collect::<String>(),
+                r.routing_keys.len(),
+                if r.routing_keys.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", ids(&r.routing_keys))
+                },
             ));
         }
     }
     eprintln!(
-        "new secrets can be stored now (`webnet webhooks update ID --secret-stdin`, `--header`){}",
+        "new secrets can be stored now (`webnet webhooks update ID --secret-stdin`, `--header`, `--routing-key-stdin`){}",
         match &r.old_key_file {
             Some(p) => format!(
                 "; the old key file was kept as {} and a new one is created with the next secret",

@@ -276,6 +276,7 @@ pub fn webhook_json(w: &Webhook) -> Value {
         "url": s.url.as_str(),
         "event_types": s.event_types.iter().map(|t| t.as_string()).collect::<Vec<_>>(),
         "has_secret": w.has_secret,
+        "has_routing_key": w.has_routing_key,
         "enabled": s.enabled,
         "verify_ssl": s.verify_ssl,
         "timeout_seconds": s.timeout_seconds,
@@ -514,6 +515,7 @@ mod tests {
             disabled_reason: Some("the receiver answered 410 Gone".into()),
             failing_since: None,
             previous_secret_until: None,
+            has_routing_key: false,
             created_at: 0,
             updated_at: 0,
         };

@@ -98,6 +98,15 @@ pub fn secret(required: bool) -> Result<Option<Secret>, CliError> {
     Ok(Some(Secret::new(&s)?))
 }
 
+/// A PagerDuty routing key typed without echo (required; checked here).
+pub fn routing_key() -> Result<crate::domain::format::RoutingKey, CliError> {
+    let s = Password::with_theme(&ColorfulTheme::default())
+        .with_prompt("PagerDuty routing key (integration key)")
+        .interact()
+        .map_err(cancelled)?;
+    Ok(crate::domain::format::RoutingKey::new(&s)?)
+}
+
 pub fn confirm(question: &str) -> Result<bool, CliError> {
     Confirm::with_theme(&ColorfulTheme::default())
         .with_prompt(question)

@@ -1,9 +1,12 @@
 //! `webnet webhooks create|list|show|update|enable|disable|delete`.
 
+use std::io::IsTerminal;
+
 use super::args::{UpdateOnly, WebhookOptions, WebhooksCommand};
 use super::output::{self, webhook_json, Format, WEBHOOK_COLUMNS};
+use super::secret_input::stdin_line;
 use super::{prompt, CliError, Context};
-use crate::domain::format::PayloadFormat;
+use crate::domain::format::{PayloadFormat, RoutingKey};
 use crate::domain::headers::parse_headers;
 use crate::domain::time::whole_seconds;
 use crate::domain::webhook::{self, parse_event_types, validate_max_retries, validate_name};
@@ -137,6 +140,19 @@ fn create(ctx: &Context, opts: WebhookOptions) -> Result<(), CliError> {
         .then(|| parse_event_types(&opts.events))
         .transpose()?;
     let mut secret = opts.secret.read()?;
+    let mut routing_key = read_routing_key(&opts)?;
+    // A PagerDuty webhook known to be one from what was given: refused before anything is
+    // created (asked for below when the rest is asked for too).
+    let forced = opts
+        .payload_format
+        .as_deref()
+        .and_then(PayloadFormat::parse);
+    let known = forced.or_else(|| given_url.as_ref().map(WebhookUrl::detect_format));
+    if !missing {
+        if let Some(format) = known {
+            check_routing_key(format, routing_key.is_some(), false)?;
+        }
+    }
 
     let store = ctx.store_or_create()?;
     let policy = ctx.target_policy(&store)?;
@@ -171,7 +187,18 @@ fn create(ctx: &Context, opts: WebhookOptions) -> Result<(), CliError> {
     if missing && secret.is_none() {
         secret = prompt::secret(false)?;
     }
-    let hook = store.create_webhook(customer, &settings, secret.as_ref(), ctx.now())?;
+    if missing && settings.payload_format.needs_routing_key() && routing_key.is_none() {
+        routing_key = Some(prompt::routing_key()?);
+    }
+    check_routing_key(settings.payload_format, routing_key.is_some(), false)?;
+    warn_unusual(routing_key.as_ref());
+    let hook = store.create_webhook_with(
+        customer,
+        &settings,
+        secret.as_ref(),
+        routing_key.as_ref(),
+        ctx.now(),
+    )?;
     match ctx.format {
         Format::Json => output::print_json(&webhook_json(&hook)),
         Format::Table => {
@@ -205,6 +232,8 @@ fn update(ctx: &Context, id: i64, opts: WebhookOptions, extra: UpdateOnly) -> Re
         && opts.retry_backoff.is_none()
         && opts.auto_disable_after.is_none()
         && opts.payload_format.is_none()
+        && opts.routing_key.is_none()
+        && !opts.routing_key_stdin
         && opts.headers.is_empty()
         && !extra.enabled
         && !extra.verify_ssl
@@ -229,6 +258,7 @@ fn update(ctx: &Context, id: i64, opts: WebhookOptions, extra: UpdateOnly) -> Re
         .transpose()?;
     let new_headers = parse_headers(&opts.headers)?;
     let secret = opts.secret.read()?;
+    let routing_key = read_routing_key(&opts)?;
 
     let store = ctx.store()?;
     if let Some(u) = &url {
@@ -274,13 +304,64 @@ fn update(ctx: &Context, id: i64, opts: WebhookOptions, extra: UpdateOnly) -> Re
         s.headers.retain(|old, _| !old.eq_ignore_ascii_case(&k));
         s.headers.insert(k, v);
     }
+    check_routing_key(
+        s.payload_format,
+        routing_key.is_some(),
+        current.has_routing_key,
+    )?;
+    warn_unusual(routing_key.as_ref());
     let change = match (secret, extra.clear_secret) {
         (Some(secret), _) => SecretChange::Set(secret),
         (None, true) => SecretChange::Clear,
         (None, false) => SecretChange::Keep,
     };
-    let hook = store.update_webhook(ctx.scope, id, &s, change, ctx.now())?;
+    let hook =
+        store.update_webhook_with(ctx.scope, id, &s, change, routing_key.as_ref(), ctx.now())?;
     output::print_object(ctx.format, &webhook_json(&hook));
+    Ok(())
+}
+
+/// The routing key from `--routing-key`, or with `--routing-key-stdin` the first line of
+/// standard input (typed without echo on a terminal); `None` when neither was given.
+fn read_routing_key(opts: &WebhookOptions) -> Result<Option<RoutingKey>, CliError> {
+    Ok(Some(if let Some(k) = &opts.routing_key {
+        RoutingKey::new(k)?
+    } else if !opts.routing_key_stdin {
+        return Ok(None);
+    } else if std::io::stdin().is_terminal() {
+        prompt::routing_key()?
+    } else {
+        RoutingKey::new(&stdin_line("--routing-key-stdin", "routing key")?)?
+    }))
+}
+
+/// A length other than PagerDuty's 32 characters is accepted with a warning (never showing
+/// the key), once the command is going to succeed.
+fn warn_unusual(key: Option<&RoutingKey>) {
+    if let Some(n) = key.and_then(RoutingKey::unusual_length) {
+        eprintln!(
+            "warning: --routing-key: PagerDuty's integration keys have 32 characters, this one has {n}; check it was copied whole"
+        );
+    }
+}
+
+/// A `pagerduty` webhook needs a routing key (`given` now or `stored` already); any other
+/// format sends none, so giving one is a mistake worth saying.
+fn check_routing_key(format: PayloadFormat, given: bool, stored: bool) -> Result<(), CliError> {
+    if format.needs_routing_key() && !given && !stored {
+        return Err(CliError::usage(
+            "--routing-key",
+            "required for the pagerduty format: the integration key of a PagerDuty Events API v2 integration (give it with --routing-key-stdin)",
+        ));
+    }
+    if given && !format.needs_routing_key() {
+        return Err(CliError::usage(
+            "--routing-key",
+            format!(
+                "only the pagerduty format sends a routing key, and this webhook's format is {format} (add --payload-format pagerduty)"
+            ),
+        ));
+    }
     Ok(())
 }
 

@@ -671,7 +671,11 @@ impl<'s> Engine<'s> {
         let now = (self.clock)();
         let mut o = outcome::after_attempt(&done.job, done.started_at, &done.headers, &sent, now);
         if let Some(a) = o.attempt.as_mut() {
-            a.request_body = done.body.map(|b| b.to_vec());
+            // As sent, but never with a credential in it (PagerDuty's routing key).
+            let format = done.job.target.as_ref().map(|t| t.payload_format);
+            a.request_body = done
+                .body
+                .map(|b| format.unwrap_or_default().for_the_record(&b));
         }
         self.note(&done.job, &o);
         Some(o)

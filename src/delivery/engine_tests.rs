@@ -39,6 +39,7 @@ fn job(store: &Store, id: i64) -> Job {
             previous_secret: None,
             previous_until: None,
             payload_format: Default::default(),
+            sealed_routing_key: None,
         }),
     }
 }

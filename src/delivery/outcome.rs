@@ -204,6 +204,7 @@ mod tests {
                 previous_secret: None,
                 previous_until: None,
                 payload_format: Default::default(),
+                sealed_routing_key: None,
             }),
         }
     }

@@ -11,9 +11,33 @@ use crate::domain::signature::{sign, sign_standard};
 use crate::store::{Job, Target, SEALED_PREFIX};
 
 impl Target {
-    /// Whether sending to this webhook needs the secret key (a secret, or a sealed header).
+    /// Whether sending to this webhook needs the secret key (a secret, a sealed header, or
+    /// the routing key of a `pagerduty` body).
     pub fn needs_key(&self) -> bool {
-        self.sealed_secret.is_some() || self.headers.values().any(|v| v.starts_with(SEALED_PREFIX))
+        self.sealed_secret.is_some()
+            || self.headers.values().any(|v| v.starts_with(SEALED_PREFIX))
+            || (self.payload_format.needs_routing_key() && self.sealed_routing_key.is_some())
+    }
+
+    /// PagerDuty's routing key, opened, when the format needs one; an error (the attempt fails
+    /// without a request, and is retried) when none is stored — `key reset` clears it.
+    fn routing_key(&self, key: Option<&SecretKey>) -> Result<Option<String>, String> {
+        if !self.payload_format.needs_routing_key() {
+            return Ok(None);
+        }
+        let sealed = self.sealed_routing_key.as_ref().ok_or_else(|| {
+            format!(
+                "no PagerDuty routing key is stored (`key reset` clears it): set one with `webnet webhooks update {} --routing-key-stdin`",
+                self.id
+            )
+        })?;
+        let plain = key
+            .ok_or("no secret key")?
+            .open(sealed)
+            .map_err(|e| format!("cannot decrypt the routing key: {e}"))?;
+        String::from_utf8(plain)
+            .map(Some)
+            .map_err(|_| "the routing key is damaged".into())
     }
 }
 
@@ -24,12 +48,13 @@ pub fn build(job: &Job, key: Option<&SecretKey>, now: i64) -> Result<Request, St
     let key = || key.ok_or_else(|| "no secret key".to_string());
     // The body this webhook gets (the spec's JSON, or a Slack or Teams message), signed as sent.
     let format = target.payload_format;
+    let routing_key = target.routing_key(key().ok())?;
     let body = format.render(
         &job.payload,
         &Render {
             customer: Some(job.customer),
             event_id: job.event_id,
-            routing_key: None,
+            routing_key: routing_key.as_deref(),
         },
     );
     let mut headers: Vec<(String, String)> = vec![

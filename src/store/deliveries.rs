@@ -73,6 +73,8 @@ pub struct Target {
     pub previous_secret: Option<Vec<u8>>,
     pub previous_until: Option<Millis>,
     pub payload_format: crate::domain::format::PayloadFormat,
+    /// PagerDuty's routing key, sealed; opened only to render a `pagerduty` body.
+    pub sealed_routing_key: Option<Vec<u8>>,
 }
 
 /// A delivery claimed for one attempt.
@@ -180,7 +182,8 @@ fn load_jobs(tx: &rusqlite::Transaction<'_>, ids: &[i64]) -> Result<Vec<Job>> {
         "SELECT d.id, d.event_type, e.payload, d.attempts, d.status,
                 w.id, w.url, w.enabled, w.verify_ssl, w.timeout_seconds, w.max_retries,
                 w.retry_backoff, w.headers, w.secret, d.lease_until, w.previous_secret,
-                w.previous_until, w.payload_format, d.webhook_name, d.customer_id, d.event_id
+                w.previous_until, w.payload_format, d.webhook_name, d.customer_id, d.event_id,
+                w.routing_key
          FROM deliveries d JOIN events e ON e.id = d.event_row
          LEFT JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.id IN (SELECT value FROM json_each(?1))
@@ -216,6 +219,7 @@ fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Job> {
                     &r.get::<_, String>(17)?,
                 )
                 .unwrap_or_default(),
+                sealed_routing_key: r.get(21)?,
             })
         }
     };

@@ -173,6 +173,11 @@ CREATE INDEX events_created ON events (created_at);
 -- format renders the event): `deliveries show` says what the receiver got. NULL: the payload.
 ALTER TABLE attempts ADD COLUMN request_body BLOB;
 "#,
+    r#"
+-- PagerDuty's integration key (`--routing-key`), sealed with the secret key like `secret`
+-- (nonce ‖ ciphertext); NULL when none. Sent only inside the body PagerDuty gets.
+ALTER TABLE webhooks ADD COLUMN routing_key BLOB;
+"#,
 ];
 
 /// The schema version this build writes.

@@ -15,8 +15,14 @@ use super::{Result, Store, StoreError, SEALED_PREFIX};
 use crate::domain::secret::SecretKey;
 use crate::domain::time::Millis;
 
-/// A webhook's sealed values as stored: id, secret, previous secret, headers JSON.
-type SealedRow = (i64, Option<Vec<u8>>, Option<Vec<u8>>, String);
+/// A webhook's sealed values as stored: id, secret, previous secret, headers JSON, routing key.
+type SealedRow = (
+    i64,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    String,
+    Option<Vec<u8>>,
+);
 
 /// The new key of `key rotate`.
 pub enum NewKey {
@@ -34,6 +40,8 @@ pub struct Rotated {
     pub secrets: usize,
     pub previous_secrets: usize,
     pub headers: usize,
+    /// PagerDuty routing keys.
+    pub routing_keys: usize,
     /// The key file now in use; `None` when the new key is a passphrase.
     pub key_file: Option<PathBuf>,
     /// The key file removed because the new key is a passphrase.
@@ -47,6 +55,8 @@ pub struct Reset {
     pub secrets: Vec<i64>,
     /// Webhooks that lost credential headers, with those headers' names.
     pub headers: Vec<(i64, Vec<String>)>,
+    /// Webhooks that lost their PagerDuty routing key.
+    pub routing_keys: Vec<i64>,
     /// Where the old key file was moved, if there was one.
     pub old_key_file: Option<PathBuf>,
 }
@@ -151,21 +161,22 @@ impl Store {
     fn reseal_all(&self, current: Option<&SecretKey>, new: &SecretKey) -> Result<Rotated> {
         let rows: Vec<SealedRow> = {
             let mut stmt = self.conn.prepare(
-                "SELECT id, secret, previous_secret, headers FROM webhooks
+                "SELECT id, secret, previous_secret, headers, routing_key FROM webhooks
                  WHERE secret IS NOT NULL OR previous_secret IS NOT NULL
-                    OR instr(headers, ?1) > 0
+                    OR instr(headers, ?1) > 0 OR routing_key IS NOT NULL
                  ORDER BY id",
             )?;
             let rows = stmt.query_map([json_prefix()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })?;
             rows.collect::<rusqlite::Result<_>>()?
         };
         let mut report = Rotated::default();
         let mut update = self.conn.prepare(
-            "UPDATE webhooks SET secret = ?2, previous_secret = ?3, headers = ?4 WHERE id = ?1",
+            "UPDATE webhooks SET secret = ?2, previous_secret = ?3, headers = ?4, routing_key = ?5
+             WHERE id = ?1",
         )?;
-        for (id, secret, previous, headers) in rows {
+        for (id, secret, previous, headers, routing_key) in rows {
             let reseal = |sealed: &[u8], what: &'static str| -> Result<Vec<u8>> {
                 let damaged = || StoreError::from(KeyProblem::Damaged { webhook: id, what });
                 let plain = current
@@ -178,6 +189,7 @@ impl Store {
             let previous = previous
                 .map(|s| reseal(&s, "previous secret"))
                 .transpose()?;
+            let routing_key = routing_key.map(|s| reseal(&s, "routing key")).transpose()?;
             let mut map: BTreeMap<String, String> =
                 serde_json::from_str(&headers).map_err(|_| KeyProblem::Damaged {
                     webhook: id,
@@ -199,8 +211,9 @@ impl Store {
             report.secrets += usize::from(secret.is_some());
             report.previous_secrets += usize::from(previous.is_some());
             report.headers += headers_done;
+            report.routing_keys += usize::from(routing_key.is_some());
             let headers = serde_json::to_string(&map).unwrap_or_else(|_| "{}".into());
-            update.execute(params![id, secret, previous, headers])?;
+            update.execute(params![id, secret, previous, headers, routing_key])?;
         }
         Ok(report)
     }
@@ -236,20 +249,22 @@ impl Store {
         self.with_key_lock(|| {
             let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
             self.check_key_lost()?;
-            let rows: Vec<(i64, bool, String)> = {
+            let rows: Vec<(i64, bool, String, bool)> = {
                 let mut stmt = self.conn.prepare(
-                    "SELECT id, secret IS NOT NULL OR previous_secret IS NOT NULL, headers
+                    "SELECT id, secret IS NOT NULL OR previous_secret IS NOT NULL, headers,
+                        routing_key IS NOT NULL
                      FROM webhooks
                      WHERE secret IS NOT NULL OR previous_secret IS NOT NULL
-                        OR instr(headers, ?1) > 0
+                        OR instr(headers, ?1) > 0 OR routing_key IS NOT NULL
                      ORDER BY id",
                 )?;
-                let rows =
-                    stmt.query_map([json_prefix()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                let rows = stmt.query_map([json_prefix()], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?;
                 rows.collect::<rusqlite::Result<_>>()?
             };
             let mut report = Reset::default();
-            for (id, had_secret, headers) in rows {
+            for (id, had_secret, headers, had_routing_key) in rows {
                 let mut map: BTreeMap<String, String> =
                     serde_json::from_str(&headers).unwrap_or_default();
                 let dropped: Vec<String> = map
@@ -260,7 +275,7 @@ impl Store {
                 map.retain(|_, v| !v.starts_with(SEALED_PREFIX));
                 tx.execute(
                     "UPDATE webhooks SET secret = NULL, previous_secret = NULL,
-                        previous_until = NULL, headers = ?2, updated_at = ?3
+                        previous_until = NULL, headers = ?2, updated_at = ?3, routing_key = NULL
                      WHERE id = ?1",
                     params![
                         id,
@@ -273,6 +288,9 @@ impl Store {
                 }
                 if !dropped.is_empty() {
                     report.headers.push((id, dropped));
+                }
+                if had_routing_key {
+                    report.routing_keys.push(id);
                 }
             }
             tx.execute(

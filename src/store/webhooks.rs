@@ -7,7 +7,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::{conflict_or, Result, Store, StoreError};
 use crate::domain::event_type::Subscription;
-use crate::domain::format::PayloadFormat;
+use crate::domain::format::{PayloadFormat, RoutingKey};
 use crate::domain::secret::SecretKey;
 use crate::domain::time::Millis;
 use crate::domain::{CustomerId, EventType, Scope, Secret, WebhookSettings, WebhookUrl};
@@ -25,6 +25,8 @@ pub struct Webhook {
     pub failing_since: Option<Millis>,
     /// During a secret rotation: until when the previous secret still signs.
     pub previous_secret_until: Option<Millis>,
+    /// Whether a PagerDuty routing key is stored (sealed; never loaded here).
+    pub has_routing_key: bool,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -47,7 +49,8 @@ pub struct WebhookFilter {
 const SELECT: &str = "SELECT id, customer_id, name, url, event_types, secret IS NOT NULL, enabled,
         verify_ssl, timeout_seconds, max_retries, retry_backoff, headers, created_at, updated_at,
         auto_disable_after, disabled_reason, failing_since,
-        CASE WHEN previous_secret IS NOT NULL THEN previous_until END, payload_format
+        CASE WHEN previous_secret IS NOT NULL THEN previous_until END, payload_format,
+        routing_key IS NOT NULL
     FROM webhooks";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
@@ -83,6 +86,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
         disabled_reason: r.get(15)?,
         failing_since: r.get(16)?,
         previous_secret_until: r.get(17)?,
+        has_routing_key: r.get(19)?,
         created_at: r.get(12)?,
         updated_at: r.get(13)?,
     })
@@ -164,15 +168,30 @@ impl Store {
         secret: Option<&Secret>,
         now: Millis,
     ) -> Result<Webhook> {
-        let needs_key = secret.is_some() || headers_need_key(&s.headers);
+        self.create_webhook_with(customer, s, secret, None, now)
+    }
+
+    /// [`Store::create_webhook`] with a PagerDuty routing key, sealed like the secret.
+    pub fn create_webhook_with(
+        &self,
+        customer: CustomerId,
+        s: &WebhookSettings,
+        secret: Option<&Secret>,
+        routing_key: Option<&RoutingKey>,
+        now: Millis,
+    ) -> Result<Webhook> {
+        let needs_key = secret.is_some() || routing_key.is_some() || headers_need_key(&s.headers);
         let id = self.write_sealed(needs_key, |key| {
             let sealed = secret.zip(key).map(|(secret, key)| key.seal_secret(secret));
+            let routing = routing_key
+                .zip(key)
+                .map(|(r, key)| key.seal(r.expose().as_bytes()));
             self.conn
                 .prepare_cached(
                     "INSERT INTO webhooks (customer_id, name, url, event_types, secret, enabled,
                         verify_ssl, timeout_seconds, max_retries, retry_backoff, headers,
-                        created_at, updated_at, auto_disable_after, payload_format)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
+                        created_at, updated_at, auto_disable_after, payload_format, routing_key)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15)",
                 )?
                 .execute(params![
                     customer.0,
@@ -188,7 +207,8 @@ impl Store {
                     headers_json(&seal_headers(&s.headers, key)),
                     now,
                     s.auto_disable_after,
-                    s.payload_format.as_str()
+                    s.payload_format.as_str(),
+                    routing
                 ])
                 .map_err(|e| conflict_or(e, "name", || name_taken(&s.name)))?;
             Ok(self.conn.last_insert_rowid())
@@ -240,13 +260,32 @@ impl Store {
         secret: SecretChange,
         now: Millis,
     ) -> Result<Webhook> {
-        let needs_key = matches!(secret, SecretChange::Set(_)) || headers_need_key(&s.headers);
+        self.update_webhook_with(scope, id, s, secret, None, now)
+    }
+
+    /// [`Store::update_webhook`] that also replaces the PagerDuty routing key when one is
+    /// given (sealed like the secret); `None` keeps the stored one.
+    pub fn update_webhook_with(
+        &self,
+        scope: Scope,
+        id: i64,
+        s: &WebhookSettings,
+        secret: SecretChange,
+        routing_key: Option<&RoutingKey>,
+        now: Millis,
+    ) -> Result<Webhook> {
+        let needs_key = matches!(secret, SecretChange::Set(_))
+            || routing_key.is_some()
+            || headers_need_key(&s.headers);
         self.write_sealed(needs_key, |key| {
             let (set_secret, sealed) = match &secret {
                 SecretChange::Keep => (false, None),
                 SecretChange::Set(v) => (true, key.map(|k| k.seal_secret(v))),
                 SecretChange::Clear => (true, None),
             };
+            let routing = routing_key
+                .zip(key)
+                .map(|(r, key)| key.seal(r.expose().as_bytes()));
             let stored: Option<String> = self
                 .conn
                 .prepare_cached(
@@ -276,7 +315,8 @@ impl Store {
                         updated_at = ?14, auto_disable_after = ?15, payload_format = ?16,
                         -- Enabling again forgets why it was disabled and any run of failures.
                         disabled_reason = CASE WHEN ?6 THEN NULL ELSE disabled_reason END,
-                        failing_since = CASE WHEN ?6 AND NOT enabled THEN NULL ELSE failing_since END
+                        failing_since = CASE WHEN ?6 AND NOT enabled THEN NULL ELSE failing_since END,
+                        routing_key = COALESCE(?17, routing_key)
                      WHERE id = ?1 AND (?2 IS NULL OR customer_id = ?2)",
                 )?
                 .execute(params![
@@ -295,7 +335,8 @@ impl Store {
                     sealed,
                     now,
                     s.auto_disable_after,
-                    s.payload_format.as_str()
+                    s.payload_format.as_str(),
+                    routing
                 ])
                 .map_err(|e| conflict_or(e, "name", || name_taken(&s.name)))?;
             if n == 0 {

@@ -1840,7 +1840,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__create)
-            opts="-h -V --name --url --event --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --auto-disable-after --header --secret --secret-stdin --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --name --url --event --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --routing-key --routing-key-stdin --auto-disable-after --header --secret --secret-stdin --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1871,7 +1871,11 @@ _webnet() {
                     return 0
                     ;;
                 --payload-format)
-                    COMPREPLY=($(compgen -W "json slack teams" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "json slack teams discord google-chat mattermost pagerduty" -- "${cur}"))
+                    return 0
+                    ;;
+                --routing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --auto-disable-after)
@@ -2254,7 +2258,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__update)
-            opts="-h -V --name --url --event --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --auto-disable-after --header --secret --secret-stdin --enabled --verify-ssl --clear-secret --clear-headers --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --name --url --event --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --routing-key --routing-key-stdin --auto-disable-after --header --secret --secret-stdin --enabled --verify-ssl --clear-secret --clear-headers --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2285,7 +2289,11 @@ _webnet() {
                     return 0
                     ;;
                 --payload-format)
-                    COMPREPLY=($(compgen -W "json slack teams" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "json slack teams discord google-chat mattermost pagerduty" -- "${cur}"))
+                    return 0
+                    ;;
+                --routing-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --auto-disable-after)

@@ -31,6 +31,8 @@ pub const WEBHOOKS_CREATE: &str = "Examples:
       --event job.failed --event compliance.violation_detected --secret-stdin < secret.txt
   webnet webhooks create --customer 1 --name 'Slack Alerts' \\
       --url https://hooks.slack.com/services/T000/B000/XXXX --event 'job.*' --disabled
+  webnet webhooks create --customer 1 --name pagerduty --url https://events.pagerduty.com/v2/enqueue \\
+      --event job.failed --event job.completed --routing-key-stdin < routing-key.txt
   webnet webhooks create --customer 1 --name nms --url https://nms.example.com/in --event '*' \\
       --header 'X-Team: netops' --timeout 5s --max-retries 5 --retry-backoff 30s
   webnet webhooks create           # on a terminal: asks for what is missing";
@@ -50,6 +52,7 @@ pub const WEBHOOKS_UPDATE: &str = "Examples:
   webnet webhooks update 1 --event job.failed,job.completed     # replaces the subscriptions
   webnet webhooks update 1 --header 'Authorization: Bearer abc'  # adds or replaces one header
   webnet webhooks update 1 --secret-stdin < new-secret.txt
+  webnet webhooks update 1 --routing-key-stdin < routing-key.txt  # PagerDuty's integration key
   webnet webhooks update 1 --clear-secret --clear-headers";
 
 pub const WEBHOOKS_ENABLE: &str = "Examples:

@@ -124,7 +124,9 @@ impl PayloadFormat {
             && path.ends_with("/messages")
         {
             PayloadFormat::GoogleChat
-        } else if host == "events.pagerduty.com" && path.starts_with("/v2/enqueue") {
+        } else if (host == "events.pagerduty.com" || host == "events.eu.pagerduty.com")
+            && path.starts_with("/v2/enqueue")
+        {
             PayloadFormat::PagerDuty
         } else {
             PayloadFormat::Json

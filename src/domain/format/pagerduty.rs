@@ -372,6 +372,20 @@ mod tests {
     }
 
     #[test]
+    fn both_service_regions_are_detected() {
+        for host in ["events.pagerduty.com", "events.eu.pagerduty.com"] {
+            assert_eq!(
+                PayloadFormat::detect(host, "/v2/enqueue"),
+                PayloadFormat::PagerDuty
+            );
+        }
+        assert_eq!(
+            PayloadFormat::detect("events.pagerduty.com.evil.example", "/v2/enqueue"),
+            PayloadFormat::Json
+        );
+    }
+
+    #[test]
     fn a_test_event_is_one_alert_per_webhook() {
         let e = event_with(EventType::WebhookTest, "ops");
         let (_, v) = rendered(

@@ -551,3 +551,39 @@ fn key_rotation_keeps_the_routing_key_working_and_key_reset_clears_it() {
     assert_eq!(got.last().unwrap().json()["routing_key"], ROUTING_KEY);
     assert_not_on_disk(&env, ROUTING_KEY);
 }
+
+#[test]
+fn a_terminal_is_asked_for_the_routing_key_without_echo() {
+    use rexpect::session::spawn_command;
+    let env = Env::new();
+    env.customer("acme");
+    let mut cmd = env.tty_cmd();
+    cmd.args([
+        "--output",
+        "json",
+        "webhooks",
+        "create",
+        "--customer",
+        "1",
+        "--name",
+        "pd",
+        "--event",
+        "job.failed",
+        "--disabled",
+    ]);
+    let mut p = spawn_command(cmd, Some(10_000)).expect("spawn in a pty");
+    let mut seen = String::new();
+    seen += &p.exp_string("URL").unwrap();
+    p.send_line("https://events.pagerduty.com/v2/enqueue")
+        .unwrap();
+    seen += &p.exp_string("Secret").unwrap();
+    p.send_line("").unwrap();
+    seen += &p.exp_string("routing key").unwrap();
+    p.send_line(ROUTING_KEY).unwrap();
+    seen += &p.exp_eof().unwrap();
+    assert!(!seen.contains(ROUTING_KEY), "echoed: {seen:?}");
+    let w = env.run(&["webhooks", "show", "1"]).ok().json();
+    assert_eq!(w["payload_format"], "pagerduty");
+    assert_eq!(w["has_routing_key"], true);
+    assert_eq!(w["has_secret"], false);
+}

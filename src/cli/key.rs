@@ -101,7 +101,7 @@ fn reset(ctx: &Context, yes: bool) -> Result<(), CliError> {
                 "required: `key reset` clears every secret and credential header sealed with the lost key (nothing was changed)",
             ));
         }
-        let q = "Clear every secret and credential header sealed with the lost key? Webhooks then send unsigned until you set new secrets";
+        let q = "Clear every secret, credential header and routing key sealed with the lost key? Webhooks then send unsigned (and PagerDuty ones nothing) until you set new ones";
         if !prompt::confirm(q)? {
             return Err(CliError::failure("cancelled; nothing was changed"));
         }

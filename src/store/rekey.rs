@@ -71,8 +71,8 @@ impl Store {
         result
     }
 
-    /// `webnet key rotate`: re-seals every secret, previous secret and sealed credential header
-    /// under `new`, in one transaction, and updates `key_check`.
+    /// `webnet key rotate`: re-seals every secret, previous secret, sealed credential header and
+    /// routing key under `new`, in one transaction, and updates `key_check`.
     ///
     /// Crash safety, for a new key file: (1) the new key is written to `<db>.key.new` and
     /// flushed; (2) the transaction re-seals everything and commits; (3) `<db>.key.new` is
@@ -242,9 +242,9 @@ impl Store {
     }
 
     /// `webnet key reset`: for a database whose key is lost, clears what can no longer be
-    /// opened (secrets, previous secrets; sealed headers are dropped) and `key_check`, in one
-    /// transaction, and moves any old key file aside to `<db>.key.old`, so that the next secret
-    /// creates a new key. Refused while any key at hand still opens `key_check`.
+    /// opened (secrets, previous secrets, routing keys; sealed headers are dropped) and
+    /// `key_check`, in one transaction, and moves any old key file aside to `<db>.key.old`, so
+    /// that the next secret creates a new key. Refused while any key at hand still opens `key_check`.
     pub fn reset_key(&self, now: Millis) -> Result<Reset> {
         self.with_key_lock(|| {
             let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;

@@ -9,6 +9,7 @@
 mod cut;
 mod discord;
 pub mod event;
+mod fit;
 mod google_chat;
 mod mattermost;
 mod pagerduty;

@@ -310,4 +310,26 @@ mod tests {
         let sixteen = "whsec_AAECAwQFBgcICQoLDA0ODw==";
         assert_eq!(Secret::new(sixteen).unwrap().short(), None);
     }
+
+    proptest::proptest! {
+        /// Any key bytes written as `whsec_` + padded base64 are taken back as those bytes.
+        #[test]
+        fn whsec_round_trips(key in proptest::collection::vec(proptest::num::u8::ANY, 1..200)) {
+            use base64::Engine as _;
+            let text = format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(&key));
+            let s = Secret::new(&text).unwrap();
+            proptest::prop_assert_eq!(s.standard_key().into_owned(), key);
+        }
+
+        /// Whatever follows `whsec_`, an accepted secret is the one canonical encoding of its
+        /// key (which both standardwebhooks libraries decode alike); the rest are refused.
+        #[test]
+        fn accepted_whsec_secrets_are_canonical(rest in "[A-Za-z0-9+/=_ -]{0,12}") {
+            use base64::Engine as _;
+            if let Ok(s) = Secret::new(&format!("whsec_{rest}")) {
+                let again = base64::engine::general_purpose::STANDARD.encode(s.standard_key());
+                proptest::prop_assert_eq!(again, rest);
+            }
+        }
+    }
 }

@@ -66,6 +66,15 @@ pub enum NewSecret {
 }
 
 impl NewSecret {
+    /// The new secret of `create` or `rotate-secret`: generated (`--generate-secret`), or read
+    /// from `--secret` / `--secret-stdin` (clap keeps the ways apart); `None` when none is given.
+    pub fn read(source: &SecretSource, generate: bool) -> Result<Option<NewSecret>, CliError> {
+        if generate {
+            return Ok(Some(NewSecret::Generated(Secret::generate())));
+        }
+        Ok(source.read()?.map(NewSecret::Given))
+    }
+
     pub fn secret(&self) -> &Secret {
         match self {
             NewSecret::Given(s) | NewSecret::Generated(s) => s,

@@ -8,7 +8,7 @@ use crate::domain::format::PayloadFormat;
 use crate::domain::headers::parse_headers;
 use crate::domain::time::whole_seconds;
 use crate::domain::webhook::{self, parse_event_types, validate_max_retries, validate_name};
-use crate::domain::{CustomerId, EventType, Scope, Secret, WebhookSettings, WebhookUrl};
+use crate::domain::{CustomerId, EventType, Scope, WebhookSettings, WebhookUrl};
 use crate::store::{SecretChange, Store, StoreError, WebhookFilter};
 
 pub fn run(ctx: &Context, cmd: WebhooksCommand) -> Result<(), CliError> {
@@ -74,15 +74,6 @@ pub fn run(ctx: &Context, cmd: WebhooksCommand) -> Result<(), CliError> {
     }
 }
 
-/// The new secret of `create` or `rotate-secret`: generated, or read from `--secret` /
-/// `--secret-stdin` (clap keeps the two ways apart).
-fn new_secret(source: &SecretSource, generate: bool) -> Result<Option<NewSecret>, CliError> {
-    if generate {
-        return Ok(Some(NewSecret::Generated(Secret::generate())));
-    }
-    Ok(source.read()?.map(NewSecret::Given))
-}
-
 fn rotate_secret(
     ctx: &Context,
     id: i64,
@@ -90,7 +81,7 @@ fn rotate_secret(
     source: SecretSource,
     generate: bool,
 ) -> Result<(), CliError> {
-    let new = new_secret(&source, generate)?
+    let new = NewSecret::read(&source, generate)?
         .ok_or_else(|| CliError::usage("--secret", "a new secret is required"))?;
     let grace = std::time::Duration::from(grace);
     if grace > std::time::Duration::from_secs(30 * 24 * 3600) {
@@ -168,7 +159,7 @@ fn create(ctx: &Context, opts: WebhookOptions, generate: bool) -> Result<(), Cli
     let given_types = (!opts.events.is_empty())
         .then(|| parse_event_types(&opts.events))
         .transpose()?;
-    let mut secret = new_secret(&opts.secret, generate)?;
+    let mut secret = NewSecret::read(&opts.secret, generate)?;
 
     let store = ctx.store_or_create()?;
     let policy = ctx.target_policy(&store)?;

@@ -1840,7 +1840,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__create)
-            opts="-h -V --name --url --event --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --auto-disable-after --header --secret --secret-stdin --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --name --url --event --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --auto-disable-after --header --secret --secret-stdin --generate-secret --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1871,7 +1871,7 @@ _webnet() {
                     return 0
                     ;;
                 --payload-format)
-                    COMPREPLY=($(compgen -W "json slack teams" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "json slack teams discord google-chat mattermost pagerduty" -- "${cur}"))
                     return 0
                     ;;
                 --auto-disable-after)
@@ -2168,7 +2168,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__rotate__subcmd__secret)
-            opts="-h -V --grace --secret --secret-stdin --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --grace --generate-secret --secret --secret-stdin --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2285,7 +2285,7 @@ _webnet() {
                     return 0
                     ;;
                 --payload-format)
-                    COMPREPLY=($(compgen -W "json slack teams" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "json slack teams discord google-chat mattermost pagerduty" -- "${cur}"))
                     return 0
                     ;;
                 --auto-disable-after)

@@ -110,9 +110,13 @@ compliance.*\t'Every compliance event'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l timeout -d 'Whole-request timeout, 1s to 2m [default: 10s]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l max-retries -d 'Retries after the first attempt, 0 to 20 [default: 3]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l retry-backoff -d 'Wait before the first retry, doubled for each next one, 1s to 24h [default: 60s]' -r
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l payload-format -d 'Body format: the spec\'s JSON, or a Slack or Teams message [default: slack for Slack incoming-webhook URLs, teams for Teams ones, json otherwise]' -r -f -a "json\t''
-slack\t''
-teams\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l payload-format -d 'Body format: the spec\'s JSON, or a message for a chat or alerting destination [default: detected from the URL (see the list), json otherwise]' -r -f -a "json\t'the spec\'s JSON payload (anything not recognised below)'
+slack\t'Slack message: text + blocks (hooks.slack.com/services/…)'
+teams\t'Teams Adaptive Card in a Workflows message (…logic.azure.com…/workflows/…, …api.powerplatform.com…/workflows/…, *.webhook.office.com/webhookb2/…)'
+discord\t'Discord message: content + embeds (discord.com/api/webhooks/…)'
+google-chat\t'Google Chat message (chat.googleapis.com/v1/spaces/…/messages)'
+mattermost\t'Mattermost message: text + attachments (never detected: force it)'
+pagerduty\t'PagerDuty Events API v2 event, needs --routing-key (events.pagerduty.com/v2/enqueue)'"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l auto-disable-after -d 'Disable the webhook after failing this long without one success, 0s for never, up to 30 days [default: 3days]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l header -d 'Custom header sent with every delivery, \'Name: value\'; repeat for more (update: adds or replaces that header)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l secret -d 'Signing secret (visible to other local users in the process list: prefer --secret-stdin)' -r
@@ -123,6 +127,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l disabled -d 'Create (or set) the webhook disabled'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l no-verify-ssl -d 'Accept any TLS certificate (self-signed, expired); for testing only'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l secret-stdin -d 'Read the signing secret from standard input (first line)'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l generate-secret -d 'Make a Standard Webhooks secret (whsec_ + base64 of 32 random bytes) and print it, this once only: give it to your receiver now'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
@@ -178,9 +183,13 @@ compliance.*\t'Every compliance event'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l timeout -d 'Whole-request timeout, 1s to 2m [default: 10s]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l max-retries -d 'Retries after the first attempt, 0 to 20 [default: 3]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l retry-backoff -d 'Wait before the first retry, doubled for each next one, 1s to 24h [default: 60s]' -r
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l payload-format -d 'Body format: the spec\'s JSON, or a Slack or Teams message [default: slack for Slack incoming-webhook URLs, teams for Teams ones, json otherwise]' -r -f -a "json\t''
-slack\t''
-teams\t''"
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l payload-format -d 'Body format: the spec\'s JSON, or a message for a chat or alerting destination [default: detected from the URL (see the list), json otherwise]' -r -f -a "json\t'the spec\'s JSON payload (anything not recognised below)'
+slack\t'Slack message: text + blocks (hooks.slack.com/services/…)'
+teams\t'Teams Adaptive Card in a Workflows message (…logic.azure.com…/workflows/…, …api.powerplatform.com…/workflows/…, *.webhook.office.com/webhookb2/…)'
+discord\t'Discord message: content + embeds (discord.com/api/webhooks/…)'
+google-chat\t'Google Chat message (chat.googleapis.com/v1/spaces/…/messages)'
+mattermost\t'Mattermost message: text + attachments (never detected: force it)'
+pagerduty\t'PagerDuty Events API v2 event, needs --routing-key (events.pagerduty.com/v2/enqueue)'"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l auto-disable-after -d 'Disable the webhook after failing this long without one success, 0s for never, up to 30 days [default: 3days]' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l header -d 'Custom header sent with every delivery, \'Name: value\'; repeat for more (update: adds or replaces that header)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l secret -d 'Signing secret (visible to other local users in the process list: prefer --secret-stdin)' -r
@@ -225,6 +234,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l generate-secret -d 'Make the new secret: a Standard Webhooks secret (whsec_ + base64 of 32 random bytes), printed this once only'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l secret-stdin -d 'Read the new secret from standard input (first line); preferred'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -s h -l help -d 'Print help'

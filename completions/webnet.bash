@@ -1840,7 +1840,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__create)
-            opts="-h -V --name --url --event --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --routing-key --routing-key-stdin --auto-disable-after --header --secret --secret-stdin --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --name --url --event --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --routing-key --routing-key-stdin --auto-disable-after --header --secret --secret-stdin --generate-secret --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2172,7 +2172,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__rotate__subcmd__secret)
-            opts="-h -V --grace --secret --secret-stdin --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --grace --generate-secret --secret --secret-stdin --db --output --customer --allow-private-targets --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

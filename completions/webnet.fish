@@ -129,6 +129,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l no-verify-ssl -d 'Accept any TLS certificate (self-signed, expired); for testing only'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l routing-key-stdin -d 'Read the PagerDuty routing key from standard input (first line)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l secret-stdin -d 'Read the signing secret from standard input (first line)'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l generate-secret -d 'Make a Standard Webhooks secret (whsec_ + base64 of 32 random bytes) and print it, this once only: give it to your receiver now'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
@@ -237,6 +238,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l generate-secret -d 'Make the new secret: a Standard Webhooks secret (whsec_ + base64 of 32 random bytes), printed this once only'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l secret-stdin -d 'Read the new secret from standard input (first line); preferred'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -s h -l help -d 'Print help'

@@ -570,14 +570,14 @@ fn a_terminal_is_asked_for_the_routing_key_without_echo() {
         "--event",
         "job.failed",
         "--disabled",
+        "--secret",
+        "a-signing-secret-given-here",
     ]);
     let mut p = spawn_command(cmd, Some(10_000)).expect("spawn in a pty");
     let mut seen = String::new();
     seen += &p.exp_string("URL").unwrap();
     p.send_line("https://events.pagerduty.com/v2/enqueue")
         .unwrap();
-    seen += &p.exp_string("Secret").unwrap();
-    p.send_line("").unwrap();
     seen += &p.exp_string("routing key").unwrap();
     p.send_line(ROUTING_KEY).unwrap();
     seen += &p.exp_eof().unwrap();
@@ -585,5 +585,5 @@ fn a_terminal_is_asked_for_the_routing_key_without_echo() {
     let w = env.run(&["webhooks", "show", "1"]).ok().json();
     assert_eq!(w["payload_format"], "pagerduty");
     assert_eq!(w["has_routing_key"], true);
-    assert_eq!(w["has_secret"], false);
+    assert_eq!(w["has_secret"], true);
 }

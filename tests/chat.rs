@@ -70,7 +70,7 @@ fn the_format_follows_the_url_unless_given() {
         moved["payload_format"], "json",
         "a new URL brings its own format"
     );
-    env.run(&["webhooks", "update", "1", "--payload-format", "discord"])
+    env.run(&["webhooks", "update", "1", "--payload-format", "telegram"])
         .fails(2, "--payload-format");
 }
 
@@ -130,7 +130,10 @@ fn slack_gets_text_and_blocks() {
     }
     assert_eq!(blocks[0]["type"], "section");
     assert_eq!(blocks[0]["text"]["type"], "mrkdwn");
-    assert!(blocks[1]["elements"][0]["text"]
+    assert_eq!(blocks[1]["fields"][0]["text"], "*Job*\n123");
+    let context = blocks.last().unwrap();
+    assert_eq!(context["type"], "context");
+    assert!(context["elements"][0]["text"]
         .as_str()
         .unwrap()
         .contains("by admin"));

@@ -38,11 +38,24 @@ fn create_prompts_for_what_is_missing() {
     p.send("\r").unwrap();
     p.flush().unwrap();
     // What confirming shows: one short line of the chosen types, not their padded labels.
-    let confirmed = p.exp_string("Secret").unwrap();
+    let confirmed = p.exp_string("Signing secret").unwrap();
     assert!(confirmed.contains("Events: job.created"), "{confirmed:?}");
     assert!(!confirmed.contains("Job is created"), "{confirmed:?}");
-    p.send_line("typed-secret").unwrap();
-    p.exp_eof().unwrap();
+    p.exp_string("none").unwrap();
+    settle();
+    p.send("\x1b[B").unwrap(); // down: "type one"
+    p.flush().unwrap();
+    settle();
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    p.exp_string("Secret").unwrap();
+    p.send_line("typed-secret-of-some-length").unwrap();
+    let rest = p.exp_eof().unwrap();
+    assert!(
+        !rest.contains("typed-secret"),
+        "the secret is never echoed: {rest:?}"
+    );
+    assert!(!rest.contains("\"secret\""), "{rest:?}");
 
     let w = env.run(&["webhooks", "show", "1"]).ok().json();
     assert_eq!(w["name"], "From the terminal");
@@ -50,6 +63,45 @@ fn create_prompts_for_what_is_missing() {
     assert_eq!(w["event_types"], serde_json::json!(["job.created"]));
     assert_eq!(w["has_secret"], true);
     assert_eq!(w["timeout_seconds"], 5);
+}
+
+#[test]
+fn create_on_a_terminal_generates_the_secret_by_default_and_shows_it_once() {
+    let env = Env::new();
+    env.customer("acme");
+    let mut cmd = env.tty_cmd();
+    cmd.args([
+        "--output",
+        "json",
+        "webhooks",
+        "create",
+        "--customer",
+        "1",
+        "--event",
+        "job.failed",
+        "--url",
+        "https://ops.example.com/hook",
+    ]);
+    let mut p = spawn_command(cmd, Some(TIMEOUT_MS)).expect("spawn in a pty");
+    p.exp_string("Name").unwrap();
+    p.send_line("generated").unwrap();
+    p.exp_string("Signing secret").unwrap();
+    p.exp_string("none").unwrap();
+    settle();
+    p.send("\r").unwrap(); // the default: generate one
+    p.flush().unwrap();
+    let printed = p.exp_eof().unwrap();
+    let json = &printed[printed.find("{\"id\"").expect("the webhook's JSON")..];
+    let created: serde_json::Value =
+        serde_json::from_str(json.lines().next().unwrap().trim()).unwrap();
+    let secret = created["secret"].as_str().expect("the generated secret");
+    assert!(
+        secret.starts_with("whsec_") && secret.len() == 50,
+        "{secret}"
+    );
+    let shown = env.run(&["webhooks", "show", "1"]).ok();
+    assert_eq!(shown.json()["has_secret"], true);
+    assert!(!shown.stdout.contains(secret) && shown.json().get("secret").is_none());
 }
 
 #[test]

@@ -161,6 +161,22 @@ fn the_readme_receiver_examples_are_the_tested_ones() {
     }
 }
 
+#[test]
+fn the_readme_standard_webhooks_examples_are_the_tested_ones() {
+    let snippets = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snippets");
+    for (lang, file) in [
+        ("python", "standard_verify.py"),
+        ("javascript", "standard_verify.js"),
+    ] {
+        let tested = std::fs::read_to_string(snippets.join(file)).unwrap();
+        // tests/signatures.rs runs the file; the README shows it whole, unchanged.
+        assert!(
+            blocks(lang).iter().any(|b| b.trim() == tested.trim()),
+            "no {lang} example in the README is tests/snippets/{file}"
+        );
+    }
+}
+
 /// A bash process with `webnet` (this build) first on PATH, on `db`, none of the caller's
 /// WEBNET_* settings.
 fn bash(db: &Path, bin_dir: &Path, script: &str) -> Command {

@@ -342,7 +342,7 @@ fn messages_say_exactly_what_is_wrong() {
         ),
         (
             vec!["webhooks", "rotate-secret", "1"],
-            "error: the following required arguments were not provided: <--secret-stdin|--secret <S>>",
+            "error: the following required arguments were not provided: <--secret-stdin|--secret <S>|--generate-secret>",
         ),
         (
             vec!["deliveries", "retry"],

@@ -219,7 +219,14 @@ pub(crate) fn delivery_event_type_parser() -> PossibleValuesParser {
 pub enum WebhooksCommand {
     /// Create a webhook; prints its id. On a terminal, asks for whatever required is missing
     #[command(after_help = examples::WEBHOOKS_CREATE)]
-    Create(WebhookOptions),
+    Create {
+        #[command(flatten)]
+        options: WebhookOptions,
+        /// Make a Standard Webhooks secret (whsec_ + base64 of 32 random bytes) and print it,
+        /// this once only: give it to your receiver now
+        #[arg(long, conflicts_with_all = ["secret", "secret_stdin"])]
+        generate_secret: bool,
+    },
     /// List webhooks
     #[command(after_help = examples::WEBHOOKS_LIST)]
     List {
@@ -278,9 +285,9 @@ pub enum WebhooksCommand {
         mut_arg("secret", |a| a
             .help("The new secret (visible in the process list: prefer --secret-stdin)")),
         mut_arg("secret_stdin", |a| a.help("Read the new secret from standard input (first line); preferred")),
-        // One of the two, named together when neither is given (--secret-stdin first: it is
-        // the one to use).
-        group(clap::ArgGroup::new("new_secret").args(["secret_stdin", "secret"]).required(true))
+        // One of the three, named together when none is given (--secret-stdin first: of the
+        // two that take a secret, it is the one to use).
+        group(clap::ArgGroup::new("new_secret").args(["secret_stdin", "secret", "generate_secret"]).required(true))
     )]
     RotateSecret {
         /// Webhook id
@@ -291,6 +298,10 @@ pub enum WebhooksCommand {
         grace: humantime::Duration,
         #[command(flatten)]
         secret: SecretSource,
+        /// Make the new secret: a Standard Webhooks secret (whsec_ + base64 of 32 random
+        /// bytes), printed this once only
+        #[arg(long)]
+        generate_secret: bool,
     },
     /// Delete a webhook (its delivery history is kept). Asks first on a terminal; from a
     /// script (no terminal) it deletes at once, without --yes

@@ -29,13 +29,20 @@ pub const WEBHOOKS: &str = "Examples:
 pub const WEBHOOKS_CREATE: &str = "Examples:
   webnet webhooks create --customer 1 --name ops --url https://ops.example.com/hook \\
       --event job.failed --event compliance.violation_detected --secret-stdin < secret.txt
+  webnet webhooks create --customer 1 --name billing --url https://billing.example.com/in \\
+      --event 'job.*' --generate-secret      # prints a whsec_ secret, this once only
   webnet webhooks create --customer 1 --name 'Slack Alerts' \\
       --url https://hooks.slack.com/services/T000/B000/XXXX --event 'job.*' --disabled
   webnet webhooks create --customer 1 --name pagerduty --url https://events.pagerduty.com/v2/enqueue \\
       --event job.failed --event job.completed --routing-key-stdin < routing-key.txt
   webnet webhooks create --customer 1 --name nms --url https://nms.example.com/in --event '*' \\
       --header 'X-Team: netops' --timeout 5s --max-retries 5 --retry-backoff 30s
-  webnet webhooks create           # on a terminal: asks for what is missing";
+  webnet webhooks create           # on a terminal: asks for what is missing
+
+Any string can be a secret; one under 16 bytes is taken with a warning. --generate-secret
+makes a Standard Webhooks secret (whsec_ + base64 of 32 random bytes) and prints it once:
+give it to the receiver then, for webnet never shows a secret again. A secret given that
+starts with whsec_ must be one (standard base64 with padding after the prefix).";
 
 pub const WEBHOOKS_LIST: &str = "Examples:
   webnet webhooks list
@@ -68,6 +75,7 @@ pub const WEBHOOKS_TEST: &str = "Examples:
 pub const WEBHOOKS_ROTATE_SECRET: &str = "Examples:
   webnet webhooks rotate-secret 1 --secret-stdin < new-secret.txt
   webnet webhooks rotate-secret 1 --grace 0s --secret-stdin < new-secret.txt   # switch at once
+  webnet webhooks rotate-secret 1 --generate-secret    # prints the new whsec_ secret, once
 
 During the grace period, X-Webhook-Signature keeps the old secret's signature and
 X-Webhook-Signature-Next carries the new one; webhook-signature lists both. Update the

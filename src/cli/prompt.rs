@@ -3,8 +3,9 @@
 //! is an error instead.
 
 use dialoguer::theme::ColorfulTheme;
-use dialoguer::{Confirm, Input, MultiSelect, Password};
+use dialoguer::{Confirm, Input, MultiSelect, Password, Select};
 
+use super::secret_input::NewSecret;
 use super::CliError;
 use crate::domain::allowlist::TargetPolicy;
 use crate::domain::webhook::{validate_name, WebhookUrl};
@@ -79,23 +80,39 @@ pub fn events() -> Result<Vec<String>, CliError> {
     }
 }
 
-/// A secret typed without echo (checked here: callers need not); empty means none, unless
-/// `required`.
-pub fn secret(required: bool) -> Result<Option<Secret>, CliError> {
-    let prompt = if required {
-        "Secret"
-    } else {
-        "Secret (recommended; empty for none)"
-    };
-    let s = Password::with_theme(&ColorfulTheme::default())
-        .with_prompt(prompt)
-        .allow_empty_password(!required)
+/// A secret typed without echo (checked here: callers need not); empty is asked again.
+pub fn secret() -> Result<Secret, CliError> {
+    loop {
+        let s = Password::with_theme(&ColorfulTheme::default())
+            .with_prompt("Secret")
+            .interact()
+            .map_err(cancelled)?;
+        match Secret::new(&s) {
+            Ok(secret) => return Ok(secret),
+            // Never echo what was typed.
+            Err(e) => eprintln!("{}", e.message),
+        }
+    }
+}
+
+/// The signing secret of a webhook being created: generated (the default: strong, shown once
+/// when the webhook is made), typed without echo, or none.
+pub fn new_secret() -> Result<Option<NewSecret>, CliError> {
+    let choice = Select::with_theme(&ColorfulTheme::default())
+        .with_prompt("Signing secret")
+        .items(&[
+            "generate one (printed once, when the webhook is made)",
+            "type one",
+            "none (deliveries are not signed)",
+        ])
+        .default(0)
         .interact()
         .map_err(cancelled)?;
-    if s.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(Secret::new(&s)?))
+    Ok(match choice {
+        0 => Some(NewSecret::Generated(Secret::generate())),
+        1 => Some(NewSecret::Given(secret()?)),
+        _ => None,
+    })
 }
 
 /// A PagerDuty routing key typed without echo (required; checked here).

@@ -1,10 +1,10 @@
-//! `webnet webhooks create|list|show|update|enable|disable|delete`.
+//! `webnet webhooks create|list|show|update|enable|disable|delete|test|rotate-secret`.
 
 use std::io::IsTerminal;
 
-use super::args::{UpdateOnly, WebhookOptions, WebhooksCommand};
+use super::args::{SecretSource, UpdateOnly, WebhookOptions, WebhooksCommand};
 use super::output::{self, webhook_json, Format, WEBHOOK_COLUMNS};
-use super::secret_input::stdin_line;
+use super::secret_input::{stdin_line, warn_if_short, NewSecret};
 use super::{prompt, CliError, Context};
 use crate::domain::format::{PayloadFormat, RoutingKey};
 use crate::domain::headers::parse_headers;
@@ -15,7 +15,10 @@ use crate::store::{SecretChange, Store, StoreError, WebhookFilter};
 
 pub fn run(ctx: &Context, cmd: WebhooksCommand) -> Result<(), CliError> {
     match cmd {
-        WebhooksCommand::Create(opts) => create(ctx, opts),
+        WebhooksCommand::Create {
+            options,
+            generate_secret,
+        } => create(ctx, options, generate_secret),
         WebhooksCommand::List {
             enabled,
             disabled,
@@ -64,36 +67,55 @@ pub fn run(ctx: &Context, cmd: WebhooksCommand) -> Result<(), CliError> {
         WebhooksCommand::Disable { id } => set_enabled(ctx, id, false),
         WebhooksCommand::Delete { id, yes } => delete(ctx, id, yes),
         WebhooksCommand::Test { id } => test(ctx, id),
-        WebhooksCommand::RotateSecret { id, grace, secret } => {
-            let new = secret
-                .read()?
-                .ok_or_else(|| CliError::usage("--secret", "a new secret is required"))?;
-            let grace = std::time::Duration::from(grace);
-            if grace > std::time::Duration::from_secs(30 * 24 * 3600) {
-                return Err(CliError::usage("--grace", "at most 30 days"));
-            }
-            let store = ctx.store()?;
-            store.webhook(ctx.scope, id)?;
-            let hook =
-                store.rotate_secret(ctx.scope, id, &new, grace.as_millis() as i64, ctx.now())?;
-            match ctx.format {
-                Format::Json => output::print_json(&webhook_json(&hook)),
-                Format::Table => eprintln!(
-                    "webhook {id}: new secret in use{}",
-                    hook.previous_secret_until
-                        .map(|t| format!(
-                            "; the old one also signs until {}",
-                            crate::domain::time::rfc3339(t)
-                        ))
-                        .unwrap_or_default()
-                ),
-            }
-            Ok(())
+        WebhooksCommand::RotateSecret {
+            id,
+            grace,
+            secret,
+            generate_secret,
+        } => rotate_secret(ctx, id, grace, secret, generate_secret),
+    }
+}
+
+fn rotate_secret(
+    ctx: &Context,
+    id: i64,
+    grace: humantime::Duration,
+    source: SecretSource,
+    generate: bool,
+) -> Result<(), CliError> {
+    let new = NewSecret::read(&source, generate)?
+        .ok_or_else(|| CliError::usage("--secret", "a new secret is required"))?;
+    let grace = std::time::Duration::from(grace);
+    if grace > std::time::Duration::from_secs(30 * 24 * 3600) {
+        return Err(CliError::usage("--grace", "at most 30 days"));
+    }
+    let store = ctx.store()?;
+    store.webhook(ctx.scope, id)?;
+    let hook = store.rotate_secret(
+        ctx.scope,
+        id,
+        new.secret(),
+        grace.as_millis() as i64,
+        ctx.now(),
+    )?;
+    match ctx.format {
+        Format::Json => new.report(ctx.format, id, Some(webhook_json(&hook))),
+        Format::Table => {
+            eprintln!(
+                "webhook {id}: new secret in use{}",
+                hook.previous_secret_until
+                    .map(|t| format!(
+                        "; the old one also signs until {}",
+                        crate::domain::time::rfc3339(t)
+                    ))
+                    .unwrap_or_default()
+            );
+            new.report(ctx.format, id, None)
         }
     }
 }
 
-fn create(ctx: &Context, opts: WebhookOptions) -> Result<(), CliError> {
+fn create(ctx: &Context, opts: WebhookOptions, generate: bool) -> Result<(), CliError> {
     let missing = ctx.scope == Scope::All
         || opts.name.is_none()
         || opts.url.is_none()
@@ -139,7 +161,7 @@ fn create(ctx: &Context, opts: WebhookOptions) -> Result<(), CliError> {
     let given_types = (!opts.events.is_empty())
         .then(|| parse_event_types(&opts.events))
         .transpose()?;
-    let mut secret = opts.secret.read()?;
+    let mut secret = NewSecret::read(&opts.secret, generate)?;
     let mut routing_key = read_routing_key(&opts)?;
     // A PagerDuty webhook known to be one from what was given: refused before anything is
     // created (asked for below when the rest is asked for too).
@@ -185,7 +207,7 @@ fn create(ctx: &Context, opts: WebhookOptions) -> Result<(), CliError> {
         None => parse_event_types(&prompt::events()?)?,
     };
     if missing && secret.is_none() {
-        secret = prompt::secret(false)?;
+        secret = prompt::new_secret()?;
     }
     if missing && settings.payload_format.needs_routing_key() && routing_key.is_none() {
         routing_key = Some(prompt::routing_key()?);
@@ -195,12 +217,15 @@ fn create(ctx: &Context, opts: WebhookOptions) -> Result<(), CliError> {
     let hook = store.create_webhook_with(
         customer,
         &settings,
-        secret.as_ref(),
+        secret.as_ref().map(NewSecret::secret),
         routing_key.as_ref(),
         ctx.now(),
     )?;
     match ctx.format {
-        Format::Json => output::print_json(&webhook_json(&hook)),
+        Format::Json => match &secret {
+            Some(secret) => secret.report(ctx.format, hook.id, Some(webhook_json(&hook)))?,
+            None => output::print_json(&webhook_json(&hook)),
+        },
         Format::Table => {
             output::print_line(&hook.id.to_string());
             let unsigned = if hook.has_secret {
@@ -215,6 +240,9 @@ fn create(ctx: &Context, opts: WebhookOptions) -> Result<(), CliError> {
                 "created webhook {} {:?} for customer {customer}{unsigned}",
                 hook.id, hook.settings.name,
             );
+            if let Some(secret) = &secret {
+                secret.report(ctx.format, hook.id, None)?;
+            }
         }
     }
     Ok(())
@@ -310,14 +338,17 @@ fn update(ctx: &Context, id: i64, opts: WebhookOptions, extra: UpdateOnly) -> Re
         current.has_routing_key,
     )?;
     warn_unusual(routing_key.as_ref());
-    let change = match (secret, extra.clear_secret) {
-        (Some(secret), _) => SecretChange::Set(secret),
+    let change = match (&secret, extra.clear_secret) {
+        (Some(secret), _) => SecretChange::Set(secret.clone()),
         (None, true) => SecretChange::Clear,
         (None, false) => SecretChange::Keep,
     };
     let hook =
         store.update_webhook_with(ctx.scope, id, &s, change, routing_key.as_ref(), ctx.now())?;
     output::print_object(ctx.format, &webhook_json(&hook));
+    if let Some(secret) = &secret {
+        warn_if_short(secret, id);
+    }
     Ok(())
 }
 

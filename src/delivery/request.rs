@@ -103,7 +103,9 @@ pub fn build(job: &Job, key: Option<&SecretKey>, now: i64) -> Result<Request, St
         standard.push(sign_standard(&secret, &id, timestamp, &body));
         // Standard Webhooks (standardwebhooks.com): the same delivery id on every attempt, a
         // fresh timestamp, so receivers can refuse replays older than a few minutes; every
-        // valid signature, space-separated.
+        // valid signature, space-separated, each keyed with `Secret::standard_key` (a whsec_
+        // secret's decoded bytes, as the libraries read it; X-Webhook-Signature above keys
+        // with the string as given).
         headers.push(("webhook-id".into(), id));
         headers.push(("webhook-timestamp".into(), timestamp.to_string()));
         headers.push(("webhook-signature".into(), standard.join(" ")));

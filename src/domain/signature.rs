@@ -1,7 +1,10 @@
 //! Payload signatures: `X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the body>`, exactly what
 //! the spec's Python and Node.js snippets compute; and the Standard Webhooks signature
 //! (`webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`), which the
-//! `standardwebhooks` libraries verify with the secret's bytes as the key.
+//! `standardwebhooks` libraries verify: keyed with the decoded key of a `whsec_` secret (the
+//! libraries given the string as it is), else with the string's bytes (the libraries given
+//! those bytes). `X-Webhook-Signature` is always keyed with the string as given, `whsec_`
+//! included, as the spec's snippets compute it.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -19,10 +22,10 @@ pub fn sign(secret: &Secret, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// The Standard Webhooks `webhook-signature` value for one attempt.
+/// The Standard Webhooks `webhook-signature` value for one attempt (one `v1,` signature).
 pub fn sign_standard(secret: &Secret, id: &str, timestamp: i64, body: &[u8]) -> String {
     use base64::Engine as _;
-    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.expose()) {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(&secret.standard_key()) {
         Ok(m) => m,
         Err(_) => unreachable!("HMAC takes keys of any length"),
     };
@@ -61,5 +64,24 @@ mod tests {
             .unwrap();
         let hexed = sign(&s, b"7.1700000000.{}");
         assert_eq!(format!("sha256={}", hex::encode(raw)), hexed);
+    }
+
+    #[test]
+    fn a_whsec_secret_keys_the_standard_signature_with_its_decoded_bytes() {
+        // The same key bytes, as a whsec_ secret and as a plain string: one standard signature.
+        let whsec = Secret::new("whsec_SmVmZQ==").unwrap(); // base64 of "Jefe"
+        let plain = Secret::new("Jefe").unwrap();
+        assert_eq!(
+            sign_standard(&whsec, "7", 1_700_000_000, b"{}"),
+            sign_standard(&plain, "7", 1_700_000_000, b"{}")
+        );
+        // X-Webhook-Signature keys with the whole string, prefix and all.
+        assert_ne!(sign(&whsec, b"{}"), sign(&plain, b"{}"));
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"whsec_SmVmZQ==").unwrap();
+        mac.update(b"{}");
+        assert_eq!(
+            sign(&whsec, b"{}"),
+            format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+        );
     }
 }

@@ -1,6 +1,9 @@
 """Runs the spec's Python verification snippet, unchanged, on a captured delivery.
 
-usage: run_python.py SNIPPET BODY_FILE SIGNATURE  -> prints "valid" or "invalid"
+usage: run_python.py SNIPPET BODY_FILE SIGNATURE [SECRET]  -> prints "valid" or "invalid"
+
+Without SECRET, the snippet's own handler lines decide (they use the spec's example secret);
+with it, its `verify_signature` function is called with that secret.
 """
 import sys
 
@@ -17,4 +20,8 @@ snippet = open(sys.argv[1]).read()
 body = open(sys.argv[2], "rb").read()
 namespace = {"request": Request(body, sys.argv[3])}
 exec(snippet, namespace)
-print("valid" if namespace["is_valid"] else "invalid")
+if len(sys.argv) > 4:
+    valid = namespace["verify_signature"](body, sys.argv[3], sys.argv[4])
+else:
+    valid = namespace["is_valid"]
+print("valid" if valid else "invalid")

@@ -18,6 +18,28 @@ pub enum Tone {
     Neutral,
 }
 
+impl Tone {
+    /// The colour chat cards use for it (Slack's palette): green, amber, red, blue.
+    pub fn rgb(self) -> u32 {
+        match self {
+            Tone::Good => 0x2EB67D,
+            Tone::Warning => 0xECB22E,
+            Tone::Bad => 0xE01E5A,
+            Tone::Neutral => 0x36C5F0,
+        }
+    }
+
+    /// A sign for text-only messages, so the tone reads at a glance without colour.
+    pub fn emoji(self) -> &'static str {
+        match self {
+            Tone::Good => "✅",
+            Tone::Warning => "⚠️",
+            Tone::Bad => "🔴",
+            Tone::Neutral => "ℹ️",
+        }
+    }
+}
+
 /// PagerDuty's severities, also used to order how loud a message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {

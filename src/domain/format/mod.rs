@@ -9,8 +9,8 @@
 mod cut;
 mod discord;
 pub mod event;
+mod fit;
 mod google_chat;
-mod line;
 mod mattermost;
 mod pagerduty;
 mod slack;

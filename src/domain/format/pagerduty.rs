@@ -16,15 +16,15 @@
 //!   `source`, `component`, `group` and `class` are cut to 255 too. `custom_details` holds the
 //!   details, each value at most 16 KiB and all of them at most 256 KiB as JSON (then
 //!   `"more": "+N more"`), so the body stays far below PagerDuty's 512 KB.
-//! - Nothing is escaped (PagerDuty shows plain text); line breaks and other control characters
-//!   in one-line fields become spaces or U+FFFD, and bidirectional overrides U+FFFD, so a
-//!   summary reads as sent.
+//! - Nothing is escaped (PagerDuty shows plain text); in one-line fields line breaks and tabs
+//!   become spaces, other control characters and bidirectional overrides U+FFFD
+//!   ([`super::fit::visible`]), so a summary reads as sent.
 
 use serde_json::{Map, Value};
 
 use super::cut::{cut_bytes, cut_chars};
 use super::event::{device_name, Tone};
-use super::line::one_line;
+use super::fit::one_line;
 use super::{EventView, Render};
 use crate::domain::ValidationError;
 

@@ -9,19 +9,21 @@
 //!
 //! Limits: Teams refuses a message over 28 KB (bytes of the whole envelope); the body is kept
 //! within [`BUDGET`] (26 KiB) whatever the strings: every text is capped when built, then long
-//! fact values are cut shorter, then trailing facts give way to a `+N more` fact.
+//! fact values are cut shorter, then trailing facts give way to a `+N more details` fact (also
+//! past 20 facts).
 //!
 //! Escaping: TextBlock and Fact text are Markdown, so untrusted text has `\ * _ [ ] ` ~` (and
 //! `- + # >` or `1.` starting the text) backslash-escaped, `_` inside a word left alone
 //! (Markdown does not read it as emphasis, and `config_backup` stays readable on clients that
 //! show escapes); `{{` gets a zero-width space so `{{DATE(…)}}` templates do not expand. Line
-//! breaks and control characters become spaces or U+FFFD, bidirectional overrides U+FFFD.
+//! breaks become spaces, control characters and bidirectional overrides U+FFFD
+//! ([`super::fit::visible`]).
 //! Mentions need `<at>` plus `msteams.entities`, which we never send, so none can fire.
 
 use serde_json::{json, Value};
 
 use super::event::Tone;
-use super::line::one_line;
+use super::fit::one_line;
 use super::{EventView, ELLIPSIS};
 
 /// What we aim for, in bytes of the whole envelope: a margin under Teams' 28 KB (28,672 bytes
@@ -36,8 +38,8 @@ const FACT_TITLE_MAX: usize = 200;
 /// A fact's value, in bytes once escaped: the first try, then halved down to the minimum.
 const FACT_VALUE_MAX: usize = 4_000;
 const FACT_VALUE_MIN: usize = 120;
-/// Facts shown at most (then `+N more`): a card, not a dump.
-const FACTS_MAX: usize = 40;
+/// Facts shown at most (then `+N more details`), as the other chat formats.
+const FACTS_MAX: usize = 20;
 
 pub fn render(view: &EventView<'_>) -> Value {
     let title = markdown_within(&view.summary, TITLE_MAX);
@@ -117,7 +119,7 @@ fn facts(view: &EventView<'_>, shown: usize, value_max: usize) -> Vec<Value> {
         .collect();
     let rest = view.details.len() - shown.min(view.details.len());
     if rest > 0 {
-        out.push(json!({"title": "More", "value": markdown_within(&format!("+{rest} more"), 100)}));
+        out.push(json!({"title": "More", "value": markdown_within(&format!("+{rest} more details"), 100)}));
     }
     out
 }
@@ -341,7 +343,7 @@ mod tests {
         assert_eq!(last["title"], "More");
         let n: usize = unescape(last["value"].as_str().unwrap())
             .trim_start_matches('+')
-            .trim_end_matches(" more")
+            .trim_end_matches(" more details")
             .parse()
             .unwrap();
         assert_eq!(facts.len() - 1 + n, 300, "every fact shown or counted");

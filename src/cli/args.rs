@@ -11,6 +11,7 @@ use super::values::{
     self, count, delivery_id, duration, duration_word, interval, number_in, positive_count,
     positive_duration, webhook_id, whole_number,
 };
+use crate::domain::proxy::ProxyChoice;
 use crate::domain::{CustomerId, EventType};
 
 /// Webhooks for the webnet platform: subscriptions in a local SQLite file, events delivered as
@@ -72,6 +73,21 @@ pub struct Cli {
         value_parser = values::switch
     )]
     pub allow_private_targets: bool,
+
+    /// Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled
+    /// with CONNECT; `none` sends directly. Without it, https_proxy, http_proxy and all_proxy
+    /// (either case) are used; no_proxy lists the hosts that bypass either. Destinations are
+    /// checked before a request reaches the proxy
+    #[arg(
+        long,
+        global = true,
+        help_heading = super::generate::GLOBAL_HEADING,
+        env = "WEBNET_PROXY",
+        hide_env_values = true,
+        value_name = "URL",
+        value_parser = values::proxy
+    )]
+    pub proxy: Option<ProxyChoice>,
 
     #[command(subcommand)]
     pub command: Command,

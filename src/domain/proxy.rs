@@ -1,0 +1,390 @@
+//! The egress proxy: which proxy (if any) a request to a given receiver goes through.
+//!
+//! The choice is made from `--proxy`/`WEBNET_PROXY` or, when neither is given, the usual
+//! variables (`https_proxy`, `http_proxy`, `all_proxy`, `no_proxy`, in either case), read
+//! through a lookup function so this stays pure. Proxy URLs are parsed at the edge into
+//! [`ProxyUrl`], whose credentials never appear in `Debug`, `Display` or any message here:
+//! a proxy is named by `host:port` only.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use super::text::quote;
+
+/// An HTTP proxy: requests are tunnelled through it with `CONNECT` (for `http` receivers too),
+/// so an `https` receiver's TLS runs end to end, and credentials (HTTP Basic,
+/// `Proxy-Authorization`) go to the proxy only, never to the receiver.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProxyUrl {
+    /// A name in lower case, an IPv4 address, or an IPv6 address in brackets.
+    host: String,
+    port: u16,
+    /// Decoded (the URL carries them percent-encoded).
+    user: Option<String>,
+    password: Option<String>,
+}
+
+impl ProxyUrl {
+    /// Parses `http://[USER[:PASSWORD]@]HOST[:PORT][/]`; without a scheme, `http://` is meant
+    /// (`proxy.corp:3128`), and without a port, 80. The user name and password are
+    /// percent-encoded in the URL, as in any URL. HTTPS and SOCKS proxies are refused, saying
+    /// so: a proxy URL that webnet would not use must not be taken for one it does.
+    pub fn parse(text: &str) -> Result<ProxyUrl, String> {
+        let given = text.trim();
+        let shown = || quote(&redact(given));
+        let with_scheme = match super::text::url_scheme(given) {
+            Some(scheme) => match scheme.to_ascii_lowercase().as_str() {
+                "http" => given.to_string(),
+                "https" => {
+                    return Err(format!(
+                        "{} is an HTTPS proxy (TLS to the proxy), which webnet does not support; give an http:// proxy (requests to https receivers stay encrypted end to end through its tunnel)",
+                        shown()
+                    ))
+                }
+                s if s.starts_with("socks") => {
+                    return Err(format!(
+                        "{} is a SOCKS proxy, which webnet does not support; give an HTTP proxy, e.g. http://proxy.example:3128",
+                        shown()
+                    ))
+                }
+                _ => {
+                    return Err(format!(
+                        "{} is not an http:// proxy URL; use e.g. http://proxy.example:3128",
+                        shown()
+                    ))
+                }
+            },
+            None => format!("http://{given}"),
+        };
+        let url = url::Url::parse(&with_scheme).map_err(|_| {
+            format!(
+                "{} is not a proxy URL; use http://HOST:PORT or http://USER:PASSWORD@HOST:PORT",
+                shown()
+            )
+        })?;
+        let host = match url.host() {
+            Some(url::Host::Domain(d)) if !d.is_empty() => d.to_ascii_lowercase(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
+            _ => return Err(format!("{} has no proxy host", shown())),
+        };
+        if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+            return Err(format!(
+                "{} has a path, query or fragment; a proxy URL is http://HOST:PORT",
+                shown()
+            ));
+        }
+        let decode = |s: &str| {
+            percent_decode(s).ok_or_else(|| {
+                format!(
+                    "{}: the user name or password is not valid percent-encoding",
+                    shown()
+                )
+            })
+        };
+        let user = match url.username() {
+            "" => None,
+            u => Some(decode(u)?),
+        };
+        let password = url.password().map(decode).transpose()?;
+        Ok(ProxyUrl {
+            host,
+            port: url.port_or_known_default().unwrap_or(80),
+            user: user.or_else(|| password.as_ref().map(|_| String::new())),
+            password,
+        })
+    }
+
+    /// The host as written in a URL (an IPv6 address in brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The user name for `Proxy-Authorization`, if any.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// The password for `Proxy-Authorization`, if any. Never to be shown.
+    pub fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+}
+
+/// `proxy.corp:3128`: how messages name a proxy (never with its credentials).
+impl fmt::Display for ProxyUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
+impl fmt::Debug for ProxyUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProxyUrl")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field(
+                "credentials",
+                &match self.user.is_some() || self.password.is_some() {
+                    true => "<redacted>",
+                    false => "none",
+                },
+            )
+            .finish()
+    }
+}
+
+/// What was typed as a proxy URL, with everything between the scheme and the last `@` (the
+/// user info: a user name may be a token too) shown as `***`.
+fn redact(text: &str) -> String {
+    let start = super::text::url_scheme(text).map_or(0, |s| s.len() + "://".len());
+    match text[start..].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..start], &text[start + at..]),
+        None => text.to_string(),
+    }
+}
+
+/// `%XX` decoded; `None` for a broken escape or bytes that are not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `--proxy`/`WEBNET_PROXY` as given: a proxy, or `none` (or an empty `--proxy ""`) to send
+/// directly whatever the environment says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProxyChoice {
+    Direct,
+    Via(ProxyUrl),
+}
+
+impl ProxyChoice {
+    pub fn parse(text: &str) -> Result<ProxyChoice, String> {
+        let t = text.trim();
+        if t.is_empty() || t.eq_ignore_ascii_case("none") {
+            return Ok(ProxyChoice::Direct);
+        }
+        ProxyUrl::parse(t).map(ProxyChoice::Via)
+    }
+}
+
+/// The hosts that bypass the proxy (`no_proxy`/`NO_PROXY`): entries separated by commas or
+/// spaces, each `*` (everything), a domain name (that name and every name under it; a leading
+/// `.` or `*.` is ignored), an IP address, or an address range (`10.0.0.0/8`; host bits are
+/// ignored, as other tools do); a name or address may end in `:PORT` to match that port only.
+/// Addresses match URLs whose host is that IP literal, not names that resolve to it. Names are
+/// matched without case and without a trailing dot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NoProxy {
+    all: bool,
+    entries: Vec<Bypass>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Bypass {
+    Name(String, Option<u16>),
+    Address(IpAddr, Option<u16>),
+    Range(IpAddr, u8),
+}
+
+impl NoProxy {
+    pub fn parse(list: &str) -> NoProxy {
+        let mut out = NoProxy::default();
+        for entry in list.split([',', ' ', '\t', '\n']).map(str::trim) {
+            if entry.is_empty() {
+                continue;
+            }
+            if entry == "*" {
+                out.all = true;
+                continue;
+            }
+            if let Some(b) = Bypass::parse(entry) {
+                out.entries.push(b);
+            }
+        }
+        out
+    }
+
+    /// Whether a request to `host` (a URL's host: a name, or an IP literal, bracketed or not)
+    /// on `port` goes directly.
+    pub fn matches(&self, host: &str, port: u16) -> bool {
+        if self.all {
+            return true;
+        }
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let port_ok = |p: &Option<u16>| p.is_none_or(|p| p == port);
+        match bare.parse::<IpAddr>() {
+            Ok(ip) => self.entries.iter().any(|e| match e {
+                Bypass::Address(a, p) => *a == ip && port_ok(p),
+                Bypass::Range(net, prefix) => in_range(ip, *net, *prefix),
+                Bypass::Name(..) => false,
+            }),
+            Err(_) => {
+                let name = bare.strip_suffix('.').unwrap_or(bare).to_ascii_lowercase();
+                self.entries.iter().any(|e| match e {
+                    Bypass::Name(n, p) => {
+                        port_ok(p)
+                            && (name == *n
+                                || name
+                                    .strip_suffix(n.as_str())
+                                    .is_some_and(|rest| rest.ends_with('.')))
+                    }
+                    _ => false,
+                })
+            }
+        }
+    }
+}
+
+impl Bypass {
+    fn parse(entry: &str) -> Option<Bypass> {
+        if let Some((addr, prefix)) = entry.split_once('/') {
+            let ip: IpAddr = addr.trim_matches(['[', ']']).parse().ok()?;
+            let width = if ip.is_ipv4() { 32 } else { 128 };
+            let prefix: u8 = prefix.parse().ok().filter(|p| *p <= width)?;
+            return Some(Bypass::Range(ip, prefix));
+        }
+        if let Ok(ip) = entry.parse::<IpAddr>() {
+            return Some(Bypass::Address(ip, None));
+        }
+        // `[v6]`, `[v6]:port`, `v4:port`, `name:port`, `name`.
+        let (host, port) = match entry.rsplit_once(':') {
+            Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                (h, Some(p.parse::<u16>().ok()?))
+            }
+            _ => (entry, None),
+        };
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            return Some(Bypass::Address(ip, port));
+        }
+        let name = bare.trim_start_matches('*').trim_start_matches('.');
+        let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
+        if name.is_empty() {
+            return None;
+        }
+        Some(Bypass::Name(name, port))
+    }
+}
+
+fn in_range(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
+    let bits = |ip: IpAddr| match ip {
+        IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32u8),
+        IpAddr::V6(v6) => (u128::from(v6), 128u8),
+    };
+    let (value, width) = bits(ip);
+    let (network, net_width) = bits(net);
+    if width != net_width {
+        return false;
+    }
+    let shift = u32::from(width - prefix);
+    let high = |v: u128| v.checked_shr(shift).unwrap_or(0);
+    high(value) == high(network)
+}
+
+/// Where the requests of one process go: per receiver scheme, a proxy or none, and the hosts
+/// that bypass it. The default sends everything directly.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Proxies {
+    http: Option<ProxyUrl>,
+    https: Option<ProxyUrl>,
+    no_proxy: NoProxy,
+}
+
+/// A proxy variable whose value webnet cannot use (its name, and why).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyVarError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+impl Proxies {
+    /// Everything directly (`--proxy none`).
+    pub fn direct() -> Proxies {
+        Proxies::default()
+    }
+
+    /// Every receiver through `proxy` (`--proxy`, `WEBNET_PROXY`), but the hosts of `no_proxy`.
+    pub fn every(proxy: ProxyUrl, no_proxy: NoProxy) -> Proxies {
+        Proxies {
+            http: Some(proxy.clone()),
+            https: Some(proxy),
+            no_proxy,
+        }
+    }
+
+    /// From the usual variables, read through `var` (which gives `None` for unset; an empty
+    /// value counts as unset): for https receivers `https_proxy`, `HTTPS_PROXY`, then
+    /// `all_proxy`, `ALL_PROXY`; for http receivers `http_proxy`, `HTTP_PROXY`, then the same
+    /// two. The first one set decides; the lower-case name first, as curl and wget read them.
+    /// `HTTP_PROXY` is ignored when `REQUEST_METHOD` is set: under CGI, a request's `Proxy:`
+    /// header arrives as `HTTP_PROXY` ("httpoxy"). A variable that decides and cannot be used
+    /// is an error rather than skipped: sending directly when a proxy was meant would get past
+    /// the egress control.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Proxies, ProxyVarError> {
+        let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let cgi = get("REQUEST_METHOD").is_some();
+        let pick = |names: &[&'static str]| -> Result<Option<ProxyUrl>, ProxyVarError> {
+            for &name in names {
+                if name == "HTTP_PROXY" && cgi {
+                    continue;
+                }
+                if let Some(value) = get(name) {
+                    return ProxyUrl::parse(&value)
+                        .map(Some)
+                        .map_err(|message| ProxyVarError { var: name, message });
+                }
+            }
+            Ok(None)
+        };
+        const ALL: [&str; 2] = ["all_proxy", "ALL_PROXY"];
+        Ok(Proxies {
+            https: pick(&["https_proxy", "HTTPS_PROXY", ALL[0], ALL[1]])?,
+            http: pick(&["http_proxy", "HTTP_PROXY", ALL[0], ALL[1]])?,
+            no_proxy: NoProxy::from_env(&var),
+        })
+    }
+
+    /// The proxy a request to `scheme://host:port` goes through, or `None` for directly.
+    pub fn for_target(&self, https: bool, host: &str, port: u16) -> Option<&ProxyUrl> {
+        let proxy = if https { &self.https } else { &self.http };
+        proxy
+            .as_ref()
+            .filter(|_| !self.no_proxy.matches(host, port))
+    }
+
+    /// Whether every request goes directly.
+    pub fn is_direct(&self) -> bool {
+        self.http.is_none() && self.https.is_none()
+    }
+}
+
+impl NoProxy {
+    /// `no_proxy`, else `NO_PROXY` (an empty value counts as unset).
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> NoProxy {
+        ["no_proxy", "NO_PROXY"]
+            .into_iter()
+            .find_map(|name| var(name).filter(|v| !v.trim().is_empty()))
+            .map(|v| NoProxy::parse(&v))
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -549,6 +549,131 @@ fn an_unusable_proxy_variable_is_refused_before_anything_is_recorded() {
     assert_eq!(rx.count(), 1);
 }
 
+/// The environment file `schedule install` wrote under `config`, if any.
+fn env_file(config: &Path) -> Option<std::path::PathBuf> {
+    std::fs::read_dir(config.join("webnet"))
+        .ok()?
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "env"))
+}
+
+/// Runs a printed crontab line as cron would: `\%` is `%`, and none of the caller's WEBNET_*
+/// or proxy variables.
+fn run_as_cron(line: &str) {
+    let command = line
+        .trim()
+        .trim_start_matches("* * * * * ")
+        .replace(r"\%", "%");
+    let mut sh = Command::new("sh");
+    sh.arg("-c").arg(&command);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("WEBNET_") || k.to_ascii_lowercase().ends_with("_proxy") {
+            sh.env_remove(k);
+        }
+    }
+    let ran = sh.output().unwrap();
+    assert!(
+        ran.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+}
+
+#[test]
+fn a_scheduled_drain_goes_through_the_callers_proxy() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let env = env_allowing_loopback();
+    let rx = Receiver::ok();
+    let c = env.customer("acme");
+    env.webhook(c, "plain", &rx.url("/"), &[]);
+    let proxy = Proxy::start(Mode::Tunnel);
+    let config = env.dir.path().join("config");
+    let config_var = ("XDG_CONFIG_HOME", config.to_str().unwrap());
+    let secret = "pw$`\"x";
+    let proxy_url = format!(
+        "http://alice:{}@127.0.0.1:{}",
+        "pw%24%60%22x", // the secret, percent-encoded
+        proxy.port
+    );
+    for (vars, args) in [
+        (vec![config_var], vec!["--proxy", proxy_url.as_str()]),
+        (
+            vec![
+                config_var,
+                ("http_proxy", proxy_url.as_str()),
+                ("NO_PROXY", "example.com"),
+            ],
+            vec![],
+        ),
+    ] {
+        env.run(&["emit", "job.completed", "--customer", "1", "--queue"])
+            .ok();
+        let mut all = args.clone();
+        all.extend(["schedule", "install", "--cron", "--print"]);
+        let out = env.run_env(&vars, &all).ok();
+        let shown = format!("{}{}", out.stdout, out.stderr);
+        assert!(!shown.contains("alice") && !shown.contains("pw"), "{shown}");
+        let file = env_file(&config).expect("the environment file");
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.starts_with("# The proxy settings for"), "{text}");
+        assert!(
+            out.stderr.contains(&format!(
+                "wrote {} (mode 0600) with the proxy settings (",
+                file.display()
+            )),
+            "{}",
+            out.stderr
+        );
+        let before = proxy.asked().len();
+        run_as_cron(&out.stdout);
+        assert_eq!(proxy.asked().len(), before + 1, "{text}");
+        let expected = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("alice:{secret}"))
+        );
+        assert_eq!(
+            proxy.asked()[before].auth.as_deref(),
+            Some(expected.as_str())
+        );
+        std::fs::remove_file(&file).unwrap();
+    }
+    assert_eq!(
+        rx.count(),
+        2,
+        "both queued deliveries were sent by the scheduled drains"
+    );
+    // `--proxy none` is passed on too; without any proxy setting there is no file.
+    let out = env
+        .run_env(
+            &[config_var],
+            &[
+                "--proxy", "none", "schedule", "install", "--cron", "--print",
+            ],
+        )
+        .ok();
+    let text = std::fs::read_to_string(env_file(&config).expect("the file")).unwrap();
+    assert!(
+        text.ends_with("\nWEBNET_PROXY=\"none\"\n"),
+        "{text}{}",
+        out.stderr
+    );
+    std::fs::remove_file(env_file(&config).unwrap()).unwrap();
+    env.run_env(&[config_var], &["schedule", "install", "--cron", "--print"])
+        .ok();
+    assert_eq!(env_file(&config), None);
+    // A proxy variable the drain would refuse is refused here, not every minute by cron.
+    env.run_env(
+        &[config_var, ("HTTPS_PROXY", "socks5://tor:9050")],
+        &["schedule", "install", "--cron", "--print"],
+    )
+    .fails(2, "error: HTTPS_PROXY: ");
+}
+
 /// A loopback HTTPS receiver with a self-signed certificate (python3 and openssl), as
 /// tests/tls.rs makes one; `None` (after saying SKIPPED) where they are missing.
 struct HttpsReceiver {

@@ -548,9 +548,9 @@ pub enum ScheduleCommand {
         /// Write systemd user units for this database (~/.config/systemd/user)
         #[arg(long)]
         systemd: bool,
-        /// Print the line or units instead of installing them. With WEBNET_SECRET_KEY set, the
-        /// private environment file they read is still written (mode 0600), since what is
-        /// printed needs it
+        /// Print the line or units instead of installing them. With WEBNET_SECRET_KEY or a proxy
+        /// set, the private environment file they read is still written (mode 0600), since
+        /// what is printed needs it
         #[arg(long)]
         print: bool,
         /// With --systemd: a long-running `drain --watch` service instead of a timer

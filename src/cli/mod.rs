@@ -32,7 +32,7 @@ pub use output::Format;
 
 use crate::delivery::{system_clock, Engine};
 use crate::domain::allowlist::TargetPolicy;
-use crate::domain::proxy::{NoProxy, Proxies, ProxyChoice};
+use crate::domain::proxy::{self, NoProxy, Proxies, ProxyChoice};
 use crate::domain::text::{self, error_line, quote};
 use crate::domain::time::{to_millis, Millis};
 use crate::domain::{CustomerId, Scope};
@@ -283,6 +283,36 @@ impl Context {
             return Ok(TargetPolicy::any());
         }
         Ok(store.target_policy()?)
+    }
+
+    /// The variables a scheduled `drain` needs to send as this command would (`schedule
+    /// install` writes them to its private environment file): `WEBNET_PROXY` for a
+    /// `--proxy`/`WEBNET_PROXY` (its URL, credentials included, or `none`) with `no_proxy`,
+    /// else the usual variables that are set. Cron and systemd give their jobs neither.
+    pub fn proxy_env(&self) -> Vec<(&'static str, String)> {
+        let set = |names: &[&'static str]| -> Vec<(&'static str, String)> {
+            names
+                .iter()
+                .filter_map(|&n| {
+                    let v = std::env::var(n).ok()?;
+                    (!v.trim().is_empty()).then_some((n, v))
+                })
+                .collect()
+        };
+        match &self.proxy {
+            Some(choice) => {
+                let value = match choice {
+                    ProxyChoice::Direct => "none".to_string(),
+                    ProxyChoice::Via(p) => p.to_url(),
+                };
+                let mut vars = vec![("WEBNET_PROXY", value)];
+                if matches!(choice, ProxyChoice::Via(_)) {
+                    vars.extend(set(&proxy::NO_PROXY_VARIABLES));
+                }
+                vars
+            }
+            None => set(&proxy::VARIABLES),
+        }
     }
 
     /// The database path this command uses.

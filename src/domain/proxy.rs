@@ -113,6 +113,34 @@ impl ProxyUrl {
     pub fn password(&self) -> Option<&str> {
         self.password.as_deref()
     }
+
+    /// The whole URL, credentials included (percent-encoded): only for the private (mode 0600)
+    /// environment file of a scheduled `drain`, never to be shown.
+    pub fn to_url(&self) -> String {
+        let userinfo = match (&self.user, &self.password) {
+            (None, None) => String::new(),
+            (user, None) => format!("{}@", percent_encode(user.as_deref().unwrap_or(""))),
+            (user, Some(pw)) => format!(
+                "{}:{}@",
+                percent_encode(user.as_deref().unwrap_or("")),
+                percent_encode(pw)
+            ),
+        };
+        format!("http://{userinfo}{}:{}", self.host, self.port)
+    }
+}
+
+/// Every byte but the unreserved ones (`A-Z a-z 0-9 - . _ ~`) as `%XX`.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// `proxy.corp:3128`: how messages name a proxy (never with its credentials).
@@ -298,6 +326,22 @@ fn in_range(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
     high(value) == high(network)
 }
 
+/// The usual variables [`Proxies::from_env`] reads, `no_proxy` included: what a scheduled
+/// `drain` needs to choose as its caller does.
+pub const VARIABLES: [&str; 8] = [
+    "https_proxy",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "HTTP_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
+/// The variables listing hosts that bypass the proxy, lower case first.
+pub const NO_PROXY_VARIABLES: [&str; 2] = ["no_proxy", "NO_PROXY"];
+
 /// Where the requests of one process go: per receiver scheme, a proxy or none, and the hosts
 /// that bypass it. The default sends everything directly.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -378,7 +422,7 @@ impl Proxies {
 impl NoProxy {
     /// `no_proxy`, else `NO_PROXY` (an empty value counts as unset).
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> NoProxy {
-        ["no_proxy", "NO_PROXY"]
+        NO_PROXY_VARIABLES
             .into_iter()
             .find_map(|name| var(name).filter(|v| !v.trim().is_empty()))
             .map(|v| NoProxy::parse(&v))

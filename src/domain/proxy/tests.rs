@@ -37,6 +37,22 @@ fn proxy_urls_with_and_without_scheme_port_and_credentials() {
 }
 
 #[test]
+fn the_whole_url_reads_back_as_the_same_proxy() {
+    for given in [
+        "http://proxy.corp:3128",
+        "http://[::1]:8080",
+        "http://token@proxy:1",
+        "http://:only-password@proxy:1",
+        "http://us%40er:p%3Ass@w0rd%20%C3%A9@10.0.0.1:3128",
+        "http://a:b%2Fc%3Fd%23e%25@proxy:1",
+    ] {
+        let p = url(given);
+        assert_eq!(url(&p.to_url()), p, "{given} -> {}", p.to_url());
+    }
+    assert_eq!(url("proxy:3128").to_url(), "http://proxy:3128");
+}
+
+#[test]
 fn unusable_proxy_urls_are_refused_saying_why_and_never_showing_credentials() {
     for (given, says) in [
         ("https://u:secret1@proxy:443", "HTTPS proxy"),

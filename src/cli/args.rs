@@ -75,9 +75,9 @@ pub struct Cli {
     pub allow_private_targets: bool,
 
     /// Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled
-    /// with CONNECT; `none` sends directly. Without it, https_proxy, http_proxy and all_proxy
-    /// (either case) are used; no_proxy lists the hosts that bypass either. Destinations are
-    /// checked before a request reaches the proxy
+    /// with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy,
+    /// http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly.
+    /// Destinations are still checked before a request reaches the proxy
     #[arg(
         long,
         global = true,

@@ -320,7 +320,7 @@ _webnet() {
 
     case "${cmd}" in
         webnet)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version customers webhooks emit drain deliveries stats listen schedule key targets completions help"
+            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version customers webhooks emit drain deliveries stats listen schedule key targets completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -338,6 +338,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -346,7 +350,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__completions)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version bash elvish fish powershell zsh"
+            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -361,6 +365,10 @@ _webnet() {
                     return 0
                     ;;
                 --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -372,7 +380,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__customers)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version create list help"
+            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version create list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -390,6 +398,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -398,7 +410,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__customers__subcmd__create)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -413,6 +425,10 @@ _webnet() {
                     return 0
                     ;;
                 --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -480,7 +496,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__customers__subcmd__list)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -498,6 +514,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -506,7 +526,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__deliveries)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version list show retry prune help"
+            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version list show retry prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -521,6 +541,10 @@ _webnet() {
                     return 0
                     ;;
                 --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -616,7 +640,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__deliveries__subcmd__list)
-            opts="-h -V --webhook --status --event-type --since --limit --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --webhook --status --event-type --since --limit --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -654,6 +678,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -662,7 +690,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__deliveries__subcmd__prune)
-            opts="-h -V --older-than --status --dry-run --vacuum --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --older-than --status --dry-run --vacuum --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -688,6 +716,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -696,7 +728,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__deliveries__subcmd__retry)
-            opts="-h -V --failed --webhook --since --dry-run --concurrency --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --failed --webhook --since --dry-run --concurrency --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -726,6 +758,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -734,7 +770,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__deliveries__subcmd__show)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -752,6 +788,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -760,7 +800,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__drain)
-            opts="-q -h -V --watch --max-time --limit --concurrency --quiet --summary-every --retain --db --output --customer --allow-private-targets --help --version"
+            opts="-q -h -V --watch --max-time --limit --concurrency --quiet --summary-every --retain --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -798,6 +838,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -806,7 +850,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__emit)
-            opts="-h -V --event-id --actor-id --actor-username --data --queue --concurrency --db --output --customer --allow-private-targets --help --version job.created job.started job.completed job.failed device.created device.updated device.deleted device.status_changed config.backup_created config.changed config.deployed compliance.check_completed compliance.violation_detected"
+            opts="-h -V --event-id --actor-id --actor-username --data --queue --concurrency --db --output --customer --allow-private-targets --proxy --help --version job.created job.started job.completed job.failed device.created device.updated device.deleted device.status_changed config.backup_created config.changed config.deployed compliance.check_completed compliance.violation_detected"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -841,6 +885,10 @@ _webnet() {
                     return 0
                     ;;
                 --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1328,7 +1376,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__key)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version rotate reset help"
+            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version rotate reset help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1343,6 +1391,10 @@ _webnet() {
                     return 0
                     ;;
                 --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1410,7 +1462,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__key__subcmd__reset)
-            opts="-y -h -V --yes --db --output --customer --allow-private-targets --help --version"
+            opts="-y -h -V --yes --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1425,6 +1477,10 @@ _webnet() {
                     return 0
                     ;;
                 --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1436,7 +1492,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__key__subcmd__rotate)
-            opts="-h -V --new-passphrase-stdin --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --new-passphrase-stdin --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1454,6 +1510,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1462,7 +1522,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__listen)
-            opts="-h -V --port --count --secret --secret-stdin --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --port --count --secret --secret-stdin --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1492,6 +1552,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1500,7 +1564,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__schedule)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version install help"
+            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version install help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1515,6 +1579,10 @@ _webnet() {
                     return 0
                     ;;
                 --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1568,7 +1636,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__schedule__subcmd__install)
-            opts="-h -V --cron --systemd --print --watch --retain --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --cron --systemd --print --watch --retain --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1590,6 +1658,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1598,7 +1670,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__stats)
-            opts="-h -V --since --webhook --buckets --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --since --webhook --buckets --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1628,6 +1700,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1636,7 +1712,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__targets)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version allow list remove help"
+            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version allow list remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1654,6 +1730,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1662,7 +1742,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__targets__subcmd__allow)
-            opts="-h -V --note --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --note --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1681,6 +1761,10 @@ _webnet() {
                     return 0
                     ;;
                 --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1762,7 +1846,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__targets__subcmd__list)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1777,6 +1861,10 @@ _webnet() {
                     return 0
                     ;;
                 --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1788,7 +1876,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__targets__subcmd__remove)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1806,6 +1894,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1814,7 +1906,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version create list show update enable disable test rotate-secret delete help"
+            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version create list show update enable disable test rotate-secret delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1832,6 +1924,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1840,7 +1936,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__create)
-            opts="-h -V --name --url --event --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --routing-key --routing-key-stdin --auto-disable-after --header --secret --secret-stdin --generate-secret --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --name --url --event --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --routing-key --routing-key-stdin --auto-disable-after --header --secret --secret-stdin --generate-secret --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1902,6 +1998,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1910,7 +2010,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__delete)
-            opts="-y -h -V --yes --db --output --customer --allow-private-targets --help --version"
+            opts="-y -h -V --yes --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1925,6 +2025,10 @@ _webnet() {
                     return 0
                     ;;
                 --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1936,7 +2040,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__disable)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1951,6 +2055,10 @@ _webnet() {
                     return 0
                     ;;
                 --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1962,7 +2070,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__enable)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1977,6 +2085,10 @@ _webnet() {
                     return 0
                     ;;
                 --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2142,7 +2254,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__list)
-            opts="-h -V --enabled --disabled --event --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --enabled --disabled --event --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2164,6 +2276,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2172,7 +2288,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__rotate__subcmd__secret)
-            opts="-h -V --grace --generate-secret --secret --secret-stdin --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --grace --generate-secret --secret --secret-stdin --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2198,6 +2314,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2206,7 +2326,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__show)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2221,6 +2341,10 @@ _webnet() {
                     return 0
                     ;;
                 --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2232,7 +2356,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__test)
-            opts="-h -V --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2250,6 +2374,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2258,7 +2386,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__update)
-            opts="-h -V --name --url --event --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --routing-key --routing-key-stdin --auto-disable-after --header --secret --secret-stdin --enabled --verify-ssl --clear-secret --clear-headers --db --output --customer --allow-private-targets --help --version"
+            opts="-h -V --name --url --event --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --routing-key --routing-key-stdin --auto-disable-after --header --secret --secret-stdin --enabled --verify-ssl --clear-secret --clear-headers --db --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2317,6 +2445,10 @@ _webnet() {
                     return 0
                     ;;
                 --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

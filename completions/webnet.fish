@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_webnet_global_optspecs
-    string join \n db= output= customer= allow-private-targets h/help V/version
+    string join \n db= output= customer= allow-private-targets proxy= h/help V/version
 end
 
 function __fish_webnet_needs_command
@@ -28,6 +28,7 @@ complete -c webnet -n "__fish_webnet_needs_command" -l db -d 'SQLite database fi
 complete -c webnet -n "__fish_webnet_needs_command" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_needs_command" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_needs_command" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_needs_command" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_needs_command" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_needs_command" -s V -l version -d 'Print version'
@@ -47,6 +48,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and not __fish_seen_subcommand_from create list help" -s V -l version -d 'Print version'
@@ -57,6 +59,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from create" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from create" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from create" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from create" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
@@ -64,6 +67,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand customers; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
@@ -74,6 +78,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_s
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and not __fish_seen_subcommand_from create list show update enable disable test rotate-secret delete help" -s V -l version -d 'Print version'
@@ -125,6 +130,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l disabled -d 'Create (or set) the webhook disabled'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l no-verify-ssl -d 'Accept any TLS certificate (self-signed, expired); for testing only'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l routing-key-stdin -d 'Read the PagerDuty routing key from standard input (first line)'
@@ -150,6 +156,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l enabled -d 'Only enabled webhooks'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l disabled -d 'Only disabled webhooks'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
@@ -159,6 +166,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
@@ -200,6 +208,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l disabled -d 'Create (or set) the webhook disabled'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l no-verify-ssl -d 'Accept any TLS certificate (self-signed, expired); for testing only'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from update" -l routing-key-stdin -d 'Read the PagerDuty routing key from standard input (first line)'
@@ -215,6 +224,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from enable" -s V -l version -d 'Print version'
@@ -222,6 +232,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from disable" -s V -l version -d 'Print version'
@@ -229,6 +240,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from test" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from test" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from test" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from test" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
@@ -238,6 +250,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l generate-secret -d 'Make the new secret: a Standard Webhooks secret (whsec_ + base64 of 32 random bytes), printed this once only'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l secret-stdin -d 'Read the new secret from standard input (first line); preferred'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from rotate-secret" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
@@ -247,6 +260,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Do not ask for confirmation (only a terminal is asked)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
@@ -270,6 +284,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand emit" -l db -d 'SQLite dat
 complete -c webnet -n "__fish_webnet_using_subcommand emit" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand emit" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand emit" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand emit" -l queue -d 'Only record the deliveries; `webnet drain` sends them'
 complete -c webnet -n "__fish_webnet_using_subcommand emit" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand emit" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -283,6 +298,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand drain" -l db -d 'SQLite da
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand drain" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l watch -d 'Keep running: sleep until the next delivery is due (for a systemd service)'
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -s q -l quiet -d 'No start line, no periodic summary line and no progress bar (failed attempts are still logged)'
 complete -c webnet -n "__fish_webnet_using_subcommand drain" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
@@ -292,6 +308,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and not __fish_seen_subcommand_from list show retry prune help" -s V -l version -d 'Print version'
@@ -325,6 +342,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_see
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
@@ -332,6 +350,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_see
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from show" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from show" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from show" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from show" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
@@ -342,6 +361,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_see
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l failed -d 'Every failed delivery (narrow with --webhook and --since); exits 0 and reports how many succeeded, are retrying or failed again, as `drain` does: retries failing is what they are for, not an error of the command'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l dry-run -d 'With --failed: only count what would be retried; send nothing'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from retry" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
@@ -354,6 +374,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_see
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from prune" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from prune" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from prune" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from prune" -l dry-run -d 'Only count what would be deleted; delete nothing'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from prune" -l vacuum -d 'Then rewrite the whole file to its smallest size; other writers wait meanwhile (needed once to shrink a large database made before webnet reclaimed space by itself)'
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from prune" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
@@ -371,6 +392,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand stats" -l db -d 'SQLite da
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand stats" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand stats" -s V -l version -d 'Print version'
@@ -381,6 +403,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand listen" -l db -d 'SQLite d
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand listen" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l secret-stdin -d 'Read the secret to check signatures with from standard input (first line)'
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand listen" -s h -l help -d 'Print help'
@@ -389,6 +412,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_s
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and not __fish_seen_subcommand_from install help" -s V -l version -d 'Print version'
@@ -399,9 +423,10 @@ complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l cron -d 'Add a line for this database to your crontab'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l systemd -d 'Write systemd user units for this database (~/.config/systemd/user)'
-complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l print -d 'Print the line or units instead of installing them. With WEBNET_SECRET_KEY set, the private environment file they read is still written (mode 0600), since what is printed needs it'
+complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l print -d 'Print the line or units instead of installing them. With WEBNET_SECRET_KEY or a proxy set, the private environment file they read is still written (mode 0600), since what is printed needs it'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l watch -d 'With --systemd: a long-running `drain --watch` service instead of a timer'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand schedule; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
@@ -412,6 +437,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_s
 complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and not __fish_seen_subcommand_from rotate reset help" -s V -l version -d 'Print version'
@@ -422,6 +448,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subco
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -l new-passphrase-stdin -d 'Read the new key as a passphrase from standard input (first line; asked twice, hidden, on a terminal) instead of writing a new key file'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from rotate" -s h -l help -d 'Print help'
@@ -430,6 +457,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subco
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -s y -l yes -d 'Do not ask for confirmation (required without a terminal)'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand key; and __fish_seen_subcommand_from reset" -s h -l help -d 'Print help'
@@ -441,6 +469,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_se
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_seen_subcommand_from allow list remove help" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_seen_subcommand_from allow list remove help" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_seen_subcommand_from allow list remove help" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_seen_subcommand_from allow list remove help" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_seen_subcommand_from allow list remove help" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and not __fish_seen_subcommand_from allow list remove help" -s V -l version -d 'Print version'
@@ -453,6 +482,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_s
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from allow" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from allow" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from allow" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from allow" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from allow" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from allow" -s V -l version -d 'Print version'
@@ -460,6 +490,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_s
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from list" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from list" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from list" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from list" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
@@ -467,6 +498,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_s
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from remove" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from remove" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from remove" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from remove" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand targets; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
@@ -478,6 +510,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand completions" -l db -d 'SQL
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''
 json\t''"
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -l customer -d 'Pin this command to one customer: it sees and changes only that customer\'s webhooks and deliveries' -r
+complete -c webnet -n "__fish_webnet_using_subcommand completions" -l proxy -d 'Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy, http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly. Destinations are still checked before a request reaches the proxy' -r
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c webnet -n "__fish_webnet_using_subcommand completions" -s V -l version -d 'Print version'

@@ -416,7 +416,7 @@ fn schedule_install_names_both_schedulers_when_neither_is_given() {
     let help = env.run(&["schedule", "install", "--help"]).ok().stdout;
     let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        help.contains("--print Print the line or units instead of installing them. With WEBNET_SECRET_KEY set, the private environment file they read is still written (mode 0600)"),
+        help.contains("--print Print the line or units instead of installing them. With WEBNET_SECRET_KEY or a proxy set, the private environment file they read is still written (mode 0600)"),
         "{help}"
     );
 }

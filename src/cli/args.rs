@@ -11,6 +11,7 @@ use super::values::{
     self, count, delivery_id, duration, duration_word, interval, number_in, positive_count,
     positive_duration, webhook_id, whole_number,
 };
+use crate::domain::proxy::ProxyChoice;
 use crate::domain::{CustomerId, EventType};
 
 /// Webhooks for the webnet platform: subscriptions in a local SQLite file, events delivered as
@@ -72,6 +73,21 @@ pub struct Cli {
         value_parser = values::switch
     )]
     pub allow_private_targets: bool,
+
+    /// Send deliveries through this HTTP proxy (http://[USER:PASSWORD@]HOST:PORT), tunnelled
+    /// with CONNECT; `none` sends directly. Without it (or WEBNET_PROXY), https_proxy,
+    /// http_proxy or all_proxy (either case) is used; no_proxy lists hosts sent directly.
+    /// Destinations are still checked before a request reaches the proxy
+    #[arg(
+        long,
+        global = true,
+        help_heading = super::generate::GLOBAL_HEADING,
+        env = "WEBNET_PROXY",
+        hide_env_values = true,
+        value_name = "URL",
+        value_parser = values::proxy
+    )]
+    pub proxy: Option<ProxyChoice>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -555,9 +571,9 @@ pub enum ScheduleCommand {
         /// Write systemd user units for this database (~/.config/systemd/user)
         #[arg(long)]
         systemd: bool,
-        /// Print the line or units instead of installing them. With WEBNET_SECRET_KEY set, the
-        /// private environment file they read is still written (mode 0600), since what is
-        /// printed needs it
+        /// Print the line or units instead of installing them. With WEBNET_SECRET_KEY or a proxy
+        /// set, the private environment file they read is still written (mode 0600), since
+        /// what is printed needs it
         #[arg(long)]
         print: bool,
         /// With --systemd: a long-running `drain --watch` service instead of a timer

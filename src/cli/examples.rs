@@ -99,7 +99,8 @@ pub const DRAIN: &str = "Examples:
   webnet drain --max-time 5m --limit 10000 --concurrency 16
   webnet drain --watch             # keep running (a systemd service); SIGTERM stops it cleanly
   webnet drain --watch --quiet     # failed attempts only, no summary line
-  webnet drain --retain 90d        # then delete history that ended 90+ days ago";
+  webnet drain --retain 90d        # then delete history that ended 90+ days ago
+  webnet --proxy http://proxy.corp.lan:3128 drain   # through an egress proxy";
 
 pub const DELIVERIES: &str = "Examples:
   webnet deliveries list --status failed

@@ -191,6 +191,14 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "1 allows non-public destinations for this process, as --allow-private-targets.",
     ),
     (
+        "WEBNET_PROXY",
+        "The HTTP proxy deliveries go through, as --proxy (none: directly).",
+    ),
+    (
+        "https_proxy, http_proxy, all_proxy, no_proxy",
+        "Without --proxy and WEBNET_PROXY: the proxy for https and for http receivers (all_proxy for both), and the hosts that bypass it; the upper-case names too, lower case first.",
+    ),
+    (
         "WEBNET_SECRET_KEY",
         "A passphrase for the key that encrypts webhook secrets at rest; without it, the key file <database>.key beside the database.",
     ),

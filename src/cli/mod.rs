@@ -32,6 +32,7 @@ pub use output::Format;
 
 use crate::delivery::{system_clock, Engine};
 use crate::domain::allowlist::TargetPolicy;
+use crate::domain::proxy::{self, NoProxy, Proxies, ProxyChoice};
 use crate::domain::text::{self, error_line, quote};
 use crate::domain::time::{to_millis, Millis};
 use crate::domain::{CustomerId, Scope};
@@ -209,6 +210,8 @@ pub struct Context {
     pub format: Format,
     pub scope: Scope,
     pub allow_private: bool,
+    /// `--proxy`/`WEBNET_PROXY`; when `None`, the usual variables decide ([`Context::proxies`]).
+    proxy: Option<ProxyChoice>,
     /// Standard input is a terminal.
     pub interactive: bool,
     /// `WEBNET_SECRET_KEY` when set and not empty (empty means the key file), read once.
@@ -282,6 +285,36 @@ impl Context {
         Ok(store.target_policy()?)
     }
 
+    /// The variables a scheduled `drain` needs to send as this command would (`schedule
+    /// install` writes them to its private environment file): `WEBNET_PROXY` for a
+    /// `--proxy`/`WEBNET_PROXY` (its URL, credentials included, or `none`) with `no_proxy`,
+    /// else the usual variables that are set. Cron and systemd give their jobs neither.
+    pub fn proxy_env(&self) -> Vec<(&'static str, String)> {
+        let set = |names: &[&'static str]| -> Vec<(&'static str, String)> {
+            names
+                .iter()
+                .filter_map(|&n| {
+                    let v = std::env::var(n).ok()?;
+                    (!v.trim().is_empty()).then_some((n, v))
+                })
+                .collect()
+        };
+        match &self.proxy {
+            Some(choice) => {
+                let value = match choice {
+                    ProxyChoice::Direct => "none".to_string(),
+                    ProxyChoice::Via(p) => p.to_url(),
+                };
+                let mut vars = vec![("WEBNET_PROXY", value)];
+                if matches!(choice, ProxyChoice::Via(_)) {
+                    vars.extend(set(&proxy::NO_PROXY_VARIABLES));
+                }
+                vars
+            }
+            None => set(&proxy::VARIABLES),
+        }
+    }
+
     /// The database path this command uses.
     pub fn db_path(&self) -> &std::path::Path {
         &self.db
@@ -295,14 +328,29 @@ impl Context {
         store: &'s mut Store,
         concurrency: usize,
     ) -> Result<Engine<'s>, CliError> {
+        let proxies = self.proxies()?;
         let policy = self.target_policy(store)?;
-        Ok(Engine::new(
-            store,
-            self.scope,
-            policy,
-            concurrency,
-            system_clock,
-        ))
+        let mut engine = Engine::new(store, self.scope, policy, concurrency, system_clock);
+        engine.set_proxies(proxies);
+        Ok(engine)
+    }
+
+    /// Where this command's requests go: `--proxy`/`WEBNET_PROXY` (a proxy, or `none`), else
+    /// the usual variables; `no_proxy`/`NO_PROXY` apply to either. Read only by commands that
+    /// send, so a proxy variable meant for other tools cannot break the rest; one that
+    /// decides and cannot be used is refused (exit 2, naming it) before anything is sent.
+    pub fn proxies(&self) -> Result<Proxies, CliError> {
+        let var = |name: &str| std::env::var(name).ok();
+        match &self.proxy {
+            Some(ProxyChoice::Direct) => Ok(Proxies::direct()),
+            Some(ProxyChoice::Via(p)) => Ok(Proxies::every(p.clone(), NoProxy::from_env(var))),
+            None => Proxies::from_env(var).map_err(|e| {
+                CliError::usage(
+                    e.var,
+                    format!("{}; to send directly, give --proxy none", e.message),
+                )
+            }),
+        }
     }
 
     /// The customer this command is pinned to, or an error naming `--customer`.
@@ -333,6 +381,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             .unwrap_or_else(|| Format::detect(std::io::stdout().is_terminal())),
         scope: scope(cli.customer)?,
         allow_private: cli.allow_private_targets,
+        proxy: cli.proxy,
         interactive: std::io::stdin().is_terminal(),
         passphrase: std::env::var("WEBNET_SECRET_KEY")
             .ok()

@@ -4,9 +4,10 @@
 //! They reproduce how the caller runs webnet: the database path, the customer it is pinned to
 //! (so a pinned caller's drain sends, and prunes with `--retain`, only that customer's
 //! deliveries), `--allow-private-targets` (with a warning: the stored allow list is the way
-//! for a schedule), `--retain`, and the key source. A `WEBNET_SECRET_KEY` goes into a private
-//! environment file (mode 0600) that the line or unit reads; the passphrase itself never
-//! appears in the crontab, the unit or the output.
+//! for a schedule), `--retain`, the key source and the egress proxy. A `WEBNET_SECRET_KEY` and
+//! the proxy settings (`--proxy`/`WEBNET_PROXY`, else the usual `*_proxy` variables: a proxy URL
+//! may hold a password) go into a private environment file (mode 0600) that the line or unit
+//! reads; neither appears in the crontab, the unit or the output.
 //!
 //! Each database gets its own schedule ([`Names`]): its crontab line is marked with its path,
 //! so installing it again finds its line and another database adds its own; its units and
@@ -43,6 +44,9 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
     // As every command that does not create a database: a mistyped --db fails here, not in
     // the scheduled drain every minute.
     drop(ctx.store()?);
+    // Likewise a proxy variable the drain would refuse.
+    ctx.proxies()?;
+    let proxy_env = ctx.proxy_env();
     let exe = std::env::current_exe()
         .map_err(|e| CliError::failure(format!("cannot find this program's path: {e}")))?;
     let absolute = |p: &Path| {
@@ -55,9 +59,13 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
         .is_some_and(|d| absolute(&d).is_ok_and(|d| d == db));
     let names = Names::for_db(&db, default);
     let passphrase = ctx.passphrase();
-    let env_file = match passphrase {
-        Some(_) => Some(config_dir()?.join("webnet").join(names.env_file())),
-        None => None,
+    let env_file = match passphrase.is_some() || !proxy_env.is_empty() {
+        true => Some(config_dir()?.join("webnet").join(names.env_file())),
+        false => None,
+    };
+    let private = Private {
+        passphrase,
+        proxy_env,
     };
     if ctx.allow_private {
         eprintln!(
@@ -89,18 +97,18 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
         }
         let line = cron_line(&drain);
         if print {
-            if let Some(file) = write_env_file(&drain, passphrase)? {
-                printed_needs(&file, "line");
+            if let Some(file) = write_env_file(&drain, &private)? {
+                printed_needs(&file, &private, "line");
             }
             output::print_line(&line);
             return Ok(());
         }
-        return install_cron(ctx, &drain, passphrase, &line);
+        return install_cron(ctx, &drain, &private, &line);
     }
     let units = systemd_units(&drain, &names, watch);
     if print {
-        if let Some(file) = write_env_file(&drain, passphrase)? {
-            printed_needs(&file, "units");
+        if let Some(file) = write_env_file(&drain, &private)? {
+            printed_needs(&file, &private, "units");
         }
         for (name, text) in &units {
             output::print_line(&format!("# {name}\n{text}"));
@@ -111,7 +119,7 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::failure(format!("{}: {e}", dir.display())))?;
     let mut written = Vec::new();
-    if let Some(file) = write_env_file(&drain, passphrase)? {
+    if let Some(file) = write_env_file(&drain, &private)? {
         written.push(file.display().to_string());
     }
     for (name, text) in &units {
@@ -147,25 +155,54 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
     Ok(())
 }
 
+/// What goes into the private environment file: the passphrase, the proxy settings.
+struct Private<'a> {
+    passphrase: Option<&'a str>,
+    proxy_env: Vec<(&'static str, String)>,
+}
+
+impl Private<'_> {
+    /// What the file holds, for messages: `the secret key (WEBNET_SECRET_KEY)`, `the proxy
+    /// settings (HTTPS_PROXY, NO_PROXY)`, or both.
+    fn holds(&self) -> String {
+        let mut parts = Vec::new();
+        if self.passphrase.is_some() {
+            parts.push("the secret key (WEBNET_SECRET_KEY)".to_string());
+        }
+        if !self.proxy_env.is_empty() {
+            let names: Vec<&str> = self.proxy_env.iter().map(|(n, _)| *n).collect();
+            parts.push(format!("the proxy settings ({})", names.join(", ")));
+        }
+        parts.join(" and ")
+    }
+}
+
 /// Says on stderr that `--print` wrote the environment file (it installs nothing else): what
-/// it printed reads the key from there.
-fn printed_needs(file: &Path, what: &str) {
+/// it printed reads the key (or the proxy settings) from there.
+fn printed_needs(file: &Path, private: &Private, what: &str) {
     eprintln!(
-        "wrote {} (mode 0600) with the secret key (WEBNET_SECRET_KEY): the printed {what} read{} it from there; nothing else was installed",
+        "wrote {} (mode 0600) with {}: the printed {what} read{} {} from there; nothing else was installed",
         file.display(),
-        if what == "line" { "s" } else { "" }
+        private.holds(),
+        if what == "line" { "s" } else { "" },
+        if private.passphrase.is_some() && private.proxy_env.is_empty() {
+            "it"
+        } else {
+            "them"
+        }
     );
 }
 
 /// Writes the environment file (mode 0600 from the first byte, in a 0700 folder), replacing
-/// any earlier one in one step, and returns its path. Nothing to do without a key.
-fn write_env_file(
-    drain: &DrainCommand,
-    passphrase: Option<&str>,
-) -> Result<Option<PathBuf>, CliError> {
-    let (Some(path), Some(passphrase)) = (&drain.env_file, passphrase) else {
+/// any earlier one in one step, and returns its path. Nothing to do without a key or proxy
+/// settings.
+fn write_env_file(drain: &DrainCommand, private: &Private) -> Result<Option<PathBuf>, CliError> {
+    let Some(path) = &drain.env_file else {
         return Ok(None);
     };
+    if private.passphrase.is_none() && private.proxy_env.is_empty() {
+        return Ok(None);
+    }
     let fail = |p: &Path, e: std::io::Error| CliError::failure(format!("{}: {e}", p.display()));
     if let Some(dir) = path.parent() {
         std::fs::DirBuilder::new()
@@ -183,7 +220,11 @@ fn write_env_file(
         .open(&tmp)
         .map_err(|e| fail(&tmp, e))?;
     file.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .and_then(|()| file.write_all(env_file_text(&drain.db, passphrase).as_bytes()))
+        .and_then(|()| {
+            file.write_all(
+                env_file_text(&drain.db, private.passphrase, &private.proxy_env).as_bytes(),
+            )
+        })
         .and_then(|()| file.sync_all())
         .map_err(|e| fail(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| fail(path, e))?;
@@ -202,7 +243,7 @@ fn config_dir() -> Result<PathBuf, CliError> {
 fn install_cron(
     ctx: &Context,
     drain: &DrainCommand,
-    passphrase: Option<&str>,
+    private: &Private,
     line: &str,
 ) -> Result<(), CliError> {
     let missing = || {
@@ -218,7 +259,7 @@ fn install_cron(
         Ok(out) => out,
         Err(_) => {
             // The line printed in the message must work once added by hand.
-            write_env_file(drain, passphrase)?;
+            write_env_file(drain, private)?;
             return Err(missing());
         }
     };
@@ -245,7 +286,7 @@ fn install_cron(
         report(existing, false, None);
         return Ok(());
     }
-    let env = write_env_file(drain, passphrase)?;
+    let env = write_env_file(drain, private)?;
     if !table.is_empty() && !table.ends_with('\n') {
         table.push('\n');
     }
@@ -274,8 +315,9 @@ fn install_cron(
         drain.db.display(),
         env.as_ref()
             .map(|p| format!(
-                "; wrote {} (mode 0600) with the secret key it reads",
-                p.display()
+                "; wrote {} (mode 0600) with {} it reads",
+                p.display(),
+                private.holds()
             ))
             .unwrap_or_default()
     );

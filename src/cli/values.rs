@@ -81,6 +81,12 @@ pub fn db_path(s: &str) -> Result<std::path::PathBuf, String> {
     Ok(s.into())
 }
 
+/// `--proxy`: an http:// proxy URL, or `none` (or empty) for directly. The message never shows
+/// the URL's user name or password.
+pub fn proxy(s: &str) -> Result<crate::domain::proxy::ProxyChoice, String> {
+    crate::domain::proxy::ProxyChoice::parse(s)
+}
+
 /// A webhook id: a positive whole number.
 pub fn webhook_id(s: &str) -> Result<i64, String> {
     id(s, "webhook id")

@@ -15,6 +15,7 @@ use super::pool::{fits_lease, Lane, Work};
 use super::send::{Reply, Request, Sender, Sent};
 use super::summary::{Note, Summary};
 use crate::domain::allowlist::TargetPolicy;
+use crate::domain::proxy::Proxies;
 use crate::domain::secret::SecretKey;
 use crate::domain::time::Millis;
 use crate::domain::Scope;
@@ -236,6 +237,12 @@ impl<'s> Engine<'s> {
         if let Ok(policy) = self.store.target_policy() {
             self.sender.set_policy(policy);
         }
+    }
+
+    /// Sends through the egress proxies `proxies` says (the CLI reads them once per command;
+    /// the engine starts sending directly).
+    pub fn set_proxies(&mut self, proxies: Proxies) {
+        self.sender.set_proxies(proxies);
     }
 
     /// A sender for input messages (the `emit` reader).
@@ -656,7 +663,8 @@ impl<'s> Engine<'s> {
                 Reply::Status { .. } => {
                     self.suspects.remove(&w);
                 }
-                Reply::Refused(_) => {}
+                // Not the receiver's doing: its backlog stays in the main lane.
+                Reply::Refused(_) | Reply::ProxyFailed(_) => {}
             }
         }
         // An answer clears a suspect: its parked work goes back to the main lane.

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod outcome;
 mod pool;
 mod request;
+mod resolve;
 pub mod send;
 pub mod service;
 mod summary;

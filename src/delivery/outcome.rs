@@ -96,15 +96,16 @@ pub fn after_attempt(
             false,
         ),
         Reply::Refused(m) => (None, None, Some(m.clone()), None, true),
-        Reply::Error(m) => (None, None, Some(m.clone()), None, false),
+        Reply::Error(m) | Reply::ProxyFailed(m) => (None, None, Some(m.clone()), None, false),
     };
     let (status, next) = match &error {
         None => (DeliveryStatus::Success, None),
         Some(_) => next_after_failure(job, now, retry_after, permanent),
     };
-    // Test events and refused destinations say nothing about the receiver's health.
+    // Test events, refused destinations and a failing proxy say nothing about the receiver's
+    // health (a proxy down for a day must not disable every webhook).
     let health = match (&job.target, &sent.reply) {
-        (None, _) | (_, Reply::Refused(_)) => None,
+        (None, _) | (_, Reply::Refused(_) | Reply::ProxyFailed(_)) => None,
         (Some(_), _) if job.event_type == "webhook.test" => None,
         (Some(t), _) if http_status == Some(410) => Some((t.id, Health::Gone)),
         (Some(t), _) if error.is_none() => Some((t.id, Health::Up)),
@@ -339,6 +340,23 @@ mod tests {
             0,
         );
         assert_eq!(o.health, Some((1, Health::Failing)));
+    }
+
+    #[test]
+    fn a_failing_proxy_is_retried_and_says_nothing_about_the_receiver() {
+        let failed = sent(Reply::ProxyFailed(
+            "the proxy p:1 refused the connection".into(),
+        ));
+        let o = after_attempt(&job(1, DeliveryStatus::Pending), 0, &[], &failed, 1000);
+        assert_eq!(o.status, DeliveryStatus::Retrying);
+        assert_eq!(o.next_attempt_at, Some(61_000));
+        assert_eq!(o.health, None);
+        assert_eq!(
+            o.error_message.as_deref(),
+            Some("the proxy p:1 refused the connection")
+        );
+        let last = after_attempt(&job(4, DeliveryStatus::Retrying), 0, &[], &failed, 0);
+        assert_eq!((last.status, last.health), (DeliveryStatus::Failed, None));
     }
 
     #[test]

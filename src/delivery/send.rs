@@ -3,16 +3,26 @@
 //! before connecting, so a name cannot lead a request to loopback, private or metadata ranges
 //! the operator has not allowed. When the allowed destinations change, the connection pools are
 //! dropped with them: a kept-alive connection never outlives the rule that let it open.
+//!
+//! Through an egress proxy ([`Proxies`]) the same check is made before the request is handed
+//! to the proxy: ureq then resolves only the proxy's name (the proxy is operator configuration,
+//! and may be loopback or private), so the receiver's name is resolved and judged here first,
+//! and a refused destination never reaches the proxy. Requests are tunnelled with `CONNECT`.
+//! A proxy that cannot be reached or will not open the tunnel fails the attempt (retried)
+//! without blaming the receiver ([`Reply::ProxyFailed`]).
 
 use std::io::Read;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::Agent;
 
-use crate::domain::allowlist::{Refusal, TargetPolicy};
+use super::resolve::{LookupFailed, ProxyLookupFailed, RefusedAddress, SafeResolver};
+use crate::domain::allowlist::TargetPolicy;
+use crate::domain::proxy::{Proxies, ProxyUrl};
 
 /// Response bodies are kept up to this many bytes.
 pub const BODY_LIMIT: usize = 10 * 1024;
@@ -47,6 +57,9 @@ pub enum Reply {
     Refused(String),
     /// Anything else on the way: DNS, connection, TLS, protocol.
     Error(String),
+    /// The egress proxy could not be reached or would not open the tunnel: retried, but the
+    /// receiver was not asked, so it says nothing about the receiver's health.
+    ProxyFailed(String),
 }
 
 #[derive(Debug, Clone)]
@@ -55,103 +68,84 @@ pub struct Sent {
     pub duration_ms: i64,
 }
 
-/// The HTTP side of a process: one agent (keep-alive pool) for verified TLS, one for
-/// `verify_ssl = false`, created on first use; both replaced when the allowed destinations
-/// change.
+/// The HTTP side of a process: agents (keep-alive pools) per route — directly, or through the
+/// proxy of http or of https receivers — and per TLS mode (`verify_ssl`), created on first
+/// use; all replaced when the allowed destinations or the proxies change.
 pub struct Sender {
     agents: RwLock<Arc<Agents>>,
     pool_per_host: usize,
 }
 
-/// The agents made under one policy.
+/// The agents made under one policy and one proxy setting.
 struct Agents {
     policy: Arc<TargetPolicy>,
-    verified: Agent,
-    unverified: OnceLock<Agent>,
+    proxies: Arc<Proxies>,
+    /// Judges a receiver's addresses before its request is handed to a proxy.
+    check: SafeResolver,
+    /// Indexed by [`Route`] × verify.
+    made: [OnceLock<Result<Agent, String>>; 6],
+}
+
+/// Where a request goes first.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Direct,
+    /// Through the proxy of http receivers.
+    HttpProxy,
+    /// Through the proxy of https receivers.
+    HttpsProxy,
 }
 
 impl Agents {
-    fn new(policy: TargetPolicy, per_host: usize) -> Agents {
-        let policy = Arc::new(policy);
+    fn new(policy: Arc<TargetPolicy>, proxies: Arc<Proxies>) -> Agents {
         Agents {
-            verified: agent(&policy, true, per_host),
-            unverified: OnceLock::new(),
+            check: SafeResolver {
+                policy: Arc::clone(&policy),
+                proxy: None,
+                inner: DefaultResolver::default(),
+            },
             policy,
+            proxies,
+            made: Default::default(),
         }
     }
-}
 
-/// Why the resolver refused an address; matched by type, not by message.
-#[derive(Debug)]
-struct RefusedAddress(Refusal);
-
-impl std::fmt::Display for RefusedAddress {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for RefusedAddress {}
-
-#[derive(Debug)]
-struct SafeResolver {
-    policy: Arc<TargetPolicy>,
-    inner: DefaultResolver,
-}
-
-/// A name that did not resolve; matched by type, not by message.
-#[derive(Debug)]
-struct LookupFailed(String);
-
-impl std::fmt::Display for LookupFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "host not found: {}", self.0)
-    }
-}
-
-impl std::error::Error for LookupFailed {}
-
-impl Resolver for SafeResolver {
-    fn resolve(
-        &self,
-        uri: &ureq::http::Uri,
-        config: &ureq::config::Config,
-        timeout: NextTimeout,
-    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let addrs = self
-            .inner
-            .resolve(uri, config, timeout)
-            .map_err(|e| match e {
-                ureq::Error::Io(io) if io.kind() != std::io::ErrorKind::TimedOut => {
-                    ureq::Error::Io(std::io::Error::new(
-                        io.kind(),
-                        LookupFailed(uri.host().unwrap_or_default().to_string()),
-                    ))
-                }
-                other => other,
-            })?;
-        // Refuse when any address is not allowed, so DNS cannot mix in an internal one.
+    /// The route of a request to `uri`, and the proxy when it is not direct.
+    fn route(&self, uri: &Uri) -> (Route, Option<&ProxyUrl>) {
+        let https = uri.scheme_str() == Some("https");
         let host = uri.host().unwrap_or_default();
-        for a in addrs.iter() {
-            if let Err(refusal) = self.policy.check_address(host, a.ip()) {
-                return Err(ureq::Error::Io(std::io::Error::new(
-                    std::io::ErrorKind::PermissionDenied,
-                    RefusedAddress(refusal),
-                )));
-            }
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        match self.proxies.for_target(https, host, port) {
+            None => (Route::Direct, None),
+            Some(p) if https => (Route::HttpsProxy, Some(p)),
+            Some(p) => (Route::HttpProxy, Some(p)),
         }
-        Ok(addrs)
+    }
+
+    fn agent(
+        &self,
+        route: Route,
+        proxy: Option<&ProxyUrl>,
+        verify: bool,
+        per_host: usize,
+    ) -> Result<Agent, String> {
+        let slot = route as usize * 2 + usize::from(verify);
+        self.made[slot]
+            .get_or_init(|| agent(&self.policy, proxy, verify, per_host))
+            .clone()
     }
 }
 
 impl Sender {
-    /// A sender that reaches what `policy` allows. `concurrency` sizes the keep-alive pool so
-    /// parallel sends to one host reuse connections.
+    /// A sender that reaches what `policy` allows, directly. `concurrency` sizes the
+    /// keep-alive pool so parallel sends to one host reuse connections.
     pub fn with_policy(policy: TargetPolicy, concurrency: usize) -> Sender {
-        let pool_per_host = concurrency.max(1);
         Sender {
-            agents: RwLock::new(Arc::new(Agents::new(policy, pool_per_host))),
-            pool_per_host,
+            agents: RwLock::new(Arc::new(Agents::new(
+                Arc::new(policy),
+                Arc::new(Proxies::direct()),
+            ))),
+            pool_per_host: concurrency.max(1),
         }
     }
 
@@ -163,22 +157,25 @@ impl Sender {
             Err(poisoned) => poisoned.into_inner(),
         };
         if *agents.policy != policy {
-            *agents = Arc::new(Agents::new(policy, self.pool_per_host));
+            *agents = Arc::new(Agents::new(Arc::new(policy), Arc::clone(&agents.proxies)));
         }
     }
 
-    fn agent(&self, verify: bool) -> Agent {
-        let agents = match self.agents.read() {
+    /// Sends later requests as `proxies` says (new pools when it changes).
+    pub fn set_proxies(&self, proxies: Proxies) {
+        let mut agents = match self.agents.write() {
+            Ok(a) => a,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if *agents.proxies != proxies {
+            *agents = Arc::new(Agents::new(Arc::clone(&agents.policy), Arc::new(proxies)));
+        }
+    }
+
+    fn agents(&self) -> Arc<Agents> {
+        match self.agents.read() {
             Ok(a) => Arc::clone(&a),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        };
-        if verify {
-            agents.verified.clone()
-        } else {
-            agents
-                .unverified
-                .get_or_init(|| agent(&agents.policy, false, self.pool_per_host))
-                .clone()
         }
     }
 
@@ -193,18 +190,46 @@ impl Sender {
     }
 
     fn send_inner(&self, req: &Request) -> Reply {
-        let agent = self.agent(req.verify_ssl);
+        let agents = self.agents();
+        let uri: Uri = match req.url.parse() {
+            Ok(u) => u,
+            Err(e) => return Reply::Refused(format!("invalid URL: {e}")),
+        };
+        let (route, proxy) = agents.route(&uri);
+        let agent = match agents.agent(route, proxy, req.verify_ssl, self.pool_per_host) {
+            Ok(a) => a,
+            Err(e) => return Reply::ProxyFailed(e),
+        };
+        let mut timeout = req.timeout;
+        if proxy.is_some() {
+            // The proxy will resolve the receiver's name itself; judge it here first, so a
+            // refused destination never reaches the proxy.
+            let started = Instant::now();
+            let budget = NextTimeout {
+                after: req.timeout.into(),
+                reason: ureq::Timeout::Resolve,
+                per_read: None,
+                per_write: None,
+            };
+            if let Err(e) = agents.check.resolve(&uri, agent.config(), budget) {
+                return classify(e, None);
+            }
+            timeout = req.timeout.saturating_sub(started.elapsed());
+            if timeout.is_zero() {
+                return Reply::Timeout;
+            }
+        }
         let mut builder = agent
-            .post(&req.url)
+            .post(uri)
             .config()
-            .timeout_global(Some(req.timeout))
+            .timeout_global(Some(timeout))
             .build();
         for (k, v) in &req.headers {
             builder = builder.header(k.as_str(), v.as_str());
         }
         let mut response = match builder.send(&req.body[..]) {
             Ok(r) => r,
-            Err(e) => return classify(e),
+            Err(e) => return classify(e, proxy),
         };
         let code = response.status().as_u16();
         let header = |name: &str| {
@@ -242,13 +267,39 @@ impl Sender {
     }
 }
 
-fn agent(policy: &Arc<TargetPolicy>, verify: bool, per_host: usize) -> Agent {
+/// An agent for one route and TLS mode: directly, with every resolved address judged; or
+/// through `proxy`, whose own address is not judged (the receiver's is, before the request).
+fn agent(
+    policy: &Arc<TargetPolicy>,
+    proxy: Option<&ProxyUrl>,
+    verify: bool,
+    per_host: usize,
+) -> Result<Agent, String> {
+    let ureq_proxy = match proxy {
+        None => None,
+        Some(p) => {
+            let mut b = ureq::Proxy::builder(ureq::ProxyProtocol::Http)
+                .host(p.host())
+                .port(p.port());
+            if let Some(user) = p.user() {
+                b = b.username(user);
+            }
+            if let Some(password) = p.password() {
+                b = b.password(password);
+            }
+            // Never sent directly instead: an unusable proxy fails every request routed to it.
+            Some(
+                b.build()
+                    .map_err(|_| format!("the proxy {p} cannot be used"))?,
+            )
+        }
+    };
     let config = Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .max_redirects_will_error(false)
         .user_agent(ureq::config::AutoHeaderValue::None)
-        .proxy(None)
+        .proxy(ureq_proxy)
         .max_idle_connections(256.max(per_host))
         .max_idle_connections_per_host(per_host)
         .tls_config(
@@ -257,18 +308,56 @@ fn agent(policy: &Arc<TargetPolicy>, verify: bool, per_host: usize) -> Agent {
                 .build(),
         )
         .build();
-    Agent::with_parts(
+    Ok(Agent::with_parts(
         config,
         DefaultConnector::default(),
         SafeResolver {
             policy: Arc::clone(policy),
+            proxy: proxy.cloned(),
             inner: DefaultResolver::default(),
         },
-    )
+    ))
 }
 
-/// Turns a ureq error into plain words, by its type.
-fn classify(e: ureq::Error) -> Reply {
+/// Turns a ureq error into plain words, by its type. `proxy` is the proxy the request went
+/// through: failing to reach it, or its refusal to open the tunnel, is the proxy's failure.
+fn classify(e: ureq::Error, proxy: Option<&ProxyUrl>) -> Reply {
+    use std::io::ErrorKind;
+    match (e, proxy) {
+        (ureq::Error::ConnectProxyFailed(why), p) => Reply::ProxyFailed(format!(
+            "{} did not open a tunnel to the receiver ({why})",
+            p.map_or_else(|| "the proxy".to_string(), |p| format!("the proxy {p}"))
+        )),
+        (ureq::Error::Io(io), Some(p)) if inner::<ProxyLookupFailed>(&io).is_some() => {
+            Reply::ProxyFailed(format!("proxy host not found: {p}"))
+        }
+        (ureq::Error::Io(io), Some(p))
+            if matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::HostUnreachable
+                    | ErrorKind::NetworkUnreachable
+            ) =>
+        {
+            // Through a proxy the only connection opened is to the proxy (the receiver's
+            // is the proxy's to open, and its failure comes back as a refused tunnel).
+            Reply::ProxyFailed(match io.kind() {
+                ErrorKind::ConnectionRefused => format!("the proxy {p} refused the connection"),
+                _ => format!("the proxy {p} is unreachable"),
+            })
+        }
+        (ureq::Error::HostNotFound, Some(p)) => {
+            Reply::ProxyFailed(format!("proxy host not found: {p}"))
+        }
+        (ureq::Error::ConnectionFailed, Some(p)) => {
+            Reply::ProxyFailed(format!("could not connect to the proxy {p}"))
+        }
+        (e, _) => classify_direct(e),
+    }
+}
+
+/// A ureq error of a request's own connection, in plain words.
+fn classify_direct(e: ureq::Error) -> Reply {
     use std::io::ErrorKind;
     match e {
         ureq::Error::Timeout(_) => Reply::Timeout,
@@ -409,6 +498,42 @@ mod tests {
         match s.send(&req).reply {
             Reply::Refused(m) => assert!(m.contains("loopback"), "{m}"),
             other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn through_a_proxy_the_receiver_is_judged_first_and_the_proxy_is_not() {
+        use crate::domain::proxy::NoProxy;
+        // Nothing listens on port 9 of loopback: a request that reached the proxy would fail
+        // as the proxy's failure, not as a refusal.
+        let proxy = ProxyUrl::parse("http://127.0.0.1:9").unwrap();
+        let s = Sender::with_policy(TargetPolicy::default(), 1);
+        s.set_proxies(Proxies::every(proxy, NoProxy::default()));
+        let req = |url: &str| Request {
+            url: url.into(),
+            body: Arc::from(&b"{}"[..]),
+            headers: vec![],
+            timeout: Duration::from_secs(2),
+            verify_ssl: true,
+            rendered: false,
+        };
+        for refused in [
+            "http://localhost:8/x",
+            "https://10.1.2.3/x",
+            "http://[::1]:8/",
+        ] {
+            match s.send(&req(refused)).reply {
+                Reply::Refused(m) => assert!(m.starts_with("refused: "), "{refused}: {m}"),
+                other => panic!("{refused}: expected a refusal, got {other:?}"),
+            }
+        }
+        // A public address is handed to the proxy (the only connection opened is to it, on
+        // loopback), which is not refused for being loopback: it fails as the proxy.
+        match s.send(&req("http://1.1.1.1/x")).reply {
+            Reply::ProxyFailed(m) => {
+                assert_eq!(m, "the proxy 127.0.0.1:9 refused the connection")
+            }
+            other => panic!("expected the proxy's failure, got {other:?}"),
         }
     }
 }

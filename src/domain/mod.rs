@@ -9,6 +9,7 @@ pub mod headers;
 pub mod json_doc;
 pub mod json_scan;
 pub mod payload;
+pub mod proxy;
 pub mod retry;
 pub mod secret;
 pub mod signature;

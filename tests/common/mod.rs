@@ -10,6 +10,10 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+/// Proxy variables of the test's own environment are not passed on: receivers are on loopback,
+/// and tests/proxy.rs sets them itself.
+const PROXY_VARS: [&str; 4] = ["http_proxy", "https_proxy", "all_proxy", "no_proxy"];
+
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub db: PathBuf,
@@ -132,7 +136,7 @@ impl Env {
     pub fn tty_cmd(&self) -> Command {
         let mut c = Command::new(bin());
         for (k, _) in std::env::vars() {
-            if k.starts_with("WEBNET_") {
+            if k.starts_with("WEBNET_") || PROXY_VARS.contains(&k.to_ascii_lowercase().as_str()) {
                 c.env_remove(k);
             }
         }

@@ -76,7 +76,8 @@ pub struct DrainCommand {
     pub allow_private: bool,
     /// `drain --retain`, as given (one word).
     pub retain: Option<String>,
-    /// The environment file holding `WEBNET_SECRET_KEY`, when the caller uses one.
+    /// The environment file holding `WEBNET_SECRET_KEY` and the proxy settings, when the
+    /// caller has either.
     pub env_file: Option<PathBuf>,
 }
 
@@ -235,22 +236,37 @@ pub fn systemd_units(drain: &DrainCommand, names: &Names, watch: bool) -> Vec<(S
     ]
 }
 
-/// `WEBNET_SECRET_KEY="…"`, read the same by a POSIX shell (`.`) and by systemd's
-/// `EnvironmentFile=`: inside double quotes both take `\` before `"`, `\`, `` ` `` and `$` as
-/// an escape and everything else (spaces, `'`, line breaks) literally; neither expands
-/// anything once `$` and `` ` `` are escaped.
-pub fn env_file_text(db: &Path, passphrase: &str) -> String {
-    let mut value = String::new();
-    for c in passphrase.chars() {
-        if matches!(c, '"' | '\\' | '`' | '$') {
-            value.push('\\');
+/// `WEBNET_SECRET_KEY="…"` and the proxy variables, each `NAME="…"`, read the same by a POSIX
+/// shell (`.`) and by systemd's `EnvironmentFile=`: inside double quotes both take `\` before
+/// `"`, `\`, `` ` `` and `$` as an escape and everything else (spaces, `'`, line breaks)
+/// literally; neither expands anything once `$` and `` ` `` are escaped.
+pub fn env_file_text(db: &Path, passphrase: Option<&str>, proxy: &[(&str, String)]) -> String {
+    let quoted = |value: &str| {
+        let mut out = String::new();
+        for c in value.chars() {
+            if matches!(c, '"' | '\\' | '`' | '$') {
+                out.push('\\');
+            }
+            out.push(c);
         }
-        value.push(c);
-    }
-    format!(
-        "# The secret key for `webnet drain` run by cron or systemd on the database\n# {}, written by `webnet schedule install`. Keep it private (mode 0600).\nWEBNET_SECRET_KEY=\"{value}\"\n",
+        out
+    };
+    let what = match (passphrase.is_some(), proxy.is_empty()) {
+        (true, true) => "The secret key",
+        (true, false) => "The secret key and the proxy settings",
+        (false, _) => "The proxy settings",
+    };
+    let mut text = format!(
+        "# {what} for `webnet drain` run by cron or systemd on the database\n# {}, written by `webnet schedule install`. Keep it private (mode 0600).\n",
         escape_controls(&db.display().to_string())
-    )
+    );
+    if let Some(passphrase) = passphrase {
+        text.push_str(&format!("WEBNET_SECRET_KEY=\"{}\"\n", quoted(passphrase)));
+    }
+    for (name, value) in proxy {
+        text.push_str(&format!("{name}=\"{}\"\n", quoted(value)));
+    }
+    text
 }
 
 #[cfg(test)]
@@ -266,12 +282,32 @@ mod tests {
 
     #[test]
     fn the_env_file_escapes_what_a_shell_or_systemd_would_expand() {
-        let text = env_file_text(Path::new("/x/webhooks.db"), r#"a b 'c' "d" $HOME `e` \f"#);
+        let tricky = r#"a b 'c' "d" $HOME `e` \f"#;
+        let escaped = r#""a b 'c' \"d\" \$HOME \`e\` \\f""#;
+        let text = env_file_text(Path::new("/x/webhooks.db"), Some(tricky), &[]);
         assert!(
-            text.ends_with("WEBNET_SECRET_KEY=\"a b 'c' \\\"d\\\" \\$HOME \\`e\\` \\\\f\"\n"),
+            text.ends_with(&format!("\nWEBNET_SECRET_KEY={escaped}\n")),
             "{text}"
         );
         assert!(text.contains("# /x/webhooks.db, written by"), "{text}");
+        assert!(text.starts_with("# The secret key for"), "{text}");
+        let proxy = [
+            ("WEBNET_PROXY", "http://u:p%24@proxy:3128".to_string()),
+            ("no_proxy", tricky.to_string()),
+        ];
+        let text = env_file_text(Path::new("/x/webhooks.db"), None, &proxy);
+        assert!(text.starts_with("# The proxy settings for"), "{text}");
+        assert!(
+            text.ends_with(&format!(
+                "Keep it private (mode 0600).\nWEBNET_PROXY=\"http://u:p%24@proxy:3128\"\nno_proxy={escaped}\n"
+            )),
+            "{text}"
+        );
+        let both = env_file_text(Path::new("/x/webhooks.db"), Some("k"), &proxy);
+        assert!(
+            both.contains("WEBNET_SECRET_KEY=\"k\"\nWEBNET_PROXY="),
+            "{both}"
+        );
     }
 
     #[test]

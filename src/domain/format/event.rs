@@ -3,7 +3,11 @@
 //! (`event_timestamp`, `event_type`, `actor`, the family object), whatever its strings hold;
 //! nothing here escapes or cuts (each format does, for its destination).
 
-use serde_json::{Map, Value};
+mod details;
+
+use serde_json::Value;
+
+use details::details;
 
 /// How an event reads at a glance: colour of a card, severity of an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,131 +234,6 @@ fn summary(event_type: &str, family: &str, action: &str, obj: &Value) -> String 
     }
 }
 
-/// The keys shown first, per family, with their labels.
-fn first_keys(family: &str) -> &'static [(&'static str, &'static str)] {
-    match family {
-        "job" => &[
-            ("id", "Job"),
-            ("type", "Type"),
-            ("status", "Status"),
-            ("error", "Error"),
-            ("message", "Message"),
-            ("requested_at", "Requested"),
-            ("started_at", "Started"),
-            ("finished_at", "Finished"),
-        ],
-        "device" => &[
-            ("hostname", "Device"),
-            ("name", "Device"),
-            ("device", "Device"),
-            ("status", "Status"),
-            ("previous_status", "Previous status"),
-            ("ip_address", "Address"),
-            ("management_ip", "Address"),
-            ("platform", "Platform"),
-            ("site", "Site"),
-        ],
-        "config" => &[
-            ("device", "Device"),
-            ("hostname", "Device"),
-            ("backup_id", "Backup"),
-            ("job_id", "Job"),
-            ("lines_added", "Lines added"),
-            ("lines_removed", "Lines removed"),
-            ("diff_summary", "Change"),
-        ],
-        "compliance" => &[
-            ("device", "Device"),
-            ("hostname", "Device"),
-            ("rule", "Rule"),
-            ("severity", "Severity"),
-            ("description", "Description"),
-            ("policy", "Policy"),
-            ("violations", "Violations"),
-            ("passed", "Passed"),
-            ("failed", "Failed"),
-        ],
-        "webhook" => &[
-            ("name", "Webhook"),
-            ("id", "Webhook id"),
-            ("message", "Message"),
-        ],
-        _ => &[],
-    }
-}
-
-/// A key as a label: `device_count` → `Device count`.
-fn label(key: &str) -> String {
-    let spaced = key.replace(['_', '-'], " ");
-    let mut chars = spaced.chars();
-    match chars.next() {
-        Some(c) => c.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// A small object as one line: `backed_up: 5, failed: 0`.
-fn inline(map: &Map<String, Value>) -> Option<String> {
-    let parts: Vec<String> = map
-        .iter()
-        .filter_map(|(k, v)| text(v).map(|t| format!("{k}: {t}")))
-        .collect();
-    (!parts.is_empty()).then(|| parts.join(", "))
-}
-
-fn details(family: &str, obj: &Value) -> Vec<(String, String)> {
-    let Value::Object(map) = obj else {
-        return Vec::new();
-    };
-    let mut out: Vec<(String, String)> = Vec::new();
-    let mut used: Vec<&str> = Vec::new();
-    for (key, lbl) in first_keys(family) {
-        if out.iter().any(|(l, _)| l == lbl) {
-            continue;
-        }
-        let value = match map.get(*key) {
-            Some(Value::Object(inner)) if *key == "device" => {
-                device_name(&Value::Object(inner.clone()))
-            }
-            Some(v) => text(v),
-            None => None,
-        };
-        if let Some(v) = value {
-            out.push((lbl.to_string(), v));
-            used.push(key);
-        }
-    }
-    if family == "job" {
-        if let Some(n) = obj["target_summary"]["device_count"].as_u64() {
-            out.push(("Devices".into(), n.to_string()));
-        }
-        if let Value::Object(r) = &obj["result_summary"] {
-            if let Some(line) = inline(r) {
-                out.push(("Result".into(), line));
-            }
-        }
-        used.extend(["target_summary", "result_summary"]);
-    }
-    // The object's other plain fields, in its order, and small nested objects on one line.
-    for (k, v) in map {
-        if used.contains(&k.as_str()) {
-            continue;
-        }
-        let value = match v {
-            Value::Object(inner) => inline(inner),
-            Value::Array(items) => {
-                let parts: Vec<String> = items.iter().filter_map(text).collect();
-                (!parts.is_empty()).then(|| parts.join(", "))
-            }
-            other => text(other),
-        };
-        if let Some(value) = value {
-            out.push((label(k), value));
-        }
-    }
-    out
-}
-
 fn status_is_bad(status: &str) -> bool {
     matches!(
         status.to_ascii_lowercase().as_str(),
@@ -397,66 +276,4 @@ fn severity(family: &str, action: &str, obj: &Value, tone: Tone) -> Severity {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn event(t: &str, obj: Value) -> Value {
-        let family = t.split('.').next().unwrap();
-        let mut e = json!({"event_timestamp": "2025-12-02T01:00:00Z", "event_type": t,
-            "actor": {"id": 1, "username": "admin"}});
-        e[family] = obj;
-        e
-    }
-
-    #[test]
-    fn summaries_details_and_tone() {
-        let e = event(
-            "job.failed",
-            json!({"id": 123, "type": "config_backup", "status": "failed",
-                   "target_summary": {"device_count": 5}, "result_summary": {"backed_up": 3, "failed": 2}}),
-        );
-        let v = EventView::new(&e);
-        assert_eq!(v.summary, "job 123 config_backup failed on 5 devices");
-        assert_eq!(v.tone, Tone::Bad);
-        assert_eq!(v.severity, Severity::Error);
-        assert_eq!(v.detail("Job"), Some("123"));
-        assert_eq!(v.detail("Devices"), Some("5"));
-        assert_eq!(v.detail("Result"), Some("backed_up: 3, failed: 2"));
-        assert_eq!(
-            v.context_line(),
-            "job.failed · 2025-12-02T01:00:00Z · by admin"
-        );
-
-        let e = event(
-            "compliance.violation_detected",
-            json!({"device": "core-sw-1", "rule": "ntp-server", "severity": "high",
-                   "description": "NTP server not configured"}),
-        );
-        let v = EventView::new(&e);
-        assert_eq!(v.summary, "compliance violation on core-sw-1 (ntp-server)");
-        assert_eq!(v.severity, Severity::Error, "high reads as error");
-        assert_eq!(v.detail("Description"), Some("NTP server not configured"));
-        assert_eq!(v.detail("Severity"), Some("high"));
-
-        let e = event(
-            "device.status_changed",
-            json!({"hostname": "edge-2", "status": "unreachable"}),
-        );
-        let v = EventView::new(&e);
-        assert_eq!(v.summary, "device edge-2 status changed to unreachable");
-        assert_eq!((v.tone, v.severity), (Tone::Bad, Severity::Critical));
-    }
-
-    #[test]
-    fn odd_events_still_have_a_summary() {
-        for e in [
-            json!({}),
-            json!({"event_type": 5}),
-            json!({"event_type": "job.failed", "job": [1]}),
-        ] {
-            let v = EventView::new(&e);
-            assert!(!v.summary.is_empty());
-        }
-    }
-}
+mod tests;

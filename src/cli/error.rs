@@ -62,15 +62,6 @@ impl From<StoreError> for CliError {
                 code: 2,
                 message: format!("--db: {e}"),
             },
-            StoreError::Sqlite(e) => CliError::failure(match e.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::DiskFull) => {
-                    "the disk holding the database is full: nothing more was recorded (what was recorded before is safe); free some space and run again".to_string()
-                }
-                Some(rusqlite::ErrorCode::ReadOnly) => {
-                    "the database is read-only (or on a read-only file system): nothing was changed".to_string()
-                }
-                _ => format!("database error: {e}"),
-            }),
             other => CliError::failure(other),
         }
     }

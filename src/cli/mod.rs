@@ -227,7 +227,7 @@ impl Context {
     /// pinned to a customer that does not exist fails here (exit 1), rather than finding
     /// nothing and saying so as if all were well.
     pub fn store(&self) -> Result<Store, CliError> {
-        let store = Store::open_existing(&self.db, self.passphrase.clone())?;
+        let store = crate::store::open_existing(&self.db, self.passphrase.clone())?;
         if let (Scope::Customer(c), true) = (self.scope, self.check_pin) {
             match store.customer(Scope::All, c) {
                 Ok(_) => {}
@@ -246,7 +246,7 @@ impl Context {
     /// that make something a new database needs (`customers create`, `webhooks create`,
     /// `targets allow`).
     pub fn store_or_create(&self) -> Result<Store, CliError> {
-        Ok(Store::open(&self.db, self.passphrase.clone())?)
+        Ok(crate::store::open(&self.db, self.passphrase.clone())?)
     }
 
     /// The passphrase the secret key comes from (`WEBNET_SECRET_KEY`), if one is set; else the

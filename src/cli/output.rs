@@ -344,7 +344,7 @@ pub fn delivery_json(d: &Delivery, attempts: Option<&[AttemptLog]>) -> Value {
         "webhook": d.webhook,
         "webhook_name": d.webhook_name,
         "webhook_deleted": d.webhook_deleted,
-        "event_type": d.event_type,
+        "event_type": d.event_type.as_str(),
         "event_id": d.event_id,
         "payload": payload,
         "status": d.status.as_str(),

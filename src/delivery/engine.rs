@@ -306,7 +306,7 @@ impl<'s> Engine<'s> {
                 continue;
             };
             // `webhooks test` may test a disabled webhook; nothing else is sent to one.
-            if !target.enabled && job.event_type != "webhook.test" {
+            if !target.enabled && !job.event_type.is_test() {
                 let o = outcome::not_sent(&job, "Webhook is disabled");
                 self.push_ready(&job, o);
                 continue;

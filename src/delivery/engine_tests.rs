@@ -18,7 +18,7 @@ fn clock() -> Millis {
 fn job(store: &Store, id: i64) -> Job {
     Job {
         delivery_id: 1,
-        event_type: "job.completed".into(),
+        event_type: crate::domain::EventType::JobCompleted,
         webhook_name: "w".into(),
         customer: 1,
         event_id: None,

@@ -106,7 +106,7 @@ pub fn after_attempt(
     // health (a proxy down for a day must not disable every webhook).
     let health = match (&job.target, &sent.reply) {
         (None, _) | (_, Reply::Refused(_) | Reply::ProxyFailed(_)) => None,
-        (Some(_), _) if job.event_type == "webhook.test" => None,
+        (Some(_), _) if job.event_type.is_test() => None,
         (Some(t), _) if http_status == Some(410) => Some((t.id, Health::Gone)),
         (Some(t), _) if error.is_none() => Some((t.id, Health::Up)),
         (Some(t), _) => Some((t.id, Health::Failing)),
@@ -141,7 +141,7 @@ fn next_after_failure(
     let Some(target) = &job.target else {
         return (DeliveryStatus::Failed, None);
     };
-    if permanent || job.event_type == "webhook.test" || job.status == DeliveryStatus::Failed {
+    if permanent || job.event_type.is_test() || job.status == DeliveryStatus::Failed {
         return (DeliveryStatus::Failed, None);
     }
     let policy = RetryPolicy {
@@ -184,7 +184,7 @@ mod tests {
     fn job(attempt: u32, status: DeliveryStatus) -> Job {
         Job {
             delivery_id: 1,
-            event_type: "job.failed".into(),
+            event_type: crate::domain::EventType::JobFailed,
             webhook_name: "w".into(),
             customer: 1,
             event_id: None,
@@ -271,7 +271,7 @@ mod tests {
         );
         assert_eq!(o.status, DeliveryStatus::Failed);
         let mut t = job(1, DeliveryStatus::Pending);
-        t.event_type = "webhook.test".into();
+        t.event_type = crate::domain::EventType::TEST;
         assert_eq!(
             after_attempt(&t, 0, &[], &sent(status(500, "")), 0).status,
             DeliveryStatus::Failed

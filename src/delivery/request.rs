@@ -74,7 +74,7 @@ pub fn build(job: &Job, key: Option<&SecretKey>, now: i64) -> Result<Request, St
         };
         headers.push((k.clone(), value));
     }
-    headers.push(("X-Webhook-Event".into(), job.event_type.clone()));
+    headers.push(("X-Webhook-Event".into(), job.event_type.as_str().into()));
     headers.push(("X-Webhook-Delivery".into(), job.delivery_id.to_string()));
     if let Some(sealed) = &target.sealed_secret {
         let open = |sealed: &[u8]| {

@@ -33,7 +33,7 @@ impl Note {
             delivery_id: o.delivery_id,
             webhook: job.target.as_ref().map(|t| t.id),
             webhook_name: job.webhook_name.clone(),
-            event_type: job.event_type.clone(),
+            event_type: job.event_type.as_str().into(),
             attempt: o.attempt.as_ref().map(|_| job.attempt),
             max_attempts: job.target.as_ref().map(|t| t.max_retries + 1),
             status: o.status,

@@ -48,6 +48,15 @@ catalog! {
 }
 
 impl EventType {
+    /// The event `webhooks test` sends: recorded like any other, but never retried, silent
+    /// about the receiver's health, and sent to a disabled webhook too.
+    pub const TEST: EventType = EventType::WebhookTest;
+
+    /// Whether this is [`EventType::TEST`].
+    pub fn is_test(self) -> bool {
+        self == EventType::TEST
+    }
+
     /// The types a webhook can subscribe to and `emit` accepts (all but `webhook.test`).
     pub fn subscribable() -> impl Iterator<Item = EventType> {
         EventType::ALL
@@ -59,9 +68,10 @@ impl EventType {
     /// Parses a type a user may subscribe to or emit; `webhook.test` is refused.
     pub fn parse_subscribable(s: &str) -> Result<EventType, String> {
         match s.parse::<EventType>() {
-            Ok(EventType::WebhookTest) => Err(
-                "\"webhook.test\" is sent only by `webnet webhooks test`; it cannot be subscribed to or emitted".into(),
-            ),
+            Ok(EventType::WebhookTest) => Err(format!(
+                "\"{}\" is sent only by `webnet webhooks test`; it cannot be subscribed to or emitted",
+                EventType::TEST
+            )),
             other => other,
         }
     }

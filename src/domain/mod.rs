@@ -3,6 +3,7 @@
 
 pub mod allowlist;
 pub mod cidr;
+pub mod delivery;
 pub mod event_type;
 pub mod format;
 pub mod headers;

@@ -1,123 +1,45 @@
-//! The SQLite store: opening (and refusing files that are not ours), migrations, and every query.
-//! Invariant: a file we did not create, or one from a newer webnet, is never modified.
+//! Storage: the [`Backend`] trait that holds everything the layers above need from a database,
+//! the types it takes and returns, and [`StoreError`], classified where it arises (disk full,
+//! read-only, busy, corrupt). SQLite implements it today (`sqlite/`); the layers above hold a
+//! `&mut Store` and never name the backend, nor its driver.
+//! Invariant: a file we did not create, or one from a newer webnet, is never modified; every
+//! query on webhooks and deliveries takes the caller's `Scope`; stored data that does not decode
+//! is an error ([`StoreError::Corrupt`]), never a default.
 
-mod customers;
-mod deliveries;
-mod history;
-mod keys;
-mod migrations;
-mod pacer;
-mod rekey;
+mod backend;
+mod error;
 mod retention;
-mod targets;
-mod webhooks;
+mod sqlite;
+mod types;
 
-use std::fs::OpenOptions;
-use std::io::Read;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
-
-pub use customers::Customer;
-pub use deliveries::{
-    AttemptRecord, Claim, DeliveryStatus, Disabled, Health, Job, NewEvent, Outcome, Recorded,
-    Target,
-};
-pub use history::{AttemptLog, AttemptStat, Backlog, Delivery, DeliveryCounts, DeliveryFilter};
-pub use keys::KeyProblem;
-pub use rekey::{NewKey, Reset, Rotated};
+pub use backend::Backend;
+pub use error::{KeyProblem, Result, StoreError};
 pub use retention::{cutoff, PruneCount, PruneOptions, PruneReport, PruneRule, Retention};
-pub use targets::AllowedTargetRow;
-pub use webhooks::{SecretChange, Webhook, WebhookFilter, SEALED_PREFIX};
+pub use types::{
+    AllowedTargetRow, AttemptLog, AttemptStat, Backlog, Claim, Customer, Delivery, DeliveryCounts,
+    DeliveryFilter, NewEvent, NewKey, Recorded, Reset, Rotated, SecretChange, Webhook,
+    WebhookFilter,
+};
 
-use crate::domain::secret::KeyError;
+/// The delivery state machine and outcome types live in `domain`; re-exported here, where the
+/// layers above have always found them.
+pub use crate::domain::delivery::{
+    AttemptRecord, DeliveryStatus, Disabled, Health, Job, Outcome, Target,
+};
 
-/// `PRAGMA application_id` of webnet databases ("WBNT").
-pub const APPLICATION_ID: i32 = 0x5742_4e54;
-
-/// Everything that can go wrong below the CLI, in words a user can act on.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("{path}: not a webnet database; refusing to touch it (choose another file with --db)")]
-    NotOurs { path: PathBuf },
-    #[error("{path}: made by a newer webnet (schema {found}, this one knows up to {known}); upgrade webnet")]
-    TooNew {
-        path: PathBuf,
-        found: i64,
-        known: i64,
-    },
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("no webnet database at {path} (create one with \"webnet customers create NAME\", or check --db / WEBNET_DB)")]
-    Missing { path: PathBuf },
-    #[error("{path} is a directory, not a database file")]
-    IsDirectory { path: PathBuf },
-    #[error("{path} is read-only (or on a read-only file system): nothing was changed")]
-    ReadOnly { path: PathBuf },
-    #[error("{what} {id} not found")]
-    NotFound { what: &'static str, id: String },
-    #[error("{0}")]
-    Conflict(crate::domain::ValidationError),
-    #[error("secret key: {0}")]
-    Key(#[from] KeyError),
-    #[error("secret key: {0}")]
-    KeyProblem(#[from] KeyProblem),
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-}
-
-pub type Result<T> = std::result::Result<T, StoreError>;
-
-impl StoreError {
-    /// Another process held the database's lock for longer than the busy timeout
-    /// (`SQLITE_BUSY` or `SQLITE_LOCKED`): nothing was changed, and the same write may succeed
-    /// later. Long-running commands wait and try again; the rest report it.
-    pub fn is_busy(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Sqlite(e) if matches!(
-                e.sqlite_error_code(),
-                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-            )
-        )
-    }
-}
-
-/// How long a write waits for another process's lock before failing as busy.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// [`BUSY_TIMEOUT`], or `WEBNET_BUSY_TIMEOUT_MS` when set: for tests only (undocumented for
-/// users), so a test can hold a real lock for a moment instead of half a minute.
-fn busy_timeout() -> Duration {
-    std::env::var("WEBNET_BUSY_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map_or(BUSY_TIMEOUT, Duration::from_millis)
-}
-
-/// An open webnet database.
-pub struct Store {
-    conn: Connection,
-    path: PathBuf,
-    passphrase: Option<String>,
-    /// Our own handle on the database file, kept open as long as `conn` and dropped after it:
-    /// closing any descriptor of a file drops every POSIX lock this process holds on it,
-    /// SQLite's included, and another process could then checkpoint the WAL under us.
-    file: std::fs::File,
-    /// How long a write waits for another process's lock ([`busy_timeout`]).
-    busy_timeout: Duration,
-}
+/// What the layers above hold: an open database, whichever backend it is. Every method is
+/// [`Backend`]'s (through `Deref`); a sized handle, so commands get it by value and pass
+/// `&mut store` where `&mut Store` is asked for, as they always have.
+pub struct Store(Box<dyn Backend>);
 
 impl Store {
     /// Opens (creating, mode 0600, with its folder) the database at `path` and migrates it.
     /// `passphrase` is `WEBNET_SECRET_KEY`; without it secrets use the key file beside `path`.
     pub fn open(path: &Path, passphrase: Option<String>) -> Result<Store> {
-        Store::open_with(path, passphrase, true)
+        Ok(Store::new(sqlite::SqliteStore::open(path, passphrase)?))
     }
 
     /// Opens the database at `path` only if it exists ([`StoreError::Missing`] otherwise,
@@ -125,239 +47,46 @@ impl Store {
     /// that only read or deliver, so a mistyped path is an error, not a new empty database.
     /// An empty file is no database either: it is refused the same way, not made into one.
     pub fn open_existing(path: &Path, passphrase: Option<String>) -> Result<Store> {
-        Store::open_with(path, passphrase, false)
+        Ok(Store::new(sqlite::SqliteStore::open_existing(
+            path, passphrase,
+        )?))
     }
 
-    fn open_with(path: &Path, passphrase: Option<String>, create: bool) -> Result<Store> {
-        let io = |source| StoreError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        if let Some(dir) = path
-            .parent()
-            .filter(|d| create && !d.as_os_str().is_empty())
-        {
-            if !dir.exists() {
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)
-                    .map_err(io)?;
-            }
-        }
-        // Create the file ourselves so it is 0600 from the first byte; SQLite gives its WAL and
-        // shared-memory files the same mode.
-        let mut read_only = false;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(create)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)
-            .or_else(|e| {
-                // A write-protected file or read-only file system can still be read: commands
-                // that only read work; writes fail with a clear message.
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
-                ) && path.exists()
-                {
-                    read_only = true;
-                    OpenOptions::new().read(true).open(path)
-                } else {
-                    Err(e)
-                }
-            })
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound if !create => StoreError::Missing {
-                    path: path.to_path_buf(),
-                },
-                _ if path.is_dir() => StoreError::IsDirectory {
-                    path: path.to_path_buf(),
-                },
-                _ => io(e),
-            })?;
-        if !create && file.metadata().map_err(io)?.len() == 0 {
-            // An empty file (made by `touch`, or by a creating command that has not set it up
-            // yet: wait for that, under the flock it holds meanwhile) is not a database yet.
-            file.lock_shared().map_err(io)?;
-            let len = file.metadata().map_err(io)?.len();
-            file.unlock().map_err(io)?;
-            if len == 0 {
-                return Err(StoreError::Missing {
-                    path: path.to_path_buf(),
-                });
-            }
-        }
-        let mode = if read_only {
-            OpenFlags::SQLITE_OPEN_READ_ONLY
-        } else {
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-        };
-        let mut conn = Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        if read_only
-            && conn
-                .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
-                .is_err()
-        {
-            // A WAL database on read-only media without its shared-memory file can still be
-            // read as immutable: nothing can change it while the media is read-only.
-            if let Ok(mut uri) = url::Url::from_file_path(path) {
-                uri.set_query(Some("immutable=1"));
-                conn = Connection::open_with_flags(
-                    uri.as_str(),
-                    OpenFlags::SQLITE_OPEN_READ_ONLY
-                        | OpenFlags::SQLITE_OPEN_URI
-                        | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-            }
-        }
-        let busy_timeout = busy_timeout();
-        conn.busy_timeout(busy_timeout)?;
-        let mut store = Store {
-            conn,
-            path: path.to_path_buf(),
-            passphrase,
-            file,
-            busy_timeout,
-        };
-        if read_only {
-            store.check_ownership()?;
-            let version: i64 = store
-                .conn
-                .pragma_query_value(None, "user_version", |r| r.get(0))?;
-            if version != migrations::LATEST {
-                return Err(StoreError::ReadOnly {
-                    path: path.to_path_buf(),
-                });
-            }
-            return Ok(store);
-        }
-        if !store.is_current() {
-            // First use or an upgrade: one process at a time checks, switches to WAL and
-            // migrates, so concurrent first runs never see a half-made file. (flock is separate
-            // from SQLite's own POSIX locks.)
-            store.file.lock().map_err(io)?;
-            let mut header = [0u8; 16];
-            let n = store.file.read(&mut header).map_err(io)?;
-            if n > 0 && (n < 16 || &header != b"SQLite format 3\0") {
-                return Err(StoreError::NotOurs {
-                    path: path.to_path_buf(),
-                });
-            }
-            store.check_ownership()?;
-            if n == 0 {
-                // A new file: free pages can be handed back to the file system after pruning
-                // (`deliveries prune`). This must be set before the first table exists.
-                store
-                    .conn
-                    .pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
-            }
-            store.conn.pragma_update(None, "journal_mode", "WAL")?;
-            migrations::migrate(&mut store.conn, &store.path)?;
-            store.file.unlock().map_err(io)?;
-        }
-        // Per-connection settings. FULL: a recorded event survives power loss, not only a crash.
-        store.conn.pragma_update(None, "synchronous", "FULL")?;
-        store.conn.pragma_update(None, "foreign_keys", "ON")?;
-        Ok(store)
-    }
-
-    /// The fast path of every run: the file is ours, in WAL mode, and fully migrated.
-    fn is_current(&self) -> bool {
-        let read = || -> rusqlite::Result<bool> {
-            let app_id: i32 = self
-                .conn
-                .pragma_query_value(None, "application_id", |r| r.get(0))?;
-            let version: i64 = self
-                .conn
-                .pragma_query_value(None, "user_version", |r| r.get(0))?;
-            let mode: String = self
-                .conn
-                .pragma_query_value(None, "journal_mode", |r| r.get(0))?;
-            Ok(app_id == APPLICATION_ID && version == migrations::LATEST && mode == "wal")
-        };
-        read().unwrap_or(false)
-    }
-
-    /// Refuses a file that another program made or a newer webnet migrated, before any write.
-    fn check_ownership(&self) -> Result<()> {
-        let app_id: i32 = self
-            .conn
-            .pragma_query_value(None, "application_id", |r| r.get(0))
-            .map_err(|e| self.not_ours_if_not_db(e))?;
-        let version: i64 = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let tables: i64 = self.conn.query_row(
-            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
-            [],
-            |r| r.get(0),
-        )?;
-        let ours = app_id == APPLICATION_ID || (app_id == 0 && version == 0 && tables == 0);
-        if !ours {
-            return Err(StoreError::NotOurs {
-                path: self.path.clone(),
-            });
-        }
-        if version > migrations::LATEST {
-            return Err(StoreError::TooNew {
-                path: self.path.clone(),
-                found: version,
-                known: migrations::LATEST,
-            });
-        }
-        Ok(())
-    }
-
-    fn not_ours_if_not_db(&self, e: rusqlite::Error) -> StoreError {
-        match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::NotADatabase) => StoreError::NotOurs {
-                path: self.path.clone(),
-            },
-            _ => e.into(),
-        }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// How long a write waits for another process's lock before failing as busy
-    /// ([`StoreError::is_busy`]).
-    pub fn busy_timeout(&self) -> Duration {
-        self.busy_timeout
-    }
-
-    /// Runs `f` with `synchronous = NORMAL`: for claims and outcomes, whose loss in a power
-    /// failure costs at most a repeated send (at least once), never a recorded event. Events,
-    /// webhooks and customers are written with the connection's default, `FULL`.
-    pub(crate) fn light<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let result = f(self);
-        let restored = self.conn.pragma_update(None, "synchronous", "FULL");
-        let value = result?;
-        restored?;
-        Ok(value)
-    }
-
-    /// The raw connection, for the delivery layer's queries.
-    pub fn conn(&self) -> &Connection {
-        &self.conn
+    /// A handle on `backend`.
+    pub fn new(backend: impl Backend + 'static) -> Store {
+        Store(Box::new(backend))
     }
 }
 
-/// Maps a UNIQUE violation to a [`StoreError::Conflict`] with `message`.
-fn conflict_or(
-    e: rusqlite::Error,
-    field: &'static str,
-    message: impl FnOnce() -> String,
-) -> StoreError {
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::ConstraintViolation) => {
-            StoreError::Conflict(crate::domain::ValidationError::new(field, message()))
-        }
-        _ => e.into(),
+impl std::ops::Deref for Store {
+    type Target = dyn Backend;
+    fn deref(&self) -> &Self::Target {
+        &*self.0
     }
 }
+
+impl std::ops::DerefMut for Store {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut *self.0
+    }
+}
+
+/// [`Store::open`].
+pub fn open(path: &Path, passphrase: Option<String>) -> Result<Store> {
+    Store::open(path, passphrase)
+}
+
+/// [`Store::open_existing`].
+pub fn open_existing(path: &Path, passphrase: Option<String>) -> Result<Store> {
+    Store::open_existing(path, passphrase)
+}
+
+/// `PRAGMA application_id` of webnet databases ("WBNT").
+pub const APPLICATION_ID: i32 = 0x5742_4e54;
+
+/// Marks a header value stored sealed. Header values cannot hold control characters, so no
+/// value a user gives can start with it.
+pub const SEALED_PREFIX: &str = crate::domain::headers::SEALED_PREFIX;
+
+/// How long a write waits for another process's lock before failing as busy.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);

@@ -2,18 +2,15 @@
 //! `webnet key reset` clears what a lost key sealed. Both hold the database file's `flock` and
 //! one immediate transaction, so they never overlap each other or a first secret being stored.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
 use rusqlite::{params, Transaction, TransactionBehavior};
 
 use super::keys::{
-    io_error, opens, read_key_file, sync_dir, write_tmp, KeyProblem, Source, CHECK_PLAIN,
-    KEY_SOURCE_SQL,
+    io_error, opens, read_key_file, sync_dir, write_tmp, Source, CHECK_PLAIN, KEY_SOURCE_SQL,
 };
-use super::{Result, Store, StoreError, SEALED_PREFIX};
+use super::{decode, Result, SqliteStore, StoreError, SEALED_PREFIX};
 use crate::domain::secret::SecretKey;
 use crate::domain::time::Millis;
+use crate::store::{KeyProblem, NewKey, Reset, Rotated};
 
 /// A webhook's sealed values as stored: id, secret, previous secret, headers JSON, routing key.
 type SealedRow = (
@@ -24,44 +21,7 @@ type SealedRow = (
     Option<Vec<u8>>,
 );
 
-/// The new key of `key rotate`.
-pub enum NewKey {
-    /// A new random key file replacing the old one.
-    File,
-    /// A passphrase: from then on `WEBNET_SECRET_KEY` must carry it; the key file is removed.
-    Passphrase(String),
-}
-
-/// What `key rotate` did.
-#[derive(Debug, Clone, Default)]
-pub struct Rotated {
-    /// Webhooks with at least one value re-sealed.
-    pub webhooks: usize,
-    pub secrets: usize,
-    pub previous_secrets: usize,
-    pub headers: usize,
-    /// PagerDuty routing keys.
-    pub routing_keys: usize,
-    /// The key file now in use; `None` when the new key is a passphrase.
-    pub key_file: Option<PathBuf>,
-    /// The key file removed because the new key is a passphrase.
-    pub key_file_removed: Option<PathBuf>,
-}
-
-/// What `key reset` cleared.
-#[derive(Debug, Clone, Default)]
-pub struct Reset {
-    /// Webhooks that lost their secret (or a rotation's previous secret).
-    pub secrets: Vec<i64>,
-    /// Webhooks that lost credential headers, with those headers' names.
-    pub headers: Vec<(i64, Vec<String>)>,
-    /// Webhooks that lost their PagerDuty routing key.
-    pub routing_keys: Vec<i64>,
-    /// Where the old key file was moved, if there was one.
-    pub old_key_file: Option<PathBuf>,
-}
-
-impl Store {
+impl SqliteStore {
     /// Runs `f` holding the database file's `flock`, so that key rotations and resets (and the
     /// repair of an interrupted rotation) never overlap.
     fn with_key_lock<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
@@ -190,11 +150,7 @@ impl Store {
                 .map(|s| reseal(&s, "previous secret"))
                 .transpose()?;
             let routing_key = routing_key.map(|s| reseal(&s, "routing key")).transpose()?;
-            let mut map: BTreeMap<String, String> =
-                serde_json::from_str(&headers).map_err(|_| KeyProblem::Damaged {
-                    webhook: id,
-                    what: "header list",
-                })?;
+            let mut map = decode::headers(id, &headers)?;
             let mut headers_done = 0;
             for value in map.values_mut() {
                 if let Some(hexed) = value.strip_prefix(SEALED_PREFIX) {
@@ -265,8 +221,7 @@ impl Store {
             };
             let mut report = Reset::default();
             for (id, had_secret, headers, had_routing_key) in rows {
-                let mut map: BTreeMap<String, String> =
-                    serde_json::from_str(&headers).unwrap_or_default();
+                let mut map = decode::headers(id, &headers)?;
                 let dropped: Vec<String> = map
                     .iter()
                     .filter(|(_, v)| v.starts_with(SEALED_PREFIX))

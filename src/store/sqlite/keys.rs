@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior};
 
-use super::{Result, Store, StoreError};
+use super::{Result, SqliteStore, StoreError};
 use crate::domain::secret::SecretKey;
+use crate::store::KeyProblem;
 
 pub(super) const CHECK_PLAIN: &[u8] = b"webnet key check";
 
@@ -24,27 +25,6 @@ pub(super) const CHECK_PLAIN: &[u8] = b"webnet key check";
 /// last set by an older webnet: then both are named.
 pub(super) const KEY_SOURCE_SQL: &str =
     "INSERT OR REPLACE INTO meta (key, value) VALUES ('key_source', ?1)";
-
-/// Why no usable secret key was found, in words that say what to do.
-#[derive(Debug, thiserror::Error)]
-pub enum KeyProblem {
-    #[error("WEBNET_SECRET_KEY does not open the secrets stored in this database (it is not the passphrase they were sealed with): set it back, or run `webnet key reset --yes` to clear the secrets it sealed")]
-    PassphraseMismatch,
-    #[error("WEBNET_SECRET_KEY does not open the secrets stored in this database, but the key file {} does: unset WEBNET_SECRET_KEY", .0.display())]
-    PassphraseMismatchFileOpens(PathBuf),
-    #[error("the key file {} does not open the secrets stored in this database (it was replaced, or they were sealed with WEBNET_SECRET_KEY): restore it or set WEBNET_SECRET_KEY, or run `webnet key reset --yes` to clear the secrets it sealed", .0.display())]
-    FileMismatch(PathBuf),
-    #[error("this database's secrets are sealed with a passphrase and WEBNET_SECRET_KEY is not set: set it to that passphrase (for scheduled drains too: see `webnet schedule install`), or run `webnet key reset --yes` to clear them")]
-    PassphraseNotSet,
-    #[error("the key file {} is missing and this database holds secrets sealed with it: restore it from a backup (or set WEBNET_SECRET_KEY if they were sealed with a passphrase), or run `webnet key reset --yes` to clear them", .0.display())]
-    FileMissing(PathBuf),
-    #[error("the key file {} is malformed (expected 64 hex digits): restore it, or run `webnet key reset --yes` to clear the secrets it sealed", .0.display())]
-    BadFile(PathBuf),
-    #[error("webhook {webhook}: its {what} does not open with the current key (damaged?); nothing was changed: replace it with `webnet webhooks update {webhook}` and run again")]
-    Damaged { webhook: i64, what: &'static str },
-    #[error("the current key opens this database's secrets: nothing was reset (to change the key, use `webnet key rotate`)")]
-    NotLost,
-}
 
 /// Where a key was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +90,7 @@ pub(super) fn opens(key: &SecretKey, check: &[u8]) -> bool {
     key.open(check).is_ok()
 }
 
-impl Store {
+impl SqliteStore {
     /// Where the key file of this database lives: `<database file name>.key` beside it.
     pub fn key_file_path(&self) -> PathBuf {
         self.key_path("key")

@@ -190,7 +190,7 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     }
     // Rebuilding a table (SQLite's procedure for changing a foreign key) needs foreign keys
     // off: dropping the old table would otherwise count as deleting rows others refer to. The
-    // pragma cannot change inside a transaction; `Store::open` turns them on again. (No
+    // pragma cannot change inside a transaction; `SqliteStore::open` turns them on again. (No
     // `foreign_key_check` afterwards: the rebuild copies every row as it was and only drops a
     // constraint, so it cannot break a reference.)
     conn.pragma_update(None, "foreign_keys", "OFF")?;
@@ -217,7 +217,7 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
 mod tests {
     use super::*;
     use crate::domain::Scope;
-    use crate::store::Store;
+    use super::super::SqliteStore;
 
     #[test]
     fn a_version_1_database_is_upgraded_in_place_keeping_its_data() {
@@ -236,7 +236,7 @@ mod tests {
             )
             .unwrap();
         }
-        let store = Store::open(&path, None).unwrap();
+        let store = SqliteStore::open(&path, None).unwrap();
         let version: i64 = store
             .conn()
             .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -311,7 +311,7 @@ mod tests {
         };
         let before = rows(&Connection::open(&path).unwrap());
 
-        let mut store = Store::open(&path, None).unwrap();
+        let mut store = SqliteStore::open(&path, None).unwrap();
         let conn = store.conn();
         assert_eq!(rows(conn), before, "every row as it was");
         let indexes: Vec<String> = conn

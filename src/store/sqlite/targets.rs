@@ -3,20 +3,12 @@
 
 use rusqlite::{params, OptionalExtension};
 
-use super::{Result, Store, StoreError};
-use crate::domain::allowlist::{AllowedTarget, TargetPolicy};
+use super::{Result, SqliteStore, StoreError};
+use crate::domain::allowlist::AllowedTarget;
 use crate::domain::time::Millis;
+use crate::store::AllowedTargetRow;
 
-/// One entry of the allow list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AllowedTargetRow {
-    pub target: AllowedTarget,
-    pub note: Option<String>,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-}
-
-impl Store {
+impl SqliteStore {
     /// Allows `target`; allowing it again replaces its note when one is given (empty clears
     /// it). Returns the entry and whether it is new.
     pub fn allow_target(
@@ -94,12 +86,5 @@ impl Store {
             });
         }
         Ok(())
-    }
-
-    /// Public addresses and the stored allow list (the policy unless `--allow-private-targets`,
-    /// which the CLI decides).
-    pub fn target_policy(&self) -> Result<TargetPolicy> {
-        let targets = self.allowed_targets()?.into_iter().map(|r| r.target);
-        Ok(TargetPolicy::allowing(targets))
     }
 }

@@ -2,17 +2,10 @@
 
 use rusqlite::{params, OptionalExtension};
 
-use super::{conflict_or, Result, Store, StoreError};
+use super::{conflict_or, Result, SqliteStore, StoreError};
 use crate::domain::time::Millis;
 use crate::domain::{CustomerId, Scope};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Customer {
-    pub id: CustomerId,
-    pub name: String,
-    pub webhooks: i64,
-    pub created_at: Millis,
-}
+use crate::store::Customer;
 
 const SELECT: &str = "SELECT c.id, c.name, c.created_at,
         (SELECT count(*) FROM webhooks w WHERE w.customer_id = c.id)
@@ -27,7 +20,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Customer> {
     })
 }
 
-impl Store {
+impl SqliteStore {
     pub fn create_customer(&self, name: &str, now: Millis) -> Result<Customer> {
         self.conn
             .execute(

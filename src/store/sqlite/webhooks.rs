@@ -5,91 +5,22 @@ use std::collections::BTreeMap;
 
 use rusqlite::{params, OptionalExtension};
 
-use super::{conflict_or, Result, Store, StoreError};
+use super::{conflict_or, decode, Result, SqliteStore, StoreError, SEALED_PREFIX};
 use crate::domain::event_type::Subscription;
-use crate::domain::format::{PayloadFormat, RoutingKey};
+use crate::domain::format::RoutingKey;
 use crate::domain::secret::SecretKey;
 use crate::domain::time::Millis;
-use crate::domain::{CustomerId, EventType, Scope, Secret, WebhookSettings, WebhookUrl};
+use crate::domain::{CustomerId, Scope, Secret, WebhookSettings};
+use crate::store::{SecretChange, Webhook, WebhookFilter};
 
-/// A stored webhook. The secret itself is never loaded here; see [`Store::webhook_secret`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Webhook {
-    pub id: i64,
-    pub customer: CustomerId,
-    pub settings: WebhookSettings,
-    pub has_secret: bool,
-    /// Why the webhook was disabled automatically (410 Gone, failing too long), if it was.
-    pub disabled_reason: Option<String>,
-    /// Since when every attempt has failed; `None` while it delivers.
-    pub failing_since: Option<Millis>,
-    /// During a secret rotation: until when the previous secret still signs.
-    pub previous_secret_until: Option<Millis>,
-    /// Whether a PagerDuty routing key is stored (sealed; never loaded here).
-    pub has_routing_key: bool,
-    pub created_at: Millis,
-    pub updated_at: Millis,
+/// A webhook row and whatever `tail` adds (conditions, order), as [`decode::webhook`] reads it.
+fn select(tail: &str) -> String {
+    format!("SELECT {} FROM webhooks w {tail}", decode::WEBHOOK)
 }
 
-/// What happens to the secret on update.
-pub enum SecretChange {
-    Keep,
-    /// A new secret, sealed with the database's key as it is stored.
-    Set(Secret),
-    Clear,
-}
-
-/// Which webhooks `webhooks list` shows.
-#[derive(Debug, Default, Clone)]
-pub struct WebhookFilter {
-    pub enabled: Option<bool>,
-    pub event_type: Option<EventType>,
-}
-
-const SELECT: &str = "SELECT id, customer_id, name, url, event_types, secret IS NOT NULL, enabled,
-        verify_ssl, timeout_seconds, max_retries, retry_backoff, headers, created_at, updated_at,
-        auto_disable_after, disabled_reason, failing_since,
-        CASE WHEN previous_secret IS NOT NULL THEN previous_until END, payload_format,
-        routing_key IS NOT NULL
-    FROM webhooks";
-
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Webhook> {
-    let bad = |i: usize, e: String| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
-    };
-    let url: String = r.get(3)?;
-    let types: String = r.get(4)?;
-    let headers: String = r.get(11)?;
-    let event_types: Vec<String> =
-        serde_json::from_str(&types).map_err(|e| bad(4, e.to_string()))?;
-    Ok(Webhook {
-        id: r.get(0)?,
-        customer: CustomerId(r.get(1)?),
-        settings: WebhookSettings {
-            name: r.get(2)?,
-            // Stored URLs were checked when written; private ones only if allowed then.
-            url: WebhookUrl::parse_form(&url).map_err(|e| bad(3, e.to_string()))?,
-            event_types: event_types
-                .iter()
-                .map(|t| Subscription::parse(t).map_err(|e| bad(4, e)))
-                .collect::<rusqlite::Result<_>>()?,
-            enabled: r.get(6)?,
-            verify_ssl: r.get(7)?,
-            timeout_seconds: r.get(8)?,
-            max_retries: r.get(9)?,
-            retry_backoff: r.get(10)?,
-            headers: serde_json::from_str(&headers).map_err(|e| bad(11, e.to_string()))?,
-            auto_disable_after: r.get(14)?,
-            payload_format: PayloadFormat::parse(&r.get::<_, String>(18)?).unwrap_or_default(),
-        },
-        has_secret: r.get(5)?,
-        disabled_reason: r.get(15)?,
-        failing_since: r.get(16)?,
-        previous_secret_until: r.get(17)?,
-        has_routing_key: r.get(19)?,
-        created_at: r.get(12)?,
-        updated_at: r.get(13)?,
-    })
+/// A webhook row as [`select`] reads it (never NULL: no join).
+fn row(r: &rusqlite::Row<'_>) -> Result<Webhook> {
+    decode::webhook(r, 0)?.ok_or_else(|| StoreError::corrupt("webhooks", 0, "id is NULL"))
 }
 
 fn types_json(types: &[Subscription]) -> String {
@@ -99,10 +30,6 @@ fn types_json(types: &[Subscription]) -> String {
 fn headers_json(h: &BTreeMap<String, String>) -> String {
     serde_json::to_string(h).unwrap_or_else(|_| "{}".into())
 }
-
-/// Marks a header value stored sealed. Header values cannot hold control characters, so no
-/// value a user gives can start with it.
-pub const SEALED_PREFIX: &str = crate::domain::headers::SEALED_PREFIX;
 
 /// Whether storing `headers` needs the secret key: a credential header not sealed yet.
 fn headers_need_key(headers: &BTreeMap<String, String>) -> bool {
@@ -158,20 +85,9 @@ fn name_taken(name: &str) -> String {
     format!("a webhook named {name:?} already exists for this customer")
 }
 
-impl Store {
-    /// Creates a webhook; its secret and credential headers are sealed with the database's
-    /// key in the same transaction (a first secret creates the key file).
-    pub fn create_webhook(
-        &self,
-        customer: CustomerId,
-        s: &WebhookSettings,
-        secret: Option<&Secret>,
-        now: Millis,
-    ) -> Result<Webhook> {
-        self.create_webhook_with(customer, s, secret, None, now)
-    }
-
-    /// [`Store::create_webhook`] with a PagerDuty routing key, sealed like the secret.
+impl SqliteStore {
+    /// Creates a webhook; its secret, routing key and credential headers are sealed with the
+    /// database's key in the same transaction (a first secret creates the key file).
     pub fn create_webhook_with(
         &self,
         customer: CustomerId,
@@ -218,53 +134,37 @@ impl Store {
 
     /// One webhook, if `scope` may see it.
     pub fn webhook(&self, scope: Scope, id: i64) -> Result<Webhook> {
-        self.conn
-            .prepare_cached(&format!(
-                "{SELECT} WHERE id = ?1 AND (?2 IS NULL OR customer_id = ?2)"
-            ))?
-            .query_row(params![id, scope.customer()], row)
-            .optional()?
-            .ok_or(StoreError::NotFound {
-                what: "webhook",
-                id: id.to_string(),
-            })
+        let mut stmt = self.conn.prepare_cached(&select(
+            "WHERE w.id = ?1 AND (?2 IS NULL OR w.customer_id = ?2)",
+        ))?;
+        let found = decode::first(stmt.query(params![id, scope.customer()])?, row)?;
+        found.ok_or(StoreError::NotFound {
+            what: "webhook",
+            id: id.to_string(),
+        })
     }
 
     pub fn webhooks(&self, scope: Scope, filter: &WebhookFilter) -> Result<Vec<Webhook>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "{SELECT} WHERE (?1 IS NULL OR customer_id = ?1) AND (?2 IS NULL OR enabled = ?2)
-               AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(event_types)
+        let mut stmt = self.conn.prepare_cached(&select(
+            "WHERE (?1 IS NULL OR w.customer_id = ?1) AND (?2 IS NULL OR w.enabled = ?2)
+               AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(w.event_types)
                                            WHERE value IN (?3, ?4, '*')))
-             ORDER BY id"
+             ORDER BY w.id",
         ))?;
-        let rows = stmt.query_map(
-            params![
-                scope.customer(),
-                filter.enabled,
-                filter.event_type.map(|t| t.as_str()),
-                filter.event_type.map(|t| format!("{}.*", t.family()))
-            ],
-            row,
-        )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let rows = stmt.query(params![
+            scope.customer(),
+            filter.enabled,
+            filter.event_type.map(|t| t.as_str()),
+            filter.event_type.map(|t| format!("{}.*", t.family()))
+        ])?;
+        let hooks = decode::all(rows, row)?;
+        Ok(hooks)
     }
 
-    /// Replaces a webhook's settings (and maybe its secret); returns the stored result.
-    /// `s` is usually settings read before (outside this transaction): its sealed header
-    /// values are taken from the row as it is now (see [`keep_stored_sealed`]).
-    pub fn update_webhook(
-        &self,
-        scope: Scope,
-        id: i64,
-        s: &WebhookSettings,
-        secret: SecretChange,
-        now: Millis,
-    ) -> Result<Webhook> {
-        self.update_webhook_with(scope, id, s, secret, None, now)
-    }
-
-    /// [`Store::update_webhook`] that also replaces the PagerDuty routing key when one is
-    /// given (sealed like the secret); `None` keeps the stored one.
+    /// Replaces a webhook's settings (and maybe its secret), and the PagerDuty routing key
+    /// when one is given (sealed like the secret; `None` keeps the stored one); returns the
+    /// stored result. `s` is usually settings read before (outside this transaction): its
+    /// sealed header values are taken from the row as it is now (see [`keep_stored_sealed`]).
     pub fn update_webhook_with(
         &self,
         scope: Scope,
@@ -299,9 +199,7 @@ impl Store {
                     id: id.to_string(),
                 });
             };
-            // Unreadable stored headers: nothing sealed can be vouched for, so none is kept.
-            let stored: BTreeMap<String, String> =
-                serde_json::from_str(&stored).unwrap_or_default();
+            let stored = decode::headers(id, &stored)?;
             let headers = keep_stored_sealed(&s.headers, &stored);
             let n = self
                 .conn
@@ -413,102 +311,4 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::NewKey;
-
-    fn settings(headers: &[(&str, &str)]) -> WebhookSettings {
-        WebhookSettings {
-            name: "w".into(),
-            url: WebhookUrl::parse_form("https://a.example.com/").unwrap(),
-            event_types: crate::domain::webhook::parse_event_types(&["job.completed"]).unwrap(),
-            enabled: true,
-            verify_ssl: true,
-            timeout_seconds: 10,
-            max_retries: 3,
-            retry_backoff: 60,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            auto_disable_after: 0,
-            payload_format: Default::default(),
-        }
-    }
-
-    /// The credential header as the current key opens it.
-    fn opened(store: &Store, id: i64, name: &str) -> String {
-        let stored = &store.webhook(Scope::All, id).unwrap().settings.headers[name];
-        let sealed = hex::decode(stored.strip_prefix(SEALED_PREFIX).unwrap()).unwrap();
-        let plain = store.secret_key().unwrap().open(&sealed).unwrap();
-        String::from_utf8(plain).unwrap()
-    }
-
-    #[test]
-    fn an_update_read_before_a_key_rotation_keeps_the_headers_it_sealed() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("w.db"), None).unwrap();
-        let customer = store.create_customer("acme", 0).unwrap().id;
-        let hook = store
-            .create_webhook(
-                customer,
-                &settings(&[("Authorization", "Bearer tok-1"), ("X-Plain", "p")]),
-                None,
-                0,
-            )
-            .unwrap();
-        // `webhooks update` reads the settings (sealed under the first key), a rotation
-        // commits meanwhile, then the update writes.
-        let mut read = store.webhook(Scope::All, hook.id).unwrap().settings;
-        store.rotate_key(NewKey::File).unwrap();
-        read.timeout_seconds = 5;
-        let updated = store
-            .update_webhook(Scope::All, hook.id, &read, SecretChange::Keep, 1)
-            .unwrap();
-        assert_eq!(updated.settings.timeout_seconds, 5);
-        assert_eq!(updated.settings.headers["X-Plain"], "p");
-        assert_eq!(opened(&store, hook.id, "Authorization"), "Bearer tok-1");
-        // Nothing is left sealed under the old key: the next rotation opens everything.
-        let r = store.rotate_key(NewKey::File).unwrap();
-        assert_eq!(r.headers, 1);
-        assert_eq!(opened(&store, hook.id, "Authorization"), "Bearer tok-1");
-
-        // A header the update sets anew is sealed under the current key.
-        let mut read = store.webhook(Scope::All, hook.id).unwrap().settings;
-        read.headers.insert("X-Api-Key".into(), "k-2".into());
-        store.rotate_key(NewKey::File).unwrap();
-        store
-            .update_webhook(Scope::All, hook.id, &read, SecretChange::Keep, 2)
-            .unwrap();
-        assert_eq!(opened(&store, hook.id, "X-Api-Key"), "k-2");
-        assert_eq!(opened(&store, hook.id, "Authorization"), "Bearer tok-1");
-    }
-
-    #[test]
-    fn an_update_read_before_a_key_reset_does_not_bring_back_what_it_dropped() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("w.db"), None).unwrap();
-        let customer = store.create_customer("acme", 0).unwrap().id;
-        let hook = store
-            .create_webhook(
-                customer,
-                &settings(&[("Authorization", "Bearer tok-1"), ("X-Plain", "p")]),
-                None,
-                0,
-            )
-            .unwrap();
-        let read = store.webhook(Scope::All, hook.id).unwrap().settings;
-        std::fs::remove_file(store.key_file_path()).unwrap();
-        store.reset_key(1).unwrap();
-        store
-            .update_webhook(Scope::All, hook.id, &read, SecretChange::Keep, 2)
-            .unwrap();
-        let headers = store.webhook(Scope::All, hook.id).unwrap().settings.headers;
-        assert!(!headers.contains_key("Authorization"), "{headers:?}");
-        assert_eq!(headers["X-Plain"], "p");
-        // The next secret can be stored (nothing sealed under the lost key came back).
-        let s = Secret::new("new-secret").unwrap();
-        store.rotate_secret(Scope::All, hook.id, &s, 0, 3).unwrap();
-        store.rotate_key(NewKey::File).unwrap();
-    }
-}
+mod tests;

@@ -1,0 +1,117 @@
+//! What can go wrong below the CLI, classified where it arises: the layers above match on
+//! [`StoreError`]'s variants (disk full, read-only, busy, corrupt data, …) and never on a
+//! database driver's error codes. The driver's error is kept as the cause.
+
+use std::path::{Path, PathBuf};
+
+use crate::domain::secret::KeyError;
+
+/// A database driver's error, kept as the cause of a classified one.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong below the CLI, in words a user can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: not a webnet database; refusing to touch it (choose another file with --db)")]
+    NotOurs { path: PathBuf },
+    #[error("{path}: made by a newer webnet (schema {found}, this one knows up to {known}); upgrade webnet")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no webnet database at {path} (create one with \"webnet customers create NAME\", or check --db / WEBNET_DB)")]
+    Missing { path: PathBuf },
+    #[error("{path} is a directory, not a database file")]
+    IsDirectory { path: PathBuf },
+    /// The database (or the file system holding it) cannot be written; `path` when known.
+    #[error("{} is read-only (or on a read-only file system): nothing was changed", database(.path.as_deref()))]
+    ReadOnly { path: Option<PathBuf> },
+    /// The disk holding the database is full: the write failed whole.
+    #[error("the disk holding the database is full: nothing more was recorded (what was recorded before is safe); free some space and run again")]
+    DiskFull {
+        #[source]
+        source: Cause,
+    },
+    /// Another process held the database's lock for longer than the busy timeout: nothing was
+    /// changed, and the same write may succeed later.
+    #[error("database error: {message}")]
+    Busy {
+        message: String,
+        #[source]
+        source: Cause,
+    },
+    /// A stored row that does not decode (edited by hand, or damaged): `what` says which value
+    /// and why. Never replaced by a default: a delivery could go out without its headers.
+    #[error("{table} row {id}: {what}")]
+    Corrupt {
+        table: &'static str,
+        id: i64,
+        what: String,
+    },
+    #[error("{what} {id} not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("{0}")]
+    Conflict(crate::domain::ValidationError),
+    #[error("secret key: {0}")]
+    Key(#[from] KeyError),
+    #[error("secret key: {0}")]
+    KeyProblem(#[from] KeyProblem),
+    /// Any other database failure.
+    #[error("database error: {message}")]
+    Database {
+        message: String,
+        #[source]
+        source: Cause,
+    },
+}
+
+fn database(path: Option<&Path>) -> String {
+    path.map_or_else(|| "the database".to_string(), |p| p.display().to_string())
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+impl StoreError {
+    /// Another process held the database's lock for longer than the busy timeout: nothing was
+    /// changed, and the same write may succeed later. Long-running commands wait and try again;
+    /// the rest report it.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, StoreError::Busy { .. })
+    }
+
+    /// A stored value that does not decode, in `table`'s row `id`.
+    pub fn corrupt(table: &'static str, id: i64, what: impl Into<String>) -> StoreError {
+        StoreError::Corrupt {
+            table,
+            id,
+            what: what.into(),
+        }
+    }
+}
+
+/// Why no usable secret key was found, in words that say what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyProblem {
+    #[error("WEBNET_SECRET_KEY does not open the secrets stored in this database (it is not the passphrase they were sealed with): set it back, or run `webnet key reset --yes` to clear the secrets it sealed")]
+    PassphraseMismatch,
+    #[error("WEBNET_SECRET_KEY does not open the secrets stored in this database, but the key file {} does: unset WEBNET_SECRET_KEY", .0.display())]
+    PassphraseMismatchFileOpens(PathBuf),
+    #[error("the key file {} does not open the secrets stored in this database (it was replaced, or they were sealed with WEBNET_SECRET_KEY): restore it or set WEBNET_SECRET_KEY, or run `webnet key reset --yes` to clear the secrets it sealed", .0.display())]
+    FileMismatch(PathBuf),
+    #[error("this database's secrets are sealed with a passphrase and WEBNET_SECRET_KEY is not set: set it to that passphrase (for scheduled drains too: see `webnet schedule install`), or run `webnet key reset --yes` to clear them")]
+    PassphraseNotSet,
+    #[error("the key file {} is missing and this database holds secrets sealed with it: restore it from a backup (or set WEBNET_SECRET_KEY if they were sealed with a passphrase), or run `webnet key reset --yes` to clear them", .0.display())]
+    FileMissing(PathBuf),
+    #[error("the key file {} is malformed (expected 64 hex digits): restore it, or run `webnet key reset --yes` to clear the secrets it sealed", .0.display())]
+    BadFile(PathBuf),
+    #[error("webhook {webhook}: its {what} does not open with the current key (damaged?); nothing was changed: replace it with `webnet webhooks update {webhook}` and run again")]
+    Damaged { webhook: i64, what: &'static str },
+    #[error("the current key opens this database's secrets: nothing was reset (to change the key, use `webnet key rotate`)")]
+    NotLost,
+}

@@ -1,0 +1,293 @@
+//! Claims and outcomes: a claim takes a short lease in one immediate transaction; outcomes are
+//! written in a second one, which releases the lease. No transaction is ever open while a
+//! request is in flight.
+
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+
+use super::decode;
+use super::{Result, SqliteStore};
+use crate::domain::delivery::failing_too_long;
+use crate::domain::time::Millis;
+use crate::domain::Scope;
+use crate::store::{Claim, Disabled, Health, Job, Outcome, Target};
+
+/// How long a claim holds a delivery to the webhook `webhook` (an SQL expression): twice its
+/// timeout (one send, plus waiting for a free worker) and a margin. A sender killed mid-send
+/// frees it when this runs out.
+pub(super) fn lease_sql(webhook: &str) -> String {
+    format!("COALESCE((SELECT w.timeout_seconds FROM webhooks w WHERE w.id = {webhook}), 10) * 2000 + 5000")
+}
+
+/// Loads claimed deliveries with what sending them needs, in one query.
+pub(super) fn load_jobs(tx: &rusqlite::Transaction<'_>, ids: &[i64]) -> Result<Vec<Job>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut load = tx.prepare_cached(&format!(
+        "SELECT {}, {}, {}
+         FROM deliveries d JOIN events e ON e.id = d.event_row
+         LEFT JOIN webhooks w ON w.id = d.webhook_id
+         WHERE d.id IN (SELECT value FROM json_each(?1))
+         ORDER BY d.next_attempt_at, d.id",
+        decode::DELIVERY,
+        decode::WEBHOOK,
+        decode::SEALED
+    ))?;
+    let ids_json = serde_json::to_string(ids).unwrap_or_default();
+    let jobs = decode::all(load.query([ids_json])?, job)?;
+    Ok(jobs)
+}
+
+/// A claimed delivery: the deliveries row, its webhook (if not deleted) and the webhook's
+/// sealed values, as [`load_jobs`] selects them.
+fn job(r: &rusqlite::Row<'_>) -> Result<Job> {
+    let (d, lease_until) = decode::delivery(r)?;
+    let at = decode::DELIVERY_COLUMNS;
+    let sealed = at + decode::WEBHOOK_COLUMNS;
+    let target = match decode::webhook(r, at)? {
+        None => None,
+        Some(w) => Some(Target {
+            id: w.id,
+            url: w.settings.url.as_str().to_string(),
+            enabled: w.settings.enabled,
+            verify_ssl: w.settings.verify_ssl,
+            timeout_seconds: w.settings.timeout_seconds,
+            max_retries: w.settings.max_retries,
+            retry_backoff: w.settings.retry_backoff,
+            headers: w.settings.headers,
+            sealed_secret: r.get(sealed)?,
+            previous_secret: r.get(sealed + 1)?,
+            previous_until: w.previous_secret_until,
+            payload_format: w.settings.payload_format,
+            sealed_routing_key: r.get(sealed + 2)?,
+        }),
+    };
+    Ok(Job {
+        delivery_id: d.id,
+        event_type: d.event_type,
+        webhook_name: d.webhook_name,
+        customer: d.customer.0,
+        event_id: d.event_id,
+        payload: d.payload,
+        attempt: d.attempts + 1,
+        status: d.status,
+        lease_until: lease_until.unwrap_or(0),
+        target,
+    })
+}
+
+impl SqliteStore {
+    /// Leases deliveries to `owner` and returns them ready to send. One short immediate
+    /// transaction; `scope` limits it to one customer.
+    pub fn claim(
+        &mut self,
+        scope: Scope,
+        how: Claim<'_>,
+        owner: &str,
+        now: Millis,
+    ) -> Result<Vec<Job>> {
+        self.light(|store| store.claim_tx(scope, how, owner, now))
+    }
+
+    fn claim_tx(
+        &mut self,
+        scope: Scope,
+        how: Claim<'_>,
+        owner: &str,
+        now: Millis,
+    ) -> Result<Vec<Job>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let ids: Vec<i64> = {
+            let (filter, ids_json, limit) = match how {
+                Claim::Due { limit, exclude } => (
+                    "q.next_attempt_at <= ?1
+                       AND (q.webhook_id IS NULL OR q.webhook_id NOT IN (SELECT value FROM json_each(?3)))
+                     ORDER BY q.next_attempt_at, q.id LIMIT ?4",
+                    serde_json::to_string(exclude).unwrap_or_default(),
+                    limit as i64,
+                ),
+                Claim::DueFor { webhook } => (
+                    "q.next_attempt_at <= ?1 AND q.webhook_id = ?3 ORDER BY q.next_attempt_at, q.id LIMIT 1",
+                    webhook.to_string(),
+                    1,
+                ),
+                Claim::DueIds(ids) => (
+                    "q.next_attempt_at <= ?1 AND q.id IN (SELECT value FROM json_each(?3))",
+                    serde_json::to_string(ids).unwrap_or_default(),
+                    -1,
+                ),
+                Claim::RetryIds(ids) => (
+                    "q.status IN ('failed', 'retrying') AND q.id IN (SELECT value FROM json_each(?3))
+                       AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = q.webhook_id AND w.enabled)",
+                    serde_json::to_string(ids).unwrap_or_default(),
+                    -1,
+                ),
+            };
+            let lease = lease_sql("d.webhook_id");
+            let sql = format!(
+                "UPDATE deliveries AS d SET lease_until = ?1 + {lease}, lease_owner = ?2
+                 WHERE d.id IN (SELECT q.id FROM deliveries q
+                     WHERE (q.lease_until IS NULL OR q.lease_until <= ?1)
+                       AND (?5 IS NULL OR q.customer_id = ?5)
+                       AND {filter})
+                 RETURNING id"
+            );
+            let mut stmt = tx.prepare_cached(&sql)?;
+            let rows = stmt.query_map(
+                params![now, owner, ids_json, limit, scope.customer()],
+                |r| r.get(0),
+            )?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let jobs = load_jobs(&tx, &ids)?;
+        tx.commit()?;
+        Ok(jobs)
+    }
+
+    /// Writes outcomes (attempt log rows and delivery state) in one transaction and releases
+    /// the leases. A delivery whose lease another process took over keeps that process's state;
+    /// the attempt is still logged. Returns the webhooks these outcomes disabled (410 Gone, or
+    /// failing for longer than `auto_disable_after`), each once.
+    pub fn record_outcomes(
+        &mut self,
+        outcomes: &[Outcome],
+        owner: &str,
+        now: Millis,
+    ) -> Result<Vec<Disabled>> {
+        if outcomes.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.light(|store| store.record_outcomes_tx(outcomes, owner, now))
+    }
+
+    fn record_outcomes_tx(
+        &mut self,
+        outcomes: &[Outcome],
+        owner: &str,
+        now: Millis,
+    ) -> Result<Vec<Disabled>> {
+        let mut disabled = Vec::new();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut log = tx.prepare_cached(
+                "INSERT INTO attempts (delivery_id, attempt, started_at, request_headers,
+                    http_status, response_body, duration_ms, error_message, request_body)
+                 SELECT ?1, attempts + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM deliveries WHERE id = ?1",
+            )?;
+            let mut update = tx.prepare_cached(
+                "UPDATE deliveries SET status = ?3, attempts = attempts + ?4, http_status = ?5,
+                    response_body = ?6, error_message = ?7, duration_ms = ?8, next_attempt_at = ?9,
+                    lease_until = NULL, lease_owner = NULL, updated_at = ?10
+                 WHERE id = ?1 AND lease_owner = ?2",
+            )?;
+            let mut count_only = tx.prepare_cached(
+                "UPDATE deliveries SET attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
+            )?;
+            let mut up = tx.prepare_cached(
+                "UPDATE webhooks SET failing_since = NULL WHERE id = ?1 AND failing_since IS NOT NULL",
+            )?;
+            let mut failing = tx.prepare_cached(
+                "UPDATE webhooks SET failing_since = COALESCE(failing_since, ?2) WHERE id = ?1",
+            )?;
+            // Failing without a break for longer than its auto_disable_after: disabled, and why
+            // (the reason is worded here, the duration in human form).
+            let mut too_long = tx.prepare_cached(
+                "SELECT name, failing_since, auto_disable_after FROM webhooks
+                 WHERE id = ?1 AND enabled AND auto_disable_after > 0
+                   AND failing_since <= ?2 - auto_disable_after * 1000",
+            )?;
+            let mut disable = tx.prepare_cached(
+                "UPDATE webhooks SET enabled = 0, updated_at = ?2, disabled_reason = ?3
+                 WHERE id = ?1 AND enabled",
+            )?;
+            let mut gone = tx.prepare_cached(
+                "UPDATE webhooks SET enabled = 0, updated_at = ?2,
+                    disabled_reason = 'the receiver answered 410 Gone at ' || strftime('%Y-%m-%dT%H:%M:%SZ', ?2 / 1000, 'unixepoch')
+                 WHERE id = ?1 AND enabled
+                 RETURNING name, disabled_reason",
+            )?;
+            for o in outcomes {
+                if let Some(a) = &o.attempt {
+                    log.execute(params![
+                        o.delivery_id,
+                        a.started_at,
+                        serde_json::to_string(&a.request_headers).unwrap_or_default(),
+                        a.http_status,
+                        a.response_body,
+                        a.duration_ms,
+                        a.error_message,
+                        a.request_body
+                    ])?;
+                }
+                let a = o.attempt.as_ref();
+                let n = update.execute(params![
+                    o.delivery_id,
+                    owner,
+                    o.status.as_str(),
+                    a.is_some() as i64,
+                    a.and_then(|a| a.http_status),
+                    a.and_then(|a| a.response_body.clone()),
+                    o.error_message,
+                    a.map(|a| a.duration_ms),
+                    o.next_attempt_at,
+                    now
+                ])?;
+                if n == 0 && a.is_some() {
+                    count_only.execute(params![o.delivery_id, now])?;
+                }
+                match o.health {
+                    Some((w, Health::Up)) => {
+                        up.execute([w])?;
+                    }
+                    Some((w, Health::Failing)) => {
+                        failing.execute(params![w, now])?;
+                        let due: Option<(String, Millis, u64)> = too_long
+                            .query_row(params![w, now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                            .optional()?;
+                        if let Some((name, since, after)) = due {
+                            let reason = failing_too_long(since, after);
+                            if disable.execute(params![w, now, reason])? > 0 {
+                                disabled.push(Disabled {
+                                    webhook: w,
+                                    name,
+                                    reason,
+                                });
+                            }
+                        }
+                    }
+                    Some((w, Health::Gone)) => {
+                        let row: Option<(String, String)> = gone
+                            .query_row(params![w, now], |r| Ok((r.get(0)?, r.get(1)?)))
+                            .optional()?;
+                        if let Some((name, reason)) = row {
+                            disabled.push(Disabled {
+                                webhook: w,
+                                name,
+                                reason,
+                            });
+                        }
+                    }
+                    None => {}
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(disabled)
+    }
+
+    /// Gives back leases of claimed deliveries that were not sent: due again at once.
+    pub fn release(&mut self, ids: &[i64], owner: &str) -> Result<()> {
+        self.light(|store| {
+            store.conn.execute(
+                "UPDATE deliveries SET lease_until = NULL, lease_owner = NULL
+                 WHERE lease_owner = ?2 AND id IN (SELECT value FROM json_each(?1))",
+                params![serde_json::to_string(ids).unwrap_or_default(), owner],
+            )?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,115 @@
+//! Recording: events and their deliveries, one transaction per batch of events, before
+//! anything is sent.
+
+use rusqlite::{params, TransactionBehavior};
+
+use super::claim::{lease_sql, load_jobs};
+use super::{Result, SqliteStore, StoreError};
+use crate::domain::time::Millis;
+use crate::domain::{EventType, Scope};
+use crate::store::{Job, NewEvent, Recorded};
+
+impl SqliteStore {
+    /// Records events and one `pending` delivery per enabled webhook of the event's customer
+    /// subscribed to its type — all in one transaction, before anything is sent.
+    pub fn record_events(&mut self, events: &[NewEvent<'_>], now: Millis) -> Result<Vec<Recorded>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut out = Vec::with_capacity(events.len());
+        {
+            let mut insert_event = tx.prepare_cached(
+                "INSERT INTO events (customer_id, event_type, source_event_id, payload, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut insert_deliveries = tx.prepare_cached(
+                "INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name, event_type,
+                    event_id, status, next_attempt_at, created_at, updated_at)
+                 SELECT ?1, w.customer_id, w.id, w.name, ?2, ?3, 'pending', ?4, ?4, ?4
+                 FROM webhooks w
+                 WHERE w.customer_id = ?5 AND w.enabled
+                   AND EXISTS (SELECT 1 FROM json_each(w.event_types)
+                               WHERE value IN (?2, ?6, '*'))
+                 ORDER BY w.id
+                 RETURNING id, webhook_id",
+            )?;
+            for e in events {
+                insert_event.execute(params![
+                    e.customer.0,
+                    e.event_type.as_str(),
+                    e.event_id,
+                    e.payload,
+                    now
+                ])?;
+                let event_row = tx.last_insert_rowid();
+                let deliveries = insert_deliveries
+                    .query_map(
+                        params![
+                            event_row,
+                            e.event_type.as_str(),
+                            e.event_id,
+                            now,
+                            e.customer.0,
+                            format!("{}.*", e.event_type.family())
+                        ],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?
+                    .collect::<rusqlite::Result<Vec<(i64, i64)>>>()?;
+                out.push(Recorded {
+                    event_row,
+                    deliveries,
+                });
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Records a `webhook.test` event and its one delivery to `webhook` (even if disabled),
+    /// already leased to `owner`, and returns it ready to send.
+    pub fn record_test(
+        &mut self,
+        scope: Scope,
+        webhook: i64,
+        payload: &[u8],
+        owner: &str,
+        now: Millis,
+    ) -> Result<Job> {
+        let hook = self.webhook(scope, webhook)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO events (customer_id, event_type, payload, created_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![hook.customer.0, EventType::TEST.as_str(), payload, now],
+        )?;
+        let event_row = tx.last_insert_rowid();
+        tx.execute(
+            &format!(
+                "INSERT INTO deliveries AS d (event_row, customer_id, webhook_id, webhook_name,
+                    event_type, status, next_attempt_at, lease_until, lease_owner, created_at,
+                    updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?7, 'pending', ?5,
+                    ?5 + {}, ?6, ?5, ?5)",
+                lease_sql("?3")
+            ),
+            params![
+                event_row,
+                hook.customer.0,
+                hook.id,
+                hook.settings.name,
+                now,
+                owner,
+                EventType::TEST.as_str()
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        let mut jobs = load_jobs(&tx, &[id])?;
+        tx.commit()?;
+        jobs.pop().ok_or(StoreError::NotFound {
+            what: "delivery",
+            id: id.to_string(),
+        })
+    }
+}

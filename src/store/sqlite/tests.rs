@@ -1,0 +1,1 @@
+//! Claim and outcome SQL on a temporary database.

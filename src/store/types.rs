@@ -1,0 +1,210 @@
+//! The values the [`Backend`](super::Backend) takes and returns, whatever the backend: rows as
+//! the layers above see them, and what a command asks for.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use super::DeliveryStatus;
+use crate::domain::allowlist::AllowedTarget;
+use crate::domain::time::Millis;
+use crate::domain::{CustomerId, EventType, Secret, WebhookSettings};
+
+/// A customer (tenant), with how many webhooks it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    pub id: CustomerId,
+    pub name: String,
+    pub webhooks: i64,
+    pub created_at: Millis,
+}
+
+/// An event to record.
+pub struct NewEvent<'a> {
+    pub customer: CustomerId,
+    pub event_type: EventType,
+    pub event_id: Option<i64>,
+    pub payload: &'a [u8],
+}
+
+/// What recording one event produced.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub event_row: i64,
+    /// (delivery id, webhook id) for every matching enabled webhook.
+    pub deliveries: Vec<(i64, i64)>,
+}
+
+/// How a claim picks deliveries.
+pub enum Claim<'a> {
+    /// Due ones, oldest due first, except those of the `exclude`d webhooks (drain).
+    Due { limit: usize, exclude: &'a [i64] },
+    /// The oldest due one of one webhook (a probe of a suspect receiver).
+    DueFor { webhook: i64 },
+    /// These ids if still due and free (the first attempts of `emit`).
+    DueIds(&'a [i64]),
+    /// These ids now, whatever their schedule, if `failed` or `retrying` and their webhook
+    /// exists and is enabled (manual retry: anything else is refused untouched).
+    RetryIds(&'a [i64]),
+}
+
+/// A stored webhook. The secret itself is never loaded here; see [`Backend::webhook_secret`](super::Backend::webhook_secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: i64,
+    pub customer: CustomerId,
+    pub settings: WebhookSettings,
+    pub has_secret: bool,
+    /// Why the webhook was disabled automatically (410 Gone, failing too long), if it was.
+    pub disabled_reason: Option<String>,
+    /// Since when every attempt has failed; `None` while it delivers.
+    pub failing_since: Option<Millis>,
+    /// During a secret rotation: until when the previous secret still signs.
+    pub previous_secret_until: Option<Millis>,
+    /// Whether a PagerDuty routing key is stored (sealed; never loaded here).
+    pub has_routing_key: bool,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// What happens to the secret on update.
+pub enum SecretChange {
+    Keep,
+    /// A new secret, sealed with the database's key as it is stored.
+    Set(Secret),
+    Clear,
+}
+
+/// Which webhooks `webhooks list` shows.
+#[derive(Debug, Default, Clone)]
+pub struct WebhookFilter {
+    pub enabled: Option<bool>,
+    pub event_type: Option<EventType>,
+}
+
+/// A delivery as `deliveries list/show` present it.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: i64,
+    pub customer: CustomerId,
+    /// The webhook's id, kept after it is deleted (`None` only for deliveries of webhooks
+    /// deleted before schema version 5).
+    pub webhook: Option<i64>,
+    pub webhook_name: String,
+    /// The webhook was deleted (its history is kept).
+    pub webhook_deleted: bool,
+    pub event_type: EventType,
+    pub event_id: Option<i64>,
+    pub payload: Vec<u8>,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub http_status: Option<u16>,
+    pub response_body: Option<String>,
+    pub error_message: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub next_attempt_at: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// One logged attempt, for `deliveries show`.
+#[derive(Debug, Clone)]
+pub struct AttemptLog {
+    pub attempt: u32,
+    pub started_at: Millis,
+    pub request_headers: Value,
+    pub http_status: Option<u16>,
+    pub response_body: Option<String>,
+    pub duration_ms: i64,
+    pub error_message: Option<String>,
+    /// The body sent when it was not the payload (a chat or alerting format); `None`: the payload.
+    pub request_body: Option<Vec<u8>>,
+}
+
+/// Which deliveries `deliveries list` and `retry --failed` take.
+#[derive(Debug, Default, Clone)]
+pub struct DeliveryFilter {
+    pub webhook: Option<i64>,
+    pub status: Option<DeliveryStatus>,
+    pub event_type: Option<String>,
+    pub since: Option<Millis>,
+    pub limit: Option<u32>,
+}
+
+/// What is due now: how many deliveries, and since when the oldest has been waiting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    pub due: u64,
+    pub oldest_due_at: Option<Millis>,
+}
+
+/// One attempt, for `stats`.
+#[derive(Debug, Clone)]
+pub struct AttemptStat {
+    pub webhook: Option<i64>,
+    pub webhook_name: String,
+    pub started_at: Millis,
+    pub ok: bool,
+    pub duration_ms: i64,
+}
+
+/// Deliveries of one webhook by status, for `stats`.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryCounts {
+    /// `None` only for deliveries of webhooks deleted before schema version 5: those are
+    /// grouped by `webhook_name`.
+    pub webhook: Option<i64>,
+    /// The webhook's current name (the last one recorded once it is deleted).
+    pub webhook_name: String,
+    pub webhook_deleted: bool,
+    pub total: i64,
+    pub success: i64,
+    pub failed: i64,
+    pub open: i64,
+}
+
+/// One entry of the allow list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedTargetRow {
+    pub target: AllowedTarget,
+    pub note: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// The new key of `key rotate`.
+pub enum NewKey {
+    /// A new random key file replacing the old one.
+    File,
+    /// A passphrase: from then on `WEBNET_SECRET_KEY` must carry it; the key file is removed.
+    Passphrase(String),
+}
+
+/// What `key rotate` did.
+#[derive(Debug, Clone, Default)]
+pub struct Rotated {
+    /// Webhooks with at least one value re-sealed.
+    pub webhooks: usize,
+    pub secrets: usize,
+    pub previous_secrets: usize,
+    pub headers: usize,
+    /// PagerDuty routing keys.
+    pub routing_keys: usize,
+    /// The key file now in use; `None` when the new key is a passphrase.
+    pub key_file: Option<PathBuf>,
+    /// The key file removed because the new key is a passphrase.
+    pub key_file_removed: Option<PathBuf>,
+}
+
+/// What `key reset` cleared.
+#[derive(Debug, Clone, Default)]
+pub struct Reset {
+    /// Webhooks that lost their secret (or a rotation's previous secret).
+    pub secrets: Vec<i64>,
+    /// Webhooks that lost credential headers, with those headers' names.
+    pub headers: Vec<(i64, Vec<String>)>,
+    /// Webhooks that lost their PagerDuty routing key.
+    pub routing_keys: Vec<i64>,
+    /// Where the old key file was moved, if there was one.
+    pub old_key_file: Option<PathBuf>,
+}

@@ -443,3 +443,87 @@ impl Out {
         }
     }
 }
+
+/// A database edited by hand (or damaged): the row that does not decode is named, with the
+/// value, and the command fails (exit 1); nothing is sent on a guess.
+mod corrupt_rows {
+    use super::common::receiver::Receiver;
+    use super::Env;
+
+    /// A customer, a webhook on a loopback receiver with a credential header, and one
+    /// delivery recorded but not sent.
+    fn recorded(rx: &Receiver) -> Env {
+        let env = Env::new();
+        env.customer("acme");
+        env.local_webhook(
+            1,
+            "a",
+            &rx.url("/"),
+            &["--header", "Authorization: Bearer tok"],
+        );
+        env.run(&["emit", "job.completed", "--customer", "1", "--queue"])
+            .ok();
+        env
+    }
+
+    fn edit(env: &Env, sql: &str) {
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        // The schema's CHECK on status would refuse the edit a damaged file can hold.
+        conn.pragma_update(None, "ignore_check_constraints", true)
+            .unwrap();
+        assert_eq!(conn.execute(sql, []).unwrap(), 1);
+    }
+
+    #[test]
+    fn an_unknown_status_is_reported_not_taken_for_pending_or_failed() {
+        let rx = Receiver::ok();
+        let env = recorded(&rx);
+        edit(&env, "UPDATE deliveries SET status = 'bogus' WHERE id = 1");
+        let message = r#"deliveries row 1: status "bogus" is not a status"#;
+        env.run(&["deliveries", "list"]).fails(1, message);
+        env.run(&["deliveries", "show", "1"]).fails(1, message);
+        env.run_local(&["drain"]).fails(1, message);
+        assert_eq!(
+            rx.count(),
+            0,
+            "nothing is sent for a row that does not decode"
+        );
+    }
+
+    #[test]
+    fn corrupt_headers_are_reported_never_sent_as_none() {
+        let rx = Receiver::ok();
+        let env = recorded(&rx);
+        edit(
+            &env,
+            "UPDATE webhooks SET headers = '{not json' WHERE id = 1",
+        );
+        let message = "webhooks row 1: headers is not a JSON object";
+        env.run(&["webhooks", "list"]).fails(1, message);
+        env.run(&["webhooks", "show", "1"]).fails(1, message);
+        // The delivery would have gone out without its Authorization header.
+        env.run_local(&["drain"]).fails(1, message);
+        assert_eq!(rx.count(), 0, "nothing is sent without its headers");
+    }
+
+    #[test]
+    fn corrupt_event_types_are_reported() {
+        let rx = Receiver::ok();
+        let env = recorded(&rx);
+        edit(
+            &env,
+            "UPDATE webhooks SET event_types = 'job.completed' WHERE id = 1",
+        );
+        let message = "webhooks row 1: event_types is not a JSON array";
+        env.run(&["webhooks", "list"]).fails(1, message);
+        env.run(&["webhooks", "show", "1"]).fails(1, message);
+        edit(
+            &env,
+            r#"UPDATE webhooks SET event_types = '["job.exploded"]' WHERE id = 1"#,
+        );
+        env.run(&["webhooks", "list"]).fails(
+            1,
+            r#"webhooks row 1: event_types: "job.exploded" is not an event type"#,
+        );
+    }
+}

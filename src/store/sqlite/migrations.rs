@@ -215,9 +215,9 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::SqliteStore;
     use super::*;
     use crate::domain::Scope;
-    use super::super::SqliteStore;
 
     #[test]
     fn a_version_1_database_is_upgraded_in_place_keeping_its_data() {

@@ -10,4 +10,5 @@
 pub mod cli;
 pub mod delivery;
 pub mod domain;
+pub mod ops;
 pub mod store;

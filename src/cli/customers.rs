@@ -1,10 +1,11 @@
 //! `webnet customers create|list`.
 
 use super::args::CustomersCommand;
-use super::output::{self, customer_json, Format, CUSTOMER_COLUMNS};
+use super::output::{self, Format};
+use super::views::{customer_json, CUSTOMER_COLUMNS};
 use super::{CliError, Context};
-use crate::domain::webhook::validate_label;
 use crate::domain::Scope;
+use crate::ops;
 
 pub fn run(ctx: &Context, cmd: CustomersCommand) -> Result<(), CliError> {
     match cmd {
@@ -17,9 +18,8 @@ pub fn run(ctx: &Context, cmd: CustomersCommand) -> Result<(), CliError> {
                     ),
                 ));
             }
-            let name = validate_label("customer_name", &name)?;
             let store = ctx.store_or_create()?;
-            let c = store.create_customer(&name, ctx.now())?;
+            let c = ops::customers::create(&store, &name, ctx.now())?;
             match ctx.format {
                 Format::Json => output::print_json(&customer_json(&c)),
                 Format::Table => {
@@ -31,8 +31,7 @@ pub fn run(ctx: &Context, cmd: CustomersCommand) -> Result<(), CliError> {
         }
         CustomersCommand::List => {
             let store = ctx.store()?;
-            let list: Vec<_> = store
-                .customers(ctx.scope)?
+            let list: Vec<_> = ops::customers::list(&store, ctx.scope)?
                 .iter()
                 .map(customer_json)
                 .collect();

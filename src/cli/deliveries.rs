@@ -1,15 +1,14 @@
-//! `webnet deliveries list|show|retry|prune`, and the pruning `drain --retain` does.
+//! `webnet deliveries list|show|retry|prune`.
 
 use std::time::Duration;
 
 use super::args::DeliveriesCommand;
-use super::output::{self, delivery_json, Format, DELIVERY_COLUMNS};
+use super::output::{self, Format};
+use super::views::{self, delivery_json, DELIVERY_COLUMNS};
 use super::{CliError, Context};
-use crate::delivery::service::{self, RetryError};
 use crate::domain::time::rfc3339;
-use crate::store::{
-    cutoff, DeliveryFilter, DeliveryStatus, PruneOptions, PruneRule, Retention, Store,
-};
+use crate::ops;
+use crate::store::{DeliveryFilter, DeliveryStatus};
 
 const DEFAULT_RETRY_SINCE: Duration = Duration::from_secs(24 * 3600);
 
@@ -24,22 +23,18 @@ pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
         } => {
             let filter = DeliveryFilter {
                 webhook,
-                status: status.as_deref().and_then(DeliveryStatus::parse),
-                event_type,
+                status,
+                event_type: event_type.map(|t| t.as_str().to_string()),
                 since: since.map(|s| ctx.now() - Duration::from(s).as_millis() as i64),
                 limit: Some(limit),
             };
             let store = ctx.store()?;
-            if let Some(id) = webhook {
-                store.webhook_known(ctx.scope, id)?;
-            }
-            let list: Vec<_> = store
-                .deliveries(ctx.scope, &filter)?
+            let list: Vec<_> = ops::deliveries::list(&store, ctx.scope, &filter)?
                 .iter()
                 .map(|d| {
                     let mut v = delivery_json(d, None);
                     if ctx.format == Format::Table {
-                        output::mark_deleted_webhook(&mut v);
+                        views::mark_deleted_webhook(&mut v);
                     }
                     v
                 })
@@ -52,9 +47,8 @@ pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
         }
         DeliveriesCommand::Show { id } => {
             let store = ctx.store()?;
-            let d = store.delivery(ctx.scope, id)?;
-            let attempts = store.attempts(id)?;
-            output::print_delivery(ctx.format, &d, &attempts);
+            let (d, attempts) = ops::deliveries::show(&store, ctx.scope, id)?;
+            views::print_delivery(ctx.format, &d, &attempts);
             Ok(())
         }
         DeliveriesCommand::Retry {
@@ -73,29 +67,13 @@ pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
                 ));
             }
             let mut store = ctx.store()?;
-            let outcome = {
-                let mut engine = ctx.engine(&mut store, concurrency)?;
-                match service::retry_one(&mut engine, id) {
-                    Ok(o) => o,
-                    Err(e @ RetryError::NotRetryable { .. }) => {
-                        return Err(CliError::usage("ID", e))
-                    }
-                    Err(RetryError::Store(e)) => return Err(e.into()),
-                    // Nowhere to send it: refused, nothing changed.
-                    Err(
-                        e
-                        @ (RetryError::WebhookDeleted { .. } | RetryError::WebhookDisabled { .. }),
-                    ) => return Err(CliError::failure(e)),
-                    Err(e) => return Err(CliError::failure(e)),
-                }
-            };
-            let d = store.delivery(ctx.scope, id)?;
-            let attempts = store.attempts(id)?;
-            output::print_delivery(ctx.format, &d, &attempts);
-            if outcome.status != DeliveryStatus::Success {
+            let sending = ctx.sending(concurrency)?;
+            let r = ops::delivery::retry_one(&mut store, &sending, id)?;
+            views::print_delivery(ctx.format, &r.delivery, &r.attempts);
+            if r.outcome.status != DeliveryStatus::Success {
                 return Err(CliError::failure(format!(
                     "delivery {id}: the attempt failed: {}",
-                    outcome.error_message.unwrap_or_default()
+                    r.outcome.error_message.unwrap_or_default()
                 )));
             }
             Ok(())
@@ -107,82 +85,85 @@ pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
             concurrency,
             dry_run,
             ..
-        } => {
-            let since: Duration = since.map(Into::into).unwrap_or(DEFAULT_RETRY_SINCE);
-            let filter = DeliveryFilter {
-                webhook,
-                since: Some(ctx.now() - since.as_millis() as i64),
-                ..DeliveryFilter::default()
-            };
-            let mut store = ctx.store()?;
-            if let Some(id) = webhook {
-                store.webhook_known(ctx.scope, id)?;
-            }
-            let plan = service::plan_retry_failed(&store, ctx.scope, &filter)?;
-            let skipped = plan.skipped();
-            let skipped_line = if skipped == 0 {
-                String::new()
-            } else {
-                format!(
-                    "; {skipped} skipped ({} of deleted webhooks, {} of disabled ones: enable those first)",
-                    plan.skipped_deleted, plan.skipped_disabled
-                )
-            };
-            if dry_run {
-                let n = plan.ids.len();
-                match ctx.format {
-                    Format::Json => output::print_json(
-                        &serde_json::json!({"would_retry": n, "skipped": skipped}),
-                    ),
-                    Format::Table => output::print_line(&format!(
-                        "{n} failed delivery(ies) would be retried{skipped_line} (nothing was sent)"
-                    )),
-                }
-                return Ok(());
-            }
-            let mut engine = ctx.engine(&mut store, concurrency)?;
-            let summary = service::retry_failed(&mut engine, &plan)?;
-            match ctx.format {
-                Format::Json => {
-                    let mut value = serde_json::to_value(summary).unwrap_or_default();
-                    if let Some(map) = value.as_object_mut() {
-                        map.insert("skipped".into(), skipped.into());
-                    }
-                    output::print_json(&value)
-                }
-                Format::Table => output::print_line(&format!(
-                    "{} retried: {} succeeded, {} still failing{skipped_line}",
-                    summary.attempted, summary.succeeded, summary.failed
-                )),
-            }
-            Ok(())
-        }
+        } => retry_failed(ctx, webhook, since, concurrency, dry_run),
         DeliveriesCommand::Prune {
             older_than,
             status,
             dry_run,
             vacuum,
-        } => prune(ctx, older_than, status.as_deref(), dry_run, vacuum),
+        } => prune(ctx, older_than, status, dry_run, vacuum),
     }
+}
+
+/// `deliveries retry --failed`: what would be retried (`dry_run`), or one attempt each now.
+fn retry_failed(
+    ctx: &Context,
+    webhook: Option<i64>,
+    since: Option<humantime::Duration>,
+    concurrency: usize,
+    dry_run: bool,
+) -> Result<(), CliError> {
+    let since: Duration = since.map(Into::into).unwrap_or(DEFAULT_RETRY_SINCE);
+    let filter = DeliveryFilter {
+        webhook,
+        since: Some(ctx.now() - since.as_millis() as i64),
+        ..DeliveryFilter::default()
+    };
+    let mut store = ctx.store()?;
+    let plan = ops::delivery::plan_retry_failed(&store, ctx.scope, &filter)?;
+    let skipped = plan.skipped();
+    let skipped_line = if skipped == 0 {
+        String::new()
+    } else {
+        format!(
+            "; {skipped} skipped ({} of deleted webhooks, {} of disabled ones: enable those first)",
+            plan.skipped_deleted, plan.skipped_disabled
+        )
+    };
+    if dry_run {
+        let n = plan.ids.len();
+        match ctx.format {
+            Format::Json => {
+                output::print_json(&serde_json::json!({"would_retry": n, "skipped": skipped}))
+            }
+            Format::Table => output::print_line(&format!(
+                "{n} failed delivery(ies) would be retried{skipped_line} (nothing was sent)"
+            )),
+        }
+        return Ok(());
+    }
+    let sending = ctx.sending(concurrency)?;
+    let summary = ops::delivery::retry_failed(&mut store, &sending, &plan)?;
+    match ctx.format {
+        Format::Json => {
+            let mut value = serde_json::to_value(summary).unwrap_or_default();
+            if let Some(map) = value.as_object_mut() {
+                map.insert("skipped".into(), skipped.into());
+            }
+            output::print_json(&value)
+        }
+        Format::Table => output::print_line(&format!(
+            "{} retried: {} succeeded, {} still failing{skipped_line}",
+            summary.attempted, summary.succeeded, summary.failed
+        )),
+    }
+    Ok(())
 }
 
 /// `deliveries prune`: runs to the end (in short batches), or with `dry_run` only counts.
 fn prune(
     ctx: &Context,
     older_than: Duration,
-    status: Option<&str>,
+    status: Option<DeliveryStatus>,
     dry_run: bool,
     vacuum: bool,
 ) -> Result<(), CliError> {
     let now = ctx.now();
-    let rule = PruneRule {
-        before: cutoff(now, older_than),
-        status: status.and_then(DeliveryStatus::parse),
-    };
+    let rule = ops::deliveries::prune_rule(now, older_than, status);
     let before = rfc3339(rule.before);
     let mut store = ctx.store()?;
     if dry_run {
-        let n = store.count_prunable(ctx.scope, rule, now)?;
+        let n = ops::deliveries::count_prunable(&store, ctx.scope, rule, now)?;
         match ctx.format {
             Format::Json => output::print_json(&serde_json::json!({
                 "would_delete": n.deliveries,
@@ -197,11 +178,7 @@ fn prune(
         }
         return Ok(());
     }
-    let opts = PruneOptions {
-        budget: None,
-        full_vacuum: vacuum,
-    };
-    let report = store.prune(ctx.scope, rule, now, &opts)?;
+    let report = ops::deliveries::prune(&mut store, ctx.scope, rule, now, vacuum)?;
     let n = report.deleted;
     match ctx.format {
         Format::Json => output::print_json(&serde_json::json!({
@@ -229,16 +206,4 @@ fn bytes(n: u64) -> String {
     } else {
         format!("{:.1} MiB", n as f64 / 1_048_576.0)
     }
-}
-
-/// `drain --retain`: prunes what ended longer ago than `older_than` in the command's scope, for
-/// at most [`Retention::RUN_BUDGET`] (the rest goes next run). Returns the deliveries deleted.
-pub(super) fn retain(
-    ctx: &Context,
-    store: &mut Store,
-    older_than: Duration,
-) -> Result<u64, CliError> {
-    let mut retention = Retention::new(older_than, Retention::RUN_BUDGET);
-    let report = retention.run_if_due(store, ctx.scope, ctx.now())?;
-    Ok(report.map_or(0, |r| r.deleted.deliveries))
 }

@@ -15,11 +15,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::DrainArgs;
 use super::output::{self, Format};
-use super::{deliveries, CliError, Context};
-use crate::delivery::service::{self, DrainOptions, DrainReport};
+use super::{CliError, Context};
+use crate::delivery::service::{DrainOptions, DrainReport};
 use crate::delivery::{system_clock, Note, Summary};
 use crate::domain::text::{error_line, escape_controls};
 use crate::domain::time::{rfc3339, Millis};
+use crate::ops;
 use crate::store::{Backlog, DeliveryStatus, Disabled, StoreError};
 
 /// Without `--watch`, a run stops claiming after this long, so runs a minute apart from cron
@@ -59,30 +60,28 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
         every: args.summary_every.into(),
         pruned: 0,
     };
-    let busy_timeout = store.busy_timeout();
-    let summary = {
-        let mut engine = ctx.engine(&mut store, args.concurrency)?;
-        service::drain(
-            &mut engine,
-            &DrainOptions {
-                watch: args.watch,
-                max_time,
-                limit: args.limit,
-                stop: Some(stop),
-                tick_every: (!args.quiet).then_some(args.summary_every.into()),
-                // `--watch` prunes in its idle moments; a single run prunes after it (below).
-                retain: args.retain.filter(|_| args.watch),
-            },
-            &mut log,
-        )
-        .map_err(|e| locked(e, busy_timeout))?
+    let sending = ctx.sending(args.concurrency)?;
+    let opts = DrainOptions {
+        watch: args.watch,
+        max_time,
+        limit: args.limit,
+        stop: Some(stop),
+        tick_every: (!args.quiet).then_some(args.summary_every.into()),
+        // `--watch` prunes in its idle moments; a single run prunes after it (below).
+        retain: args.retain.filter(|_| args.watch),
     };
+    let summary = ops::delivery::drain(&mut store, &sending, &opts, &mut log)?;
     if let Some(p) = &log.progress {
         p.finish_and_clear();
     }
     // `--retain` in a cron or timer run: prune once what was due has been sent.
     let pruned = match args.retain {
-        Some(older_than) if !args.watch => Some(deliveries::retain(ctx, &mut store, older_than)),
+        Some(older_than) if !args.watch => Some(ops::deliveries::retain(
+            &mut store,
+            ctx.scope,
+            older_than,
+            ctx.now(),
+        )),
         Some(_) => Some(Ok(log.pruned)),
         None => None,
     };
@@ -106,21 +105,9 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
     }
     // A failed prune is reported after what was sent.
     if let Some(Err(e)) = pruned {
-        return Err(e);
+        return Err(e.into());
     }
     Ok(())
-}
-
-/// A single run that met a database locked past the busy timeout says so; it is run again
-/// (cron, a timer) and carries on. Other errors as usual.
-fn locked(e: StoreError, busy_timeout: Duration) -> CliError {
-    if !e.is_busy() {
-        return e.into();
-    }
-    CliError::failure(format!(
-        "the database was locked by another process for {}: this drain stopped; the next run carries on",
-        humantime::format_duration(busy_timeout)
-    ))
 }
 
 /// The first SIGTERM or SIGINT sets `stop`; a second one ends the process at once, with the

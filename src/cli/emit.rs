@@ -7,18 +7,19 @@ use serde_json::{json, Map, Value};
 use super::args::EmitArgs;
 use super::output::{self, Format};
 use super::{CliError, Context};
-use crate::delivery::service::{self, BusyWait, EmitError, EmitReport, Input};
+use crate::delivery::service::{BusyWait, EmitReport, Input};
 use crate::delivery::Note;
 use crate::domain::payload::Event;
 use crate::domain::text::escape_controls;
 use crate::domain::time::rfc3339;
 use crate::domain::{CustomerId, EventType, ValidationError};
+use crate::ops;
 use crate::store::Recorded;
 use crate::store::{DeliveryStatus, Disabled};
 
 pub fn run(ctx: &Context, args: EmitArgs) -> Result<(), CliError> {
     let input = match &args.event_type {
-        Some(t) => Input::Values(vec![from_args(ctx, t, &args)?]),
+        Some(t) => Input::Values(vec![from_args(ctx, *t, &args)?]),
         None if std::io::stdin().is_terminal() => {
             return Err(CliError::usage(
                 "TYPE",
@@ -31,15 +32,11 @@ pub fn run(ctx: &Context, args: EmitArgs) -> Result<(), CliError> {
     if args.event_type.is_some() {
         // One event from arguments: its customer is an option, refused as one (the stdin form
         // reports a missing customer per line and goes on with the others).
-        super::webhooks::ensure_customer(&store, ctx.require_customer()?)?;
+        ops::customers::require(&store, ctx.require_customer()?)?;
     }
-    let mut engine = ctx.engine(&mut store, args.concurrency)?;
+    let sending = ctx.sending(args.concurrency)?;
     let mut report = Printer { format: ctx.format };
-    let summary = match service::emit(&mut engine, input, args.queue, &mut report) {
-        Ok(summary) => summary,
-        Err(EmitError::Store(e)) => return Err(e.into()),
-        Err(e) => return Err(CliError::failure(e)),
-    };
+    let summary = ops::delivery::emit(&mut store, &sending, input, args.queue, &mut report)?;
     if ctx.format == Format::Table {
         eprintln!(
             "{} event(s) recorded, {} delivery(ies){}",
@@ -68,20 +65,9 @@ pub fn run(ctx: &Context, args: EmitArgs) -> Result<(), CliError> {
 }
 
 /// The argument form as the same JSON an NDJSON line would carry.
-fn from_args(ctx: &Context, event_type: &str, args: &EmitArgs) -> Result<Value, CliError> {
+fn from_args(ctx: &Context, t: EventType, args: &EmitArgs) -> Result<Value, CliError> {
     let customer = ctx.require_customer()?;
-    let t: EventType = event_type.parse().map_err(|e| CliError::usage("TYPE", e))?;
-    let data: Value = match &args.data {
-        None => json!({}),
-        Some(text) => {
-            let v: Value =
-                crate::domain::json_doc::parse(text).map_err(|e| CliError::usage("--data", e))?;
-            if !v.is_object() {
-                return Err(CliError::usage("--data", "must be a JSON object"));
-            }
-            v
-        }
-    };
+    let data: Value = args.data.clone().unwrap_or_else(|| json!({}));
     let mut event = Map::new();
     event.insert("customer".into(), json!(customer.0));
     event.insert("event_type".into(), json!(t.as_str()));

@@ -9,6 +9,7 @@ use super::args::KeyCommand;
 use super::output::{self, Format};
 use super::secret_input::stdin_line;
 use super::{prompt, CliError, Context};
+use crate::ops;
 use crate::store::NewKey;
 
 pub fn run(ctx: &Context, cmd: KeyCommand) -> Result<(), CliError> {
@@ -30,7 +31,7 @@ fn rotate(ctx: &Context, passphrase_stdin: bool) -> Result<(), CliError> {
     let to_passphrase = matches!(new, NewKey::Passphrase(_));
     let had_passphrase = ctx.passphrase().is_some();
     let store = ctx.store()?;
-    let r = store.rotate_key(new)?;
+    let r = ops::keys::rotate(&store, new)?;
     let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
     match ctx.format {
         Format::Json => output::print_json(&json!({
@@ -93,7 +94,7 @@ fn read_passphrase() -> Result<String, CliError> {
 fn reset(ctx: &Context, yes: bool) -> Result<(), CliError> {
     let store = ctx.store()?;
     // Refuse a working key before asking anything.
-    store.check_key_lost()?;
+    ops::keys::check_lost(&store)?;
     if !yes {
         if !ctx.can_prompt() {
             return Err(CliError::usage(
@@ -106,7 +107,7 @@ fn reset(ctx: &Context, yes: bool) -> Result<(), CliError> {
             return Err(CliError::failure("cancelled; nothing was changed"));
         }
     }
-    let r = store.reset_key(ctx.now())?;
+    let r = ops::keys::reset(&store, ctx.now())?;
     let ids = |list: &[i64]| {
         list.iter()
             .map(i64::to_string)

@@ -54,7 +54,7 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
             .map_err(|e| CliError::failure(format!("cannot resolve the database path: {e}")))
     };
     let db = absolute(ctx.db_path())?;
-    let default = super::default_db_path()
+    let default = super::context::default_db_path()
         .ok()
         .is_some_and(|d| absolute(&d).is_ok_and(|d| d == db));
     let names = Names::for_db(&db, default);
@@ -233,7 +233,7 @@ fn write_env_file(drain: &DrainCommand, private: &Private) -> Result<Option<Path
 
 /// `$XDG_CONFIG_HOME`, else `~/.config`.
 fn config_dir() -> Result<PathBuf, CliError> {
-    super::xdg_dir("XDG_CONFIG_HOME", ".config")
+    super::context::xdg_dir("XDG_CONFIG_HOME", ".config")
         .ok_or_else(|| CliError::failure("neither XDG_CONFIG_HOME nor HOME is set; use --print"))
 }
 

@@ -19,12 +19,9 @@ pub fn run(
     buckets: usize,
 ) -> Result<(), CliError> {
     let store = ctx.store()?;
-    if let Some(id) = webhook {
-        store.webhook_known(ctx.scope, id)?;
-    }
     let now = ctx.now();
     let start = now - since.as_millis() as i64;
-    let (counts, attempts) = store.stats(ctx.scope, start, webhook)?;
+    let (counts, attempts) = crate::ops::deliveries::stats(&store, ctx.scope, start, webhook)?;
     // Webhooks by id; deliveries of webhooks deleted before ids were kept, by name.
     let key = |id: Option<i64>, name: &str| (id, id.is_none().then(|| name.to_string()));
     let mut by_hook: BTreeMap<(Option<i64>, Option<String>), Vec<&AttemptStat>> = BTreeMap::new();
@@ -89,7 +86,7 @@ pub fn run(
         ("FAILURES OVER TIME", "failures"),
     ];
     if ctx.format == output::Format::Table {
-        rows.iter_mut().for_each(output::mark_deleted_webhook);
+        rows.iter_mut().for_each(super::views::mark_deleted_webhook);
     }
     output::print_list(ctx.format, &rows, COLUMNS, "no deliveries in that period");
     Ok(())

@@ -7,11 +7,9 @@ use serde_json::{json, Value};
 use super::args::TargetsCommand;
 use super::output::{self, Column, Format};
 use super::{CliError, Context};
-use crate::domain::allowlist::{validate_note, AllowedTarget};
 use crate::domain::time::rfc3339;
-use crate::store::{AllowedTargetRow, StoreError};
-
-const ARG: &str = "CIDR|HOST";
+use crate::ops;
+use crate::store::AllowedTargetRow;
 
 const COLUMNS: &[Column] = &[
     ("TARGET", "target"),
@@ -23,10 +21,8 @@ pub fn run(ctx: &Context, cmd: TargetsCommand) -> Result<(), CliError> {
     ctx.require_operator("allowed destinations are the operator's")?;
     match cmd {
         TargetsCommand::Allow { target, note } => {
-            let target = parse(&target)?;
-            let note = note.as_deref().map(validate_note).transpose()?;
             let store = ctx.store_or_create()?;
-            let (row, new) = store.allow_target(&target, note.as_deref(), ctx.now())?;
+            let (row, new) = ops::targets::allow(&store, &target, note.as_deref(), ctx.now())?;
             match ctx.format {
                 Format::Json => output::print_json(&target_json(&row)),
                 Format::Table => {
@@ -58,7 +54,10 @@ pub fn run(ctx: &Context, cmd: TargetsCommand) -> Result<(), CliError> {
         }
         TargetsCommand::List => {
             let store = ctx.store()?;
-            let list: Vec<Value> = store.allowed_targets()?.iter().map(target_json).collect();
+            let list: Vec<Value> = ops::targets::list(&store)?
+                .iter()
+                .map(target_json)
+                .collect();
             output::print_list(
                 ctx.format,
                 &list,
@@ -73,17 +72,8 @@ pub fn run(ctx: &Context, cmd: TargetsCommand) -> Result<(), CliError> {
             Ok(())
         }
         TargetsCommand::Remove { target } => {
-            let target = parse(&target)?;
             let store = ctx.store()?;
-            match store.remove_target(&target) {
-                Ok(()) => {}
-                Err(StoreError::NotFound { .. }) => {
-                    return Err(CliError::failure(format!(
-                    "{target} not found among the allowed destinations (see `webnet targets list`)"
-                )))
-                }
-                Err(e) => return Err(e.into()),
-            }
+            ops::targets::remove(&store, &target)?;
             match ctx.format {
                 Format::Json => {
                     output::print_json(&json!({"target": target.to_string(), "removed": true}))
@@ -95,10 +85,6 @@ pub fn run(ctx: &Context, cmd: TargetsCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
-}
-
-fn parse(text: &str) -> Result<AllowedTarget, CliError> {
-    AllowedTarget::parse(text).map_err(|e| CliError::usage(ARG, e))
 }
 
 fn target_json(r: &AllowedTargetRow) -> Value {

@@ -198,6 +198,73 @@ pub fn number_in<T: TryFrom<i64>>(
     }
 }
 
+/// A value a domain rule refused: its message (the caller's `one_line` names the option).
+fn rule<T>(r: Result<T, crate::domain::ValidationError>) -> Result<T, String> {
+    r.map_err(|e| e.message)
+}
+
+/// `--name`: a webhook name, 1-100 characters on one line (trimmed).
+pub fn webhook_name(s: &str) -> Result<String, String> {
+    rule(crate::domain::webhook::validate_name(s))
+}
+
+/// `customers create NAME`.
+pub fn customer_name(s: &str) -> Result<String, String> {
+    rule(crate::domain::webhook::validate_label("customer_name", s))
+}
+
+/// `--url`: its form (http or https, a host, no credentials); where it points is judged once
+/// the allow list is read.
+pub fn url(s: &str) -> Result<crate::domain::WebhookUrl, String> {
+    rule(crate::domain::WebhookUrl::parse_form(s))
+}
+
+/// `--header 'Name: value'`: one custom header (never shown in a message: it may be a
+/// credential).
+pub fn header(s: &str) -> Result<(String, String), String> {
+    rule(crate::domain::headers::parse_header(s))
+}
+
+/// A duration in whole seconds within `range`, for the options that set the spec's seconds
+/// fields (`--timeout`, `--retry-backoff`, `--auto-disable-after`): a bare number is seconds.
+pub fn seconds_in(
+    field: &'static str,
+    range: RangeInclusive<u64>,
+) -> impl Fn(&str) -> Result<std::time::Duration, String> + Clone + Send + Sync + 'static {
+    move |s: &str| {
+        let secs = rule(crate::domain::time::whole_seconds(field, s, range.clone()))?;
+        Ok(std::time::Duration::from_secs(secs.into()))
+    }
+}
+
+/// `--grace`: a duration with its unit, at most 30 days.
+pub fn grace(s: &str) -> Result<std::time::Duration, String> {
+    let d = std::time::Duration::from(duration(s)?);
+    if d > crate::ops::webhooks::MAX_GRACE {
+        return Err("at most 30 days".into());
+    }
+    Ok(d)
+}
+
+/// `emit --data`: one JSON object (a key given twice is refused).
+pub fn json_object(s: &str) -> Result<serde_json::Value, String> {
+    let v: serde_json::Value = crate::domain::json_doc::parse(s).map_err(|e| e.to_string())?;
+    if !v.is_object() {
+        return Err("must be a JSON object".into());
+    }
+    Ok(v)
+}
+
+/// `targets allow|remove CIDR|HOST`.
+pub fn target(s: &str) -> Result<crate::domain::allowlist::AllowedTarget, String> {
+    crate::domain::allowlist::AllowedTarget::parse(s)
+}
+
+/// `targets allow --note`.
+pub fn note(s: &str) -> Result<String, String> {
+    rule(crate::domain::allowlist::validate_note(s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ pub mod target;
 pub mod text;
 pub mod time;
 pub mod webhook;
+pub mod webhook_patch;
 
 pub use event_type::EventType;
 pub use secret::Secret;

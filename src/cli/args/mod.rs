@@ -2,15 +2,24 @@
 
 use std::path::PathBuf;
 
-use clap::builder::PossibleValuesParser;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
+
+mod deliveries;
+mod webhooks;
+
+pub use deliveries::DeliveriesCommand;
+pub use webhooks::{UpdateOnly, WebhookOptions, WebhooksCommand};
 
 use super::examples;
 use super::output::Format;
 use super::values::{
-    self, count, delivery_id, duration, duration_word, interval, number_in, positive_count,
-    positive_duration, webhook_id, whole_number,
+    self, count, duration, duration_word, interval, number_in, positive_count, positive_duration,
+    webhook_id, whole_number,
 };
+use crate::domain::allowlist::AllowedTarget;
+use crate::domain::event_type::Subscription;
+use crate::domain::format::PayloadFormat;
 use crate::domain::proxy::ProxyChoice;
 use crate::domain::{CustomerId, EventType};
 
@@ -184,6 +193,7 @@ pub enum CustomersCommand {
     #[command(after_help = examples::CUSTOMERS_CREATE)]
     Create {
         /// The customer's name (unique)
+        #[arg(value_parser = values::customer_name)]
         name: String,
     },
     /// List customers
@@ -192,7 +202,7 @@ pub enum CustomersCommand {
 }
 
 /// Event type names for `--event` (and the wildcards), offered to shell completion.
-pub(crate) fn event_type_parser() -> PossibleValuesParser {
+fn event_type_names() -> PossibleValuesParser {
     let exact = EventType::subscribable()
         .map(|t| clap::builder::PossibleValue::new(t.as_str()).help(t.about()));
     let wildcards = [
@@ -206,224 +216,48 @@ pub(crate) fn event_type_parser() -> PossibleValuesParser {
     PossibleValuesParser::new(exact.chain(wildcards))
 }
 
-/// Payload format names, with what each is and where it is detected.
-pub(crate) fn payload_format_parser() -> PossibleValuesParser {
-    PossibleValuesParser::new(
-        crate::domain::format::PayloadFormat::ALL
-            .map(|f| clap::builder::PossibleValue::new(f.as_str()).help(f.about())),
-    )
+/// `--event`: a subscription (an event type or a wildcard).
+pub(crate) fn event_subscription_parser() -> impl TypedValueParser<Value = Subscription> {
+    event_type_names().try_map(|s| Subscription::parse(&s))
 }
 
-/// Event type names only (no wildcards), for one type.
-pub(crate) fn exact_event_type_parser() -> PossibleValuesParser {
+/// `--payload-format`: a format's name, with what each is and where it is detected.
+pub(crate) fn payload_format_value_parser() -> impl TypedValueParser<Value = PayloadFormat> {
+    PossibleValuesParser::new(
+        PayloadFormat::ALL.map(|f| clap::builder::PossibleValue::new(f.as_str()).help(f.about())),
+    )
+    .try_map(|s| PayloadFormat::parse(&s).ok_or_else(|| format!("{s:?} is not a format")))
+}
+
+/// One event type (no wildcards).
+pub(crate) fn event_type_value_parser() -> impl TypedValueParser<Value = EventType> {
     PossibleValuesParser::new(
         EventType::subscribable()
             .map(|t| clap::builder::PossibleValue::new(t.as_str()).help(t.about())),
     )
+    .try_map(|s| s.parse::<EventType>())
 }
 
 /// Every event type a delivery can have, `webhook.test` included (for history filters).
-pub(crate) fn delivery_event_type_parser() -> PossibleValuesParser {
+pub(crate) fn delivery_event_type_parser() -> impl TypedValueParser<Value = EventType> {
     PossibleValuesParser::new(
         EventType::ALL
             .iter()
             .map(|t| clap::builder::PossibleValue::new(t.as_str()).help(t.about())),
     )
+    .try_map(|s| s.parse::<EventType>())
 }
 
-#[derive(Debug, Subcommand)]
-pub enum WebhooksCommand {
-    /// Create a webhook; prints its id. On a terminal, asks for whatever required is missing
-    #[command(after_help = examples::WEBHOOKS_CREATE)]
-    Create {
-        #[command(flatten)]
-        options: WebhookOptions,
-        /// Make a Standard Webhooks secret (whsec_ + base64 of 32 random bytes) and print it,
-        /// this once only: give it to your receiver now
-        #[arg(long, conflicts_with_all = ["secret", "secret_stdin"])]
-        generate_secret: bool,
-    },
-    /// List webhooks
-    #[command(after_help = examples::WEBHOOKS_LIST)]
-    List {
-        /// Only enabled webhooks
-        #[arg(long, conflicts_with = "disabled")]
-        enabled: bool,
-        /// Only disabled webhooks
-        #[arg(long)]
-        disabled: bool,
-        /// Only webhooks subscribed to this event type (directly or by a wildcard)
-        #[arg(long, value_name = "TYPE", value_parser = exact_event_type_parser())]
-        event: Option<String>,
-    },
-    /// Show one webhook
-    #[command(after_help = examples::WEBHOOKS_SHOW)]
-    Show {
-        /// Webhook id
-        #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
-        id: i64,
-    },
-    /// Change a webhook; only what is given changes
-    #[command(after_help = examples::WEBHOOKS_UPDATE)]
-    Update {
-        /// Webhook id
-        #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
-        id: i64,
-        #[command(flatten)]
-        options: WebhookOptions,
-        #[command(flatten)]
-        extra: UpdateOnly,
-    },
-    /// Enable a webhook
-    #[command(after_help = examples::WEBHOOKS_ENABLE)]
-    Enable {
-        /// Webhook id
-        #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
-        id: i64,
-    },
-    /// Disable a webhook: it gets nothing new until enabled again
-    #[command(after_help = examples::WEBHOOKS_DISABLE)]
-    Disable {
-        /// Webhook id
-        #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
-        id: i64,
-    },
-    /// Send a signed `webhook.test` event now; prints status and time, exit 1 unless 2xx
-    #[command(after_help = examples::WEBHOOKS_TEST)]
-    Test {
-        /// Webhook id
-        #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
-        id: i64,
-    },
-    /// Replace the signing secret; during the grace period both old and new sign
-    #[command(
-        after_help = examples::WEBHOOKS_ROTATE_SECRET,
-        mut_arg("secret", |a| a
-            .help("The new secret (visible in the process list: prefer --secret-stdin)")),
-        mut_arg("secret_stdin", |a| a.help("Read the new secret from standard input (first line); preferred")),
-        // One of the three, named together when none is given (--secret-stdin first: of the
-        // two that take a secret, it is the one to use).
-        group(clap::ArgGroup::new("new_secret").args(["secret_stdin", "secret", "generate_secret"]).required(true))
-    )]
-    RotateSecret {
-        /// Webhook id
-        #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
-        id: i64,
-        /// How long the old secret keeps signing beside the new one (0s: switch at once)
-        #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = duration, allow_hyphen_values = true)]
-        grace: humantime::Duration,
-        #[command(flatten)]
-        secret: SecretSource,
-        /// Make the new secret: a Standard Webhooks secret (whsec_ + base64 of 32 random
-        /// bytes), printed this once only
-        #[arg(long)]
-        generate_secret: bool,
-    },
-    /// Delete a webhook (its delivery history is kept). Asks first on a terminal; from a
-    /// script (no terminal) it deletes at once, without --yes
-    #[command(after_help = examples::WEBHOOKS_DELETE)]
-    Delete {
-        /// Webhook id
-        #[arg(value_parser = webhook_id, allow_negative_numbers = true)]
-        id: i64,
-        /// Do not ask for confirmation (only a terminal is asked)
-        #[arg(long, short = 'y')]
-        yes: bool,
-    },
-}
-
-/// The options of `webhooks create`, also accepted by `webhooks update`.
-#[derive(Debug, Args, Default)]
-#[command(
-    mut_arg("secret", |a| a.help("Signing secret (visible to other local users in the process list: prefer --secret-stdin)")),
-    mut_arg("secret_stdin", |a| a.help("Read the signing secret from standard input (first line)"))
-)]
-pub struct WebhookOptions {
-    /// Friendly name, unique per customer (1-100 characters)
-    #[arg(long)]
-    pub name: Option<String>,
-    /// Destination URL (http or https)
-    #[arg(long)]
-    pub url: Option<String>,
-    /// Event type to subscribe to; repeat, or separate with commas; `job.*` for a family, `*`
-    /// for everything
-    #[arg(long = "event", value_name = "TYPE", value_delimiter = ',', value_parser = event_type_parser())]
-    pub events: Vec<String>,
-    #[command(flatten)]
-    pub secret: SecretSource,
-    /// Create (or set) the webhook disabled
-    #[arg(long)]
-    pub disabled: bool,
-    /// Accept any TLS certificate (self-signed, expired); for testing only
-    #[arg(long)]
-    pub no_verify_ssl: bool,
-    /// Whole-request timeout, 1s to 2m [default: 10s]
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
-    pub timeout: Option<String>,
-    /// Retries after the first attempt, 0 to 20 [default: 3]
-    #[arg(long, value_name = "N", value_parser = max_retries_parser(), allow_hyphen_values = true)]
-    pub max_retries: Option<i64>,
-    /// Wait before the first retry, doubled for each next one, 1s to 24h [default: 60s]
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
-    pub retry_backoff: Option<String>,
-    /// Body format: the spec's JSON, or a message for a chat or alerting destination
-    /// [default: detected from the URL (see the list), json otherwise]
-    #[arg(long, value_name = "FORMAT", value_parser = payload_format_parser())]
-    pub payload_format: Option<String>,
-    /// PagerDuty integration key (Events API v2), required by the pagerduty format; stored
-    /// sealed, never shown (visible in the process list: prefer --routing-key-stdin)
-    #[arg(
-        long,
-        value_name = "KEY",
-        conflicts_with = "routing_key_stdin",
-        allow_hyphen_values = true
-    )]
-    pub routing_key: Option<String>,
-    /// Read the PagerDuty routing key from standard input (first line)
-    #[arg(long, conflicts_with = "secret_stdin")]
-    pub routing_key_stdin: bool,
-    /// Disable the webhook after failing this long without one success, 0s for never, up to
-    /// 30 days [default: 3days]
-    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
-    pub auto_disable_after: Option<String>,
-    /// Custom header sent with every delivery, 'Name: value'; repeat for more (update: adds or
-    /// replaces that header)
-    #[arg(long = "header", value_name = "'NAME: VALUE'")]
-    pub headers: Vec<String>,
-}
-
-/// Options only `webhooks update` has: the way back from the create flags.
-#[derive(Debug, Args, Default)]
-pub struct UpdateOnly {
-    /// Enable the webhook
-    #[arg(long, conflicts_with = "disabled")]
-    pub enabled: bool,
-    /// Verify TLS certificates again
-    #[arg(long, conflicts_with = "no_verify_ssl")]
-    pub verify_ssl: bool,
-    /// Remove the signing secret
-    #[arg(long, conflicts_with_all = ["secret", "secret_stdin"])]
-    pub clear_secret: bool,
-    /// Remove every custom header (with --header: replace them all)
-    #[arg(long)]
-    pub clear_headers: bool,
-}
-
-/// `--max-retries`: its range (also checked with the other settings) said at once, so that a
-/// number too large for any integer gets the same message as 21.
-fn max_retries_parser() -> impl Fn(&str) -> Result<i64, String> + Clone + Send + Sync + 'static {
-    values::number_in(0..=i64::from(crate::domain::webhook::MAX_RETRIES_LIMIT))
-}
-
-fn concurrency_parser() -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+pub(crate) fn concurrency_parser(
+) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
     values::number_in(1..=256)
 }
 
 #[derive(Debug, Args)]
 pub struct EmitArgs {
     /// Event type (argument form); without it, events are read from stdin
-    #[arg(value_name = "TYPE", value_parser = exact_event_type_parser())]
-    pub event_type: Option<String>,
+    #[arg(value_name = "TYPE", value_parser = event_type_value_parser())]
+    pub event_type: Option<EventType>,
     /// The event's id in webnet (argument form)
     #[arg(long, value_name = "N", requires = "event_type", value_parser = whole_number, allow_hyphen_values = true)]
     pub event_id: Option<i64>,
@@ -435,8 +269,8 @@ pub struct EmitArgs {
     pub actor_username: Option<String>,
     /// The event's object as JSON: the `job`, `device`, `config` or `compliance` of the payload
     /// [default: {}]
-    #[arg(long, value_name = "JSON", requires = "event_type")]
-    pub data: Option<String>,
+    #[arg(long, value_name = "JSON", requires = "event_type", value_parser = values::json_object)]
+    pub data: Option<serde_json::Value>,
     /// Only record the deliveries; `webnet drain` sends them
     #[arg(long)]
     pub queue: bool,
@@ -470,90 +304,6 @@ pub struct DrainArgs {
     /// few seconds per run [default: keep everything]
     #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
     pub retain: Option<std::time::Duration>,
-}
-
-fn status_parser() -> PossibleValuesParser {
-    PossibleValuesParser::new(["pending", "retrying", "success", "failed"])
-}
-
-#[derive(Debug, Subcommand)]
-pub enum DeliveriesCommand {
-    /// List deliveries, newest first
-    #[command(after_help = examples::DELIVERIES_LIST)]
-    List {
-        /// Only deliveries to this webhook (a deleted one's history too)
-        #[arg(long, value_name = "ID", value_parser = webhook_id, allow_hyphen_values = true)]
-        webhook: Option<i64>,
-        /// Only deliveries with this status
-        #[arg(long, value_name = "S", value_parser = status_parser())]
-        status: Option<String>,
-        /// Only deliveries of this event type (from the catalog, or webhook.test)
-        #[arg(long, value_name = "T", value_parser = delivery_event_type_parser())]
-        event_type: Option<String>,
-        /// Only deliveries created this recently (e.g. 1h, 2days)
-        #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
-        since: Option<humantime::Duration>,
-        /// At most this many
-        #[arg(long, value_name = "N", default_value_t = 50, value_parser = count::<u32>, allow_hyphen_values = true)]
-        limit: u32,
-    },
-    /// Show one delivery: its payload and every attempt
-    #[command(after_help = examples::DELIVERIES_SHOW)]
-    Show {
-        /// Delivery id
-        #[arg(value_parser = delivery_id, allow_negative_numbers = true)]
-        id: i64,
-    },
-    /// Make one attempt now: on one failed or retrying delivery (exit 1 unless it succeeded),
-    /// or with --failed on many (exit 0, with counts, like `drain`)
-    #[command(
-        after_help = examples::DELIVERIES_RETRY,
-        group(clap::ArgGroup::new("which").args(["id", "failed"]).required(true))
-    )]
-    Retry {
-        /// Delivery id
-        #[arg(
-            conflicts_with = "failed",
-            value_parser = delivery_id,
-            allow_negative_numbers = true
-        )]
-        id: Option<i64>,
-        /// Every failed delivery (narrow with --webhook and --since); exits 0 and reports how
-        /// many succeeded, are retrying or failed again, as `drain` does: retries failing is
-        /// what they are for, not an error of the command
-        #[arg(long)]
-        failed: bool,
-        /// With --failed: only deliveries to this webhook
-        #[arg(long, value_name = "ID", requires = "failed", value_parser = webhook_id, allow_hyphen_values = true)]
-        webhook: Option<i64>,
-        /// With --failed: only deliveries created this recently [default: 24h]
-        #[arg(long, value_name = "DURATION", requires = "failed", value_parser = duration, allow_hyphen_values = true)]
-        since: Option<humantime::Duration>,
-        /// With --failed: only count what would be retried; send nothing
-        #[arg(long, requires = "failed")]
-        dry_run: bool,
-        /// Deliveries sent in parallel
-        #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser(), allow_hyphen_values = true)]
-        concurrency: usize,
-    },
-    /// Delete old history: deliveries that ended (success or failed) before a cutoff, with their
-    /// attempts and the events nothing refers to any more; never pending or retrying ones
-    #[command(after_help = examples::DELIVERIES_PRUNE)]
-    Prune {
-        /// Delete deliveries that ended longer ago than this (e.g. 90d, 2weeks)
-        #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
-        older_than: std::time::Duration,
-        /// Only deliveries that ended with this status
-        #[arg(long, value_name = "S", value_parser = ["success", "failed"])]
-        status: Option<String>,
-        /// Only count what would be deleted; delete nothing
-        #[arg(long)]
-        dry_run: bool,
-        /// Then rewrite the whole file to its smallest size; other writers wait meanwhile (needed
-        /// once to shrink a large database made before webnet reclaimed space by itself)
-        #[arg(long, conflicts_with = "dry_run")]
-        vacuum: bool,
-    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -613,10 +363,10 @@ pub enum TargetsCommand {
     #[command(after_help = examples::TARGETS_ALLOW)]
     Allow {
         /// CIDR range (10.20.0.0/16, fd00::/8), address (127.0.0.1, ::1) or host name
-        #[arg(value_name = "CIDR|HOST")]
-        target: String,
+        #[arg(value_name = "CIDR|HOST", value_parser = values::target)]
+        target: AllowedTarget,
         /// Why it is allowed (shown by `targets list`)
-        #[arg(long, value_name = "TEXT")]
+        #[arg(long, value_name = "TEXT", value_parser = values::note)]
         note: Option<String>,
     },
     /// List the allowed destinations
@@ -626,7 +376,7 @@ pub enum TargetsCommand {
     #[command(after_help = examples::TARGETS_REMOVE)]
     Remove {
         /// As given to `targets allow` (a bare address means its /32 or /128)
-        #[arg(value_name = "CIDR|HOST")]
-        target: String,
+        #[arg(value_name = "CIDR|HOST", value_parser = values::target)]
+        target: AllowedTarget,
     },
 }

@@ -1,0 +1,281 @@
+//! [`Context`]: what every command shares (the database path, the output format, the
+//! customer it is pinned to, the egress proxy, the secret key's passphrase), read once from
+//! the global options and the environment; and the checks on `--db` made before anything
+//! touches the disk.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use super::args::{Cli, Command};
+use super::{CliError, Format};
+use crate::domain::allowlist::TargetPolicy;
+use crate::domain::proxy::{self, NoProxy, Proxies, ProxyChoice};
+use crate::domain::text;
+use crate::domain::time::{to_millis, Millis};
+use crate::domain::{CustomerId, Scope};
+use crate::ops::{self, Sending};
+use crate::store::Store;
+
+/// What every command gets: where the database is, how to print, and whom it may touch.
+pub struct Context {
+    db: PathBuf,
+    pub format: Format,
+    pub scope: Scope,
+    pub allow_private: bool,
+    /// `--proxy`/`WEBNET_PROXY`; when `None`, the usual variables decide ([`Context::proxies`]).
+    proxy: Option<ProxyChoice>,
+    /// Standard input is a terminal.
+    pub interactive: bool,
+    /// `WEBNET_SECRET_KEY` when set and not empty (empty means the key file), read once.
+    passphrase: Option<String>,
+    /// Whether [`Context::store`] checks that the pinned customer exists (every command but
+    /// `emit`, which refuses an unknown customer's events itself, with their line numbers).
+    check_pin: bool,
+}
+
+impl Context {
+    /// The context of a parsed command line: refuses a `--db` that is a URL or a SQLite URI,
+    /// and a `--customer` that conflicts with `WEBNET_CUSTOMER`.
+    pub fn new(cli: &Cli) -> Result<Context, CliError> {
+        if let Some(db) = &cli.db {
+            refuse_url(db)?;
+            refuse_sqlite_uri(db)?;
+        }
+        Ok(Context {
+            db: match cli.db.clone() {
+                Some(p) => p,
+                None => default_db_path()?,
+            },
+            format: cli
+                .output
+                .unwrap_or_else(|| Format::detect(std::io::stdout().is_terminal())),
+            scope: scope(cli.customer)?,
+            allow_private: cli.allow_private_targets,
+            proxy: cli.proxy.clone(),
+            interactive: std::io::stdin().is_terminal(),
+            passphrase: std::env::var("WEBNET_SECRET_KEY")
+                .ok()
+                .filter(|k| !k.is_empty()),
+            check_pin: !matches!(cli.command, Command::Emit(_)),
+        })
+    }
+
+    /// Opens the database, which must exist (DESIGN §10: commands that only read or deliver
+    /// refuse a path that does not exist, creating nothing), migrating it if older. A command
+    /// pinned to a customer that does not exist fails here (exit 1), rather than finding
+    /// nothing and saying so as if all were well.
+    pub fn store(&self) -> Result<Store, CliError> {
+        let store = Store::open_existing(&self.db, self.passphrase.clone())?;
+        if self.check_pin {
+            ops::customers::check_pinned(&store, self.scope)?;
+        }
+        Ok(store)
+    }
+
+    /// Opens the database, creating it (and its folder) on first use: only for the commands
+    /// that make something a new database needs (`customers create`, `webhooks create`,
+    /// `targets allow`).
+    pub fn store_or_create(&self) -> Result<Store, CliError> {
+        Ok(Store::open(&self.db, self.passphrase.clone())?)
+    }
+
+    /// The passphrase the secret key comes from (`WEBNET_SECRET_KEY`), if one is set; else the
+    /// key file beside the database is the key.
+    pub fn passphrase(&self) -> Option<&str> {
+        self.passphrase.as_deref()
+    }
+
+    /// Refuses a command pinned to a customer (`--customer`, `WEBNET_CUSTOMER`) that acts on
+    /// every customer: `why` says what makes it the operator's.
+    pub fn require_operator(&self, why: &str) -> Result<(), CliError> {
+        match self.scope {
+            Scope::All => Ok(()),
+            Scope::Customer(c) => Err(CliError::usage(
+                "--customer",
+                format!(
+                    "this command is pinned to customer {c}; {why} (run it without --customer and WEBNET_CUSTOMER)"
+                ),
+            )),
+        }
+    }
+
+    /// Whether this command may ask questions: stdin and stderr (where prompts are drawn) are
+    /// both terminals.
+    pub fn can_prompt(&self) -> bool {
+        self.interactive && std::io::stderr().is_terminal()
+    }
+
+    /// The destinations this command may reach or register ([`ops::target_policy`]).
+    pub fn target_policy(&self, store: &Store) -> Result<TargetPolicy, CliError> {
+        Ok(ops::target_policy(store, self.allow_private)?)
+    }
+
+    /// The variables a scheduled `drain` needs to send as this command would (`schedule
+    /// install` writes them to its private environment file): `WEBNET_PROXY` for a
+    /// `--proxy`/`WEBNET_PROXY` (its URL, credentials included, or `none`) with `no_proxy`,
+    /// else the usual variables that are set. Cron and systemd give their jobs neither.
+    pub fn proxy_env(&self) -> Vec<(&'static str, String)> {
+        let set = |names: &[&'static str]| -> Vec<(&'static str, String)> {
+            names
+                .iter()
+                .filter_map(|&n| {
+                    let v = std::env::var(n).ok()?;
+                    (!v.trim().is_empty()).then_some((n, v))
+                })
+                .collect()
+        };
+        match &self.proxy {
+            Some(choice) => {
+                let value = match choice {
+                    ProxyChoice::Direct => "none".to_string(),
+                    ProxyChoice::Via(p) => p.to_url(),
+                };
+                let mut vars = vec![("WEBNET_PROXY", value)];
+                if matches!(choice, ProxyChoice::Via(_)) {
+                    vars.extend(set(&proxy::NO_PROXY_VARIABLES));
+                }
+                vars
+            }
+            None => set(&proxy::VARIABLES),
+        }
+    }
+
+    /// The database path this command uses.
+    pub fn db_path(&self) -> &std::path::Path {
+        &self.db
+    }
+
+    /// How a command that sends does it: its scope, `--allow-private-targets`, its proxies
+    /// ([`Context::proxies`]) and `concurrency` requests at once.
+    pub fn sending(&self, concurrency: usize) -> Result<Sending, CliError> {
+        Ok(Sending {
+            scope: self.scope,
+            allow_private: self.allow_private,
+            proxies: self.proxies()?,
+            concurrency,
+        })
+    }
+
+    /// Where this command's requests go: `--proxy`/`WEBNET_PROXY` (a proxy, or `none`), else
+    /// the usual variables; `no_proxy`/`NO_PROXY` apply to either. Read only by commands that
+    /// send, so a proxy variable meant for other tools cannot break the rest; one that
+    /// decides and cannot be used is refused (exit 2, naming it) before anything is sent.
+    pub fn proxies(&self) -> Result<Proxies, CliError> {
+        let var = |name: &str| std::env::var(name).ok();
+        match &self.proxy {
+            Some(ProxyChoice::Direct) => Ok(Proxies::direct()),
+            Some(ProxyChoice::Via(p)) => Ok(Proxies::every(p.clone(), NoProxy::from_env(var))),
+            None => Proxies::from_env(var).map_err(|e| {
+                CliError::usage(
+                    e.var,
+                    format!("{}; to send directly, give --proxy none", e.message),
+                )
+            }),
+        }
+    }
+
+    /// The customer this command is pinned to, or an error naming `--customer`.
+    pub fn require_customer(&self) -> Result<CustomerId, CliError> {
+        match self.scope {
+            Scope::Customer(c) => Ok(c),
+            Scope::All => Err(CliError::usage("--customer", "a customer id is required")),
+        }
+    }
+
+    pub fn now(&self) -> Millis {
+        to_millis(std::time::SystemTime::now())
+    }
+}
+
+/// The pinned customer. `WEBNET_CUSTOMER` pins a shell; a different `--customer` on the command
+/// line is refused, so a script run for one customer cannot reach another.
+fn scope(given: Option<CustomerId>) -> Result<Scope, CliError> {
+    let pinned = std::env::var("WEBNET_CUSTOMER")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    if let (Some(env), Some(given)) = (&pinned, given) {
+        if env.trim().parse::<CustomerId>().ok() != Some(given) {
+            return Err(CliError::usage(
+                "--customer",
+                format!(
+                    "{given} conflicts with WEBNET_CUSTOMER={}: this shell is pinned to that customer",
+                    text::cut(env, text::QUOTE_CHARS)
+                ),
+            ));
+        }
+    }
+    Ok(given.map_or(Scope::All, Scope::Customer))
+}
+
+/// Refuses a `--db`/`WEBNET_DB` of the form `scheme://…` before anything touches the disk: it
+/// would otherwise be taken as a relative file name (a folder named `postgres:` holding the
+/// password in its path). The message shows the URL with its password and query hidden.
+fn refuse_url(db: &std::path::Path) -> Result<(), CliError> {
+    let given = db.to_string_lossy();
+    let Some(scheme) = text::url_scheme(&given) else {
+        return Ok(());
+    };
+    // A query can carry a password too (`?password=…`): show only that there was one. It is
+    // looked for after the user info, whose password may hold a `?` or `#`.
+    let from = text::password_range(&given).map_or(scheme.len() + "://".len(), |r| r.end);
+    let shown = match given[from..].find(['?', '#']) {
+        Some(q) => format!("{}?***", &given[..from + q]),
+        None => given.to_string(),
+    };
+    let postgres = matches!(
+        scheme.to_ascii_lowercase().as_str(),
+        "postgres" | "postgresql"
+    );
+    Err(CliError::usage(
+        "--db",
+        format!(
+            "{} is a URL; webnet reads SQLite files only{}",
+            text::quote_url(&shown),
+            if postgres {
+                " (PostgreSQL support is not built in yet)"
+            } else {
+                ": give the path of a database file"
+            }
+        ),
+    ))
+}
+
+/// Refuses a `--db`/`WEBNET_DB` that SQLite would read as a URI (`file:x.db`,
+/// `file:/x/y.db?mode=rwc`), before anything touches the disk: SQLite would open what the URI
+/// says while webnet takes the value as a path (making a folder `file:` for the key file).
+fn refuse_sqlite_uri(db: &std::path::Path) -> Result<(), CliError> {
+    let given = db.to_string_lossy();
+    if given
+        .get(.."file:".len())
+        .is_some_and(|p| p.eq_ignore_ascii_case("file:"))
+    {
+        return Err(CliError::usage(
+            "--db",
+            format!(
+                "{} is a SQLite URI; give a plain path to the database file",
+                text::quote_url(&given)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `$XDG_DATA_HOME/webnet/webhooks.db`, else `~/.local/share/webnet/webhooks.db`.
+pub(super) fn default_db_path() -> Result<PathBuf, CliError> {
+    let base = xdg_dir("XDG_DATA_HOME", ".local/share").ok_or_else(|| {
+        CliError::usage(
+            "--db",
+            "neither XDG_DATA_HOME nor HOME is set; give the database path with --db or WEBNET_DB",
+        )
+    })?;
+    Ok(base.join("webnet").join("webhooks.db"))
+}
+
+/// An XDG base folder: `$var` when set and not empty, else `$HOME/under_home`; `None` when
+/// neither is set.
+pub(super) fn xdg_dir(var: &str, under_home: &str) -> Option<PathBuf> {
+    let get = |k| std::env::var_os(k).filter(|v| !v.is_empty());
+    get(var)
+        .map(PathBuf::from)
+        .or_else(|| get("HOME").map(|h| PathBuf::from(h).join(under_home)))
+}

@@ -30,7 +30,7 @@ pub use args::{Cli, Command, TargetsCommand};
 pub use error::CliError;
 pub use output::Format;
 
-use crate::delivery::{system_clock, Engine};
+use crate::delivery::{Clock, Engine};
 use crate::domain::allowlist::TargetPolicy;
 use crate::domain::proxy::{self, NoProxy, Proxies, ProxyChoice};
 use crate::domain::text::{self, error_line, quote};
@@ -330,7 +330,7 @@ impl Context {
     ) -> Result<Engine<'s>, CliError> {
         let proxies = self.proxies()?;
         let policy = self.target_policy(store)?;
-        let mut engine = Engine::new(store, self.scope, policy, concurrency, system_clock);
+        let mut engine = Engine::new(store, self.scope, policy, concurrency, Clock::System);
         engine.set_proxies(proxies);
         Ok(engine)
     }

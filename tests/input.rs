@@ -596,3 +596,45 @@ fn bare_numbers_are_refused_where_they_are_not_the_specs_seconds() {
         (&json!(30), &json!(120), &json!(3600))
     );
 }
+
+#[test]
+fn a_database_failure_while_emit_records_is_exit_1_with_the_databases_message_not_invalid_input() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+
+    let env = Env::new();
+    let acme = env.customer("acme");
+    let globex = env.customer("globex");
+    let event = |customer: i64| {
+        format!("{{\"customer\": {customer}, \"event_type\": \"job.completed\", \"job\": {{}}}}\n")
+    };
+    let mut child = env
+        .cmd()
+        .args(["emit", "--queue"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdin.write_all(event(acme).as_bytes()).unwrap();
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.contains("\"line\":1"), "{first}");
+    // The database changes under the running emit (a damaged file, another program): the next
+    // line's customer cannot be looked up. That is the database's failure, not the line's.
+    rusqlite::Connection::open(&env.db)
+        .unwrap()
+        .execute_batch("ALTER TABLE customers RENAME TO customers_elsewhere")
+        .unwrap();
+    stdin.write_all(event(globex).as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr, "error: database error: no such table: customers\n",
+        "no line is blamed"
+    );
+}

@@ -3,7 +3,7 @@
 //! producer will not send again, so it waits, saying so, for up to [`PATIENCE`] busy timeouts,
 //! then fails naming exactly what was not recorded.
 
-use super::engine::Engine;
+use crate::domain::time::Millis;
 use crate::store::StoreError;
 
 /// What waits while the database is busy.
@@ -59,16 +59,17 @@ pub(super) struct Waiting {
 }
 
 impl Waiting {
-    /// A write begun at `started` found the database busy: `Err(waited)` once the patience is
-    /// spent, else pauses briefly (in case the lock was refused without waiting).
+    /// A write begun at `started` found the database busy (now `now`; writes wait `timeout`
+    /// for a lock): `Err(waited)` once the patience is spent, else pauses briefly (in case the
+    /// lock was refused without waiting).
     pub(super) fn busy(
         &mut self,
-        engine: &Engine<'_>,
-        started: i64,
+        timeout: std::time::Duration,
+        now: Millis,
+        started: Millis,
     ) -> Result<(), std::time::Duration> {
-        let timeout = engine.store.busy_timeout();
         let since = *self.since.get_or_insert(started);
-        let waited = ((engine.clock)() - since).max(0) as u64;
+        let waited = (now - since).max(0) as u64;
         let waited = std::time::Duration::from_millis(waited);
         if waited >= timeout * PATIENCE {
             // Said in whole seconds (milliseconds only below one).

@@ -3,22 +3,29 @@
 //! once. A bad document is reported with its line number and does not stop the others.
 
 use std::collections::{HashSet, VecDeque};
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::sync::mpsc;
+use std::time::Duration;
 
 use serde_json::Value;
 
 use super::busy::Waiting;
 pub use super::busy::{BusyWait, EmitError};
-use super::engine::{Engine, Msg};
+use super::engine::Engine;
 use super::summary::{Note, Summary};
-use crate::domain::payload::{from_document, Event, MAX_PAYLOAD_BYTES};
-use crate::domain::stream::{Piece, Splitter};
-use crate::domain::{CustomerId, Scope, ValidationError};
-use crate::store::{Claim, Disabled, NewEvent, Recorded, StoreError};
+use crate::domain::payload::Event;
+use crate::domain::stream::Splitter;
+use crate::domain::{CustomerId, ValidationError};
+use crate::store::{Claim, Disabled, Recorded};
 
-/// Lines read from stdin before the reader waits for the coordinator to catch up.
-const READ_BATCH: usize = 1000;
+mod read;
+mod record;
+use read::{read_lines, Lines};
+use record::record;
+
+/// How long `emit` waits for results before it looks at its input again, while requests are
+/// in flight and input may still come.
+const INPUT_POLL: Duration = Duration::from_millis(5);
 
 /// Where `emit` reads events from.
 pub enum Input {
@@ -61,7 +68,8 @@ pub fn emit(
     report: &mut dyn EmitReport,
 ) -> Result<EmitSummary, EmitError> {
     let (go_tx, go_rx) = mpsc::sync_channel::<()>(1);
-    let tx = engine.input();
+    // Input comes on its own channel; the engine's carries only finished attempts.
+    let (tx, input_rx) = mpsc::channel::<Lines>();
     let reader = match input {
         Input::Values(values) => {
             let lines = values
@@ -69,8 +77,8 @@ pub fn emit(
                 .enumerate()
                 .map(|(i, v)| (i + 1, Ok(v.to_string())))
                 .collect();
-            let _ = tx.send(Msg::Lines(lines));
-            let _ = tx.send(Msg::Eof);
+            let _ = tx.send(Lines::Batch(lines));
+            let _ = tx.send(Lines::End);
             None
         }
         Input::Reader(r) => std::thread::Builder::new()
@@ -90,7 +98,7 @@ pub fn emit(
         last_line: 0,
         waiting: Waiting::default(),
     };
-    let result = emit_loop(engine, &mut state, &go_tx, &mut summary, report);
+    let result = emit_loop(engine, &mut state, &input_rx, &go_tx, &mut summary, report);
     drop(go_tx);
     // The reader may still be blocked on stdin after an error; it is not joined (the process
     // ends soon after), only detached.
@@ -98,7 +106,7 @@ pub fn emit(
     let settled = settle(engine, &mut state.waiting, report);
     tell(engine, report);
     result.and(settled)?;
-    summary.attempts = engine.summary;
+    summary.attempts = engine.summary();
     Ok(summary)
 }
 
@@ -110,7 +118,7 @@ fn settle(
     report: &mut dyn EmitReport,
 ) -> Result<(), EmitError> {
     loop {
-        let started = (engine.clock)();
+        let started = engine.now();
         match engine.settle() {
             Ok(()) => return Ok(()),
             Err(e) if e.is_busy() => results_busy(engine, waiting, started, report)?,
@@ -128,7 +136,7 @@ fn results_busy(
 ) -> Result<(), EmitError> {
     let count = engine.unrecorded();
     waiting
-        .busy(engine, started)
+        .busy(engine.busy_timeout(), engine.now(), started)
         .map_err(|waited| EmitError::ResultsNotRecorded { count, waited })?;
     report.busy(&BusyWait::Results { count });
     Ok(())
@@ -149,6 +157,7 @@ struct EmitState {
 fn emit_loop(
     engine: &mut Engine<'_>,
     st: &mut EmitState,
+    input: &mpsc::Receiver<Lines>,
     go: &mpsc::SyncSender<()>,
     summary: &mut EmitSummary,
     report: &mut dyn EmitReport,
@@ -162,12 +171,8 @@ fn emit_loop(
         {
             let take = engine.room().min(st.pending.len());
             let ids: Vec<i64> = st.pending.drain(..take).collect();
-            let now = (engine.clock)();
             // Deliveries a concurrent `drain` took already are simply not returned.
-            match engine
-                .store
-                .claim(engine.scope, Claim::DueIds(&ids), &engine.owner, now)
-            {
+            match engine.claim(Claim::DueIds(&ids)) {
                 Ok(jobs) => engine.dispatch(jobs),
                 Err(e) if e.is_busy() => {
                     // They are recorded and due: `drain` sends them. Waiting for the lock here
@@ -184,42 +189,61 @@ fn emit_loop(
             let _ = go.try_send(());
             reader_waiting = false;
         }
-        if eof && st.pending.is_empty() && engine.inflight() == 0 && engine.unrecorded() == 0 {
+        let results_due = engine.inflight() > 0 || engine.unrecorded() > 0;
+        if eof && st.pending.is_empty() && !results_due {
             return Ok(());
         }
-        let inputs = engine.gather(None);
+        // Wait for results, or (with none due) for input.
+        let mut lines = Vec::new();
+        if results_due {
+            engine.gather((!eof).then_some(INPUT_POLL));
+        } else if !eof {
+            lines.push(input.recv().unwrap_or(Lines::End));
+        }
+        if !eof {
+            loop {
+                match input.try_recv() {
+                    Ok(l) => lines.push(l),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    // The reader is gone without saying so: the input ended.
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        lines.push(Lines::End);
+                        break;
+                    }
+                }
+            }
+        }
         // The input first: its lines are recorded (or reported) before any result is written.
-        for msg in inputs {
-            match msg {
-                Msg::Lines(lines) => {
+        for l in lines {
+            if eof {
+                break;
+            }
+            let docs = match l {
+                Lines::Batch(batch) => {
+                    reader_waiting = true;
                     let mut docs = Vec::new();
-                    for (line, text) in lines {
+                    for (line, text) in batch {
                         st.last_line = st.last_line.max(line);
                         match text {
                             Ok(text) => docs.extend(st.splitter.push(line, &text)),
                             Err(message) => docs.extend(st.splitter.push_unreadable(line, message)),
                         }
                     }
-                    let ids = record(engine, docs, st, summary, report)?;
-                    if !st.queue {
-                        st.pending.extend(ids);
-                    }
-                    reader_waiting = true;
+                    docs
                 }
-                Msg::Eof => {
+                Lines::End => {
                     // An unfinished document is reported; lines held back after it may still
                     // be events.
-                    let docs = st.splitter.finish();
-                    let ids = record(engine, docs, st, summary, report)?;
-                    if !st.queue {
-                        st.pending.extend(ids);
-                    }
                     eof = true;
+                    st.splitter.finish()
                 }
-                Msg::Done(_) => {}
+            };
+            let ids = record(engine, docs, st, summary, report)?;
+            if !st.queue {
+                st.pending.extend(ids);
             }
         }
-        let started = (engine.clock)();
+        let started = engine.now();
         match engine.write_ready() {
             Ok(()) => st.waiting = Waiting::default(),
             Err(e) if e.is_busy() => results_busy(engine, &mut st.waiting, started, report)?,
@@ -238,191 +262,5 @@ fn tell(engine: &mut Engine<'_>, report: &mut dyn EmitReport) {
     }
     for d in engine.take_disabled() {
         report.disabled(&d);
-    }
-}
-
-/// Validates documents and records the good ones in one transaction; returns the new delivery
-/// ids, in order.
-fn record(
-    engine: &mut Engine<'_>,
-    docs: Vec<Piece>,
-    st: &mut EmitState,
-    summary: &mut EmitSummary,
-    report: &mut dyn EmitReport,
-) -> Result<Vec<i64>, EmitError> {
-    let known = &mut st.known;
-    let now = (engine.clock)();
-    let mut events: Vec<(usize, CustomerId, Event)> = Vec::new();
-    for doc in docs {
-        let checked = match doc {
-            Piece::Bad { line, message } => Err((
-                line,
-                ValidationError {
-                    field: "event",
-                    message,
-                },
-            )),
-            Piece::Doc { line, value, text } => validate(engine, value, &text, now, known)
-                .map(|(c, e)| (line, c, e))
-                .map_err(|e| (line, e)),
-        };
-        match checked {
-            Ok(ok) => events.push(ok),
-            Err((line, e)) => {
-                summary.rejected += 1;
-                report.rejected(line, &e);
-            }
-        }
-    }
-    if events.is_empty() {
-        return Ok(Vec::new());
-    }
-    let new: Vec<NewEvent<'_>> = events
-        .iter()
-        .map(|(_, c, e)| NewEvent {
-            customer: *c,
-            event_type: e.event_type,
-            event_id: e.event_id,
-            payload: &e.payload,
-        })
-        .collect();
-    // A busy database is waited for (the lines are in hand, and a streaming producer such as
-    // `tail -F` will not send them again), up to the patience; then the caller is told which
-    // lines to send again.
-    let first = events.first().map_or(0, |(line, _, _)| *line);
-    let recorded = loop {
-        let started = (engine.clock)();
-        match engine.store.record_events(&new, now) {
-            Ok(recorded) => {
-                st.waiting = Waiting::default();
-                break recorded;
-            }
-            Err(e) if e.is_busy() => {
-                let last = st.last_line.max(first);
-                st.waiting
-                    .busy(engine, started)
-                    .map_err(|waited| EmitError::NotRecorded {
-                        first,
-                        last,
-                        waited,
-                    })?;
-                report.busy(&BusyWait::Recording { first, last });
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
-    let mut ids = Vec::new();
-    for ((line, customer, event), rec) in events.iter().zip(&recorded) {
-        summary.events += 1;
-        summary.deliveries += rec.deliveries.len() as u64;
-        ids.extend(rec.deliveries.iter().map(|(d, _)| *d));
-        report.recorded(*line, *customer, event, rec);
-    }
-    Ok(ids)
-}
-
-/// One event's checks beyond its shape: whose it is, and that the customer exists.
-fn validate(
-    engine: &Engine<'_>,
-    value: Value,
-    text: &str,
-    now: i64,
-    known: &mut HashSet<CustomerId>,
-) -> Result<(CustomerId, Event), ValidationError> {
-    let Value::Object(map) = value else {
-        return Err(ValidationError::new("event", "must be a JSON object"));
-    };
-    let event = from_document(map, Some(text), now)?;
-    let customer = match (event.customer, engine.scope) {
-        (Some(c), Scope::Customer(pinned)) if c != pinned => {
-            return Err(ValidationError::new(
-                "customer",
-                format!("{c} is not the pinned customer {pinned}; refused"),
-            ))
-        }
-        (Some(c), _) => c,
-        (None, Scope::Customer(pinned)) => pinned,
-        (None, Scope::All) => {
-            return Err(ValidationError::new(
-                "customer",
-                "is missing: give \"customer\" in the event or --customer",
-            ))
-        }
-    };
-    if !known.contains(&customer) {
-        match engine.store.customer(Scope::All, customer) {
-            Ok(_) => {
-                known.insert(customer);
-            }
-            Err(StoreError::NotFound { .. }) => {
-                return Err(ValidationError::new(
-                    "customer",
-                    format!("no customer {customer}"),
-                ))
-            }
-            Err(e) => return Err(ValidationError::new("customer", e.to_string())),
-        }
-    }
-    Ok((customer, event))
-}
-
-/// Reads lines incrementally, in batches of what is already buffered, waiting for the
-/// coordinator's go-ahead between batches so a fast producer cannot outrun delivery.
-fn read_lines(input: Box<dyn Read + Send>, tx: &mpsc::Sender<Msg>, go: &mpsc::Receiver<()>) {
-    let max_line = (2 * MAX_PAYLOAD_BYTES) as u64;
-    let mut r = BufReader::with_capacity(64 * 1024, input);
-    let mut line_no = 0usize;
-    loop {
-        let mut batch = Vec::new();
-        let mut eof = false;
-        loop {
-            let mut bytes = Vec::new();
-            match (&mut r).take(max_line).read_until(b'\n', &mut bytes) {
-                Ok(0) => {
-                    eof = true;
-                    break;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    line_no += 1;
-                    batch.push((line_no, Err(format!("cannot read standard input: {e}"))));
-                    eof = true;
-                    break;
-                }
-            }
-            line_no += 1;
-            if bytes.last() != Some(&b'\n') && bytes.len() as u64 == max_line {
-                // Too long: skip to the end of this line.
-                let mut rest = Vec::new();
-                while let Ok(n) = (&mut r).take(64 * 1024).read_until(b'\n', &mut rest) {
-                    if n == 0 || rest.last() == Some(&b'\n') {
-                        break;
-                    }
-                    rest.clear();
-                }
-                batch.push((
-                    line_no,
-                    Err(format!("line is longer than {max_line} bytes")),
-                ));
-            } else {
-                while matches!(bytes.last(), Some(b'\n' | b'\r')) {
-                    bytes.pop();
-                }
-                batch.push((
-                    line_no,
-                    String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_string()),
-                ));
-            }
-            if batch.len() >= READ_BATCH || !r.buffer().contains(&b'\n') {
-                break;
-            }
-        }
-        if !batch.is_empty() && (tx.send(Msg::Lines(batch)).is_err() || go.recv().is_err()) {
-            return;
-        }
-        if eof {
-            let _ = tx.send(Msg::Eof);
-            return;
-        }
     }
 }

@@ -1,33 +1,31 @@
 //! Worker threads. Two lanes share one HTTP sender: the main lane (`--concurrency` threads)
 //! for healthy receivers, and a slow lane for webhooks that just timed out or could not be
 //! reached, so a hanging receiver ties up only threads that would otherwise idle.
+//!
+//! A lane keeps its own counts: work handed to it and not yet done (`busy`), and threads held
+//! by a request moved out of its count (`stuck`: a hanging receiver's, counted in the slow
+//! lane since). The coordinator says what happened; the lane counts.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use super::engine::{Clock, Done, Msg};
-use super::send::{Request, Sender};
-use crate::domain::time::Millis;
-use crate::store::Job;
-
-pub struct Work {
-    pub job: Job,
-    pub request: Request,
-}
+use super::clock::Clock;
+use super::send::Sender;
+use super::work::{fits_lease, Done, Work};
 
 /// A lane: its threads and the channel that feeds them.
 pub struct Lane {
     tx: Option<mpsc::Sender<Work>>,
     rx: Arc<Mutex<mpsc::Receiver<Work>>>,
     threads: Vec<JoinHandle<()>>,
-    /// Jobs handed to this lane and not yet done.
-    pub busy: usize,
-    /// Threads still held by a request whose job was moved out of this lane's count (a hanging
-    /// receiver): they are busy, but the lane may start others in their place.
-    pub stuck: usize,
-    /// Most threads this lane may have.
-    pub size: usize,
+    /// Jobs handed to this lane (or moved into its count) and not yet done.
+    busy: usize,
+    /// Threads still held by a request moved out of this lane's count: they are busy, but the
+    /// lane may start others in their place.
+    stuck: usize,
+    /// Most threads this lane may have (beyond the stuck ones).
+    size: usize,
     name: &'static str,
     slow: bool,
 }
@@ -47,13 +45,23 @@ impl Lane {
         }
     }
 
+    /// Work in this lane's count.
+    pub fn busy(&self) -> usize {
+        self.busy
+    }
+
+    /// How much more work this lane may take now.
+    pub fn room(&self) -> usize {
+        self.size.saturating_sub(self.busy)
+    }
+
     /// Hands `work` to a thread, starting one if every thread is busy and the lane has room.
     pub fn send(
         &mut self,
         work: Work,
-        done: &mpsc::Sender<Msg>,
+        done: &mpsc::Sender<Box<Done>>,
         sender: &Arc<Sender>,
-        clock: Clock,
+        clock: &Clock,
     ) -> bool {
         if self.threads.len() <= self.busy + self.stuck
             && self.threads.len() < self.size + self.stuck
@@ -61,12 +69,13 @@ impl Lane {
             let rx = Arc::clone(&self.rx);
             let tx = done.clone();
             let sender = Arc::clone(sender);
+            let clock = clock.clone();
             let n = self.threads.len();
             let slow = self.slow;
             if let Ok(t) = std::thread::Builder::new()
                 .name(format!("webnet-{}-{n}", self.name))
                 .stack_size(512 * 1024)
-                .spawn(move || worker(&rx, &tx, &sender, clock, slow))
+                .spawn(move || worker(&rx, &tx, &sender, &clock, slow))
             {
                 self.threads.push(t);
             }
@@ -80,6 +89,28 @@ impl Lane {
         }
     }
 
+    /// Work this lane was handed is done.
+    pub fn done(&mut self) {
+        self.busy = self.busy.saturating_sub(1);
+    }
+
+    /// A request of this lane hangs and now counts in another lane: its thread stays held, but
+    /// the lane may start another in its place.
+    pub fn move_out(&mut self) {
+        self.busy = self.busy.saturating_sub(1);
+        self.stuck += 1;
+    }
+
+    /// A request moved out of this lane's count is done: its thread is free again.
+    pub fn moved_out_done(&mut self) {
+        self.stuck = self.stuck.saturating_sub(1);
+    }
+
+    /// Another lane's hanging request counts in this lane until it is done ([`Lane::done`]).
+    pub fn move_in(&mut self) {
+        self.busy += 1;
+    }
+
     /// Ends the threads once they finish their current request.
     pub fn close(&mut self) {
         self.tx = None;
@@ -89,17 +120,11 @@ impl Lane {
     }
 }
 
-/// Whether a request of `timeout` started at `start` ends, with a second to record it, before
-/// `lease_until`.
-pub fn fits_lease(start: Millis, timeout: std::time::Duration, lease_until: Millis) -> bool {
-    start + timeout.as_millis() as Millis + 1000 <= lease_until
-}
-
 fn worker(
     rx: &Mutex<mpsc::Receiver<Work>>,
-    tx: &mpsc::Sender<Msg>,
+    tx: &mpsc::Sender<Box<Done>>,
     sender: &Sender,
-    clock: Clock,
+    clock: &Clock,
     slow: bool,
 ) {
     loop {
@@ -110,7 +135,7 @@ fn worker(
         let Ok(Work { job, request }) = work else {
             return;
         };
-        let started_at = clock();
+        let started_at = clock.now();
         // Never start a request that could outlive the lease: another process may then take
         // the delivery, and it must not be sent twice at once.
         let sent =
@@ -123,7 +148,7 @@ fn worker(
             sent,
             slow,
         };
-        if tx.send(Msg::Done(Box::new(done))).is_err() {
+        if tx.send(Box::new(done)).is_err() {
             return;
         }
     }

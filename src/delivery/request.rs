@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::error::{DeliveryError, Sealed};
 use super::send::{Request, USER_AGENT};
 use crate::domain::format::{PayloadFormat, Render};
 use crate::domain::secret::SecretKey;
@@ -21,31 +22,34 @@ impl Target {
 
     /// PagerDuty's routing key, opened, when the format needs one; an error (the attempt fails
     /// without a request, and is retried) when none is stored — `key reset` clears it.
-    fn routing_key(&self, key: Option<&SecretKey>) -> Result<Option<String>, String> {
+    fn routing_key(&self, key: Option<&SecretKey>) -> Result<Option<String>, DeliveryError> {
         if !self.payload_format.needs_routing_key() {
             return Ok(None);
         }
-        let sealed = self.sealed_routing_key.as_ref().ok_or_else(|| {
-            format!(
-                "no PagerDuty routing key is stored (`key reset` clears it): set one with `webnet webhooks update {} --routing-key-stdin`",
-                self.id
-            )
-        })?;
+        let sealed = self
+            .sealed_routing_key
+            .as_ref()
+            .ok_or(DeliveryError::NoRoutingKey { webhook: self.id })?;
         let plain = key
-            .ok_or("no secret key")?
+            .ok_or(DeliveryError::NoKey)?
             .open(sealed)
-            .map_err(|e| format!("cannot decrypt the routing key: {e}"))?;
+            .map_err(|source| DeliveryError::DoesNotOpen {
+                what: Sealed::RoutingKey,
+                source,
+            })?;
         String::from_utf8(plain)
             .map(Some)
-            .map_err(|_| "the routing key is damaged".into())
+            .map_err(|_| DeliveryError::Damaged {
+                what: Sealed::RoutingKey,
+            })
     }
 }
 
 /// The request for `job`; `key` must be given when the target [`Target::needs_key`]. `now` (ms)
 /// is the Standard Webhooks timestamp.
-pub fn build(job: &Job, key: Option<&SecretKey>, now: i64) -> Result<Request, String> {
-    let target = job.target.as_ref().ok_or("Webhook was deleted")?;
-    let key = || key.ok_or_else(|| "no secret key".to_string());
+pub fn build(job: &Job, key: Option<&SecretKey>, now: i64) -> Result<Request, DeliveryError> {
+    let target = job.target.as_ref().ok_or(DeliveryError::WebhookDeleted)?;
+    let key = || key.ok_or(DeliveryError::NoKey);
     // The body this webhook gets (the spec's JSON, or a Slack or Teams message), signed as sent.
     let format = target.payload_format;
     let routing_key = target.routing_key(key().ok())?;
@@ -64,11 +68,17 @@ pub fn build(job: &Job, key: Option<&SecretKey>, now: i64) -> Result<Request, St
     for (k, v) in &target.headers {
         let value = match v.strip_prefix(SEALED_PREFIX) {
             Some(sealed) => {
-                let bytes = hex::decode(sealed).map_err(|_| format!("header {k} is damaged"))?;
+                let damaged = || DeliveryError::Damaged {
+                    what: Sealed::Header(k.clone()),
+                };
+                let bytes = hex::decode(sealed).map_err(|_| damaged())?;
                 let plain = key()?
                     .open(&bytes)
-                    .map_err(|e| format!("cannot decrypt header {k}: {e}"))?;
-                String::from_utf8(plain).map_err(|_| format!("header {k} is damaged"))?
+                    .map_err(|source| DeliveryError::DoesNotOpen {
+                        what: Sealed::Header(k.clone()),
+                        source,
+                    })?;
+                String::from_utf8(plain).map_err(|_| damaged())?
             }
             None => v.clone(),
         };
@@ -80,7 +90,10 @@ pub fn build(job: &Job, key: Option<&SecretKey>, now: i64) -> Result<Request, St
         let open = |sealed: &[u8]| {
             key()?
                 .open_secret(sealed)
-                .map_err(|e| format!("cannot decrypt the webhook secret: {e}"))
+                .map_err(|source| DeliveryError::DoesNotOpen {
+                    what: Sealed::Secret,
+                    source,
+                })
         };
         let secret = open(sealed)?;
         // During a rotation's grace period the old secret still signs X-Webhook-Signature,

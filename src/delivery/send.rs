@@ -20,7 +20,10 @@ use ureq::unversioned::resolver::{DefaultResolver, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::Agent;
 
-use super::resolve::{LookupFailed, ProxyLookupFailed, RefusedAddress, SafeResolver};
+use super::resolve::SafeResolver;
+use classify::{classify, is_timeout};
+
+mod classify;
 use crate::domain::allowlist::TargetPolicy;
 use crate::domain::proxy::{Proxies, ProxyUrl};
 
@@ -319,108 +322,6 @@ fn agent(
     ))
 }
 
-/// Turns a ureq error into plain words, by its type. `proxy` is the proxy the request went
-/// through: failing to reach it, or its refusal to open the tunnel, is the proxy's failure.
-fn classify(e: ureq::Error, proxy: Option<&ProxyUrl>) -> Reply {
-    use std::io::ErrorKind;
-    match (e, proxy) {
-        (ureq::Error::ConnectProxyFailed(why), p) => Reply::ProxyFailed(format!(
-            "{} did not open a tunnel to the receiver ({why})",
-            p.map_or_else(|| "the proxy".to_string(), |p| format!("the proxy {p}"))
-        )),
-        (ureq::Error::Io(io), Some(p)) if inner::<ProxyLookupFailed>(&io).is_some() => {
-            Reply::ProxyFailed(format!("proxy host not found: {p}"))
-        }
-        (ureq::Error::Io(io), Some(p))
-            if matches!(
-                io.kind(),
-                ErrorKind::ConnectionRefused
-                    | ErrorKind::HostUnreachable
-                    | ErrorKind::NetworkUnreachable
-            ) =>
-        {
-            // Through a proxy the only connection opened is to the proxy (the receiver's
-            // is the proxy's to open, and its failure comes back as a refused tunnel).
-            Reply::ProxyFailed(match io.kind() {
-                ErrorKind::ConnectionRefused => format!("the proxy {p} refused the connection"),
-                _ => format!("the proxy {p} is unreachable"),
-            })
-        }
-        (ureq::Error::HostNotFound, Some(p)) => {
-            Reply::ProxyFailed(format!("proxy host not found: {p}"))
-        }
-        (ureq::Error::ConnectionFailed, Some(p)) => {
-            Reply::ProxyFailed(format!("could not connect to the proxy {p}"))
-        }
-        (e, _) => classify_direct(e),
-    }
-}
-
-/// A ureq error of a request's own connection, in plain words.
-fn classify_direct(e: ureq::Error) -> Reply {
-    use std::io::ErrorKind;
-    match e {
-        ureq::Error::Timeout(_) => Reply::Timeout,
-        ureq::Error::Io(io) => {
-            if let Some(r) = inner::<RefusedAddress>(&io) {
-                return Reply::Refused(r.to_string());
-            }
-            if let Some(l) = inner::<LookupFailed>(&io) {
-                return Reply::Error(l.to_string());
-            }
-            if let Some(tls) = inner::<rustls::Error>(&io) {
-                return Reply::Error(super::tls::message(tls));
-            }
-            if is_timeout(&io) {
-                return Reply::Timeout;
-            }
-            Reply::Error(match io.kind() {
-                ErrorKind::ConnectionRefused => "connection refused".into(),
-                ErrorKind::ConnectionReset => "connection reset by the receiver".into(),
-                ErrorKind::ConnectionAborted => "connection aborted".into(),
-                ErrorKind::UnexpectedEof => {
-                    "the receiver closed the connection without answering".into()
-                }
-                ErrorKind::NotConnected | ErrorKind::BrokenPipe => {
-                    "connection closed by the receiver".into()
-                }
-                ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
-                    "host unreachable".into()
-                }
-                _ => format!("connection error: {io}"),
-            })
-        }
-        ureq::Error::HostNotFound => Reply::Error("host not found".into()),
-        ureq::Error::ConnectionFailed => Reply::Error("connection failed".into()),
-        ureq::Error::Tls(m) => Reply::Error(format!("TLS error: {m}")),
-        ureq::Error::Rustls(r) => Reply::Error(super::tls::message(&r)),
-        ureq::Error::Protocol(p) => Reply::Error(format!("invalid HTTP response: {p}")),
-        ureq::Error::BadUri(u) => Reply::Refused(format!("invalid URL: {u}")),
-        other => Reply::Error(other.to_string()),
-    }
-}
-
-/// The error of type `T` inside an I/O error, looking through I/O errors wrapped in I/O errors.
-fn inner<T: std::error::Error + 'static>(e: &std::io::Error) -> Option<&T> {
-    let mut cur: &(dyn std::error::Error + 'static) = e.get_ref()?;
-    loop {
-        if let Some(t) = cur.downcast_ref::<T>() {
-            return Some(t);
-        }
-        cur = match cur.downcast_ref::<std::io::Error>() {
-            Some(io) => io.get_ref()?,
-            None => cur.source()?,
-        };
-    }
-}
-
-fn is_timeout(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-    )
-}
-
 /// `Retry-After` as seconds: a number, or an HTTP date seen from `now`. A date a fraction of a
 /// second ahead counts as the next whole second, so the retry is never early.
 fn parse_retry_after(v: &str, now: std::time::SystemTime) -> Option<u64> {
@@ -447,93 +348,4 @@ fn excerpt(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_in_seconds_or_dates() {
-        let now = std::time::SystemTime::now();
-        assert_eq!(parse_retry_after("120", now), Some(120));
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
-            Some(0)
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-    }
-
-    #[test]
-    fn a_retry_after_date_a_fraction_of_a_second_ahead_rounds_up() {
-        let date = "Wed, 21 Oct 2015 07:28:00 GMT";
-        let at = httpdate::parse_http_date(date).unwrap();
-        for (before, secs) in [(20, 1), (980, 1), (1000, 1), (1020, 2), (59_999, 60)] {
-            let now = at - Duration::from_millis(before);
-            assert_eq!(
-                parse_retry_after(date, now),
-                Some(secs),
-                "{before} ms before"
-            );
-        }
-        assert_eq!(parse_retry_after(date, at), Some(0));
-    }
-
-    #[test]
-    fn excerpts_are_bounded_and_valid_text() {
-        let long = "é".repeat(BODY_LIMIT);
-        let e = excerpt(long.as_bytes());
-        assert!(e.len() <= BODY_LIMIT);
-        assert!(e.chars().all(|c| c == 'é' || c == '\u{fffd}'));
-    }
-
-    #[test]
-    fn refuses_private_names_in_the_resolver_without_sending() {
-        let s = Sender::with_policy(TargetPolicy::default(), 1);
-        let req = Request {
-            url: "http://localhost:9/never".into(),
-            body: Arc::from(&b"{}"[..]),
-            headers: vec![],
-            timeout: Duration::from_secs(2),
-            verify_ssl: true,
-            rendered: false,
-        };
-        match s.send(&req).reply {
-            Reply::Refused(m) => assert!(m.contains("loopback"), "{m}"),
-            other => panic!("expected a refusal, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn through_a_proxy_the_receiver_is_judged_first_and_the_proxy_is_not() {
-        use crate::domain::proxy::NoProxy;
-        // Nothing listens on port 9 of loopback: a request that reached the proxy would fail
-        // as the proxy's failure, not as a refusal.
-        let proxy = ProxyUrl::parse("http://127.0.0.1:9").unwrap();
-        let s = Sender::with_policy(TargetPolicy::default(), 1);
-        s.set_proxies(Proxies::every(proxy, NoProxy::default()));
-        let req = |url: &str| Request {
-            url: url.into(),
-            body: Arc::from(&b"{}"[..]),
-            headers: vec![],
-            timeout: Duration::from_secs(2),
-            verify_ssl: true,
-            rendered: false,
-        };
-        for refused in [
-            "http://localhost:8/x",
-            "https://10.1.2.3/x",
-            "http://[::1]:8/",
-        ] {
-            match s.send(&req(refused)).reply {
-                Reply::Refused(m) => assert!(m.starts_with("refused: "), "{refused}: {m}"),
-                other => panic!("{refused}: expected a refusal, got {other:?}"),
-            }
-        }
-        // A public address is handed to the proxy (the only connection opened is to it, on
-        // loopback), which is not refused for being loopback: it fails as the proxy.
-        match s.send(&req("http://1.1.1.1/x")).reply {
-            Reply::ProxyFailed(m) => {
-                assert_eq!(m, "the proxy 127.0.0.1:9 refused the connection")
-            }
-            other => panic!("expected the proxy's failure, got {other:?}"),
-        }
-    }
-}
+mod tests;

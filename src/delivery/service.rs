@@ -2,20 +2,17 @@
 //! from its own module).
 //! Results go back to the caller (the CLI prints them).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use super::emit::{emit, BusyWait, EmitError, EmitReport, EmitSummary, Input};
 use super::engine::Engine;
+pub use super::retry::{plan_retry_failed, retry_failed, retry_one, test_webhook};
+pub use super::retry::{RetryError, RetryPlan};
 use super::summary::{Note, Summary};
 use crate::domain::time::Millis;
-use crate::domain::Scope;
-use crate::store::{
-    Backlog, Claim, Delivery, DeliveryFilter, DeliveryStatus, Disabled, Outcome, Retention, Store,
-    StoreError,
-};
+use crate::store::{Backlog, Claim, Disabled, Retention, StoreError};
 
 /// How often an idle `drain --watch` looks for work that other processes queued.
 const WATCH_POLL: Duration = Duration::from_secs(1);
@@ -113,7 +110,7 @@ pub fn drain(
         }
     }
     tell(engine, report);
-    Ok(engine.summary)
+    Ok(engine.summary())
 }
 
 /// The first pause of `drain --watch` after the database was found busy, doubled each time
@@ -135,11 +132,11 @@ struct Run {
 
 impl Run {
     fn new(engine: &Engine<'_>, opts: &DrainOptions) -> Run {
-        let start = (engine.clock)();
+        let start = engine.now();
         Run {
             deadline: opts.max_time.map(|d| start + d.as_millis() as i64),
             claimed_total: 0,
-            last_tick: (start, engine.summary),
+            last_tick: (start, engine.summary()),
             retention: opts
                 .retain
                 .map(|d| Retention::new(d, Retention::WATCH_BUDGET)),
@@ -162,7 +159,7 @@ impl Run {
         opts: &DrainOptions,
         report: &mut dyn DrainReport,
     ) -> Result<bool, StoreError> {
-        let now = (engine.clock)();
+        let now = engine.now();
         if !engine.stopping() && stop_requested(opts) {
             engine.stop_starting();
             report.stopping(engine.inflight());
@@ -186,7 +183,7 @@ impl Run {
                     limit: n,
                     exclude: &exclude,
                 };
-                let jobs = engine.store.claim(engine.scope, how, &engine.owner, now)?;
+                let jobs = engine.claim(how)?;
                 claimed = jobs.len();
                 self.claimed_total += claimed as u64;
                 engine.dispatch(jobs);
@@ -200,7 +197,7 @@ impl Run {
                     break;
                 }
                 let how = Claim::DueFor { webhook };
-                let jobs = engine.store.claim(engine.scope, how, &engine.owner, now)?;
+                let jobs = engine.claim(how)?;
                 claimed += jobs.len();
                 self.claimed_total += jobs.len() as u64;
                 engine.dispatch(jobs);
@@ -212,13 +209,13 @@ impl Run {
         }
         tell(engine, report);
         if let Some(every) = opts.tick_every {
-            let now = (engine.clock)();
+            let now = engine.now();
             if now - self.last_tick.0 >= every.as_millis() as i64 {
                 // Only for the log line: a failed read must not end the run (it would leave
                 // requests in flight unrecorded).
-                let backlog = engine.store.backlog(engine.scope, now).ok();
-                report.tick(&engine.summary.since(&self.last_tick.1), backlog);
-                self.last_tick = (now, engine.summary);
+                let backlog = engine.backlog(now).ok();
+                report.tick(&engine.summary().since(&self.last_tick.1), backlog);
+                self.last_tick = (now, engine.summary());
             }
         }
         if working {
@@ -229,7 +226,7 @@ impl Run {
         }
         // Idle: prune history now and then (`--retain`), for a bounded moment.
         if let Some(r) = &mut self.retention {
-            match r.run_if_due(engine.store, engine.scope, now) {
+            match engine.prune_if_due(r, now) {
                 Ok(Some(done)) => report.pruned(Ok(done.deleted.deliveries)),
                 Ok(None) => {}
                 Err(e) => {
@@ -240,7 +237,7 @@ impl Run {
         }
         // Idle: sleep until the next delivery is due, a lease runs out, or the poll interval;
         // a stop request ends the sleep.
-        let next = engine.store.next_due(engine.scope)?.unwrap_or(i64::MAX);
+        let next = engine.next_due()?.unwrap_or(i64::MAX);
         let poll = now + WATCH_POLL.as_millis() as i64;
         let wake = next.min(poll).min(self.deadline.unwrap_or(i64::MAX));
         nap(
@@ -275,149 +272,4 @@ fn tell(engine: &mut Engine<'_>, report: &mut dyn DrainReport) {
     for d in engine.take_disabled() {
         report.disabled(&d);
     }
-}
-
-/// Why a manual retry was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum RetryError {
-    #[error("delivery {id} is {status}: only failed or retrying deliveries can be retried")]
-    NotRetryable { id: i64, status: &'static str },
-    #[error("delivery {id}: its webhook{} was deleted; there is nowhere to send it", webhook.map(|w| format!(" {w}")).unwrap_or_default())]
-    WebhookDeleted { id: i64, webhook: Option<i64> },
-    #[error("delivery {id}: its webhook {webhook} is disabled; enable it first (webnet webhooks enable {webhook})")]
-    WebhookDisabled { id: i64, webhook: i64 },
-    #[error("delivery {0} is being sent by another process right now; try again shortly")]
-    Busy(i64),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Where a delivery's webhook stands for a manual retry: `None` when it can be sent.
-fn unsendable(store: &Store, scope: Scope, d: &Delivery) -> Result<Option<RetryError>, StoreError> {
-    let deleted = RetryError::WebhookDeleted {
-        id: d.id,
-        webhook: d.webhook,
-    };
-    let Some(webhook) = d.webhook.filter(|_| !d.webhook_deleted) else {
-        return Ok(Some(deleted));
-    };
-    match store.webhook(scope, webhook) {
-        Ok(w) if w.settings.enabled => Ok(None),
-        Ok(_) => Ok(Some(RetryError::WebhookDisabled { id: d.id, webhook })),
-        // Deleted since the delivery was read.
-        Err(StoreError::NotFound { .. }) => Ok(Some(deleted)),
-        Err(e) => Err(e),
-    }
-}
-
-/// `deliveries retry ID`: one attempt now, on a failed or retrying delivery whose webhook
-/// exists and is enabled. A refusal changes nothing (the claim itself skips a delivery whose
-/// webhook was deleted or disabled meanwhile).
-pub fn retry_one(engine: &mut Engine<'_>, id: i64) -> Result<Outcome, RetryError> {
-    let d = engine.store.delivery(engine.scope, id)?;
-    if !matches!(d.status, DeliveryStatus::Failed | DeliveryStatus::Retrying) {
-        return Err(RetryError::NotRetryable {
-            id,
-            status: d.status.as_str(),
-        });
-    }
-    if let Some(refused) = unsendable(engine.store, engine.scope, &d)? {
-        return Err(refused);
-    }
-    let now = (engine.clock)();
-    let jobs = engine
-        .store
-        .claim(engine.scope, Claim::RetryIds(&[id]), &engine.owner, now)?;
-    if jobs.is_empty() {
-        // Leased by another process, or its webhook went away in between.
-        if let Some(refused) = unsendable(engine.store, engine.scope, &d)? {
-            return Err(refused);
-        }
-        return Err(RetryError::Busy(id));
-    }
-    engine.keep_outcomes = true;
-    engine.send_claimed(jobs)?;
-    engine.outcomes.pop().ok_or(RetryError::Busy(id))
-}
-
-/// What `deliveries retry --failed` would send, and what it leaves alone.
-#[derive(Debug, Clone, Default)]
-pub struct RetryPlan {
-    /// Failed deliveries whose webhook exists and is enabled.
-    pub ids: Vec<i64>,
-    /// Failed deliveries skipped because their webhook was deleted.
-    pub skipped_deleted: usize,
-    /// Failed deliveries skipped because their webhook is disabled.
-    pub skipped_disabled: usize,
-}
-
-impl RetryPlan {
-    pub fn skipped(&self) -> usize {
-        self.skipped_deleted + self.skipped_disabled
-    }
-}
-
-/// The failed deliveries `filter` selects, split into those `retry --failed` sends and those it
-/// skips (webhook deleted or disabled: nowhere to send them, and their history stays as it is).
-pub fn plan_retry_failed(
-    store: &Store,
-    scope: Scope,
-    filter: &DeliveryFilter,
-) -> Result<RetryPlan, StoreError> {
-    let filter = DeliveryFilter {
-        status: Some(DeliveryStatus::Failed),
-        ..filter.clone()
-    };
-    let mut plan = RetryPlan::default();
-    // Webhook id → sendable, looked up once each.
-    let mut sendable: HashMap<Option<i64>, Option<bool>> = HashMap::new();
-    for d in store.deliveries(scope, &filter)? {
-        let state = match sendable.get(&d.webhook) {
-            Some(s) => *s,
-            None => {
-                let s = match unsendable(store, scope, &d)? {
-                    None => Some(true),
-                    Some(RetryError::WebhookDisabled { .. }) => Some(false),
-                    Some(_) => None,
-                };
-                sendable.insert(d.webhook, s);
-                s
-            }
-        };
-        match state {
-            Some(true) => plan.ids.push(d.id),
-            Some(false) => plan.skipped_disabled += 1,
-            None => plan.skipped_deleted += 1,
-        }
-    }
-    Ok(plan)
-}
-
-/// `deliveries retry --failed`: one attempt now for every delivery of `plan`.
-pub fn retry_failed(engine: &mut Engine<'_>, plan: &RetryPlan) -> Result<Summary, StoreError> {
-    for chunk in plan.ids.chunks(256) {
-        let now = (engine.clock)();
-        let jobs = engine
-            .store
-            .claim(engine.scope, Claim::RetryIds(chunk), &engine.owner, now)?;
-        engine.send_claimed(jobs)?;
-    }
-    Ok(engine.summary)
-}
-
-/// `webhooks test ID`: a signed `webhook.test`, recorded and sent now.
-pub fn test_webhook(engine: &mut Engine<'_>, webhook: i64) -> Result<Outcome, StoreError> {
-    let now = (engine.clock)();
-    let hook = engine.store.webhook(engine.scope, webhook)?;
-    let payload = crate::domain::payload::test_payload(hook.id, &hook.settings.name, now);
-    let job = engine
-        .store
-        .record_test(engine.scope, webhook, &payload, &engine.owner, now)?;
-    let id = job.delivery_id;
-    engine.keep_outcomes = true;
-    engine.send_claimed(vec![job])?;
-    engine.outcomes.pop().ok_or(StoreError::NotFound {
-        what: "delivery",
-        id: id.to_string(),
-    })
 }

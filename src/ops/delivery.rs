@@ -8,7 +8,7 @@ use super::error::{during, Action, Error, Result};
 use crate::delivery::service::{
     self, DrainOptions, DrainReport, EmitReport, EmitSummary, Input, RetryPlan,
 };
-use crate::delivery::{system_clock, Engine, Summary};
+use crate::delivery::{Clock, Engine, Summary};
 use crate::domain::proxy::Proxies;
 use crate::domain::Scope;
 use crate::store::{AttemptLog, Delivery, DeliveryFilter, Outcome, Store};
@@ -33,7 +33,7 @@ fn engine<'s>(store: &'s mut Store, sending: &Sending) -> Result<Engine<'s>> {
         sending.scope,
         policy,
         sending.concurrency,
-        system_clock,
+        Clock::System,
     );
     engine.set_proxies(sending.proxies.clone());
     Ok(engine)

@@ -1,0 +1,108 @@
+//! A failed request in plain words, by the error's type (not its message): the receiver's
+//! failure, a refused destination, or the egress proxy's failure.
+
+use super::Reply;
+use crate::delivery::resolve::{LookupFailed, ProxyLookupFailed, RefusedAddress};
+use crate::domain::proxy::ProxyUrl;
+
+/// Turns a ureq error into plain words, by its type. `proxy` is the proxy the request went
+/// through: failing to reach it, or its refusal to open the tunnel, is the proxy's failure.
+pub(super) fn classify(e: ureq::Error, proxy: Option<&ProxyUrl>) -> Reply {
+    use std::io::ErrorKind;
+    match (e, proxy) {
+        (ureq::Error::ConnectProxyFailed(why), p) => Reply::ProxyFailed(format!(
+            "{} did not open a tunnel to the receiver ({why})",
+            p.map_or_else(|| "the proxy".to_string(), |p| format!("the proxy {p}"))
+        )),
+        (ureq::Error::Io(io), Some(p)) if inner::<ProxyLookupFailed>(&io).is_some() => {
+            Reply::ProxyFailed(format!("proxy host not found: {p}"))
+        }
+        (ureq::Error::Io(io), Some(p))
+            if matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::HostUnreachable
+                    | ErrorKind::NetworkUnreachable
+            ) =>
+        {
+            // Through a proxy the only connection opened is to the proxy (the receiver's
+            // is the proxy's to open, and its failure comes back as a refused tunnel).
+            Reply::ProxyFailed(match io.kind() {
+                ErrorKind::ConnectionRefused => format!("the proxy {p} refused the connection"),
+                _ => format!("the proxy {p} is unreachable"),
+            })
+        }
+        (ureq::Error::HostNotFound, Some(p)) => {
+            Reply::ProxyFailed(format!("proxy host not found: {p}"))
+        }
+        (ureq::Error::ConnectionFailed, Some(p)) => {
+            Reply::ProxyFailed(format!("could not connect to the proxy {p}"))
+        }
+        (e, _) => classify_direct(e),
+    }
+}
+
+/// A ureq error of a request's own connection, in plain words.
+fn classify_direct(e: ureq::Error) -> Reply {
+    use std::io::ErrorKind;
+    match e {
+        ureq::Error::Timeout(_) => Reply::Timeout,
+        ureq::Error::Io(io) => {
+            if let Some(r) = inner::<RefusedAddress>(&io) {
+                return Reply::Refused(r.to_string());
+            }
+            if let Some(l) = inner::<LookupFailed>(&io) {
+                return Reply::Error(l.to_string());
+            }
+            if let Some(tls) = inner::<rustls::Error>(&io) {
+                return Reply::Error(crate::delivery::tls::message(tls));
+            }
+            if is_timeout(&io) {
+                return Reply::Timeout;
+            }
+            Reply::Error(match io.kind() {
+                ErrorKind::ConnectionRefused => "connection refused".into(),
+                ErrorKind::ConnectionReset => "connection reset by the receiver".into(),
+                ErrorKind::ConnectionAborted => "connection aborted".into(),
+                ErrorKind::UnexpectedEof => {
+                    "the receiver closed the connection without answering".into()
+                }
+                ErrorKind::NotConnected | ErrorKind::BrokenPipe => {
+                    "connection closed by the receiver".into()
+                }
+                ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
+                    "host unreachable".into()
+                }
+                _ => format!("connection error: {io}"),
+            })
+        }
+        ureq::Error::HostNotFound => Reply::Error("host not found".into()),
+        ureq::Error::ConnectionFailed => Reply::Error("connection failed".into()),
+        ureq::Error::Tls(m) => Reply::Error(format!("TLS error: {m}")),
+        ureq::Error::Rustls(r) => Reply::Error(crate::delivery::tls::message(&r)),
+        ureq::Error::Protocol(p) => Reply::Error(format!("invalid HTTP response: {p}")),
+        ureq::Error::BadUri(u) => Reply::Refused(format!("invalid URL: {u}")),
+        other => Reply::Error(other.to_string()),
+    }
+}
+
+/// The error of type `T` inside an I/O error, looking through I/O errors wrapped in I/O errors.
+fn inner<T: std::error::Error + 'static>(e: &std::io::Error) -> Option<&T> {
+    let mut cur: &(dyn std::error::Error + 'static) = e.get_ref()?;
+    loop {
+        if let Some(t) = cur.downcast_ref::<T>() {
+            return Some(t);
+        }
+        cur = match cur.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref()?,
+            None => cur.source()?,
+        };
+    }
+}
+
+pub(super) fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+    )
+}

@@ -34,7 +34,7 @@ use crate::delivery::{system_clock, Engine};
 use crate::domain::allowlist::TargetPolicy;
 use crate::domain::proxy::{self, NoProxy, Proxies, ProxyChoice};
 use crate::domain::text::{self, error_line, quote};
-use crate::domain::time::{to_millis, Millis};
+use crate::domain::time::Millis;
 use crate::domain::{CustomerId, Scope};
 use crate::store::{Store, StoreError};
 
@@ -362,7 +362,7 @@ impl Context {
     }
 
     pub fn now(&self) -> Millis {
-        to_millis(std::time::SystemTime::now())
+        system_clock()
     }
 }
 

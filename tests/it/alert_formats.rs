@@ -220,21 +220,13 @@ fn workflows_and_pagerduty_urls_are_detected_and_a_pagerduty_webhook_needs_its_k
     let env = Env::new();
     env.customer("acme");
     let create = |name: &str, url: &str, extra: &[&str], stdin: &str| -> Out {
-        let mut args = vec![
-            "webhooks",
-            "create",
-            "--customer",
-            "1",
-            "--name",
-            name,
-            "--url",
-            url,
-            "--event",
-            "job.failed",
-            "--disabled",
-        ];
-        args.extend(extra);
-        env.run_stdin(&args, stdin)
+        env.create_webhook(url)
+            .name(name)
+            .events(&["job.failed"])
+            .args(&["--disabled"])
+            .args(extra)
+            .stdin(stdin)
+            .run()
     };
     for (i, url) in [
         "https://prod-12.westeurope.logic.azure.com:443/workflows/0123456789abcdef0123456789abcdef/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=abc",
@@ -327,28 +319,20 @@ fn workflows_and_pagerduty_urls_are_detected_and_a_pagerduty_webhook_needs_its_k
 /// A customer, and a loopback PagerDuty webhook (format forced) answering as `reply` says.
 fn pagerduty(env: &Env, rx: &Receiver) -> i64 {
     let c = env.customer("acme");
-    let out = env.run_stdin_env(
-        &[("WEBNET_ALLOW_PRIVATE_TARGETS", "1")],
-        &[
-            "webhooks",
-            "create",
-            "--customer",
-            &c.to_string(),
-            "--name",
-            "pagerduty",
-            "--url",
-            &rx.url("/v2/enqueue"),
-            "--event",
-            "job.*",
+    env.create_webhook(&rx.url("/v2/enqueue"))
+        .customer(c)
+        .name("pagerduty")
+        .events(&["job.*"])
+        .args(&[
             "--payload-format",
             "pagerduty",
             "--retry-backoff",
             "1s",
             "--routing-key-stdin",
-        ],
-        &format!("{ROUTING_KEY}\n"),
-    );
-    out.ok().json()["id"].as_i64().unwrap()
+        ])
+        .local()
+        .stdin(&format!("{ROUTING_KEY}\n"))
+        .id()
 }
 
 /// Every file beside the database (the database, its WAL, the key file): none holds `needle`.
@@ -397,8 +381,7 @@ fn pagerduty_gets_trigger_then_resolve_and_the_key_is_never_shown_or_stored_in_c
         .ok(),
     );
     rx.wait_for(1, Duration::from_secs(10));
-    std::thread::sleep(Duration::from_millis(1_200));
-    keep(env.run(&["drain"]).ok());
+    keep(env.run_after(Duration::from_millis(1_200), &["drain"]).ok());
     let completed = r#"{"id": 77, "type": "config_backup", "status": "success"}"#;
     keep(
         env.run(&[

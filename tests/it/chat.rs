@@ -16,21 +16,14 @@ fn the_format_follows_the_url_unless_given() {
     let env = Env::new();
     env.customer("acme");
     let create = |name: &str, url: &str, extra: &[&str]| -> Value {
-        let mut args = vec![
-            "webhooks",
-            "create",
-            "--customer",
-            "1",
-            "--name",
-            name,
-            "--url",
-            url,
-            "--event",
-            "job.failed",
-            "--disabled",
-        ];
-        args.extend(extra);
-        env.run(&args).ok().json()
+        env.create_webhook(url)
+            .name(name)
+            .events(&["job.failed"])
+            .args(&["--disabled"])
+            .args(extra)
+            .run()
+            .ok()
+            .json()
     };
     assert_eq!(
         create("s", "https://hooks.slack.com/services/T000/B000/XXXX", &[])["payload_format"],

@@ -218,8 +218,10 @@ fn a_delivery_fails_after_its_last_retry() {
     // Not yet due: a drain now sends nothing.
     let s = env.run(&["drain"]).ok().json();
     assert_eq!(s["attempted"], 0);
-    std::thread::sleep(Duration::from_millis(1100));
-    let s = env.run(&["drain"]).ok().json();
+    let s = env
+        .run_after(Duration::from_millis(1100), &["drain"])
+        .ok()
+        .json();
     assert_eq!(s["attempted"], 1);
     assert_eq!(s["failed"], 1);
     let d = env.delivery(id);
@@ -510,15 +512,7 @@ fn disabled_and_deleted_webhooks_get_nothing() {
 #[test]
 fn manual_retry_of_one_and_of_all_failed() {
     let env = Env::local();
-    let healthy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let h = healthy.clone();
-    let rx = Receiver::start(move |_| {
-        if h.load(std::sync::atomic::Ordering::SeqCst) {
-            Reply::ok()
-        } else {
-            Reply::status(500)
-        }
-    });
+    let (rx, switch) = Receiver::switchable(500);
     let c = env.customer("acme");
     env.local_webhook(c, "r", &rx.url("/"), &["--max-retries", "0"]);
     let mut ids = Vec::new();
@@ -537,7 +531,7 @@ fn manual_retry_of_one_and_of_all_failed() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(out.json()["attempts"], 2);
     assert_eq!(out.json()["status"], "failed");
-    healthy.store(true, std::sync::atomic::Ordering::SeqCst);
+    switch.healthy();
     let out = env
         .run(&["deliveries", "retry", &ids[0].to_string()])
         .ok()

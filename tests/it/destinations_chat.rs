@@ -382,21 +382,15 @@ fn chat_platform_urls_are_detected_and_mattermost_is_chosen() {
     let env = Env::new();
     let c = env.customer("acme").to_string();
     let create = |name: &str, url: &str, extra: &[&str]| -> Value {
-        let mut args = vec![
-            "webhooks",
-            "create",
-            "--customer",
-            &c,
-            "--name",
-            name,
-            "--url",
-            url,
-            "--event",
-            "job.failed",
-            "--disabled",
-        ];
-        args.extend(extra);
-        env.run(&args).ok().json()
+        env.create_webhook(url)
+            .customer(&c)
+            .name(name)
+            .events(&["job.failed"])
+            .args(&["--disabled"])
+            .args(extra)
+            .run()
+            .ok()
+            .json()
     };
     for (name, url, want) in [
         (

@@ -122,8 +122,7 @@ fn every_fault_ends_exactly_per_policy() {
     }
     env.run(&["emit", "job.completed", "--customer", "1"]).ok();
     // Second and last attempt, one second later.
-    std::thread::sleep(Duration::from_millis(1100));
-    env.run(&["drain"]).ok();
+    env.run_after(Duration::from_millis(1100), &["drain"]).ok();
     let list = env.run(&["deliveries", "list"]).ok().json();
     for d in list.as_array().unwrap() {
         assert_eq!(d["status"], "failed", "{d}");

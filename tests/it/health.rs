@@ -53,15 +53,7 @@ fn gone_disables_the_webhook_at_once() {
 #[test]
 fn failing_too_long_disables_and_a_success_resets_the_clock() {
     let env = Env::local();
-    let healthy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let h = healthy.clone();
-    let rx = Receiver::start(move |_| {
-        if h.load(std::sync::atomic::Ordering::SeqCst) {
-            Reply::ok()
-        } else {
-            Reply::status(503)
-        }
-    });
+    let (rx, switch) = Receiver::switchable(503);
     let c = env.customer("acme");
     env.local_webhook(
         c,
@@ -81,16 +73,15 @@ fn failing_too_long_disables_and_a_success_resets_the_clock() {
     assert!(w["failing_since"].is_string(), "{w}");
     assert_eq!(w["enabled"], true);
     // A success in between resets the clock.
-    healthy.store(true, std::sync::atomic::Ordering::SeqCst);
+    switch.healthy();
     env.run(&["emit", "job.completed", "--customer", "1"]).ok();
     assert_eq!(
         env.run(&["webhooks", "show", "1"]).ok().json()["failing_since"],
         serde_json::Value::Null
     );
-    healthy.store(false, std::sync::atomic::Ordering::SeqCst);
+    switch.failing();
     env.run(&["emit", "job.completed", "--customer", "1"]).ok();
-    std::thread::sleep(Duration::from_millis(2200));
-    let out = env.run(&["drain"]).ok();
+    let out = env.run_after(Duration::from_millis(2200), &["drain"]).ok();
     let w = env.run(&["webhooks", "show", "1"]).ok().json();
     assert_eq!(w["enabled"], false, "{w}");
     let reason = w["disabled_reason"].as_str().unwrap();

@@ -173,20 +173,11 @@ fn a_malformed_header_never_echoes_its_value() {
         .webhook(c, "w", "https://w.example.com/", &[])
         .to_string();
     let create = |header: &str| {
-        env.run(&[
-            "webhooks",
-            "create",
-            "--customer",
-            "1",
-            "--name",
-            "n",
-            "--url",
-            "https://n.example.com/",
-            "--event",
-            "job.failed",
-            "--header",
-            header,
-        ])
+        env.create_webhook("https://n.example.com/")
+            .name("n")
+            .events(&["job.failed"])
+            .args(&["--header", header])
+            .run()
     };
     for header in [
         "Authorization Bearer TOPSECRET42",

@@ -43,32 +43,16 @@ fn wildcard_subscriptions_match_a_family_or_everything() {
         .map(|w| w["name"].clone())
         .collect();
     assert_eq!(names, [json!("jobs"), json!("all")]);
-    env.run(&[
-        "webhooks",
-        "create",
-        "--customer",
-        "1",
-        "--name",
-        "x",
-        "--url",
-        "https://x.example.com/",
-        "--event",
-        "nope.*",
-    ])
-    .fails(2, "--event");
-    env.run(&[
-        "webhooks",
-        "create",
-        "--customer",
-        "1",
-        "--name",
-        "x",
-        "--url",
-        "https://x.example.com/",
-        "--event",
-        "webhook.*",
-    ])
-    .fails(2, "--event");
+    env.create_webhook("https://x.example.com/")
+        .name("x")
+        .events(&["nope.*"])
+        .run()
+        .fails(2, "--event");
+    env.create_webhook("https://x.example.com/")
+        .name("x")
+        .events(&["webhook.*"])
+        .run()
+        .fails(2, "--event");
     // `webhook.test` is never delivered by a wildcard.
     env.run(&["emit", "webhook.test", "--customer", "1"])
         .fails(2, "webhook.test");

@@ -275,9 +275,8 @@ fn a_delivery_that_cannot_be_signed_warns_is_retried_and_does_not_blame_the_rece
     // The receiver was never asked: its webhook is not failing, and is not disabled however
     // long this lasts.
     assert_eq!(health(&env), (serde_json::Value::Null, true.into()));
-    std::thread::sleep(Duration::from_millis(1100));
     make_due(&env);
-    let out = seen.keep(env.run(&["drain"]).ok());
+    let out = seen.keep(env.run_after(Duration::from_millis(1100), &["drain"]).ok());
     assert!(
         out.stderr.contains(
             "drain: delivery 1 (job.completed) to webhook 1 \"signed\": attempt 2 of 4 could not be signed: secret key: the key file "
@@ -298,24 +297,13 @@ fn a_passphrase_database_without_webnet_secret_key_says_to_set_it() {
     let with_key = [("WEBNET_SECRET_KEY", PASSPHRASE)];
     let c = env.customer("acme");
     seen.keep(
-        env.run_env(
-            &with_key,
-            &[
-                "webhooks",
-                "create",
-                "--customer",
-                &c.to_string(),
-                "--name",
-                "signed",
-                "--url",
-                &rx.url("/"),
-                "--event",
-                "job.completed",
-                "--secret",
-                SECRET,
-            ],
-        )
-        .ok(),
+        env.create_webhook(&rx.url("/"))
+            .customer(c)
+            .name("signed")
+            .args(&["--secret", SECRET])
+            .var("WEBNET_SECRET_KEY", PASSPHRASE)
+            .run()
+            .ok(),
     );
     assert!(
         !key_file(&env).exists(),
@@ -428,21 +416,12 @@ fn a_lost_key_file_is_recovered_with_key_reset() {
 
     // Storing a secret is refused, says what to do, and writes no key file.
     let before = env.dump();
-    let create = [
-        "webhooks",
-        "create",
-        "--customer",
-        "1",
-        "--name",
-        "third",
-        "--url",
-        "https://third.example.com/",
-        "--event",
-        "job.failed",
-        "--secret",
-        "third-secret-value",
-    ];
-    let out = seen.keep(env.run(&create).fails(1, "key reset --yes"));
+    let create = env
+        .create_webhook("https://third.example.com/")
+        .name("third")
+        .events(&["job.failed"])
+        .args(&["--secret", "third-secret-value"]);
+    let out = seen.keep(create.clone().run().fails(1, "key reset --yes"));
     assert!(out.stderr.contains("is missing"), "{}", out.stderr);
     assert!(
         !key_file(&env).exists(),
@@ -478,7 +457,7 @@ fn a_lost_key_file_is_recovered_with_key_reset() {
     );
 
     // New secrets can be stored: a new key file is created, and deliveries are signed.
-    seen.keep(env.run(&create).ok());
+    seen.keep(create.run().ok());
     assert!(key_file(&env).exists());
     seen.keep(
         env.run(&[
@@ -655,20 +634,11 @@ fn a_failed_command_writes_no_key_file() {
     env.customer("acme");
     env.webhook(1, "taken", "https://a.example.com/", &[]);
     let create = |name: &str| {
-        env.run(&[
-            "webhooks",
-            "create",
-            "--customer",
-            "1",
-            "--name",
-            name,
-            "--url",
-            "https://b.example.com/",
-            "--event",
-            "job.failed",
-            "--secret",
-            SECRET,
-        ])
+        env.create_webhook("https://b.example.com/")
+            .name(name)
+            .events(&["job.failed"])
+            .args(&["--secret", SECRET])
+            .run()
     };
     create("taken").fails(2, "--name");
     env.run(&["webhooks", "update", "9", "--secret", SECRET])

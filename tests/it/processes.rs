@@ -159,32 +159,17 @@ fn a_name_resolving_to_loopback_is_refused_when_sending() {
     let rx = Receiver::ok();
     let c = env.customer("acme");
     // Created while private targets were allowed; sent without: the resolved address decides.
-    env.run_local(&[
-        "webhooks",
-        "create",
-        "--customer",
-        "1",
-        "--name",
-        "sneaky",
-        "--url",
-        &format!("http://localhost:{}/", rx.port),
-        "--event",
-        "job.completed",
-    ])
-    .ok();
-    env.run_local(&[
-        "webhooks",
-        "create",
-        "--customer",
-        &c.to_string(),
-        "--name",
-        "literal",
-        "--url",
-        &rx.url("/"),
-        "--event",
-        "job.completed",
-    ])
-    .ok();
+    env.create_webhook(&format!("http://localhost:{}/", rx.port))
+        .name("sneaky")
+        .local()
+        .run()
+        .ok();
+    env.create_webhook(&rx.url("/"))
+        .customer(c)
+        .name("literal")
+        .local()
+        .run()
+        .ok();
     let out = env
         .run(&["emit", "job.completed", "--customer", "1"])
         .ok()
@@ -235,19 +220,11 @@ fn non_public_literals_are_refused_at_creation() {
         "http://224.0.0.1/",
         "http://255.255.255.255/",
     ] {
-        env.run(&[
-            "webhooks",
-            "create",
-            "--customer",
-            "1",
-            "--name",
-            "x",
-            "--url",
-            url,
-            "--event",
-            "job.failed",
-        ])
-        .fails(2, "--url");
+        env.create_webhook(url)
+            .name("x")
+            .events(&["job.failed"])
+            .run()
+            .fails(2, "--url");
     }
 }
 

@@ -77,22 +77,13 @@ fn pinned_cannot_see_or_change_another_customers_webhook() {
 fn pinned_cannot_create_for_another_customer() {
     let env = two_customers();
     let before = env.dump();
-    env.run_env(
-        &[("WEBNET_CUSTOMER", "1")],
-        &[
-            "webhooks",
-            "create",
-            "--customer",
-            "2",
-            "--name",
-            "x",
-            "--url",
-            "https://x.example.com/",
-            "--event",
-            "job.failed",
-        ],
-    )
-    .fails(2, "WEBNET_CUSTOMER");
+    env.create_webhook("https://x.example.com/")
+        .customer(2)
+        .name("x")
+        .events(&["job.failed"])
+        .var("WEBNET_CUSTOMER", "1")
+        .run()
+        .fails(2, "WEBNET_CUSTOMER");
     env.run_env(
         &[("WEBNET_CUSTOMER", "1")],
         &["customers", "create", "initech"],
@@ -123,19 +114,11 @@ fn pinned_cannot_create_for_another_customer() {
 fn names_are_unique_per_customer_only() {
     let env = two_customers();
     env.webhook(2, "acme-hook", "https://c.example.com/", &[]);
-    env.run(&[
-        "webhooks",
-        "create",
-        "--customer",
-        "1",
-        "--name",
-        "acme-hook",
-        "--url",
-        "https://d.example.com/",
-        "--event",
-        "job.failed",
-    ])
-    .fails(2, "--name");
+    env.create_webhook("https://d.example.com/")
+        .name("acme-hook")
+        .events(&["job.failed"])
+        .run()
+        .fails(2, "--name");
 }
 
 #[test]

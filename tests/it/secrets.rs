@@ -18,35 +18,15 @@ fn secret_never_appears_in_any_output() {
         outputs.push(format!("{}\n{}", out.stdout, out.stderr));
         out
     };
-    run(&[
-        "webhooks",
-        "create",
-        "--customer",
-        "1",
-        "--name",
-        "a",
-        "--url",
-        "https://a.example.com/",
-        "--event",
-        "job.failed",
-        "--secret",
-        SECRET,
-    ])
-    .ok();
-    run(&[
-        "webhooks",
-        "create",
-        "--customer",
-        "1",
-        "--name",
-        "a",
-        "--url",
-        "https://a.example.com/",
-        "--event",
-        "job.failed",
-        "--secret",
-        SECRET,
-    ]);
+    let create = env
+        .create_webhook("https://a.example.com/")
+        .name("a")
+        .events(&["job.failed"])
+        .args(&["--secret", SECRET])
+        .argv();
+    let create: Vec<&str> = create.iter().map(String::as_str).collect();
+    run(&create).ok();
+    run(&create);
     run(&["webhooks", "show", "1"]).ok();
     run(&["--output", "table", "webhooks", "show", "1"]).ok();
     run(&["webhooks", "list"]).ok();
@@ -90,17 +70,10 @@ fn credential_headers_are_redacted_in_output() {
     let env = Env::new();
     env.customer("acme");
     let w = env
-        .run(&[
-            "webhooks",
-            "create",
-            "--customer",
-            "1",
-            "--name",
-            "a",
-            "--url",
-            "https://a.example.com/",
-            "--event",
-            "job.failed",
+        .create_webhook("https://a.example.com/")
+        .name("a")
+        .events(&["job.failed"])
+        .args(&[
             "--header",
             "Authorization: Bearer tok-123",
             "--header",
@@ -108,6 +81,7 @@ fn credential_headers_are_redacted_in_output() {
             "--header",
             "X-Team: netops",
         ])
+        .run()
         .ok();
     assert!(
         !w.stdout.contains("tok-123") && !w.stdout.contains("key-456"),
@@ -148,24 +122,13 @@ fn database_and_key_file_are_private() {
 fn a_changed_key_is_refused_before_storing_a_secret() {
     let env = Env::new();
     env.customer("acme");
-    env.run_env(
-        &[("WEBNET_SECRET_KEY", "first passphrase")],
-        &[
-            "webhooks",
-            "create",
-            "--customer",
-            "1",
-            "--name",
-            "a",
-            "--url",
-            "https://a.example.com/",
-            "--event",
-            "job.failed",
-            "--secret",
-            "s1",
-        ],
-    )
-    .ok();
+    env.create_webhook("https://a.example.com/")
+        .name("a")
+        .events(&["job.failed"])
+        .args(&["--secret", "s1"])
+        .var("WEBNET_SECRET_KEY", "first passphrase")
+        .run()
+        .ok();
     assert!(
         !env.dir.path().join("webhooks.db.key").exists(),
         "WEBNET_SECRET_KEY replaces the key file"
@@ -200,24 +163,17 @@ fn secret_never_appears_in_delivery_output_attempt_logs_or_errors() {
     let mut keep = |o: common::Out| {
         outputs.push(format!("{}\n{}", o.stdout, o.stderr));
     };
-    keep(env.run_stdin(
-        &[
-            "webhooks",
-            "create",
-            "--customer",
-            "1",
-            "--name",
-            "s",
-            "--url",
-            &rx.url("/"),
-            "--event",
-            "job.completed",
-            "--secret-stdin",
-            "--header",
-            &format!("X-Api-Key: {SECRET}-header"),
-        ],
-        &format!("{SECRET}\n"),
-    ));
+    keep(
+        env.create_webhook(&rx.url("/"))
+            .name("s")
+            .args(&[
+                "--secret-stdin",
+                "--header",
+                &format!("X-Api-Key: {SECRET}-header"),
+            ])
+            .stdin(&format!("{SECRET}\n"))
+            .run(),
+    );
     keep(env.run(&["emit", "job.completed", "--customer", "1"]));
     keep(env.run(&["deliveries", "show", "1"]));
     keep(env.run(&["--output", "table", "deliveries", "show", "1"]));
@@ -319,24 +275,19 @@ fn header_values_that_are_credentials_are_hidden_whatever_the_header_is_called()
     };
     let upstream = format!("X-Upstream: {bearer}");
     let creds = format!("X-Creds: {basic}");
-    keep(env.run(&[
-        "webhooks",
-        "create",
-        "--customer",
-        "1",
-        "--name",
-        "h",
-        "--url",
-        &rx.url("/"),
-        "--event",
-        "job.completed",
-        "--header",
-        &upstream,
-        "--header",
-        &creds,
-        "--header",
-        "X-Team: netops",
-    ]))
+    keep(
+        env.create_webhook(&rx.url("/"))
+            .name("h")
+            .args(&[
+                "--header",
+                &upstream,
+                "--header",
+                &creds,
+                "--header",
+                "X-Team: netops",
+            ])
+            .run(),
+    )
     .ok();
     let github_header = format!("X-Gh: {github}");
     let aws_header = format!("X-Aws-Id: {aws}");

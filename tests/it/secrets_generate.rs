@@ -56,19 +56,11 @@ fn a_generated_secret_is_shown_once_and_never_again() {
     let rx = Receiver::ok();
     env.customer("acme");
     let out = env
-        .run_local(&[
-            "webhooks",
-            "create",
-            "--customer",
-            "1",
-            "--name",
-            "generated",
-            "--url",
-            &rx.url("/in"),
-            "--event",
-            "job.completed",
-            "--generate-secret",
-        ])
+        .create_webhook(&rx.url("/in"))
+        .name("generated")
+        .args(&["--generate-secret"])
+        .local()
+        .run()
         .ok();
     let created = out.json();
     let secret = created["secret"].as_str().expect("the secret").to_string();

@@ -326,19 +326,11 @@ impl Captured {
 /// Creates a webhook for `url` with `--generate-secret`; returns its id and the secret shown.
 fn generated_webhook(env: &Env, name: &str, url: &str) -> (i64, String) {
     let out = env
-        .run_local(&[
-            "webhooks",
-            "create",
-            "--customer",
-            "1",
-            "--name",
-            name,
-            "--url",
-            url,
-            "--event",
-            "job.completed",
-            "--generate-secret",
-        ])
+        .create_webhook(url)
+        .name(name)
+        .args(&["--generate-secret"])
+        .local()
+        .run()
         .ok()
         .json();
     let secret = out["secret"].as_str().expect("the secret, shown once");

@@ -12,18 +12,7 @@ use common::Env;
 use serde_json::json;
 
 fn create(env: &Env, name: &str, url: &str) -> common::Out {
-    env.run(&[
-        "webhooks",
-        "create",
-        "--customer",
-        "1",
-        "--name",
-        name,
-        "--url",
-        url,
-        "--event",
-        "job.completed",
-    ])
+    env.create_webhook(url).name(name).run()
 }
 
 fn emit(env: &Env, queue: bool) -> Vec<i64> {
@@ -164,19 +153,11 @@ fn a_host_name_entry_admits_that_name_but_not_the_literal_address() {
         .fails(2, "--url")
         .fails(2, "127.0.0.1/32");
     // Created with the development flag, the literal is still refused when sending.
-    env.run_local(&[
-        "webhooks",
-        "create",
-        "--customer",
-        "1",
-        "--name",
-        "literal",
-        "--url",
-        &rx.url("/literal"),
-        "--event",
-        "job.completed",
-    ])
-    .ok();
+    env.create_webhook(&rx.url("/literal"))
+        .name("literal")
+        .local()
+        .run()
+        .ok();
     let ids = emit(&env, false);
     assert_eq!(env.delivery(ids[0])["status"], "success");
     let literal = env.delivery(ids[1]);

@@ -42,20 +42,10 @@ fn create_with_defaults_then_show_and_list() {
     let env = Env::new();
     let c = env.customer("acme");
     let out = env
-        .run(&[
-            "webhooks",
-            "create",
-            "--customer",
-            "1",
-            "--name",
-            "Slack Notifications",
-            "--url",
-            "https://hooks.slack.com/services/T/B/X",
-            "--event",
-            "job.completed",
-            "--event",
-            "job.failed,compliance.violation_detected",
-        ])
+        .create_webhook("https://hooks.slack.com/services/T/B/X")
+        .name("Slack Notifications")
+        .events(&["job.completed", "job.failed,compliance.violation_detected"])
+        .run()
         .ok();
     let w = out.json();
     assert_eq!(w["id"], 1);
@@ -111,17 +101,10 @@ fn create_with_every_option() {
     let env = Env::new();
     env.customer("acme");
     let w = env
-        .run(&[
-            "webhooks",
-            "create",
-            "--customer",
-            "1",
-            "--name",
-            "ops",
-            "--url",
-            "http://93.184.216.34:8080/hook",
-            "--event",
-            "device.deleted",
+        .create_webhook("http://93.184.216.34:8080/hook")
+        .name("ops")
+        .events(&["device.deleted"])
+        .args(&[
             "--secret",
             "s3cr3t",
             "--disabled",
@@ -137,6 +120,7 @@ fn create_with_every_option() {
             "--header",
             "X-Env:prod",
         ])
+        .run()
         .ok()
         .json();
     assert_eq!(w["has_secret"], true);

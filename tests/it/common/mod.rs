@@ -3,6 +3,7 @@
 
 pub mod lock;
 pub mod receiver;
+pub mod webhook;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -160,6 +161,14 @@ impl Env {
         Out::from(c.output().expect("run webnet"))
     }
 
+    /// Runs as if `later` had passed: the binary's clock moved ahead (`WEBNET_TEST_CLOCK_OFFSET`,
+    /// test-only), so a backoff or a time window comes due without the test sleeping. Times it
+    /// records are that far ahead too.
+    pub fn run_after(&self, later: std::time::Duration, args: &[&str]) -> Out {
+        let offset = later.as_millis().to_string();
+        self.run_env(&[("WEBNET_TEST_CLOCK_OFFSET", &offset)], args)
+    }
+
     pub fn run_stdin(&self, args: &[&str], input: &str) -> Out {
         self.run_stdin_env(&[], args, input)
     }
@@ -191,7 +200,11 @@ impl Env {
 
     /// Creates a webhook for `customer` with `extra` options and returns its id.
     pub fn webhook(&self, customer: i64, name: &str, url: &str, extra: &[&str]) -> i64 {
-        self.create_webhook(false, customer, name, url, extra)
+        self.create_webhook(url)
+            .customer(customer)
+            .name(name)
+            .args(extra)
+            .id()
     }
 
     /// Runs with private targets allowed (test receivers are on loopback).
@@ -201,38 +214,12 @@ impl Env {
 
     /// Creates a webhook for a loopback receiver (private targets allowed) and returns its id.
     pub fn local_webhook(&self, customer: i64, name: &str, url: &str, extra: &[&str]) -> i64 {
-        self.create_webhook(true, customer, name, url, extra)
-    }
-
-    fn create_webhook(
-        &self,
-        local: bool,
-        customer: i64,
-        name: &str,
-        url: &str,
-        extra: &[&str],
-    ) -> i64 {
-        let c = customer.to_string();
-        let mut args = vec![
-            "webhooks",
-            "create",
-            "--customer",
-            &c,
-            "--name",
-            name,
-            "--url",
-            url,
-        ];
-        if !extra.contains(&"--event") {
-            args.extend(["--event", "job.completed"]);
-        }
-        args.extend(extra);
-        let out = if local {
-            self.run_local(&args)
-        } else {
-            self.run(&args)
-        };
-        out.ok().json()["id"].as_i64().expect("id")
+        self.create_webhook(url)
+            .customer(customer)
+            .name(name)
+            .args(extra)
+            .local()
+            .id()
     }
 
     /// A delivery as `deliveries show` prints it.

@@ -38,6 +38,20 @@ impl Received {
     }
 }
 
+/// Turns a [`Receiver::switchable`] receiver healthy (200) or failing.
+#[derive(Clone)]
+pub struct Switch(Arc<AtomicBool>);
+
+impl Switch {
+    pub fn healthy(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn failing(&self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
 /// How to answer one request.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -156,6 +170,21 @@ impl Receiver {
     /// A receiver that answers 200 to everything.
     pub fn ok() -> Receiver {
         Receiver::start(|_| Reply::ok())
+    }
+
+    /// A receiver that answers `failing` (e.g. 500) until the test flips the [`Switch`] to
+    /// healthy, then 200 (and back, as the test says).
+    pub fn switchable(failing: u16) -> (Receiver, Switch) {
+        let switch = Switch(Arc::new(AtomicBool::new(false)));
+        let healthy = Arc::clone(&switch.0);
+        let rx = Receiver::start(move |_| {
+            if healthy.load(Ordering::SeqCst) {
+                Reply::ok()
+            } else {
+                Reply::status(failing)
+            }
+        });
+        (rx, switch)
     }
 
     pub fn url(&self, path: &str) -> String {

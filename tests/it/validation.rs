@@ -236,19 +236,11 @@ fn a_refused_url_never_shows_its_password() {
 #[test]
 fn invalid_input_does_not_create_a_database() {
     let env = Env::new();
-    env.run(&[
-        "webhooks",
-        "create",
-        "--customer",
-        "1",
-        "--name",
-        "a",
-        "--url",
-        "ftp://x/",
-        "--event",
-        "job.failed",
-    ])
-    .fails(2, "--url");
+    env.create_webhook("ftp://x/")
+        .name("a")
+        .events(&["job.failed"])
+        .run()
+        .fails(2, "--url");
     assert!(
         !env.db.exists(),
         "a rejected command should not create the database"

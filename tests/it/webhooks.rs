@@ -352,22 +352,12 @@ fn secret_from_stdin() {
     let env = Env::new();
     env.customer("acme");
     let w = env
-        .run_stdin(
-            &[
-                "webhooks",
-                "create",
-                "--customer",
-                "1",
-                "--name",
-                "a",
-                "--url",
-                "https://a.example.com/",
-                "--event",
-                "job.failed",
-                "--secret-stdin",
-            ],
-            "from-stdin-secret\n",
-        )
+        .create_webhook("https://a.example.com/")
+        .name("a")
+        .events(&["job.failed"])
+        .args(&["--secret-stdin"])
+        .stdin("from-stdin-secret\n")
+        .run()
         .ok()
         .json();
     assert_eq!(w["has_secret"], true);

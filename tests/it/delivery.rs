@@ -756,3 +756,27 @@ fn deliveries_are_scoped_to_the_pinned_customer() {
         "only globex's own emit reached /b"
     );
 }
+
+/// The test-only clock offset moves both ways: a minute back, a delivery queued just now is not
+/// yet due; with a value that is not a number, the clock is the real one.
+#[test]
+fn the_test_clock_offset_moves_the_clock_back_too() {
+    let env = Env::local();
+    let rx = Receiver::ok();
+    let c = env.customer("acme");
+    env.local_webhook(c, "q", &rx.url("/"), &[]);
+    env.run(&["emit", "job.completed", "--customer", "1", "--queue"])
+        .ok();
+    let early = env
+        .run_env(&[("WEBNET_TEST_CLOCK_OFFSET", "-60000")], &["drain"])
+        .ok()
+        .json();
+    assert_eq!(early["attempted"], 0, "not due a minute ago: {early}");
+    assert_eq!(rx.count(), 0);
+    let now = env
+        .run_env(&[("WEBNET_TEST_CLOCK_OFFSET", "soon")], &["drain"])
+        .ok()
+        .json();
+    assert_eq!(now["attempted"], 1, "{now}");
+    assert_eq!(rx.count(), 1);
+}

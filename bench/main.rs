@@ -5,8 +5,11 @@
 //!   cargo bench --bench webnet -- --full        the sizes of BENCHMARKS.md
 //!   cargo bench --bench webnet -- --full --write   also rewrite BENCHMARKS.md and bench/chart.svg
 //!   WEBNET_BENCH_ONLY=prune cargo bench --bench webnet -- --full   one scenario (drain, isolation,
-//!                                                                  prune)
+//!                                                                  prune) and its baseline
 
+// The tests' helpers (`Env`: the binary on a temporary database, `webhooks create`).
+#[path = "../tests/it/common/mod.rs"]
+mod common;
 mod receiver;
 mod report;
 mod retention;
@@ -61,7 +64,21 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!("usage: cargo bench --bench webnet -- [--full] [--write]");
+        println!(
+            "  WEBNET_BENCH_ONLY=drain|isolation|prune   one scenario, beside the baseline it"
+        );
+        println!(
+            "                                           is judged against (measured in the run)"
+        );
         return;
+    }
+    if let Ok(only) = std::env::var("WEBNET_BENCH_ONLY") {
+        if !["drain", "isolation", "prune"].contains(&only.as_str()) {
+            eprintln!(
+                "error: WEBNET_BENCH_ONLY: {only:?} is not a scenario (drain, isolation or prune)"
+            );
+            std::process::exit(2);
+        }
     }
     // `cargo bench` passes `--bench`; ignore anything else we do not know.
     let full = args.iter().any(|a| a == "--full");

@@ -11,7 +11,7 @@ use super::{CliError, Format};
 use crate::domain::allowlist::TargetPolicy;
 use crate::domain::proxy::{self, NoProxy, Proxies, ProxyChoice};
 use crate::domain::text;
-use crate::domain::time::{to_millis, Millis};
+use crate::domain::time::Millis;
 use crate::domain::{CustomerId, Scope};
 use crate::ops::{self, Sending};
 use crate::store::Store;
@@ -183,7 +183,7 @@ impl Context {
     }
 
     pub fn now(&self) -> Millis {
-        to_millis(std::time::SystemTime::now())
+        crate::delivery::system_clock()
     }
 }
 

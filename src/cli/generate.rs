@@ -211,6 +211,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "For tests only: how long a write waits for another process's lock on the database, in milliseconds, instead of 30 s.",
     ),
     (
+        "WEBNET_TEST_CLOCK_OFFSET",
+        "For tests only: milliseconds (may be negative) added to the clock this process reads, so a backoff comes due without waiting.",
+    ),
+    (
         "XDG_DATA_HOME, HOME",
         "Where the default database lives: $XDG_DATA_HOME/webnet/webhooks.db, else ~/.local/share/webnet/webhooks.db.",
     ),

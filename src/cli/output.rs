@@ -56,7 +56,8 @@ pub fn print_list(format: Format, values: &[Value], columns: &[Column], empty: &
                 .filter(|(_, key)| values.iter().any(|v| !v[*key].is_null()))
                 .collect();
             let headers: Vec<&str> = shown.iter().map(|(h, _)| *h).collect();
-            let now = std::time::SystemTime::now();
+            let now = std::time::UNIX_EPOCH
+                + std::time::Duration::from_millis(crate::delivery::system_clock().max(0) as u64);
             let mut rows: Vec<Vec<String>> = values
                 .iter()
                 .map(|v| {

@@ -1,0 +1,268 @@
+//! Test helpers: the real `webnet` binary on a temporary database.
+#![allow(dead_code)]
+
+pub mod lock;
+pub mod receiver;
+pub mod webhook;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// Proxy variables of the test's own environment are not passed on: receivers are on loopback,
+/// and tests/it/proxy.rs sets them itself.
+const PROXY_VARS: [&str; 4] = ["http_proxy", "https_proxy", "all_proxy", "no_proxy"];
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub db: PathBuf,
+    /// Set on every command (e.g. allowing loopback receivers).
+    vars: Vec<(&'static str, &'static str)>,
+}
+
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    fn from(o: Output) -> Out {
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts exit 0 and returns self.
+    #[track_caller]
+    pub fn ok(self) -> Out {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts the exit code and a one-line error message containing `needle`.
+    #[track_caller]
+    pub fn fails(self, code: i32, needle: &str) -> Out {
+        assert_eq!(
+            self.code, code,
+            "exit code\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        assert!(
+            self.stderr.contains(needle),
+            "stderr should mention {needle:?}: {}",
+            self.stderr
+        );
+        assert_eq!(
+            self.stderr.trim_end().lines().count(),
+            1,
+            "one-line message: {}",
+            self.stderr
+        );
+        assert!(self.stderr.starts_with("error: "), "{}", self.stderr);
+        assert!(self.stdout.is_empty(), "nothing on stdout: {}", self.stdout);
+        self
+    }
+
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+
+    /// Every line of stdout as JSON (NDJSON).
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect()
+    }
+}
+
+/// Waits (bounded, about 5 s) until something listens on `port` on loopback.
+pub fn wait_for_port(port: u16) -> bool {
+    (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    })
+}
+
+/// The `X-Webhook-Signature` a receiver expects, computed independently of webnet.
+pub fn hmac_hex(secret: &str, body: &[u8]) -> String {
+    use hmac::{Hmac, Mac};
+    let mut m = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    m.update(body);
+    format!("sha256={}", hex::encode(m.finalize().into_bytes()))
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_webnet")
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("webhooks.db");
+        Env {
+            dir,
+            db,
+            vars: Vec::new(),
+        }
+    }
+
+    /// An env whose every command may reach loopback receivers (`WEBNET_ALLOW_PRIVATE_TARGETS`).
+    pub fn local() -> Env {
+        let mut env = Env::new();
+        env.vars.push(("WEBNET_ALLOW_PRIVATE_TARGETS", "1"));
+        env
+    }
+
+    /// `webnet` with this env's database and none of the caller's WEBNET_* settings, stdin empty.
+    pub fn cmd(&self) -> Command {
+        let mut c = self.tty_cmd();
+        c.stdin(Stdio::null());
+        c
+    }
+
+    /// As [`Env::cmd`], with stdio left for a pseudo-terminal to set.
+    pub fn tty_cmd(&self) -> Command {
+        let mut c = Command::new(bin());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("WEBNET_") || PROXY_VARS.contains(&k.to_ascii_lowercase().as_str()) {
+                c.env_remove(k);
+            }
+        }
+        c.env("WEBNET_DB", &self.db);
+        for (k, v) in &self.vars {
+            c.env(k, v);
+        }
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Out {
+        Out::from(self.cmd().args(args).output().expect("run webnet"))
+    }
+
+    pub fn run_env(&self, env: &[(&str, &str)], args: &[&str]) -> Out {
+        let mut c = self.cmd();
+        c.args(args);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        Out::from(c.output().expect("run webnet"))
+    }
+
+    /// Runs as if `later` had passed: the binary's clock moved ahead (`WEBNET_TEST_CLOCK_OFFSET`,
+    /// test-only), so a backoff or a time window comes due without the test sleeping. Times it
+    /// records are that far ahead too.
+    pub fn run_after(&self, later: std::time::Duration, args: &[&str]) -> Out {
+        let offset = later.as_millis().to_string();
+        self.run_env(&[("WEBNET_TEST_CLOCK_OFFSET", &offset)], args)
+    }
+
+    pub fn run_stdin(&self, args: &[&str], input: &str) -> Out {
+        self.run_stdin_env(&[], args, input)
+    }
+
+    pub fn run_stdin_env(&self, env: &[(&str, &str)], args: &[&str], input: &str) -> Out {
+        let mut c = self.cmd();
+        c.envs(env.iter().copied());
+        c.args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().expect("spawn webnet");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let input = input.to_string();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(input.as_bytes());
+        });
+        let out = child.wait_with_output().expect("wait webnet");
+        let _ = writer.join();
+        Out::from(out)
+    }
+
+    /// Creates a customer and returns its id.
+    pub fn customer(&self, name: &str) -> i64 {
+        self.run(&["customers", "create", name]).ok().json()["id"]
+            .as_i64()
+            .expect("id")
+    }
+
+    /// Creates a webhook for `customer` with `extra` options and returns its id.
+    pub fn webhook(&self, customer: i64, name: &str, url: &str, extra: &[&str]) -> i64 {
+        self.create_webhook(url)
+            .customer(customer)
+            .name(name)
+            .args(extra)
+            .id()
+    }
+
+    /// Runs with private targets allowed (test receivers are on loopback).
+    pub fn run_local(&self, args: &[&str]) -> Out {
+        self.run_env(&[("WEBNET_ALLOW_PRIVATE_TARGETS", "1")], args)
+    }
+
+    /// Creates a webhook for a loopback receiver (private targets allowed) and returns its id.
+    pub fn local_webhook(&self, customer: i64, name: &str, url: &str, extra: &[&str]) -> i64 {
+        self.create_webhook(url)
+            .customer(customer)
+            .name(name)
+            .args(extra)
+            .local()
+            .id()
+    }
+
+    /// A delivery as `deliveries show` prints it.
+    pub fn delivery(&self, id: i64) -> Value {
+        self.run(&["deliveries", "show", &id.to_string()])
+            .ok()
+            .json()
+    }
+
+    /// Every row of every table, as text: compared before and after to prove nothing changed.
+    pub fn dump(&self) -> String {
+        dump(&self.db)
+    }
+}
+
+pub fn dump(db: &Path) -> String {
+    let conn = rusqlite::Connection::open(db).expect("open db");
+    let mut out = String::new();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for t in tables {
+        out.push_str(&format!("== {t}\n"));
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM \"{t}\" ORDER BY 1"))
+            .unwrap();
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((0..n)
+                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                    .collect::<Vec<_>>()
+                    .join("|"))
+            })
+            .unwrap();
+        for r in rows {
+            out.push_str(&r.unwrap());
+            out.push('\n');
+        }
+    }
+    out
+}

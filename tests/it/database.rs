@@ -1,0 +1,529 @@
+//! The database file: where it is created, how, and which files are refused untouched.
+
+use crate::common;
+
+use std::os::unix::fs::PermissionsExt;
+
+use common::{bin, Env};
+
+#[test]
+fn created_on_first_use_with_wal_and_migrations() {
+    let env = Env::new();
+    let nested = env.dir.path().join("a/b/hooks.db");
+    let out = env
+        .run(&[
+            "--db",
+            nested.to_str().unwrap(),
+            "customers",
+            "create",
+            "acme",
+        ])
+        .ok();
+    assert_eq!(out.json()["id"], 1);
+    assert!(nested.exists());
+    assert_eq!(
+        std::fs::metadata(&nested).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let conn = rusqlite::Connection::open(&nested).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert!(version >= 1);
+    for table in [
+        "customers",
+        "webhooks",
+        "events",
+        "deliveries",
+        "attempts",
+        "allowed_targets",
+    ] {
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1, "table {table}");
+    }
+}
+
+#[test]
+fn default_path_follows_xdg_then_home() {
+    let env = Env::new();
+    let xdg = env.dir.path().join("xdg");
+    let home = env.dir.path().join("home");
+    let mut c = env.cmd();
+    c.env_remove("WEBNET_DB")
+        .env("XDG_DATA_HOME", &xdg)
+        .env("HOME", &home);
+    assert!(c
+        .args(["customers", "create", "acme"])
+        .status()
+        .unwrap()
+        .success());
+    assert!(xdg.join("webnet/webhooks.db").exists());
+
+    let mut c = env.cmd();
+    c.env_remove("WEBNET_DB")
+        .env_remove("XDG_DATA_HOME")
+        .env("HOME", &home);
+    assert!(c
+        .args(["customers", "create", "acme"])
+        .status()
+        .unwrap()
+        .success());
+    assert!(home.join(".local/share/webnet/webhooks.db").exists());
+}
+
+#[test]
+fn a_file_that_is_not_ours_is_refused_and_untouched() {
+    let env = Env::new();
+    let text = env.dir.path().join("notes.txt");
+    std::fs::write(&text, "just some notes, not a database\n").unwrap();
+    let before = std::fs::read(&text).unwrap();
+    env.run(&["--db", text.to_str().unwrap(), "webhooks", "list"])
+        .fails(2, "not a webnet database");
+    assert_eq!(std::fs::read(&text).unwrap(), before);
+
+    // Another program's SQLite database.
+    let other = env.dir.path().join("other.db");
+    {
+        let conn = rusqlite::Connection::open(&other).unwrap();
+        conn.execute_batch("CREATE TABLE songs (title TEXT); INSERT INTO songs VALUES ('x');")
+            .unwrap();
+    }
+    let before = std::fs::read(&other).unwrap();
+    env.run(&[
+        "--db",
+        other.to_str().unwrap(),
+        "customers",
+        "create",
+        "acme",
+    ])
+    .fails(2, "not a webnet database");
+    assert_eq!(std::fs::read(&other).unwrap(), before);
+}
+
+#[test]
+fn a_database_from_a_newer_webnet_is_refused_and_untouched() {
+    let env = Env::new();
+    env.customer("acme");
+    {
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        conn.execute_batch("PRAGMA user_version = 999;").unwrap();
+    }
+    let before = env.dump();
+    let bytes = std::fs::read(&env.db).unwrap();
+    env.run(&["customers", "create", "globex"])
+        .fails(1, "newer webnet");
+    assert_eq!(env.dump(), before);
+    assert_eq!(std::fs::read(&env.db).unwrap(), bytes);
+}
+
+#[test]
+fn many_first_runs_at_once_agree_on_the_schema() {
+    let env = Env::new();
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            env.cmd()
+                .args(["customers", "create", &format!("c{i}")])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let list = env.run(&["customers", "list"]).ok().json();
+    assert_eq!(list.as_array().unwrap().len(), 8);
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let out = std::process::Command::new(bin())
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("webnet "));
+    let out = std::process::Command::new(bin())
+        .args(["webhooks", "create", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--retry-backoff"));
+}
+
+/// Everything under `dir`, as relative paths, to prove a command created nothing.
+fn tree(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            if p.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn commands_that_only_read_or_deliver_refuse_a_database_that_does_not_exist() {
+    let env = Env::new();
+    let before = tree(env.dir.path());
+    for db in [env.db.clone(), env.dir.path().join("typo/dir/hooks.db")] {
+        let db_arg = db.to_str().unwrap();
+        for args in [
+            &["drain"][..],
+            &["drain", "--watch", "--max-time", "1s"],
+            &["emit", "job.completed", "--customer", "1"],
+            &["deliveries", "list"],
+            &["deliveries", "show", "1"],
+            &["deliveries", "retry", "--failed"],
+            &["webhooks", "list"],
+            &["webhooks", "show", "1"],
+            &["webhooks", "test", "1"],
+            &["webhooks", "update", "1", "--name", "x"],
+            &["webhooks", "delete", "1", "--yes"],
+            &["customers", "list"],
+            &["stats"],
+            &["targets", "list"],
+            &["targets", "remove", "10.0.0.0/8"],
+        ] {
+            let mut full = vec!["--db", db_arg];
+            full.extend(args);
+            let out = env.run(&full).fails(1, "no webnet database at");
+            assert!(
+                out.stderr.contains(db_arg) && out.stderr.contains("webnet customers create"),
+                "{args:?}: names the path and how to create one: {}",
+                out.stderr
+            );
+        }
+        let out = env.run_stdin(
+            &["--db", db_arg, "emit"],
+            "{\"customer\": 1, \"event_type\": \"job.completed\", \"job\": {}}\n",
+        );
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("no webnet database at"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(tree(env.dir.path()), before, "no file, folder or key file");
+}
+
+#[test]
+fn creating_commands_create_the_database() {
+    for args in [
+        &["customers", "create", "acme"][..],
+        &["targets", "allow", "10.20.0.0/16"],
+    ] {
+        let env = Env::new();
+        env.run(args).ok();
+        assert!(env.db.exists(), "{args:?}");
+        env.run(&["drain"]).ok();
+    }
+}
+
+#[test]
+fn a_url_as_db_is_refused_before_touching_the_disk() {
+    let env = Env::new();
+    let before = tree(env.dir.path());
+    for url in [
+        "postgres://user:hunter2@db.example.com:5432/webnet",
+        "postgresql://user:hunter2@db.example.com/webnet?sslmode=require",
+        "postgres://db.example.com/webnet?password=hunter2",
+        "mysql://root:hunter2@localhost/webnet",
+        "file:///tmp/webnet.db",
+    ] {
+        for (how, out) in [
+            (
+                "--db",
+                Out::run_in(
+                    env.dir.path(),
+                    &["--db", url, "customers", "create", "acme"],
+                    None,
+                ),
+            ),
+            (
+                "WEBNET_DB",
+                Out::run_in(env.dir.path(), &["drain"], Some(url)),
+            ),
+        ] {
+            assert_eq!(out.code, 2, "{how} {url}: {}", out.stderr);
+            assert!(
+                out.stderr.starts_with("error: --db: ") && out.stderr.contains("is a URL"),
+                "{how} {url}: {}",
+                out.stderr
+            );
+            assert!(!out.stderr.contains("hunter2"), "{how}: {}", out.stderr);
+            assert!(out.stdout.is_empty());
+        }
+    }
+    let out = Out::run_in(
+        env.dir.path(),
+        &["--db", "postgres://user:hunter2@host/db", "drain"],
+        None,
+    );
+    assert!(
+        out.stderr.contains("postgres://user:***@host/db") && out.stderr.contains("PostgreSQL"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        tree(env.dir.path()),
+        before,
+        "no folder named after the URL"
+    );
+}
+
+#[test]
+fn a_db_url_password_with_odd_characters_is_hidden_too() {
+    let env = Env::new();
+    for (url, password, shown) in [
+        // A URL parser ends the user info at the first `/` or `?`: the password is still hidden.
+        (
+            "postgres://app:pa/ss@db/x",
+            "pa/ss",
+            "\"postgres://app:***@db/x\"",
+        ),
+        (
+            "postgres://app:p?ss@db/x",
+            "app:p",
+            "\"postgres://app:***@db/x\"",
+        ),
+        (
+            "postgres://app:p#ss@db/x?password=secret",
+            "ss@",
+            "\"postgres://app:***@db/x?***\"",
+        ),
+    ] {
+        let out = Out::run_in(env.dir.path(), &["--db", url, "drain"], None);
+        assert_eq!(out.code, 2, "{url}: {}", out.stderr);
+        assert!(!out.stderr.contains(password), "{url}: {}", out.stderr);
+        assert!(!out.stderr.contains("secret"), "{url}: {}", out.stderr);
+        assert!(out.stderr.contains(shown), "{url}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn a_sqlite_uri_or_an_empty_db_is_refused_before_touching_the_disk() {
+    let env = Env::new();
+    let before = tree(env.dir.path());
+    let abs = format!("file:{}/x/y.db?mode=rwc", env.dir.path().display());
+    for uri in [
+        abs.as_str(),
+        "file:x.db",
+        "file:hooks.db?mode=ro",
+        "FILE:x.db",
+    ] {
+        for args in [&["customers", "create", "acme"][..], &["customers", "list"]] {
+            for (how, out) in [
+                ("--db", {
+                    let mut full = vec!["--db", uri];
+                    full.extend(args);
+                    Out::run_in(env.dir.path(), &full, None)
+                }),
+                ("WEBNET_DB", Out::run_in(env.dir.path(), args, Some(uri))),
+            ] {
+                assert_eq!(out.code, 2, "{how} {uri} {args:?}: {}", out.stderr);
+                assert!(
+                    out.stderr.starts_with("error: --db: ")
+                        && out.stderr.contains("is a SQLite URI; give a plain path"),
+                    "{how} {uri}: {}",
+                    out.stderr
+                );
+                assert!(out.stdout.is_empty());
+            }
+        }
+    }
+    assert_eq!(
+        tree(env.dir.path()),
+        before,
+        "no file and no folder named file:"
+    );
+    let out = Out::run_in(env.dir.path(), &["--db", "", "customers", "list"], None);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.stderr, "error: --db: empty; give a file path\n");
+    // A file whose name starts with file: can still be named as a path.
+    let out = Out::run_in(
+        env.dir.path(),
+        &["--db", "./file:x.db", "customers", "create", "acme"],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(env.dir.path().join("file:x.db").is_file());
+}
+
+#[test]
+fn a_directory_as_db_is_named_as_such() {
+    let env = Env::new();
+    let dir = env.dir.path().join("some/dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    let dir_arg = dir.to_str().unwrap();
+    for args in [
+        &["customers", "list"][..],
+        &["customers", "create", "acme"],
+        &["drain"],
+    ] {
+        let mut full = vec!["--db", dir_arg];
+        full.extend(args);
+        env.run(&full).fails(
+            2,
+            &format!("error: --db: {dir_arg} is a directory, not a database file"),
+        );
+    }
+    assert_eq!(tree(&dir), Vec::<String>::new(), "nothing made inside it");
+}
+
+#[test]
+fn an_empty_file_is_not_turned_into_a_database_by_commands_that_only_read() {
+    let env = Env::new();
+    std::fs::write(&env.db, b"").unwrap();
+    for args in [
+        &["customers", "list"][..],
+        &["webhooks", "list"],
+        &["deliveries", "list"],
+        &["drain"],
+        &["stats"],
+    ] {
+        env.run(args).fails(1, "no webnet database at");
+        assert_eq!(std::fs::metadata(&env.db).unwrap().len(), 0, "{args:?}");
+    }
+    assert_eq!(
+        tree(env.dir.path()),
+        vec!["webhooks.db".to_string()],
+        "no WAL, shared-memory or key file"
+    );
+    // A creating command makes the empty file a database, as it would a missing one.
+    env.run(&["customers", "create", "acme"]).ok();
+    env.run(&["customers", "list"]).ok();
+}
+
+/// A run of the binary in `cwd` (where a URL taken as a relative path would land).
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn run_in(cwd: &std::path::Path, args: &[&str], db_env: Option<&str>) -> Out {
+        let mut c = std::process::Command::new(bin());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("WEBNET_") {
+                c.env_remove(k);
+            }
+        }
+        if let Some(db) = db_env {
+            c.env("WEBNET_DB", db);
+        }
+        let o = c
+            .current_dir(cwd)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// A database edited by hand (or damaged): the row that does not decode is named, with the
+/// value, and the command fails (exit 1); nothing is sent on a guess.
+mod corrupt_rows {
+    use super::common::receiver::Receiver;
+    use super::Env;
+
+    /// A customer, a webhook on a loopback receiver with a credential header, and one
+    /// delivery recorded but not sent.
+    fn recorded(rx: &Receiver) -> Env {
+        let env = Env::new();
+        env.customer("acme");
+        env.local_webhook(
+            1,
+            "a",
+            &rx.url("/"),
+            &["--header", "Authorization: Bearer tok"],
+        );
+        env.run(&["emit", "job.completed", "--customer", "1", "--queue"])
+            .ok();
+        env
+    }
+
+    fn edit(env: &Env, sql: &str) {
+        let conn = rusqlite::Connection::open(&env.db).unwrap();
+        // The schema's CHECK on status would refuse the edit a damaged file can hold.
+        conn.pragma_update(None, "ignore_check_constraints", true)
+            .unwrap();
+        assert_eq!(conn.execute(sql, []).unwrap(), 1);
+    }
+
+    #[test]
+    fn an_unknown_status_is_reported_not_taken_for_pending_or_failed() {
+        let rx = Receiver::ok();
+        let env = recorded(&rx);
+        edit(&env, "UPDATE deliveries SET status = 'bogus' WHERE id = 1");
+        let message = r#"deliveries row 1: status "bogus" is not a status"#;
+        env.run(&["deliveries", "list"]).fails(1, message);
+        env.run(&["deliveries", "show", "1"]).fails(1, message);
+        env.run_local(&["drain"]).fails(1, message);
+        assert_eq!(
+            rx.count(),
+            0,
+            "nothing is sent for a row that does not decode"
+        );
+    }
+
+    #[test]
+    fn corrupt_headers_are_reported_never_sent_as_none() {
+        let rx = Receiver::ok();
+        let env = recorded(&rx);
+        edit(
+            &env,
+            "UPDATE webhooks SET headers = '{not json' WHERE id = 1",
+        );
+        let message = "webhooks row 1: headers is not a JSON object";
+        env.run(&["webhooks", "list"]).fails(1, message);
+        env.run(&["webhooks", "show", "1"]).fails(1, message);
+        // The delivery would have gone out without its Authorization header.
+        env.run_local(&["drain"]).fails(1, message);
+        assert_eq!(rx.count(), 0, "nothing is sent without its headers");
+    }
+
+    #[test]
+    fn corrupt_event_types_are_reported() {
+        let rx = Receiver::ok();
+        let env = recorded(&rx);
+        edit(
+            &env,
+            "UPDATE webhooks SET event_types = 'job.completed' WHERE id = 1",
+        );
+        let message = "webhooks row 1: event_types is not a JSON array";
+        env.run(&["webhooks", "list"]).fails(1, message);
+        env.run(&["webhooks", "show", "1"]).fails(1, message);
+        edit(
+            &env,
+            r#"UPDATE webhooks SET event_types = '["job.exploded"]' WHERE id = 1"#,
+        );
+        env.run(&["webhooks", "list"]).fails(
+            1,
+            r#"webhooks row 1: event_types: "job.exploded" is not an event type"#,
+        );
+    }
+}

@@ -1,0 +1,812 @@
+//! `webnet schedule install`: units and crontab lines that work as written, for this database.
+
+use crate::common;
+
+use std::process::Command;
+
+use common::{bin, Env};
+
+/// `XDG_CONFIG_HOME` and `XDG_DATA_HOME` under the test's folder, and a `crontab` that keeps
+/// the table in a file there (`crontab -l`, `crontab -`), ahead of any real one on `PATH`.
+struct Home {
+    config: std::path::PathBuf,
+    data: std::path::PathBuf,
+    table: std::path::PathBuf,
+    path: String,
+}
+
+impl Home {
+    fn new(env: &Env) -> Home {
+        use std::os::unix::fs::PermissionsExt;
+        let root = env.dir.path();
+        let bin = root.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let table = root.join("crontab.txt");
+        let script = bin.join("crontab");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\ncase \"$1\" in\n  -l) [ -f '{t}' ] || {{ echo 'no crontab' >&2; exit 1; }}; cat '{t}' ;;\n  -) cat > '{t}' ;;\n  *) exit 2 ;;\nesac\n",
+                t = table.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Home {
+            config: root.join("config"),
+            data: root.join("data"),
+            table,
+            path: format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        }
+    }
+
+    /// The default database's path under this home.
+    fn default_db(&self) -> std::path::PathBuf {
+        self.data.join("webnet/webhooks.db")
+    }
+
+    fn vars(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("XDG_CONFIG_HOME", self.config.to_str().unwrap()),
+            ("XDG_DATA_HOME", self.data.to_str().unwrap()),
+            ("PATH", &self.path),
+        ]
+    }
+
+    /// Runs webnet with this home (and `extra` variables) on the database `db`.
+    fn run(
+        &self,
+        env: &Env,
+        db: &std::path::Path,
+        extra: &[(&str, &str)],
+        args: &[&str],
+    ) -> common::Out {
+        let mut vars = self.vars();
+        vars.push(("WEBNET_DB", db.to_str().unwrap()));
+        vars.extend(extra.iter().copied());
+        env.run_env(&vars, args)
+    }
+
+    fn crontab(&self) -> String {
+        std::fs::read_to_string(&self.table).unwrap_or_default()
+    }
+
+    fn units(&self) -> std::path::PathBuf {
+        self.config.join("systemd/user")
+    }
+}
+
+#[test]
+fn systemd_units_are_written_for_this_database_and_verify() {
+    let env = Env::new();
+    let home = Home::new(&env);
+    let default = home.default_db();
+    home.run(&env, &default, &[], &["customers", "create", "acme"])
+        .ok();
+    let out = home
+        .run(&env, &default, &[], &["schedule", "install", "--systemd"])
+        .ok();
+    let v = out.json();
+    assert!(v["next"]
+        .as_str()
+        .unwrap()
+        .contains("enable --now webnet-drain.timer"));
+    let dir = home.units();
+    let service = std::fs::read_to_string(dir.join("webnet-drain.service")).unwrap();
+    assert!(
+        service.contains(&format!(
+            "ExecStart={} --db {} drain --max-time 50s",
+            bin(),
+            default.display()
+        )),
+        "{service}"
+    );
+    assert!(dir.join("webnet-drain.timer").exists());
+    home.run(
+        &env,
+        &default,
+        &[],
+        &["schedule", "install", "--systemd", "--watch"],
+    )
+    .ok();
+    let watch = std::fs::read_to_string(dir.join("webnet-drain-watch.service")).unwrap();
+    assert!(
+        watch.contains("drain --watch") && watch.contains("Restart=always"),
+        "{watch}"
+    );
+    verify(&[
+        dir.join("webnet-drain.service"),
+        dir.join("webnet-drain.timer"),
+        dir.join("webnet-drain-watch.service"),
+    ]);
+}
+
+/// `systemd-analyze verify` accepts the units (skipped where it is not installed).
+fn verify(units: &[std::path::PathBuf]) {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: systemd-analyze is not available here");
+        return;
+    }
+    let verify = Command::new("systemd-analyze")
+        .arg("verify")
+        .args(units)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
+
+#[test]
+fn a_second_database_gets_its_own_units_and_environment_file() {
+    let env = Env::new();
+    let home = Home::new(&env);
+    let default = home.default_db();
+    let other = env.db.clone();
+    let key = [("WEBNET_SECRET_KEY", "pass phrase")];
+    for db in [&default, &other] {
+        home.run(&env, db, &[], &["customers", "create", "acme"])
+            .ok();
+    }
+    let first = home
+        .run(&env, &default, &key, &["schedule", "install", "--systemd"])
+        .ok()
+        .json();
+    let second = home
+        .run(
+            &env,
+            &other,
+            &key,
+            &["schedule", "install", "--systemd", "--retain", "30d"],
+        )
+        .ok()
+        .json();
+    let dir = home.units();
+    let files = |v: &serde_json::Value| -> Vec<String> {
+        v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap().to_string())
+            .collect()
+    };
+    // The default database keeps the names README shows.
+    let env_default = home.config.join("webnet/drain.env");
+    assert_eq!(
+        files(&first),
+        [
+            env_default.display().to_string(),
+            dir.join("webnet-drain.service").display().to_string(),
+            dir.join("webnet-drain.timer").display().to_string(),
+        ]
+    );
+    // The other one: the same names with its own suffix, written beside them.
+    let written = files(&second);
+    assert_eq!(written.len(), 3, "{written:?}");
+    let name = |path: &str| {
+        std::path::Path::new(path)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let env_other = &written[0];
+    let service = &written[1];
+    let timer = &written[2];
+    assert!(
+        name(env_other).starts_with("drain-webhooks-"),
+        "{written:?}"
+    );
+    assert!(name(env_other).ends_with(".env"), "{written:?}");
+    let suffix = name(service)
+        .strip_prefix("webnet-drain-webhooks-")
+        .and_then(|s| s.strip_suffix(".service"))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("{written:?}"));
+    assert_eq!(suffix.len(), 8, "{written:?}");
+    assert_eq!(name(timer), format!("webnet-drain-webhooks-{suffix}.timer"));
+    assert_eq!(name(env_other), format!("drain-webhooks-{suffix}.env"));
+    assert!(
+        second["next"].as_str().unwrap().ends_with(&format!(
+            "enable --now webnet-drain-webhooks-{suffix}.timer"
+        )),
+        "{second}"
+    );
+    // Each service runs its own database, with its own options and environment file; the
+    // first was not overwritten.
+    let text = |p: &std::path::Path| std::fs::read_to_string(p).unwrap();
+    let first_service = text(&dir.join("webnet-drain.service"));
+    assert!(
+        first_service.contains(&format!("--db {} drain", default.display()))
+            && first_service.contains(&format!("EnvironmentFile={}\n", env_default.display()))
+            && !first_service.contains("--retain"),
+        "{first_service}"
+    );
+    let second_service = text(std::path::Path::new(service));
+    assert!(
+        second_service.contains(&format!("--db {} drain", other.display()))
+            && second_service.contains(&format!("EnvironmentFile={env_other}\n"))
+            && second_service.contains("--retain 30d")
+            && second_service.contains(&other.display().to_string()),
+        "{second_service}"
+    );
+    for f in [env_default.to_str().unwrap(), env_other] {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(f).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{f}");
+        assert!(text(std::path::Path::new(f)).contains("WEBNET_SECRET_KEY=\"pass phrase\""));
+    }
+    // On a terminal, the files written are listed, and the next step named.
+    let out = home
+        .run(
+            &env,
+            &other,
+            &key,
+            &[
+                "--output",
+                "table",
+                "schedule",
+                "install",
+                "--systemd",
+                "--watch",
+            ],
+        )
+        .ok();
+    let watch = dir.join(format!("webnet-drain-watch-webhooks-{suffix}.service"));
+    assert_eq!(
+        out.stdout.lines().collect::<Vec<_>>(),
+        [env_other.as_str(), watch.to_str().unwrap()],
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "now run: systemctl --user daemon-reload && systemctl --user enable --now webnet-drain-watch-webhooks-{suffix}.service"
+        )),
+        "{}",
+        out.stderr
+    );
+    verify(&[
+        dir.join("webnet-drain.service"),
+        dir.join("webnet-drain.timer"),
+        service.into(),
+        timer.into(),
+        watch,
+    ]);
+}
+
+#[test]
+fn each_database_gets_its_own_crontab_line() {
+    let env = Env::new();
+    let home = Home::new(&env);
+    let default = home.default_db();
+    let other = env.db.clone();
+    let key = [("WEBNET_SECRET_KEY", "pass phrase")];
+    for db in [&default, &other] {
+        home.run(&env, db, &[], &["customers", "create", "acme"])
+            .ok();
+    }
+    std::fs::write(&home.table, "MAILTO=ops@example.com\n0 3 * * * backup.sh\n").unwrap();
+
+    let first = home
+        .run(&env, &default, &key, &["schedule", "install", "--cron"])
+        .ok();
+    let line = first.json()["crontab"].as_str().unwrap().to_string();
+    assert!(
+        line.ends_with(&format!("# webnet drain {}", default.display())),
+        "{line}"
+    );
+    assert!(
+        first.stderr.contains("added to your crontab"),
+        "{}",
+        first.stderr
+    );
+    assert!(first.stderr.contains("drain.env"), "{}", first.stderr);
+    assert_eq!(
+        home.crontab(),
+        format!("MAILTO=ops@example.com\n0 3 * * * backup.sh\n{line}\n")
+    );
+
+    // The same database again: nothing changed, and the line it has is shown.
+    let again = home
+        .run(
+            &env,
+            &default,
+            &key,
+            &[
+                "--output", "table", "schedule", "install", "--cron", "--retain", "9d",
+            ],
+        )
+        .ok();
+    assert!(
+        again.stderr.contains("already installed"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(again.stdout.trim(), line);
+    assert_eq!(home.crontab().lines().count(), 3);
+
+    // Another database: its own line, with its own --retain and environment file.
+    let second = home
+        .run(
+            &env,
+            &other,
+            &key,
+            &["schedule", "install", "--cron", "--retain", "30d"],
+        )
+        .ok()
+        .json();
+    assert_eq!(second["added"], true);
+    let other_line = second["crontab"].as_str().unwrap();
+    let env_other = second["environment_file"].as_str().unwrap();
+    assert!(
+        env_other.contains("/webnet/drain-webhooks-") && other_line.contains(env_other),
+        "{second}"
+    );
+    assert!(
+        other_line.contains(&format!(
+            "--db {} drain --max-time 50s --retain 30d",
+            other.display()
+        )),
+        "{other_line}"
+    );
+    let table = home.crontab();
+    assert_eq!(
+        table.lines().collect::<Vec<_>>()[2..],
+        [line.as_str(), other_line]
+    );
+
+    // Each line runs its own database's drain, reading its own key file.
+    for l in table.lines().skip(2) {
+        run_as_cron(l);
+    }
+
+    // A line written before lines named their database counts as that database's.
+    let old = format!(
+        "* * * * * {} --db {} drain --max-time 50s > /dev/null # webnet drain",
+        bin(),
+        default.display()
+    );
+    std::fs::write(&home.table, format!("{old}\n")).unwrap();
+    let out = home
+        .run(&env, &default, &[], &["schedule", "install", "--cron"])
+        .ok();
+    assert!(out.stderr.contains("already installed"), "{}", out.stderr);
+    assert_eq!(out.json()["crontab"], old.as_str());
+    home.run(&env, &other, &[], &["schedule", "install", "--cron"])
+        .ok();
+    assert_eq!(home.crontab().lines().count(), 2);
+}
+
+#[test]
+fn schedule_install_refuses_a_database_that_does_not_exist() {
+    let env = Env::new();
+    let home = Home::new(&env);
+    for args in [
+        vec!["schedule", "install", "--cron"],
+        vec!["schedule", "install", "--cron", "--print"],
+        vec!["schedule", "install", "--systemd"],
+    ] {
+        home.run(&env, &env.db, &[("WEBNET_SECRET_KEY", "k")], &args)
+            .fails(1, "no webnet database at");
+    }
+    assert!(!env.db.exists(), "nothing created");
+    assert!(!home.config.exists(), "nothing written");
+    assert!(!home.table.exists(), "no crontab");
+}
+
+#[test]
+fn schedule_install_names_both_schedulers_when_neither_is_given() {
+    let env = Env::new();
+    env.customer("acme");
+    env.run(&["schedule", "install", "--print"])
+        .fails(2, "<--cron|--systemd>");
+    env.run(&["schedule", "install"])
+        .fails(2, "<--cron|--systemd>");
+    let help = env.run(&["schedule", "install", "--help"]).ok().stdout;
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains("--print Print the line or units instead of installing them. With WEBNET_SECRET_KEY or a proxy set, the private environment file they read is still written (mode 0600)"),
+        "{help}"
+    );
+}
+
+#[test]
+fn the_cron_line_runs_as_printed() {
+    let env = Env::new();
+    env.customer("acme"); // drain refuses a database that does not exist
+    let line = env
+        .run(&["schedule", "install", "--cron", "--print"])
+        .ok()
+        .stdout;
+    assert!(line.starts_with("* * * * * "), "{line}");
+    let command = line.trim().trim_start_matches("* * * * * ");
+    let out = Command::new("sh").arg("-c").arg(command).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(env.db.exists(), "the line names this database");
+    env.run(&["schedule", "install", "--cron", "--watch"])
+        .fails(2, "--watch");
+    let printed = env
+        .run(&["schedule", "install", "--systemd", "--print"])
+        .ok()
+        .stdout;
+    assert!(printed.contains("[Timer]"), "{printed}");
+}
+
+/// A passphrase a shell or systemd would mangle if it were not quoted right.
+const PASSPHRASE: &str = r#"pass phrase 'single' "double" $HOME ${X} `id` \back; # %n"#;
+
+/// The environment file `schedule install` wrote under `config` (for a database that is not
+/// the default one: `drain-<stem>-<hash>.env`); `None` when there is none.
+fn env_file(config: &std::path::Path) -> Option<std::path::PathBuf> {
+    let files: Vec<_> = std::fs::read_dir(config.join("webnet"))
+        .ok()?
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "env"))
+        .collect();
+    assert!(files.len() <= 1, "{files:?}");
+    files.into_iter().next()
+}
+
+#[test]
+fn the_cron_line_reads_the_key_from_a_private_file_and_the_drain_it_runs_can_sign() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let env = Env::new();
+    let rx = common::receiver::Receiver::ok();
+    let config = env.dir.path().join("config");
+    let key = [("WEBNET_SECRET_KEY", PASSPHRASE)];
+    let c = env.customer("acme").to_string();
+    let created = env
+        .run_env(
+            &key,
+            &[
+                "--allow-private-targets",
+                "webhooks",
+                "create",
+                "--customer",
+                &c,
+                "--name",
+                "signed",
+                "--url",
+                &rx.url("/"),
+                "--event",
+                "job.completed",
+                "--secret",
+                "the-webhook-secret",
+            ],
+        )
+        .ok();
+    assert!(created.json()["has_secret"].as_bool().unwrap());
+    assert!(
+        !env.dir.path().join("webhooks.db.key").exists(),
+        "sealed with the passphrase, not a key file"
+    );
+    env.run(&["emit", "job.completed", "--customer", &c, "--queue"])
+        .ok();
+
+    let out = env
+        .run_env(
+            &[
+                ("WEBNET_SECRET_KEY", PASSPHRASE),
+                ("WEBNET_ALLOW_PRIVATE_TARGETS", "1"),
+                ("XDG_CONFIG_HOME", config.to_str().unwrap()),
+            ],
+            &[
+                "schedule", "install", "--cron", "--print", "--retain", "90d",
+            ],
+        )
+        .ok();
+    assert!(
+        !out.stdout.contains("pass phrase") && !out.stderr.contains("pass phrase"),
+        "the passphrase is never printed: {}{}",
+        out.stdout,
+        out.stderr
+    );
+    let file = env_file(&config).expect("the environment file");
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    // --print installs nothing else, and says that it wrote the file.
+    assert!(
+        out.stderr.contains(&format!(
+            "wrote {} (mode 0600) with the secret key (WEBNET_SECRET_KEY): the printed line reads it from there",
+            file.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    let line = out.stdout.trim();
+    assert!(line.contains(file.to_str().unwrap()), "{line}");
+    assert!(line.contains("--allow-private-targets"), "{line}");
+    assert!(line.contains("drain --max-time 50s --retain 90d"), "{line}");
+    // The file holds the key as the shell reads it back.
+    let read = Command::new("sh")
+        .arg("-c")
+        .arg("set -a && . \"$1\" && printf %s \"$WEBNET_SECRET_KEY\"")
+        .arg("sh")
+        .arg(&file)
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&read.stdout), PASSPHRASE);
+
+    // Run the line as cron would (cron turns `\%` into `%`), with no WEBNET_* of ours.
+    let command = line.trim_start_matches("* * * * * ").replace(r"\%", "%");
+    let mut sh = Command::new("sh");
+    sh.arg("-c").arg(&command);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("WEBNET_") {
+            sh.env_remove(k);
+        }
+    }
+    let ran = sh.output().unwrap();
+    assert!(
+        ran.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let got = rx.wait_for(1, std::time::Duration::from_secs(5));
+    assert_eq!(got.len(), 1, "the scheduled drain sent the queued delivery");
+    assert_eq!(
+        got[0].header("x-webhook-signature"),
+        Some(common::hmac_hex("the-webhook-secret", &got[0].body).as_str()),
+        "signed: the drain could open the secret with the key from the file"
+    );
+    assert_eq!(env.delivery(1)["status"], "success");
+}
+
+#[test]
+fn systemd_units_read_the_key_from_a_private_file_and_verify() {
+    let env = Env::new();
+    env.customer("acme");
+    let config = env.dir.path().join("config");
+    let vars = [
+        ("WEBNET_SECRET_KEY", PASSPHRASE),
+        ("XDG_CONFIG_HOME", config.to_str().unwrap()),
+    ];
+    let printed = env
+        .run_env(
+            &vars,
+            &[
+                "--allow-private-targets",
+                "schedule",
+                "install",
+                "--systemd",
+                "--print",
+                "--retain",
+                "2weeks",
+            ],
+        )
+        .ok();
+    assert!(
+        !printed.stdout.contains("pass phrase"),
+        "{}",
+        printed.stdout
+    );
+    assert!(
+        !printed.stderr.contains("pass phrase"),
+        "{}",
+        printed.stderr
+    );
+    let file = env_file(&config).expect("the environment file");
+    assert!(
+        printed
+            .stdout
+            .contains(&format!("EnvironmentFile={}\n", file.display())),
+        "{}",
+        printed.stdout
+    );
+    env.run_env(
+        &vars,
+        &["schedule", "install", "--systemd", "--retain", "90d"],
+    )
+    .ok();
+    env.run_env(
+        &vars,
+        &[
+            "schedule",
+            "install",
+            "--systemd",
+            "--watch",
+            "--retain",
+            "90d",
+        ],
+    )
+    .ok();
+    let dir = config.join("systemd/user");
+    // This database is not the default one: its units carry its suffix.
+    let unit = |base: &str, kind: &str| {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                name.starts_with(&format!("{base}-webhooks-")) && name.ends_with(kind)
+            })
+            .unwrap_or_else(|| panic!("no {base} {kind} in {}", dir.display()))
+    };
+    let (service, timer, watch) = (
+        unit("webnet-drain", ".service"),
+        unit("webnet-drain", ".timer"),
+        unit("webnet-drain-watch", ".service"),
+    );
+    for unit in [&service, &watch] {
+        let text = std::fs::read_to_string(unit).unwrap();
+        assert!(!text.contains("pass phrase"), "{text}");
+        assert!(
+            text.contains(&format!("EnvironmentFile={}\n", file.display())),
+            "{text}"
+        );
+        assert!(text.contains(" drain "), "{text}");
+        assert!(text.contains("--retain 90d"), "{text}");
+        assert!(
+            !text.contains("--allow-private-targets"),
+            "not asked for: {text}"
+        );
+    }
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("WEBNET_SECRET_KEY="));
+    // Without a key: the key file beside the database, as before, and no environment file.
+    let plain = Env::new();
+    plain.customer("acme");
+    let plain_config = plain.dir.path().join("config");
+    let out = plain
+        .run_env(
+            &[("XDG_CONFIG_HOME", plain_config.to_str().unwrap())],
+            &["schedule", "install", "--systemd", "--print"],
+        )
+        .ok();
+    assert!(!out.stdout.contains("EnvironmentFile"), "{}", out.stdout);
+    assert!(env_file(&plain_config).is_none());
+    env.run(&["schedule", "install", "--cron", "--print", "--retain", "0s"])
+        .fails(2, "--retain");
+    verify(&[service, timer, watch]);
+}
+
+/// Runs a crontab line as cron would (`\%` is `%`), with none of our WEBNET_* variables.
+fn run_as_cron(line: &str) {
+    let command = line
+        .trim()
+        .trim_start_matches("* * * * * ")
+        .replace(r"\%", "%");
+    let mut sh = Command::new("sh");
+    sh.arg("-c").arg(&command);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("WEBNET_") {
+            sh.env_remove(k);
+        }
+    }
+    let ran = sh.output().unwrap();
+    assert!(
+        ran.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+}
+
+#[test]
+fn a_pinned_caller_schedules_a_drain_that_sends_and_prunes_only_its_customer() {
+    let env = Env::new();
+    let rx = common::receiver::Receiver::ok();
+    env.run(&["targets", "allow", "127.0.0.1/32"]).ok();
+    for name in ["acme", "globex"] {
+        let c = env.customer(name);
+        env.webhook(c, name, &rx.url(&format!("/{name}")), &[]);
+        // One delivery sent long ago (history), one queued now.
+        env.run(&["emit", "job.completed", "--customer", &c.to_string()])
+            .ok();
+    }
+    let ms = 40 * 24 * 3600 * 1000_i64;
+    rusqlite::Connection::open(&env.db)
+        .unwrap()
+        .execute_batch(&format!(
+            "UPDATE events SET created_at = created_at - {ms};
+             UPDATE deliveries SET created_at = created_at - {ms}, updated_at = updated_at - {ms};
+             UPDATE attempts SET started_at = started_at - {ms};"
+        ))
+        .unwrap();
+    for c in ["1", "2"] {
+        env.run(&["emit", "job.completed", "--customer", c, "--queue"])
+            .ok();
+    }
+    let sent_before = rx.count();
+
+    let out = env
+        .run_env(
+            &[("WEBNET_CUSTOMER", "1")],
+            &[
+                "schedule", "install", "--cron", "--print", "--retain", "30d",
+            ],
+        )
+        .ok();
+    let line = out.stdout.trim();
+    assert!(
+        line.contains(&format!("--db {} --customer 1 drain", env.db.display())),
+        "{line}"
+    );
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+    run_as_cron(line);
+
+    let sent: Vec<String> = rx.requests()[sent_before..]
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        sent,
+        ["/acme"],
+        "only the pinned customer's delivery was sent"
+    );
+    let list = env.run(&["deliveries", "list"]).ok().json();
+    let ids: Vec<(i64, &str)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["id"].as_i64().unwrap(), d["status"].as_str().unwrap()))
+        .collect();
+    // 1 (acme, old) was pruned; 2 (globex, old) is kept; 3 sent; 4 still waits.
+    assert_eq!(
+        ids,
+        [(4, "pending"), (3, "success"), (2, "success")],
+        "{list}"
+    );
+
+    // Unpinned, the line is for every customer, as before.
+    let line = env
+        .run(&["schedule", "install", "--cron", "--print"])
+        .ok()
+        .stdout;
+    assert!(!line.contains("--customer"), "{line}");
+}
+
+#[test]
+fn scheduling_with_allow_private_targets_warns_and_suggests_the_allow_list() {
+    let env = Env::new();
+    env.customer("acme");
+    for given in [vec![("WEBNET_ALLOW_PRIVATE_TARGETS", "1")], Vec::new()] {
+        let args: &[&str] = if given.is_empty() {
+            &[
+                "--allow-private-targets",
+                "schedule",
+                "install",
+                "--cron",
+                "--print",
+            ]
+        } else {
+            &["schedule", "install", "--cron", "--print"]
+        };
+        let out = env.run_env(&given, args).ok();
+        assert!(
+            out.stdout.contains("--allow-private-targets"),
+            "{}",
+            out.stdout
+        );
+        let warning: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(warning.len(), 1, "{}", out.stderr);
+        assert!(
+            warning[0].starts_with("warning: ") && warning[0].contains("webnet targets allow"),
+            "{}",
+            out.stderr
+        );
+    }
+    let out = env.run(&["schedule", "install", "--cron", "--print"]).ok();
+    assert!(
+        out.stderr.is_empty(),
+        "no warning without it: {}",
+        out.stderr
+    );
+}

@@ -14,9 +14,9 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub use super::cidr::Cidr;
+use super::line::validate_line;
 use super::target::non_public_reason;
 use super::text::{self, quote_url};
-use super::webhook::validate_line;
 use super::ValidationError;
 
 /// The longest host name DNS allows.

@@ -9,6 +9,7 @@ pub mod format;
 pub mod headers;
 pub mod json_doc;
 pub mod json_scan;
+pub mod line;
 pub mod payload;
 pub mod proxy;
 pub mod retry;

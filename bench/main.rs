@@ -65,7 +65,7 @@ fn main() {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!("usage: cargo bench --bench webnet -- [--full] [--write]");
         println!(
-            "  WEBNET_BENCH_ONLY=drain|isolation|prune   one scenario, beside the baseline it"
+            "  WEBNET_BENCH_BIN=PATH   measure that webnet binary (another commit's build) instead\n  WEBNET_BENCH_ONLY=drain|isolation|prune   one scenario, beside the baseline it"
         );
         println!(
             "                                           is judged against (measured in the run)"
@@ -84,7 +84,12 @@ fn main() {
     let full = args.iter().any(|a| a == "--full");
     let write = args.iter().any(|a| a == "--write");
     let sizes = if full { Sizes::full() } else { Sizes::small() };
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_webnet"));
+    // `WEBNET_BENCH_BIN`: another build of webnet to measure (an older commit's, to compare
+    // code against code in the same hour on this machine whose speed drifts).
+    let bin = std::env::var_os("WEBNET_BENCH_BIN")
+        .filter(|b| !b.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_webnet")));
     let results = scenarios::run_all(&bin, &sizes);
     let table = report::markdown(&results, full);
     println!("{table}");

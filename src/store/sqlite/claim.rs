@@ -169,6 +169,7 @@ impl SqliteStore {
         now: Millis,
     ) -> Result<Vec<Disabled>> {
         let mut disabled = Vec::new();
+        let mut written: std::collections::HashMap<i64, Health> = std::collections::HashMap::new();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -230,7 +231,7 @@ impl SqliteStore {
                     o.status.as_str(),
                     a.is_some() as i64,
                     a.and_then(|a| a.http_status),
-                    a.and_then(|a| a.response_body.clone()),
+                    a.and_then(|a| a.response_body.as_deref()),
                     o.error_message,
                     a.map(|a| a.duration_ms),
                     o.next_attempt_at,
@@ -238,6 +239,15 @@ impl SqliteStore {
                 ])?;
                 if n == 0 && a.is_some() {
                     count_only.execute(params![o.delivery_id, now])?;
+                }
+                // A webhook's health written again with what this batch last wrote for it
+                // changes nothing (same `now`, same transaction): one statement per webhook per
+                // run of equal answers, not one per delivery.
+                if let Some((w, h)) = o.health {
+                    if matches!(h, Health::Up | Health::Failing) && written.insert(w, h) == Some(h)
+                    {
+                        continue;
+                    }
                 }
                 match o.health {
                     Some((w, Health::Up)) => {

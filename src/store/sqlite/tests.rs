@@ -268,3 +268,62 @@ fn a_write_that_waits_out_another_writer_is_busy_and_says_so() {
     other.conn().execute_batch("ROLLBACK").unwrap();
     store.release(&ids, "me").unwrap();
 }
+
+/// `failing_since` of webhook `id`, read straight from the table.
+fn failing_since(store: &SqliteStore, id: i64) -> Option<Millis> {
+    store
+        .conn
+        .query_row(
+            "SELECT failing_since FROM webhooks WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn health_in_one_batch_follows_the_answers_in_order() {
+    let (_dir, mut store, customer) = database();
+    let ids = record(&mut store, customer, 6, 0);
+    let jobs = due(&mut store, "me", 1_000);
+    assert_eq!(jobs.len(), 6);
+    let webhook = store
+        .conn
+        .query_row(
+            "SELECT webhook_id FROM deliveries WHERE id = ?1",
+            [ids[0]],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap();
+    let outcome = |id: i64, health: Health| Outcome {
+        delivery_id: id,
+        attempt: Some(attempt(Some(if health == Health::Up { 200 } else { 500 }))),
+        status: if health == Health::Up {
+            DeliveryStatus::Success
+        } else {
+            DeliveryStatus::Retrying
+        },
+        next_attempt_at: (health != Health::Up).then_some(90_000),
+        error_message: None,
+        health: Some((webhook, health)),
+    };
+    // Up, Up, Failing, Failing: failing since this batch, however many answers repeat.
+    let batch = [
+        outcome(ids[0], Health::Up),
+        outcome(ids[1], Health::Up),
+        outcome(ids[2], Health::Failing),
+        outcome(ids[3], Health::Failing),
+    ];
+    store.record_outcomes(&batch, "me", 2_000).unwrap();
+    assert_eq!(failing_since(&store, webhook), Some(2_000));
+    // Failing then Up in one batch: the last answer wins, the webhook is up.
+    let batch = [
+        outcome(ids[4], Health::Failing),
+        outcome(ids[5], Health::Up),
+    ];
+    store.record_outcomes(&batch, "me", 3_000).unwrap();
+    assert_eq!(failing_since(&store, webhook), None);
+    for id in &ids {
+        assert_eq!(attempt_rows(&store, *id), 1, "delivery {id} logged once");
+    }
+}

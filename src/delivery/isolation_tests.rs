@@ -22,7 +22,7 @@ fn work(delivery: i64, webhook: i64, lease_until: Millis) -> Work {
             attempt: 1,
             status: DeliveryStatus::Pending,
             lease_until,
-            target: Some(Target {
+            target: Some(std::sync::Arc::new(Target {
                 id: webhook,
                 url: "https://a.example.com/".into(),
                 enabled: true,
@@ -36,7 +36,7 @@ fn work(delivery: i64, webhook: i64, lease_until: Millis) -> Work {
                 previous_until: None,
                 payload_format: Default::default(),
                 sealed_routing_key: None,
-            }),
+            })),
         },
         request: Request {
             url: "https://a.example.com/".into(),

@@ -192,7 +192,7 @@ mod tests {
             attempt,
             status,
             lease_until: 0,
-            target: Some(Target {
+            target: Some(std::sync::Arc::new(Target {
                 id: 1,
                 url: "http://x/".into(),
                 enabled: true,
@@ -206,7 +206,7 @@ mod tests {
                 previous_until: None,
                 payload_format: Default::default(),
                 sealed_routing_key: None,
-            }),
+            })),
         }
     }
 

@@ -114,7 +114,7 @@ pub struct Job {
     /// The lease ends then: past it another process may send this delivery.
     pub lease_until: Millis,
     /// `None` when the webhook was deleted.
-    pub target: Option<Target>,
+    pub target: Option<std::sync::Arc<Target>>,
 }
 
 /// One attempt, for the append-only log.

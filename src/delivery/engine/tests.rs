@@ -245,7 +245,7 @@ fn job(store: &Store, id: i64, now: Millis) -> Job {
         attempt: 1,
         status: DeliveryStatus::Pending,
         lease_until: now + 60_000,
-        target: Some(Target {
+        target: Some(std::sync::Arc::new(Target {
             id,
             url: "https://a.example.com/".into(),
             enabled: true,
@@ -259,7 +259,7 @@ fn job(store: &Store, id: i64, now: Millis) -> Job {
             previous_until: None,
             payload_format: Default::default(),
             sealed_routing_key: None,
-        }),
+        })),
     }
 }
 

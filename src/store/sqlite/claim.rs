@@ -2,6 +2,9 @@
 //! written in a second one, which releases the lease. No transaction is ever open while a
 //! request is in flight.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::decode;
@@ -34,33 +37,48 @@ pub(super) fn load_jobs(tx: &rusqlite::Transaction<'_>, ids: &[i64]) -> Result<V
         decode::SEALED
     ))?;
     let ids_json = serde_json::to_string(ids).unwrap_or_default();
-    let jobs = decode::all(load.query([ids_json])?, job)?;
+    // A batch is mostly a few webhooks' deliveries: each webhook is decoded once (its URL
+    // parsed, its headers read) and shared by its jobs.
+    let targets = std::cell::RefCell::new(HashMap::new());
+    let jobs = decode::all(load.query([ids_json])?, |r| {
+        job(r, &mut targets.borrow_mut())
+    })?;
     Ok(jobs)
 }
 
 /// A claimed delivery: the deliveries row, its webhook (if not deleted) and the webhook's
 /// sealed values, as [`load_jobs`] selects them.
-fn job(r: &rusqlite::Row<'_>) -> Result<Job> {
+fn job(r: &rusqlite::Row<'_>, targets: &mut HashMap<i64, Arc<Target>>) -> Result<Job> {
     let (d, lease_until) = decode::delivery(r)?;
     let at = decode::DELIVERY_COLUMNS;
     let sealed = at + decode::WEBHOOK_COLUMNS;
-    let target = match decode::webhook(r, at)? {
-        None => None,
-        Some(w) => Some(Target {
-            id: w.id,
-            url: w.settings.url.as_str().to_string(),
-            enabled: w.settings.enabled,
-            verify_ssl: w.settings.verify_ssl,
-            timeout_seconds: w.settings.timeout_seconds,
-            max_retries: w.settings.max_retries,
-            retry_backoff: w.settings.retry_backoff,
-            headers: w.settings.headers,
-            sealed_secret: r.get(sealed)?,
-            previous_secret: r.get(sealed + 1)?,
-            previous_until: w.previous_secret_until,
-            payload_format: w.settings.payload_format,
-            sealed_routing_key: r.get(sealed + 2)?,
-        }),
+    let known = r
+        .get::<_, Option<i64>>(at)?
+        .and_then(|id| targets.get(&id).cloned());
+    let target = match known {
+        Some(t) => Some(t),
+        None => decode::webhook(r, at)?
+            .map(|w| {
+                Ok::<_, super::StoreError>(Arc::new(Target {
+                    id: w.id,
+                    url: w.settings.url.as_str().to_string(),
+                    enabled: w.settings.enabled,
+                    verify_ssl: w.settings.verify_ssl,
+                    timeout_seconds: w.settings.timeout_seconds,
+                    max_retries: w.settings.max_retries,
+                    retry_backoff: w.settings.retry_backoff,
+                    headers: w.settings.headers,
+                    sealed_secret: r.get(sealed)?,
+                    previous_secret: r.get(sealed + 1)?,
+                    previous_until: w.previous_secret_until,
+                    payload_format: w.settings.payload_format,
+                    sealed_routing_key: r.get(sealed + 2)?,
+                }))
+            })
+            .transpose()?
+            .inspect(|t| {
+                targets.insert(t.id, Arc::clone(t));
+            }),
     };
     Ok(Job {
         delivery_id: d.id,

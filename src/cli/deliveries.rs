@@ -24,7 +24,7 @@ pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
             let filter = DeliveryFilter {
                 webhook,
                 status,
-                event_type: event_type.map(|t| t.as_str().to_string()),
+                event_type,
                 since: since.map(|s| ctx.now() - Duration::from(s).as_millis() as i64),
                 limit: Some(limit),
             };

@@ -212,7 +212,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     (
         "WEBNET_TEST_CLOCK_OFFSET",
-        "For tests only: milliseconds (may be negative) added to the clock this process reads, so a backoff comes due without waiting.",
+        "For tests only, and read only by debug builds (what cargo test runs): milliseconds (may be negative) added to the clock this process reads, so a backoff comes due without waiting. Release builds ignore it.",
     ),
     (
         "XDG_DATA_HOME, HOME",

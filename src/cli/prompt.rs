@@ -3,16 +3,15 @@
 //! is an error instead.
 
 use dialoguer::theme::ColorfulTheme;
-use dialoguer::{Confirm, Input, MultiSelect, Password, Select};
+use dialoguer::{Confirm, Input, MultiSelect, Password};
 
-use super::secret_input::NewSecret;
 use super::CliError;
 use crate::domain::allowlist::TargetPolicy;
 use crate::domain::webhook::{validate_name, WebhookUrl};
 use crate::domain::{CustomerId, EventType, Secret};
 use crate::store::Store;
 
-fn cancelled(e: dialoguer::Error) -> CliError {
+pub(super) fn cancelled(e: dialoguer::Error) -> CliError {
     CliError::failure(format!("prompt cancelled ({e}); nothing was changed"))
 }
 
@@ -93,26 +92,6 @@ pub fn secret() -> Result<Secret, CliError> {
             Err(e) => eprintln!("{}", e.message),
         }
     }
-}
-
-/// The signing secret of a webhook being created: generated (the default: strong, shown once
-/// when the webhook is made), typed without echo, or none.
-pub fn new_secret() -> Result<Option<NewSecret>, CliError> {
-    let choice = Select::with_theme(&ColorfulTheme::default())
-        .with_prompt("Signing secret")
-        .items(&[
-            "generate one (printed once, when the webhook is made)",
-            "type one",
-            "none (deliveries are not signed)",
-        ])
-        .default(0)
-        .interact()
-        .map_err(cancelled)?;
-    Ok(match choice {
-        0 => Some(NewSecret::Generated(Secret::generate())),
-        1 => Some(NewSecret::Given(secret()?)),
-        _ => None,
-    })
 }
 
 /// A PagerDuty routing key typed without echo (required; checked here).

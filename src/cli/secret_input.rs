@@ -151,3 +151,23 @@ fn show_generated(
             ))
         })
 }
+
+/// The signing secret of a webhook being created: generated (the default: strong, shown once
+/// when the webhook is made), typed without echo, or none.
+pub fn prompt_new_secret() -> Result<Option<NewSecret>, CliError> {
+    let choice = dialoguer::Select::with_theme(&dialoguer::theme::ColorfulTheme::default())
+        .with_prompt("Signing secret")
+        .items(&[
+            "generate one (printed once, when the webhook is made)",
+            "type one",
+            "none (deliveries are not signed)",
+        ])
+        .default(0)
+        .interact()
+        .map_err(prompt::cancelled)?;
+    Ok(match choice {
+        0 => Some(NewSecret::Generated(Secret::generate())),
+        1 => Some(NewSecret::Given(prompt::secret()?)),
+        _ => None,
+    })
+}

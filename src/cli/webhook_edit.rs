@@ -74,7 +74,7 @@ pub fn create(ctx: &Context, opts: WebhookOptions, generate: bool) -> Result<(),
     };
     let mut draft = WebhookDraft::new(name, url, events);
     if missing && secret.is_none() {
-        secret = prompt::new_secret()?;
+        secret = super::secret_input::prompt_new_secret()?;
     }
     draft.payload_format = opts.payload_format;
     if missing && draft.format().needs_routing_key() && routing_key.is_none() {

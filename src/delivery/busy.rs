@@ -35,6 +35,14 @@ pub enum EmitError {
         count: usize,
         waited: std::time::Duration,
     },
+    /// Recording failed for another reason (not a busy database): `first` and every line
+    /// after it are not in the database; lines before it are.
+    #[error("{source}: line {first} and every line after it were not recorded: send them again once the database is fixed")]
+    Failed {
+        first: usize,
+        #[source]
+        source: StoreError,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

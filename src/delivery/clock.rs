@@ -41,17 +41,28 @@ impl Clock {
 /// The system clock, read now: the business time every command reads (when a delivery is due,
 /// leases, retention cut-offs, health windows).
 pub fn system_clock() -> Millis {
-    // Test-only (ARCHITECTURE.md, "Testing"): `WEBNET_TEST_CLOCK_OFFSET` (milliseconds, may be
-    // negative) moves this process's clock, so tests run the next `drain` past a backoff instead
-    // of sleeping. Read once; anything that is not a whole number is ignored.
+    crate::domain::time::to_millis(std::time::SystemTime::now()).saturating_add(test_offset())
+}
+
+/// Test-only (ARCHITECTURE.md, "Testing"): in a debug build (what `cargo test` runs),
+/// `WEBNET_TEST_CLOCK_OFFSET` (milliseconds, may be negative) moves this process's clock, so
+/// tests run the next `drain` past a backoff instead of sleeping. Read once; anything that is
+/// not a whole number is ignored. A release build never reads it: a moved clock would judge
+/// other processes' live leases expired.
+#[cfg(debug_assertions)]
+fn test_offset() -> Millis {
     static OFFSET: std::sync::OnceLock<Millis> = std::sync::OnceLock::new();
-    let offset = *OFFSET.get_or_init(|| {
+    *OFFSET.get_or_init(|| {
         std::env::var("WEBNET_TEST_CLOCK_OFFSET")
             .ok()
             .and_then(|v| v.trim().parse::<Millis>().ok())
             .unwrap_or(0)
-    });
-    crate::domain::time::to_millis(std::time::SystemTime::now()).saturating_add(offset)
+    })
+}
+
+#[cfg(not(debug_assertions))]
+fn test_offset() -> Millis {
+    0
 }
 
 #[cfg(test)]

@@ -128,27 +128,27 @@ impl<'s> Engine<'s> {
     }
 
     /// The engine's clock, read now.
-    pub fn now(&self) -> Millis {
+    pub(in crate::delivery) fn now(&self) -> Millis {
         self.clock.now()
     }
 
-    pub fn scope(&self) -> Scope {
+    pub(in crate::delivery) fn scope(&self) -> Scope {
         self.scope
     }
 
-    pub fn concurrency(&self) -> usize {
+    pub(in crate::delivery) fn concurrency(&self) -> usize {
         self.concurrency
     }
 
     /// What this run has recorded so far.
-    pub fn summary(&self) -> Summary {
+    pub(in crate::delivery) fn summary(&self) -> Summary {
         self.summary
     }
 
     /// Starts no request any more: claimed work that has not started (queued, or parked behind
     /// a suspect) is given back at once, its lease released and no request made; requests in
     /// flight finish and are recorded by [`Engine::settle`]. For a graceful shutdown.
-    pub fn stop_starting(&mut self) {
+    pub(in crate::delivery) fn stop_starting(&mut self) {
         self.stopping = true;
         let queued: Vec<Work> = self.queue.drain(..).collect();
         for w in &queued {
@@ -158,13 +158,13 @@ impl<'s> Engine<'s> {
     }
 
     /// Whether [`Engine::stop_starting`] was called.
-    pub fn stopping(&self) -> bool {
+    pub(in crate::delivery) fn stopping(&self) -> bool {
         self.stopping
     }
 
     /// Gives back the work parked behind suspects (when no more is claimed, probing the rest
     /// of a hanging receiver's backlog one timeout at a time would only hold the run up).
-    pub fn give_back_parked(&mut self) {
+    pub(in crate::delivery) fn give_back_parked(&mut self) {
         self.release_parked(true);
     }
 
@@ -203,14 +203,14 @@ impl<'s> Engine<'s> {
     }
 
     /// Deliveries handed out and not yet recorded.
-    pub fn inflight(&self) -> usize {
+    pub(in crate::delivery) fn inflight(&self) -> usize {
         self.queue.len() + self.main.busy() + self.slow.busy()
     }
 
     /// How many more deliveries to claim now. Queued work holds leases, so only fast receivers
     /// earn a deep queue: with attempts taking the main lane's pace, the queue drains in well
     /// under a second. (A worker never starts a request that could outlive its lease anyway.)
-    pub fn room(&self) -> usize {
+    pub(in crate::delivery) fn room(&self) -> usize {
         // Until measured, assume slow receivers: claim only one round ahead.
         let avg = self.isolation.pace_ms().unwrap_or(1000.0);
         let per_worker = if avg < 5.0 {
@@ -224,18 +224,24 @@ impl<'s> Engine<'s> {
     }
 
     /// Webhooks not to claim in bulk: their receivers hang or refuse connections.
-    pub fn suspects(&self) -> Vec<i64> {
+    pub(in crate::delivery) fn suspects(&self) -> Vec<i64> {
         self.isolation.suspects().collect()
     }
 
     /// Suspects with nothing in flight, and room in the slow lane to probe them.
-    pub fn idle_suspects(&self) -> Vec<i64> {
+    pub(in crate::delivery) fn idle_suspects(&self) -> Vec<i64> {
         self.isolation.idle_suspects(self.slow.room())
     }
 
     /// Takes claimed deliveries; ones with nowhere to go fail at once, the rest are queued for
     /// the lanes.
-    pub fn dispatch(&mut self, jobs: Vec<Job>) {
+    pub(in crate::delivery) fn dispatch(&mut self, jobs: Vec<Job>) {
+        if self.stopping {
+            // Nothing starts any more: work claimed now is given back at once, so `settle`
+            // never waits for work no worker will take.
+            self.released.extend(jobs.iter().map(|j| j.delivery_id));
+            return;
+        }
         if !jobs.is_empty() {
             self.refresh_targets();
         }
@@ -319,7 +325,7 @@ impl<'s> Engine<'s> {
     }
 
     /// Sends claimed deliveries and waits for the results.
-    pub fn send_claimed(&mut self, jobs: Vec<Job>) -> Result<(), StoreError> {
+    pub(in crate::delivery) fn send_claimed(&mut self, jobs: Vec<Job>) -> Result<(), StoreError> {
         self.dispatch(jobs);
         self.settle()
     }

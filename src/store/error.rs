@@ -54,6 +54,14 @@ pub enum StoreError {
         id: i64,
         what: String,
     },
+    /// The database file itself is damaged (SQLite found a malformed page, or the file is no
+    /// longer a database): nothing in it can be trusted until it is restored.
+    #[error("database error: {message} (the database file is damaged: restore it from a backup)")]
+    Damaged {
+        message: String,
+        #[source]
+        source: Cause,
+    },
     #[error("{what} {id} not found")]
     NotFound { what: &'static str, id: String },
     #[error("{0}")]

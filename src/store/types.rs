@@ -126,7 +126,7 @@ pub struct AttemptLog {
 pub struct DeliveryFilter {
     pub webhook: Option<i64>,
     pub status: Option<DeliveryStatus>,
-    pub event_type: Option<String>,
+    pub event_type: Option<EventType>,
     pub since: Option<Millis>,
     pub limit: Option<u32>,
 }

@@ -625,7 +625,8 @@ fn a_database_failure_while_emit_records_is_exit_1_with_the_databases_message_no
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(
-        stderr, "error: database error: no such table: customers\n",
-        "no line is blamed"
+        stderr,
+        "error: database error: no such table: customers: line 2 and every line after it were not recorded: send them again once the database is fixed\n",
+        "no line is blamed as invalid; the user is told which lines to send again"
     );
 }

@@ -74,7 +74,7 @@ pub(super) fn record(
                 break recorded;
             }
             Err(e) if e.is_busy() => still_busy(engine, st, first, started, report)?,
-            Err(e) => return Err(e.into()),
+            Err(source) => return Err(EmitError::Failed { first, source }),
         }
     };
     let mut ids = Vec::new();
@@ -130,7 +130,7 @@ fn customer_exists(
             }
             Err(StoreError::NotFound { .. }) => return Ok(false),
             Err(e) if e.is_busy() => still_busy(engine, st, first, started, report)?,
-            Err(e) => return Err(e.into()),
+            Err(source) => return Err(EmitError::Failed { first, source }),
         }
     }
 }

@@ -13,13 +13,13 @@ use crate::store::{
 
 impl Engine<'_> {
     /// Leases deliveries (`how`) to this run, in its scope, now.
-    pub fn claim(&mut self, how: Claim<'_>) -> Result<Vec<Job>, StoreError> {
+    pub(in crate::delivery) fn claim(&mut self, how: Claim<'_>) -> Result<Vec<Job>, StoreError> {
         let now = self.clock.now();
         self.store.claim(self.scope, how, &self.owner, now)
     }
 
     /// Records events and their deliveries in one transaction (`emit`).
-    pub fn record_events(
+    pub(in crate::delivery) fn record_events(
         &mut self,
         events: &[NewEvent<'_>],
         now: Millis,
@@ -28,14 +28,18 @@ impl Engine<'_> {
     }
 
     /// Records a `webhook.test` of `webhook` with `payload`, leased to this run, ready to send.
-    pub fn record_test(&mut self, webhook: i64, payload: &[u8]) -> Result<Job, StoreError> {
+    pub(in crate::delivery) fn record_test(
+        &mut self,
+        webhook: i64,
+        payload: &[u8],
+    ) -> Result<Job, StoreError> {
         let now = self.clock.now();
         self.store
             .record_test(self.scope, webhook, payload, &self.owner, now)
     }
 
     /// Prunes history when `retention` says it is due (`drain --watch --retain`, when idle).
-    pub fn prune_if_due(
+    pub(in crate::delivery) fn prune_if_due(
         &mut self,
         retention: &mut Retention,
         now: Millis,
@@ -44,30 +48,30 @@ impl Engine<'_> {
     }
 
     /// What is due and waiting at `now`, in this run's scope.
-    pub fn backlog(&self, now: Millis) -> Result<Backlog, StoreError> {
+    pub(in crate::delivery) fn backlog(&self, now: Millis) -> Result<Backlog, StoreError> {
         self.store.backlog(self.scope, now)
     }
 
     /// When the next delivery in scope is due (or its lease runs out).
-    pub fn next_due(&self) -> Result<Option<Millis>, StoreError> {
+    pub(in crate::delivery) fn next_due(&self) -> Result<Option<Millis>, StoreError> {
         self.store.next_due(self.scope)
     }
 
-    pub fn delivery(&self, id: i64) -> Result<Delivery, StoreError> {
+    pub(in crate::delivery) fn delivery(&self, id: i64) -> Result<Delivery, StoreError> {
         self.store.delivery(self.scope, id)
     }
 
-    pub fn webhook(&self, id: i64) -> Result<Webhook, StoreError> {
+    pub(in crate::delivery) fn webhook(&self, id: i64) -> Result<Webhook, StoreError> {
         self.store.webhook(self.scope, id)
     }
 
     /// Any customer (events name theirs; a pinned scope is checked by the caller).
-    pub fn customer(&self, id: CustomerId) -> Result<Customer, StoreError> {
+    pub(in crate::delivery) fn customer(&self, id: CustomerId) -> Result<Customer, StoreError> {
         self.store.customer(Scope::All, id)
     }
 
     /// How long a write waits for another process's lock before it fails as busy.
-    pub fn busy_timeout(&self) -> Duration {
+    pub(in crate::delivery) fn busy_timeout(&self) -> Duration {
         self.store.busy_timeout()
     }
 }

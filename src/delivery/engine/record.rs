@@ -14,7 +14,7 @@ impl Engine<'_> {
     /// bookkeeping; their outcomes join those waiting for [`Engine::write_ready`]. Does not
     /// wait while outcomes wait to be written, nor when nothing is in flight. Touches no
     /// database.
-    pub fn gather(&mut self, wait: Option<Duration>) {
+    pub(in crate::delivery) fn gather(&mut self, wait: Option<Duration>) {
         self.flag_hanging();
         let first = if !self.ready.is_empty() {
             self.done_rx.try_recv().ok()
@@ -91,22 +91,22 @@ impl Engine<'_> {
     }
 
     /// Keeps a [`Note`] of every outcome from now on, for [`Engine::take_notes`].
-    pub fn keep_notes(&mut self) {
+    pub(in crate::delivery) fn keep_notes(&mut self) {
         self.notes.get_or_insert_with(Vec::new);
     }
 
     /// The notes kept since the last call.
-    pub fn take_notes(&mut self) -> Vec<Note> {
+    pub(in crate::delivery) fn take_notes(&mut self) -> Vec<Note> {
         self.notes.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Keeps every outcome written from now on, for [`Engine::take_outcomes`].
-    pub fn keep_outcomes(&mut self) {
+    pub(in crate::delivery) fn keep_outcomes(&mut self) {
         self.outcomes.get_or_insert_with(Vec::new);
     }
 
     /// The outcomes written and kept since the last call, in the order written.
-    pub fn take_outcomes(&mut self) -> Vec<Outcome> {
+    pub(in crate::delivery) fn take_outcomes(&mut self) -> Vec<Outcome> {
         self.outcomes
             .as_mut()
             .map(std::mem::take)
@@ -133,7 +133,10 @@ impl Engine<'_> {
     /// When the write fails (the database is busy: another process holds its lock), nothing is
     /// lost: the outcomes are kept and written with the next batch (a lost outcome would have
     /// its delivery sent again).
-    pub fn collect(&mut self, wait: Option<Duration>) -> Result<(), StoreError> {
+    pub(in crate::delivery) fn collect(
+        &mut self,
+        wait: Option<Duration>,
+    ) -> Result<(), StoreError> {
         self.flush_released()?;
         self.gather(wait);
         self.write_ready()
@@ -142,7 +145,7 @@ impl Engine<'_> {
     /// Writes every outcome waiting (finished attempts, deliveries with nowhere to go) in one
     /// transaction, and gives back the leases of work not sent. On failure (the database is
     /// busy) everything is kept for the next call.
-    pub fn write_ready(&mut self) -> Result<(), StoreError> {
+    pub(in crate::delivery) fn write_ready(&mut self) -> Result<(), StoreError> {
         self.flush_released()?;
         let outcomes = std::mem::take(&mut self.ready);
         self.write(outcomes)
@@ -176,7 +179,7 @@ impl Engine<'_> {
 
     /// Outcomes known (attempts made, or deliveries with nowhere to go) but not yet written:
     /// a write failed (the database was busy), or they wait for the next batch.
-    pub fn unrecorded(&self) -> usize {
+    pub(in crate::delivery) fn unrecorded(&self) -> usize {
         self.ready.len()
     }
 
@@ -200,7 +203,7 @@ impl Engine<'_> {
 
     /// The webhooks disabled by outcomes written since the last call (410 Gone, or failing
     /// for longer than their `auto_disable_after`), each with its reason.
-    pub fn take_disabled(&mut self) -> Vec<Disabled> {
+    pub(in crate::delivery) fn take_disabled(&mut self) -> Vec<Disabled> {
         std::mem::take(&mut self.disabled)
     }
 
@@ -217,7 +220,7 @@ impl Engine<'_> {
     }
 
     /// Sends and records everything handed out so far.
-    pub fn settle(&mut self) -> Result<(), StoreError> {
+    pub(in crate::delivery) fn settle(&mut self) -> Result<(), StoreError> {
         self.release_parked(true);
         while self.inflight() > 0 || !self.ready.is_empty() {
             self.collect(None)?;

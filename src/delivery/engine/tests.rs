@@ -233,6 +233,31 @@ fn stop_starting_gives_claimed_work_back_and_records_what_was_in_flight() {
     assert_eq!(again, vec![2, 3]);
 }
 
+#[test]
+fn work_claimed_after_stop_starting_is_given_back_and_settle_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = Receiver::answering(200);
+    let mut store = database(&dir, &rx, 2);
+    let clock = Clock::manual(START);
+    let mut engine = engine(&mut store, &clock);
+    engine.stop_starting();
+    let jobs = engine.claim(due(10)).unwrap();
+    assert_eq!(jobs.len(), 2);
+    engine.dispatch(jobs);
+    assert_eq!(engine.inflight(), 0, "nothing starts once stopping");
+    // Would wait forever for work no worker takes, were it queued.
+    engine.settle().unwrap();
+    assert_eq!(rx.requests(), 0);
+    let mut again: Vec<i64> = engine
+        .claim(due(10))
+        .unwrap()
+        .iter()
+        .map(|j| j.delivery_id)
+        .collect();
+    again.sort_unstable();
+    assert_eq!(again, vec![1, 2], "given back, due at once");
+}
+
 /// A claimed delivery to webhook `id` as the database holds it now.
 fn job(store: &Store, id: i64, now: Millis) -> Job {
     Job {

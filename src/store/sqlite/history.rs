@@ -36,7 +36,7 @@ impl SqliteStore {
             scope.customer(),
             f.webhook,
             f.status.map(|s| s.as_str()),
-            f.event_type,
+            f.event_type.map(|t| t.as_str()),
             f.since,
             f.limit.map_or(-1, i64::from)
         ])?;

@@ -40,6 +40,9 @@ impl From<rusqlite::Error> for StoreError {
             }
             Some(ErrorCode::DiskFull) => StoreError::DiskFull { source },
             Some(ErrorCode::ReadOnly) => StoreError::ReadOnly { path: None },
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
+                StoreError::Damaged { message, source }
+            }
             _ => StoreError::Database { message, source },
         }
     }

@@ -48,6 +48,16 @@ pub(super) fn one_line(e: &clap::Error) -> String {
     })
     .collect();
     let arg = text_of(ContextKind::InvalidArg);
+    // `webhooks update`'s group of changes missing whole (`<--name <NAME>|--url <URL>|…>`):
+    // said as the rule it is, not as clap's list of nineteen options.
+    let group_missing = e.kind() == ErrorKind::MissingRequiredArgument
+        && matches!(e.get(ContextKind::InvalidArg),
+            Some(ContextValue::Strings(v)) if v.iter().any(|a| a.contains('|') && a.contains("--clear-secret")));
+    if group_missing {
+        return error_line(
+            "error: nothing to change; give at least one option (see `webnet webhooks update --help`)",
+        );
+    }
     let mut line = match (e.kind(), arg) {
         (ErrorKind::ValueValidation, Some(arg)) if std::error::Error::source(e).is_some() => {
             let why = std::error::Error::source(e).map(ToString::to_string);

@@ -5,7 +5,6 @@
 use std::collections::{HashSet, VecDeque};
 use std::io::Read;
 use std::sync::mpsc;
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -22,10 +21,6 @@ mod read;
 mod record;
 use read::{read_lines, Lines};
 use record::record;
-
-/// How long `emit` waits for results before it looks at its input again, while requests are
-/// in flight and input may still come.
-const INPUT_POLL: Duration = Duration::from_millis(5);
 
 /// Where `emit` reads events from.
 pub enum Input {
@@ -81,10 +76,13 @@ pub fn emit(
             let _ = tx.send(Lines::End);
             None
         }
-        Input::Reader(r) => std::thread::Builder::new()
-            .name("webnet-stdin".into())
-            .spawn(move || read_lines(r, &tx, &go_rx))
-            .ok(),
+        Input::Reader(r) => {
+            let wake = engine.waker();
+            std::thread::Builder::new()
+                .name("webnet-stdin".into())
+                .spawn(move || read_lines(r, &tx, &go_rx, &wake))
+                .ok()
+        }
     };
     // Notes tell what the caller must hear about (an unsigned delivery), taken after each
     // batch of outcomes.
@@ -196,7 +194,8 @@ fn emit_loop(
         // Wait for results, or (with none due) for input.
         let mut lines = Vec::new();
         if results_due {
-            engine.gather((!eof).then_some(INPUT_POLL));
+            // Until a result comes back, or the reader wakes it with input.
+            engine.gather(None);
         } else if !eof {
             lines.push(input.recv().unwrap_or(Lines::End));
         }

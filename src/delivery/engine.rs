@@ -48,8 +48,9 @@ pub struct Engine<'s> {
     slow: Lane,
     /// Prepared, leased work waiting for a main-lane thread.
     queue: VecDeque<Work>,
-    done_tx: mpsc::Sender<Box<Done>>,
-    done_rx: mpsc::Receiver<Box<Done>>,
+    /// Finished attempts; `None` is a wake-up ([`Waker`]) that only ends a wait.
+    done_tx: mpsc::Sender<Option<Box<Done>>>,
+    done_rx: mpsc::Receiver<Option<Box<Done>>>,
     keys: KeyCache,
     isolation: Isolation,
     /// Outcomes known (attempts finished, deliveries with nowhere to go), not yet written.
@@ -128,6 +129,12 @@ impl<'s> Engine<'s> {
     }
 
     /// The engine's clock, read now.
+    /// A handle that ends the engine's current or next wait for results ([`Engine::gather`])
+    /// without a result: `emit`'s reader, when it has input.
+    pub(in crate::delivery) fn waker(&self) -> Waker {
+        Waker(self.done_tx.clone())
+    }
+
     pub(in crate::delivery) fn now(&self) -> Millis {
         self.clock.now()
     }
@@ -341,3 +348,12 @@ impl Drop for Engine<'_> {
 
 #[cfg(test)]
 mod tests;
+
+/// Ends a wait of [`Engine::gather`] from another thread (see [`Engine::waker`]).
+pub struct Waker(mpsc::Sender<Option<Box<Done>>>);
+
+impl Waker {
+    pub fn wake(&self) {
+        let _ = self.0.send(None);
+    }
+}

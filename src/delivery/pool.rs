@@ -59,7 +59,7 @@ impl Lane {
     pub fn send(
         &mut self,
         work: Work,
-        done: &mpsc::Sender<Box<Done>>,
+        done: &mpsc::Sender<Option<Box<Done>>>,
         sender: &Arc<Sender>,
         clock: &Clock,
     ) -> bool {
@@ -122,7 +122,7 @@ impl Lane {
 
 fn worker(
     rx: &Mutex<mpsc::Receiver<Work>>,
-    tx: &mpsc::Sender<Box<Done>>,
+    tx: &mpsc::Sender<Option<Box<Done>>>,
     sender: &Sender,
     clock: &Clock,
     slow: bool,
@@ -148,7 +148,7 @@ fn worker(
             sent,
             slow,
         };
-        if tx.send(Box::new(done)).is_err() {
+        if tx.send(Some(Box::new(done))).is_err() {
             return;
         }
     }

@@ -42,7 +42,17 @@ pub enum WebhooksCommand {
         id: i64,
     },
     /// Change a webhook; only what is given changes
-    #[command(after_help = examples::WEBHOOKS_UPDATE)]
+    #[command(
+        after_help = examples::WEBHOOKS_UPDATE,
+        override_usage = "webnet webhooks update <ID> <OPTIONS>...   (at least one change)",
+        // At least one change, refused by clap before any command code runs.
+        group(clap::ArgGroup::new("change").required(true).multiple(true).args([
+            "name", "url", "events", "secret", "secret_stdin", "disabled", "no_verify_ssl",
+            "timeout", "max_retries", "retry_backoff", "payload_format", "routing_key",
+            "routing_key_stdin", "auto_disable_after", "headers", "enabled", "verify_ssl",
+            "clear_secret", "clear_headers",
+        ]))
+    )]
     Update {
         /// Webhook id
         #[arg(value_parser = webhook_id, allow_negative_numbers = true)]

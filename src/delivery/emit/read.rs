@@ -3,6 +3,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::sync::mpsc;
 
+use crate::delivery::engine::Waker;
 use crate::domain::payload::MAX_PAYLOAD_BYTES;
 
 /// Lines read from stdin before the reader waits for the coordinator to catch up.
@@ -18,7 +19,12 @@ pub enum Lines {
 
 /// Reads lines incrementally, in batches of what is already buffered, waiting for the
 /// coordinator's go-ahead between batches so a fast producer cannot outrun delivery.
-pub fn read_lines(input: Box<dyn Read + Send>, tx: &mpsc::Sender<Lines>, go: &mpsc::Receiver<()>) {
+pub fn read_lines(
+    input: Box<dyn Read + Send>,
+    tx: &mpsc::Sender<Lines>,
+    go: &mpsc::Receiver<()>,
+    wake: &Waker,
+) {
     let max_line = (2 * MAX_PAYLOAD_BYTES) as u64;
     let mut r = BufReader::with_capacity(64 * 1024, input);
     let mut line_no = 0usize;
@@ -67,11 +73,18 @@ pub fn read_lines(input: Box<dyn Read + Send>, tx: &mpsc::Sender<Lines>, go: &mp
                 break;
             }
         }
-        if !batch.is_empty() && (tx.send(Lines::Batch(batch)).is_err() || go.recv().is_err()) {
-            return;
+        if !batch.is_empty() {
+            if tx.send(Lines::Batch(batch)).is_err() {
+                return;
+            }
+            wake.wake();
+            if go.recv().is_err() {
+                return;
+            }
         }
         if eof {
             let _ = tx.send(Lines::End);
+            wake.wake();
             return;
         }
     }

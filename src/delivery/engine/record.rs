@@ -12,23 +12,25 @@ use crate::store::{Disabled, Job, Outcome, StoreError};
 impl Engine<'_> {
     /// Waits up to `wait` (`None`: as long as it takes) for finished attempts, and does their
     /// bookkeeping; their outcomes join those waiting for [`Engine::write_ready`]. Does not
-    /// wait while outcomes wait to be written, nor when nothing is in flight. Touches no
-    /// database.
+    /// wait while outcomes wait to be written, nor when nothing is in flight; a [`Waker`]
+    /// ends the wait (a wake-up is not a result). Touches no database.
+    ///
+    /// [`Waker`]: super::Waker
     pub(in crate::delivery) fn gather(&mut self, wait: Option<Duration>) {
         self.flag_hanging();
         let first = if !self.ready.is_empty() {
-            self.done_rx.try_recv().ok()
+            self.done_rx.try_recv().ok().flatten()
         } else if self.inflight() == 0 {
             None
         } else if !self.isolation.watching() {
             match wait {
-                None => self.done_rx.recv().ok(),
-                Some(d) => self.done_rx.recv_timeout(d).ok(),
+                None => self.done_rx.recv().ok().flatten(),
+                Some(d) => self.done_rx.recv_timeout(d).ok().flatten(),
             }
         } else {
             // Main-lane requests in flight: wake often enough to notice one hanging.
             let d = wait.unwrap_or(Duration::MAX).min(Duration::from_millis(5));
-            self.done_rx.recv_timeout(d).ok()
+            self.done_rx.recv_timeout(d).ok().flatten()
         };
         // Gather a batch: one transaction for many outcomes. While more results are due
         // shortly, wait a moment for them rather than commit each on its own.
@@ -45,9 +47,13 @@ impl Engine<'_> {
                 if gathered >= 1024 {
                     break;
                 }
-                next = self.done_rx.try_recv().ok();
+                next = self.done_rx.try_recv().ok().flatten();
             } else {
-                next = self.done_rx.recv_timeout(Duration::from_millis(2)).ok();
+                next = self
+                    .done_rx
+                    .recv_timeout(Duration::from_millis(2))
+                    .ok()
+                    .flatten();
             }
         }
     }

@@ -200,7 +200,7 @@ pub fn print_delivery(format: Format, d: &Delivery, attempts: &[AttemptLog]) {
 mod tests {
     use super::*;
     use crate::domain::event_type::Subscription;
-    use crate::domain::{CustomerId, EventType, WebhookSettings, WebhookUrl};
+    use crate::domain::{CustomerId, EventType, WebhookSettings};
 
     #[test]
     fn the_list_row_shows_the_same_values_as_the_full_webhook() {
@@ -209,16 +209,9 @@ mod tests {
             customer: CustomerId(2),
             settings: WebhookSettings {
                 name: "ops".into(),
-                url: WebhookUrl::parse_form("https://ops.example.com/x").unwrap(),
                 event_types: vec![Subscription::Exact(EventType::JobFailed), Subscription::All],
                 enabled: false,
-                verify_ssl: true,
-                timeout_seconds: 10,
-                max_retries: 3,
-                retry_backoff: 60,
-                headers: Default::default(),
-                auto_disable_after: 0,
-                payload_format: Default::default(),
+                ..WebhookSettings::example("https://ops.example.com/x")
             },
             has_secret: true,
             disabled_reason: Some("the receiver answered 410 Gone".into()),

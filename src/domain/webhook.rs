@@ -37,6 +37,27 @@ pub struct WebhookSettings {
     pub payload_format: super::format::PayloadFormat,
 }
 
+#[cfg(test)]
+impl WebhookSettings {
+    /// Settings for tests: webhook "w" at `url`, subscribed to `job.completed`, enabled, the
+    /// default timeout, retries and backoff, no headers, never auto-disabled.
+    pub fn example(url: &str) -> WebhookSettings {
+        WebhookSettings {
+            name: "w".into(),
+            url: WebhookUrl::parse_form(url).expect("a test URL"),
+            event_types: parse_event_types(&["job.completed"]).expect("a test event type"),
+            enabled: true,
+            verify_ssl: true,
+            timeout_seconds: DEFAULT_TIMEOUT,
+            max_retries: DEFAULT_MAX_RETRIES,
+            retry_backoff: DEFAULT_BACKOFF,
+            headers: BTreeMap::new(),
+            auto_disable_after: 0,
+            payload_format: Default::default(),
+        }
+    }
+}
+
 /// A destination URL: absolute http or https with a host, no credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookUrl(url::Url);

@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use super::*;
 use crate::delivery::keys::{KeyCache, KEY_RELOAD};
 use crate::delivery::DeliveryError;
-use crate::domain::webhook::{parse_event_types, WebhookSettings, WebhookUrl};
+use crate::domain::webhook::WebhookSettings;
 use crate::domain::{EventType, Secret};
 use crate::store::{Claim, DeliveryStatus, NewEvent, NewKey, Target};
 
@@ -96,19 +96,7 @@ impl Drop for Receiver {
 }
 
 fn settings(url: &str) -> WebhookSettings {
-    WebhookSettings {
-        name: "w".into(),
-        url: WebhookUrl::parse_form(url).unwrap(),
-        event_types: parse_event_types(&["job.completed"]).unwrap(),
-        enabled: true,
-        verify_ssl: true,
-        timeout_seconds: 10,
-        max_retries: 3,
-        retry_backoff: 60,
-        headers: Default::default(),
-        auto_disable_after: 0,
-        payload_format: Default::default(),
-    }
+    WebhookSettings::example(url)
 }
 
 /// A database with one customer and one webhook to `rx`, and `n` events recorded at `START`.

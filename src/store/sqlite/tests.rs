@@ -5,27 +5,14 @@ use std::collections::BTreeSet;
 
 use super::SqliteStore;
 use crate::domain::time::Millis;
-use crate::domain::webhook::parse_event_types;
-use crate::domain::{CustomerId, EventType, Scope, WebhookSettings, WebhookUrl};
+use crate::domain::{CustomerId, EventType, Scope, WebhookSettings};
 use crate::store::{AttemptRecord, Backend, Claim, DeliveryStatus, Health, Job, NewEvent, Outcome};
 
 /// A lease lasts twice the webhook's timeout (10 s here) and 5 s.
 const LEASE: Millis = 25_000;
 
 fn settings() -> WebhookSettings {
-    WebhookSettings {
-        name: "w".into(),
-        url: WebhookUrl::parse_form("https://a.example.com/").unwrap(),
-        event_types: parse_event_types(&["job.completed"]).unwrap(),
-        enabled: true,
-        verify_ssl: true,
-        timeout_seconds: 10,
-        max_retries: 3,
-        retry_backoff: 60,
-        headers: Default::default(),
-        auto_disable_after: 0,
-        payload_format: Default::default(),
-    }
+    WebhookSettings::example("https://a.example.com/")
 }
 
 /// A database with one customer and one webhook subscribed to `job.completed`.

@@ -55,7 +55,7 @@ pub(super) fn one_line(e: &clap::Error) -> String {
             Some(ContextValue::Strings(v)) if v.iter().any(|a| a.contains('|') && a.contains("--clear-secret")));
     if group_missing {
         return error_line(
-            "error: nothing to change; give at least one option (see `webnet webhooks update --help`)",
+            "error: update: nothing to change; give at least one option (see `webnet webhooks update --help`)",
         );
     }
     let mut line = match (e.kind(), arg) {

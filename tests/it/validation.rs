@@ -140,7 +140,10 @@ fn bad_create_options_exit_2_naming_the_option_and_change_nothing() {
             ],
             "--event",
         ),
-        (vec!["webhooks", "update", "1"], "error: update: nothing to change; give at least one option"),
+        (
+            vec!["webhooks", "update", "1"],
+            "error: update: nothing to change; give at least one option",
+        ),
         (
             vec![
                 "webhooks",

@@ -157,7 +157,7 @@ pub fn validate_label(field: &'static str, name: &str) -> Result<String, Validat
 /// Parses the subscribed event types: at least one, each from the catalog or a wildcard
 /// (`job.*`, `*`); duplicates dropped.
 pub fn parse_event_types<S: AsRef<str>>(raw: &[S]) -> Result<Vec<Subscription>, ValidationError> {
-    let mut out: Vec<Subscription> = Vec::new();
+    let mut given = Vec::new();
     for item in raw {
         // `--event a,b` is accepted as well as `--event a --event b`.
         for part in item
@@ -166,11 +166,20 @@ pub fn parse_event_types<S: AsRef<str>>(raw: &[S]) -> Result<Vec<Subscription>, 
             .map(str::trim)
             .filter(|p| !p.is_empty())
         {
-            let t =
-                Subscription::parse(part).map_err(|m| ValidationError::new("event_types", m))?;
-            if !out.contains(&t) {
-                out.push(t);
-            }
+            given.push(
+                Subscription::parse(part).map_err(|m| ValidationError::new("event_types", m))?,
+            );
+        }
+    }
+    subscriptions(&given)
+}
+
+/// Subscriptions as stored: at least one, duplicates dropped, in order.
+pub fn subscriptions(given: &[Subscription]) -> Result<Vec<Subscription>, ValidationError> {
+    let mut out: Vec<Subscription> = Vec::new();
+    for t in given {
+        if !out.contains(t) {
+            out.push(*t);
         }
     }
     if out.is_empty() {

@@ -11,7 +11,7 @@ use super::event_type::Subscription;
 use super::format::{PayloadFormat, RoutingKey};
 use super::text::quote;
 use super::time::human_seconds;
-use super::webhook::{self, validate_max_retries, WebhookSettings, WebhookUrl};
+use super::webhook::{self, subscriptions, validate_max_retries, WebhookSettings, WebhookUrl};
 use super::{Secret, ValidationError};
 
 /// A new webhook: what it must have (name, URL, subscriptions), and the rest given or left to
@@ -258,24 +258,6 @@ pub fn check_routing_key(
         ));
     }
     Ok(())
-}
-
-/// Subscriptions as stored: at least one, duplicates dropped, in order.
-pub fn subscriptions(given: &[Subscription]) -> Result<Vec<Subscription>, ValidationError> {
-    let mut out: Vec<Subscription> = Vec::new();
-    for t in given {
-        if !out.contains(t) {
-            out.push(*t);
-        }
-    }
-    if out.is_empty() {
-        return Err(ValidationError::new(
-            "event_types",
-            "at least one event type is required",
-        ));
-    }
-    out.sort();
-    Ok(out)
 }
 
 /// Custom headers as a map, refusing the same name twice (case-insensitively).

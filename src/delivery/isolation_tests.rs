@@ -5,39 +5,14 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::delivery::send::Request;
-use crate::store::{DeliveryStatus, Job, Target};
+use crate::store::{Job, Target};
 
 const NOW: Millis = 1_000_000_000;
 
 /// Work for `webhook` whose lease runs until `lease_until`, with a 10 s request.
 fn work(delivery: i64, webhook: i64, lease_until: Millis) -> Work {
     Work {
-        job: Job {
-            delivery_id: delivery,
-            event_type: crate::domain::EventType::JobCompleted,
-            webhook_name: "w".into(),
-            customer: 1,
-            event_id: None,
-            payload: b"{}".to_vec(),
-            attempt: 1,
-            status: DeliveryStatus::Pending,
-            lease_until,
-            target: Some(std::sync::Arc::new(Target {
-                id: webhook,
-                url: "https://a.example.com/".into(),
-                enabled: true,
-                verify_ssl: true,
-                timeout_seconds: 10,
-                max_retries: 3,
-                retry_backoff: 60,
-                headers: Default::default(),
-                sealed_secret: None,
-                previous_secret: None,
-                previous_until: None,
-                payload_format: Default::default(),
-                sealed_routing_key: None,
-            })),
-        },
+        job: Job::example(delivery, Target::example(webhook), lease_until),
         request: Request {
             url: "https://a.example.com/".into(),
             body: Arc::from(&b"{}"[..]),

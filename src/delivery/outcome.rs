@@ -182,31 +182,15 @@ mod tests {
     use crate::store::Target;
 
     fn job(attempt: u32, status: DeliveryStatus) -> Job {
+        let target = Target {
+            url: "http://x/".into(),
+            ..Target::example(1)
+        };
         Job {
-            delivery_id: 1,
             event_type: crate::domain::EventType::JobFailed,
-            webhook_name: "w".into(),
-            customer: 1,
-            event_id: None,
-            payload: b"{}".to_vec(),
             attempt,
             status,
-            lease_until: 0,
-            target: Some(std::sync::Arc::new(Target {
-                id: 1,
-                url: "http://x/".into(),
-                enabled: true,
-                verify_ssl: true,
-                timeout_seconds: 10,
-                max_retries: 3,
-                retry_backoff: 60,
-                headers: Default::default(),
-                sealed_secret: None,
-                previous_secret: None,
-                previous_until: None,
-                payload_format: Default::default(),
-                sealed_routing_key: None,
-            })),
+            ..Job::example(1, target, 0)
         }
     }
 

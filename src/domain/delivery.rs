@@ -97,6 +97,29 @@ pub struct Target {
     pub sealed_routing_key: Option<Vec<u8>>,
 }
 
+#[cfg(test)]
+impl Target {
+    /// A target for tests: webhook `id` at `https://a.example.com/`, enabled, the default
+    /// timeout, retries and backoff, nothing sealed, `json`.
+    pub fn example(id: i64) -> Target {
+        Target {
+            id,
+            url: "https://a.example.com/".into(),
+            enabled: true,
+            verify_ssl: true,
+            timeout_seconds: 10,
+            max_retries: 3,
+            retry_backoff: 60,
+            headers: BTreeMap::new(),
+            sealed_secret: None,
+            previous_secret: None,
+            previous_until: None,
+            payload_format: PayloadFormat::default(),
+            sealed_routing_key: None,
+        }
+    }
+}
+
 /// A delivery claimed for one attempt.
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -115,6 +138,26 @@ pub struct Job {
     pub lease_until: Millis,
     /// `None` when the webhook was deleted.
     pub target: Option<std::sync::Arc<Target>>,
+}
+
+#[cfg(test)]
+impl Job {
+    /// A first attempt of delivery `delivery` (`job.completed`, payload `{}`, customer 1) to
+    /// `target`, leased until `lease_until`.
+    pub fn example(delivery: i64, target: Target, lease_until: Millis) -> Job {
+        Job {
+            delivery_id: delivery,
+            event_type: EventType::JobCompleted,
+            webhook_name: "w".into(),
+            customer: 1,
+            event_id: None,
+            payload: b"{}".to_vec(),
+            attempt: 1,
+            status: DeliveryStatus::Pending,
+            lease_until,
+            target: Some(std::sync::Arc::new(target)),
+        }
+    }
 }
 
 /// One attempt, for the append-only log.

@@ -248,32 +248,11 @@ fn work_claimed_after_stop_starting_is_given_back_and_settle_returns() {
 
 /// A claimed delivery to webhook `id` as the database holds it now.
 fn job(store: &Store, id: i64, now: Millis) -> Job {
-    Job {
-        delivery_id: 1,
-        event_type: crate::domain::EventType::JobCompleted,
-        webhook_name: "w".into(),
-        customer: 1,
-        event_id: None,
-        payload: b"{}".to_vec(),
-        attempt: 1,
-        status: DeliveryStatus::Pending,
-        lease_until: now + 60_000,
-        target: Some(std::sync::Arc::new(Target {
-            id,
-            url: "https://a.example.com/".into(),
-            enabled: true,
-            verify_ssl: true,
-            timeout_seconds: 10,
-            max_retries: 3,
-            retry_backoff: 60,
-            headers: Default::default(),
-            sealed_secret: store.webhook_secret(Scope::All, id).unwrap(),
-            previous_secret: None,
-            previous_until: None,
-            payload_format: Default::default(),
-            sealed_routing_key: None,
-        })),
-    }
+    let target = Target {
+        sealed_secret: store.webhook_secret(Scope::All, id).unwrap(),
+        ..Target::example(id)
+    };
+    Job::example(1, target, now + 60_000)
 }
 
 #[test]

@@ -144,8 +144,8 @@ pub fn test_webhook(engine: &mut Engine<'_>, webhook: i64) -> Result<Outcome, St
     let id = job.delivery_id;
     engine.keep_outcomes();
     engine.send_claimed(vec![job])?;
-    engine.take_outcomes().pop().ok_or(StoreError::NotFound {
-        what: "delivery",
-        id: id.to_string(),
-    })
+    engine
+        .take_outcomes()
+        .pop()
+        .ok_or_else(|| StoreError::not_found("delivery", id))
 }

@@ -93,6 +93,14 @@ impl StoreError {
         matches!(self, StoreError::Busy { .. })
     }
 
+    /// No `what` (`"webhook"`, `"delivery"`, …) with this id, or none the caller may see.
+    pub fn not_found(what: &'static str, id: impl ToString) -> StoreError {
+        StoreError::NotFound {
+            what,
+            id: id.to_string(),
+        }
+    }
+
     /// A stored value that does not decode, in `table`'s row `id`.
     pub fn corrupt(table: &'static str, id: i64, what: impl Into<String>) -> StoreError {
         StoreError::Corrupt {

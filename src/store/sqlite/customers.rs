@@ -52,9 +52,6 @@ impl SqliteStore {
             ))?
             .query_row(params![id.0, scope.customer()], row)
             .optional()?
-            .ok_or(StoreError::NotFound {
-                what: "customer",
-                id: id.to_string(),
-            })
+            .ok_or_else(|| StoreError::not_found("customer", id))
     }
 }

@@ -58,10 +58,7 @@ impl SqliteStore {
         if known {
             Ok(())
         } else {
-            Err(StoreError::NotFound {
-                what: "webhook",
-                id: id.to_string(),
-            })
+            Err(StoreError::not_found("webhook", id))
         }
     }
 
@@ -72,10 +69,7 @@ impl SqliteStore {
             delivery_select()
         ))?;
         let found = decode::first(stmt.query(params![id, scope.customer()])?, delivery)?;
-        found.ok_or(StoreError::NotFound {
-            what: "delivery",
-            id: id.to_string(),
-        })
+        found.ok_or_else(|| StoreError::not_found("delivery", id))
     }
 
     /// Every attempt of a delivery, oldest first.

@@ -107,9 +107,7 @@ impl SqliteStore {
         let id = tx.last_insert_rowid();
         let mut jobs = load_jobs(&tx, &[id])?;
         tx.commit()?;
-        jobs.pop().ok_or(StoreError::NotFound {
-            what: "delivery",
-            id: id.to_string(),
-        })
+        jobs.pop()
+            .ok_or_else(|| StoreError::not_found("delivery", id))
     }
 }

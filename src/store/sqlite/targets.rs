@@ -36,10 +36,7 @@ impl SqliteStore {
             .allowed_targets()?
             .into_iter()
             .find(|r| r.target == *target)
-            .ok_or_else(|| StoreError::NotFound {
-                what: "allowed target",
-                id: key,
-            })?;
+            .ok_or_else(|| StoreError::not_found("allowed target", key))?;
         Ok((row, !existed))
     }
 
@@ -80,10 +77,7 @@ impl SqliteStore {
             .conn
             .execute("DELETE FROM allowed_targets WHERE target = ?1", [&key])?;
         if n == 0 {
-            return Err(StoreError::NotFound {
-                what: "allowed target",
-                id: key,
-            });
+            return Err(StoreError::not_found("allowed target", key));
         }
         Ok(())
     }

@@ -138,10 +138,7 @@ impl SqliteStore {
             "WHERE w.id = ?1 AND (?2 IS NULL OR w.customer_id = ?2)",
         ))?;
         let found = decode::first(stmt.query(params![id, scope.customer()])?, row)?;
-        found.ok_or(StoreError::NotFound {
-            what: "webhook",
-            id: id.to_string(),
-        })
+        found.ok_or_else(|| StoreError::not_found("webhook", id))
     }
 
     pub fn webhooks(&self, scope: Scope, filter: &WebhookFilter) -> Result<Vec<Webhook>> {
@@ -194,10 +191,7 @@ impl SqliteStore {
                 .query_row(params![id, scope.customer()], |r| r.get(0))
                 .optional()?;
             let Some(stored) = stored else {
-                return Err(StoreError::NotFound {
-                    what: "webhook",
-                    id: id.to_string(),
-                });
+                return Err(StoreError::not_found("webhook", id));
             };
             let stored = decode::headers(id, &stored)?;
             let headers = keep_stored_sealed(&s.headers, &stored);
@@ -238,10 +232,7 @@ impl SqliteStore {
                 ])
                 .map_err(|e| conflict_or(e, "name", || name_taken(&s.name)))?;
             if n == 0 {
-                return Err(StoreError::NotFound {
-                    what: "webhook",
-                    id: id.to_string(),
-                });
+                return Err(StoreError::not_found("webhook", id));
             }
             Ok(())
         })?;
@@ -269,10 +260,7 @@ impl SqliteStore {
                 params![id, scope.customer(), grace_ms, now, sealed],
             )?;
             if n == 0 {
-                return Err(StoreError::NotFound {
-                    what: "webhook",
-                    id: id.to_string(),
-                });
+                return Err(StoreError::not_found("webhook", id));
             }
             Ok(())
         })?;
@@ -303,10 +291,7 @@ impl SqliteStore {
             )?
             .query_row(params![id, scope.customer()], |r| r.get(0))
             .optional()?
-            .ok_or(StoreError::NotFound {
-                what: "webhook",
-                id: id.to_string(),
-            })
+            .ok_or_else(|| StoreError::not_found("webhook", id))
     }
 }
 

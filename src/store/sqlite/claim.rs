@@ -39,10 +39,8 @@ pub(super) fn load_jobs(tx: &rusqlite::Transaction<'_>, ids: &[i64]) -> Result<V
     let ids_json = serde_json::to_string(ids).unwrap_or_default();
     // A batch is mostly a few webhooks' deliveries: each webhook is decoded once (its URL
     // parsed, its headers read) and shared by its jobs.
-    let targets = std::cell::RefCell::new(HashMap::new());
-    let jobs = decode::all(load.query([ids_json])?, |r| {
-        job(r, &mut targets.borrow_mut())
-    })?;
+    let mut targets = HashMap::new();
+    let jobs = decode::all(load.query([ids_json])?, |r| job(r, &mut targets))?;
     Ok(jobs)
 }
 
@@ -52,14 +50,13 @@ fn job(r: &rusqlite::Row<'_>, targets: &mut HashMap<i64, Arc<Target>>) -> Result
     let (d, lease_until) = decode::delivery(r)?;
     let at = decode::DELIVERY_COLUMNS;
     let sealed = at + decode::WEBHOOK_COLUMNS;
-    let known = r
-        .get::<_, Option<i64>>(at)?
-        .and_then(|id| targets.get(&id).cloned());
-    let target = match known {
-        Some(t) => Some(t),
-        None => decode::webhook(r, at)?
-            .map(|w| {
-                Ok::<_, super::StoreError>(Arc::new(Target {
+    let webhook: Option<i64> = r.get(at)?;
+    let target = match webhook.and_then(|id| targets.get(&id)) {
+        Some(t) => Some(Arc::clone(t)),
+        None => match decode::webhook(r, at)? {
+            None => None,
+            Some(w) => {
+                let t = Arc::new(Target {
                     id: w.id,
                     url: w.settings.url.as_str().to_string(),
                     enabled: w.settings.enabled,
@@ -73,12 +70,11 @@ fn job(r: &rusqlite::Row<'_>, targets: &mut HashMap<i64, Arc<Target>>) -> Result
                     previous_until: w.previous_secret_until,
                     payload_format: w.settings.payload_format,
                     sealed_routing_key: r.get(sealed + 2)?,
-                }))
-            })
-            .transpose()?
-            .inspect(|t| {
-                targets.insert(t.id, Arc::clone(t));
-            }),
+                });
+                targets.insert(t.id, Arc::clone(&t));
+                Some(t)
+            }
+        },
     };
     Ok(Job {
         delivery_id: d.id,

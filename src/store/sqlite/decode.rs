@@ -21,7 +21,7 @@ use crate::store::{AttemptLog, Delivery, Webhook};
 /// Every row of `rows`, decoded by `f`.
 pub(super) fn all<T>(
     mut rows: rusqlite::Rows<'_>,
-    f: impl Fn(&Row<'_>) -> Result<T>,
+    mut f: impl FnMut(&Row<'_>) -> Result<T>,
 ) -> Result<Vec<T>> {
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {

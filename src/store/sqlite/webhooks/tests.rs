@@ -1,24 +1,29 @@
 use super::*;
-use crate::domain::WebhookUrl;
 use crate::store::{Backend, NewKey};
 
 fn settings(headers: &[(&str, &str)]) -> WebhookSettings {
     WebhookSettings {
-        name: "w".into(),
-        url: WebhookUrl::parse_form("https://a.example.com/").unwrap(),
-        event_types: crate::domain::webhook::parse_event_types(&["job.completed"]).unwrap(),
-        enabled: true,
-        verify_ssl: true,
-        timeout_seconds: 10,
-        max_retries: 3,
-        retry_backoff: 60,
         headers: headers
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
-        auto_disable_after: 0,
-        payload_format: Default::default(),
+        ..WebhookSettings::example("https://a.example.com/")
     }
+}
+
+/// A database with one webhook carrying a credential header and a plain one.
+fn with_headers(dir: &tempfile::TempDir) -> (SqliteStore, Webhook) {
+    let store = SqliteStore::open(&dir.path().join("w.db"), None).unwrap();
+    let customer = store.create_customer("acme", 0).unwrap().id;
+    let hook = store
+        .create_webhook(
+            customer,
+            &settings(&[("Authorization", "Bearer tok-1"), ("X-Plain", "p")]),
+            None,
+            0,
+        )
+        .unwrap();
+    (store, hook)
 }
 
 /// The credential header as the current key opens it.
@@ -32,16 +37,7 @@ fn opened(store: &SqliteStore, id: i64, name: &str) -> String {
 #[test]
 fn an_update_read_before_a_key_rotation_keeps_the_headers_it_sealed() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("w.db"), None).unwrap();
-    let customer = store.create_customer("acme", 0).unwrap().id;
-    let hook = store
-        .create_webhook(
-            customer,
-            &settings(&[("Authorization", "Bearer tok-1"), ("X-Plain", "p")]),
-            None,
-            0,
-        )
-        .unwrap();
+    let (store, hook) = with_headers(&dir);
     // `webhooks update` reads the settings (sealed under the first key), a rotation
     // commits meanwhile, then the update writes.
     let mut read = store.webhook(Scope::All, hook.id).unwrap().settings;
@@ -72,16 +68,7 @@ fn an_update_read_before_a_key_rotation_keeps_the_headers_it_sealed() {
 #[test]
 fn an_update_read_before_a_key_reset_does_not_bring_back_what_it_dropped() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("w.db"), None).unwrap();
-    let customer = store.create_customer("acme", 0).unwrap().id;
-    let hook = store
-        .create_webhook(
-            customer,
-            &settings(&[("Authorization", "Bearer tok-1"), ("X-Plain", "p")]),
-            None,
-            0,
-        )
-        .unwrap();
+    let (store, hook) = with_headers(&dir);
     let read = store.webhook(Scope::All, hook.id).unwrap().settings;
     std::fs::remove_file(store.key_file_path()).unwrap();
     store.reset_key(1).unwrap();

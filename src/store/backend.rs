@@ -51,6 +51,20 @@ pub trait Backend: Send {
     /// another thread (the engine writing outcomes while it claims).
     fn reopen(&self) -> Result<Store>;
 
+    /// Waits up to `timeout` for news of work other processes recorded; `Ok(true)` when some
+    /// came. A backend that cannot be told (SQLite) sleeps and returns `Ok(false)`: the caller
+    /// polls.
+    fn wait_for_work(&self, timeout: Duration) -> Result<bool> {
+        std::thread::sleep(timeout);
+        Ok(false)
+    }
+
+    /// Whether [`Backend::wait_for_work`] is told of new work (PostgreSQL's `LISTEN/NOTIFY`),
+    /// so a caller may poll rarely.
+    fn announces_work(&self) -> bool {
+        false
+    }
+
     // ── Customers ───────────────────────────────────────────────────────────────────────────
 
     fn create_customer(&self, name: &str, now: Millis) -> Result<Customer>;

@@ -70,6 +70,36 @@ pub enum StoreError {
     Key(#[from] KeyError),
     #[error("secret key: {0}")]
     KeyProblem(#[from] KeyProblem),
+    /// A `postgres://` URL that cannot be used (shown without its password).
+    #[error("{url}: {why}")]
+    BadUrl { url: String, why: String },
+    /// The PostgreSQL server could not be reached, or refused us (wrong password, no such
+    /// database): named by host, port and database, never with the password.
+    #[error("cannot connect to PostgreSQL at {host}:{port} (database {dbname:?}): {why}")]
+    Connect {
+        db: String,
+        host: String,
+        port: u16,
+        dbname: String,
+        why: String,
+    },
+    /// The connection to the database server was lost (a restart, a failover, the network):
+    /// nothing of the interrupted transaction was kept, and the same call may succeed once the
+    /// server is back. Transient, as [`StoreError::Busy`].
+    #[error("database unavailable: {message} (the connection was lost; what was recorded before is safe)")]
+    Unavailable {
+        message: String,
+        #[source]
+        source: Cause,
+    },
+    /// A PostgreSQL database without webnet's tables, opened by a command that only reads or
+    /// delivers.
+    #[error("no webnet schema in {db}; create a customer or run `webnet db migrate`")]
+    NoSchema { db: String },
+    /// Something would be sealed (or opened) on a server database, and no key was given: the
+    /// key cannot live beside a server database.
+    #[error("no secret key: set WEBNET_SECRET_KEY or give --key-file PATH (WEBNET_KEY_FILE); on a PostgreSQL database secrets are sealed with a key kept outside the database")]
+    NoKey,
     /// Any other database failure.
     #[error("database error: {message}")]
     Database {
@@ -89,8 +119,13 @@ impl StoreError {
     /// Another process held the database's lock for longer than the busy timeout: nothing was
     /// changed, and the same write may succeed later. Long-running commands wait and try again;
     /// the rest report it.
+    /// A lost connection to a database server ([`StoreError::Unavailable`]) is the same: the
+    /// call changed nothing and may succeed later.
     pub fn is_busy(&self) -> bool {
-        matches!(self, StoreError::Busy { .. })
+        matches!(
+            self,
+            StoreError::Busy { .. } | StoreError::Unavailable { .. }
+        )
     }
 
     /// No `what` (`"webhook"`, `"delivery"`, …) with this id, or none the caller may see.

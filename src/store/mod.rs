@@ -8,11 +8,12 @@
 
 mod backend;
 mod error;
+pub mod postgres;
 mod retention;
 mod sqlite;
 mod types;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use backend::Backend;
@@ -35,7 +36,56 @@ pub use crate::domain::delivery::{
 /// `&mut store` where `&mut Store` is asked for, as they always have.
 pub struct Store(Box<dyn Backend>);
 
+/// Where the database is: a SQLite file, or a PostgreSQL server's database.
+#[derive(Debug, Clone)]
+pub enum Location {
+    File(PathBuf),
+    Postgres(postgres::PgUrl),
+}
+
+impl Location {
+    /// Reads a `--db`/`WEBNET_DB` value: a `postgres://` or `postgresql://` URL (its password
+    /// may come from `PGPASSWORD`), else a SQLite file path.
+    pub fn parse(db: &str) -> Result<Location> {
+        if postgres::url::is_postgres(db) {
+            let pgpassword = std::env::var("PGPASSWORD").ok();
+            Ok(Location::Postgres(postgres::PgUrl::parse(db, pgpassword)?))
+        } else {
+            Ok(Location::File(PathBuf::from(db)))
+        }
+    }
+
+    /// How the database is named in messages (a URL without its password).
+    pub fn shown(&self) -> String {
+        match self {
+            Location::File(p) => p.display().to_string(),
+            Location::Postgres(u) => u.shown.clone(),
+        }
+    }
+}
+
+/// Where the secret key comes from: `WEBNET_SECRET_KEY` (a passphrase), else a key file:
+/// `--key-file`/`WEBNET_KEY_FILE`, or (SQLite only) the file beside the database.
+#[derive(Debug, Clone, Default)]
+pub struct KeySource {
+    pub passphrase: Option<String>,
+    pub key_file: Option<PathBuf>,
+}
+
 impl Store {
+    /// Opens the database at `at`, creating it (SQLite: the file and its folder; PostgreSQL:
+    /// webnet's schema) when `create`, else only if it exists; migrates it either way.
+    pub fn connect(at: &Location, keys: KeySource, create: bool) -> Result<Store> {
+        match (at, create) {
+            (Location::File(path), true) => Store::open(path, keys.passphrase),
+            (Location::File(path), false) => Store::open_existing(path, keys.passphrase),
+            (Location::Postgres(url), true) => Ok(Store::new(postgres::PgStore::open(url, keys)?)),
+            (Location::Postgres(url), false) => {
+                Ok(Store::new(postgres::PgStore::open_existing(url, keys)?))
+            }
+        }
+    }
+
     /// Opens (creating, mode 0600, with its folder) the database at `path` and migrates it.
     /// `passphrase` is `WEBNET_SECRET_KEY`; without it secrets use the key file beside `path`.
     pub fn open(path: &Path, passphrase: Option<String>) -> Result<Store> {

@@ -1,0 +1,188 @@
+//! The PostgreSQL backend (DESIGN §11): one database shared by `emit`, `drain` and `serve` on
+//! many hosts. Its tables live in their own schema, `webnet`; a connection's `search_path` is
+//! that schema, so the queries name tables as the SQLite ones do.
+//!
+//! Invariants: leases are judged and set by the server's clock ([`SERVER_NOW`]), so hosts with
+//! skewed clocks never take each other's live leases; claims pass over rows another claimer
+//! holds (`FOR UPDATE SKIP LOCKED`); a lost connection is [`StoreError::Unavailable`]
+//! (transient) and the next call connects again; new work is announced with `NOTIFY` on
+//! [`CHANNEL`] when its transaction commits.
+
+mod backend;
+mod claim;
+mod conn;
+mod customers;
+mod history;
+mod keys;
+mod migrations;
+mod prune;
+mod record;
+mod rekey;
+mod targets;
+#[cfg(test)]
+mod tests;
+pub mod url;
+mod webhooks;
+
+use std::cell::{Cell, RefCell, RefMut};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::Client;
+
+pub use self::url::PgUrl;
+use super::{KeySource, Result, StoreError};
+
+/// The schema webnet's tables live in.
+pub const SCHEMA: &str = "webnet";
+
+/// The channel `NOTIFY` announces new due work on (`drain --watch` listens).
+pub const CHANNEL: &str = "webnet_work";
+
+/// The server's clock in milliseconds since the epoch, as SQL: judges and sets leases. (In
+/// debug builds, `WEBNET_TEST_CLOCK_OFFSET` moves it as it moves the binary's own clock, set per
+/// connection in `webnet.clock_offset`.)
+pub const SERVER_NOW: &str = "((extract(epoch FROM clock_timestamp()) * 1000)::bigint \
+     + current_setting('webnet.clock_offset')::bigint)";
+
+/// An open PostgreSQL webnet database.
+pub struct PgStore {
+    client: RefCell<Client>,
+    url: PgUrl,
+    keys: KeySource,
+    /// `url.shown` as a path, for [`Backend::path`](super::Backend::path).
+    shown: PathBuf,
+    /// Whether this connection has run `LISTEN` (lost with the connection).
+    listening: Cell<bool>,
+}
+
+impl PgStore {
+    /// Connects and creates or upgrades webnet's schema (under an advisory lock) when needed:
+    /// for the commands that make something a new database needs.
+    pub fn open(url: &PgUrl, keys: KeySource) -> Result<PgStore> {
+        let store = PgStore::connect(url, keys)?;
+        migrations::migrate(&mut store.client.borrow_mut())?;
+        Ok(store)
+    }
+
+    /// Connects to a database that has webnet's schema ([`StoreError::NoSchema`] otherwise,
+    /// having created nothing), upgrading it if older.
+    pub fn open_existing(url: &PgUrl, keys: KeySource) -> Result<PgStore> {
+        let store = PgStore::connect(url, keys)?;
+        {
+            let mut client = store.client.borrow_mut();
+            if migrations::version(&mut client)?.is_none() {
+                return Err(StoreError::NoSchema {
+                    db: url.shown.clone(),
+                });
+            }
+            migrations::migrate(&mut client)?;
+        }
+        Ok(store)
+    }
+
+    fn connect(url: &PgUrl, keys: KeySource) -> Result<PgStore> {
+        let client = PgStore::session(url)?;
+        Ok(PgStore {
+            client: RefCell::new(client),
+            url: url.clone(),
+            keys,
+            shown: url.shown_path(),
+            listening: Cell::new(false),
+        })
+    }
+
+    /// A new connection with this session's settings.
+    fn session(url: &PgUrl) -> Result<Client> {
+        let mut client = conn::connect(url)?;
+        client.batch_execute(&format!(
+            "SET search_path TO {SCHEMA}; SET webnet.clock_offset = '{}'; \
+             SET lock_timeout = '{}ms'",
+            test_clock_offset(),
+            super::BUSY_TIMEOUT.as_millis()
+        ))?;
+        Ok(client)
+    }
+
+    /// The connection, connected again first if it was lost (a server restart): the caller's
+    /// call then runs on the new one. Fails as [`StoreError::Connect`] while the server is
+    /// unreachable (transient for a running `drain --watch`, which waits and tries again).
+    pub(super) fn client(&self) -> Result<RefMut<'_, Client>> {
+        let mut client = self.client.borrow_mut();
+        if client.is_closed() {
+            *client = PgStore::session(&self.url).map_err(|e| match e {
+                StoreError::Connect { why, .. } => StoreError::Unavailable {
+                    message: format!(
+                        "cannot connect to PostgreSQL at {}:{}: {why}",
+                        self.url.host, self.url.port
+                    ),
+                    source: why.into(),
+                },
+                other => other,
+            })?;
+            self.listening.set(false);
+        }
+        Ok(client)
+    }
+
+    /// The database, shown without its password.
+    pub fn url(&self) -> &PgUrl {
+        &self.url
+    }
+
+    /// The key source this store seals and opens with.
+    pub(super) fn keys(&self) -> &KeySource {
+        &self.keys
+    }
+
+    /// A second, independent connection with the same key source.
+    fn reopen(&self) -> Result<PgStore> {
+        PgStore::connect(&self.url, self.keys.clone())
+    }
+
+    /// Waits up to `timeout` for a `NOTIFY` of new work; `Ok(true)` when one came.
+    pub fn wait_for_work(&self, timeout: Duration) -> Result<bool> {
+        let mut client = self.client()?;
+        if !self.listening.get() {
+            client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+            self.listening.set(true);
+        }
+        let mut notifications = client.notifications();
+        let woke = notifications.timeout_iter(timeout).next()?.is_some();
+        // One wake-up is enough for any number of announcements queued meanwhile.
+        while notifications.iter().next()?.is_some() {}
+        Ok(woke)
+    }
+
+    /// Which database this is, for `db check`: the server's version and the schema's.
+    pub fn describe(&self) -> Result<(String, Option<i64>)> {
+        let mut client = self.client()?;
+        let version: String = client.query_one("SHOW server_version", &[])?.get(0);
+        let schema = migrations::version(&mut client)?;
+        Ok((version, schema))
+    }
+}
+
+/// `WEBNET_TEST_CLOCK_OFFSET` (ms) in debug builds, so tests that move the binary's clock move
+/// the lease clock alike; always 0 in release builds.
+fn test_clock_offset() -> i64 {
+    if cfg!(debug_assertions) {
+        std::env::var("WEBNET_TEST_CLOCK_OFFSET")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    } else {
+        0
+    }
+}
+
+/// Text stored in a `TEXT` column: PostgreSQL refuses the NUL character, which a receiver's
+/// response may hold; it is kept as U+FFFD.
+pub(super) fn text(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') {
+        s.replace('\0', "\u{FFFD}").into()
+    } else {
+        s.into()
+    }
+}

@@ -1,0 +1,254 @@
+//! `postgres://` and `postgresql://` URLs: parsed into the client's configuration, with the
+//! TLS options libpq users expect, and shown everywhere without the password.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::store::StoreError;
+
+/// How long connecting may take before it fails with the host and port named.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How TLS is used, as libpq's `sslmode` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// `disable`: never.
+    Disable,
+    /// `prefer` (the default): when the server offers it, without checking its certificate.
+    Prefer,
+    /// `require`: always, without checking the certificate unless `sslrootcert` is given.
+    Require,
+    /// `verify-ca` / `verify-full`: always, the certificate checked against `sslrootcert` (or
+    /// the public web roots), and its name against the host.
+    Verify,
+}
+
+/// A parsed PostgreSQL URL.
+#[derive(Clone)]
+pub struct PgUrl {
+    pub(super) config: postgres::Config,
+    pub(super) tls: TlsMode,
+    /// `sslrootcert`: the certificate authorities a server's certificate is checked against.
+    pub(super) root_cert: Option<PathBuf>,
+    /// The URL without its password (and without query options), for messages.
+    pub shown: String,
+    pub host: String,
+    pub port: u16,
+    pub dbname: String,
+    pub user: String,
+}
+
+impl std::fmt::Debug for PgUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+/// Whether `db` names a PostgreSQL database rather than a SQLite file.
+pub fn is_postgres(db: &str) -> bool {
+    let lower = db.get(..13).unwrap_or(db).to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+fn invalid(shown: &str, why: impl std::fmt::Display) -> StoreError {
+    StoreError::BadUrl {
+        url: shown.to_string(),
+        why: why.to_string(),
+    }
+}
+
+impl PgUrl {
+    /// Parses a `postgres://user:password@host:port/dbname?option=value` URL. The password may
+    /// also come from `PGPASSWORD` (as with `psql`), so it need not be on a command line.
+    pub fn parse(text: &str, pgpassword: Option<String>) -> Result<PgUrl, StoreError> {
+        let rough = mask_password(text);
+        let url = url::Url::parse(text).map_err(|e| invalid(&rough, e))?;
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| {
+                invalid(
+                    &rough,
+                    "no host (expected postgres://user@host:5432/dbname)",
+                )
+            })?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = url.port().unwrap_or(5432);
+        let user = percent(url.username())
+            .filter(|u| !u.is_empty())
+            .or_else(|| std::env::var("PGUSER").ok().filter(|u| !u.is_empty()))
+            .ok_or_else(|| {
+                invalid(
+                    &rough,
+                    "no user name (expected postgres://user@host/dbname)",
+                )
+            })?;
+        let dbname = percent(url.path().trim_start_matches('/'))
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| user.clone());
+        if dbname.contains('/') {
+            return Err(invalid(&rough, "the database name cannot contain '/'"));
+        }
+        let password = match url.password() {
+            Some(p) => Some(percent(p).unwrap_or_default()),
+            None => pgpassword.filter(|p| !p.is_empty()),
+        };
+        let mut config = postgres::Config::new();
+        config
+            .host(&host)
+            .port(port)
+            .user(&user)
+            .dbname(&dbname)
+            .application_name("webnet")
+            .connect_timeout(CONNECT_TIMEOUT)
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30));
+        if let Some(p) = &password {
+            config.password(p);
+        }
+        let mut tls = TlsMode::Prefer;
+        let mut root_cert = None;
+        for (k, v) in url.query_pairs() {
+            match &*k {
+                "sslmode" => {
+                    tls = match &*v {
+                        "disable" => TlsMode::Disable,
+                        "allow" | "prefer" => TlsMode::Prefer,
+                        "require" => TlsMode::Require,
+                        "verify-ca" | "verify-full" => TlsMode::Verify,
+                        other => {
+                            return Err(invalid(
+                                &rough,
+                                format!("sslmode={other} is not one of disable, prefer, require, verify-ca, verify-full"),
+                            ))
+                        }
+                    }
+                }
+                "sslrootcert" => root_cert = Some(PathBuf::from(&*v)),
+                "connect_timeout" => {
+                    let secs: u64 = v
+                        .parse()
+                        .map_err(|_| invalid(&rough, "connect_timeout must be whole seconds"))?;
+                    config.connect_timeout(Duration::from_secs(secs.max(1)));
+                }
+                "application_name" => {
+                    config.application_name(&v);
+                }
+                other => {
+                    return Err(invalid(
+                        &rough,
+                        format!("unknown option {other:?} (known: sslmode, sslrootcert, connect_timeout, application_name)"),
+                    ))
+                }
+            }
+        }
+        if root_cert.is_some() && tls == TlsMode::Prefer {
+            tls = TlsMode::Verify;
+        }
+        config.ssl_mode(match tls {
+            TlsMode::Disable => postgres::config::SslMode::Disable,
+            TlsMode::Prefer => postgres::config::SslMode::Prefer,
+            TlsMode::Require | TlsMode::Verify => postgres::config::SslMode::Require,
+        });
+        let host_shown = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.clone()
+        };
+        let shown = format!("postgres://{user}@{host_shown}:{port}/{dbname}");
+        Ok(PgUrl {
+            config,
+            tls,
+            root_cert,
+            shown,
+            host,
+            port,
+            dbname,
+            user,
+        })
+    }
+
+    /// Where the database is, for [`Backend::path`](crate::store::Backend::path).
+    pub fn shown_path(&self) -> PathBuf {
+        PathBuf::from(&self.shown)
+    }
+}
+
+fn percent(s: &str) -> Option<String> {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .or_else(|| Some(s.to_string()))
+}
+
+/// `text` with the password of a URL-like string replaced by `***`, for messages about a URL
+/// that may not parse.
+pub fn mask_password(text: &str) -> String {
+    let Some(scheme_end) = text.find("://") else {
+        return text.to_string();
+    };
+    let rest = &text[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match (authority.rfind('@'), authority.find(':')) {
+        (Some(at), Some(colon)) if colon < at => format!(
+            "{}{}:***{}",
+            &text[..scheme_end + 3],
+            &authority[..colon],
+            &rest[at..]
+        ),
+        _ => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_is_shown_without_its_password() {
+        let u = PgUrl::parse("postgres://ann:s3cret@db.example:6543/hooks", None).unwrap();
+        assert_eq!(u.shown, "postgres://ann@db.example:6543/hooks");
+        assert_eq!(
+            (u.host.as_str(), u.port, u.dbname.as_str()),
+            ("db.example", 6543, "hooks")
+        );
+        assert!(!format!("{u:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn defaults_follow_libpq() {
+        let u = PgUrl::parse("postgresql://ann@db", None).unwrap();
+        assert_eq!(
+            (u.port, u.dbname.as_str(), u.tls),
+            (5432, "ann", TlsMode::Prefer)
+        );
+        let u = PgUrl::parse("postgres://ann@db/x?sslmode=require", None).unwrap();
+        assert_eq!(u.tls, TlsMode::Require);
+        let u = PgUrl::parse("postgres://ann@db/x?sslmode=verify-full", None).unwrap();
+        assert_eq!(u.tls, TlsMode::Verify);
+    }
+
+    #[test]
+    fn bad_urls_are_refused_without_the_password() {
+        for bad in [
+            "postgres://ann:pw@/x",
+            "postgres://ann:pw@db/x?sslmode=maybe",
+            "postgres://ann:pw@db/x?color=blue",
+            "postgres://ann:pw@db:notaport/x",
+        ] {
+            let e = PgUrl::parse(bad, None).unwrap_err().to_string();
+            assert!(!e.contains("pw@"), "{e}");
+            assert!(e.contains("***") || !bad.contains(":pw"), "{e}");
+        }
+    }
+
+    #[test]
+    fn masking_keeps_everything_but_the_password() {
+        assert_eq!(mask_password("postgres://u:p@h/d"), "postgres://u:***@h/d");
+        assert_eq!(mask_password("postgres://u@h/d"), "postgres://u@h/d");
+        assert_eq!(mask_password("plain.db"), "plain.db");
+    }
+}

@@ -12,6 +12,7 @@ mod backend;
 mod claim;
 mod conn;
 mod customers;
+mod decode;
 mod history;
 mod keys;
 mod migrations;

@@ -14,11 +14,13 @@ use crate::domain::text;
 use crate::domain::time::Millis;
 use crate::domain::{CustomerId, Scope};
 use crate::ops::{self, Sending};
-use crate::store::Store;
+use crate::store::{KeySource, Location, Store};
 
 /// What every command gets: where the database is, how to print, and whom it may touch.
 pub struct Context {
-    db: PathBuf,
+    db: Location,
+    /// `--key-file`/`WEBNET_KEY_FILE`.
+    key_file: Option<PathBuf>,
     pub format: Format,
     pub scope: Scope,
     pub allow_private: bool,
@@ -37,15 +39,22 @@ impl Context {
     /// The context of a parsed command line: refuses a `--db` that is a URL or a SQLite URI,
     /// and a `--customer` that conflicts with `WEBNET_CUSTOMER`.
     pub fn new(cli: &Cli) -> Result<Context, CliError> {
-        if let Some(db) = &cli.db {
-            refuse_url(db)?;
-            refuse_sqlite_uri(db)?;
-        }
+        let db = match &cli.db {
+            Some(db) => {
+                let text = db.to_string_lossy();
+                if crate::store::postgres::url::is_postgres(&text) {
+                    Location::parse(&text).map_err(|e| CliError::usage("--db", e.to_string()))?
+                } else {
+                    refuse_url(db)?;
+                    refuse_sqlite_uri(db)?;
+                    Location::File(db.clone())
+                }
+            }
+            None => Location::File(default_db_path()?),
+        };
         Ok(Context {
-            db: match cli.db.clone() {
-                Some(p) => p,
-                None => default_db_path()?,
-            },
+            db,
+            key_file: cli.key_file.clone(),
             format: cli
                 .output
                 .unwrap_or_else(|| Format::detect(std::io::stdout().is_terminal())),
@@ -65,7 +74,7 @@ impl Context {
     /// pinned to a customer that does not exist fails here (exit 1), rather than finding
     /// nothing and saying so as if all were well.
     pub fn store(&self) -> Result<Store, CliError> {
-        let store = Store::open_existing(&self.db, self.passphrase.clone())?;
+        let store = Store::connect(&self.db, self.keys(), false)?;
         if self.check_pin {
             ops::customers::check_pinned(&store, self.scope)?;
         }
@@ -76,7 +85,25 @@ impl Context {
     /// that make something a new database needs (`customers create`, `webhooks create`,
     /// `targets allow`).
     pub fn store_or_create(&self) -> Result<Store, CliError> {
-        Ok(Store::open(&self.db, self.passphrase.clone())?)
+        Ok(Store::connect(&self.db, self.keys(), true)?)
+    }
+
+    /// Where the secret key comes from: `WEBNET_SECRET_KEY`, `--key-file`.
+    fn keys(&self) -> KeySource {
+        KeySource {
+            passphrase: self.passphrase.clone(),
+            key_file: self.key_file.clone(),
+        }
+    }
+
+    /// `--key-file`/`WEBNET_KEY_FILE`, if given.
+    pub fn key_file(&self) -> Option<&std::path::Path> {
+        self.key_file.as_deref()
+    }
+
+    /// Where the database is.
+    pub fn location(&self) -> &Location {
+        &self.db
     }
 
     /// The passphrase the secret key comes from (`WEBNET_SECRET_KEY`), if one is set; else the
@@ -140,9 +167,12 @@ impl Context {
         }
     }
 
-    /// The database path this command uses.
-    pub fn db_path(&self) -> &std::path::Path {
-        &self.db
+    /// The SQLite file this command uses; `None` on a PostgreSQL database.
+    pub fn db_path(&self) -> Option<&std::path::Path> {
+        match &self.db {
+            Location::File(p) => Some(p),
+            Location::Postgres(_) => None,
+        }
     }
 
     /// How a command that sends does it: its scope, `--allow-private-targets`, its proxies
@@ -207,7 +237,7 @@ fn scope(given: Option<CustomerId>) -> Result<Scope, CliError> {
     Ok(given.map_or(Scope::All, Scope::Customer))
 }
 
-/// Refuses a `--db`/`WEBNET_DB` of the form `scheme://…` before anything touches the disk: it
+/// Refuses a `--db`/`WEBNET_DB` of the form `scheme://…` (other than `postgres://`) before anything touches the disk: it
 /// would otherwise be taken as a relative file name (a folder named `postgres:` holding the
 /// password in its path). The message shows the URL with its password and query hidden.
 fn refuse_url(db: &std::path::Path) -> Result<(), CliError> {
@@ -222,20 +252,11 @@ fn refuse_url(db: &std::path::Path) -> Result<(), CliError> {
         Some(q) => format!("{}?***", &given[..from + q]),
         None => given.to_string(),
     };
-    let postgres = matches!(
-        scheme.to_ascii_lowercase().as_str(),
-        "postgres" | "postgresql"
-    );
     Err(CliError::usage(
         "--db",
         format!(
-            "{} is a URL; webnet reads SQLite files only{}",
+            "{} is a URL webnet cannot use: give the path of a SQLite database file, or a postgres:// URL",
             text::quote_url(&shown),
-            if postgres {
-                " (PostgreSQL support is not built in yet)"
-            } else {
-                ": give the path of a database file"
-            }
         ),
     ))
 }

@@ -51,7 +51,7 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
         let _ = writeln!(
             std::io::stderr().lock(),
             "drain: watching {} for due deliveries; SIGTERM or Ctrl-C stops cleanly",
-            ctx.db_path().display()
+            ctx.location().shown()
         );
     }
     let mut log = Log {

@@ -213,3 +213,15 @@ pub const COMPLETIONS: &str = "Examples:
   webnet completions bash > ~/.local/share/bash-completion/completions/webnet
   mkdir -p ~/.zfunc && webnet completions zsh > ~/.zfunc/_webnet
   mkdir -p ~/.config/fish/completions && webnet completions fish > ~/.config/fish/completions/webnet.fish";
+
+pub const DB: &str = "Examples:
+  webnet --db postgres://webnet@db.internal/webnet db migrate    # create or upgrade the tables
+  webnet --db postgres://webnet@db.internal/webnet db check      # reachable? which schema? key?";
+
+pub const DB_MIGRATE: &str = "Examples:
+  PGPASSWORD=... webnet --db postgres://webnet@db.internal:5432/webnet db migrate
+  webnet --db ./webhooks.db db migrate";
+
+pub const DB_CHECK: &str = "Examples:
+  webnet --db 'postgres://webnet@db.internal/webnet?sslmode=require' --key-file /etc/webnet/key db check
+  webnet db check --output json";

@@ -12,6 +12,7 @@ mod emit;
 mod error;
 mod examples;
 pub mod generate;
+mod db;
 mod key;
 mod listen;
 mod output;
@@ -81,6 +82,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Deliveries(cmd) => deliveries::run(&ctx, cmd),
         Command::Schedule(cmd) => schedule::run(&ctx, cmd),
         Command::Key(cmd) => key::run(&ctx, cmd),
+        Command::Db(cmd) => db::run(&ctx, cmd),
         Command::Targets(cmd) => targets::run(&ctx, cmd),
         Command::Stats {
             since,

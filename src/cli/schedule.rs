@@ -25,6 +25,7 @@ use super::args::ScheduleCommand;
 use super::output::{self, Format};
 use super::{CliError, Context};
 use crate::domain::Scope;
+use crate::store::Location;
 use render::{cron_line, env_file_text, is_line_for, systemd_units, DrainCommand, Names};
 
 pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
@@ -53,10 +54,24 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
         std::path::absolute(p)
             .map_err(|e| CliError::failure(format!("cannot resolve the database path: {e}")))
     };
-    let db = absolute(ctx.db_path())?;
-    let default = super::context::default_db_path()
-        .ok()
-        .is_some_and(|d| absolute(&d).is_ok_and(|d| d == db));
+    let mut proxy_env = proxy_env;
+    let (db, default) = match ctx.location() {
+        Location::File(path) => {
+            let db = absolute(path)?;
+            let default = super::context::default_db_path()
+                .ok()
+                .is_some_and(|d| absolute(&d).is_ok_and(|d| d == db));
+            (db, default)
+        }
+        // The password goes to the private environment file, never on a command line.
+        Location::Postgres(url) => {
+            if let Some(p) = &url.password {
+                proxy_env.push(("PGPASSWORD", p.clone()));
+            }
+            (PathBuf::from(&url.without_password), false)
+        }
+    };
+    let key_file = ctx.key_file().map(absolute).transpose()?;
     let names = Names::for_db(&db, default);
     let passphrase = ctx.passphrase();
     let env_file = match passphrase.is_some() || !proxy_env.is_empty() {
@@ -82,6 +97,7 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
         allow_private: ctx.allow_private,
         retain,
         env_file,
+        key_file,
     };
     if cron {
         if drain

@@ -17,6 +17,10 @@ use crate::store::{Backlog, Claim, Disabled, Retention, StoreError};
 /// How often an idle `drain --watch` looks for work that other processes queued.
 const WATCH_POLL: Duration = Duration::from_secs(1);
 
+/// As [`WATCH_POLL`], on a database that announces new work (PostgreSQL's `LISTEN/NOTIFY`): the
+/// announcement wakes the drain at once; this only bounds the wait.
+const WATCH_POLL_ANNOUNCED: Duration = Duration::from_secs(10);
+
 /// How long an idle `drain --watch` sleeps at a time before looking at its stop flag.
 const NAP: Duration = Duration::from_millis(50);
 
@@ -237,13 +241,21 @@ impl Run {
         }
         // Idle: sleep until the next delivery is due, a lease runs out, or the poll interval;
         // a stop request ends the sleep.
+        let announced = engine.announces_work();
+        let every = if announced {
+            WATCH_POLL_ANNOUNCED
+        } else {
+            WATCH_POLL
+        };
         let next = engine.next_due()?.unwrap_or(i64::MAX);
-        let poll = now + WATCH_POLL.as_millis() as i64;
+        let poll = now + every.as_millis() as i64;
         let wake = next.min(poll).min(self.deadline.unwrap_or(i64::MAX));
-        nap(
-            Duration::from_millis((wake - now).clamp(5, 1000) as u64),
-            opts,
-        );
+        let sleep = Duration::from_millis((wake - now).clamp(5, every.as_millis() as i64) as u64);
+        if announced {
+            wait_for_work(engine, sleep, opts)?;
+        } else {
+            nap(sleep, opts);
+        }
         Ok(true)
     }
 }
@@ -262,6 +274,19 @@ fn nap(d: Duration, opts: &DrainOptions) {
         }
         std::thread::sleep(left.min(NAP));
     }
+}
+
+/// Waits up to `d` for another process to announce new work, in short waits so that a stop
+/// request ends it.
+fn wait_for_work(engine: &Engine<'_>, d: Duration, opts: &DrainOptions) -> Result<(), StoreError> {
+    let until = std::time::Instant::now() + d;
+    while !stop_requested(opts) {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || engine.wait_for_work(left.min(NAP * 2))? {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Passes on the outcomes recorded since the last call, then the webhooks they disabled.

@@ -51,6 +51,9 @@ pub trait Backend: Send {
     /// another thread (the engine writing outcomes while it claims).
     fn reopen(&self) -> Result<Store>;
 
+    /// Which backend and schema version this is, for `db check`.
+    fn describe(&self) -> Result<super::DbInfo>;
+
     /// Waits up to `timeout` for news of work other processes recorded; `Ok(true)` when some
     /// came. A backend that cannot be told (SQLite) sleeps and returns `Ok(false)`: the caller
     /// polls.

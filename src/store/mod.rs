@@ -20,7 +20,7 @@ pub use backend::Backend;
 pub use error::{KeyProblem, Result, StoreError};
 pub use retention::{cutoff, PruneCount, PruneOptions, PruneReport, PruneRule, Retention};
 pub use types::{
-    AllowedTargetRow, AttemptLog, AttemptStat, Backlog, Claim, Customer, Delivery, DeliveryCounts,
+    AllowedTargetRow, AttemptLog, AttemptStat, Backlog, Claim, Customer, DbInfo, Delivery, DeliveryCounts,
     DeliveryFilter, NewEvent, NewKey, Recorded, Reset, Rotated, SecretChange, Webhook,
     WebhookFilter,
 };

@@ -208,3 +208,14 @@ pub struct Reset {
     /// Where the old key file was moved, if there was one.
     pub old_key_file: Option<PathBuf>,
 }
+
+/// What `db check` and `db migrate` say of a database.
+#[derive(Debug, Clone)]
+pub struct DbInfo {
+    /// `sqlite` or `postgresql`.
+    pub backend: &'static str,
+    /// The SQLite library's or the PostgreSQL server's version.
+    pub version: String,
+    /// The schema version the database is at (this build's, once opened).
+    pub schema: i64,
+}

@@ -34,7 +34,9 @@ use crate::domain::{CustomerId, EventType};
     max_term_width = 100
 )]
 pub struct Cli {
-    /// SQLite database file [default: $XDG_DATA_HOME/webnet/webhooks.db or
+    /// SQLite database file, or a PostgreSQL database shared by many hosts
+    /// (postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?sslmode=require]; the password may come
+    /// from PGPASSWORD) [default: $XDG_DATA_HOME/webnet/webhooks.db or
     /// ~/.local/share/webnet/webhooks.db]
     #[arg(
         long,
@@ -42,10 +44,24 @@ pub struct Cli {
         help_heading = super::generate::GLOBAL_HEADING,
         env = "WEBNET_DB",
         hide_env_values = true,
-        value_name = "PATH",
+        value_name = "PATH|URL",
         value_parser = values::db_path
     )]
     pub db: Option<PathBuf>,
+
+    /// The secret key file (64 hex digits, created mode 0600 on the first secret if missing)
+    /// that seals webhook secrets and credential headers; required on PostgreSQL unless
+    /// WEBNET_SECRET_KEY is set [default on SQLite: the file beside the database, DB.key]
+    #[arg(
+        long,
+        global = true,
+        help_heading = super::generate::GLOBAL_HEADING,
+        env = "WEBNET_KEY_FILE",
+        hide_env_values = true,
+        value_name = "PATH",
+        value_parser = values::db_path
+    )]
+    pub key_file: Option<PathBuf>,
 
     /// Output format [default: table on a terminal, json otherwise]
     #[arg(
@@ -146,12 +162,27 @@ pub enum Command {
     /// database for every process; operator-only
     #[command(subcommand, after_help = examples::TARGETS)]
     Targets(TargetsCommand),
+    /// The database itself: create or upgrade its schema, or check that it can be reached
+    #[command(subcommand, after_help = examples::DB)]
+    Db(DbCommand),
     /// Print shell completions
     #[command(after_help = examples::COMPLETIONS)]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Create webnet's tables, or upgrade them to this version, now (other commands do it on
+    /// first use; run it explicitly where migrations are an operator's step)
+    #[command(after_help = examples::DB_MIGRATE)]
+    Migrate,
+    /// Connect, and say which database this is, its schema version and whether the secret
+    /// key opens its secrets; exit 1 if it cannot be used
+    #[command(after_help = examples::DB_CHECK)]
+    Check,
 }
 
 #[derive(Debug, Args)]

@@ -79,6 +79,8 @@ pub struct DrainCommand {
     /// The environment file holding `WEBNET_SECRET_KEY` and the proxy settings, when the
     /// caller has either.
     pub env_file: Option<PathBuf>,
+    /// `--key-file`, when the caller gave one (absolute).
+    pub key_file: Option<PathBuf>,
 }
 
 impl DrainCommand {
@@ -89,6 +91,9 @@ impl DrainCommand {
             "--db".into(),
             self.db.display().to_string(),
         ];
+        if let Some(key_file) = &self.key_file {
+            words.extend(["--key-file".into(), key_file.display().to_string()]);
+        }
         if let Some(customer) = self.customer {
             words.extend(["--customer".into(), customer.to_string()]);
         }
@@ -353,6 +358,7 @@ mod tests {
             allow_private: false,
             retain: None,
             env_file: None,
+            key_file: None,
         };
         let a = cron_line(&drain("/srv/a.db"));
         assert!(a.ends_with("# webnet drain /srv/a.db"), "{a}");

@@ -57,6 +57,20 @@ impl Engine<'_> {
         self.store.next_due(self.scope)
     }
 
+    /// Waits up to `d` for news of work other processes recorded (PostgreSQL's `NOTIFY`);
+    /// `Ok(true)` when some came. Without such news (SQLite) it sleeps.
+    pub(in crate::delivery) fn wait_for_work(
+        &self,
+        d: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        self.store.wait_for_work(d)
+    }
+
+    /// Whether the database announces new work ([`Engine::wait_for_work`] wakes for it).
+    pub(in crate::delivery) fn announces_work(&self) -> bool {
+        self.store.announces_work()
+    }
+
     pub(in crate::delivery) fn delivery(&self, id: i64) -> Result<Delivery, StoreError> {
         self.store.delivery(self.scope, id)
     }

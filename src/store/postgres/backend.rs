@@ -33,6 +33,15 @@ impl Backend for PgStore {
         true
     }
 
+    fn describe(&self) -> Result<crate::store::DbInfo> {
+        let (version, schema) = PgStore::describe(self)?;
+        Ok(crate::store::DbInfo {
+            backend: "postgresql",
+            version,
+            schema: schema.unwrap_or(0),
+        })
+    }
+
     fn reopen(&self) -> Result<Store> {
         Ok(Store::new(PgStore::reopen(self)?))
     }

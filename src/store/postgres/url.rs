@@ -32,6 +32,11 @@ pub struct PgUrl {
     pub(super) root_cert: Option<PathBuf>,
     /// The URL without its password (and without query options), for messages.
     pub shown: String,
+    /// The URL as given without its password, options kept: what a scheduled drain is given
+    /// (its password goes to a private file as `PGPASSWORD`).
+    pub without_password: String,
+    /// The password, from the URL or `PGPASSWORD`.
+    pub password: Option<String>,
     pub host: String,
     pub port: u16,
     pub dbname: String,
@@ -158,11 +163,15 @@ impl PgUrl {
             host.clone()
         };
         let shown = format!("postgres://{user}@{host_shown}:{port}/{dbname}");
+        let mut bare = url.clone();
+        let _ = bare.set_password(None);
         Ok(PgUrl {
             config,
             tls,
             root_cert,
             shown,
+            without_password: bare.to_string(),
+            password,
             host,
             port,
             dbname,

@@ -25,6 +25,17 @@ impl Backend for SqliteStore {
         self.busy_timeout
     }
 
+    fn describe(&self) -> Result<crate::store::DbInfo> {
+        let schema: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        Ok(crate::store::DbInfo {
+            backend: "sqlite",
+            version: rusqlite::version().to_string(),
+            schema,
+        })
+    }
+
     fn reopen(&self) -> Result<Store> {
         Ok(Store::new(SqliteStore::reopen(self)?))
     }

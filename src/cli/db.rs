@@ -1,0 +1,62 @@
+//! `webnet db migrate|check`: the database itself, for operators who run migrations as their
+//! own step and want to know a host can reach the database before scheduling drains there.
+
+use serde_json::json;
+
+use super::args::DbCommand;
+use super::output::{self, Format};
+use super::{CliError, Context};
+use crate::store::{DbInfo, StoreError};
+
+pub fn run(ctx: &Context, cmd: DbCommand) -> Result<(), CliError> {
+    ctx.require_operator("`webnet db` acts on the whole database and is for the operator")?;
+    match cmd {
+        DbCommand::Migrate => {
+            let store = ctx.store_or_create()?;
+            let info = store.describe()?;
+            show(ctx, &info, None, "up to date");
+        }
+        DbCommand::Check => {
+            let store = ctx.store()?;
+            let info = store.describe()?;
+            let key = match store.secret_key() {
+                Ok(_) => "opens the stored secrets".to_string(),
+                Err(StoreError::NoKey) => {
+                    "none given (WEBNET_SECRET_KEY or --key-file): secrets cannot be stored or used"
+                        .to_string()
+                }
+                Err(StoreError::KeyProblem(crate::store::KeyProblem::FileMissing(p)))
+                    if ctx.location().shown() != p.display().to_string() =>
+                {
+                    format!("no key file yet ({}): none is needed until a secret is stored", p.display())
+                }
+                Err(e) => return Err(e.into()),
+            };
+            show(ctx, &info, Some(&key), "reachable");
+        }
+    }
+    Ok(())
+}
+
+fn show(ctx: &Context, info: &DbInfo, key: Option<&str>, state: &str) {
+    let db = ctx.location().shown();
+    match ctx.format {
+        Format::Json => output::print_json(&json!({
+            "database": db,
+            "backend": info.backend,
+            "version": info.version,
+            "schema": info.schema,
+            "secret_key": key,
+        })),
+        Format::Table => {
+            let mut line = format!(
+                "{db}: {state} ({} {}, webnet schema {})",
+                info.backend, info.version, info.schema
+            );
+            if let Some(key) = key {
+                line.push_str(&format!("; secret key: {key}"));
+            }
+            output::print_line(&line);
+        }
+    }
+}

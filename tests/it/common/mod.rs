@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod lock;
+pub mod pg;
 pub mod receiver;
 pub mod webhook;
 
@@ -17,7 +18,10 @@ const PROXY_VARS: [&str; 4] = ["http_proxy", "https_proxy", "all_proxy", "no_pro
 
 pub struct Env {
     pub dir: tempfile::TempDir,
+    /// The SQLite file (on a PostgreSQL run: unused, see [`Env::pg`]).
     pub db: PathBuf,
+    /// On a PostgreSQL run (`WEBNET_TEST_PG`): this test's own database there.
+    pub pg: Option<pg::Database>,
     /// Set on every command (e.g. allowing loopback receivers).
     vars: Vec<(&'static str, &'static str)>,
 }
@@ -115,7 +119,42 @@ impl Env {
         Env {
             dir,
             db,
+            pg: pg::admin_url().map(|admin| pg::Database::create(&admin)),
             vars: Vec::new(),
+        }
+    }
+
+    /// An env on the PostgreSQL database `url` (a test's own server), loopback receivers
+    /// allowed.
+    pub fn on_postgres(url: &str) -> Env {
+        let mut env = Env::local();
+        env.pg = Some(pg::Database::existing(url));
+        env
+    }
+
+    /// Counts with `sql` (`?1`… parameters; tables unqualified) on either backend.
+    pub fn count(&self, sql: &str, params: &[&str]) -> i64 {
+        match &self.pg {
+            Some(db) => {
+                let mut sql = sql.to_string();
+                for i in (1..=params.len()).rev() {
+                    sql = sql.replace(&format!("?{i}"), &format!("${i}"));
+                }
+                let p: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|s| s as &(dyn postgres::types::ToSql + Sync))
+                    .collect();
+                let mut c = db.client();
+                c.batch_execute("SET search_path TO webnet").expect("search_path");
+                c.query_one(&sql, &p).expect("count").get::<_, i64>(0)
+            }
+            None => {
+                let conn = rusqlite::Connection::open(&self.db).expect("open db");
+                conn.busy_timeout(std::time::Duration::from_secs(10))
+                    .expect("busy timeout");
+                conn.query_row(sql, rusqlite::params_from_iter(params.iter()), |r| r.get(0))
+                    .expect("count")
+            }
         }
     }
 
@@ -141,7 +180,13 @@ impl Env {
                 c.env_remove(k);
             }
         }
-        c.env("WEBNET_DB", &self.db);
+        match &self.pg {
+            // The key cannot live beside a server database: a key file where SQLite keeps it.
+            Some(db) => c
+                .env("WEBNET_DB", &db.url)
+                .env("WEBNET_KEY_FILE", self.key_file()),
+            None => c.env("WEBNET_DB", &self.db),
+        };
         for (k, v) in &self.vars {
             c.env(k, v);
         }
@@ -231,7 +276,24 @@ impl Env {
 
     /// Every row of every table, as text: compared before and after to prove nothing changed.
     pub fn dump(&self) -> String {
-        dump(&self.db)
+        match &self.pg {
+            Some(db) => db.dump(),
+            None => dump(&self.db),
+        }
+    }
+
+    /// The secret key file: beside the SQLite file, and where `WEBNET_KEY_FILE` points on a
+    /// PostgreSQL run.
+    pub fn key_file(&self) -> PathBuf {
+        self.dir.path().join("webhooks.db.key")
+    }
+
+    /// What `--db` is for this env's database (a file path, or the PostgreSQL URL).
+    pub fn db_arg(&self) -> String {
+        match &self.pg {
+            Some(db) => db.url.clone(),
+            None => self.db.display().to_string(),
+        }
     }
 }
 

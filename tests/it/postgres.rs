@@ -1,0 +1,331 @@
+//! What only a server database has (DESIGN §11): many processes on many connections sharing one
+//! queue, a server that restarts under a running drain, `LISTEN/NOTIFY`, connection errors, the
+//! key kept outside the database. On a SQLite run these say so and skip; `.ci/test-postgres`
+//! runs them (and the whole suite) on a real PostgreSQL server.
+
+use crate::common;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::pg::Cluster;
+use common::receiver::{Receiver, Reply};
+use common::Env;
+
+/// An env on this run's PostgreSQL server, or `None` (saying so) on a SQLite run.
+fn pg_env(test: &str) -> Option<Env> {
+    let env = Env::local();
+    if env.pg.is_none() {
+        eprintln!("SKIPPED {test}: needs PostgreSQL (WEBNET_TEST_PG; run .ci/test-postgres)");
+        return None;
+    }
+    Some(env)
+}
+
+fn events(customer: i64, from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| {
+            format!(
+                "{{\"customer\": {customer}, \"event_type\": \"job.completed\", \"event_id\": {i}, \"job\": {{\"n\": {i}}}}}\n"
+            )
+        })
+        .collect()
+}
+
+fn spawn_with_stdin(env: &Env, args: &[&str], input: String) -> Child {
+    let mut child = env
+        .cmd()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    child
+}
+
+fn watching_drain(env: &Env) -> Child {
+    env.cmd()
+        .args(["drain", "--watch", "--concurrency", "4"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn stop(mut child: Child) -> String {
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    err
+}
+
+/// Waits (bounded) until `count` deliveries are `success`.
+fn wait_delivered(env: &Env, count: i64, limit: Duration) -> i64 {
+    let start = Instant::now();
+    loop {
+        let done = env.count(
+            "SELECT count(*) FROM deliveries WHERE status = 'success'",
+            &[],
+        );
+        if done >= count || start.elapsed() > limit {
+            return done;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn four_drains_two_killed_mid_run_lose_nothing_and_never_send_twice_at_once() {
+    let Some(env) = pg_env("four_drains_two_killed_mid_run…") else {
+        return;
+    };
+    let rx = Receiver::start(|_| Reply::ok().delay(Duration::from_millis(20)));
+    let c = env.customer("acme");
+    for name in ["a", "b"] {
+        env.local_webhook(c, name, &rx.url(&format!("/{name}")), &["--timeout", "1s"]);
+    }
+    env.run_stdin(&["emit", "--queue"], &events(c, 0, 300)).ok();
+    let total = 600;
+    let mut drains: Vec<Child> = (0..4).map(|_| watching_drain(&env)).collect();
+    // Let all four get going, then kill two of them with SIGKILL while they hold leases.
+    let start = Instant::now();
+    while rx.count() < 60 && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut held_by_killed = 0;
+    for _ in 0..2 {
+        let mut victim = drains.remove(0);
+        let pid = victim.id();
+        victim.kill().unwrap();
+        victim.wait().unwrap();
+        held_by_killed += env.count(
+            "SELECT count(*) FROM deliveries WHERE lease_owner LIKE ?1",
+            &[&format!("{pid}-%")],
+        );
+    }
+    // The killed drains' leases run out (2 × 1 s timeout + 5 s) and the others take them over.
+    let done = wait_delivered(&env, total, Duration::from_secs(90));
+    for d in drains {
+        stop(d);
+    }
+    assert_eq!(done, total, "every delivery ends delivered");
+    let mut received: HashMap<i64, usize> = HashMap::new();
+    for r in rx.requests() {
+        *received.entry(r.delivery()).or_default() += 1;
+    }
+    assert_eq!(received.len() as i64, total, "every delivery reached its receiver");
+    let duplicates: usize = received.values().map(|n| n - 1).sum();
+    eprintln!("held by the killed drains {held_by_killed}, duplicates {duplicates}");
+    assert!(
+        duplicates as i64 <= held_by_killed,
+        "{duplicates} sent twice, but the killed drains held only {held_by_killed}"
+    );
+    assert_eq!(rx.overlaps(), 0, "a delivery was sent twice at the same time");
+}
+
+#[test]
+fn eight_concurrent_emits_lose_nothing() {
+    let Some(env) = pg_env("eight_concurrent_emits_lose_nothing") else {
+        return;
+    };
+    let rx = Receiver::ok();
+    let c = env.customer("acme");
+    env.local_webhook(c, "hook", &rx.url("/"), &[]);
+    let emits: Vec<Child> = (0..8)
+        .map(|i| spawn_with_stdin(&env, &["emit"], events(c, i * 1000, 40)))
+        .collect();
+    for child in emits {
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "an emit failed: {stderr}");
+        assert!(stderr.trim().is_empty(), "an emit complained: {stderr}");
+    }
+    assert_eq!(env.count("SELECT count(*) FROM events", &[]), 320);
+    env.run(&["drain"]).ok();
+    assert_eq!(wait_delivered(&env, 320, Duration::from_secs(30)), 320);
+    let mut ids: Vec<i64> = rx.requests().iter().map(|r| r.delivery()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 320, "each delivery received, once");
+}
+
+#[test]
+fn an_emit_on_one_connection_wakes_a_watching_drain_on_another() {
+    let Some(env) = pg_env("an_emit_on_one_connection_wakes_a_watching_drain_on_another") else {
+        return;
+    };
+    let rx = Receiver::ok();
+    let c = env.customer("acme");
+    env.local_webhook(c, "hook", &rx.url("/"), &[]);
+    let drain = watching_drain(&env);
+    // Idle, the drain waits on LISTEN with nothing due: without NOTIFY it would look again
+    // only after its 10 s poll.
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut latencies = Vec::new();
+    for i in 0..3 {
+        let queued = env.run_stdin(&["emit", "--queue"], &events(c, i, 1)).ok();
+        drop(queued);
+        let t = Instant::now();
+        let got = rx.wait_for(i + 1, Duration::from_secs(8));
+        assert_eq!(got.len(), i + 1, "the drain did not wake for a queued event");
+        latencies.push(t.elapsed());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let err = stop(drain);
+    eprintln!("queued → received: {latencies:?}");
+    let best = latencies.iter().min().copied().unwrap_or_default();
+    assert!(
+        best < Duration::from_secs(1),
+        "NOTIFY should wake the drain at once: {latencies:?}\n{err}"
+    );
+}
+
+#[test]
+fn a_watching_drain_survives_a_server_restart() {
+    let Some(cluster) = Cluster::start("a_watching_drain_survives_a_server_restart") else {
+        return;
+    };
+    let env = Env::on_postgres(&cluster.url);
+    let rx = Receiver::ok();
+    let c = env.customer("acme");
+    env.local_webhook(c, "hook", &rx.url("/"), &[]);
+    let drain = watching_drain(&env);
+    env.run_stdin(&["emit", "--queue"], &events(c, 0, 5)).ok();
+    assert_eq!(rx.wait_for(5, Duration::from_secs(15)).len(), 5);
+    cluster.ctl("restart");
+    env.run_stdin(&["emit", "--queue"], &events(c, 100, 5)).ok();
+    let got = rx.wait_for(10, Duration::from_secs(60));
+    let err = stop(drain);
+    assert_eq!(got.len(), 10, "the drain did not resume after the restart:\n{err}");
+    assert_eq!(
+        env.count("SELECT count(*) FROM deliveries WHERE status = 'success'", &[]),
+        10
+    );
+}
+
+#[test]
+fn connection_errors_name_host_port_and_database_but_never_the_password() {
+    let Some(env) = pg_env("connection_errors_name_host_port_and_database…") else {
+        return;
+    };
+    let url = env.pg.as_ref().unwrap().url.clone();
+    let parsed = url::Url::parse(&url).unwrap();
+    let port = parsed.port().unwrap();
+    let mut wrong_password = parsed.clone();
+    wrong_password.set_password(Some("not-the-password")).unwrap();
+    let mut missing_db = parsed.clone();
+    missing_db.set_path("webnet_no_such_database");
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut unreachable = parsed.clone();
+    unreachable.set_port(Some(closed_port)).unwrap();
+    for (case, db, needle) in [
+        ("wrong password", wrong_password.to_string(), "password authentication failed"),
+        ("missing database", missing_db.to_string(), "does not exist"),
+        ("unreachable", unreachable.to_string(), "refused"),
+    ] {
+        let t = Instant::now();
+        let out = env.run(&["--db", &db, "customers", "list"]).fails(1, needle);
+        assert!(t.elapsed() < Duration::from_secs(30), "{case}: too slow");
+        let p = if case == "unreachable" { closed_port } else { port };
+        assert!(
+            out.stderr.contains(&format!("127.0.0.1:{p}")),
+            "{case}: names host and port: {}",
+            out.stderr
+        );
+        for secret in ["not-the-password", parsed.password().unwrap()] {
+            assert!(!out.stderr.contains(secret), "{case}: shows a password: {}", out.stderr);
+        }
+    }
+    // A URL that cannot be used is bad input: exit 2, password masked.
+    let out = env
+        .run(&["--db", "postgres://u:hunter2@h/x?sslmode=sometimes", "customers", "list"])
+        .fails(2, "sslmode");
+    assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+}
+
+#[test]
+fn reading_a_database_without_the_schema_says_how_to_make_it() {
+    let Some(env) = pg_env("reading_a_database_without_the_schema_says_how_to_make_it") else {
+        return;
+    };
+    env.run(&["deliveries", "list"])
+        .fails(1, "no webnet schema in postgres://");
+    env.run(&["drain"]).fails(1, "run `webnet db migrate`");
+    let out = env.run(&["db", "migrate"]).ok();
+    assert!(out.stdout.contains("postgresql"), "{}", out.stdout);
+    let check = env.run(&["db", "check"]).ok().json();
+    assert_eq!(check["backend"], "postgresql");
+    assert!(check["schema"].as_i64().unwrap() >= 1);
+    assert!(!check["database"].as_str().unwrap().contains(':') || {
+        let shown = check["database"].as_str().unwrap();
+        let pw = url::Url::parse(&env.pg.as_ref().unwrap().url).unwrap();
+        !shown.contains(pw.password().unwrap())
+    });
+    env.run(&["deliveries", "list"]).ok();
+}
+
+#[test]
+fn secrets_on_a_server_database_need_a_key_from_outside_it() {
+    let Some(env) = pg_env("secrets_on_a_server_database_need_a_key_from_outside_it") else {
+        return;
+    };
+    let rx = Receiver::ok();
+    let c = env.customer("acme");
+    // The env gives every command WEBNET_KEY_FILE; without it (and WEBNET_SECRET_KEY) a secret
+    // is refused, naming both, and nothing is stored.
+    let out = env
+        .cmd()
+        .env_remove("WEBNET_KEY_FILE")
+        .env("WEBNET_ALLOW_PRIVATE_TARGETS", "1")
+        .args(["webhooks", "create", "--customer", &c.to_string(), "--name", "h", "--url"])
+        .arg(rx.url("/"))
+        .args(["--event", "job.completed", "--secret", "s3cret-value-123"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("WEBNET_SECRET_KEY") && stderr.contains("--key-file"),
+        "{stderr}"
+    );
+    assert_eq!(env.count("SELECT count(*) FROM webhooks", &[]), 0);
+    // With the key file: stored, and the file is created mode 0600.
+    let id = env.local_webhook(c, "h", &rx.url("/"), &["--secret", "s3cret-value-123"]);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(env.key_file()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // A host without the key cannot sign: the attempt fails with the same words and the
+    // delivery waits for a retry.
+    let out = env
+        .cmd()
+        .env_remove("WEBNET_KEY_FILE")
+        .env("WEBNET_ALLOW_PRIVATE_TARGETS", "1")
+        .args(["emit", "job.completed", "--customer", &c.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(rx.count(), 0, "nothing unsigned was sent");
+    let list = env.run(&["deliveries", "list"]).ok().json();
+    let d = &list[0];
+    assert_eq!(d["status"], "retrying", "{d} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(d["error_message"].as_str().unwrap_or("").contains("WEBNET_SECRET_KEY"), "{d}");
+    // The host with the key delivers it, signed.
+    env.run_after(Duration::from_secs(3600), &["drain"]).ok();
+    let got = rx.wait_for(1, Duration::from_secs(10));
+    assert_eq!(got.len(), 1);
+    assert!(got[0].header("x-webhook-signature").is_some());
+    let _ = id;
+}

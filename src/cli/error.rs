@@ -91,6 +91,12 @@ impl From<StoreError> for CliError {
 fn store_error(e: &StoreError) -> CliError {
     match e {
         StoreError::Conflict(v) => v.clone().into(),
+        // Something to seal and no key given (PostgreSQL): the command line lacks an option.
+        StoreError::NoKey => CliError {
+            code: 2,
+            message: e.to_string(),
+            cause: None,
+        },
         StoreError::NotOurs { .. } | StoreError::IsDirectory { .. } => CliError {
             code: 2,
             message: format!("--db: {e}"),

@@ -40,7 +40,7 @@ pub struct Store(Box<dyn Backend>);
 #[derive(Debug, Clone)]
 pub enum Location {
     File(PathBuf),
-    Postgres(postgres::PgUrl),
+    Postgres(Box<postgres::PgUrl>),
 }
 
 impl Location {
@@ -49,7 +49,9 @@ impl Location {
     pub fn parse(db: &str) -> Result<Location> {
         if postgres::url::is_postgres(db) {
             let pgpassword = std::env::var("PGPASSWORD").ok();
-            Ok(Location::Postgres(postgres::PgUrl::parse(db, pgpassword)?))
+            Ok(Location::Postgres(Box::new(postgres::PgUrl::parse(
+                db, pgpassword,
+            )?)))
         } else {
             Ok(Location::File(PathBuf::from(db)))
         }

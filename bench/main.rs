@@ -5,11 +5,14 @@
 //!   cargo bench --bench webnet -- --full        the sizes of BENCHMARKS.md
 //!   cargo bench --bench webnet -- --full --write   also rewrite BENCHMARKS.md and bench/chart.svg
 //!   WEBNET_BENCH_ONLY=prune cargo bench --bench webnet -- --full   one scenario (drain, isolation,
-//!                                                                  prune) and its baseline
+//!                                                                  prune, postgres) and its baseline
+//!   WEBNET_BENCH_PG=postgres://… cargo bench --bench webnet   also drains on PostgreSQL (1, 2, 4
+//!                                                             processes; an admin URL)
 
 // The tests' helpers (`Env`: the binary on a temporary database, `webhooks create`).
 #[path = "../tests/it/common/mod.rs"]
 mod common;
+mod postgres;
 mod receiver;
 mod report;
 mod retention;
@@ -65,7 +68,7 @@ fn main() {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!("usage: cargo bench --bench webnet -- [--full] [--write]");
         println!(
-            "  WEBNET_BENCH_BIN=PATH   measure that webnet binary (another commit's build) instead\n  WEBNET_BENCH_ONLY=drain|isolation|prune   one scenario, beside the baseline it"
+            "  WEBNET_BENCH_BIN=PATH   measure that webnet binary (another commit's build) instead\n  WEBNET_BENCH_ONLY=drain|isolation|prune|postgres   one scenario, beside the baseline it"
         );
         println!(
             "                                           is judged against (measured in the run)"
@@ -73,9 +76,9 @@ fn main() {
         return;
     }
     if let Ok(only) = std::env::var("WEBNET_BENCH_ONLY") {
-        if !["drain", "isolation", "prune"].contains(&only.as_str()) {
+        if !["drain", "isolation", "prune", "postgres"].contains(&only.as_str()) {
             eprintln!(
-                "error: WEBNET_BENCH_ONLY: {only:?} is not a scenario (drain, isolation or prune)"
+                "error: WEBNET_BENCH_ONLY: {only:?} is not a scenario (drain, isolation, prune or postgres)"
             );
             std::process::exit(2);
         }

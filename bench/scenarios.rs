@@ -12,7 +12,7 @@ use crate::receiver::Receiver;
 use crate::Sizes;
 
 const SECRET: &str = "bench-secret";
-const CONCURRENCY: usize = 8;
+pub(crate) const CONCURRENCY: usize = 8;
 /// A realistic event object (about 300 bytes of payload).
 pub(crate) const JOB: &str = r#"{"id": 123, "type": "config_backup", "status": "success", "requested_at": "2025-12-02T00:59:00Z", "started_at": "2025-12-02T00:59:05Z", "finished_at": "2025-12-02T01:00:00Z", "target_summary": {"device_count": 5}, "result_summary": {"backed_up": 5}}"#;
 
@@ -71,7 +71,9 @@ pub(crate) struct Db {
 
 impl Db {
     pub(crate) fn new(bin: &Path) -> Db {
-        let env = Env::local();
+        let mut env = Env::local();
+        // These scenarios measure SQLite (PostgreSQL's have their own, `postgres.rs`).
+        env.pg = None;
         Db {
             path: env.db.clone(),
             env,
@@ -206,6 +208,15 @@ pub fn run_all(bin: &Path, s: &Sizes) -> Vec<Figure> {
             out.extend(drain(bin, &rx, s.drain, 1, ceiling));
             return out;
         }
+        Ok("postgres") => {
+            let (figure, ceiling) = ceiling(&rx, s);
+            out.push(figure);
+            let sqlite = drain(bin, &rx, s.drain, 1, ceiling);
+            let rate = sqlite.first().map_or(0.0, |f| f.value);
+            out.extend(sqlite);
+            out.extend(crate::postgres::drains(bin, &rx, s.drain, rate, ceiling));
+            return out;
+        }
         Ok("isolation") => return isolation(bin, &rx, s.isolation),
         Ok("prune") => return crate::retention::prune_under_load(bin, &rx, s.prune, s.emit_runs),
         _ => {}
@@ -226,8 +237,17 @@ pub fn run_all(bin: &Path, s: &Sizes) -> Vec<Figure> {
         "ms",
     ));
     out.extend(emit_latency(bin, &rx, s.emit_runs, curl50, curl99));
-    out.extend(drain(bin, &rx, s.drain, 1, ceiling));
+    let sqlite = drain(bin, &rx, s.drain, 1, ceiling);
+    let sqlite_rate = sqlite.first().map_or(0.0, |f| f.value);
+    out.extend(sqlite);
     out.extend(drain(bin, &rx, s.drain, s.drain_webhooks, ceiling));
+    out.extend(crate::postgres::drains(
+        bin,
+        &rx,
+        s.drain,
+        sqlite_rate,
+        ceiling,
+    ));
     out.extend(ndjson_emit(bin, &rx, s.ndjson, ceiling));
     out.push(fanout(bin, &rx, s.fanout));
     out.extend(isolation(bin, &rx, s.isolation));

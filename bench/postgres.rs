@@ -1,0 +1,110 @@
+//! Drain throughput on PostgreSQL (DESIGN §11): one backlog drained by 1, 2 and 4 `drain`
+//! processes at once on one database, beside SQLite's single drain and the keep-alive ceiling,
+//! all measured in this run. Needs a server: `WEBNET_BENCH_PG` (or `WEBNET_TEST_PG`) is an
+//! admin URL of a role that may create databases; without one the scenario says so and is
+//! left out.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::common::{pg, Env};
+use crate::receiver::Receiver;
+use crate::scenarios::{fig, Figure, CONCURRENCY, JOB};
+
+const SCENARIO: &str = "8 PostgreSQL drains";
+
+/// Svix's open-source server (PostgreSQL and Redis) delivering to one endpoint on this class
+/// of machine, as reported (not measured here): the closest peer's figure.
+const SVIX_EVENTS_PER_S: f64 = 650.0;
+
+fn admin_url() -> Option<String> {
+    ["WEBNET_BENCH_PG", "WEBNET_TEST_PG"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+}
+
+/// `n` deliveries to one webhook drained by 1, 2 and 4 processes, each on a fresh database.
+pub fn drains(bin: &Path, rx: &Receiver, n: u64, sqlite_rate: f64, ceiling: f64) -> Vec<Figure> {
+    let Some(admin) = admin_url() else {
+        eprintln!("SKIPPED {SCENARIO}: no PostgreSQL server (set WEBNET_BENCH_PG to an admin URL)");
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut one = 0.0;
+    for drains in [1usize, 2, 4] {
+        let mut env = Env::local();
+        env.pg = Some(pg::Database::create(&admin));
+        env.customer("bench");
+        env.create_webhook(&rx.url("/pg")).name("pg").id();
+        let events: String = (0..n)
+            .map(|i| format!("{{\"customer\": 1, \"event_type\": \"job.completed\", \"event_id\": {i}, \"job\": {JOB}}}\n"))
+            .collect();
+        env.run_stdin(&["emit", "--queue"], &events).ok();
+        rx.reset();
+        let url = env.db_arg();
+        let start = Instant::now();
+        let children: Vec<_> = (0..drains)
+            .map(|_| {
+                Command::new(bin)
+                    .env("WEBNET_DB", &url)
+                    .env("WEBNET_KEY_FILE", env.key_file())
+                    .env("WEBNET_ALLOW_PRIVATE_TARGETS", "1")
+                    .args(["drain", "--max-time", "30m", "--concurrency"])
+                    .arg(CONCURRENCY.to_string())
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("spawn drain")
+            })
+            .collect();
+        let mut failed = false;
+        for child in children {
+            let o = child.wait_with_output().expect("wait drain");
+            if !o.status.success() {
+                failed = true;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "drain on PostgreSQL failed: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+            }
+        }
+        let wall = start.elapsed();
+        let received = rx.healthy();
+        let rate = n as f64 / wall.as_secs_f64();
+        let mut f = fig(
+            SCENARIO,
+            format!("{n} deliveries, {drains} drain process(es) on one PostgreSQL database"),
+            rate,
+            "deliveries/s",
+        )
+        .broken_if(failed || received < n);
+        f = match drains {
+            1 => {
+                one = rate;
+                f.against("SQLite, one drain", sqlite_rate).target(
+                    "≥ 0.5× SQLite's single drain",
+                    rate >= 0.5 * sqlite_rate,
+                )
+            }
+            4 => f
+                .against("one PostgreSQL drain", one)
+                .target("≥ 2× one PostgreSQL drain", rate >= 2.0 * one),
+            _ => f.against("keep-alive ceiling", ceiling),
+        };
+        out.push(f);
+    }
+    out.push(
+        fig(
+            SCENARIO,
+            "Svix server (PostgreSQL + Redis), one endpoint: reported, not measured here",
+            SVIX_EVENTS_PER_S,
+            "events/s",
+        )
+        .against("4 PostgreSQL drains (above)", out.last().map_or(0.0, |f| f.value)),
+    );
+    out
+}

@@ -328,13 +328,17 @@ impl PgStore {
     }
 
     /// Gives back leases of claimed deliveries that were not sent: due again at once (and
-    /// announced, so a `drain --watch` elsewhere takes them).
+    /// announced, so a `drain --watch` elsewhere takes them). Rows are locked in id order, as
+    /// [`PgStore::record_outcomes`] locks them.
     pub fn release(&mut self, ids: &[i64], owner: &str) -> Result<()> {
         let mut client = self.client()?;
         let mut tx = client.transaction()?;
         let n = tx.execute(
-            "UPDATE deliveries SET lease_until = NULL, lease_owner = NULL
-             WHERE lease_owner = $2 AND id = ANY($1)",
+            "WITH mine AS MATERIALIZED (
+                 SELECT id FROM deliveries WHERE lease_owner = $2 AND id = ANY($1)
+                 ORDER BY id FOR UPDATE)
+             UPDATE deliveries d SET lease_until = NULL, lease_owner = NULL
+             FROM mine WHERE d.id = mine.id AND d.lease_owner = $2",
             &[&ids, &owner],
         )?;
         if n > 0 {

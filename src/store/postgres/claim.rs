@@ -1,19 +1,112 @@
-//! STUB: to be ported from ../sqlite/claim.rs
-#![allow(unused_imports, unused_variables)]
+//! Claims and outcomes: a claim takes a short lease in one short transaction, passing over rows
+//! another claimer holds (`FOR UPDATE SKIP LOCKED`); outcomes are written in a second one,
+//! which releases the lease. No transaction is ever open while a request is in flight.
+//!
+//! Leases are judged and set by the server's clock ([`SERVER_NOW`]); whether a delivery is due
+//! (`next_attempt_at <= now`) by the caller's `now`, as in SQLite.
 
-use super::PgStore;
-use crate::domain::allowlist::AllowedTarget;
-use crate::domain::format::RoutingKey;
-use crate::domain::secret::SecretKey;
-use crate::domain::time::Millis;
-use crate::domain::{CustomerId, Scope, Secret, WebhookSettings};
-use crate::store::{
-    AllowedTargetRow, AttemptLog, AttemptStat, Backlog, Claim, Customer, Delivery, DeliveryCounts,
-    DeliveryFilter, Disabled, Job, NewEvent, NewKey, Outcome, PruneCount, PruneOptions,
-    PruneReport, PruneRule, Recorded, Reset, Result, Rotated, SecretChange, Webhook, WebhookFilter,
-};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use postgres::types::ToSql;
+use postgres::{GenericClient, Row};
+
+use super::{decode, text, PgStore, CHANNEL, SERVER_NOW};
+use crate::domain::delivery::failing_too_long;
+use crate::domain::time::{rfc3339, Millis};
+use crate::domain::Scope;
+use crate::store::{Claim, Disabled, Health, Job, Outcome, Result, Target};
+
+/// How long a claim holds a delivery to the webhook `webhook` (an SQL expression): twice its
+/// timeout (one send, plus waiting for a free worker) and a margin. A sender killed mid-send
+/// frees it when this runs out.
+pub(super) fn lease_sql(webhook: &str) -> String {
+    format!(
+        "COALESCE((SELECT w.timeout_seconds FROM webhooks w WHERE w.id = {webhook}), 10) \
+         * 2000 + 5000"
+    )
+}
+
+/// Announces due work to `drain --watch` when the caller's transaction commits.
+pub(super) fn notify(tx: &mut impl GenericClient) -> Result<()> {
+    tx.execute("SELECT pg_notify($1, '')", &[&CHANNEL])?;
+    Ok(())
+}
+
+/// Loads claimed deliveries with what sending them needs, in one query.
+pub(super) fn load_jobs(tx: &mut impl GenericClient, ids: &[i64]) -> Result<Vec<Job>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = tx.query(
+        &format!(
+            "SELECT {}, {}, {}
+             FROM deliveries d JOIN events e ON e.id = d.event_row
+             LEFT JOIN webhooks w ON w.id = d.webhook_id
+             WHERE d.id = ANY($1)
+             ORDER BY d.next_attempt_at, d.id",
+            decode::DELIVERY,
+            decode::WEBHOOK,
+            decode::SEALED
+        ),
+        &[&ids],
+    )?;
+    // A batch is mostly a few webhooks' deliveries: each webhook is decoded once (its URL
+    // parsed, its headers read) and shared by its jobs.
+    let mut targets = HashMap::new();
+    decode::all(&rows, |r| job(r, &mut targets))
+}
+
+/// A claimed delivery: the deliveries row, its webhook (if not deleted) and the webhook's
+/// sealed values, as [`load_jobs`] selects them.
+fn job(r: &Row, targets: &mut HashMap<i64, Arc<Target>>) -> Result<Job> {
+    let (d, lease_until) = decode::delivery(r)?;
+    let at = decode::DELIVERY_COLUMNS;
+    let sealed = at + decode::WEBHOOK_COLUMNS;
+    let webhook: Option<i64> = r.try_get(at)?;
+    let target = match webhook.and_then(|id| targets.get(&id)) {
+        Some(t) => Some(Arc::clone(t)),
+        None => match decode::webhook(r, at)? {
+            None => None,
+            Some(w) => {
+                let t = Arc::new(Target {
+                    id: w.id,
+                    url: w.settings.url.as_str().to_string(),
+                    enabled: w.settings.enabled,
+                    verify_ssl: w.settings.verify_ssl,
+                    timeout_seconds: w.settings.timeout_seconds,
+                    max_retries: w.settings.max_retries,
+                    retry_backoff: w.settings.retry_backoff,
+                    headers: w.settings.headers,
+                    sealed_secret: r.try_get(sealed)?,
+                    previous_secret: r.try_get(sealed + 1)?,
+                    previous_until: w.previous_secret_until,
+                    payload_format: w.settings.payload_format,
+                    sealed_routing_key: r.try_get(sealed + 2)?,
+                });
+                targets.insert(t.id, Arc::clone(&t));
+                Some(t)
+            }
+        },
+    };
+    Ok(Job {
+        delivery_id: d.id,
+        event_type: d.event_type,
+        webhook_name: d.webhook_name,
+        customer: d.customer.0,
+        event_id: d.event_id,
+        payload: d.payload,
+        attempt: d.attempts + 1,
+        status: d.status,
+        lease_until: lease_until.unwrap_or(0),
+        target,
+    })
+}
 
 impl PgStore {
+    /// Leases deliveries to `owner` and returns them ready to send. One short transaction;
+    /// `scope` limits it to one customer. Rows another claimer has locked are passed over,
+    /// so any number of claimers never lease one delivery twice at once.
     pub fn claim(
         &mut self,
         scope: Scope,
@@ -21,19 +114,237 @@ impl PgStore {
         owner: &str,
         now: Millis,
     ) -> Result<Vec<Job>> {
-        Err(crate::store::StoreError::NoKey)
+        let customer = scope.customer();
+        type P<'a> = &'a (dyn ToSql + Sync);
+        let mut params: Vec<P<'_>> = vec![&owner, &customer];
+        let (limit, webhook, list): (i64, i64, &[i64]);
+        let filter = match how {
+            Claim::Due { limit: n, exclude } => {
+                limit = i64::try_from(n).unwrap_or(i64::MAX);
+                list = exclude;
+                params.extend::<[P<'_>; 3]>([&now, &list, &limit]);
+                "q.next_attempt_at <= $3
+                   AND (q.webhook_id IS NULL OR q.webhook_id <> ALL($4))
+                 ORDER BY q.next_attempt_at, q.id LIMIT $5"
+            }
+            Claim::DueFor { webhook: w } => {
+                webhook = w;
+                params.extend::<[P<'_>; 2]>([&now, &webhook]);
+                "q.next_attempt_at <= $3 AND q.webhook_id = $4
+                 ORDER BY q.next_attempt_at, q.id LIMIT 1"
+            }
+            Claim::DueIds(ids) => {
+                list = ids;
+                params.extend::<[P<'_>; 2]>([&now, &list]);
+                "q.next_attempt_at <= $3 AND q.id = ANY($4) ORDER BY q.id"
+            }
+            Claim::RetryIds(ids) => {
+                list = ids;
+                params.push(&list);
+                "q.status IN ('failed', 'retrying') AND q.id = ANY($3)
+                   AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = q.webhook_id AND w.enabled)
+                 ORDER BY q.id"
+            }
+        };
+        let lease = lease_sql("d.webhook_id");
+        let sql = format!(
+            "WITH picked AS MATERIALIZED (
+                 SELECT q.id FROM deliveries q
+                 WHERE (q.lease_until IS NULL OR q.lease_until <= {SERVER_NOW})
+                   AND ($2::bigint IS NULL OR q.customer_id = $2)
+                   AND {filter}
+                 FOR UPDATE SKIP LOCKED)
+             UPDATE deliveries AS d SET lease_until = {SERVER_NOW} + {lease}, lease_owner = $1
+             FROM picked WHERE d.id = picked.id
+             RETURNING d.id"
+        );
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        let ids: Vec<i64> = tx
+            .query(&sql, &params)?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<std::result::Result<_, _>>()?;
+        let jobs = load_jobs(&mut tx, &ids)?;
+        tx.commit()?;
+        Ok(jobs)
     }
 
+    /// Writes outcomes (attempt log rows and delivery state) in one transaction and releases
+    /// the leases. A delivery whose lease another process took over keeps that process's state;
+    /// the attempt is still logged. Returns the webhooks these outcomes disabled (410 Gone, or
+    /// failing for longer than `auto_disable_after`), each once. The rows written are locked
+    /// first, deliveries then webhooks, each in id order: concurrent drains never deadlock.
     pub fn record_outcomes(
         &mut self,
         outcomes: &[Outcome],
         owner: &str,
         now: Millis,
     ) -> Result<Vec<Disabled>> {
-        Err(crate::store::StoreError::NoKey)
+        if outcomes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut disabled = Vec::new();
+        let mut written: HashMap<i64, Health> = HashMap::new();
+        let mut due_again = false;
+        let deliveries: Vec<i64> = outcomes.iter().map(|o| o.delivery_id).collect();
+        let webhooks: Vec<i64> = outcomes
+            .iter()
+            .filter_map(|o| o.health.map(|(w, _)| w))
+            .collect();
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        tx.execute(
+            "SELECT 1 FROM deliveries WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+            &[&deliveries],
+        )?;
+        if !webhooks.is_empty() {
+            tx.execute(
+                "SELECT 1 FROM webhooks WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+                &[&webhooks],
+            )?;
+        }
+        let log = tx.prepare(
+            "INSERT INTO attempts (delivery_id, attempt, started_at, request_headers,
+                http_status, response_body, duration_ms, error_message, request_body)
+             SELECT $1, attempts + 1, $2, $3, $4, $5, $6, $7, $8 FROM deliveries WHERE id = $1",
+        )?;
+        let update = tx.prepare(
+            "UPDATE deliveries SET status = $3, attempts = attempts + $4, http_status = $5,
+                response_body = $6, error_message = $7, duration_ms = $8, next_attempt_at = $9,
+                lease_until = NULL, lease_owner = NULL, updated_at = $10
+             WHERE id = $1 AND lease_owner = $2",
+        )?;
+        let count_only = tx.prepare(
+            "UPDATE deliveries SET attempts = attempts + 1, updated_at = $2 WHERE id = $1",
+        )?;
+        let up = tx.prepare(
+            "UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL",
+        )?;
+        let failing = tx.prepare(
+            "UPDATE webhooks SET failing_since = COALESCE(failing_since, $2) WHERE id = $1",
+        )?;
+        // Failing without a break for longer than its auto_disable_after: disabled, and why
+        // (the reason is worded here, the duration in human form).
+        let too_long = tx.prepare(
+            "SELECT name, failing_since, auto_disable_after FROM webhooks
+             WHERE id = $1 AND enabled AND auto_disable_after > 0
+               AND failing_since <= $2 - auto_disable_after * 1000",
+        )?;
+        let disable = tx.prepare(
+            "UPDATE webhooks SET enabled = false, updated_at = $2, disabled_reason = $3
+             WHERE id = $1 AND enabled
+             RETURNING name, disabled_reason",
+        )?;
+        for o in outcomes {
+            let a = o.attempt.as_ref();
+            let http_status = a.and_then(|a| a.http_status).map(i64::from);
+            let response_body = a.and_then(|a| a.response_body.as_deref()).map(text);
+            if let Some(a) = a {
+                let headers = serde_json::to_string(&a.request_headers).unwrap_or_default();
+                let error = a.error_message.as_deref().map(text);
+                tx.execute(
+                    &log,
+                    &[
+                        &o.delivery_id,
+                        &a.started_at,
+                        &text(&headers),
+                        &http_status,
+                        &response_body,
+                        &a.duration_ms,
+                        &error,
+                        &a.request_body,
+                    ],
+                )?;
+            }
+            let error = o.error_message.as_deref().map(text);
+            let n = tx.execute(
+                &update,
+                &[
+                    &o.delivery_id,
+                    &owner,
+                    &o.status.as_str(),
+                    &i64::from(a.is_some()),
+                    &http_status,
+                    &response_body,
+                    &error,
+                    &a.map(|a| a.duration_ms),
+                    &o.next_attempt_at,
+                    &now,
+                ],
+            )?;
+            if n == 0 && a.is_some() {
+                tx.execute(&count_only, &[&o.delivery_id, &now])?;
+            }
+            if n > 0 && o.next_attempt_at.is_some_and(|t| t <= now) {
+                due_again = true;
+            }
+            // A webhook's health written again with what this batch last wrote for it
+            // changes nothing (same `now`, same transaction): one statement per webhook per
+            // run of equal answers, not one per delivery.
+            if let Some((w, h)) = o.health {
+                if matches!(h, Health::Up | Health::Failing) && written.insert(w, h) == Some(h) {
+                    continue;
+                }
+            }
+            match o.health {
+                Some((w, Health::Up)) => {
+                    tx.execute(&up, &[&w])?;
+                }
+                Some((w, Health::Failing)) => {
+                    tx.execute(&failing, &[&w, &now])?;
+                    if let Some(r) = tx.query_opt(&too_long, &[&w, &now])? {
+                        let name: String = r.try_get(0)?;
+                        let since: Millis = r.try_get(1)?;
+                        let after: i64 = r.try_get(2)?;
+                        let reason = failing_too_long(since, after.max(0) as u64);
+                        if tx.query_opt(&disable, &[&w, &now, &reason])?.is_some() {
+                            disabled.push(Disabled {
+                                webhook: w,
+                                name,
+                                reason,
+                            });
+                        }
+                    }
+                }
+                Some((w, Health::Gone)) => {
+                    let reason = format!("the receiver answered 410 Gone at {}", rfc3339(now));
+                    if let Some(r) = tx.query_opt(&disable, &[&w, &now, &reason])? {
+                        disabled.push(Disabled {
+                            webhook: w,
+                            name: r.try_get(0)?,
+                            reason: r.try_get(1)?,
+                        });
+                    }
+                }
+                None => {}
+            }
+        }
+        if due_again {
+            notify(&mut tx)?;
+        }
+        tx.commit()?;
+        Ok(disabled)
     }
 
+    /// Gives back leases of claimed deliveries that were not sent: due again at once (and
+    /// announced, so a `drain --watch` elsewhere takes them). Rows are locked in id order, as
+    /// [`PgStore::record_outcomes`] locks them.
     pub fn release(&mut self, ids: &[i64], owner: &str) -> Result<()> {
-        Err(crate::store::StoreError::NoKey)
+        let mut client = self.client()?;
+        let mut tx = client.transaction()?;
+        let n = tx.execute(
+            "WITH mine AS MATERIALIZED (
+                 SELECT id FROM deliveries WHERE lease_owner = $2 AND id = ANY($1)
+                 ORDER BY id FOR UPDATE)
+             UPDATE deliveries d SET lease_until = NULL, lease_owner = NULL
+             FROM mine WHERE d.id = mine.id AND d.lease_owner = $2",
+            &[&ids, &owner],
+        )?;
+        if n > 0 {
+            notify(&mut tx)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 }

@@ -24,6 +24,8 @@ mod targets;
 mod tests;
 #[cfg(test)]
 mod tests_webhooks;
+#[cfg(test)]
+mod tests_claims;
 pub mod url;
 mod webhooks;
 

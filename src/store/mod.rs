@@ -8,6 +8,7 @@
 
 mod backend;
 mod error;
+mod keyfile;
 pub mod postgres;
 mod retention;
 mod sqlite;

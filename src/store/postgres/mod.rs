@@ -22,6 +22,8 @@ mod rekey;
 mod targets;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_keys;
 pub mod url;
 mod webhooks;
 

@@ -85,10 +85,8 @@ pub fn drains(bin: &Path, rx: &Receiver, n: u64, sqlite_rate: f64, ceiling: f64)
         f = match drains {
             1 => {
                 one = rate;
-                f.against("SQLite, one drain", sqlite_rate).target(
-                    "≥ 0.5× SQLite's single drain",
-                    rate >= 0.5 * sqlite_rate,
-                )
+                f.against("SQLite, one drain", sqlite_rate)
+                    .target("≥ 0.5× SQLite's single drain", rate >= 0.5 * sqlite_rate)
             }
             4 => f
                 .against("one PostgreSQL drain", one)
@@ -104,7 +102,10 @@ pub fn drains(bin: &Path, rx: &Receiver, n: u64, sqlite_rate: f64, ceiling: f64)
             SVIX_EVENTS_PER_S,
             "events/s",
         )
-        .against("4 PostgreSQL drains (above)", out.last().map_or(0.0, |f| f.value)),
+        .against(
+            "4 PostgreSQL drains (above)",
+            out.last().map_or(0.0, |f| f.value),
+        ),
     );
     out
 }

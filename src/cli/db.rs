@@ -28,7 +28,10 @@ pub fn run(ctx: &Context, cmd: DbCommand) -> Result<(), CliError> {
                 Err(StoreError::KeyProblem(crate::store::KeyProblem::FileMissing(p)))
                     if ctx.location().shown() != p.display().to_string() =>
                 {
-                    format!("no key file yet ({}): none is needed until a secret is stored", p.display())
+                    format!(
+                        "no key file yet ({}): none is needed until a secret is stored",
+                        p.display()
+                    )
                 }
                 Err(e) => return Err(e.into()),
             };

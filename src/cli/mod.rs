@@ -6,13 +6,13 @@
 mod args;
 mod context;
 mod customers;
+mod db;
 mod deliveries;
 mod drain;
 mod emit;
 mod error;
 mod examples;
 pub mod generate;
-mod db;
 mod key;
 mod listen;
 mod output;

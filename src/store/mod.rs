@@ -8,6 +8,7 @@
 
 mod backend;
 mod error;
+mod keyfile;
 pub mod postgres;
 mod retention;
 mod sqlite;
@@ -20,9 +21,9 @@ pub use backend::Backend;
 pub use error::{KeyProblem, Result, StoreError};
 pub use retention::{cutoff, PruneCount, PruneOptions, PruneReport, PruneRule, Retention};
 pub use types::{
-    AllowedTargetRow, AttemptLog, AttemptStat, Backlog, Claim, Customer, DbInfo, Delivery, DeliveryCounts,
-    DeliveryFilter, NewEvent, NewKey, Recorded, Reset, Rotated, SecretChange, Webhook,
-    WebhookFilter,
+    AllowedTargetRow, AttemptLog, AttemptStat, Backlog, Claim, Customer, DbInfo, Delivery,
+    DeliveryCounts, DeliveryFilter, NewEvent, NewKey, Recorded, Reset, Rotated, SecretChange,
+    Webhook, WebhookFilter,
 };
 
 /// The delivery state machine and outcome types live in `domain`; re-exported here, where the

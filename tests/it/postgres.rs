@@ -123,14 +123,22 @@ fn four_drains_two_killed_mid_run_lose_nothing_and_never_send_twice_at_once() {
     for r in rx.requests() {
         *received.entry(r.delivery()).or_default() += 1;
     }
-    assert_eq!(received.len() as i64, total, "every delivery reached its receiver");
+    assert_eq!(
+        received.len() as i64,
+        total,
+        "every delivery reached its receiver"
+    );
     let duplicates: usize = received.values().map(|n| n - 1).sum();
     eprintln!("held by the killed drains {held_by_killed}, duplicates {duplicates}");
     assert!(
         duplicates as i64 <= held_by_killed,
         "{duplicates} sent twice, but the killed drains held only {held_by_killed}"
     );
-    assert_eq!(rx.overlaps(), 0, "a delivery was sent twice at the same time");
+    assert_eq!(
+        rx.overlaps(),
+        0,
+        "a delivery was sent twice at the same time"
+    );
 }
 
 #[test]
@@ -177,7 +185,11 @@ fn an_emit_on_one_connection_wakes_a_watching_drain_on_another() {
         drop(queued);
         let t = Instant::now();
         let got = rx.wait_for(i + 1, Duration::from_secs(8));
-        assert_eq!(got.len(), i + 1, "the drain did not wake for a queued event");
+        assert_eq!(
+            got.len(),
+            i + 1,
+            "the drain did not wake for a queued event"
+        );
         latencies.push(t.elapsed());
         std::thread::sleep(Duration::from_millis(300));
     }
@@ -206,9 +218,16 @@ fn a_watching_drain_survives_a_server_restart() {
     env.run_stdin(&["emit", "--queue"], &events(c, 100, 5)).ok();
     let got = rx.wait_for(10, Duration::from_secs(60));
     let err = stop(drain);
-    assert_eq!(got.len(), 10, "the drain did not resume after the restart:\n{err}");
     assert_eq!(
-        env.count("SELECT count(*) FROM deliveries WHERE status = 'success'", &[]),
+        got.len(),
+        10,
+        "the drain did not resume after the restart:\n{err}"
+    );
+    assert_eq!(
+        env.count(
+            "SELECT count(*) FROM deliveries WHERE status = 'success'",
+            &[]
+        ),
         10
     );
 }
@@ -222,7 +241,9 @@ fn connection_errors_name_host_port_and_database_but_never_the_password() {
     let parsed = url::Url::parse(&url).unwrap();
     let port = parsed.port().unwrap();
     let mut wrong_password = parsed.clone();
-    wrong_password.set_password(Some("not-the-password")).unwrap();
+    wrong_password
+        .set_password(Some("not-the-password"))
+        .unwrap();
     let mut missing_db = parsed.clone();
     missing_db.set_path("webnet_no_such_database");
     let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -233,26 +254,45 @@ fn connection_errors_name_host_port_and_database_but_never_the_password() {
     let mut unreachable = parsed.clone();
     unreachable.set_port(Some(closed_port)).unwrap();
     for (case, db, needle) in [
-        ("wrong password", wrong_password.to_string(), "password authentication failed"),
+        (
+            "wrong password",
+            wrong_password.to_string(),
+            "password authentication failed",
+        ),
         ("missing database", missing_db.to_string(), "does not exist"),
         ("unreachable", unreachable.to_string(), "refused"),
     ] {
         let t = Instant::now();
-        let out = env.run(&["--db", &db, "customers", "list"]).fails(1, needle);
+        let out = env
+            .run(&["--db", &db, "customers", "list"])
+            .fails(1, needle);
         assert!(t.elapsed() < Duration::from_secs(30), "{case}: too slow");
-        let p = if case == "unreachable" { closed_port } else { port };
+        let p = if case == "unreachable" {
+            closed_port
+        } else {
+            port
+        };
         assert!(
             out.stderr.contains(&format!("127.0.0.1:{p}")),
             "{case}: names host and port: {}",
             out.stderr
         );
         for secret in ["not-the-password", parsed.password().unwrap()] {
-            assert!(!out.stderr.contains(secret), "{case}: shows a password: {}", out.stderr);
+            assert!(
+                !out.stderr.contains(secret),
+                "{case}: shows a password: {}",
+                out.stderr
+            );
         }
     }
     // A URL that cannot be used is bad input: exit 2, password masked.
     let out = env
-        .run(&["--db", "postgres://u:hunter2@h/x?sslmode=sometimes", "customers", "list"])
+        .run(&[
+            "--db",
+            "postgres://u:hunter2@h/x?sslmode=sometimes",
+            "customers",
+            "list",
+        ])
         .fails(2, "sslmode");
     assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
 }
@@ -270,11 +310,13 @@ fn reading_a_database_without_the_schema_says_how_to_make_it() {
     let check = env.run(&["db", "check"]).ok().json();
     assert_eq!(check["backend"], "postgresql");
     assert!(check["schema"].as_i64().unwrap() >= 1);
-    assert!(!check["database"].as_str().unwrap().contains(':') || {
-        let shown = check["database"].as_str().unwrap();
-        let pw = url::Url::parse(&env.pg.as_ref().unwrap().url).unwrap();
-        !shown.contains(pw.password().unwrap())
-    });
+    assert!(
+        !check["database"].as_str().unwrap().contains(':') || {
+            let shown = check["database"].as_str().unwrap();
+            let pw = url::Url::parse(&env.pg.as_ref().unwrap().url).unwrap();
+            !shown.contains(pw.password().unwrap())
+        }
+    );
     env.run(&["deliveries", "list"]).ok();
 }
 
@@ -291,7 +333,15 @@ fn secrets_on_a_server_database_need_a_key_from_outside_it() {
         .cmd()
         .env_remove("WEBNET_KEY_FILE")
         .env("WEBNET_ALLOW_PRIVATE_TARGETS", "1")
-        .args(["webhooks", "create", "--customer", &c.to_string(), "--name", "h", "--url"])
+        .args([
+            "webhooks",
+            "create",
+            "--customer",
+            &c.to_string(),
+            "--name",
+            "h",
+            "--url",
+        ])
         .arg(rx.url("/"))
         .args(["--event", "job.completed", "--secret", "s3cret-value-123"])
         .output()
@@ -306,7 +356,10 @@ fn secrets_on_a_server_database_need_a_key_from_outside_it() {
     // With the key file: stored, and the file is created mode 0600.
     let id = env.local_webhook(c, "h", &rx.url("/"), &["--secret", "s3cret-value-123"]);
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(env.key_file()).unwrap().permissions().mode();
+    let mode = std::fs::metadata(env.key_file())
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     // A host without the key cannot sign: the attempt fails with the same words and the
     // delivery waits for a retry.
@@ -320,8 +373,19 @@ fn secrets_on_a_server_database_need_a_key_from_outside_it() {
     assert_eq!(rx.count(), 0, "nothing unsigned was sent");
     let list = env.run(&["deliveries", "list"]).ok().json();
     let d = &list[0];
-    assert_eq!(d["status"], "retrying", "{d} {}", String::from_utf8_lossy(&out.stderr));
-    assert!(d["error_message"].as_str().unwrap_or("").contains("WEBNET_SECRET_KEY"), "{d}");
+    assert_eq!(
+        d["status"],
+        "retrying",
+        "{d} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        d["error_message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("WEBNET_SECRET_KEY"),
+        "{d}"
+    );
     // The host with the key delivers it, signed.
     env.run_after(Duration::from_secs(3600), &["drain"]).ok();
     let got = rx.wait_for(1, Duration::from_secs(10));

@@ -23,9 +23,11 @@ mod targets;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_webhooks;
-#[cfg(test)]
 mod tests_claims;
+#[cfg(test)]
+mod tests_keys;
+#[cfg(test)]
+mod tests_webhooks;
 pub mod url;
 mod webhooks;
 

@@ -318,29 +318,3 @@ impl PgStore {
         Ok(r.try_get(0)?)
     }
 }
-
-// TEMPORARY until keys.rs lands: a stand-in for keys.rs's `write_sealed` (same signature) so
-// this module compiles and its tests run. It seals only with the passphrase and records no key
-// check value. Delete this whole block at merge.
-impl PgStore {
-    pub(super) fn write_sealed<T>(
-        &self,
-        needs_key: bool,
-        write: impl FnOnce(&mut postgres::Transaction<'_>, Option<&SecretKey>) -> Result<T>,
-    ) -> Result<T> {
-        let key = if needs_key {
-            let passphrase = self.keys().passphrase.as_deref();
-            Some(SecretKey::from_passphrase(
-                passphrase.ok_or(StoreError::NoKey)?,
-            ))
-        } else {
-            None
-        };
-        let mut client = self.client()?;
-        let mut tx = client.transaction()?;
-        let value = write(&mut tx, key.as_ref())?;
-        tx.commit()?;
-        Ok(value)
-    }
-}
-// end TEMPORARY until keys.rs lands

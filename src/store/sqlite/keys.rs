@@ -8,87 +8,22 @@
 //! under a key that exists nowhere: a new key reaches the disk (`<db>.key` for the first secret,
 //! `<db>.key.new` during `key rotate`) before the transaction that uses it commits.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior};
 
 use super::{Result, SqliteStore, StoreError};
 use crate::domain::secret::SecretKey;
+pub(super) use crate::store::keyfile::{
+    io_error, opens, read_key_file, sync_dir, write_tmp, Source, CHECK_PLAIN,
+};
 use crate::store::KeyProblem;
-
-pub(super) const CHECK_PLAIN: &[u8] = b"webnet key check";
 
 /// `meta.key_source`: what `key_check` was sealed with, `passphrase` or `file`, so a missing
 /// key can be named (the key file, or `WEBNET_SECRET_KEY`). Absent in databases whose key was
 /// last set by an older webnet: then both are named.
 pub(super) const KEY_SOURCE_SQL: &str =
     "INSERT OR REPLACE INTO meta (key, value) VALUES ('key_source', ?1)";
-
-/// Where a key was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Source {
-    Passphrase,
-    File,
-    /// `<db>.key.new`: a rotation committed but was interrupted before renaming it into place.
-    Pending,
-}
-
-impl Source {
-    /// As `meta.key_source` records it.
-    pub(super) fn stored(self) -> &'static str {
-        match self {
-            Source::Passphrase => "passphrase",
-            Source::File | Source::Pending => "file",
-        }
-    }
-}
-
-/// A key file's contents: `None` when there is no file, `Some(None)` when it is malformed.
-pub(super) fn read_key_file(path: &Path) -> Result<Option<Option<SecretKey>>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(SecretKey::from_hex(&text).ok())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(StoreError::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
-}
-
-pub(super) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// Writes `key` to a new file `tmp` (mode 0600) and flushes it to disk.
-pub(super) fn write_tmp(tmp: &Path, key: &SecretKey) -> Result<()> {
-    let _ = std::fs::remove_file(tmp);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(tmp)
-        .and_then(|mut f| {
-            f.write_all(key.to_hex().as_bytes())?;
-            f.sync_all()
-        })
-        .map_err(io_error(tmp))
-}
-
-/// Flushes a folder's entries (a rename or a new file) to disk.
-pub(super) fn sync_dir(file: &Path) {
-    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
-    }
-}
-
-pub(super) fn opens(key: &SecretKey, check: &[u8]) -> bool {
-    key.open(check).is_ok()
-}
 
 impl SqliteStore {
     /// Where the key file of this database lives: `<database file name>.key` beside it.

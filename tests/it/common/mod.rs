@@ -145,7 +145,8 @@ impl Env {
                     .map(|s| s as &(dyn postgres::types::ToSql + Sync))
                     .collect();
                 let mut c = db.client();
-                c.batch_execute("SET search_path TO webnet").expect("search_path");
+                c.batch_execute("SET search_path TO webnet")
+                    .expect("search_path");
                 c.query_one(&sql, &p).expect("count").get::<_, i64>(0)
             }
             None => {

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The admin URL of the test server, when the suite runs on PostgreSQL.
 pub fn admin_url() -> Option<String> {
-    std::env::var("WEBNET_TEST_PG").ok().filter(|u| !u.is_empty())
+    std::env::var("WEBNET_TEST_PG")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 /// Whether this run is on PostgreSQL.
@@ -87,10 +89,7 @@ impl Database {
         for t in tables {
             out.push_str(&format!("== {t}\n"));
             let rows = c
-                .query(
-                    &format!("SELECT t::text FROM webnet.{t} t ORDER BY 1"),
-                    &[],
-                )
+                .query(&format!("SELECT t::text FROM webnet.{t} t ORDER BY 1"), &[])
                 .expect("dump a table");
             for r in rows {
                 out.push_str(&r.get::<_, String>(0));
@@ -121,11 +120,7 @@ impl Drop for Database {
 macro_rules! sqlite_only {
     ($why:expr) => {
         if $crate::common::pg::enabled() {
-            eprintln!(
-                "SKIPPED on PostgreSQL ({}): {}",
-                module_path!(),
-                $why
-            );
+            eprintln!("SKIPPED on PostgreSQL ({}): {}", module_path!(), $why);
             return;
         }
     };
@@ -145,7 +140,9 @@ impl Cluster {
     /// Starts one, or `None` (saying why) without the server binaries.
     pub fn start(test: &str) -> Option<Cluster> {
         let Some(bin) = std::env::var_os("WEBNET_TEST_PG_BIN") else {
-            eprintln!("SKIPPED {test}: WEBNET_TEST_PG_BIN is not set (run it with .ci/test-postgres)");
+            eprintln!(
+                "SKIPPED {test}: WEBNET_TEST_PG_BIN is not set (run it with .ci/test-postgres)"
+            );
             return None;
         };
         let dir = tempfile::tempdir().expect("tempdir");
@@ -174,7 +171,11 @@ impl Cluster {
             .arg(&data)
             .output()
             .expect("run initdb");
-        assert!(ok.status.success(), "initdb: {}", String::from_utf8_lossy(&ok.stderr));
+        assert!(
+            ok.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
         cluster.ctl("start");
         Some(cluster)
     }

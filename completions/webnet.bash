@@ -22,6 +22,9 @@ _webnet() {
             webnet,customers)
                 cmd="webnet__subcmd__customers"
                 ;;
+            webnet,db)
+                cmd="webnet__subcmd__db"
+                ;;
             webnet,deliveries)
                 cmd="webnet__subcmd__deliveries"
                 ;;
@@ -70,6 +73,24 @@ _webnet() {
             webnet__subcmd__customers__subcmd__help,list)
                 cmd="webnet__subcmd__customers__subcmd__help__subcmd__list"
                 ;;
+            webnet__subcmd__db,check)
+                cmd="webnet__subcmd__db__subcmd__check"
+                ;;
+            webnet__subcmd__db,help)
+                cmd="webnet__subcmd__db__subcmd__help"
+                ;;
+            webnet__subcmd__db,migrate)
+                cmd="webnet__subcmd__db__subcmd__migrate"
+                ;;
+            webnet__subcmd__db__subcmd__help,check)
+                cmd="webnet__subcmd__db__subcmd__help__subcmd__check"
+                ;;
+            webnet__subcmd__db__subcmd__help,help)
+                cmd="webnet__subcmd__db__subcmd__help__subcmd__help"
+                ;;
+            webnet__subcmd__db__subcmd__help,migrate)
+                cmd="webnet__subcmd__db__subcmd__help__subcmd__migrate"
+                ;;
             webnet__subcmd__deliveries,help)
                 cmd="webnet__subcmd__deliveries__subcmd__help"
                 ;;
@@ -106,6 +127,9 @@ _webnet() {
             webnet__subcmd__help,customers)
                 cmd="webnet__subcmd__help__subcmd__customers"
                 ;;
+            webnet__subcmd__help,db)
+                cmd="webnet__subcmd__help__subcmd__db"
+                ;;
             webnet__subcmd__help,deliveries)
                 cmd="webnet__subcmd__help__subcmd__deliveries"
                 ;;
@@ -141,6 +165,12 @@ _webnet() {
                 ;;
             webnet__subcmd__help__subcmd__customers,list)
                 cmd="webnet__subcmd__help__subcmd__customers__subcmd__list"
+                ;;
+            webnet__subcmd__help__subcmd__db,check)
+                cmd="webnet__subcmd__help__subcmd__db__subcmd__check"
+                ;;
+            webnet__subcmd__help__subcmd__db,migrate)
+                cmd="webnet__subcmd__help__subcmd__db__subcmd__migrate"
                 ;;
             webnet__subcmd__help__subcmd__deliveries,list)
                 cmd="webnet__subcmd__help__subcmd__deliveries__subcmd__list"
@@ -320,13 +350,17 @@ _webnet() {
 
     case "${cmd}" in
         webnet)
-            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version customers webhooks emit drain deliveries stats listen schedule key targets completions help"
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version customers webhooks emit drain deliveries stats listen schedule key targets db completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -350,13 +384,17 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__completions)
-            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version bash elvish fish powershell zsh"
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -380,13 +418,17 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__customers)
-            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version create list help"
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version create list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -410,13 +452,17 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__customers__subcmd__create)
-            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -496,13 +542,175 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__customers__subcmd__list)
-            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__db)
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version migrate check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__db__subcmd__check)
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__db__subcmd__help)
+            opts="migrate check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__db__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__db__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__db__subcmd__help__subcmd__migrate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__db__subcmd__migrate)
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -526,13 +734,17 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__deliveries)
-            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version list show retry prune help"
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version list show retry prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -640,7 +852,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__deliveries__subcmd__list)
-            opts="-h -V --webhook --status --event-type --since --limit --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --webhook --status --event-type --since --limit --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -670,6 +882,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
@@ -690,7 +906,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__deliveries__subcmd__prune)
-            opts="-h -V --older-than --status --dry-run --vacuum --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --older-than --status --dry-run --vacuum --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -705,6 +921,10 @@ _webnet() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -728,7 +948,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__deliveries__subcmd__retry)
-            opts="-h -V --failed --webhook --since --dry-run --concurrency --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --failed --webhook --since --dry-run --concurrency --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -747,6 +967,10 @@ _webnet() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -770,13 +994,17 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__deliveries__subcmd__show)
-            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -800,7 +1028,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__drain)
-            opts="-q -h -V --watch --max-time --limit --concurrency --quiet --summary-every --retain --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-q -h -V --watch --max-time --limit --concurrency --quiet --summary-every --retain --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -830,6 +1058,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
@@ -850,7 +1082,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__emit)
-            opts="-h -V --event-id --actor-id --actor-username --data --queue --concurrency --db --output --customer --allow-private-targets --proxy --help --version job.created job.started job.completed job.failed device.created device.updated device.deleted device.status_changed config.backup_created config.changed config.deployed compliance.check_completed compliance.violation_detected"
+            opts="-h -V --event-id --actor-id --actor-username --data --queue --concurrency --db --key-file --output --customer --allow-private-targets --proxy --help --version job.created job.started job.completed job.failed device.created device.updated device.deleted device.status_changed config.backup_created config.changed config.deployed compliance.check_completed compliance.violation_detected"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -880,6 +1112,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
@@ -900,7 +1136,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__help)
-            opts="customers webhooks emit drain deliveries stats listen schedule key targets completions help"
+            opts="customers webhooks emit drain deliveries stats listen schedule key targets db completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -956,6 +1192,48 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__help__subcmd__customers__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__help__subcmd__db)
+            opts="migrate check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__help__subcmd__db__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__help__subcmd__db__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1376,13 +1654,17 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__key)
-            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version rotate reset help"
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version rotate reset help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1462,13 +1744,17 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__key__subcmd__reset)
-            opts="-y -h -V --yes --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-y -h -V --yes --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1492,13 +1778,17 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__key__subcmd__rotate)
-            opts="-h -V --new-passphrase-stdin --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --new-passphrase-stdin --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1522,7 +1812,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__listen)
-            opts="-h -V --port --count --secret --secret-stdin --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --port --count --secret --secret-stdin --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1541,6 +1831,10 @@ _webnet() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1564,13 +1858,17 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__schedule)
-            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version install help"
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version install help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1636,7 +1934,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__schedule__subcmd__install)
-            opts="-h -V --cron --systemd --print --watch --retain --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --cron --systemd --print --watch --retain --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1647,6 +1945,10 @@ _webnet() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1670,7 +1972,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__stats)
-            opts="-h -V --since --webhook --buckets --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --since --webhook --buckets --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1689,6 +1991,10 @@ _webnet() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1712,13 +2018,17 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__targets)
-            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version allow list remove help"
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version allow list remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1742,7 +2052,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__targets__subcmd__allow)
-            opts="-h -V --note --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --note --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1753,6 +2063,10 @@ _webnet() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1846,13 +2160,17 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__targets__subcmd__list)
-            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1876,13 +2194,17 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__targets__subcmd__remove)
-            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1906,13 +2228,17 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks)
-            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version create list show update enable disable test rotate-secret delete help"
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version create list show update enable disable test rotate-secret delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1936,7 +2262,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__create)
-            opts="-h -V --name --url --event --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --routing-key --routing-key-stdin --auto-disable-after --header --secret --secret-stdin --generate-secret --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --name --url --event --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --routing-key --routing-key-stdin --auto-disable-after --header --secret --secret-stdin --generate-secret --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1990,6 +2316,10 @@ _webnet() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
@@ -2010,13 +2340,17 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__delete)
-            opts="-y -h -V --yes --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-y -h -V --yes --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2040,13 +2374,17 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__disable)
-            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2070,13 +2408,17 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__enable)
-            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2254,7 +2596,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__list)
-            opts="-h -V --enabled --disabled --event --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --enabled --disabled --event --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2265,6 +2607,10 @@ _webnet() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2288,7 +2634,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__rotate__subcmd__secret)
-            opts="-h -V --grace --generate-secret --secret --secret-stdin --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --grace --generate-secret --secret --secret-stdin --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2303,6 +2649,10 @@ _webnet() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2326,13 +2676,17 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__show)
-            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2356,13 +2710,17 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__test)
-            opts="-h -V --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2386,7 +2744,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__webhooks__subcmd__update)
-            opts="-h -V --name --url --event --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --routing-key --routing-key-stdin --auto-disable-after --header --secret --secret-stdin --enabled --verify-ssl --clear-secret --clear-headers --db --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --name --url --event --disabled --no-verify-ssl --timeout --max-retries --retry-backoff --payload-format --routing-key --routing-key-stdin --auto-disable-after --header --secret --secret-stdin --enabled --verify-ssl --clear-secret --clear-headers --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2437,6 +2795,10 @@ _webnet() {
                     return 0
                     ;;
                 --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -183,7 +183,18 @@ fn environment(r: &mut roff::Roff) {
 }
 
 pub const ENVIRONMENT: &[(&str, &str)] = &[
-    ("WEBNET_DB", "The database file, as --db."),
+    (
+        "WEBNET_DB",
+        "The database: a SQLite file, or a postgres:// URL, as --db.",
+    ),
+    (
+        "WEBNET_KEY_FILE",
+        "The secret key file, as --key-file (on PostgreSQL, this or WEBNET_SECRET_KEY is needed to store or use secrets).",
+    ),
+    (
+        "PGPASSWORD, PGUSER",
+        "On PostgreSQL: the password, and the user, when the --db URL gives none.",
+    ),
     ("WEBNET_OUTPUT", "table or json, as --output."),
     ("WEBNET_CUSTOMER", "Pins every command to one customer, as --customer."),
     (
@@ -200,7 +211,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     (
         "WEBNET_SECRET_KEY",
-        "A passphrase for the key that encrypts webhook secrets at rest; without it, the key file <database>.key beside the database.",
+        "A passphrase for the key that encrypts webhook secrets at rest; without it, the key file: --key-file, else (SQLite) <database>.key beside the database.",
     ),
     (
         "WEBNET_LISTEN_SECRET",
@@ -213,6 +224,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "WEBNET_TEST_CLOCK_OFFSET",
         "For tests only, and read only by debug builds (what cargo test runs): milliseconds (may be negative) added to the clock this process reads, so a backoff comes due without waiting. Release builds ignore it.",
+    ),
+    (
+        "WEBNET_TEST_PG",
+        "For tests only: an admin URL of a PostgreSQL server on which the test suite runs (.ci/test-postgres sets it).",
     ),
     (
         "XDG_DATA_HOME, HOME",

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::{PgStore, PgUrl};
-use crate::store::{KeySource, Store};
+use crate::store::KeySource;
 
 /// A fresh, empty database on the test server, or `None` (with a note) when there is none.
 pub(crate) fn fresh_url(test: &str) -> Option<PgUrl> {
@@ -30,16 +30,6 @@ pub(crate) fn fresh_url(test: &str) -> Option<PgUrl> {
     let mut u = url::Url::parse(&admin).expect("url");
     u.set_path(&name);
     Some(PgUrl::parse(u.as_str(), None).expect("test url"))
-}
-
-/// A store on a fresh database with a passphrase key, or `None` without a test server.
-pub(crate) fn fresh_store(test: &str) -> Option<Store> {
-    let url = fresh_url(test)?;
-    let keys = KeySource {
-        passphrase: Some("test passphrase".into()),
-        key_file: None,
-    };
-    Some(Store::new(PgStore::open(&url, keys).expect("open")))
 }
 
 #[test]

@@ -199,16 +199,19 @@ pub fn mask_password(text: &str) -> String {
         return text.to_string();
     };
     let rest = &text[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match (authority.rfind('@'), authority.find(':')) {
-        (Some(at), Some(colon)) if colon < at => format!(
+    // The user info ends at the last '@' before any query: a password may hold '/', '?', '#'
+    // or '@' that a URL parser would take for the end of the authority.
+    let Some(at) = rest.rfind('@') else {
+        return text.to_string();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!(
             "{}{}:***{}",
             &text[..scheme_end + 3],
-            &authority[..colon],
+            &rest[..colon],
             &rest[at..]
         ),
-        _ => text.to_string(),
+        None => text.to_string(),
     }
 }
 
@@ -259,5 +262,13 @@ mod tests {
         assert_eq!(mask_password("postgres://u:p@h/d"), "postgres://u:***@h/d");
         assert_eq!(mask_password("postgres://u@h/d"), "postgres://u@h/d");
         assert_eq!(mask_password("plain.db"), "plain.db");
+        assert_eq!(
+            mask_password("postgres://app:pa/ss@db/x"),
+            "postgres://app:***@db/x"
+        );
+        assert_eq!(
+            mask_password("postgres://app:p@s?s@db/x"),
+            "postgres://app:***@db/x"
+        );
     }
 }

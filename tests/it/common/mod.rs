@@ -132,6 +132,26 @@ impl Env {
         env
     }
 
+    /// Runs `sql` (one or more statements, tables unqualified, values written into it) on
+    /// either backend: for tests that set up a state no command makes (a delivery made due, a
+    /// row damaged by hand).
+    pub fn exec(&self, sql: &str) {
+        match &self.pg {
+            Some(db) => {
+                let mut c = db.client();
+                c.batch_execute(&format!("SET search_path TO webnet; {sql}"))
+                    .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+            }
+            None => {
+                let conn = rusqlite::Connection::open(&self.db).expect("open db");
+                conn.busy_timeout(std::time::Duration::from_secs(10))
+                    .expect("busy timeout");
+                conn.execute_batch(sql)
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+        }
+    }
+
     /// Counts with `sql` (`?1`… parameters; tables unqualified) on either backend.
     pub fn count(&self, sql: &str, params: &[&str]) -> i64 {
         match &self.pg {

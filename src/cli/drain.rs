@@ -185,8 +185,11 @@ impl DrainReport for Log {
         self.line(&format!("drain: {}", super::emit::disabled_line(d)));
     }
 
-    fn busy(&mut self, _: &StoreError) {
-        self.line("drain: the database is busy (locked by another process); trying again");
+    fn busy(&mut self, e: &StoreError) {
+        match e {
+            StoreError::Unavailable { .. } => self.line(&format!("drain: {e}; trying again")),
+            _ => self.line("drain: the database is busy (locked by another process); trying again"),
+        }
     }
 
     fn tick(&mut self, since_last: &Summary, backlog: Option<Backlog>) {

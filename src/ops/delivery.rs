@@ -11,6 +11,7 @@ use crate::delivery::service::{
 use crate::delivery::{Clock, Engine, Summary};
 use crate::domain::proxy::Proxies;
 use crate::domain::Scope;
+use crate::store::StoreError;
 use crate::store::{AttemptLog, Delivery, DeliveryFilter, Outcome, Store};
 
 /// How an action sends: whose deliveries, through which proxies, how many at once, and
@@ -66,7 +67,7 @@ pub fn drain(
     during(Action::Drain, || {
         let mut engine = engine(store, sending)?;
         service::drain(&mut engine, opts, report).map_err(|source| {
-            if source.is_busy() {
+            if matches!(source, StoreError::Busy { .. }) {
                 Error::Locked { waited, source }
             } else {
                 source.into()

@@ -107,12 +107,12 @@ impl PgUrl {
             .user(&user)
             .dbname(&dbname)
             .application_name("webnet")
-            .connect_timeout(CONNECT_TIMEOUT)
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(30));
         if let Some(p) = &password {
             config.password(p);
         }
+        let mut timeout = Some(CONNECT_TIMEOUT);
         let mut tls = TlsMode::Prefer;
         let mut root_cert = None;
         for (k, v) in url.query_pairs() {
@@ -136,7 +136,8 @@ impl PgUrl {
                     let secs: u64 = v
                         .parse()
                         .map_err(|_| invalid(&rough, "connect_timeout must be whole seconds"))?;
-                    config.connect_timeout(Duration::from_secs(secs.max(1)));
+                    // As libpq: 0 waits as long as the network does.
+                    timeout = (secs > 0).then(|| Duration::from_secs(secs));
                 }
                 "application_name" => {
                     config.application_name(&v);
@@ -149,7 +150,11 @@ impl PgUrl {
                 }
             }
         }
-        if root_cert.is_some() && tls == TlsMode::Prefer {
+        if let Some(t) = timeout {
+            config.connect_timeout(t);
+        }
+        // As libpq: with a root certificate given, `prefer` and `require` check the server's.
+        if root_cert.is_some() && matches!(tls, TlsMode::Prefer | TlsMode::Require) {
             tls = TlsMode::Verify;
         }
         config.ssl_mode(match tls {
@@ -240,6 +245,10 @@ mod tests {
         let u = PgUrl::parse("postgres://ann@db/x?sslmode=require", None).unwrap();
         assert_eq!(u.tls, TlsMode::Require);
         let u = PgUrl::parse("postgres://ann@db/x?sslmode=verify-full", None).unwrap();
+        assert_eq!(u.tls, TlsMode::Verify);
+        // A root certificate given makes `require` check the server's, as in libpq.
+        let u = PgUrl::parse("postgres://ann@db/x?sslmode=require&sslrootcert=/ca.pem", None)
+            .unwrap();
         assert_eq!(u.tls, TlsMode::Verify);
     }
 

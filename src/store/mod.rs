@@ -80,8 +80,9 @@ impl Store {
     /// webnet's schema) when `create`, else only if it exists; migrates it either way.
     pub fn connect(at: &Location, keys: KeySource, create: bool) -> Result<Store> {
         match (at, create) {
-            (Location::File(path), true) => Store::open(path, keys.passphrase),
-            (Location::File(path), false) => Store::open_existing(path, keys.passphrase),
+            (Location::File(path), create) => Ok(Store::new(sqlite::SqliteStore::open_keys(
+                path, keys, create,
+            )?)),
             (Location::Postgres(url), true) => Ok(Store::new(postgres::PgStore::open(url, keys)?)),
             (Location::Postgres(url), false) => {
                 Ok(Store::new(postgres::PgStore::open_existing(url, keys)?))

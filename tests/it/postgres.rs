@@ -393,3 +393,41 @@ fn secrets_on_a_server_database_need_a_key_from_outside_it() {
     assert!(got[0].header("x-webhook-signature").is_some());
     let _ = id;
 }
+
+#[test]
+fn a_key_file_given_is_where_the_key_lives_on_either_backend() {
+    let env = Env::local();
+    let rx = Receiver::ok();
+    let c = env.customer("acme");
+    let key = env.dir.path().join("elsewhere").join("webnet.key");
+    std::fs::create_dir_all(key.parent().unwrap()).unwrap();
+    let key_arg = key.display().to_string();
+    let id = env
+        .create_webhook(&rx.url("/"))
+        .customer(c)
+        .name("h")
+        .args(&["--key-file", &key_arg, "--secret", "s3cret-value-123"])
+        .local()
+        .id();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the key file given is created private");
+    assert!(!env.db.with_extension("db.key").exists(), "nothing beside the database");
+    // Without it the secret cannot be opened: the attempt fails and waits for a retry.
+    env.run_local(&["emit", "job.completed", "--customer", &c.to_string()]);
+    assert_eq!(rx.count(), 0);
+    // With it, the retry is signed with the secret.
+    env.run_env(
+        &[("WEBNET_KEY_FILE", &key_arg), ("WEBNET_ALLOW_PRIVATE_TARGETS", "1")],
+        &["deliveries", "retry", "1"],
+    )
+    .ok();
+    let got = rx.wait_for(1, Duration::from_secs(10));
+    assert_eq!(got.len(), 1);
+    let body = &got[0].body;
+    assert_eq!(
+        got[0].header("x-webhook-signature"),
+        Some(common::hmac_hex("s3cret-value-123", body).as_str()),
+        "webhook {id}"
+    );
+}

@@ -26,7 +26,8 @@ pub(super) const KEY_SOURCE_SQL: &str =
     "INSERT OR REPLACE INTO meta (key, value) VALUES ('key_source', ?1)";
 
 impl SqliteStore {
-    /// Where the key file of this database lives: `<database file name>.key` beside it.
+    /// Where the key file of this database lives: `--key-file` when given, else
+    /// `<database file name>.key` beside it.
     pub fn key_file_path(&self) -> PathBuf {
         self.key_path("key")
     }
@@ -36,7 +37,13 @@ impl SqliteStore {
         self.key_path("key.new")
     }
 
+    /// The key file's path with `suffix` (`key`, `key.new`, `key.tmp…`) in place of its `key`.
     pub(super) fn key_path(&self, suffix: &str) -> PathBuf {
+        if let Some(file) = &self.key_file {
+            let mut name = file.as_os_str().to_os_string();
+            name.push(suffix.strip_prefix("key").unwrap_or(suffix));
+            return PathBuf::from(name);
+        }
         let mut name = self.path.file_name().unwrap_or_default().to_os_string();
         name.push(".");
         name.push(suffix);

@@ -62,6 +62,8 @@ pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
     passphrase: Option<String>,
+    /// `--key-file`: where the key file is, instead of beside the database.
+    key_file: Option<PathBuf>,
     /// Our own handle on the database file, kept open as long as `conn` and dropped after it:
     /// closing any descriptor of a file drops every POSIX lock this process holds on it,
     /// SQLite's included, and another process could then checkpoint the WAL under us.
@@ -75,6 +77,15 @@ impl SqliteStore {
     /// `passphrase` is `WEBNET_SECRET_KEY`; without it secrets use the key file beside `path`.
     pub fn open(path: &Path, passphrase: Option<String>) -> Result<SqliteStore> {
         SqliteStore::open_with(path, passphrase, true)
+    }
+
+    /// [`SqliteStore::open`] (`create`) or [`SqliteStore::open_existing`] with the key from
+    /// `keys`: its passphrase, else its key file (`--key-file`), else the file beside the
+    /// database.
+    pub fn open_keys(path: &Path, keys: super::KeySource, create: bool) -> Result<SqliteStore> {
+        let mut store = SqliteStore::open_with(path, keys.passphrase, create)?;
+        store.key_file = keys.key_file;
+        Ok(store)
     }
 
     /// Opens the database at `path` only if it exists ([`StoreError::Missing`] otherwise,
@@ -176,6 +187,7 @@ impl SqliteStore {
             conn,
             path: path.to_path_buf(),
             passphrase,
+            key_file: None,
             file,
             busy_timeout,
         };
@@ -298,7 +310,11 @@ impl SqliteStore {
     /// A second connection to the same file, with the same key source: for writing from
     /// another thread while this one claims.
     fn reopen(&self) -> Result<SqliteStore> {
-        SqliteStore::open_existing(&self.path, self.passphrase.clone())
+        let keys = super::KeySource {
+            passphrase: self.passphrase.clone(),
+            key_file: self.key_file.clone(),
+        };
+        SqliteStore::open_keys(&self.path, keys, false)
     }
 }
 

@@ -412,13 +412,19 @@ fn a_key_file_given_is_where_the_key_lives_on_either_backend() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&key).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "the key file given is created private");
-    assert!(!env.db.with_extension("db.key").exists(), "nothing beside the database");
+    assert!(
+        !env.db.with_extension("db.key").exists(),
+        "nothing beside the database"
+    );
     // Without it the secret cannot be opened: the attempt fails and waits for a retry.
     env.run_local(&["emit", "job.completed", "--customer", &c.to_string()]);
     assert_eq!(rx.count(), 0);
     // With it, the retry is signed with the secret.
     env.run_env(
-        &[("WEBNET_KEY_FILE", &key_arg), ("WEBNET_ALLOW_PRIVATE_TARGETS", "1")],
+        &[
+            ("WEBNET_KEY_FILE", &key_arg),
+            ("WEBNET_ALLOW_PRIVATE_TARGETS", "1"),
+        ],
         &["deliveries", "retry", "1"],
     )
     .ok();
@@ -430,4 +436,118 @@ fn a_key_file_given_is_where_the_key_lives_on_either_backend() {
         Some(common::hmac_hex("s3cret-value-123", body).as_str()),
         "webhook {id}"
     );
+}
+
+/// Makes a certificate authority and a server certificate for 127.0.0.1 signed by it, in
+/// `dir` (`ca.pem`, `server.crt`, `server.key`), with openssl.
+fn certificates(dir: &std::path::Path) -> bool {
+    let run = |args: &[&str]| {
+        std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=webnet test CA",
+    ]) && run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]) && { std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n").is_ok() }
+        && run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ])
+}
+
+#[test]
+fn tls_is_used_and_checked_as_sslmode_says() {
+    let certs = tempfile::tempdir().unwrap();
+    if !certificates(certs.path()) {
+        eprintln!(
+            "SKIPPED tls_is_used_and_checked_as_sslmode_says: openssl could not make certificates"
+        );
+        return;
+    }
+    let Some(cluster) =
+        Cluster::start_with("tls_is_used_and_checked_as_sslmode_says", "", |data| {
+            let mut conf = std::fs::OpenOptions::new()
+                .append(true)
+                .open(data.join("postgresql.conf"))
+                .unwrap();
+            writeln!(
+                conf,
+                "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'"
+            )
+            .unwrap();
+            for f in ["server.crt", "server.key"] {
+                std::fs::copy(certs.path().join(f), data.join(f)).unwrap();
+            }
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(
+                data.join("server.key"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .unwrap();
+        })
+    else {
+        return;
+    };
+    // Only encrypted connections from loopback: a connection without TLS is refused.
+    std::fs::write(
+        cluster.dir.path().join("data/pg_hba.conf"),
+        "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
+    )
+    .unwrap();
+    cluster.ctl("reload");
+    let ca = certs.path().join("ca.pem").display().to_string();
+    let base = format!("postgres://postgres@127.0.0.1:{}/postgres", cluster.port);
+    let run = |query: &str| {
+        let env = Env::on_postgres(&format!("{base}{query}"));
+        env.run(&["db", "migrate"])
+    };
+    run("?sslmode=disable").fails(1, "no encryption");
+    run("?sslmode=require").ok();
+    run("").ok();
+    run(&format!("?sslmode=verify-full&sslrootcert={ca}")).ok();
+    // Checked against the public roots, a private CA's certificate is refused.
+    run("?sslmode=verify-full").fails(1, "certificate");
+    // Checked against an unrelated CA, too.
+    let other = tempfile::tempdir().unwrap();
+    assert!(certificates(other.path()));
+    let wrong = other.path().join("ca.pem").display().to_string();
+    run(&format!("?sslmode=require&sslrootcert={wrong}")).fails(1, "certificate");
 }

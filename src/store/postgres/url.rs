@@ -247,8 +247,11 @@ mod tests {
         let u = PgUrl::parse("postgres://ann@db/x?sslmode=verify-full", None).unwrap();
         assert_eq!(u.tls, TlsMode::Verify);
         // A root certificate given makes `require` check the server's, as in libpq.
-        let u = PgUrl::parse("postgres://ann@db/x?sslmode=require&sslrootcert=/ca.pem", None)
-            .unwrap();
+        let u = PgUrl::parse(
+            "postgres://ann@db/x?sslmode=require&sslrootcert=/ca.pem",
+            None,
+        )
+        .unwrap();
         assert_eq!(u.tls, TlsMode::Verify);
     }
 

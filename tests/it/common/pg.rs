@@ -131,7 +131,9 @@ macro_rules! sqlite_only {
 /// port, stopped when dropped. Needs `WEBNET_TEST_PG_BIN` (set by `.ci/test-postgres`).
 pub struct Cluster {
     bin: std::path::PathBuf,
-    dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
+    /// More server options (`-c ssl=on …`).
+    extra: String,
     pub port: u16,
     pub url: String,
 }
@@ -139,6 +141,16 @@ pub struct Cluster {
 impl Cluster {
     /// Starts one, or `None` (saying why) without the server binaries.
     pub fn start(test: &str) -> Option<Cluster> {
+        Cluster::start_with(test, "", |_| {})
+    }
+
+    /// As [`Cluster::start`], with more server options, and `prepare` run on the data folder
+    /// before the server starts (to put certificates there).
+    pub fn start_with(
+        test: &str,
+        extra: &str,
+        prepare: impl FnOnce(&std::path::Path),
+    ) -> Option<Cluster> {
         let Some(bin) = std::env::var_os("WEBNET_TEST_PG_BIN") else {
             eprintln!(
                 "SKIPPED {test}: WEBNET_TEST_PG_BIN is not set (run it with .ci/test-postgres)"
@@ -161,6 +173,7 @@ impl Cluster {
         let cluster = Cluster {
             bin: bin.into(),
             dir,
+            extra: extra.to_string(),
             port,
             url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
         };
@@ -176,6 +189,14 @@ impl Cluster {
             "initdb: {}",
             String::from_utf8_lossy(&ok.stderr)
         );
+        prepare(&data);
+        if root {
+            std::process::Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(&data)
+                .status()
+                .expect("chown");
+        }
         cluster.ctl("start");
         Some(cluster)
     }
@@ -202,17 +223,19 @@ impl Cluster {
             .arg(self.dir.path().join("log"))
             .arg("-o")
             .arg(format!(
-                "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off",
+                "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off {}",
                 self.port,
-                self.dir.path().display()
+                self.dir.path().display(),
+                self.extra
             ))
             .arg(action)
             .output()
             .expect("run pg_ctl");
         assert!(
             out.status.success(),
-            "pg_ctl {action}: {}",
-            String::from_utf8_lossy(&out.stderr)
+            "pg_ctl {action}: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
         );
     }
 }

@@ -208,6 +208,9 @@ impl Env {
                 .env("WEBNET_KEY_FILE", self.key_file()),
             None => c.env("WEBNET_DB", &self.db),
         };
+        // `schedule install` writes private files (a passphrase, a database password) under
+        // the config folder: the test's own, never the user's (tests that care set theirs).
+        c.env("XDG_CONFIG_HOME", self.dir.path().join("config"));
         for (k, v) in &self.vars {
             c.env(k, v);
         }

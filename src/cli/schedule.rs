@@ -1,18 +1,21 @@
 //! `webnet schedule install --cron|--systemd`: the crontab line or the systemd units that run
 //! `drain` for this database, written (or printed with `--print`).
 //!
-//! They reproduce how the caller runs webnet: the database path, the customer it is pinned to
-//! (so a pinned caller's drain sends, and prunes with `--retain`, only that customer's
-//! deliveries), `--allow-private-targets` (with a warning: the stored allow list is the way
-//! for a schedule), `--retain`, the key source and the egress proxy. A `WEBNET_SECRET_KEY` and
+//! They reproduce how the caller runs webnet: the database (a SQLite path, or a PostgreSQL URL
+//! without its password), the customer it is pinned to (so a pinned caller's drain sends, and
+//! prunes with `--retain`, only that customer's deliveries), `--allow-private-targets` (with a
+//! warning: the stored allow list is the way for a schedule), `--retain`, the key source
+//! (`--key-file`, as an absolute path, when given) and the egress proxy. A `WEBNET_SECRET_KEY`,
 //! the proxy settings (`--proxy`/`WEBNET_PROXY`, else the usual `*_proxy` variables: a proxy URL
-//! may hold a password) go into a private environment file (mode 0600) that the line or unit
-//! reads; neither appears in the crontab, the unit or the output.
+//! may hold a password) and a PostgreSQL password (as `PGPASSWORD`) go into a private
+//! environment file (mode 0600) that the line or unit reads; none appears in the crontab, the
+//! unit or the output.
 //!
-//! Each database gets its own schedule ([`Names`]): its crontab line is marked with its path,
-//! so installing it again finds its line and another database adds its own; its units and
-//! environment file carry a suffix from its path unless it is the default database (whose
-//! names, `webnet-drain.service` and `drain.env`, README shows).
+//! Each database gets its own schedule ([`Names`]): its crontab line is marked with its path
+//! (or URL), so installing it again finds its line and another database adds its own; its
+//! units and environment file carry a suffix naming it (a SQLite file's stem, a PostgreSQL
+//! database's name and host, and a hash) unless it is the default database (whose names,
+//! `webnet-drain.service` and `drain.env`, README shows).
 
 mod render;
 
@@ -26,7 +29,7 @@ use super::output::{self, Format};
 use super::{CliError, Context};
 use crate::domain::Scope;
 use crate::store::Location;
-use render::{cron_line, env_file_text, is_line_for, systemd_units, DrainCommand, Names};
+use render::{cron_line, env_file_text, is_line_for, systemd_units, DrainCommand, Names, Private};
 
 pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
     let ScheduleCommand::Install {
@@ -54,33 +57,31 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
         std::path::absolute(p)
             .map_err(|e| CliError::failure(format!("cannot resolve the database path: {e}")))
     };
-    let mut proxy_env = proxy_env;
-    let (db, default) = match ctx.location() {
+    let (db, names, db_password) = match ctx.location() {
         Location::File(path) => {
             let db = absolute(path)?;
             let default = super::context::default_db_path()
                 .ok()
                 .is_some_and(|d| absolute(&d).is_ok_and(|d| d == db));
-            (db, default)
+            let names = Names::for_db(&db, default);
+            (db, names, None)
         }
         // The password goes to the private environment file, never on a command line.
-        Location::Postgres(url) => {
-            if let Some(p) = &url.password {
-                proxy_env.push(("PGPASSWORD", p.clone()));
-            }
-            (PathBuf::from(&url.without_password), false)
-        }
+        Location::Postgres(url) => (
+            PathBuf::from(&url.without_password),
+            Names::for_postgres(&url.host, url.port, &url.dbname),
+            url.password.clone(),
+        ),
     };
     let key_file = ctx.key_file().map(absolute).transpose()?;
-    let names = Names::for_db(&db, default);
-    let passphrase = ctx.passphrase();
-    let env_file = match passphrase.is_some() || !proxy_env.is_empty() {
-        true => Some(config_dir()?.join("webnet").join(names.env_file())),
-        false => None,
-    };
     let private = Private {
-        passphrase,
+        passphrase: ctx.passphrase(),
         proxy_env,
+        db_password,
+    };
+    let env_file = match private.is_empty() {
+        false => Some(config_dir()?.join("webnet").join(names.env_file())),
+        true => None,
     };
     if ctx.allow_private {
         eprintln!(
@@ -171,37 +172,15 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
     Ok(())
 }
 
-/// What goes into the private environment file: the passphrase, the proxy settings.
-struct Private<'a> {
-    passphrase: Option<&'a str>,
-    proxy_env: Vec<(&'static str, String)>,
-}
-
-impl Private<'_> {
-    /// What the file holds, for messages: `the secret key (WEBNET_SECRET_KEY)`, `the proxy
-    /// settings (HTTPS_PROXY, NO_PROXY)`, or both.
-    fn holds(&self) -> String {
-        let mut parts = Vec::new();
-        if self.passphrase.is_some() {
-            parts.push("the secret key (WEBNET_SECRET_KEY)".to_string());
-        }
-        if !self.proxy_env.is_empty() {
-            let names: Vec<&str> = self.proxy_env.iter().map(|(n, _)| *n).collect();
-            parts.push(format!("the proxy settings ({})", names.join(", ")));
-        }
-        parts.join(" and ")
-    }
-}
-
 /// Says on stderr that `--print` wrote the environment file (it installs nothing else): what
-/// it printed reads the key (or the proxy settings) from there.
+/// it printed reads the key, the proxy settings or the database password from there.
 fn printed_needs(file: &Path, private: &Private, what: &str) {
     eprintln!(
         "wrote {} (mode 0600) with {}: the printed {what} read{} {} from there; nothing else was installed",
         file.display(),
         private.holds(),
         if what == "line" { "s" } else { "" },
-        if private.passphrase.is_some() && private.proxy_env.is_empty() {
+        if private.holds_one() {
             "it"
         } else {
             "them"
@@ -210,13 +189,13 @@ fn printed_needs(file: &Path, private: &Private, what: &str) {
 }
 
 /// Writes the environment file (mode 0600 from the first byte, in a 0700 folder), replacing
-/// any earlier one in one step, and returns its path. Nothing to do without a key or proxy
-/// settings.
+/// any earlier one in one step, and returns its path. Nothing to do without a key, proxy
+/// settings or a database password.
 fn write_env_file(drain: &DrainCommand, private: &Private) -> Result<Option<PathBuf>, CliError> {
     let Some(path) = &drain.env_file else {
         return Ok(None);
     };
-    if private.passphrase.is_none() && private.proxy_env.is_empty() {
+    if private.is_empty() {
         return Ok(None);
     }
     let fail = |p: &Path, e: std::io::Error| CliError::failure(format!("{}: {e}", p.display()));
@@ -236,11 +215,7 @@ fn write_env_file(drain: &DrainCommand, private: &Private) -> Result<Option<Path
         .open(&tmp)
         .map_err(|e| fail(&tmp, e))?;
     file.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .and_then(|()| {
-            file.write_all(
-                env_file_text(&drain.db, private.passphrase, &private.proxy_env).as_bytes(),
-            )
-        })
+        .and_then(|()| file.write_all(env_file_text(&drain.db, private).as_bytes()))
         .and_then(|()| file.sync_all())
         .map_err(|e| fail(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| fail(path, e))?;

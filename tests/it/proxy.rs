@@ -620,7 +620,12 @@ fn a_scheduled_drain_goes_through_the_callers_proxy() {
             0o600
         );
         let text = std::fs::read_to_string(&file).unwrap();
-        assert!(text.starts_with("# The proxy settings for"), "{text}");
+        // On PostgreSQL the drain's database password is in the same file.
+        let header = match &env.pg {
+            Some(_) => "# The proxy settings and the database password for",
+            None => "# The proxy settings for",
+        };
+        assert!(text.starts_with(header), "{text}");
         assert!(
             out.stderr.contains(&format!(
                 "wrote {} (mode 0600) with the proxy settings (",
@@ -658,14 +663,26 @@ fn a_scheduled_drain_goes_through_the_callers_proxy() {
         .ok();
     let text = std::fs::read_to_string(env_file(&config).expect("the file")).unwrap();
     assert!(
-        text.ends_with("\nWEBNET_PROXY=\"none\"\n"),
+        text.contains("\nWEBNET_PROXY=\"none\"\n")
+            && text.lines().filter(|l| l.contains("PROXY")).count() == 1,
         "{text}{}",
         out.stderr
     );
     std::fs::remove_file(env_file(&config).unwrap()).unwrap();
     env.run_env(&[config_var], &["schedule", "install", "--cron", "--print"])
         .ok();
-    assert_eq!(env_file(&config), None);
+    match &env.pg {
+        None => assert_eq!(env_file(&config), None),
+        // The file holds the database password only.
+        Some(_) => {
+            let text = std::fs::read_to_string(env_file(&config).expect("the file")).unwrap();
+            assert!(
+                text.starts_with("# The database password for")
+                    && !text.to_ascii_lowercase().contains("proxy="),
+                "{text}"
+            );
+        }
+    }
     // A proxy variable the drain would refuse is refused here, not every minute by cron.
     env.run_env(
         &[config_var, ("HTTPS_PROXY", "socks5://tor:9050")],

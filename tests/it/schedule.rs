@@ -80,6 +80,64 @@ impl Home {
     }
 }
 
+/// A database as a line or unit shows it: a SQLite path as is, a PostgreSQL URL without its
+/// password.
+fn shown(db: &std::path::Path) -> String {
+    let text = db.to_str().unwrap();
+    if !text.starts_with("postgres") {
+        return text.to_string();
+    }
+    let mut url = url::Url::parse(text).unwrap();
+    url.set_password(None).unwrap();
+    url.to_string()
+}
+
+/// The words a scheduled drain's command line starts with for `db`: `--db` and the database
+/// ([`shown`]), then on a PostgreSQL run the `--key-file` every [`Env`] there sets
+/// (`WEBNET_KEY_FILE`), passed on as given.
+fn db_words(env: &Env, db: &std::path::Path) -> String {
+    match &env.pg {
+        Some(_) => format!("--db {} --key-file {}", shown(db), env.key_file().display()),
+        None => format!("--db {}", shown(db)),
+    }
+}
+
+/// This env's own database: its SQLite file, or on a PostgreSQL run its URL (as a path, as
+/// [`Home::run`] takes one).
+fn own_db(env: &Env) -> std::path::PathBuf {
+    env.db_arg().into()
+}
+
+/// The readable part of the names of this env's database's schedule: the SQLite file's stem,
+/// or the PostgreSQL database's name and host.
+fn stem(env: &Env) -> String {
+    match &env.pg {
+        Some(db) => format!(
+            "{}-{}",
+            db.name,
+            url::Url::parse(&db.url).unwrap().host_str().unwrap()
+        ),
+        None => "webhooks".to_string(),
+    }
+}
+
+/// The private folder `schedule install` writes its environment file to (on PostgreSQL it
+/// always writes one, for the password): `XDG_CONFIG_HOME` in the test's folder.
+fn config_var(env: &Env) -> (&'static str, String) {
+    (
+        "XDG_CONFIG_HOME",
+        env.dir.path().join("config").display().to_string(),
+    )
+}
+
+/// Runs with `extra` and this env's [`config_var`].
+fn run_in(env: &Env, extra: &[(&str, &str)], args: &[&str]) -> common::Out {
+    let (k, v) = config_var(env);
+    let mut vars = vec![(k, v.as_str())];
+    vars.extend(extra.iter().copied());
+    env.run_env(&vars, args)
+}
+
 #[test]
 fn systemd_units_are_written_for_this_database_and_verify() {
     let env = Env::new();
@@ -99,9 +157,9 @@ fn systemd_units_are_written_for_this_database_and_verify() {
     let service = std::fs::read_to_string(dir.join("webnet-drain.service")).unwrap();
     assert!(
         service.contains(&format!(
-            "ExecStart={} --db {} drain --max-time 50s",
+            "ExecStart={} {} drain --max-time 50s",
             bin(),
-            default.display()
+            db_words(&env, &default)
         )),
         "{service}"
     );
@@ -152,7 +210,7 @@ fn a_second_database_gets_its_own_units_and_environment_file() {
     let env = Env::new();
     let home = Home::new(&env);
     let default = home.default_db();
-    let other = env.db.clone();
+    let other = own_db(&env);
     let key = [("WEBNET_SECRET_KEY", "pass phrase")];
     for db in [&default, &other] {
         home.run(&env, db, &[], &["customers", "create", "acme"])
@@ -203,23 +261,25 @@ fn a_second_database_gets_its_own_units_and_environment_file() {
     let env_other = &written[0];
     let service = &written[1];
     let timer = &written[2];
+    let stem = stem(&env);
     assert!(
-        name(env_other).starts_with("drain-webhooks-"),
+        name(env_other).starts_with(&format!("drain-{stem}-")),
         "{written:?}"
     );
     assert!(name(env_other).ends_with(".env"), "{written:?}");
     let suffix = name(service)
-        .strip_prefix("webnet-drain-webhooks-")
+        .strip_prefix(&format!("webnet-drain-{stem}-"))
         .and_then(|s| s.strip_suffix(".service"))
         .map(str::to_string)
         .unwrap_or_else(|| panic!("{written:?}"));
     assert_eq!(suffix.len(), 8, "{written:?}");
-    assert_eq!(name(timer), format!("webnet-drain-webhooks-{suffix}.timer"));
-    assert_eq!(name(env_other), format!("drain-webhooks-{suffix}.env"));
+    assert_eq!(name(timer), format!("webnet-drain-{stem}-{suffix}.timer"));
+    assert_eq!(name(env_other), format!("drain-{stem}-{suffix}.env"));
     assert!(
-        second["next"].as_str().unwrap().ends_with(&format!(
-            "enable --now webnet-drain-webhooks-{suffix}.timer"
-        )),
+        second["next"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("enable --now webnet-drain-{stem}-{suffix}.timer")),
         "{second}"
     );
     // Each service runs its own database, with its own options and environment file; the
@@ -227,19 +287,37 @@ fn a_second_database_gets_its_own_units_and_environment_file() {
     let text = |p: &std::path::Path| std::fs::read_to_string(p).unwrap();
     let first_service = text(&dir.join("webnet-drain.service"));
     assert!(
-        first_service.contains(&format!("--db {} drain", default.display()))
+        first_service.contains(&format!("{} drain", db_words(&env, &default)))
             && first_service.contains(&format!("EnvironmentFile={}\n", env_default.display()))
             && !first_service.contains("--retain"),
         "{first_service}"
     );
     let second_service = text(std::path::Path::new(service));
     assert!(
-        second_service.contains(&format!("--db {} drain", other.display()))
+        second_service.contains(&format!("{} drain", db_words(&env, &other)))
             && second_service.contains(&format!("EnvironmentFile={env_other}\n"))
             && second_service.contains("--retain 30d")
-            && second_service.contains(&other.display().to_string()),
+            && second_service.contains(&format!("({})", shown(&other))),
         "{second_service}"
     );
+    // On PostgreSQL the password is in the private file only, as PGPASSWORD.
+    if let Some(db) = &env.pg {
+        let password = url::Url::parse(&db.url)
+            .unwrap()
+            .password()
+            .unwrap()
+            .to_string();
+        assert!(!second_service.contains(&password), "{second_service}");
+        let file = text(std::path::Path::new(env_other));
+        assert!(
+            file.contains(&format!("\nPGPASSWORD=\"{password}\"\n")),
+            "{file}"
+        );
+        assert!(
+            file.starts_with("# The secret key and the database password for"),
+            "{file}"
+        );
+    }
     for f in [env_default.to_str().unwrap(), env_other] {
         use std::os::unix::fs::PermissionsExt;
         let meta = std::fs::metadata(f).unwrap();
@@ -262,7 +340,7 @@ fn a_second_database_gets_its_own_units_and_environment_file() {
             ],
         )
         .ok();
-    let watch = dir.join(format!("webnet-drain-watch-webhooks-{suffix}.service"));
+    let watch = dir.join(format!("webnet-drain-watch-{stem}-{suffix}.service"));
     assert_eq!(
         out.stdout.lines().collect::<Vec<_>>(),
         [env_other.as_str(), watch.to_str().unwrap()],
@@ -271,7 +349,7 @@ fn a_second_database_gets_its_own_units_and_environment_file() {
     );
     assert!(
         out.stderr.contains(&format!(
-            "now run: systemctl --user daemon-reload && systemctl --user enable --now webnet-drain-watch-webhooks-{suffix}.service"
+            "now run: systemctl --user daemon-reload && systemctl --user enable --now webnet-drain-watch-{stem}-{suffix}.service"
         )),
         "{}",
         out.stderr
@@ -290,7 +368,7 @@ fn each_database_gets_its_own_crontab_line() {
     let env = Env::new();
     let home = Home::new(&env);
     let default = home.default_db();
-    let other = env.db.clone();
+    let other = own_db(&env);
     let key = [("WEBNET_SECRET_KEY", "pass phrase")];
     for db in [&default, &other] {
         home.run(&env, db, &[], &["customers", "create", "acme"])
@@ -350,13 +428,14 @@ fn each_database_gets_its_own_crontab_line() {
     let other_line = second["crontab"].as_str().unwrap();
     let env_other = second["environment_file"].as_str().unwrap();
     assert!(
-        env_other.contains("/webnet/drain-webhooks-") && other_line.contains(env_other),
+        env_other.contains(&format!("/webnet/drain-{}-", stem(&env)))
+            && other_line.contains(env_other),
         "{second}"
     );
     assert!(
         other_line.contains(&format!(
-            "--db {} drain --max-time 50s --retain 30d",
-            other.display()
+            "{} drain --max-time 50s --retain 30d",
+            db_words(&env, &other)
         )),
         "{other_line}"
     );
@@ -366,7 +445,8 @@ fn each_database_gets_its_own_crontab_line() {
         [line.as_str(), other_line]
     );
 
-    // Each line runs its own database's drain, reading its own key file.
+    // Each line runs its own database's drain (on a PostgreSQL run the second one is on the
+    // server, its password from its own file), reading its own key file.
     for l in table.lines().skip(2) {
         run_as_cron(l);
     }
@@ -425,11 +505,14 @@ fn schedule_install_names_both_schedulers_when_neither_is_given() {
 fn the_cron_line_runs_as_printed() {
     let env = Env::new();
     env.customer("acme"); // drain refuses a database that does not exist
-    let line = env
-        .run(&["schedule", "install", "--cron", "--print"])
+    let line = run_in(&env, &[], &["schedule", "install", "--cron", "--print"])
         .ok()
         .stdout;
     assert!(line.starts_with("* * * * * "), "{line}");
+    assert!(
+        line.contains(&format!("{} drain ", db_words(&env, &own_db(&env)))),
+        "the line names this database: {line}"
+    );
     let command = line.trim().trim_start_matches("* * * * * ");
     let out = Command::new("sh").arg("-c").arg(command).output().unwrap();
     assert!(
@@ -437,11 +520,11 @@ fn the_cron_line_runs_as_printed() {
         "{command}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(env.db.exists(), "the line names this database");
-    env.run(&["schedule", "install", "--cron", "--watch"])
-        .fails(2, "--watch");
-    let printed = env
-        .run(&["schedule", "install", "--systemd", "--print"])
+    if env.pg.is_none() {
+        assert!(env.db.exists(), "the line names this database");
+    }
+    run_in(&env, &[], &["schedule", "install", "--cron", "--watch"]).fails(2, "--watch");
+    let printed = run_in(&env, &[], &["schedule", "install", "--systemd", "--print"])
         .ok()
         .stdout;
     assert!(printed.contains("[Timer]"), "{printed}");
@@ -521,9 +604,14 @@ fn the_cron_line_reads_the_key_from_a_private_file_and_the_drain_it_runs_can_sig
     let meta = std::fs::metadata(&file).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     // --print installs nothing else, and says that it wrote the file.
+    // On PostgreSQL, with the database password the drain needs too.
+    let holds = match &env.pg {
+        Some(_) => "the secret key (WEBNET_SECRET_KEY) and the database password (PGPASSWORD): the printed line reads them",
+        None => "the secret key (WEBNET_SECRET_KEY): the printed line reads it",
+    };
     assert!(
         out.stderr.contains(&format!(
-            "wrote {} (mode 0600) with the secret key (WEBNET_SECRET_KEY): the printed line reads it from there",
+            "wrote {} (mode 0600) with {holds} from there; nothing else was installed",
             file.display()
         )),
         "{}",
@@ -635,7 +723,7 @@ fn systemd_units_read_the_key_from_a_private_file_and_verify() {
             .map(|e| e.unwrap().path())
             .find(|p| {
                 let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                name.starts_with(&format!("{base}-webhooks-")) && name.ends_with(kind)
+                name.starts_with(&format!("{base}-{}-", stem(&env))) && name.ends_with(kind)
             })
             .unwrap_or_else(|| panic!("no {base} {kind} in {}", dir.display()))
     };
@@ -661,7 +749,8 @@ fn systemd_units_read_the_key_from_a_private_file_and_verify() {
     assert!(std::fs::read_to_string(&file)
         .unwrap()
         .contains("WEBNET_SECRET_KEY="));
-    // Without a key: the key file beside the database, as before, and no environment file.
+    // Without a key: the key file beside the database, as before, and no environment file
+    // (on PostgreSQL: one with the database password only).
     let plain = Env::new();
     plain.customer("acme");
     let plain_config = plain.dir.path().join("config");
@@ -671,8 +760,28 @@ fn systemd_units_read_the_key_from_a_private_file_and_verify() {
             &["schedule", "install", "--systemd", "--print"],
         )
         .ok();
-    assert!(!out.stdout.contains("EnvironmentFile"), "{}", out.stdout);
-    assert!(env_file(&plain_config).is_none());
+    match &plain.pg {
+        None => {
+            assert!(!out.stdout.contains("EnvironmentFile"), "{}", out.stdout);
+            assert!(env_file(&plain_config).is_none());
+        }
+        Some(_) => {
+            let file = env_file(&plain_config).expect("the environment file");
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert!(
+                text.starts_with("# The database password for")
+                    && text.contains("\nPGPASSWORD=\"")
+                    && !text.contains("WEBNET_SECRET_KEY"),
+                "{text}"
+            );
+            assert!(
+                out.stdout
+                    .contains(&format!("EnvironmentFile={}\n", file.display())),
+                "{}",
+                out.stdout
+            );
+        }
+    }
     env.run(&["schedule", "install", "--cron", "--print", "--retain", "0s"])
         .fails(2, "--retain");
     verify(&[service, timer, watch]);
@@ -712,31 +821,31 @@ fn a_pinned_caller_schedules_a_drain_that_sends_and_prunes_only_its_customer() {
             .ok();
     }
     let ms = 40 * 24 * 3600 * 1000_i64;
-    rusqlite::Connection::open(&env.db)
-        .unwrap()
-        .execute_batch(&format!(
-            "UPDATE events SET created_at = created_at - {ms};
-             UPDATE deliveries SET created_at = created_at - {ms}, updated_at = updated_at - {ms};
-             UPDATE attempts SET started_at = started_at - {ms};"
-        ))
-        .unwrap();
+    env.exec(&format!(
+        "UPDATE events SET created_at = created_at - {ms};
+         UPDATE deliveries SET created_at = created_at - {ms}, updated_at = updated_at - {ms};
+         UPDATE attempts SET started_at = started_at - {ms};"
+    ));
     for c in ["1", "2"] {
         env.run(&["emit", "job.completed", "--customer", c, "--queue"])
             .ok();
     }
     let sent_before = rx.count();
 
-    let out = env
-        .run_env(
-            &[("WEBNET_CUSTOMER", "1")],
-            &[
-                "schedule", "install", "--cron", "--print", "--retain", "30d",
-            ],
-        )
-        .ok();
+    let out = run_in(
+        &env,
+        &[("WEBNET_CUSTOMER", "1")],
+        &[
+            "schedule", "install", "--cron", "--print", "--retain", "30d",
+        ],
+    )
+    .ok();
     let line = out.stdout.trim();
     assert!(
-        line.contains(&format!("--db {} --customer 1 drain", env.db.display())),
+        line.contains(&format!(
+            "{} --customer 1 drain",
+            db_words(&env, &own_db(&env))
+        )),
         "{line}"
     );
     assert!(!out.stderr.contains("warning"), "{}", out.stderr);
@@ -766,8 +875,7 @@ fn a_pinned_caller_schedules_a_drain_that_sends_and_prunes_only_its_customer() {
     );
 
     // Unpinned, the line is for every customer, as before.
-    let line = env
-        .run(&["schedule", "install", "--cron", "--print"])
+    let line = run_in(&env, &[], &["schedule", "install", "--cron", "--print"])
         .ok()
         .stdout;
     assert!(!line.contains("--customer"), "{line}");
@@ -789,23 +897,32 @@ fn scheduling_with_allow_private_targets_warns_and_suggests_the_allow_list() {
         } else {
             &["schedule", "install", "--cron", "--print"]
         };
-        let out = env.run_env(&given, args).ok();
+        let out = run_in(&env, &given, args).ok();
         assert!(
             out.stdout.contains("--allow-private-targets"),
             "{}",
             out.stdout
         );
-        let warning: Vec<&str> = out.stderr.lines().collect();
+        // On PostgreSQL a second line says where the database password went.
+        let (warning, other): (Vec<&str>, Vec<&str>) = out
+            .stderr
+            .lines()
+            .partition(|l| !l.starts_with("wrote ") || env.pg.is_none());
         assert_eq!(warning.len(), 1, "{}", out.stderr);
+        assert!(other.len() <= 1, "{}", out.stderr);
         assert!(
             warning[0].starts_with("warning: ") && warning[0].contains("webnet targets allow"),
             "{}",
             out.stderr
         );
     }
-    let out = env.run(&["schedule", "install", "--cron", "--print"]).ok();
+    let out = run_in(&env, &[], &["schedule", "install", "--cron", "--print"]).ok();
+    let expected = match env.pg {
+        Some(_) => 1, // where the database password went
+        None => 0,
+    };
     assert!(
-        out.stderr.is_empty(),
+        !out.stderr.contains("warning") && out.stderr.lines().count() == expected,
         "no warning without it: {}",
         out.stderr
     );

@@ -16,9 +16,29 @@ const MARK: &str = "# webnet drain";
 /// What one database's schedule is called.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Names {
-    /// `""` for the default database, else `-<file stem>-<8 hex digits of SHA-256 of the
-    /// path>`: readable, and distinct for two `webhooks.db` in different folders.
+    /// `""` for the default database, else `-<readable part>-<8 hex digits of SHA-256>`: for
+    /// a SQLite file its stem and a hash of its path (two `webhooks.db` in different folders
+    /// differ); for a PostgreSQL database its name and host and a hash of `host:port/dbname`.
     suffix: String,
+}
+
+/// `text` as a part of a file or unit name: letters, digits, `_` and `-` (and `.` when
+/// `dots`), anything else `_`, at most 32 characters.
+fn name_part(text: &str, dots: bool) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' || (dots && c == '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(32)
+        .collect()
+}
+
+fn short_hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))[..8].to_string()
 }
 
 impl Names {
@@ -30,24 +50,30 @@ impl Names {
                 suffix: String::new(),
             };
         }
-        let stem: String = db
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .take(32)
-            .collect();
+        let stem = name_part(
+            &db.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            false,
+        );
         let stem = if stem.is_empty() { "db".into() } else { stem };
-        let hash = Sha256::digest(db.as_os_str().as_encoded_bytes());
         Names {
-            suffix: format!("-{stem}-{}", &hex::encode(hash)[..8]),
+            suffix: format!("-{stem}-{}", short_hash(db.as_os_str().as_encoded_bytes())),
+        }
+    }
+
+    /// The names for the PostgreSQL database `dbname` on `host:port`: `-orders-db.internal-
+    /// 1a2b3c4d`. The user and the URL's options are not part of them: installing again for
+    /// the same database with other options replaces its units.
+    pub fn for_postgres(host: &str, port: u16, dbname: &str) -> Names {
+        let db = name_part(dbname, false);
+        let db = if db.is_empty() { "db".into() } else { db };
+        let readable_host = name_part(host, true);
+        Names {
+            suffix: format!(
+                "-{db}-{readable_host}-{}",
+                short_hash(format!("{host}:{port}/{dbname}").as_bytes())
+            ),
         }
     }
 
@@ -70,14 +96,15 @@ impl Names {
 #[derive(Debug, Clone)]
 pub struct DrainCommand {
     pub exe: PathBuf,
+    /// The SQLite file's absolute path, or the PostgreSQL URL without its password.
     pub db: PathBuf,
     /// The customer the caller is pinned to (`--customer`, `WEBNET_CUSTOMER`).
     pub customer: Option<CustomerId>,
     pub allow_private: bool,
     /// `drain --retain`, as given (one word).
     pub retain: Option<String>,
-    /// The environment file holding `WEBNET_SECRET_KEY` and the proxy settings, when the
-    /// caller has either.
+    /// The environment file ([`Private`]), when the caller has a passphrase, proxy settings or
+    /// a database password.
     pub env_file: Option<PathBuf>,
     /// `--key-file`, when the caller gave one (absolute).
     pub key_file: Option<PathBuf>,
@@ -241,11 +268,72 @@ pub fn systemd_units(drain: &DrainCommand, names: &Names, watch: bool) -> Vec<(S
     ]
 }
 
-/// `WEBNET_SECRET_KEY="…"` and the proxy variables, each `NAME="…"`, read the same by a POSIX
-/// shell (`.`) and by systemd's `EnvironmentFile=`: inside double quotes both take `\` before
-/// `"`, `\`, `` ` `` and `$` as an escape and everything else (spaces, `'`, line breaks)
-/// literally; neither expands anything once `$` and `` ` `` are escaped.
-pub fn env_file_text(db: &Path, passphrase: Option<&str>, proxy: &[(&str, String)]) -> String {
+/// What goes into the private environment file: the passphrase, the proxy settings, the
+/// PostgreSQL password.
+#[derive(Debug, Clone, Default)]
+pub struct Private<'a> {
+    pub passphrase: Option<&'a str>,
+    pub proxy_env: Vec<(&'static str, String)>,
+    /// The PostgreSQL password (from the URL or `PGPASSWORD`): kept off the drain's command
+    /// line, given to it as `PGPASSWORD`.
+    pub db_password: Option<String>,
+}
+
+impl Private<'_> {
+    /// Whether there is anything to write.
+    pub fn is_empty(&self) -> bool {
+        self.passphrase.is_none() && self.proxy_env.is_empty() && self.db_password.is_none()
+    }
+
+    /// What the file holds, each part with the variables it sets.
+    fn parts(&self) -> Vec<(&'static str, String)> {
+        let mut parts = Vec::new();
+        if self.passphrase.is_some() {
+            parts.push(("the secret key", "WEBNET_SECRET_KEY".to_string()));
+        }
+        if !self.proxy_env.is_empty() {
+            let names: Vec<&str> = self.proxy_env.iter().map(|(n, _)| *n).collect();
+            parts.push(("the proxy settings", names.join(", ")));
+        }
+        if self.db_password.is_some() {
+            parts.push(("the database password", "PGPASSWORD".to_string()));
+        }
+        parts
+    }
+
+    /// What the file holds, for messages: `the secret key (WEBNET_SECRET_KEY)`, `the proxy
+    /// settings (HTTPS_PROXY, NO_PROXY) and the database password (PGPASSWORD)`…
+    pub fn holds(&self) -> String {
+        let parts: Vec<String> = self
+            .parts()
+            .into_iter()
+            .map(|(what, names)| format!("{what} ({names})"))
+            .collect();
+        listed(&parts)
+    }
+
+    /// Whether what it holds is one thing (`it`) rather than several (`them`; the proxy
+    /// settings count as several).
+    pub fn holds_one(&self) -> bool {
+        let parts = self.parts();
+        parts.len() == 1 && parts[0].0 != "the proxy settings"
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn listed(parts: &[String]) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// `WEBNET_SECRET_KEY="…"`, the proxy variables and `PGPASSWORD="…"`, each `NAME="…"`, read
+/// the same by a POSIX shell (`.`) and by systemd's `EnvironmentFile=`: inside double quotes
+/// both take `\` before `"`, `\`, `` ` `` and `$` as an escape and everything else (spaces,
+/// `'`, line breaks) literally; neither expands anything once `$` and `` ` `` are escaped.
+pub fn env_file_text(db: &Path, private: &Private) -> String {
     let quoted = |value: &str| {
         let mut out = String::new();
         for c in value.chars() {
@@ -256,20 +344,29 @@ pub fn env_file_text(db: &Path, passphrase: Option<&str>, proxy: &[(&str, String
         }
         out
     };
-    let what = match (passphrase.is_some(), proxy.is_empty()) {
-        (true, true) => "The secret key",
-        (true, false) => "The secret key and the proxy settings",
-        (false, _) => "The proxy settings",
+    let what: Vec<String> = private
+        .parts()
+        .into_iter()
+        .map(|(what, _)| what.to_string())
+        .collect();
+    let what = listed(&what);
+    let mut what_chars = what.chars();
+    let what: String = match what_chars.next() {
+        Some(first) => first.to_uppercase().chain(what_chars).collect(),
+        None => what,
     };
     let mut text = format!(
         "# {what} for `webnet drain` run by cron or systemd on the database\n# {}, written by `webnet schedule install`. Keep it private (mode 0600).\n",
         escape_controls(&db.display().to_string())
     );
-    if let Some(passphrase) = passphrase {
+    if let Some(passphrase) = private.passphrase {
         text.push_str(&format!("WEBNET_SECRET_KEY=\"{}\"\n", quoted(passphrase)));
     }
-    for (name, value) in proxy {
+    for (name, value) in &private.proxy_env {
         text.push_str(&format!("{name}=\"{}\"\n", quoted(value)));
+    }
+    if let Some(password) = &private.db_password {
+        text.push_str(&format!("PGPASSWORD=\"{}\"\n", quoted(password)));
     }
     text
 }
@@ -289,7 +386,11 @@ mod tests {
     fn the_env_file_escapes_what_a_shell_or_systemd_would_expand() {
         let tricky = r#"a b 'c' "d" $HOME `e` \f"#;
         let escaped = r#""a b 'c' \"d\" \$HOME \`e\` \\f""#;
-        let text = env_file_text(Path::new("/x/webhooks.db"), Some(tricky), &[]);
+        let key = |passphrase| Private {
+            passphrase,
+            ..Private::default()
+        };
+        let text = env_file_text(Path::new("/x/webhooks.db"), &key(Some(tricky)));
         assert!(
             text.ends_with(&format!("\nWEBNET_SECRET_KEY={escaped}\n")),
             "{text}"
@@ -300,7 +401,11 @@ mod tests {
             ("WEBNET_PROXY", "http://u:p%24@proxy:3128".to_string()),
             ("no_proxy", tricky.to_string()),
         ];
-        let text = env_file_text(Path::new("/x/webhooks.db"), None, &proxy);
+        let proxy = Private {
+            proxy_env: proxy.to_vec(),
+            ..Private::default()
+        };
+        let text = env_file_text(Path::new("/x/webhooks.db"), &proxy);
         assert!(text.starts_with("# The proxy settings for"), "{text}");
         assert!(
             text.ends_with(&format!(
@@ -308,11 +413,104 @@ mod tests {
             )),
             "{text}"
         );
-        let both = env_file_text(Path::new("/x/webhooks.db"), Some("k"), &proxy);
+        let both = Private {
+            passphrase: Some("k"),
+            ..proxy.clone()
+        };
+        let text = env_file_text(Path::new("/x/webhooks.db"), &both);
         assert!(
-            both.contains("WEBNET_SECRET_KEY=\"k\"\nWEBNET_PROXY="),
-            "{both}"
+            text.contains("WEBNET_SECRET_KEY=\"k\"\nWEBNET_PROXY="),
+            "{text}"
         );
+        assert!(
+            text.starts_with("# The secret key and the proxy settings for"),
+            "{text}"
+        );
+        assert_eq!(
+            both.holds(),
+            "the secret key (WEBNET_SECRET_KEY) and the proxy settings (WEBNET_PROXY, no_proxy)"
+        );
+        assert!(!both.holds_one() && !proxy.holds_one() && key(Some("k")).holds_one());
+    }
+
+    #[test]
+    fn the_env_file_names_a_postgresql_password_as_the_database_password() {
+        let url = Path::new("postgres://webnet@db.internal:5432/orders");
+        let password = Private {
+            db_password: Some(tricky_password()),
+            ..Private::default()
+        };
+        let text = env_file_text(url, &password);
+        assert!(
+            text.starts_with("# The database password for `webnet drain`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# postgres://webnet@db.internal:5432/orders, written by"),
+            "{text}"
+        );
+        assert!(text.ends_with("\nPGPASSWORD=\"p w\\$x\"\n"), "{text}");
+        assert_eq!(password.holds(), "the database password (PGPASSWORD)");
+        assert!(password.holds_one());
+        let all = Private {
+            passphrase: Some("k"),
+            proxy_env: vec![("HTTPS_PROXY", "http://proxy:3128".to_string())],
+            db_password: Some(tricky_password()),
+        };
+        let text = env_file_text(url, &all);
+        assert!(
+            text.starts_with(
+                "# The secret key, the proxy settings and the database password for `webnet drain`"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "WEBNET_SECRET_KEY=\"k\"\nHTTPS_PROXY=\"http://proxy:3128\"\nPGPASSWORD=\"p w\\$x\"\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(
+            all.holds(),
+            "the secret key (WEBNET_SECRET_KEY), the proxy settings (HTTPS_PROXY) and the database password (PGPASSWORD)"
+        );
+        assert!(!text.contains("proxy settings (PGPASSWORD"), "{text}");
+    }
+
+    fn tricky_password() -> String {
+        "p w$x".to_string()
+    }
+
+    #[test]
+    fn a_postgresql_database_is_named_by_its_name_and_host() {
+        let orders = Names::for_postgres("db.internal", 5432, "orders");
+        let unit = orders.unit("webnet-drain", "timer");
+        let hash = unit
+            .strip_prefix("webnet-drain-orders-db.internal-")
+            .and_then(|s| s.strip_suffix(".timer"))
+            .unwrap_or_else(|| panic!("{unit}"));
+        assert_eq!(hash.len(), 8, "{unit}");
+        assert!(hash.chars().all(|c| c.is_ascii_hexdigit()), "{unit}");
+        assert_eq!(
+            orders.env_file(),
+            format!("drain-orders-db.internal-{hash}.env")
+        );
+        // Another database on the same server, the same name on another port or host: names
+        // of their own.
+        for other in [
+            Names::for_postgres("db.internal", 5432, "billing"),
+            Names::for_postgres("db.internal", 5433, "orders"),
+            Names::for_postgres("db2.internal", 5432, "orders"),
+        ] {
+            assert_ne!(other.env_file(), orders.env_file());
+            assert_ne!(other.unit("webnet-drain", "timer"), unit);
+        }
+        assert_eq!(orders, Names::for_postgres("db.internal", 5432, "orders"));
+        // Odd characters (an IPv6 host, a quoted name) become `_`.
+        let odd = Names::for_postgres("::1", 5432, "my db%");
+        let name = odd.unit("webnet-drain", "service");
+        assert!(name.starts_with("webnet-drain-my_db_-__1-"), "{name}");
+        assert!(!odd.is_default());
     }
 
     #[test]

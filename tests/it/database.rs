@@ -114,16 +114,25 @@ fn a_file_that_is_not_ours_is_refused_and_untouched() {
 fn a_database_from_a_newer_webnet_is_refused_and_untouched() {
     let env = Env::new();
     env.customer("acme");
-    {
-        let conn = rusqlite::Connection::open(&env.db).unwrap();
-        conn.execute_batch("PRAGMA user_version = 999;").unwrap();
+    match &env.pg {
+        // PostgreSQL records each schema version applied.
+        Some(_) => env.exec("INSERT INTO schema_migrations (version) VALUES (999)"),
+        None => {
+            let conn = rusqlite::Connection::open(&env.db).unwrap();
+            conn.execute_batch("PRAGMA user_version = 999;").unwrap();
+        }
     }
     let before = env.dump();
-    let bytes = std::fs::read(&env.db).unwrap();
-    env.run(&["customers", "create", "globex"])
-        .fails(1, "newer webnet");
+    let bytes = std::fs::read(&env.db).ok();
+    for args in [
+        &["customers", "create", "globex"][..],
+        &["customers", "list"],
+        &["drain"],
+    ] {
+        env.run(args).fails(1, "newer webnet");
+    }
     assert_eq!(env.dump(), before);
-    assert_eq!(std::fs::read(&env.db).unwrap(), bytes);
+    assert_eq!(std::fs::read(&env.db).ok(), bytes);
 }
 
 #[test]
@@ -232,21 +241,84 @@ fn creating_commands_create_the_database() {
     ] {
         let env = Env::new();
         env.run(args).ok();
-        assert!(env.db.exists(), "{args:?}");
+        match &env.pg {
+            Some(_) => assert!(
+                env.count("SELECT count(*) FROM schema_migrations", &[]) >= 1,
+                "{args:?}: the schema is made"
+            ),
+            None => assert!(env.db.exists(), "{args:?}"),
+        }
         env.run(&["drain"]).ok();
     }
 }
 
+/// A loopback port nothing listens on (bound, then let go).
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
 #[test]
-fn a_url_as_db_is_refused_before_touching_the_disk() {
+fn a_postgres_url_that_cannot_be_reached_is_named_without_its_password_and_nothing_on_disk() {
+    let env = Env::new();
+    let before = tree(env.dir.path());
+    let port = closed_port();
+    let refused = format!("postgres://user:hunter2@127.0.0.1:{port}/webnet");
+    for (url, at) in [
+        // `.invalid` never resolves (RFC 6761).
+        (
+            "postgres://user:hunter2@db.webnet.invalid:5432/webnet",
+            "db.webnet.invalid:5432".to_string(),
+        ),
+        (
+            "postgresql://user:hunter2@db.webnet.invalid/webnet?sslmode=require",
+            "db.webnet.invalid:5432".to_string(),
+        ),
+        (refused.as_str(), format!("127.0.0.1:{port}")),
+    ] {
+        for (how, out) in [
+            (
+                "--db",
+                Out::run_in(
+                    env.dir.path(),
+                    &["--db", url, "customers", "create", "acme"],
+                    None,
+                ),
+            ),
+            (
+                "WEBNET_DB",
+                Out::run_in(env.dir.path(), &["drain"], Some(url)),
+            ),
+        ] {
+            assert_eq!(out.code, 1, "{how} {url}: {}", out.stderr);
+            assert!(
+                out.stderr.starts_with("error: ")
+                    && out.stderr.trim_end().lines().count() == 1
+                    && out.stderr.contains("PostgreSQL")
+                    && out.stderr.contains(&at)
+                    && out.stderr.contains("\"webnet\""),
+                "{how} {url}: one line naming host, port and database: {}",
+                out.stderr
+            );
+            assert!(!out.stderr.contains("hunter2"), "{how}: {}", out.stderr);
+            assert!(out.stdout.is_empty());
+        }
+    }
+    assert_eq!(
+        tree(env.dir.path()),
+        before,
+        "no folder named after the URL, no key file"
+    );
+}
+
+#[test]
+fn a_url_of_another_scheme_as_db_is_refused_before_touching_the_disk() {
     let env = Env::new();
     let before = tree(env.dir.path());
     for url in [
-        "postgres://user:hunter2@db.example.com:5432/webnet",
-        "postgresql://user:hunter2@db.example.com/webnet?sslmode=require",
-        "postgres://db.example.com/webnet?password=hunter2",
         "mysql://root:hunter2@localhost/webnet",
         "file:///tmp/webnet.db",
+        "https://user:hunter2@example.com/hooks.db?password=hunter2",
     ] {
         for (how, out) in [
             (
@@ -264,7 +336,9 @@ fn a_url_as_db_is_refused_before_touching_the_disk() {
         ] {
             assert_eq!(out.code, 2, "{how} {url}: {}", out.stderr);
             assert!(
-                out.stderr.starts_with("error: --db: ") && out.stderr.contains("is a URL"),
+                out.stderr.starts_with("error: --db: ")
+                    && out.stderr.contains("is a URL")
+                    && out.stderr.contains("postgres://"),
                 "{how} {url}: {}",
                 out.stderr
             );
@@ -272,16 +346,6 @@ fn a_url_as_db_is_refused_before_touching_the_disk() {
             assert!(out.stdout.is_empty());
         }
     }
-    let out = Out::run_in(
-        env.dir.path(),
-        &["--db", "postgres://user:hunter2@host/db", "drain"],
-        None,
-    );
-    assert!(
-        out.stderr.contains("postgres://user:***@host/db") && out.stderr.contains("PostgreSQL"),
-        "{}",
-        out.stderr
-    );
     assert_eq!(
         tree(env.dir.path()),
         before,
@@ -292,30 +356,48 @@ fn a_url_as_db_is_refused_before_touching_the_disk() {
 #[test]
 fn a_db_url_password_with_odd_characters_is_hidden_too() {
     let env = Env::new();
+    let before = tree(env.dir.path());
     for (url, password, shown) in [
         // A URL parser ends the user info at the first `/` or `?`: the password is still hidden.
         (
             "postgres://app:pa/ss@db/x",
             "pa/ss",
-            "\"postgres://app:***@db/x\"",
+            "postgres://app:***@db/x",
         ),
         (
             "postgres://app:p?ss@db/x",
             "app:p",
-            "\"postgres://app:***@db/x\"",
+            "postgres://app:***@db/x",
         ),
         (
             "postgres://app:p#ss@db/x?password=secret",
             "ss@",
-            "\"postgres://app:***@db/x?***\"",
+            "postgres://app:***@db/x?***",
+        ),
+        // A password in the query is hidden with the query.
+        (
+            "postgres://db.webnet.invalid/x?password=secret",
+            "secret",
+            "postgres://db.webnet.invalid/x?***",
+        ),
+        (
+            "postgres://app@db.webnet.invalid/x?password=secret",
+            "secret",
+            "postgres://app@db.webnet.invalid/x?***",
         ),
     ] {
         let out = Out::run_in(env.dir.path(), &["--db", url, "drain"], None);
         assert_eq!(out.code, 2, "{url}: {}", out.stderr);
+        assert!(
+            out.stderr.starts_with("error: --db: ") && out.stderr.trim_end().lines().count() == 1,
+            "{url}: {}",
+            out.stderr
+        );
         assert!(!out.stderr.contains(password), "{url}: {}", out.stderr);
         assert!(!out.stderr.contains("secret"), "{url}: {}", out.stderr);
         assert!(out.stderr.contains(shown), "{url}: {}", out.stderr);
     }
+    assert_eq!(tree(env.dir.path()), before, "nothing on disk");
 }
 
 #[test]
@@ -389,7 +471,44 @@ fn a_directory_as_db_is_named_as_such() {
 }
 
 #[test]
+fn an_empty_database_is_not_given_a_schema_by_commands_that_only_read() {
+    let env = Env::new();
+    let Some(db) = &env.pg else {
+        eprintln!("SKIPPED on SQLite: an_empty_file_… is the same check there");
+        return;
+    };
+    let read_only = [
+        &["customers", "list"][..],
+        &["webhooks", "list"],
+        &["deliveries", "list"],
+        &["drain"],
+        &["stats"],
+    ];
+    for args in read_only {
+        let out = env.run(args).fails(1, "no webnet schema in").stderr;
+        assert!(
+            out.contains(&db.name) && out.contains("webnet db migrate"),
+            "{args:?}: names the database and what to run: {out}"
+        );
+    }
+    assert_eq!(
+        env.count(
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'webnet'",
+            &[]
+        ),
+        0,
+        "no schema made"
+    );
+    assert!(!env.key_file().exists(), "no key file");
+    env.run(&["customers", "create", "acme"]).ok();
+    for args in read_only {
+        env.run(args).ok();
+    }
+}
+
+#[test]
 fn an_empty_file_is_not_turned_into_a_database_by_commands_that_only_read() {
+    crate::sqlite_only!("an empty SQLite file; an_empty_database_… is the same on PostgreSQL");
     let env = Env::new();
     std::fs::write(&env.db, b"").unwrap();
     for args in [
@@ -423,7 +542,9 @@ impl Out {
     fn run_in(cwd: &std::path::Path, args: &[&str], db_env: Option<&str>) -> Out {
         let mut c = std::process::Command::new(bin());
         for (k, _) in std::env::vars() {
-            if k.starts_with("WEBNET_") {
+            // Nor the caller's PGUSER/PGPASSWORD: a URL without a user or password is
+            // judged as written.
+            if k.starts_with("WEBNET_") || k.starts_with("PG") {
                 c.env_remove(k);
             }
         }
@@ -467,11 +588,24 @@ mod corrupt_rows {
     }
 
     fn edit(env: &Env, sql: &str) {
-        let conn = rusqlite::Connection::open(&env.db).unwrap();
-        // The schema's CHECK on status would refuse the edit a damaged file can hold.
-        conn.pragma_update(None, "ignore_check_constraints", true)
-            .unwrap();
-        assert_eq!(conn.execute(sql, []).unwrap(), 1);
+        // The schema's CHECK on status would refuse the edit a damaged database can hold.
+        match &env.pg {
+            Some(db) => {
+                let mut c = db.client();
+                c.batch_execute(
+                    "SET search_path TO webnet;
+                     ALTER TABLE deliveries DROP CONSTRAINT IF EXISTS deliveries_status_check",
+                )
+                .unwrap();
+                assert_eq!(c.execute(sql, &[]).unwrap(), 1);
+            }
+            None => {
+                let conn = rusqlite::Connection::open(&env.db).unwrap();
+                conn.pragma_update(None, "ignore_check_constraints", true)
+                    .unwrap();
+                assert_eq!(conn.execute(sql, []).unwrap(), 1);
+            }
+        }
     }
 
     #[test]

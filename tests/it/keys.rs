@@ -233,10 +233,7 @@ fn health(env: &Env) -> (serde_json::Value, serde_json::Value) {
 
 /// Makes every delivery due now.
 fn make_due(env: &Env) {
-    rusqlite::Connection::open(&env.db)
-        .unwrap()
-        .execute("UPDATE deliveries SET next_attempt_at = 0", [])
-        .unwrap();
+    env.exec("UPDATE deliveries SET next_attempt_at = 0");
 }
 
 #[test]
@@ -643,11 +640,14 @@ fn a_failed_command_writes_no_key_file() {
     create("taken").fails(2, "--name");
     env.run(&["webhooks", "update", "9", "--secret", SECRET])
         .fails(1, "not found");
-    env.webhook(1, "other", "https://c.example.com/", &[]);
+    // Its id, not 2: on PostgreSQL the refused create above used one up.
+    let other = env
+        .webhook(1, "other", "https://c.example.com/", &[])
+        .to_string();
     env.run(&[
         "webhooks",
         "update",
-        "2",
+        &other,
         "--name",
         "taken",
         "--header",

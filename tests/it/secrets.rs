@@ -55,6 +55,21 @@ fn secret_never_appears_in_any_output() {
         assert!(!o.contains(SECRET), "secret leaked in {o}");
     }
     assert!(outputs[2].contains("\"has_secret\":true"));
+    if env.pg.is_some() {
+        // Every row as text (bytea as hex).
+        let dump = env.dump();
+        assert!(
+            dump.contains("\\x"),
+            "the sealed secret is in the dump: {dump}"
+        );
+        for clear in [SECRET.to_string(), hex::encode(SECRET)] {
+            assert!(
+                !dump.contains(&clear),
+                "secret in clear in the database: {dump}"
+            );
+        }
+        return;
+    }
     let raw = std::fs::read(&env.db).unwrap();
     let wal = std::fs::read(env.db.with_extension("db-wal")).unwrap_or_default();
     for bytes in [raw, wal] {
@@ -104,8 +119,11 @@ fn database_and_key_file_are_private() {
     let env = Env::new();
     env.customer("acme");
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode(&env.db), 0o600);
-    let key = env.dir.path().join("webhooks.db.key");
+    if env.pg.is_none() {
+        assert_eq!(mode(&env.db), 0o600);
+    }
+    // On PostgreSQL, the file WEBNET_KEY_FILE names (the same path).
+    let key = env.key_file();
     assert!(!key.exists(), "no key file until a secret is stored");
     env.webhook(1, "a", "https://a.example.com/", &["--secret", SECRET]);
     assert_eq!(mode(&key), 0o600);

@@ -61,6 +61,9 @@ fn count(db: &Path, table: &str) -> i64 {
 
 #[test]
 fn a_full_disk_stops_recording_cleanly_and_work_resumes() {
+    crate::sqlite_only!(
+        "fills a tmpfs holding the SQLite file; a server's disk is not ours to fill"
+    );
     let mut env = Env::new();
     let Some(fs) = Tmpfs::mount(&env.dir.path().join("small"), "1m") else {
         return;
@@ -94,8 +97,70 @@ fn a_full_disk_stops_recording_cleanly_and_work_resumes() {
     assert_eq!(count(&env.db, "events"), reported + 2_000);
 }
 
+/// Sets whether new sessions on the test's PostgreSQL database are read-only (as on a hot
+/// standby), from the admin connection.
+fn pg_read_only(env: &Env, on: bool) {
+    let db = env.pg.as_ref().expect("a PostgreSQL run");
+    let admin = common::pg::admin_url().expect("WEBNET_TEST_PG");
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+    let sql = if on {
+        format!(
+            "ALTER DATABASE {} SET default_transaction_read_only = on",
+            db.name
+        )
+    } else {
+        format!(
+            "ALTER DATABASE {} RESET default_transaction_read_only",
+            db.name
+        )
+    };
+    c.batch_execute(&sql).unwrap();
+}
+
+#[test]
+fn a_read_only_postgres_database_serves_reads_and_refuses_writes() {
+    let env = Env::new();
+    if env.pg.is_none() {
+        eprintln!("SKIPPED on SQLite: a_read_only_database_… is the same check there");
+        return;
+    }
+    env.customer("acme");
+    env.webhook(1, "a", "https://a.example.com/", &[]);
+    env.run(&["emit", "job.completed", "--customer", "1", "--queue"])
+        .ok();
+    pg_read_only(&env, true);
+    let before = env.dump();
+    let list = env.run(&["webhooks", "list"]).ok().json();
+    assert_eq!(list[0]["name"], "a");
+    assert_eq!(
+        env.run(&["deliveries", "list"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    for args in [
+        vec!["customers", "create", "globex"],
+        vec!["webhooks", "disable", "1"],
+        vec!["emit", "job.completed", "--customer", "1"],
+        vec!["drain"],
+    ] {
+        env.run(&args).fails(1, "read-only");
+    }
+    assert_eq!(env.dump(), before, "nothing changed");
+    pg_read_only(&env, false);
+    assert_eq!(
+        env.run(&["drain"]).ok().json()["attempted"],
+        1,
+        "the queued delivery is still there"
+    );
+}
+
 #[test]
 fn a_read_only_database_serves_reads_and_refuses_writes() {
+    crate::sqlite_only!("a SQLite file on a read-only tmpfs; a_read_only_postgres_… on PostgreSQL");
     let mut env = Env::new();
     let Some(fs) = Tmpfs::mount(&env.dir.path().join("ro"), "8m") else {
         return;

@@ -118,12 +118,7 @@ fn an_unreadable_allow_list_fails_the_command_and_refuses_nothing() {
     env.run(&["targets", "allow", "127.0.0.1/32"]).ok();
     create(&env, "local", &rx.url("/")).ok();
     let queued = emit(&env, true);
-    let sql = |statement: &str| {
-        rusqlite::Connection::open(&env.db)
-            .unwrap()
-            .execute_batch(statement)
-            .unwrap()
-    };
+    let sql = |statement: &str| env.exec(statement);
     sql("ALTER TABLE allowed_targets RENAME TO hidden_targets");
     env.run(&["drain"]).fails(1, "allowed_targets");
     assert_eq!(env.delivery(queued[0])["status"], "pending");

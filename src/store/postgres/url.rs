@@ -198,26 +198,33 @@ fn percent(s: &str) -> Option<String> {
 }
 
 /// `text` with the password of a URL-like string replaced by `***`, for messages about a URL
-/// that may not parse.
+/// that may not parse. Its query is hidden too (`?***`): it can carry a password
+/// (`?password=…`), and what looks like one may be the rest of a password holding a `?` or `#`.
 pub fn mask_password(text: &str) -> String {
     let Some(scheme_end) = text.find("://") else {
         return text.to_string();
     };
-    let rest = &text[scheme_end + 3..];
-    // The user info ends at the last '@' before any query: a password may hold '/', '?', '#'
-    // or '@' that a URL parser would take for the end of the authority.
-    let Some(at) = rest.rfind('@') else {
-        return text.to_string();
+    let start = scheme_end + 3;
+    let rest = &text[start..];
+    let hide_query = |s: &str| match s.find(['?', '#']) {
+        Some(q) => format!("{}?***", &s[..q]),
+        None => s.to_string(),
     };
-    match rest[..at].find(':') {
-        Some(colon) => format!(
-            "{}{}:***{}",
-            &text[..scheme_end + 3],
-            &rest[..colon],
-            &rest[at..]
-        ),
-        None => text.to_string(),
+    // The user info ends at the last '@': a password may hold '/', '?', '#' or '@' that a URL
+    // parser would take for the end of the authority. A user name cannot hold those: then the
+    // '@' was in a path or query, and there is no user info to keep.
+    if let Some(at) = rest.rfind('@') {
+        let user = rest[..at].split(':').next().unwrap_or_default();
+        if !user.contains(['/', '?', '#']) {
+            let masked = if user.len() < at { ":***" } else { "" };
+            return format!(
+                "{}{user}{masked}{}",
+                &text[..start],
+                hide_query(&rest[at..])
+            );
+        }
     }
+    format!("{}{}", &text[..start], hide_query(rest))
 }
 
 #[cfg(test)]
@@ -262,6 +269,8 @@ mod tests {
             "postgres://ann:pw@db/x?sslmode=maybe",
             "postgres://ann:pw@db/x?color=blue",
             "postgres://ann:pw@db:notaport/x",
+            "postgres://db/x?password=pw@",
+            "postgres://ann@db/x?password=pw@",
         ] {
             let e = PgUrl::parse(bad, None).unwrap_err().to_string();
             assert!(!e.contains("pw@"), "{e}");
@@ -281,6 +290,24 @@ mod tests {
         assert_eq!(
             mask_password("postgres://app:p@s?s@db/x"),
             "postgres://app:***@db/x"
+        );
+        // A password in the query, or after a '#' a parser takes for a fragment.
+        assert_eq!(
+            mask_password("postgres://db/x?password=hunter2"),
+            "postgres://db/x?***"
+        );
+        assert_eq!(
+            mask_password("postgres://app:p#ss@db/x?password=secret&sslmode=require"),
+            "postgres://app:***@db/x?***"
+        );
+        assert_eq!(mask_password("postgres://u@h/d#pw"), "postgres://u@h/d?***");
+        assert_eq!(
+            mask_password("postgres://db/x?password=pw@"),
+            "postgres://db/x?***"
+        );
+        assert_eq!(
+            mask_password("postgres://db/x?password=p:w@"),
+            "postgres://db/x?***"
         );
     }
 }

@@ -34,23 +34,26 @@ pub(super) fn notify(tx: &mut impl GenericClient) -> Result<()> {
 }
 
 /// Loads claimed deliveries with what sending them needs, in one query.
-pub(super) fn load_jobs(tx: &mut impl GenericClient, ids: &[i64]) -> Result<Vec<Job>> {
+pub(super) fn load_jobs(
+    store: &PgStore,
+    tx: &mut impl GenericClient,
+    ids: &[i64],
+) -> Result<Vec<Job>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = tx.query(
-        &format!(
-            "SELECT {}, {}, {}
+    let sql = format!(
+        "SELECT {}, {}, {}
              FROM deliveries d JOIN events e ON e.id = d.event_row
              LEFT JOIN webhooks w ON w.id = d.webhook_id
              WHERE d.id = ANY($1)
              ORDER BY d.next_attempt_at, d.id",
-            decode::DELIVERY,
-            decode::WEBHOOK,
-            decode::SEALED
-        ),
-        &[&ids],
-    )?;
+        decode::DELIVERY,
+        decode::WEBHOOK,
+        decode::SEALED
+    );
+    let load = store.stmt(tx, &sql)?;
+    let rows = tx.query(&load, &[&ids])?;
     // A batch is mostly a few webhooks' deliveries: each webhook is decoded once (its URL
     // parsed, its headers read) and shared by its jobs.
     let mut targets = HashMap::new();
@@ -160,12 +163,13 @@ impl PgStore {
         );
         let mut client = self.client()?;
         let mut tx = client.transaction()?;
+        let claim = self.stmt(&mut tx, &sql)?;
         let ids: Vec<i64> = tx
-            .query(&sql, &params)?
+            .query(&claim, &params)?
             .iter()
             .map(|r| r.try_get(0))
             .collect::<std::result::Result<_, _>>()?;
-        let jobs = load_jobs(&mut tx, &ids)?;
+        let jobs = load_jobs(self, &mut tx, &ids)?;
         tx.commit()?;
         Ok(jobs)
     }
@@ -204,34 +208,41 @@ impl PgStore {
                 &[&webhooks],
             )?;
         }
-        let log = tx.prepare(
+        let log = self.stmt(
+            &mut tx,
             "INSERT INTO attempts (delivery_id, attempt, started_at, request_headers,
                 http_status, response_body, duration_ms, error_message, request_body)
              SELECT $1, attempts + 1, $2, $3, $4, $5, $6, $7, $8 FROM deliveries WHERE id = $1",
         )?;
-        let update = tx.prepare(
+        let update = self.stmt(
+            &mut tx,
             "UPDATE deliveries SET status = $3, attempts = attempts + $4, http_status = $5,
                 response_body = $6, error_message = $7, duration_ms = $8, next_attempt_at = $9,
                 lease_until = NULL, lease_owner = NULL, updated_at = $10
              WHERE id = $1 AND lease_owner = $2",
         )?;
-        let count_only = tx.prepare(
+        let count_only = self.stmt(
+            &mut tx,
             "UPDATE deliveries SET attempts = attempts + 1, updated_at = $2 WHERE id = $1",
         )?;
-        let up = tx.prepare(
+        let up = self.stmt(
+            &mut tx,
             "UPDATE webhooks SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL",
         )?;
-        let failing = tx.prepare(
+        let failing = self.stmt(
+            &mut tx,
             "UPDATE webhooks SET failing_since = COALESCE(failing_since, $2) WHERE id = $1",
         )?;
         // Failing without a break for longer than its auto_disable_after: disabled, and why
         // (the reason is worded here, the duration in human form).
-        let too_long = tx.prepare(
+        let too_long = self.stmt(
+            &mut tx,
             "SELECT name, failing_since, auto_disable_after FROM webhooks
              WHERE id = $1 AND enabled AND auto_disable_after > 0
                AND failing_since <= $2 - auto_disable_after * 1000",
         )?;
-        let disable = tx.prepare(
+        let disable = self.stmt(
+            &mut tx,
             "UPDATE webhooks SET enabled = false, updated_at = $2, disabled_reason = $3
              WHERE id = $1 AND enabled
              RETURNING name, disabled_reason",

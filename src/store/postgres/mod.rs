@@ -32,11 +32,12 @@ pub mod url;
 mod webhooks;
 
 use std::cell::{Cell, RefCell, RefMut};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::Client;
+use postgres::{Client, GenericClient, Statement};
 
 pub use self::url::PgUrl;
 use super::{KeySource, Result, StoreError};
@@ -62,6 +63,9 @@ pub struct PgStore {
     shown: PathBuf,
     /// Whether this connection has run `LISTEN` (lost with the connection).
     listening: Cell<bool>,
+    /// Statements prepared on this connection, by their SQL (lost with the connection): a
+    /// prepare is a round trip to the server, so the hot paths prepare each once.
+    statements: RefCell<HashMap<String, Statement>>,
 }
 
 impl PgStore {
@@ -97,6 +101,7 @@ impl PgStore {
             keys,
             shown: url.shown_path(),
             listening: Cell::new(false),
+            statements: RefCell::new(HashMap::new()),
         })
     }
 
@@ -129,8 +134,21 @@ impl PgStore {
                 other => other,
             })?;
             self.listening.set(false);
+            self.statements.borrow_mut().clear();
         }
         Ok(client)
+    }
+
+    /// `sql` prepared on this connection, once: later calls reuse the statement.
+    pub(super) fn stmt(&self, c: &mut impl GenericClient, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.statements.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let s = c.prepare(sql)?;
+        self.statements
+            .borrow_mut()
+            .insert(sql.to_string(), s.clone());
+        Ok(s)
     }
 
     /// The database, shown without its password.

@@ -14,12 +14,14 @@ impl PgStore {
     pub fn record_events(&mut self, events: &[NewEvent<'_>], now: Millis) -> Result<Vec<Recorded>> {
         let mut client = self.client()?;
         let mut tx = client.transaction()?;
-        let insert_event = tx.prepare(
+        let insert_event = self.stmt(
+            &mut tx,
             "INSERT INTO events (customer_id, event_type, source_event_id, payload, created_at)
              VALUES ($1, $2, $3, $4, $5)
              RETURNING id",
         )?;
-        let insert_deliveries = tx.prepare(
+        let insert_deliveries = self.stmt(
+            &mut tx,
             "INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name, event_type,
                 event_id, status, next_attempt_at, created_at, updated_at)
              SELECT $1, w.customer_id, w.id, w.name, $2, $3, 'pending', $4, $4, $4
@@ -122,7 +124,7 @@ impl PgStore {
                 ],
             )?
             .try_get(0)?;
-        let mut jobs = load_jobs(&mut tx, &[id])?;
+        let mut jobs = load_jobs(self, &mut tx, &[id])?;
         tx.commit()?;
         jobs.pop()
             .ok_or_else(|| StoreError::not_found("delivery", id))

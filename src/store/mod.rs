@@ -144,3 +144,13 @@ pub const SEALED_PREFIX: &str = crate::domain::headers::SEALED_PREFIX;
 
 /// How long a write waits for another process's lock before failing as busy.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// [`BUSY_TIMEOUT`], or `WEBNET_BUSY_TIMEOUT_MS` when set: for tests only (undocumented for
+/// users), so a test can hold a real lock for a moment instead of half a minute. SQLite's busy
+/// timeout and PostgreSQL's `lock_timeout` both follow it.
+pub(crate) fn busy_timeout() -> Duration {
+    std::env::var("WEBNET_BUSY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(BUSY_TIMEOUT, Duration::from_millis)
+}

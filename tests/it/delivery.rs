@@ -563,6 +563,10 @@ fn manual_retry_of_one_and_of_all_failed() {
 
 /// One delivery's row exactly as stored.
 fn delivery_row(env: &Env, id: i64) -> String {
+    if env.pg.is_some() {
+        let rows = env.rows(&format!("SELECT d::text FROM deliveries d WHERE id = {id}"));
+        return rows[0][0].as_str().unwrap().to_string();
+    }
     let conn = rusqlite::Connection::open(&env.db).unwrap();
     let mut stmt = conn
         .prepare("SELECT * FROM deliveries WHERE id = ?1")

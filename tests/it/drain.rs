@@ -95,13 +95,10 @@ fn since_filters_lists_and_bulk_retries() {
     let ids = queue(&env, 3);
     env.run(&["drain"]).ok();
     // Make the first one two days old.
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
-    conn.execute(
-        "UPDATE deliveries SET created_at = created_at - 2 * 86400 * 1000 WHERE id = ?1",
-        [ids[0]],
-    )
-    .unwrap();
-    drop(conn);
+    env.exec(&format!(
+        "UPDATE deliveries SET created_at = created_at - 2 * 86400 * 1000 WHERE id = {}",
+        ids[0]
+    ));
     let recent = env
         .run(&["deliveries", "list", "--since", "1day"])
         .ok()
@@ -256,14 +253,7 @@ fn a_hanging_receiver_does_not_hold_up_healthy_ones() {
             "{d}"
         );
     }
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
-    let leased: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM deliveries WHERE lease_owner IS NOT NULL",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let leased = env.int("SELECT count(*) FROM deliveries WHERE lease_owner IS NOT NULL");
     assert_eq!(leased, 0, "unsent deliveries were given back");
 }
 
@@ -275,7 +265,7 @@ fn a_single_drain_on_a_locked_database_says_so_and_the_next_run_carries_on() {
     env.local_webhook(c, "ops", &rx.url("/"), &[]);
     env.run(&["emit", "job.completed", "--customer", "1", "--queue"])
         .ok();
-    let lock = common::lock::hold_write_lock(&env.db, Duration::from_secs(2));
+    let lock = env.hold_write_lock(Duration::from_secs(2));
     env.run_env(&[("WEBNET_BUSY_TIMEOUT_MS", "300")], &["drain"])
         .fails(
             1,

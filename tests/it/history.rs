@@ -128,13 +128,7 @@ fn stats_counts_the_same_deliveries_in_every_column() {
     // Delivery 1 fails, and is made two days old; a manual retry now succeeds: an attempt in
     // the period of a delivery created before it.
     env.run(&["emit", "job.completed", "--customer", "1"]).ok();
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
-    conn.execute(
-        "UPDATE deliveries SET created_at = created_at - 2 * 86400 * 1000 WHERE id = 1",
-        [],
-    )
-    .unwrap();
-    drop(conn);
+    env.exec("UPDATE deliveries SET created_at = created_at - 2 * 86400 * 1000 WHERE id = 1");
     env.run(&["deliveries", "retry", "1"]).ok();
     // Two events and a test in the period.
     env.run(&["emit", "job.completed", "--customer", "1"]).ok();

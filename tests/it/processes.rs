@@ -230,17 +230,11 @@ fn non_public_literals_are_refused_at_creation() {
 
 /// How many events, and deliveries with this status, the database holds.
 fn counts(env: &Env, status: &str) -> (i64, i64) {
-    let conn = rusqlite::Connection::open(&env.db).unwrap();
-    let events = conn
-        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
-        .unwrap();
-    let deliveries = conn
-        .query_row(
-            "SELECT count(*) FROM deliveries WHERE status = ?1",
-            [status],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let events = env.count("SELECT count(*) FROM events", &[]);
+    let deliveries = env.count(
+        "SELECT count(*) FROM deliveries WHERE status = ?1",
+        &[status],
+    );
     (events, deliveries)
 }
 
@@ -291,7 +285,7 @@ fn a_streaming_emit_waits_out_a_locked_database_and_loses_nothing() {
     stdin.write_all(events(c, 2, 0).as_bytes()).unwrap();
     wait_counts(&env, "success", (2, 2));
     // Locked for several busy timeouts while lines 3 to 5 arrive.
-    let lock = common::lock::hold_write_lock(&env.db, Duration::from_secs(2));
+    let lock = env.hold_write_lock(Duration::from_secs(2));
     stdin.write_all(events(c, 3, 1).as_bytes()).unwrap();
     lock.join().unwrap();
     wait_counts(&env, "success", (5, 5));
@@ -320,7 +314,7 @@ fn a_streaming_emit_gives_up_after_its_patience_naming_the_lines_to_send_again()
     stdin.write_all(events(c, 2, 0).as_bytes()).unwrap();
     wait_counts(&env, "success", (2, 2));
     // Locked for longer than ten busy timeouts (3 s here, 5 minutes by default).
-    let lock = common::lock::hold_write_lock(&env.db, Duration::from_secs(6));
+    let lock = env.hold_write_lock(Duration::from_secs(6));
     stdin.write_all(events(c, 2, 1).as_bytes()).unwrap();
     let (code, stderr) = stderr_of(child);
     drop(stdin);
@@ -359,7 +353,7 @@ fn results_that_arrive_while_the_database_is_locked_are_recorded_after() {
         .unwrap();
     assert_eq!(rx.wait_for(1, Duration::from_secs(10)).len(), 1);
     // The answer comes while the database is locked.
-    let lock = common::lock::hold_write_lock(&env.db, Duration::from_secs(2));
+    let lock = env.hold_write_lock(Duration::from_secs(2));
     let (code, stderr) = stderr_of(child);
     lock.join().unwrap();
     assert_eq!(code, 0, "{stderr}");

@@ -22,7 +22,7 @@ impl Backend for PgStore {
     }
 
     fn busy_timeout(&self) -> Duration {
-        crate::store::BUSY_TIMEOUT
+        crate::store::busy_timeout()
     }
 
     fn wait_for_work(&self, timeout: Duration) -> Result<bool> {

@@ -112,7 +112,7 @@ impl PgStore {
             "SET search_path TO {SCHEMA}; SET webnet.clock_offset = '{}'; \
              SET lock_timeout = '{}ms'",
             test_clock_offset(),
-            super::BUSY_TIMEOUT.as_millis()
+            super::busy_timeout().as_millis()
         ))?;
         Ok(client)
     }

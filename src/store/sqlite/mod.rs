@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::{DeliveryStatus, Result, StoreError, APPLICATION_ID, BUSY_TIMEOUT, SEALED_PREFIX};
+use super::{DeliveryStatus, Result, StoreError, APPLICATION_ID, SEALED_PREFIX};
 
 /// SQLite's error codes, classified once: the layers above see only [`StoreError`].
 impl From<rusqlite::Error> for StoreError {
@@ -48,15 +48,6 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// [`BUSY_TIMEOUT`], or `WEBNET_BUSY_TIMEOUT_MS` when set: for tests only (undocumented for
-/// users), so a test can hold a real lock for a moment instead of half a minute.
-fn busy_timeout() -> Duration {
-    std::env::var("WEBNET_BUSY_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map_or(BUSY_TIMEOUT, Duration::from_millis)
-}
-
 /// An open SQLite webnet database.
 pub struct SqliteStore {
     conn: Connection,
@@ -68,7 +59,7 @@ pub struct SqliteStore {
     /// closing any descriptor of a file drops every POSIX lock this process holds on it,
     /// SQLite's included, and another process could then checkpoint the WAL under us.
     file: std::fs::File,
-    /// How long a write waits for another process's lock ([`busy_timeout`]).
+    /// How long a write waits for another process's lock ([`super::busy_timeout`]).
     busy_timeout: Duration,
 }
 
@@ -181,7 +172,7 @@ impl SqliteStore {
                 )?;
             }
         }
-        let busy_timeout = busy_timeout();
+        let busy_timeout = super::busy_timeout();
         conn.busy_timeout(busy_timeout)?;
         let mut store = SqliteStore {
             conn,

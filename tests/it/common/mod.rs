@@ -1,6 +1,7 @@
 //! Test helpers: the real `webnet` binary on a temporary database.
 #![allow(dead_code)]
 
+pub mod either;
 pub mod lock;
 pub mod pg;
 pub mod receiver;

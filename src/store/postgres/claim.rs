@@ -161,16 +161,17 @@ impl PgStore {
              FROM picked WHERE d.id = picked.id
              RETURNING d.id"
         );
+        // The lease is one statement, so its own short transaction (no BEGIN/COMMIT round
+        // trips); the jobs are loaded after it commits: the rows are leased to `owner`, so no
+        // other claimer can take them meanwhile.
         let mut client = self.client()?;
-        let mut tx = client.transaction()?;
-        let claim = self.stmt(&mut tx, &sql)?;
-        let ids: Vec<i64> = tx
+        let claim = self.stmt(&mut *client, &sql)?;
+        let ids: Vec<i64> = client
             .query(&claim, &params)?
             .iter()
             .map(|r| r.try_get(0))
             .collect::<std::result::Result<_, _>>()?;
-        let jobs = load_jobs(self, &mut tx, &ids)?;
-        tx.commit()?;
+        let jobs = load_jobs(self, &mut *client, &ids)?;
         Ok(jobs)
     }
 
@@ -190,7 +191,6 @@ impl PgStore {
         }
         let mut disabled = Vec::new();
         let mut written: HashMap<i64, Health> = HashMap::new();
-        let mut due_again = false;
         let deliveries: Vec<i64> = outcomes.iter().map(|o| o.delivery_id).collect();
         let webhooks: Vec<i64> = outcomes
             .iter()
@@ -208,22 +208,35 @@ impl PgStore {
                 &[&webhooks],
             )?;
         }
+        // One statement for every attempt's log row and one for every delivery's new state,
+        // whatever the batch's size (a statement is a round trip to the server).
         let log = self.stmt(
             &mut tx,
             "INSERT INTO attempts (delivery_id, attempt, started_at, request_headers,
                 http_status, response_body, duration_ms, error_message, request_body)
-             SELECT $1, attempts + 1, $2, $3, $4, $5, $6, $7, $8 FROM deliveries WHERE id = $1",
+             SELECT d.id, d.attempts + 1, u.started_at, u.headers, u.http_status, u.body,
+                u.duration_ms, u.error, u.request_body
+             FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[],
+                    $6::bigint[], $7::text[], $8::bytea[])
+                  AS u(id, started_at, headers, http_status, body, duration_ms, error,
+                    request_body)
+             JOIN deliveries d ON d.id = u.id",
         )?;
         let update = self.stmt(
             &mut tx,
-            "UPDATE deliveries SET status = $3, attempts = attempts + $4, http_status = $5,
-                response_body = $6, error_message = $7, duration_ms = $8, next_attempt_at = $9,
-                lease_until = NULL, lease_owner = NULL, updated_at = $10
-             WHERE id = $1 AND lease_owner = $2",
+            "UPDATE deliveries d SET status = u.status, attempts = d.attempts + u.inc,
+                http_status = u.http_status, response_body = u.body, error_message = u.error,
+                duration_ms = u.duration_ms, next_attempt_at = u.next_attempt_at,
+                lease_until = NULL, lease_owner = NULL, updated_at = $9
+             FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
+                    $6::text[], $7::bigint[], $8::bigint[])
+                  AS u(id, status, inc, http_status, body, error, duration_ms, next_attempt_at)
+             WHERE d.id = u.id AND d.lease_owner = $10
+             RETURNING d.id",
         )?;
         let count_only = self.stmt(
             &mut tx,
-            "UPDATE deliveries SET attempts = attempts + 1, updated_at = $2 WHERE id = $1",
+            "UPDATE deliveries SET attempts = attempts + 1, updated_at = $2 WHERE id = ANY($1)",
         )?;
         let up = self.stmt(
             &mut tx,
@@ -247,49 +260,103 @@ impl PgStore {
              WHERE id = $1 AND enabled
              RETURNING name, disabled_reason",
         )?;
-        for o in outcomes {
-            let a = o.attempt.as_ref();
-            let http_status = a.and_then(|a| a.http_status).map(i64::from);
-            let response_body = a.and_then(|a| a.response_body.as_deref()).map(text);
-            if let Some(a) = a {
-                let headers = serde_json::to_string(&a.request_headers).unwrap_or_default();
-                let error = a.error_message.as_deref().map(text);
-                tx.execute(
-                    &log,
-                    &[
-                        &o.delivery_id,
-                        &a.started_at,
-                        &text(&headers),
-                        &http_status,
-                        &response_body,
-                        &a.duration_ms,
-                        &error,
-                        &a.request_body,
-                    ],
-                )?;
+        let texts = |f: &dyn Fn(&Outcome) -> Option<String>| -> Vec<Option<String>> {
+            outcomes
+                .iter()
+                .map(|o| f(o).map(|t| text(&t).into_owned()))
+                .collect()
+        };
+        let http_status: Vec<Option<i64>> = outcomes
+            .iter()
+            .map(|o| {
+                o.attempt
+                    .as_ref()
+                    .and_then(|a| a.http_status)
+                    .map(i64::from)
+            })
+            .collect();
+        let bodies = texts(&|o| o.attempt.as_ref()?.response_body.clone());
+        let attempted: Vec<&Outcome> = outcomes.iter().filter(|o| o.attempt.is_some()).collect();
+        if !attempted.is_empty() {
+            let mut ids = Vec::new();
+            let mut started = Vec::new();
+            let mut headers = Vec::new();
+            let mut statuses = Vec::new();
+            let mut log_bodies = Vec::new();
+            let mut durations = Vec::new();
+            let mut errors = Vec::new();
+            let mut sent_bodies = Vec::new();
+            for o in &attempted {
+                let Some(a) = o.attempt.as_ref() else {
+                    continue;
+                };
+                ids.push(o.delivery_id);
+                started.push(a.started_at);
+                let h = serde_json::to_string(&a.request_headers).unwrap_or_default();
+                headers.push(text(&h).into_owned());
+                statuses.push(a.http_status.map(i64::from));
+                log_bodies.push(a.response_body.as_deref().map(|b| text(b).into_owned()));
+                durations.push(a.duration_ms);
+                errors.push(a.error_message.as_deref().map(|e| text(e).into_owned()));
+                sent_bodies.push(a.request_body.clone());
             }
-            let error = o.error_message.as_deref().map(text);
-            let n = tx.execute(
-                &update,
+            tx.execute(
+                &log,
                 &[
-                    &o.delivery_id,
-                    &owner,
-                    &o.status.as_str(),
-                    &i64::from(a.is_some()),
-                    &http_status,
-                    &response_body,
-                    &error,
-                    &a.map(|a| a.duration_ms),
-                    &o.next_attempt_at,
-                    &now,
+                    &ids,
+                    &started,
+                    &headers,
+                    &statuses,
+                    &log_bodies,
+                    &durations,
+                    &errors,
+                    &sent_bodies,
                 ],
             )?;
-            if n == 0 && a.is_some() {
-                tx.execute(&count_only, &[&o.delivery_id, &now])?;
-            }
-            if n > 0 && o.next_attempt_at.is_some_and(|t| t <= now) {
-                due_again = true;
-            }
+        }
+        let states: Vec<&str> = outcomes.iter().map(|o| o.status.as_str()).collect();
+        let incs: Vec<i64> = outcomes
+            .iter()
+            .map(|o| i64::from(o.attempt.is_some()))
+            .collect();
+        let errors = texts(&|o| o.error_message.clone());
+        let durations: Vec<Option<i64>> = outcomes
+            .iter()
+            .map(|o| o.attempt.as_ref().map(|a| a.duration_ms))
+            .collect();
+        let next: Vec<Option<Millis>> = outcomes.iter().map(|o| o.next_attempt_at).collect();
+        let updated: std::collections::HashSet<i64> = tx
+            .query(
+                &update,
+                &[
+                    &deliveries,
+                    &states,
+                    &incs,
+                    &http_status,
+                    &bodies,
+                    &errors,
+                    &durations,
+                    &next,
+                    &now,
+                    &owner,
+                ],
+            )?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<std::result::Result<_, _>>()?;
+        // Another owner took the lease over: its state stays, the attempt is still counted.
+        let taken: Vec<i64> = attempted
+            .iter()
+            .map(|o| o.delivery_id)
+            .filter(|id| !updated.contains(id))
+            .collect();
+        if !taken.is_empty() {
+            tx.execute(&count_only, &[&taken, &now])?;
+        }
+        let due_again = outcomes.iter().any(|o| {
+            updated.contains(&o.delivery_id) && o.next_attempt_at.is_some_and(|t| t <= now)
+        });
+        for o in outcomes {
             // A webhook's health written again with what this batch last wrote for it
             // changes nothing (same `now`, same transaction): one statement per webhook per
             // run of equal answers, not one per delivery.

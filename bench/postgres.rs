@@ -13,7 +13,7 @@ use crate::common::{pg, Env};
 use crate::receiver::Receiver;
 use crate::scenarios::{fig, Figure, CONCURRENCY, JOB};
 
-const SCENARIO: &str = "8 PostgreSQL drains";
+const SCENARIO: &str = "9 PostgreSQL drains";
 
 /// Svix's open-source server (PostgreSQL and Redis) delivering to one endpoint on this class
 /// of machine, as reported (not measured here): the closest peer's figure.

@@ -80,7 +80,10 @@ CREATE TABLE deliveries (
     created_at      bigint NOT NULL,
     updated_at      bigint NOT NULL
 );
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+-- Claims take due rows in (next_attempt_at, id) order: the index holds both, so a claim reads
+-- only the rows it leases even when thousands share one due time (SQLite's index carries the
+-- rowid for free; PostgreSQL's does not).
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id) WHERE next_attempt_at IS NOT NULL;
 CREATE INDEX deliveries_webhook ON deliveries (webhook_id, id);
 CREATE INDEX deliveries_customer ON deliveries (customer_id, id);
 CREATE INDEX deliveries_created ON deliveries (created_at);

@@ -192,22 +192,12 @@ impl PgStore {
         let mut disabled = Vec::new();
         let mut written: HashMap<i64, Health> = HashMap::new();
         let deliveries: Vec<i64> = outcomes.iter().map(|o| o.delivery_id).collect();
-        let webhooks: Vec<i64> = outcomes
-            .iter()
-            .filter_map(|o| o.health.map(|(w, _)| w))
-            .collect();
         let mut client = self.client()?;
         let mut tx = client.transaction()?;
         tx.execute(
             "SELECT 1 FROM deliveries WHERE id = ANY($1) ORDER BY id FOR UPDATE",
             &[&deliveries],
         )?;
-        if !webhooks.is_empty() {
-            tx.execute(
-                "SELECT 1 FROM webhooks WHERE id = ANY($1) ORDER BY id FOR UPDATE",
-                &[&webhooks],
-            )?;
-        }
         // One statement for every attempt's log row and one for every delivery's new state,
         // whatever the batch's size (a statement is a round trip to the server).
         let log = self.stmt(
@@ -356,7 +346,13 @@ impl PgStore {
         let due_again = outcomes.iter().any(|o| {
             updated.contains(&o.delivery_id) && o.next_attempt_at.is_some_and(|t| t <= now)
         });
-        for o in outcomes {
+        // Health is written webhook by webhook in id order (each webhook's answers in their
+        // order), so concurrent drains take webhook row locks in one order and never deadlock;
+        // an answer that changes nothing (a healthy webhook answering again) locks nothing, so
+        // drains sending to one webhook do not queue behind each other's outcomes.
+        let mut health: Vec<(usize, &Outcome)> = outcomes.iter().enumerate().collect();
+        health.sort_by_key(|(i, o)| (o.health.map(|(w, _)| w), *i));
+        for (_, o) in health {
             // A webhook's health written again with what this batch last wrote for it
             // changes nothing (same `now`, same transaction): one statement per webhook per
             // run of equal answers, not one per delivery.

@@ -72,11 +72,11 @@ fn adaptive_cards() -> Option<PathBuf> {
         .output()
         .is_ok_and(|o| o.status.success());
     if !node {
-        eprintln!("SKIPPED: `node` is not available here; .ci/run installs it");
+        crate::skipped!("SKIPPED: `node` is not available here; .ci/run installs it");
         return None;
     }
     if !modules.join("adaptivecards/dist/adaptivecards.js").exists() {
-        eprintln!(
+        crate::skipped!(
             "SKIPPED: the npm package adaptivecards is not in {}; .ci/run installs it (npm install --prefix target/npm adaptivecards)",
             modules.display()
         );

@@ -155,7 +155,9 @@ fn have_slack_sdk() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!("SKIPPED: python3 with slack_sdk is not available here; .ci/run installs it");
+        crate::skipped!(
+            "SKIPPED: python3 with slack_sdk is not available here; .ci/run installs it"
+        );
     }
     ok
 }

@@ -18,7 +18,7 @@ use common::Env;
 fn pg_env(test: &str) -> Option<Env> {
     let env = Env::local();
     if env.pg.is_none() {
-        eprintln!("SKIPPED {test}: needs PostgreSQL (WEBNET_TEST_PG; run .ci/test-postgres)");
+        crate::skipped!("SKIPPED {test}: needs PostgreSQL (WEBNET_TEST_PG; run .ci/test-postgres)");
         return None;
     }
     Some(env)
@@ -493,7 +493,7 @@ fn certificates(dir: &std::path::Path) -> bool {
 fn tls_is_used_and_checked_as_sslmode_says() {
     let certs = tempfile::tempdir().unwrap();
     if !certificates(certs.path()) {
-        eprintln!(
+        crate::skipped!(
             "SKIPPED tls_is_used_and_checked_as_sslmode_says: openssl could not make certificates"
         );
         return;

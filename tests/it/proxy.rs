@@ -721,7 +721,9 @@ impl HttpsReceiver {
         if !made.is_ok_and(|s| s.success())
             || Command::new("python3").arg("--version").output().is_err()
         {
-            eprintln!("SKIPPED: openssl or python3 is not available here; .ci/run installs them");
+            crate::skipped!(
+                "SKIPPED: openssl or python3 is not available here; .ci/run installs them"
+            );
             return None;
         }
         let port = closed_port();

@@ -190,7 +190,7 @@ fn verify(units: &[std::path::PathBuf]) {
         .output()
         .is_err()
     {
-        eprintln!("SKIPPED: systemd-analyze is not available here");
+        crate::skipped!("SKIPPED: systemd-analyze is not available here");
         return;
     }
     let verify = Command::new("systemd-analyze")

@@ -28,7 +28,7 @@ fn have(program: &str, check: &[&str]) -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!(
+        crate::skipped!(
             "SKIPPED: `{program} {}` is not available here; .ci/run installs it",
             check.join(" ")
         );
@@ -194,7 +194,7 @@ fn the_spec_flask_receiver_accepts_our_deliveries() {
 fn the_snippet_copies_match_the_spec() {
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/spec/webhook-integration.md");
     let Ok(text) = std::fs::read_to_string(&spec) else {
-        eprintln!("SKIPPED: {} is not beside the repository", spec.display());
+        crate::skipped!("SKIPPED: {} is not beside the repository", spec.display());
         return;
     };
     let blocks: Vec<(&str, String)> = text
@@ -261,7 +261,7 @@ fn libraries() -> Vec<Lib> {
     if npm_modules().join("standardwebhooks").is_dir() && have("node", &["--version"]) {
         libs.push(Lib::Node);
     } else {
-        eprintln!(
+        crate::skipped!(
             "SKIPPED: the npm package standardwebhooks is not in {}; .ci/run installs it \
              (npm install --prefix target/npm standardwebhooks)",
             npm_modules().display()

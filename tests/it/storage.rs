@@ -21,7 +21,7 @@ impl Tmpfs {
             .output()
             .is_ok_and(|o| o.status.success());
         if !ok {
-            eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
+            crate::skipped!("SKIPPED: cannot mount a tmpfs here (needs root)");
             return None;
         }
         Some(Tmpfs(at.to_path_buf()))
@@ -121,7 +121,7 @@ fn pg_read_only(env: &Env, on: bool) {
 fn a_read_only_postgres_database_serves_reads_and_refuses_writes() {
     let env = Env::new();
     if env.pg.is_none() {
-        eprintln!("SKIPPED on SQLite: a_read_only_database_… is the same check there");
+        crate::skipped!("SKIPPED on SQLite: a_read_only_database_… is the same check there");
         return;
     }
     env.customer("acme");

@@ -34,7 +34,7 @@ fn self_signed_certificates_are_refused_unless_verify_ssl_is_off() {
     if !made.is_ok_and(|s| s.success())
         || Command::new("python3").arg("--version").output().is_err()
     {
-        eprintln!("SKIPPED: openssl or python3 is not available here; .ci/run installs them");
+        crate::skipped!("SKIPPED: openssl or python3 is not available here; .ci/run installs them");
         return;
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -17,6 +17,16 @@ use serde_json::Value;
 /// and tests/it/proxy.rs sets them itself.
 const PROXY_VARS: [&str; 4] = ["http_proxy", "https_proxy", "all_proxy", "no_proxy"];
 
+/// Says that a test skips, and why, on the process's real stderr: the test harness captures
+/// `eprintln!` of a passing test, so CI's log would not show it.
+#[macro_export]
+macro_rules! skipped {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub struct Env {
     pub dir: tempfile::TempDir,
     /// The SQLite file (on a PostgreSQL run: unused, see [`Env::pg`]).

@@ -120,7 +120,7 @@ impl Drop for Database {
 macro_rules! sqlite_only {
     ($why:expr) => {
         if $crate::common::pg::enabled() {
-            eprintln!("SKIPPED on PostgreSQL ({}): {}", module_path!(), $why);
+            $crate::skipped!("SKIPPED on PostgreSQL ({}): {}", module_path!(), $why);
             return;
         }
     };
@@ -152,7 +152,7 @@ impl Cluster {
         prepare: impl FnOnce(&std::path::Path),
     ) -> Option<Cluster> {
         let Some(bin) = std::env::var_os("WEBNET_TEST_PG_BIN") else {
-            eprintln!(
+            crate::skipped!(
                 "SKIPPED {test}: WEBNET_TEST_PG_BIN is not set (run it with .ci/test-postgres)"
             );
             return None;

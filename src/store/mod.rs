@@ -7,6 +7,7 @@
 //! is an error ([`StoreError::Corrupt`]), never a default.
 
 mod backend;
+mod columns;
 mod error;
 mod keyfile;
 pub mod postgres;

@@ -1,18 +1,18 @@
 //! Webhook rows. Every function takes the caller's [`Scope`]: another customer's webhook is
 //! "not found", exactly as a missing one.
 
-use std::collections::BTreeMap;
+use crate::store::columns::{
+    headers_json, headers_need_key, keep_stored_sealed, name_taken, seal_headers, types_json,
+};
 
 use postgres::Row;
 
 use super::customers::conflict_or;
 use super::{decode, PgStore};
-use crate::domain::event_type::Subscription;
 use crate::domain::format::RoutingKey;
-use crate::domain::secret::SecretKey;
 use crate::domain::time::Millis;
 use crate::domain::{CustomerId, Scope, Secret, WebhookSettings};
-use crate::store::{Result, SecretChange, StoreError, Webhook, WebhookFilter, SEALED_PREFIX};
+use crate::store::{Result, SecretChange, StoreError, Webhook, WebhookFilter};
 
 /// A webhook row and whatever `tail` adds (conditions, order), as [`decode::webhook`] reads it.
 fn select(tail: &str) -> String {
@@ -22,67 +22,6 @@ fn select(tail: &str) -> String {
 /// A webhook row as [`select`] reads it (never NULL: no join).
 fn row(r: &Row) -> Result<Webhook> {
     decode::webhook(r, 0)?.ok_or_else(|| StoreError::corrupt("webhooks", 0, "id is NULL"))
-}
-
-fn types_json(types: &[Subscription]) -> String {
-    serde_json::Value::from(types.iter().map(|t| t.as_string()).collect::<Vec<_>>()).to_string()
-}
-
-fn headers_json(h: &BTreeMap<String, String>) -> String {
-    serde_json::to_string(h).unwrap_or_else(|_| "{}".into())
-}
-
-/// Whether storing `headers` needs the secret key: a credential header not sealed yet.
-fn headers_need_key(headers: &BTreeMap<String, String>) -> bool {
-    headers
-        .iter()
-        .any(|(k, v)| crate::domain::headers::is_sensitive(k, v) && !v.starts_with(SEALED_PREFIX))
-}
-
-/// Custom headers as stored: credential values (`Authorization`, `X-Api-Key`, …, or a value
-/// such as `Bearer …` under any name) sealed with the secret key like webhook secrets, so they
-/// are never in clear in the database. `key` is given whenever [`headers_need_key`].
-fn seal_headers(
-    headers: &BTreeMap<String, String>,
-    key: Option<&SecretKey>,
-) -> BTreeMap<String, String> {
-    let mut out = headers.clone();
-    let Some(key) = key else {
-        return out;
-    };
-    for (k, v) in out.iter_mut() {
-        if crate::domain::headers::is_sensitive(k, v) && !v.starts_with(SEALED_PREFIX) {
-            *v = format!("{SEALED_PREFIX}{}", hex::encode(key.seal(v.as_bytes())));
-        }
-    }
-    out
-}
-
-/// The headers to write back on update. A sealed value in `given` is one the caller read
-/// earlier and did not change; `key rotate` (or `key reset`) may have re-sealed (or dropped) it
-/// since, so the value stored now is written back instead, never the caller's copy: that one
-/// may be sealed under a key that no longer exists. A sealed header the stored row no longer
-/// has (a reset dropped it) stays dropped.
-fn keep_stored_sealed(
-    given: &BTreeMap<String, String>,
-    stored: &BTreeMap<String, String>,
-) -> BTreeMap<String, String> {
-    given
-        .iter()
-        .filter_map(|(k, v)| {
-            if !v.starts_with(SEALED_PREFIX) {
-                return Some((k.clone(), v.clone()));
-            }
-            stored
-                .get(k)
-                .filter(|now| now.starts_with(SEALED_PREFIX))
-                .map(|now| (k.clone(), now.clone()))
-        })
-        .collect()
-}
-
-fn name_taken(name: &str) -> String {
-    format!("a webhook named {name:?} already exists for this customer")
 }
 
 impl PgStore {

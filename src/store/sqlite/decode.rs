@@ -6,12 +6,11 @@
 //! and the value; never a default. (Corrupt headers read as `{}` would send a delivery without
 //! its `Authorization` header; an unknown status read as `pending` would send it again.)
 
-use std::collections::BTreeMap;
-
+use crate::store::columns::event_types;
+pub(super) use crate::store::columns::headers;
 use rusqlite::Row;
 
 use super::{DeliveryStatus, Result, StoreError};
-use crate::domain::event_type::Subscription;
 use crate::domain::format::PayloadFormat;
 use crate::domain::text::quote;
 use crate::domain::time::Millis;
@@ -147,29 +146,6 @@ pub(super) fn webhook(r: &Row<'_>, at: usize) -> Result<Option<Webhook>> {
     }))
 }
 
-/// `webhooks.event_types` of row `id`: a JSON array of subscriptions.
-fn event_types(id: i64, text: &str) -> Result<Vec<Subscription>> {
-    let bad = |what: String| StoreError::corrupt("webhooks", id, what);
-    let names: Vec<String> = serde_json::from_str(text)
-        .map_err(|e| bad(format!("event_types is not a JSON array of names ({e})")))?;
-    names
-        .iter()
-        .map(|t| Subscription::parse(t).map_err(|e| bad(format!("event_types: {e}"))))
-        .collect()
-}
-
-/// `webhooks.headers` of row `id`: a JSON object of header names and values (credential values
-/// sealed). Every read of the column goes through here.
-pub(super) fn headers(id: i64, text: &str) -> Result<BTreeMap<String, String>> {
-    serde_json::from_str(text).map_err(|e| {
-        StoreError::corrupt(
-            "webhooks",
-            id,
-            format!("headers is not a JSON object of names and values ({e})"),
-        )
-    })
-}
-
 // ── attempts ────────────────────────────────────────────────────────────────────────────────
 
 /// The columns [`attempt`] decodes, for `attempts a`.
@@ -200,28 +176,4 @@ pub(super) fn attempt(r: &Row<'_>) -> Result<AttemptLog> {
         error_message: r.get(7)?,
         request_body: r.get(8)?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn corrupt_headers_and_event_types_name_the_row_and_the_value() {
-        let e = headers(7, "{not json").unwrap_err().to_string();
-        assert!(
-            e.starts_with("webhooks row 7: headers is not a JSON object"),
-            "{e}"
-        );
-        assert!(headers(7, "[\"a\"]").is_err());
-        assert!(headers(7, "{\"A\": 1}").is_err());
-        assert_eq!(headers(7, "{}").unwrap(), BTreeMap::new());
-        let e = event_types(3, "job.completed").unwrap_err().to_string();
-        assert!(e.starts_with("webhooks row 3: event_types is not"), "{e}");
-        let e = event_types(3, "[\"job.exploded\"]")
-            .unwrap_err()
-            .to_string();
-        assert!(e.starts_with("webhooks row 3: event_types: "), "{e}");
-        assert!(event_types(3, "[\"job.*\", \"device.created\"]").is_ok());
-    }
 }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::store::{Backend, NewKey};
+use crate::store::{Backend, NewKey, SEALED_PREFIX};
 
 fn settings(headers: &[(&str, &str)]) -> WebhookSettings {
     WebhookSettings {

@@ -64,7 +64,10 @@ impl KeyCache {
         };
         if reload {
             self.failed = failed_to_open;
-            self.key = Some((store.secret_key().map_err(Arc::new), now));
+            // A `key rotate` that commits between this load's read of the check value and its
+            // read of the key file makes the two disagree once; a second load sees both new.
+            let loaded = store.secret_key().or_else(|_| store.secret_key());
+            self.key = Some((loaded.map_err(Arc::new), now));
         }
         match &self.key {
             Some((Ok(k), _)) => Ok(k.clone()),

@@ -36,6 +36,10 @@ pub enum Action {
     RotateKey,
     ResetKey,
     Stats,
+    CreateToken,
+    ListTokens,
+    RevokeToken,
+    Authenticate,
     Open,
 }
 
@@ -65,6 +69,10 @@ impl Action {
             Action::RotateKey => "rotate the secret key",
             Action::ResetKey => "reset the secret key",
             Action::Stats => "compute stats",
+            Action::CreateToken => "create an API token",
+            Action::ListTokens => "list API tokens",
+            Action::RevokeToken => "revoke an API token",
+            Action::Authenticate => "check an API token",
             Action::Open => "open the database",
         }
     }

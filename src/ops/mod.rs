@@ -14,6 +14,7 @@ pub mod delivery;
 mod error;
 pub mod keys;
 pub mod targets;
+pub mod tokens;
 pub mod webhooks;
 
 #[cfg(test)]

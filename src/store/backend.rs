@@ -24,9 +24,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{
-    AllowedTargetRow, AttemptLog, Backlog, Claim, Customer, Delivery, DeliveryFilter, Disabled,
-    Job, NewEvent, NewKey, Outcome, PruneCount, PruneOptions, PruneReport, PruneRule, Recorded,
-    Reset, Result, Rotated, SecretChange, Store, Webhook, WebhookFilter,
+    AllowedTargetRow, ApiToken, AttemptLog, Backlog, Claim, Customer, Delivery, DeliveryFilter,
+    Disabled, Job, NewEvent, NewKey, NewToken, Outcome, PruneCount, PruneOptions, PruneReport,
+    PruneRule, Recorded, Reset, Result, Rotated, SecretChange, Store, Webhook, WebhookFilter,
 };
 use super::{AttemptStat, DeliveryCounts};
 use crate::domain::allowlist::{AllowedTarget, TargetPolicy};
@@ -242,6 +242,23 @@ pub trait Backend: Send {
         let targets = self.allowed_targets()?.into_iter().map(|r| r.target);
         Ok(TargetPolicy::allowing(targets))
     }
+
+    // ── API tokens of `webnet serve` (operator-wide: no scope) ────────────────────────────────
+
+    /// Stores a new token (its hash and hint, never the token itself).
+    fn create_token(&self, token: &NewToken<'_>, now: Millis) -> Result<ApiToken>;
+
+    /// Every token, revoked ones included, newest first.
+    fn tokens(&self) -> Result<Vec<ApiToken>>;
+
+    /// Revokes a token: it never authenticates again, and is kept for the record. Revoking a
+    /// revoked token changes nothing (its first `revoked_at` stays); an unknown id is not
+    /// found.
+    fn revoke_token(&self, id: i64, now: Millis) -> Result<ApiToken>;
+
+    /// The token whose SHA-256 is `hash`, unless revoked. Marks it used at `now` only when its
+    /// `last_used_at` is a minute old or more, so a busy API does not write on every request.
+    fn token_by_hash(&self, hash: &[u8; 32], now: Millis) -> Result<Option<ApiToken>>;
 
     // ── The secret key ──────────────────────────────────────────────────────────────────────
 

@@ -22,9 +22,9 @@ pub use backend::Backend;
 pub use error::{KeyProblem, Result, StoreError};
 pub use retention::{cutoff, PruneCount, PruneOptions, PruneReport, PruneRule, Retention};
 pub use types::{
-    AllowedTargetRow, AttemptLog, AttemptStat, Backlog, Claim, Customer, DbInfo, Delivery,
-    DeliveryCounts, DeliveryFilter, NewEvent, NewKey, Recorded, Reset, Rotated, SecretChange,
-    Webhook, WebhookFilter,
+    AllowedTargetRow, ApiToken, AttemptLog, AttemptStat, Backlog, Claim, Customer, DbInfo,
+    Delivery, DeliveryCounts, DeliveryFilter, NewEvent, NewKey, NewToken, Recorded, Reset, Rotated,
+    SecretChange, Webhook, WebhookFilter, TOKEN_USE_RECORDED_EVERY,
 };
 
 /// The delivery state machine and outcome types live in `domain`; re-exported here, where the

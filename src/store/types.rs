@@ -219,3 +219,38 @@ pub struct DbInfo {
     /// The schema version the database is at (this build's, once opened).
     pub schema: i64,
 }
+
+/// An API token of `webnet serve` (DESIGN §12), as stored: the token itself never is, only
+/// the SHA-256 of it (looked up by [`Backend::token_by_hash`](super::Backend::token_by_hash))
+/// and its last four characters, so a list can tell tokens apart as Stripe's does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    /// The one customer the token may see; `None`: an admin token (every customer).
+    pub customer: Option<CustomerId>,
+    /// The token may read but not change anything.
+    pub read_only: bool,
+    /// The token's last four characters.
+    pub hint: String,
+    pub created_at: Millis,
+    /// When a request last carried it (kept to the minute: see `token_by_hash`).
+    pub last_used_at: Option<Millis>,
+    /// Revoked tokens are kept for the record and never authenticate again.
+    pub revoked_at: Option<Millis>,
+}
+
+/// How stale a token's `last_used_at` may grow before a request records it again: a busy API
+/// writes once a minute per token, not on every request.
+pub const TOKEN_USE_RECORDED_EVERY: Millis = 60_000;
+
+/// A token to store: what [`ApiToken`] holds, with the hash that finds it again.
+#[derive(Debug, Clone)]
+pub struct NewToken<'a> {
+    pub name: &'a str,
+    pub customer: Option<CustomerId>,
+    pub read_only: bool,
+    /// SHA-256 of the whole token string.
+    pub hash: &'a [u8; 32],
+    pub hint: &'a str,
+}

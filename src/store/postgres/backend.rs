@@ -10,10 +10,10 @@ use crate::domain::secret::SecretKey;
 use crate::domain::time::Millis;
 use crate::domain::{CustomerId, Scope, Secret, WebhookSettings};
 use crate::store::{
-    AllowedTargetRow, AttemptLog, AttemptStat, Backend, Backlog, Claim, Customer, Delivery,
-    DeliveryCounts, DeliveryFilter, Disabled, Job, NewEvent, NewKey, Outcome, PruneCount,
-    PruneOptions, PruneReport, PruneRule, Recorded, Reset, Result, Rotated, SecretChange, Store,
-    Webhook, WebhookFilter,
+    AllowedTargetRow, ApiToken, AttemptLog, AttemptStat, Backend, Backlog, Claim, Customer,
+    Delivery, DeliveryCounts, DeliveryFilter, Disabled, Job, NewEvent, NewKey, NewToken, Outcome,
+    PruneCount, PruneOptions, PruneReport, PruneRule, Recorded, Reset, Result, Rotated,
+    SecretChange, Store, Webhook, WebhookFilter,
 };
 
 impl Backend for PgStore {
@@ -194,6 +194,22 @@ impl Backend for PgStore {
 
     fn remove_target(&self, target: &AllowedTarget) -> Result<()> {
         PgStore::remove_target(self, target)
+    }
+
+    fn create_token(&self, token: &NewToken<'_>, now: Millis) -> Result<ApiToken> {
+        PgStore::create_token(self, token, now)
+    }
+
+    fn tokens(&self) -> Result<Vec<ApiToken>> {
+        PgStore::tokens(self)
+    }
+
+    fn revoke_token(&self, id: i64, now: Millis) -> Result<ApiToken> {
+        PgStore::revoke_token(self, id, now)
+    }
+
+    fn token_by_hash(&self, hash: &[u8; 32], now: Millis) -> Result<Option<ApiToken>> {
+        PgStore::token_by_hash(self, hash, now)
     }
 
     fn secret_key(&self) -> Result<SecretKey> {

@@ -27,7 +27,10 @@ mod tests_claims;
 #[cfg(test)]
 mod tests_keys;
 #[cfg(test)]
+mod tests_tokens;
+#[cfg(test)]
 mod tests_webhooks;
+mod tokens;
 pub mod url;
 mod webhooks;
 

@@ -16,6 +16,7 @@ mod rekey;
 mod targets;
 #[cfg(test)]
 mod tests;
+mod tokens;
 mod webhooks;
 
 use std::fs::OpenOptions;

@@ -208,6 +208,28 @@ pub const TARGETS_LIST: &str = "Examples:
 pub const TARGETS_REMOVE: &str = "Examples:
   webnet targets remove 10.20.0.0/16      # later sends to it are refused";
 
+pub const TOKENS: &str = "Examples:
+  webnet tokens create --name 'acme portal' --customer 1    # prints wnt_…, this once only
+  webnet tokens create --name ops --admin --read-only
+  webnet tokens list
+  webnet tokens revoke 2";
+
+pub const TOKENS_CREATE: &str = "Examples:
+  webnet tokens create --name 'acme portal' --customer 1    # sees and changes customer 1 only
+  webnet tokens create --name grafana --admin --read-only    # reads every customer
+  token=$(webnet --output json tokens create --name ci --admin | jq -r .token)
+
+The token is printed once and stored only as a hash: keep it now. Requests to `webnet serve`
+carry it as `Authorization: Bearer wnt_…`.";
+
+pub const TOKENS_LIST: &str = "Examples:
+  webnet tokens list               # active tokens, newest first: id, name, scope, wnt_…abcd
+  webnet tokens list --all         # revoked ones too
+  webnet tokens list --output json";
+
+pub const TOKENS_REVOKE: &str = "Examples:
+  webnet tokens revoke 2           # refused from now on, by every server process";
+
 pub const COMPLETIONS: &str = "Examples:
   mkdir -p ~/.local/share/bash-completion/completions
   webnet completions bash > ~/.local/share/bash-completion/completions/webnet

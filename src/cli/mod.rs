@@ -21,6 +21,7 @@ mod schedule;
 mod secret_input;
 mod stats;
 mod targets;
+mod tokens;
 mod usage;
 mod values;
 mod views;
@@ -84,6 +85,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Key(cmd) => key::run(&ctx, cmd),
         Command::Db(cmd) => db::run(&ctx, cmd),
         Command::Targets(cmd) => targets::run(&ctx, cmd),
+        Command::Tokens(cmd) => tokens::run(&ctx, cmd),
         Command::Stats {
             since,
             webhook,

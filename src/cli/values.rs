@@ -92,6 +92,11 @@ pub fn webhook_id(s: &str) -> Result<i64, String> {
     id(s, "webhook id")
 }
 
+/// An API token id: a positive whole number.
+pub fn token_id(s: &str) -> Result<i64, String> {
+    id(s, "token id")
+}
+
 /// A delivery id: a positive whole number.
 pub fn delivery_id(s: &str) -> Result<i64, String> {
     id(s, "delivery id")

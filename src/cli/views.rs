@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use super::output::{print_json, print_list, print_object, Column, Format};
 use crate::domain::headers;
 use crate::domain::time::rfc3339;
-use crate::store::{AttemptLog, Customer, Delivery, Webhook};
+use crate::store::{ApiToken, AttemptLog, Customer, Delivery, Webhook};
 
 /// A webhook as the contract shows it (DESIGN §4): the secret only as `has_secret`, credential
 /// headers redacted.
@@ -81,6 +81,35 @@ pub const CUSTOMER_COLUMNS: &[Column] = &[
     ("NAME", "name"),
     ("WEBHOOKS", "webhooks"),
     ("CREATED", "created_at"),
+];
+
+/// An API token as `tokens` commands show it: never the token, only its last four characters
+/// (`token_hint`, `wnt_…abcd`). `customer_name` is the name of its customer, if it has one.
+pub fn token_json(t: &ApiToken, customer_name: Option<&str>) -> Value {
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "scope": if t.customer.is_some() { "customer" } else { "admin" },
+        "customer": t.customer.map(|c| c.0),
+        "customer_name": customer_name,
+        "read_only": t.read_only,
+        "token_hint": format!("{}…{}", crate::ops::tokens::PREFIX, t.hint),
+        "created_at": rfc3339(t.created_at),
+        "last_used_at": t.last_used_at.map(rfc3339),
+        "revoked_at": t.revoked_at.map(rfc3339),
+    })
+}
+
+pub const TOKEN_COLUMNS: &[Column] = &[
+    ("ID", "id"),
+    ("NAME", "name"),
+    ("SCOPE", "scope"),
+    ("CUSTOMER", "customer"),
+    ("READ-ONLY", "read_only"),
+    ("TOKEN", "token_hint"),
+    ("CREATED", "created_at"),
+    ("LAST USED", "last_used_at"),
+    ("REVOKED", "revoked_at"),
 ];
 
 /// A delivery as the contract shows it (DESIGN §4); with `attempts`, `show`'s `attempt_log`.

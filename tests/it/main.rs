@@ -40,5 +40,6 @@ mod storage;
 mod tables;
 mod targets;
 mod tls;
+mod tokens;
 mod validation;
 mod webhooks;

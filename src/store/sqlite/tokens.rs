@@ -95,3 +95,68 @@ impl SqliteStore {
             .ok_or_else(|| StoreError::not_found("token", id))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::super::migrations::MIGRATIONS;
+    use super::super::APPLICATION_ID;
+    use super::*;
+    use crate::domain::Scope;
+
+    #[test]
+    fn a_database_from_before_tokens_gains_the_table_and_keeps_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v9.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..9] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "application_id", APPLICATION_ID)
+                .unwrap();
+            conn.pragma_update(None, "user_version", 9).unwrap();
+            conn.execute_batch(
+                "INSERT INTO customers (name, created_at) VALUES ('acme', 0);
+                 INSERT INTO webhooks (customer_id, name, url, event_types, created_at, updated_at)
+                 VALUES (1, 'kept', 'https://a.example.com/', '[\"job.failed\"]', 0, 0);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path, None).unwrap();
+        assert_eq!(store.webhook(Scope::All, 1).unwrap().settings.name, "kept");
+        let hash = [7u8; 32];
+        let made = store
+            .create_token(
+                &crate::store::NewToken {
+                    name: "ci",
+                    customer: Some(crate::domain::CustomerId(1)),
+                    read_only: true,
+                    hash: &hash,
+                    hint: "abcd",
+                },
+                5,
+            )
+            .unwrap();
+        assert_eq!(
+            store.token_by_hash(&hash, 6).unwrap(),
+            Some(crate::store::ApiToken {
+                last_used_at: Some(6),
+                ..made
+            })
+        );
+        // A token for a customer that does not exist, or a hash of another length, is refused
+        // by the table itself.
+        for bad in [
+            "INSERT INTO api_tokens (name, customer_id, hash, hint, created_at)
+             VALUES ('x', 99, zeroblob(32), 'abcd', 0)",
+            "INSERT INTO api_tokens (name, hash, hint, created_at)
+             VALUES ('x', zeroblob(31), 'abcd', 0)",
+            "INSERT INTO api_tokens (name, hash, hint, created_at)
+             VALUES ('x', X'0707070707070707070707070707070707070707070707070707070707070707', 'abcd', 0)",
+        ] {
+            assert!(store.conn().execute(bad, []).is_err(), "{bad}");
+        }
+    }
+}

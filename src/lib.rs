@@ -12,4 +12,5 @@ pub mod cli;
 pub mod delivery;
 pub mod domain;
 pub mod ops;
+pub mod serve;
 pub mod store;

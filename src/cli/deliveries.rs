@@ -27,6 +27,7 @@ pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
                 event_type,
                 since: since.map(|s| ctx.now() - Duration::from(s).as_millis() as i64),
                 limit: Some(limit),
+                offset: 0,
             };
             let store = ctx.store()?;
             let list: Vec<_> = ops::deliveries::list(&store, ctx.scope, &filter)?

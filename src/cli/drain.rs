@@ -69,6 +69,7 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
         tick_every: (!args.quiet).then_some(args.summary_every.into()),
         // `--watch` prunes in its idle moments; a single run prunes after it (below).
         retain: args.retain.filter(|_| args.watch),
+        wake: None,
     };
     let summary = ops::delivery::drain(&mut store, &sending, &opts, &mut log)?;
     if let Some(p) = &log.progress {
@@ -139,6 +140,16 @@ fn progress_bar(len: u64) -> ProgressBar {
     );
     bar.set_style(style);
     bar
+}
+
+/// The log of `serve`'s delivery worker: `drain --watch`'s, without a progress bar.
+pub(super) fn service_log(every: Duration) -> impl DrainReport + Send + 'static {
+    Log {
+        progress: None,
+        quiet: false,
+        every,
+        pruned: 0,
+    }
 }
 
 /// `drain`'s log on stderr: one line per failed attempt, a summary line now and then, and on a

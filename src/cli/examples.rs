@@ -142,6 +142,12 @@ pub const LISTEN: &str = "Examples:
   webnet listen --port 9000 --secret-stdin <<< 'your-secret-key'
   webnet listen --port 0 --count 1 --output json > event.json";
 
+pub const SERVE: &str = "Examples:
+  webnet tokens create --name platform --admin     # a token for the API, shown once
+  webnet serve                                      # http://127.0.0.1:8080/settings/webhooks/
+  webnet serve --listen 0.0.0.0:8080 --concurrency 16
+  curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8080/api/v1/webhooks/";
+
 pub const SCHEDULE: &str = "Examples:
   webnet schedule install --cron
   webnet schedule install --systemd --watch";

@@ -19,12 +19,13 @@ mod output;
 mod prompt;
 mod schedule;
 mod secret_input;
+mod serve;
 mod stats;
 mod targets;
 mod tokens;
 mod usage;
 mod values;
-mod views;
+pub(crate) mod views;
 mod webhook_edit;
 mod webhooks;
 
@@ -92,6 +93,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             buckets,
         } => stats::run(&ctx, since.into(), webhook, buckets.into()),
         Command::Listen(args) => listen::run(&ctx, args),
+        Command::Serve(args) => serve::run(&ctx, args),
         Command::Completions { shell } => generate::print_completions(shell),
     }
 }

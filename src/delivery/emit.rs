@@ -21,6 +21,7 @@ mod read;
 mod record;
 use read::{read_lines, Lines};
 use record::record;
+pub use record::validate as validate_event;
 
 /// Where `emit` reads events from.
 pub enum Input {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use super::emit::{emit, BusyWait, EmitError, EmitReport, EmitSummary, Input};
+pub use super::emit::{emit, validate_event, BusyWait, EmitError, EmitReport, EmitSummary, Input};
 use super::engine::Engine;
 pub use super::retry::{plan_retry_failed, retry_failed, retry_one, test_webhook};
 pub use super::retry::{RetryError, RetryPlan};
@@ -36,6 +36,8 @@ pub struct DrainOptions {
     pub tick_every: Option<Duration>,
     /// With `watch`: prune history older than this in idle moments ([`Retention`]).
     pub retain: Option<Duration>,
+    /// With `watch`: set (by `serve`, on recording new events) to end an idle sleep at once.
+    pub wake: Option<Arc<AtomicBool>>,
 }
 
 /// What `drain` tells its caller as it goes (the CLI logs it).
@@ -264,10 +266,17 @@ fn stop_requested(opts: &DrainOptions) -> bool {
     opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst))
 }
 
-/// Sleeps for `d`, in short naps so that a stop request ends it.
+/// Whether the wake-up flag was set (clearing it).
+fn woken(opts: &DrainOptions) -> bool {
+    opts.wake
+        .as_ref()
+        .is_some_and(|w| w.swap(false, Ordering::SeqCst))
+}
+
+/// Sleeps for `d`, in short naps so that a stop request (or a wake-up) ends it.
 fn nap(d: Duration, opts: &DrainOptions) {
     let until = std::time::Instant::now() + d;
-    while !stop_requested(opts) {
+    while !stop_requested(opts) && !woken(opts) {
         let left = until.saturating_duration_since(std::time::Instant::now());
         if left.is_zero() {
             break;
@@ -280,7 +289,7 @@ fn nap(d: Duration, opts: &DrainOptions) {
 /// request ends it.
 fn wait_for_work(engine: &Engine<'_>, d: Duration, opts: &DrainOptions) -> Result<(), StoreError> {
     let until = std::time::Instant::now() + d;
-    while !stop_requested(opts) {
+    while !stop_requested(opts) && !woken(opts) {
         let left = until.saturating_duration_since(std::time::Instant::now());
         if left.is_zero() || engine.wait_for_work(left.min(NAP * 2))? {
             break;

@@ -23,6 +23,20 @@ pub fn list(store: &Store, scope: Scope, filter: &DeliveryFilter) -> Result<Vec<
 }
 
 /// One delivery and its attempt log.
+/// One page of the deliveries `filter` selects (its `limit` and `offset`), and how many it
+/// selects in all (the API's `count`).
+pub fn page(store: &Store, scope: Scope, filter: &DeliveryFilter) -> Result<(u64, Vec<Delivery>)> {
+    during(Action::ListDeliveries, || {
+        if let Some(id) = filter.webhook {
+            store.webhook_known(scope, id)?;
+        }
+        Ok((
+            store.count_deliveries(scope, filter)?,
+            store.deliveries(scope, filter)?,
+        ))
+    })
+}
+
 pub fn show(store: &Store, scope: Scope, id: i64) -> Result<(Delivery, Vec<AttemptLog>)> {
     during(Action::ShowDelivery, || {
         let d = store.delivery(scope, id)?;

@@ -12,6 +12,7 @@ pub mod customers;
 pub mod deliveries;
 pub mod delivery;
 mod error;
+pub mod events;
 pub mod keys;
 pub mod targets;
 pub mod tokens;

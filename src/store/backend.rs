@@ -203,6 +203,9 @@ pub trait Backend: Send {
     /// Deliveries `f` selects, newest first.
     fn deliveries(&self, scope: Scope, f: &DeliveryFilter) -> Result<Vec<Delivery>>;
 
+    /// How many deliveries `f` selects, its limit and offset aside (the API's `count`).
+    fn count_deliveries(&self, scope: Scope, f: &DeliveryFilter) -> Result<u64>;
+
     /// One delivery, if `scope` may see it.
     fn delivery(&self, scope: Scope, id: i64) -> Result<Delivery>;
 

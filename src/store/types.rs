@@ -129,6 +129,8 @@ pub struct DeliveryFilter {
     pub event_type: Option<EventType>,
     pub since: Option<Millis>,
     pub limit: Option<u32>,
+    /// Skip this many of the newest first (a page of the API's list).
+    pub offset: u32,
 }
 
 /// What is due now: how many deliveries, and since when the oldest has been waiting.

@@ -153,6 +153,9 @@ pub enum Command {
     /// A local receiver for developing yours: prints each event as it arrives, checks signatures
     #[command(after_help = examples::LISTEN)]
     Listen(ListenArgs),
+    /// The REST API and web UI over this database, with the delivery worker (DESIGN §12)
+    #[command(after_help = examples::SERVE)]
+    Serve(ServeArgs),
     /// Run `drain` on a schedule: write the crontab line or the systemd units
     #[command(subcommand, after_help = examples::SCHEDULE)]
     Schedule(ScheduleCommand),
@@ -340,6 +343,22 @@ pub struct DrainArgs {
     /// few seconds per run [default: keep everything]
     #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
     pub retain: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address and port to listen on (port 0 picks a free one)
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Serve only: leave delivering to `drain` (cron, a timer, or another host)
+    #[arg(long)]
+    pub no_worker: bool,
+    /// Deliveries the worker sends in parallel
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser(), allow_hyphen_values = true)]
+    pub concurrency: usize,
+    /// Serve /metrics without a token (for a Prometheus on a private network)
+    #[arg(long)]
+    pub public_metrics: bool,
 }
 
 #[derive(Debug, Subcommand)]

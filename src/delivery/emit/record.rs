@@ -136,7 +136,7 @@ fn customer_exists(
 }
 
 /// One event's checks beyond its shape: whose it is (the customer it names, or the pinned one).
-fn validate(
+pub fn validate(
     scope: Scope,
     value: Value,
     text: &str,

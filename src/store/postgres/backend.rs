@@ -162,6 +162,10 @@ impl Backend for PgStore {
         PgStore::deliveries(self, scope, f)
     }
 
+    fn count_deliveries(&self, scope: Scope, f: &DeliveryFilter) -> Result<u64> {
+        PgStore::count_deliveries(self, scope, f)
+    }
+
     fn delivery(&self, scope: Scope, id: i64) -> Result<Delivery> {
         PgStore::delivery(self, scope, id)
     }

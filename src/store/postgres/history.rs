@@ -33,7 +33,7 @@ impl PgStore {
                    AND ($3::text IS NULL OR d.status = $3)
                    AND ($4::text IS NULL OR d.event_type = $4)
                    AND ($5::bigint IS NULL OR d.created_at >= $5)
-                 ORDER BY d.id DESC LIMIT $6",
+                 ORDER BY d.id DESC LIMIT $6 OFFSET $7",
                 delivery_select()
             ),
             &[
@@ -43,9 +43,33 @@ impl PgStore {
                 &f.event_type.map(|t| t.as_str()),
                 &f.since,
                 &f.limit.map(i64::from),
+                &i64::from(f.offset),
             ],
         )?;
         decode::all(&rows, delivery)
+    }
+
+    /// How many deliveries `f` selects (its limit and offset aside).
+    pub fn count_deliveries(&self, scope: Scope, f: &DeliveryFilter) -> Result<u64> {
+        let n: i64 = self
+            .client()?
+            .query_one(
+                "SELECT count(*) FROM deliveries d
+                 WHERE ($1::bigint IS NULL OR d.customer_id = $1)
+                   AND ($2::bigint IS NULL OR d.webhook_id = $2)
+                   AND ($3::text IS NULL OR d.status = $3)
+                   AND ($4::text IS NULL OR d.event_type = $4)
+                   AND ($5::bigint IS NULL OR d.created_at >= $5)",
+                &[
+                    &scope.customer(),
+                    &f.webhook,
+                    &f.status.map(|s| s.as_str()),
+                    &f.event_type.map(|t| t.as_str()),
+                    &f.since,
+                ],
+            )?
+            .try_get(0)?;
+        Ok(n.max(0) as u64)
     }
 
     /// Whether a webhook id means anything to `scope`: a webhook it may see, or a deleted one

@@ -156,6 +156,10 @@ impl Backend for SqliteStore {
         SqliteStore::deliveries(self, scope, f)
     }
 
+    fn count_deliveries(&self, scope: Scope, f: &DeliveryFilter) -> Result<u64> {
+        SqliteStore::count_deliveries(self, scope, f)
+    }
+
     fn delivery(&self, scope: Scope, id: i64) -> Result<Delivery> {
         SqliteStore::delivery(self, scope, id)
     }

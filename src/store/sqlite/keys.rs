@@ -140,7 +140,8 @@ impl SqliteStore {
     /// get to rename it. Only if no rotation is running (it holds the database file's lock) and
     /// the file still opens `key_check`; failures (a read-only folder) are left for next time.
     fn finish_interrupted_rotation(&self) {
-        if self.file.try_lock().is_err() {
+        let Some(file) = &self.file else { return };
+        if file.try_lock().is_err() {
             return;
         }
         let pending = self.pending_key_path();
@@ -151,7 +152,7 @@ impl SqliteStore {
         if still_current && std::fs::rename(&pending, self.key_file_path()).is_ok() {
             sync_dir(&pending);
         }
-        let _ = self.file.unlock();
+        let _ = file.unlock();
     }
 
     /// Runs `write` in one immediate transaction, with the key to seal with when `needs_key`.

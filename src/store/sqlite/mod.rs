@@ -6,6 +6,7 @@ mod backend;
 mod claim;
 mod customers;
 mod decode;
+mod handles;
 mod history;
 mod keys;
 mod migrations;
@@ -56,10 +57,13 @@ pub struct SqliteStore {
     passphrase: Option<String>,
     /// `--key-file`: where the key file is, instead of beside the database.
     key_file: Option<PathBuf>,
-    /// Our own handle on the database file, kept open as long as `conn` and dropped after it:
-    /// closing any descriptor of a file drops every POSIX lock this process holds on it,
-    /// SQLite's included, and another process could then checkpoint the WAL under us.
-    file: std::fs::File,
+    /// Our own handle on the database file (for the flock that serializes migrations). Closing
+    /// any descriptor of a file drops every POSIX lock this process holds on it, SQLite's
+    /// included, and another process could then checkpoint the WAL under the connections
+    /// still open here (one then reads a stale snapshot for good): so on drop it is closed
+    /// only once no other connection to the file is open in this process ([`handles`]).
+    /// `None` only while being dropped.
+    file: Option<std::fs::File>,
     /// How long a write waits for another process's lock ([`super::busy_timeout`]).
     busy_timeout: Duration,
 }
@@ -180,7 +184,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             passphrase,
             key_file: None,
-            file,
+            file: Some(handles::opened(file)),
             busy_timeout,
         };
         if read_only {
@@ -199,9 +203,10 @@ impl SqliteStore {
             // First use or an upgrade: one process at a time checks, switches to WAL and
             // migrates, so concurrent first runs never see a half-made file. (flock is separate
             // from SQLite's own POSIX locks.)
-            store.file.lock().map_err(io)?;
+            let mut file = store.file.as_ref().ok_or_else(|| io(closed()))?;
+            file.lock().map_err(io)?;
             let mut header = [0u8; 16];
-            let n = store.file.read(&mut header).map_err(io)?;
+            let n = file.read(&mut header).map_err(io)?;
             if n > 0 && (n < 16 || &header != b"SQLite format 3\0") {
                 return Err(StoreError::NotOurs {
                     path: path.to_path_buf(),
@@ -217,7 +222,9 @@ impl SqliteStore {
             }
             store.conn.pragma_update(None, "journal_mode", "WAL")?;
             migrations::migrate(&mut store.conn, &store.path)?;
-            store.file.unlock().map_err(io)?;
+            if let Some(f) = &store.file {
+                f.unlock().map_err(io)?;
+            }
         }
         // Per-connection settings. FULL: a recorded event survives power loss, not only a crash.
         store.conn.pragma_update(None, "synchronous", "FULL")?;
@@ -321,5 +328,23 @@ fn conflict_or(
             StoreError::Conflict(crate::domain::ValidationError::new(field, message()))
         }
         _ => e.into(),
+    }
+}
+
+/// The error of a handle already given up (never seen: only a store being dropped has none).
+pub(super) fn closed() -> std::io::Error {
+    std::io::Error::other("the database file's handle is closed")
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // The connection first (its locks are still ours), then the file handle, kept while
+        // other connections of this process use the file.
+        if let Ok(placeholder) = Connection::open_in_memory() {
+            drop(std::mem::replace(&mut self.conn, placeholder));
+        }
+        if let Some(file) = self.file.take() {
+            handles::closing(file);
+        }
     }
 }

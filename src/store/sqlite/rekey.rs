@@ -25,9 +25,13 @@ impl SqliteStore {
     /// Runs `f` holding the database file's `flock`, so that key rotations and resets (and the
     /// repair of an interrupted rotation) never overlap.
     fn with_key_lock<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        self.file.lock().map_err(io_error(&self.path))?;
+        let file = self
+            .file
+            .as_ref()
+            .ok_or_else(|| io_error(&self.path)(super::closed()))?;
+        file.lock().map_err(io_error(&self.path))?;
         let result = f();
-        let _ = self.file.unlock();
+        let _ = file.unlock();
         result
     }
 

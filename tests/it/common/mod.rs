@@ -5,6 +5,7 @@ pub mod either;
 pub mod lock;
 pub mod pg;
 pub mod receiver;
+pub mod server;
 pub mod webhook;
 
 use std::io::Write;

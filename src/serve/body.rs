@@ -1,0 +1,102 @@
+//! Reading a request's JSON body: `Content-Type`, when given, must say JSON (415 otherwise;
+//! none is read as JSON, as the spec's Slack example sends it), the body must
+//! arrive within [`BODY_TIMEOUT`] (408) and be at most [`MAX_BODY`] (413), and parse as one
+//! JSON document whose top-level object names no key twice (400, DRF's
+//! `{"detail": "JSON parse error - …"}`).
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use serde_json::{json, Map, Value};
+
+use super::error::ApiError;
+use crate::domain::json_doc;
+
+/// The largest request body accepted.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// How long a client may take to send its body.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A request's body as JSON.
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|m| {
+                let m = m.trim().to_ascii_lowercase();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            })
+            // None given: read as JSON (the spec's examples do not all say it).
+            .unwrap_or(!req.headers().contains_key(CONTENT_TYPE));
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType(
+                "Unsupported media type: send Content-Type: application/json.".into(),
+            ));
+        }
+        let bytes = read(req.into_body()).await?;
+        let text =
+            std::str::from_utf8(&bytes).map_err(|_| parse_error("the body is not UTF-8".into()))?;
+        json_doc::parse(text)
+            .map(JsonBody)
+            .map_err(|e| parse_error(e.to_string()))
+    }
+}
+
+/// A body that must be empty or a JSON object (for actions such as `test/` and `retry/`,
+/// which take none): anything else is refused like a bad JSON body.
+pub async fn read(body: Body) -> Result<axum::body::Bytes, ApiError> {
+    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY)).await {
+        Err(_) => Err(ApiError::Timeout),
+        Ok(Err(e)) => {
+            // axum reports the limit as a `LengthLimitError` somewhere in the chain.
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            while let Some(c) = cause {
+                if c.is::<http_body_util::LengthLimitError>() {
+                    return Err(ApiError::TooLarge);
+                }
+                cause = c.source();
+            }
+            Err(ApiError::invalid(
+                "detail",
+                format!("the body could not be read: {e}"),
+            ))
+        }
+        Ok(Ok(bytes)) => Ok(bytes),
+    }
+}
+
+fn parse_error(why: String) -> ApiError {
+    ApiError::InvalidBody(json!({ "detail": format!("JSON parse error - {why}") }))
+}
+
+/// The body as an object, or 400 naming what it is instead.
+pub fn object(v: Value) -> Result<Map<String, Value>, ApiError> {
+    match v {
+        Value::Object(m) => Ok(m),
+        other => Err(ApiError::InvalidBody(json!({
+            "non_field_errors": [format!("Invalid data. Expected a dictionary, but got {}.", kind(&other))]
+        }))),
+    }
+}
+
+/// A JSON value's kind, as DRF names it in messages.
+pub fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}

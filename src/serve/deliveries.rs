@@ -1,0 +1,89 @@
+//! `/api/v1/webhook-deliveries/`: history filtered by `webhook`, `status` and `event_type`,
+//! one delivery with its attempts, and a manual retry (409 when the delivery cannot be
+//! retried) — `deliveries list/show/retry` over HTTP.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use serde_json::Value;
+
+use super::auth::{Access, Bearer};
+use super::error::ApiResult;
+use super::page::{Page, Query};
+use super::state::AppState;
+use super::webhooks::path_id;
+use crate::cli::views::delivery_json;
+use crate::domain::{CustomerId, EventType, Scope};
+use crate::ops::{self, Sending};
+use crate::store::{DeliveryFilter, DeliveryStatus};
+
+type Shared = State<Arc<AppState>>;
+
+pub async fn list(
+    State(state): Shared,
+    bearer: Bearer,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let mut q = Query::parse(raw.as_deref());
+    let page = Page::from_query(&mut q)?;
+    let filter = DeliveryFilter {
+        webhook: q.integer("webhook")?,
+        status: q.choice("status", DeliveryStatus::parse)?,
+        event_type: q.choice("event_type", |s| s.parse::<EventType>().ok())?,
+        since: None,
+        limit: Some(page.size),
+        offset: page.offset(),
+    };
+    let customer = q.integer("customer")?;
+    let link = page.links(&headers, "/api/v1/webhook-deliveries/", raw.as_deref());
+    state
+        .call(bearer, Access::Read, move |store, grant| {
+            let scope = match (grant.scope, customer) {
+                (Scope::All, Some(c)) => Scope::Customer(CustomerId(c)),
+                (scope, _) => scope,
+            };
+            let (count, list) = ops::deliveries::page(store, scope, &filter)?;
+            link.check(count)?;
+            let results = list.iter().map(|d| delivery_json(d, None)).collect();
+            Ok(Json(link.body(count, results)))
+        })
+        .await
+}
+
+pub async fn show(
+    State(state): Shared,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = path_id(&id)?;
+    state
+        .call(bearer, Access::Read, move |store, grant| {
+            let (d, attempts) = ops::deliveries::show(store, grant.scope, id)?;
+            Ok(Json(delivery_json(&d, Some(&attempts))))
+        })
+        .await
+}
+
+/// `POST …/retry/`: one attempt now; 200 with the delivery as it is after it.
+pub async fn retry(
+    State(state): Shared,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = path_id(&id)?;
+    let sending = state.sending.clone();
+    state
+        .call(bearer, Access::Write, move |store, grant| {
+            let sending = Sending {
+                scope: grant.scope,
+                concurrency: 1,
+                ..sending
+            };
+            let r = ops::delivery::retry_one(store, &sending, id)?;
+            Ok(Json(delivery_json(&r.delivery, Some(&r.attempts))))
+        })
+        .await
+}

@@ -1,0 +1,127 @@
+//! `POST /api/v1/events/`: the platform emits one event (an object of DESIGN §4) or many (an
+//! array), recorded with their deliveries — all or none — and answered 202 with them; the
+//! worker makes the first attempts at once. A customer token may emit only its own events
+//! (another customer's is 403); an invalid item is 400 naming its field (for an array, DRF's
+//! list of per-item errors).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use super::auth::{Access, Bearer};
+use super::body::JsonBody;
+use super::error::{ApiError, ApiResult};
+use super::state::AppState;
+use crate::delivery::service::validate_event;
+use crate::domain::payload::Event;
+use crate::domain::{CustomerId, Scope};
+use crate::ops;
+
+/// The most events one request may carry.
+pub const MAX_EVENTS: usize = 1000;
+
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    bearer: Bearer,
+    JsonBody(body): JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let (docs, many) = match body {
+        Value::Array(items) => (items, true),
+        one @ Value::Object(_) => (vec![one], false),
+        other => {
+            return Err(ApiError::InvalidBody(json!({
+                "non_field_errors": [format!(
+                    "Expected an event object or a list of them, but got {}.",
+                    super::body::kind(&other)
+                )]
+            })))
+        }
+    };
+    if docs.is_empty() {
+        return Err(ApiError::InvalidBody(
+            json!({ "non_field_errors": ["This list may not be empty."] }),
+        ));
+    }
+    if docs.len() > MAX_EVENTS {
+        return Err(ApiError::InvalidBody(json!({
+            "non_field_errors": [format!("At most {MAX_EVENTS} events per request.")]
+        })));
+    }
+    let waker = Arc::clone(&state);
+    let answer = state
+        .call(bearer, Access::Write, move |store, grant| {
+            let now = crate::delivery::system_clock();
+            let events = validate(grant.scope, docs, many, now)?;
+            let recorded = ops::events::record(store, &events, now)?;
+            let answers: Vec<Value> = events
+                .iter()
+                .zip(&recorded)
+                .map(|((customer, event), rec)| {
+                    json!({
+                        "customer": customer.0,
+                        "event_type": event.event_type.as_str(),
+                        "event_id": event.event_id,
+                        "deliveries": rec.deliveries.iter().map(|(id, webhook)| json!({
+                            "id": id, "webhook": webhook, "status": "pending"
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            let any = recorded.iter().any(|r| !r.deliveries.is_empty());
+            Ok((any, answers))
+        })
+        .await?;
+    let (any, mut answers) = answer;
+    if any {
+        waker.wake_worker();
+    }
+    let body = if many {
+        Value::Array(answers)
+    } else {
+        answers.pop().unwrap_or(Value::Null)
+    };
+    Ok((StatusCode::ACCEPTED, Json(body)))
+}
+
+/// Every document checked: whose it is (403 for another customer's, with a customer token)
+/// and its fields; the errors of all of them at once.
+fn validate(
+    scope: Scope,
+    docs: Vec<Value>,
+    many: bool,
+    now: i64,
+) -> ApiResult<Vec<(CustomerId, Event)>> {
+    let mut events = Vec::new();
+    let mut errors = Vec::new();
+    let mut bad = false;
+    for doc in docs {
+        if let (Scope::Customer(own), Some(named)) =
+            (scope, doc.get("customer").and_then(Value::as_i64))
+        {
+            if named != own.0 {
+                return Err(ApiError::Forbidden(format!(
+                    "This token belongs to customer {own}; it cannot emit events for customer {named}."
+                )));
+            }
+        }
+        let text = doc.to_string();
+        match validate_event(scope, doc, &text, now) {
+            Ok(e) => {
+                events.push(e);
+                errors.push(Value::Object(Map::new()));
+            }
+            Err(e) => {
+                bad = true;
+                errors.push(json!({ e.field: [e.message] }));
+            }
+        }
+    }
+    match (bad, many) {
+        (false, _) => Ok(events),
+        (true, true) => Err(ApiError::InvalidBody(Value::Array(errors))),
+        (true, false) => Err(ApiError::InvalidBody(errors.pop().unwrap_or(Value::Null))),
+    }
+}

@@ -1,0 +1,118 @@
+//! Reading a JSON object's fields into typed values, each failure naming its field as DRF
+//! does (`{"timeout_seconds": ["A valid integer is required."]}`), and refusing fields the
+//! endpoint does not know.
+
+use serde_json::{Map, Value};
+
+use super::error::{ApiError, ApiResult};
+
+/// The object's fields, taken one by one.
+pub struct Fields(Map<String, Value>);
+
+impl Fields {
+    pub fn new(map: Map<String, Value>) -> Fields {
+        Fields(map)
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.0.contains_key(key)
+    }
+
+    /// Removes `key`: `None` when absent, `Some(Value::Null)` when given as null.
+    pub fn take(&mut self, key: &str) -> Option<Value> {
+        self.0.remove(key)
+    }
+
+    /// Drops fields a response has that a client may send back unchanged (DRF ignores
+    /// read-only fields).
+    pub fn ignore(&mut self, keys: &[&str]) {
+        for k in keys {
+            self.0.remove(*k);
+        }
+    }
+
+    /// Refuses whatever is left: a field this endpoint does not know.
+    pub fn finish(self) -> ApiResult<()> {
+        match self.0.keys().next() {
+            Some(k) => Err(ApiError::invalid(k.clone(), "Unknown field.")),
+            None => Ok(()),
+        }
+    }
+
+    pub fn string(&mut self, key: &str) -> ApiResult<Option<String>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(ApiError::invalid(key, "Not a valid string.")),
+        }
+    }
+
+    pub fn bool(&mut self, key: &str) -> ApiResult<Option<bool>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(_) => Err(ApiError::invalid(key, "Must be a valid boolean.")),
+        }
+    }
+
+    /// A whole number (JSON integers only: `"10"` and `10.5` are refused).
+    pub fn integer(&mut self, key: &str) -> ApiResult<Option<i64>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64()),
+            Some(Value::Number(n)) if n.is_u64() => Err(ApiError::invalid(
+                key,
+                "Ensure this value is not too large.",
+            )),
+            Some(_) => Err(ApiError::invalid(key, "A valid integer is required.")),
+        }
+    }
+
+    /// A whole number of at least 0 as `u64`.
+    pub fn count(&mut self, key: &str) -> ApiResult<Option<u64>> {
+        match self.integer(key)? {
+            Some(n) if n < 0 => Err(ApiError::invalid(
+                key,
+                "Ensure this value is greater than or equal to 0.",
+            )),
+            n => Ok(n.map(|n| n as u64)),
+        }
+    }
+
+    pub fn strings(&mut self, key: &str) -> ApiResult<Option<Vec<String>>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .map(|v| match v {
+                    Value::String(s) => Ok(s),
+                    _ => Err(ApiError::invalid(key, "Each item must be a string.")),
+                })
+                .collect::<ApiResult<Vec<_>>>()
+                .map(Some),
+            Some(_) => Err(ApiError::invalid(
+                key,
+                "Expected a list of items but got something else.",
+            )),
+        }
+    }
+
+    /// An object of string values (headers), in the order given.
+    pub fn string_map(&mut self, key: &str) -> ApiResult<Option<Vec<(String, String)>>> {
+        match self.take(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Object(m)) => m
+                .into_iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((k, s)),
+                    _ => Err(ApiError::invalid(key, format!("{k}: must be a string."))),
+                })
+                .collect::<ApiResult<Vec<_>>>()
+                .map(Some),
+            Some(_) => Err(ApiError::invalid(
+                key,
+                "Expected a dictionary of items but got something else.",
+            )),
+        }
+    }
+}

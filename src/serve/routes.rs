@@ -1,0 +1,86 @@
+//! The routes of DESIGN §12, each also reachable without its trailing slash; an unknown route
+//! is 404 and a known one asked with another method 405, both as JSON; one log line per
+//! request on stderr.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, MethodRouter};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::error::{ApiError, ApiResult};
+use super::state::AppState;
+use super::{deliveries, events, webhooks};
+use crate::domain::Scope;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let mut r = Router::new();
+    let routes: Vec<(&str, MethodRouter<Arc<AppState>>)> = vec![
+        ("/api/v1/health/", get(health)),
+        (
+            "/api/v1/webhooks/",
+            get(webhooks::list).post(webhooks::create),
+        ),
+        (
+            "/api/v1/webhooks/{id}/",
+            get(webhooks::show)
+                .patch(webhooks::patch)
+                .put(webhooks::put)
+                .delete(webhooks::delete),
+        ),
+        ("/api/v1/webhooks/{id}/test/", post(webhooks::test)),
+        ("/api/v1/webhook-deliveries/", get(deliveries::list)),
+        ("/api/v1/webhook-deliveries/{id}/", get(deliveries::show)),
+        (
+            "/api/v1/webhook-deliveries/{id}/retry/",
+            post(deliveries::retry),
+        ),
+        ("/api/v1/events/", post(events::create)),
+    ];
+    for (path, route) in routes {
+        let route = route.fallback(method_not_allowed);
+        r = r.route(path, route.clone());
+        r = r.route(path.trim_end_matches('/'), route);
+    }
+    r.fallback(not_found)
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("Not found.".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// `GET /api/v1/health/` (no token): 200 when the database answers, 503 when it does not.
+async fn health(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
+    state
+        .with_store(|store, now| {
+            // A cheap read that needs the schema: the database answers, and is ours.
+            store.backlog(Scope::All, now)?;
+            Ok(Json(json!({ "status": "ok" })))
+        })
+        .await
+}
+
+/// `serve: GET /api/v1/webhooks/ 200 3ms` (the path without its query, which may hold
+/// anything a client typed).
+async fn log_request(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = crate::domain::text::escape_controls(req.uri().path()).into_owned();
+    let response = next.run(req).await.into_response();
+    eprintln!(
+        "serve: {method} {path} {} {}ms",
+        response.status().as_u16(),
+        started.elapsed().as_millis()
+    );
+    response
+}

@@ -1,0 +1,101 @@
+//! What every handler shares: a pool of database connections (a [`Store`] serves one thread
+//! at a time), how actions that send are made (scope aside), and the worker's wake-up flag.
+//! Handlers run their database work on tokio's blocking threads through [`AppState::call`],
+//! which first checks the request's token: one hop per request.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::auth::{self, Access, Bearer};
+use super::error::{ApiError, ApiResult};
+use crate::delivery::system_clock;
+use crate::domain::time::Millis;
+use crate::ops::tokens::Grant;
+use crate::ops::Sending;
+use crate::store::Store;
+
+/// Connections kept for reuse; more may be open at once under load, and are closed after.
+const POOL_KEEP: usize = 16;
+
+pub struct AppState {
+    /// Idle connections; a request takes one or opens another from `origin`.
+    idle: Mutex<Vec<Store>>,
+    origin: Mutex<Store>,
+    /// How actions that send are made; the caller's scope replaces `scope`.
+    pub sending: Sending,
+    /// `/metrics` without a token (`--public-metrics`).
+    pub public_metrics: bool,
+    /// Set when new work was recorded: the worker looks at once instead of at its next poll.
+    pub wake: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(origin: Store, sending: Sending, public_metrics: bool) -> AppState {
+        AppState {
+            idle: Mutex::new(Vec::new()),
+            origin: Mutex::new(origin),
+            sending,
+            public_metrics,
+            wake: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    pub fn now(&self) -> Millis {
+        system_clock()
+    }
+
+    /// Tells the worker new work is due.
+    pub fn wake_worker(&self) {
+        self.wake.store(true, Ordering::SeqCst);
+    }
+
+    /// Runs `f` on a blocking thread with a connection, once `bearer` is found to be a token
+    /// that may do `access`.
+    pub async fn call<T, F>(self: &Arc<Self>, bearer: Bearer, access: Access, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store, &Grant) -> ApiResult<T> + Send + 'static,
+    {
+        self.with_store(move |store, now| {
+            let grant = auth::check(store, &bearer, access, now)?;
+            f(store, &grant)
+        })
+        .await
+    }
+
+    /// Runs `f` on a blocking thread with a connection, no token asked (health).
+    pub async fn with_store<T, F>(self: &Arc<Self>, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store, Millis) -> ApiResult<T> + Send + 'static,
+    {
+        let state = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let mut store = state.take()?;
+            let result = f(&mut store, state.now());
+            state.give_back(store);
+            result
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("the request's task failed: {e}")))?
+    }
+
+    fn take(&self) -> ApiResult<Store> {
+        if let Some(store) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+            return Ok(store);
+        }
+        let origin = self
+            .origin
+            .lock()
+            .map_err(|_| ApiError::Internal("the connection pool is broken".into()))?;
+        Ok(origin.reopen()?)
+    }
+
+    fn give_back(&self, store: Store) {
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < POOL_KEEP {
+                idle.push(store);
+            }
+        }
+    }
+}

@@ -1,0 +1,346 @@
+//! `/api/v1/webhooks/`: list, create, show, update (PATCH and PUT), delete and test — the
+//! CLI's `webhooks` commands over HTTP, through the same `ops` functions and scoping.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde_json::Value;
+
+use super::auth::{Access, Bearer};
+use super::body::{object, JsonBody};
+use super::error::{ApiError, ApiResult};
+use super::fields::Fields;
+use super::page::{Page, Query};
+use super::state::AppState;
+use crate::cli::views::{delivery_json, webhook_json};
+use crate::domain::format::{PayloadFormat, RoutingKey};
+use crate::domain::time::Millis;
+use crate::domain::webhook::parse_event_types;
+use crate::domain::webhook_patch::{SecretEdit, WebhookDraft, WebhookPatch};
+use crate::domain::{CustomerId, EventType, Scope, Secret, WebhookUrl};
+use crate::ops::tokens::Grant;
+use crate::ops::{self, Sending};
+use crate::store::{Store, WebhookFilter};
+
+/// Fields a webhook response has that a client may send back unchanged; they are ignored.
+const READ_ONLY: &[&str] = &[
+    "id",
+    "has_secret",
+    "has_routing_key",
+    "disabled_reason",
+    "failing_since",
+    "previous_secret_until",
+    "created_at",
+    "updated_at",
+];
+
+type Shared = State<Arc<AppState>>;
+
+pub async fn list(
+    State(state): Shared,
+    bearer: Bearer,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let mut q = Query::parse(raw.as_deref());
+    let page = Page::from_query(&mut q)?;
+    let filter = WebhookFilter {
+        enabled: q.bool("enabled")?,
+        event_type: q.choice("event_type", |s| s.parse::<EventType>().ok())?,
+    };
+    let customer = q.integer("customer")?;
+    let link = page.links(&headers, "/api/v1/webhooks/", raw.as_deref());
+    state
+        .call(bearer, Access::Read, move |store, grant| {
+            let scope = narrowed(grant, customer)?;
+            let all = ops::webhooks::list(store, scope, &filter)?;
+            let count = all.len() as u64;
+            link.check(count)?;
+            let results = page.slice(all).iter().map(webhook_json).collect();
+            Ok(Json(link.body(count, results)))
+        })
+        .await
+}
+
+/// The caller's scope, narrowed to `customer` when an admin asks for one customer's.
+fn narrowed(grant: &Grant, customer: Option<i64>) -> ApiResult<Scope> {
+    match (grant.scope, customer) {
+        (Scope::All, Some(c)) => Ok(Scope::Customer(CustomerId(c))),
+        (Scope::Customer(own), Some(c)) if own.0 != c => Err(ApiError::Forbidden(format!(
+            "This token belongs to customer {own}; customer {c} is not yours."
+        ))),
+        (scope, _) => Ok(scope),
+    }
+}
+
+pub async fn create(
+    State(state): Shared,
+    bearer: Bearer,
+    JsonBody(body): JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let mut f = Fields::new(object(body)?);
+    let customer = f.integer("customer")?;
+    let draft = draft(&mut f)?;
+    f.finish()?;
+    let allow_private = state.sending.allow_private;
+    let webhook = state
+        .call(bearer, Access::Write, move |store, grant| {
+            let customer = match (grant.scope, customer) {
+                (Scope::All, Some(c)) => CustomerId(c),
+                (Scope::All, None) => {
+                    return Err(ApiError::invalid("customer", "This field is required."))
+                }
+                (Scope::Customer(own), Some(c)) if own.0 != c => {
+                    return Err(ApiError::Forbidden(format!(
+                        "This token belongs to customer {own}; it cannot create webhooks for customer {c}."
+                    )))
+                }
+                (Scope::Customer(own), _) => own,
+            };
+            let policy = ops::target_policy(store, allow_private)?;
+            match ops::webhooks::create(store, &policy, customer, &draft, now(store)) {
+                Err(ops::Error::Store { source, .. })
+                    if matches!(source, crate::store::StoreError::NotFound { .. }) =>
+                {
+                    Err(ApiError::invalid(
+                        "customer",
+                        format!("Invalid pk \"{}\" - object does not exist.", customer.0),
+                    ))
+                }
+                other => Ok(other?),
+            }
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(webhook_json(&webhook))))
+}
+
+fn now(_store: &Store) -> Millis {
+    crate::delivery::system_clock()
+}
+
+/// A new webhook from a create (or PUT) body: `name`, `url` and `event_types` required.
+fn draft(f: &mut Fields) -> ApiResult<WebhookDraft> {
+    f.ignore(READ_ONLY);
+    let required = |v: Option<String>, key: &str| {
+        v.ok_or_else(|| ApiError::invalid(key, "This field is required."))
+    };
+    let name = required(f.string("name")?, "name")?;
+    let url = required(f.string("url")?, "url")?;
+    let url = WebhookUrl::parse_form(&url)?;
+    let event_types = f
+        .strings("event_types")?
+        .ok_or_else(|| ApiError::invalid("event_types", "This field is required."))?;
+    let mut draft = WebhookDraft::new(name, url, parse_event_types(&event_types)?);
+    let patch = settings(f)?;
+    draft.enabled = patch.enabled.unwrap_or(true);
+    draft.verify_ssl = patch.verify_ssl.unwrap_or(true);
+    draft.timeout = patch.timeout;
+    draft.max_retries = patch.max_retries;
+    draft.retry_backoff = patch.retry_backoff;
+    draft.auto_disable_after = patch.auto_disable_after;
+    draft.payload_format = patch.payload_format;
+    draft.headers = patch.headers;
+    draft.routing_key = patch.routing_key;
+    draft.secret = match patch.secret {
+        SecretEdit::Set(s) => Some(s),
+        SecretEdit::Keep | SecretEdit::Clear => None,
+    };
+    Ok(draft)
+}
+
+/// The optional settings of a body, as a patch (a create body's defaults are the draft's).
+fn settings(f: &mut Fields) -> ApiResult<WebhookPatch> {
+    use std::time::Duration;
+    let secs = |n: Option<u64>| n.map(Duration::from_secs);
+    let mut p = WebhookPatch {
+        enabled: f.bool("enabled")?,
+        verify_ssl: f.bool("verify_ssl")?,
+        timeout: secs(f.count("timeout_seconds")?),
+        retry_backoff: secs(f.count("retry_backoff")?),
+        auto_disable_after: secs(f.count("auto_disable_after")?),
+        ..WebhookPatch::default()
+    };
+    if let Some(n) = f.count("max_retries")? {
+        p.max_retries = Some(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    if let Some(name) = f.string("payload_format")? {
+        p.payload_format = Some(PayloadFormat::parse(&name).ok_or_else(|| {
+            ApiError::invalid(
+                "payload_format",
+                format!("\"{name}\" is not a valid choice."),
+            )
+        })?);
+    }
+    if let Some(headers) = f.string_map("headers")? {
+        p.clear_headers = true;
+        p.headers = headers;
+    }
+    if let Some(key) = f.string("routing_key")? {
+        p.routing_key = Some(RoutingKey::new(&key)?);
+    }
+    p.secret = match f.take("secret") {
+        None => SecretEdit::Keep,
+        Some(Value::Null) => SecretEdit::Clear,
+        Some(Value::String(s)) if s.is_empty() => SecretEdit::Clear,
+        Some(Value::String(s)) => SecretEdit::Set(Secret::new(&s)?),
+        Some(_) => return Err(ApiError::invalid("secret", "Not a valid string.")),
+    };
+    Ok(p)
+}
+
+pub async fn show(
+    State(state): Shared,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = path_id(&id)?;
+    state
+        .call(bearer, Access::Read, move |store, grant| {
+            Ok(Json(webhook_json(&ops::webhooks::show(
+                store,
+                grant.scope,
+                id,
+            )?)))
+        })
+        .await
+}
+
+/// `PATCH`: only the fields given change (`headers` replaces the set; `"secret": null`
+/// removes the secret).
+pub async fn patch(
+    State(state): Shared,
+    bearer: Bearer,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<Value>> {
+    let id = path_id(&id)?;
+    let mut f = Fields::new(object(body)?);
+    f.ignore(READ_ONLY);
+    let customer = f.integer("customer")?;
+    let mut p = settings(&mut f)?;
+    p.name = f.string("name")?;
+    if let Some(url) = f.string("url")? {
+        p.url = Some(WebhookUrl::parse_form(&url)?);
+    }
+    if let Some(types) = f.strings("event_types")? {
+        p.event_types = Some(parse_event_types(&types)?);
+    }
+    f.finish()?;
+    update(state, bearer, id, customer, p).await
+}
+
+/// `PUT`: the whole webhook as a create body gives it; settings left out return to their
+/// defaults, the secret is kept unless given (it is never shown, so a client cannot echo it).
+pub async fn put(
+    State(state): Shared,
+    bearer: Bearer,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Json<Value>> {
+    let id = path_id(&id)?;
+    let mut f = Fields::new(object(body)?);
+    let customer = f.integer("customer")?;
+    let secret_given = f.has("secret");
+    let d = draft(&mut f)?;
+    f.finish()?;
+    let p =
+        WebhookPatch {
+            name: Some(d.name.clone()),
+            url: Some(d.url.clone()),
+            event_types: Some(d.event_types.clone()),
+            enabled: Some(d.enabled),
+            verify_ssl: Some(d.verify_ssl),
+            timeout: Some(d.timeout.unwrap_or(std::time::Duration::from_secs(
+                crate::domain::webhook::DEFAULT_TIMEOUT.into(),
+            ))),
+            max_retries: Some(
+                d.max_retries
+                    .unwrap_or(crate::domain::webhook::DEFAULT_MAX_RETRIES),
+            ),
+            retry_backoff: Some(d.retry_backoff.unwrap_or(std::time::Duration::from_secs(
+                crate::domain::webhook::DEFAULT_BACKOFF.into(),
+            ))),
+            auto_disable_after: Some(d.auto_disable_after.unwrap_or(
+                std::time::Duration::from_secs(crate::domain::webhook::DEFAULT_AUTO_DISABLE.into()),
+            )),
+            payload_format: Some(d.format()),
+            clear_headers: true,
+            headers: d.headers.clone(),
+            secret: match (&d.secret, secret_given) {
+                (Some(s), _) => SecretEdit::Set(s.clone()),
+                (None, true) => SecretEdit::Clear,
+                (None, false) => SecretEdit::Keep,
+            },
+            routing_key: d.routing_key.clone(),
+        };
+    update(state, bearer, id, customer, p).await
+}
+
+async fn update(
+    state: Arc<AppState>,
+    bearer: Bearer,
+    id: i64,
+    customer: Option<i64>,
+    p: WebhookPatch,
+) -> ApiResult<Json<Value>> {
+    let allow_private = state.sending.allow_private;
+    state
+        .call(bearer, Access::Write, move |store, grant| {
+            let current = ops::webhooks::show(store, grant.scope, id)?;
+            if customer.is_some_and(|c| c != current.customer.0) {
+                return Err(ApiError::invalid(
+                    "customer",
+                    "A webhook's customer cannot be changed.",
+                ));
+            }
+            let w = ops::webhooks::update(store, allow_private, grant.scope, id, &p, now(store))?;
+            Ok(Json(webhook_json(&w)))
+        })
+        .await
+}
+
+pub async fn delete(
+    State(state): Shared,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = path_id(&id)?;
+    state
+        .call(bearer, Access::Write, move |store, grant| {
+            ops::webhooks::delete(store, grant.scope, id, now(store))?;
+            Ok(StatusCode::NO_CONTENT)
+        })
+        .await
+}
+
+/// `POST …/test/`: a signed `webhook.test` sent now; 200 with the test delivery as recorded.
+pub async fn test(
+    State(state): Shared,
+    bearer: Bearer,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = path_id(&id)?;
+    let sending = state.sending.clone();
+    state
+        .call(bearer, Access::Write, move |store, grant| {
+            let sending = Sending {
+                scope: grant.scope,
+                concurrency: 1,
+                ..sending
+            };
+            let o = ops::delivery::test_webhook(store, &sending, id)?;
+            let (d, attempts) = ops::deliveries::show(store, grant.scope, o.delivery_id)?;
+            Ok(Json(delivery_json(&d, Some(&attempts))))
+        })
+        .await
+}
+
+/// An id in a path: a positive whole number, else 404 (as an unknown route).
+pub fn path_id(text: &str) -> ApiResult<i64> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::NotFound("Not found.".into()))
+}

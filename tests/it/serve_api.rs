@@ -1,0 +1,597 @@
+//! `webnet serve`'s REST API (DESIGN §12) against the real binary on loopback, with a real
+//! HTTP client: the spec's bodies, DRF-style errors and pages, scoping by token, events
+//! delivered by the worker, and bad input refused with a 4xx and nothing changed.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::common::receiver::{Receiver, Reply};
+use crate::common::server::{token, Server};
+use crate::common::Env;
+
+/// The spec's create body, verbatim (its Slack URL: the server runs without a worker and
+/// nothing is ever sent to it).
+fn spec_body() -> Value {
+    json!({
+      "customer": 1,
+      "name": "Slack Notifications",
+      "url": "https://hooks.slack.com/services/YOUR/WEBHOOK/URL",
+      "event_types": [
+        "job.completed",
+        "job.failed",
+        "compliance.violation_detected"
+      ],
+      "secret": "your-secret-key",
+      "enabled": true,
+      "verify_ssl": true,
+      "timeout_seconds": 10,
+      "max_retries": 3,
+      "retry_backoff": 60
+    })
+}
+
+fn event(customer: i64) -> Value {
+    json!({
+        "event_type": "job.completed",
+        "customer": customer,
+        "job": {"id": 7, "name": "backup", "status": "completed"}
+    })
+}
+
+#[test]
+fn the_specs_create_body_works_as_written_and_the_webhook_lives_its_life_over_http() {
+    let env = Env::new();
+    assert_eq!(env.customer("acme"), 1);
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    let created = srv
+        .post("/api/v1/webhooks/", &admin, &spec_body())
+        .expect(201);
+    for key in [
+        "name",
+        "url",
+        "event_types",
+        "enabled",
+        "verify_ssl",
+        "timeout_seconds",
+        "max_retries",
+        "retry_backoff",
+    ] {
+        assert_eq!(created[key], spec_body()[key], "{key}");
+    }
+    assert_eq!(created["customer"], 1);
+    assert_eq!(created["has_secret"], true);
+    assert!(created.get("secret").is_none(), "write-only: {created}");
+    assert!(!srv.log().join("\n").contains("your-secret-key"));
+    let id = created["id"].as_i64().unwrap();
+
+    let list = srv.get("/api/v1/webhooks/", &admin).expect(200);
+    assert_eq!(list["count"], 1);
+    assert_eq!(list["results"][0], created);
+    assert_eq!(
+        srv.get(&format!("/api/v1/webhooks/{id}/"), &admin)
+            .expect(200),
+        created
+    );
+
+    // The spec's update example.
+    let patched = srv
+        .call(
+            "PATCH",
+            &format!("/api/v1/webhooks/{id}/"),
+            Some(&admin),
+            Some(&json!({"enabled": false})),
+        )
+        .expect(200);
+    assert_eq!(patched["enabled"], false);
+    assert_eq!(patched["name"], "Slack Notifications", "the rest unchanged");
+    // The CLI sees the same database.
+    let shown = env
+        .run(&["webhooks", "show", &id.to_string(), "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(shown["enabled"], false);
+
+    // PUT: the whole webhook; settings left out return to their defaults, the secret is kept.
+    let mut whole = spec_body();
+    whole["timeout_seconds"] = json!(30);
+    whole.as_object_mut().unwrap().remove("secret");
+    whole.as_object_mut().unwrap().remove("max_retries");
+    let put = srv
+        .call(
+            "PUT",
+            &format!("/api/v1/webhooks/{id}/"),
+            Some(&admin),
+            Some(&whole),
+        )
+        .expect(200);
+    assert_eq!(
+        (
+            put["timeout_seconds"].clone(),
+            put["max_retries"].clone(),
+            put["has_secret"].clone()
+        ),
+        (json!(30), json!(3), json!(true))
+    );
+
+    srv.call(
+        "DELETE",
+        &format!("/api/v1/webhooks/{id}/"),
+        Some(&admin),
+        None,
+    )
+    .expect(204);
+    assert_eq!(
+        srv.get(&format!("/api/v1/webhooks/{id}/"), &admin)
+            .expect(404),
+        json!({"detail": "Not found."})
+    );
+    assert_eq!(srv.get("/api/v1/webhooks/", &admin).expect(200)["count"], 0);
+}
+
+#[test]
+fn events_posted_to_the_api_are_delivered_at_once_signed_and_can_be_retried() {
+    let env = Env::local();
+    let c = env.customer("acme");
+    let rx = Receiver::start(|r| {
+        if r.path == "/fail" {
+            Reply::status(500)
+        } else {
+            Reply::ok()
+        }
+    });
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &[]);
+    let ok = srv
+        .post(
+            "/api/v1/webhooks/",
+            &admin,
+            &json!({
+                "customer": c, "name": "ok", "url": rx.url("/ok"),
+                "event_types": ["job.*"], "secret": "s3cret-key-for-tests"
+            }),
+        )
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let failing = srv
+        .post(
+            "/api/v1/webhooks/",
+            &admin,
+            &json!({
+                "customer": c, "name": "failing", "url": rx.url("/fail"),
+                "event_types": ["job.completed"], "max_retries": 0
+            }),
+        )
+        .expect(201)["id"]
+        .as_i64()
+        .unwrap();
+
+    let accepted = srv.post("/api/v1/events/", &admin, &event(c)).expect(202);
+    assert_eq!(accepted["event_type"], "job.completed");
+    let deliveries = accepted["deliveries"].as_array().unwrap().clone();
+    assert_eq!(deliveries.len(), 2, "{accepted}");
+    // The worker sends them at once (not at a poll a second later: well within it).
+    let got = rx.wait_for(2, Duration::from_secs(10));
+    assert_eq!(got.len(), 2);
+    let to_ok = got.iter().find(|r| r.path == "/ok").unwrap();
+    let signature = to_ok.header("x-webhook-signature").expect("signed");
+    assert_eq!(
+        signature,
+        crate::common::hmac_hex("s3cret-key-for-tests", &to_ok.body)
+    );
+
+    // The failed one in the history, filtered by webhook, and retried over the API.
+    let failed_id = deliveries.iter().find(|d| d["webhook"] == failing).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let history = wait_for_status(&srv, &admin, failing, "failed");
+    assert_eq!(history["count"], 1);
+    assert_eq!(history["results"][0]["id"], failed_id);
+    assert_eq!(history["results"][0]["http_status"], 500);
+    let retried = srv
+        .call(
+            "POST",
+            &format!("/api/v1/webhook-deliveries/{failed_id}/retry/"),
+            Some(&admin),
+            None,
+        )
+        .expect(200);
+    assert_eq!(retried["attempts"], 2);
+    assert_eq!(retried["attempt_log"].as_array().unwrap().len(), 2);
+    // A delivery that succeeded cannot be retried: 409.
+    let ok_id = deliveries.iter().find(|d| d["webhook"] == ok).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    wait_for_status(&srv, &admin, ok, "success");
+    let refused = srv.call(
+        "POST",
+        &format!("/api/v1/webhook-deliveries/{ok_id}/retry/"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(refused.status, 409, "{}", refused.body);
+
+    // The test endpoint: 200 with the test delivery.
+    let tested = srv
+        .call(
+            "POST",
+            &format!("/api/v1/webhooks/{ok}/test/"),
+            Some(&admin),
+            None,
+        )
+        .expect(200);
+    assert_eq!(tested["event_type"], "webhook.test");
+    assert_eq!(tested["status"], "success");
+    assert_eq!(tested["http_status"], 200);
+    assert!(tested["duration_ms"].as_i64().is_some(), "{tested}");
+
+    // An array of events: one 202 with each one's deliveries.
+    let many = srv
+        .post("/api/v1/events/", &admin, &json!([event(c), event(c)]))
+        .expect(202);
+    assert_eq!(many.as_array().unwrap().len(), 2);
+    assert_eq!(rx.wait_for(8, Duration::from_secs(10)).len(), 8);
+}
+
+/// Waits until webhook `id`'s latest delivery has `status`; the history page.
+fn wait_for_status(srv: &Server, token: &str, id: i64, status: &str) -> Value {
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let page = srv
+            .get(
+                &format!("/api/v1/webhook-deliveries/?webhook={id}&status={status}"),
+                token,
+            )
+            .expect(200);
+        if page["count"].as_i64() > Some(0) || std::time::Instant::now() > until {
+            return page;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn bad_input_is_a_clear_4xx_and_changes_nothing() {
+    let env = Env::new();
+    env.customer("acme");
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    let with = |k: &str, v: Value| {
+        let mut b = spec_body();
+        b[k] = v;
+        b
+    };
+    let json_header = vec![
+        ("Authorization".to_string(), format!("Bearer {admin}")),
+        ("Content-Type".to_string(), "application/json".to_string()),
+    ];
+    let cases: Vec<(&str, u16, Value, Value)> = vec![
+        (
+            "wrong type",
+            400,
+            with("timeout_seconds", json!("ten")),
+            json!({"timeout_seconds": ["A valid integer is required."]}),
+        ),
+        (
+            "unknown field",
+            400,
+            with("colour", json!("red")),
+            json!({"colour": ["Unknown field."]}),
+        ),
+        (
+            "bad event type",
+            400,
+            with("event_types", json!(["job.exploded"])),
+            Value::Null,
+        ),
+        ("bad url", 400, with("url", json!("ftp://x")), Value::Null),
+        (
+            "out of range",
+            400,
+            with("timeout_seconds", json!(100000)),
+            Value::Null,
+        ),
+        ("not an object", 400, json!([1, 2]), Value::Null),
+        (
+            "customer missing",
+            400,
+            {
+                let mut b = spec_body();
+                b.as_object_mut().unwrap().remove("customer");
+                b
+            },
+            json!({"customer": ["This field is required."]}),
+        ),
+        (
+            "no such customer",
+            400,
+            with("customer", json!(99)),
+            Value::Null,
+        ),
+    ];
+    for (what, status, body, expected) in cases {
+        let r = srv.post("/api/v1/webhooks/", &admin, &body);
+        assert_eq!(r.status, status, "{what}: {}", r.body);
+        let got = r.json();
+        assert!(
+            got.is_object() && got.as_object().unwrap().len() == 1,
+            "{what}: {got}"
+        );
+        if !expected.is_null() {
+            assert_eq!(got, expected, "{what}");
+        }
+    }
+    // A duplicate name names `name`.
+    srv.post("/api/v1/webhooks/", &admin, &spec_body())
+        .expect(201);
+    let dup = srv.post("/api/v1/webhooks/", &admin, &spec_body());
+    assert_eq!(dup.status, 400, "{}", dup.body);
+    assert!(dup.json()["name"].is_array(), "{}", dup.body);
+
+    let raw = |method: &str, path: &str, headers: &[(String, String)], body: &[u8]| {
+        let r = srv.raw(method, path, headers, body);
+        assert!(
+            r.header("content-type")
+                .unwrap_or("")
+                .starts_with("application/json"),
+            "{method} {path}: {:?}",
+            r.headers
+        );
+        (r.status, r.json())
+    };
+    assert_eq!(
+        raw("POST", "/api/v1/webhooks/", &json_header, b"{\"name\": ").0,
+        400
+    );
+    assert!(
+        raw("POST", "/api/v1/webhooks/", &json_header, b"{oops}").1["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("JSON parse error")
+    );
+    let dup_key = br#"{"customer": 1, "name": "a", "name": "b"}"#;
+    assert_eq!(
+        raw("POST", "/api/v1/webhooks/", &json_header, dup_key).0,
+        400
+    );
+    let text = vec![
+        ("Authorization".to_string(), format!("Bearer {admin}")),
+        ("Content-Type".to_string(), "text/plain".to_string()),
+    ];
+    assert_eq!(
+        raw(
+            "POST",
+            "/api/v1/webhooks/",
+            &text,
+            spec_body().to_string().as_bytes()
+        )
+        .0,
+        415
+    );
+    for path in ["/api/v1/webhooks/", "/api/v1/events/"] {
+        let (status, body) = huge_post(&srv, path, &admin);
+        assert_eq!(status, 413, "{path}: {body}");
+        assert!(body.contains("1 MiB"), "{body}");
+    }
+    assert_eq!(raw("GET", "/api/v1/nothing/", &json_header, b"").0, 404);
+    assert_eq!(
+        raw(
+            "GET",
+            "/api/v1/webhooks/../../../etc/passwd",
+            &json_header,
+            b""
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        raw(
+            "GET",
+            "/api/v1/webhooks/%2e%2e%2fetc%2fpasswd/",
+            &json_header,
+            b""
+        )
+        .0,
+        404
+    );
+    assert_eq!(
+        raw("GET", "/api/v1/webhooks/abc/", &json_header, b"").0,
+        404
+    );
+    assert_eq!(raw("DELETE", "/api/v1/webhooks/", &json_header, b"").0, 405);
+    assert_eq!(
+        raw(
+            "GET",
+            "/api/v1/webhook-deliveries/?webhook=abc",
+            &json_header,
+            b""
+        ),
+        (400, json!({"webhook": ["A valid integer is required."]}))
+    );
+    assert_eq!(
+        raw(
+            "GET",
+            "/api/v1/webhook-deliveries/?status=lost",
+            &json_header,
+            b""
+        )
+        .0,
+        400
+    );
+    // Authentication: none, malformed, unknown.
+    assert_eq!(raw("GET", "/api/v1/webhooks/", &[], b"").0, 401);
+    let bad = vec![("Authorization".to_string(), "Bearer wnt_nope".to_string())];
+    assert_eq!(
+        raw("GET", "/api/v1/webhooks/", &bad, b""),
+        (401, json!({"detail": "Invalid token."}))
+    );
+    let basic = vec![("Authorization".to_string(), "Basic YTpi".to_string())];
+    assert_eq!(raw("GET", "/api/v1/webhooks/", &basic, b"").0, 401);
+    // A flood of headers: refused by the HTTP layer, the server goes on.
+    let flood: Vec<(String, String)> = (0..200)
+        .map(|i| (format!("x-flood-{i}"), "y".into()))
+        .collect();
+    let r = srv.raw("GET", "/api/v1/health/", &flood, b"");
+    assert!((400..500).contains(&r.status), "{}", r.status);
+    srv.call("GET", "/api/v1/health/", None, None).expect(200);
+
+    // Nothing was changed by any of it: the one webhook made above.
+    assert_eq!(srv.get("/api/v1/webhooks/", &admin).expect(200)["count"], 1);
+    assert!(
+        srv.log().iter().all(|l| !l.contains(" 500 ")),
+        "{:?}",
+        srv.log()
+    );
+}
+
+#[test]
+fn lists_are_paginated_with_links_and_a_capped_page_size() {
+    let env = Env::new();
+    let c = env.customer("acme");
+    env.webhook(c, "one", "https://one.example.com/", &["--disabled"]);
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    // 120 deliveries: the webhook is enabled only to record them; nothing sends (no worker).
+    env.run(&["webhooks", "enable", "1"]).ok();
+    let batch: Vec<Value> = (0..120).map(|_| event(c)).collect();
+    srv.post("/api/v1/events/", &admin, &json!(batch))
+        .expect(202);
+    env.run(&["webhooks", "disable", "1"]).ok();
+
+    let first = srv
+        .get("/api/v1/webhook-deliveries/?page_size=500", &admin)
+        .expect(200);
+    assert_eq!(first["count"], 120);
+    assert_eq!(
+        first["results"].as_array().unwrap().len(),
+        100,
+        "page_size capped at 100"
+    );
+    assert_eq!(first["previous"], Value::Null);
+    let next = first["next"].as_str().unwrap();
+    assert!(
+        next.starts_with(&srv.base) && next.contains("page=2") && next.contains("page_size=500"),
+        "{next}"
+    );
+    let second = srv.get(&next[srv.base.len()..], &admin).expect(200);
+    assert_eq!(second["results"].as_array().unwrap().len(), 20);
+    assert_eq!(second["next"], Value::Null);
+    assert!(second["previous"].as_str().unwrap().starts_with(&srv.base));
+    // Newest first, no overlap.
+    let ids: Vec<i64> = [&first, &second]
+        .iter()
+        .flat_map(|p| {
+            p["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["id"].as_i64().unwrap())
+        })
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
+    assert_eq!(
+        srv.get("/api/v1/webhook-deliveries/?page=3&page_size=100", &admin)
+            .expect(404),
+        json!({"detail": "Invalid page."})
+    );
+    let small = srv
+        .get(
+            "/api/v1/webhook-deliveries/?page_size=7&page=2&status=pending",
+            &admin,
+        )
+        .expect(200);
+    assert_eq!(small["results"].as_array().unwrap().len(), 7);
+    assert_eq!(small["results"][0]["id"], ids[7]);
+}
+
+#[test]
+fn sigterm_finishes_the_request_in_flight_then_exits_0() {
+    let env = Env::local();
+    let c = env.customer("acme");
+    let rx = Receiver::start(|_| Reply::ok().delay(Duration::from_millis(1500)));
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &[]);
+    let id = srv
+        .post("/api/v1/webhooks/", &admin, &json!({"customer": c, "name": "slow", "url": rx.url("/"), "event_types": ["job.completed"]}))
+        .expect(201)["id"].as_i64().unwrap();
+    let base = srv.base.clone();
+    let token = admin.clone();
+    let test = std::thread::spawn(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut r = agent
+            .post(&format!("{base}/api/v1/webhooks/{id}/test/"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .send_empty()
+            .expect("the test request is answered");
+        (
+            r.status().as_u16(),
+            r.body_mut().read_to_string().unwrap_or_default(),
+        )
+    });
+    assert_eq!(rx.wait_for(1, Duration::from_secs(10)).len(), 1);
+    let status = srv.stop(Duration::from_secs(20));
+    assert!(status.success(), "{status:?}");
+    let (code, body) = test.join().unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["status"],
+        "success"
+    );
+}
+
+#[test]
+fn a_client_that_sends_nothing_is_disconnected() {
+    use std::io::Read;
+    let env = Env::new();
+    let srv = Server::start(&env, &["--no-worker"]);
+    let mut silent = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let _ = silent.read_to_end(&mut buf);
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "closed by the server, not our timeout"
+    );
+    // It still serves others.
+    srv.call("GET", "/api/v1/health/", None, None).expect(200);
+}
+
+/// Posts a 2 MiB JSON body over a plain socket, writing on a thread while the answer is read:
+/// the server may answer 413 (and close) before the body is all sent, which an ordinary
+/// client reports as a broken pipe instead of the answer.
+fn huge_post(srv: &Server, path: &str, token: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let body = format!("{{\"name\": \"{}\"}}", "x".repeat(2 << 20));
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let mut writer = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let _ = writer.write_all(head.as_bytes());
+        let _ = writer.write_all(body.as_bytes());
+    });
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let _ = sender.join();
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}

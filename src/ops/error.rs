@@ -36,6 +36,7 @@ pub enum Action {
     RotateKey,
     ResetKey,
     Stats,
+    Metrics,
     Open,
 }
 
@@ -65,6 +66,7 @@ impl Action {
             Action::RotateKey => "rotate the secret key",
             Action::ResetKey => "reset the secret key",
             Action::Stats => "compute stats",
+            Action::Metrics => "read metrics",
             Action::Open => "open the database",
         }
     }

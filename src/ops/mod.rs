@@ -13,6 +13,7 @@ pub mod deliveries;
 pub mod delivery;
 mod error;
 pub mod keys;
+pub mod metrics;
 pub mod targets;
 pub mod webhooks;
 

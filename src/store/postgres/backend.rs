@@ -11,9 +11,9 @@ use crate::domain::time::Millis;
 use crate::domain::{CustomerId, Scope, Secret, WebhookSettings};
 use crate::store::{
     AllowedTargetRow, AttemptLog, AttemptStat, Backend, Backlog, Claim, Customer, Delivery,
-    DeliveryCounts, DeliveryFilter, Disabled, Job, NewEvent, NewKey, Outcome, PruneCount,
-    PruneOptions, PruneReport, PruneRule, Recorded, Reset, Result, Rotated, SecretChange, Store,
-    Webhook, WebhookFilter,
+    DeliveryCounts, DeliveryFilter, Disabled, Job, MetricsSnapshot, NewEvent, NewKey, Outcome,
+    PruneCount, PruneOptions, PruneReport, PruneRule, Recorded, Reset, Result, Rotated,
+    SecretChange, Store, Webhook, WebhookFilter,
 };
 
 impl Backend for PgStore {
@@ -177,6 +177,10 @@ impl Backend for PgStore {
         webhook: Option<i64>,
     ) -> Result<(Vec<DeliveryCounts>, Vec<AttemptStat>)> {
         PgStore::stats(self, scope, since, webhook)
+    }
+
+    fn metrics(&self, scope: Scope, now: Millis) -> Result<MetricsSnapshot> {
+        PgStore::metrics(self, scope, now)
     }
 
     fn allow_target(

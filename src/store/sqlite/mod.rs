@@ -8,6 +8,7 @@ mod customers;
 mod decode;
 mod history;
 mod keys;
+mod metrics;
 mod migrations;
 mod pacer;
 mod prune;

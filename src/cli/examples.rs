@@ -161,6 +161,7 @@ pub const SCHEDULE_INSTALL: &str = "Examples:
   webnet schedule install --systemd             # a timer, every minute
   webnet schedule install --systemd --watch     # a long-running service
   webnet schedule install --cron --retain 90d   # and keep 90 days of history
+  webnet schedule install --cron --metrics-file /var/lib/node_exporter/textfile_collector/webnet.prom
 
 The drain runs as you do: the same database, the same customer when pinned (--customer,
 WEBNET_CUSTOMER), the same key source, and --allow-private-targets if given (with a

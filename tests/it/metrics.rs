@@ -229,3 +229,40 @@ fn drain_watch_writes_the_metrics_file_while_it_runs() {
     let text = std::fs::read_to_string(&file).expect("written while the drain runs");
     assert_eq!(value(&text, "webnet_deliveries_due"), 0.0, "{text}");
 }
+
+#[test]
+fn schedule_install_passes_the_metrics_file_on_as_an_absolute_path() {
+    let env = Env::new();
+    env.customer("acme");
+    std::fs::create_dir(env.dir.path().join("textfile")).expect("mkdir");
+    let out = env
+        .cmd()
+        .current_dir(env.dir.path())
+        .args(["schedule", "install", "--cron", "--print"])
+        .args(["--metrics-file", "textfile/webnet.prom"])
+        .output()
+        .expect("run webnet");
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let abs = env.dir.path().join("textfile").join("webnet.prom");
+    assert!(
+        line.contains(&format!(
+            "drain --max-time 50s --metrics-file {}",
+            abs.display()
+        )),
+        "{line}"
+    );
+    env.run(&[
+        "schedule",
+        "install",
+        "--cron",
+        "--print",
+        "--metrics-file",
+        "/nonexistent/dir/w.prom",
+    ])
+    .fails(2, "--metrics-file");
+}

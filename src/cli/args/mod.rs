@@ -373,6 +373,10 @@ pub enum ScheduleCommand {
         /// The scheduled drain also deletes history older than this (`drain --retain`, e.g. 90d)
         #[arg(long, value_name = "DURATION", value_parser = duration_word, allow_hyphen_values = true)]
         retain: Option<String>,
+        /// The scheduled drain writes Prometheus metrics to this file after each run (`drain
+        /// --metrics-file`; with --watch every 15 s)
+        #[arg(long, value_name = "PATH")]
+        metrics_file: Option<std::path::PathBuf>,
     },
 }
 

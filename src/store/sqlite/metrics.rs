@@ -4,10 +4,11 @@
 //! Cost: the deliveries and attempts reads visit every delivery and every attempt the database
 //! still holds in scope, once each, and return one row per webhook and status (or result):
 //! nothing is loaded per row, the histogram's buckets are `sum(duration_ms <= bound)` columns of
-//! the same pass. On a history of a million attempts that is a scan of the attempts table and a
-//! primary-key lookup of each one's delivery, roughly a second on a laptop-class disk: keep
-//! history bounded (`drain --retain`) where `/metrics` is scraped often. What is due is read
-//! through the `deliveries_due` index; the webhooks table is small.
+//! the same pass: a scan of the attempts table and a primary-key lookup of each one's delivery.
+//! Measured once (release build, 2 shared cores, warm cache): 1.5 s for a million attempts of
+//! half a million deliveries. Keep history bounded (`drain --retain`) where `/metrics` is
+//! scraped often. What is due is read through the `deliveries_due` index; the webhooks table is
+//! small.
 
 use rusqlite::{params, Row, Transaction, TransactionBehavior};
 

@@ -172,6 +172,15 @@ fn drain_writes_the_metrics_file_atomically_and_refuses_a_missing_directory() {
     env.run(&["drain", "--metrics-file", missing])
         .fails(2, "--metrics-file");
     assert_eq!(rx.count(), 0, "the drain did not start");
+    env.run(&[
+        "drain",
+        "--metrics-file",
+        env.dir.path().to_str().expect("utf-8"),
+    ])
+    .fails(2, "is a directory");
+    env.run(&["drain", "--metrics-file", ""])
+        .fails(2, "--metrics-file");
+    assert_eq!(rx.count(), 0);
 
     let dir = env.dir.path().join("textfile");
     std::fs::create_dir(&dir).expect("mkdir");

@@ -343,7 +343,7 @@ pub struct DrainArgs {
     /// After the run (with --watch, also every 15 s) write Prometheus metrics (as `webnet
     /// metrics` prints them) to this file, replacing it atomically: for node_exporter's textfile
     /// collector. Its directory must exist
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_parser = values::db_path)]
     pub metrics_file: Option<std::path::PathBuf>,
 }
 
@@ -375,7 +375,7 @@ pub enum ScheduleCommand {
         retain: Option<String>,
         /// The scheduled drain writes Prometheus metrics to this file after each run (`drain
         /// --metrics-file`; with --watch every 15 s)
-        #[arg(long, value_name = "PATH")]
+        #[arg(long, value_name = "PATH", value_parser = values::db_path)]
         metrics_file: Option<std::path::PathBuf>,
     },
 }

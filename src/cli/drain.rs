@@ -14,6 +14,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::DrainArgs;
+use super::metrics::MetricsFile;
 use super::output::{self, Format};
 use super::{CliError, Context};
 use crate::delivery::service::{DrainOptions, DrainReport};
@@ -36,9 +37,19 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
         (None, true) => None,
         (None, false) => Some(DEFAULT_MAX_TIME),
     };
+    let metrics = args
+        .metrics_file
+        .as_deref()
+        .map(MetricsFile::check)
+        .transpose()?;
     let stop = Arc::new(AtomicBool::new(false));
     on_signals(&stop)?;
     let mut store = ctx.store()?;
+    // `--watch`: the metrics file is kept current as the drain runs, on a connection of its own.
+    let periodic = match &metrics {
+        Some(file) if args.watch => Some(file.every(store.reopen()?, ctx.scope)),
+        _ => None,
+    };
     let progress = if !args.watch && !args.quiet && std::io::stderr().is_terminal() {
         let due = store.backlog(ctx.scope, ctx.now())?.due;
         let due = args.limit.map_or(due, |l| due.min(l));
@@ -87,6 +98,12 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
         None => None,
     };
     let pruned_count = pruned.as_ref().and_then(|p| p.as_ref().ok()).copied();
+    if let Some(p) = periodic {
+        p.finish();
+    }
+    if let Some(file) = &metrics {
+        file.update(&store, ctx.scope);
+    }
     match ctx.format {
         Format::Json => {
             let mut value = serde_json::to_value(summary).unwrap_or_default();

@@ -100,6 +100,7 @@ pub const DRAIN: &str = "Examples:
   webnet drain --watch             # keep running (a systemd service); SIGTERM stops it cleanly
   webnet drain --watch --quiet     # failed attempts only, no summary line
   webnet drain --retain 90d        # then delete history that ended 90+ days ago
+  webnet drain --metrics-file /var/lib/node_exporter/textfile_collector/webnet.prom
   webnet --proxy http://proxy.corp.lan:3128 drain   # through an egress proxy";
 
 pub const DELIVERIES: &str = "Examples:
@@ -137,6 +138,14 @@ pub const STATS: &str = "Examples:
   webnet stats                             # the last 24 hours, per webhook
   webnet stats --since 7days --webhook 1 --buckets 48";
 
+pub const METRICS: &str = "Examples:
+  webnet metrics                           # Prometheus text: every customer's
+  webnet --customer 1 metrics              # one customer's only
+  webnet metrics | promtool check metrics
+
+For node_exporter's textfile collector, let the scheduled drain write the file:
+  webnet drain --metrics-file /var/lib/node_exporter/textfile_collector/webnet.prom";
+
 pub const LISTEN: &str = "Examples:
   webnet targets allow 127.0.0.1/32        # once per database
   webnet listen --port 9000 --secret-stdin <<< 'your-secret-key'
@@ -158,6 +167,7 @@ pub const SCHEDULE_INSTALL: &str = "Examples:
   webnet schedule install --systemd             # a timer, every minute
   webnet schedule install --systemd --watch     # a long-running service
   webnet schedule install --cron --retain 90d   # and keep 90 days of history
+  webnet schedule install --cron --metrics-file /var/lib/node_exporter/textfile_collector/webnet.prom
 
 The drain runs as you do: the same database, the same customer when pinned (--customer,
 WEBNET_CUSTOMER), the same key source, and --allow-private-targets if given (with a

@@ -15,6 +15,7 @@ mod examples;
 pub mod generate;
 mod key;
 mod listen;
+mod metrics;
 mod output;
 mod prompt;
 mod schedule;
@@ -92,6 +93,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             webhook,
             buckets,
         } => stats::run(&ctx, since.into(), webhook, buckets.into()),
+        Command::Metrics => metrics::run(&ctx),
         Command::Listen(args) => listen::run(&ctx, args),
         Command::Serve(args) => serve::run(&ctx, args),
         Command::Completions { shell } => generate::print_completions(shell),

@@ -38,6 +38,7 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
         print,
         watch,
         retain,
+        metrics_file,
     } = cmd;
     if cron && watch {
         return Err(CliError::usage(
@@ -74,6 +75,22 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
         ),
     };
     let key_file = ctx.key_file().map(absolute).transpose()?;
+    // Checked now, as `drain` would check it every run; a line break would end the crontab line.
+    let metrics_file = match metrics_file {
+        Some(p) if p.as_os_str().to_string_lossy().contains(['\n', '\r']) => {
+            return Err(CliError::usage(
+                "--metrics-file",
+                "a path with a line break cannot go into a schedule",
+            ))
+        }
+        Some(p) => {
+            super::metrics::MetricsFile::check(&p)?;
+            Some(std::path::absolute(&p).map_err(|e| {
+                CliError::failure(format!("cannot resolve the --metrics-file path: {e}"))
+            })?)
+        }
+        None => None,
+    };
     let private = Private {
         passphrase: ctx.passphrase(),
         proxy_env,
@@ -99,6 +116,7 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
         retain,
         env_file,
         key_file,
+        metrics_file,
     };
     if cron {
         if drain

@@ -10,6 +10,7 @@ pub mod headers;
 pub mod json_doc;
 pub mod json_scan;
 pub mod line;
+pub mod metrics_text;
 pub mod payload;
 pub mod proxy;
 pub mod retry;

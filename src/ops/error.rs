@@ -40,6 +40,7 @@ pub enum Action {
     ListTokens,
     RevokeToken,
     Authenticate,
+    Metrics,
     Open,
 }
 
@@ -73,6 +74,7 @@ impl Action {
             Action::ListTokens => "list API tokens",
             Action::RevokeToken => "revoke an API token",
             Action::Authenticate => "check an API token",
+            Action::Metrics => "read metrics",
             Action::Open => "open the database",
         }
     }

@@ -14,6 +14,7 @@ pub mod delivery;
 mod error;
 pub mod events;
 pub mod keys;
+pub mod metrics;
 pub mod targets;
 pub mod tokens;
 pub mod webhooks;

@@ -28,7 +28,7 @@ use super::{
     Disabled, Job, NewEvent, NewKey, NewToken, Outcome, PruneCount, PruneOptions, PruneReport,
     PruneRule, Recorded, Reset, Result, Rotated, SecretChange, Store, Webhook, WebhookFilter,
 };
-use super::{AttemptStat, DeliveryCounts};
+use super::{AttemptStat, DeliveryCounts, MetricsSnapshot};
 use crate::domain::allowlist::{AllowedTarget, TargetPolicy};
 use crate::domain::format::RoutingKey;
 use crate::domain::secret::SecretKey;
@@ -221,6 +221,12 @@ pub trait Backend: Send {
         since: Millis,
         webhook: Option<i64>,
     ) -> Result<(Vec<DeliveryCounts>, Vec<AttemptStat>)>;
+
+    /// `/metrics` and `webnet metrics`: deliveries by webhook and status, attempts by webhook
+    /// and result with their durations bucketed, what is due now, and the webhooks' health, in
+    /// `scope`, read at one moment (one read transaction) so the figures agree. `now` judges
+    /// what is due.
+    fn metrics(&self, scope: Scope, now: Millis) -> Result<MetricsSnapshot>;
 
     // ── Allowed destinations (operator-wide: no scope) ──────────────────────────────────────
 

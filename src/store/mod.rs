@@ -26,6 +26,10 @@ pub use types::{
     Delivery, DeliveryCounts, DeliveryFilter, NewEvent, NewKey, NewToken, Recorded, Reset, Rotated,
     SecretChange, Webhook, WebhookFilter, TOKEN_USE_RECORDED_EVERY,
 };
+pub use types::{
+    DurationHistogram, MetricsAttempts, MetricsDeliveries, MetricsFailing, MetricsSnapshot,
+    MetricsWebhook, MetricsWebhooks, DURATION_BUCKETS_MS,
+};
 
 /// The delivery state machine and outcome types live in `domain`; re-exported here, where the
 /// layers above have always found them.

@@ -256,3 +256,92 @@ pub struct NewToken<'a> {
     pub hash: &'a [u8; 32],
     pub hint: &'a str,
 }
+
+/// The upper bounds, in milliseconds, of the attempt-duration histogram's buckets (the last,
+/// `+Inf`, is implied): Prometheus's usual latency buckets, up to the 30 s a slow receiver may
+/// be given. Fixed, so a scrape's buckets never change.
+pub const DURATION_BUCKETS_MS: [i64; 12] = [
+    5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000,
+];
+
+/// What `/metrics` and `webnet metrics` show, read from the database at one moment
+/// ([`Backend::metrics`](super::Backend::metrics)): counts of the history it still holds, not
+/// running totals (pruning lowers them).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricsSnapshot {
+    /// Deliveries by customer, webhook and status.
+    pub deliveries: Vec<MetricsDeliveries>,
+    /// Attempts by customer, webhook and result.
+    pub attempts: Vec<MetricsAttempts>,
+    /// What is due now (leased deliveries included) and since when the oldest waits.
+    pub backlog: Backlog,
+    /// Webhooks per customer: how many are enabled, disabled and failing.
+    pub webhooks: Vec<MetricsWebhooks>,
+    /// Each enabled webhook whose attempts have failed since some time, with that time.
+    pub failing: Vec<MetricsFailing>,
+    /// Every attempt's duration, bucketed.
+    pub durations: DurationHistogram,
+}
+
+/// Which webhook a metrics row counts: by id (kept after it is deleted) and its name (the
+/// current one; for a deleted webhook, the one its latest delivery recorded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsWebhook {
+    pub customer: CustomerId,
+    /// `None` only for deliveries of webhooks deleted before schema version 5.
+    pub webhook: Option<i64>,
+    pub name: String,
+}
+
+/// Deliveries of one webhook with one status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsDeliveries {
+    pub webhook: MetricsWebhook,
+    pub status: DeliveryStatus,
+    pub count: u64,
+}
+
+/// Attempts of one webhook that succeeded (a 2xx answer) or failed (anything else).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsAttempts {
+    pub webhook: MetricsWebhook,
+    pub success: bool,
+    pub count: u64,
+}
+
+/// One customer's webhooks. `failing` counts enabled ones whose latest attempts all failed
+/// (`failing_since` is set); a disabled webhook is counted as disabled only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsWebhooks {
+    pub customer: CustomerId,
+    pub enabled: u64,
+    pub disabled: u64,
+    pub failing: u64,
+}
+
+/// An enabled webhook failing since `since` (ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsFailing {
+    pub webhook: MetricsWebhook,
+    pub since: Millis,
+}
+
+/// Attempt durations: `cumulative[i]` attempts took at most [`DURATION_BUCKETS_MS`]`[i]`;
+/// `count` is all of them (the `+Inf` bucket), `sum_ms` their total.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DurationHistogram {
+    pub cumulative: [u64; DURATION_BUCKETS_MS.len()],
+    pub count: u64,
+    pub sum_ms: i64,
+}
+
+impl DurationHistogram {
+    /// Adds another histogram's counts (one webhook's, read as one row).
+    pub fn add(&mut self, other: &DurationHistogram) {
+        for (mine, theirs) in self.cumulative.iter_mut().zip(other.cumulative) {
+            *mine += theirs;
+        }
+        self.count += other.count;
+        self.sum_ms += other.sum_ms;
+    }
+}

@@ -21,6 +21,7 @@ mod integrations;
 mod interactive;
 mod keys;
 mod listen;
+mod metrics;
 mod postgres;
 mod processes;
 mod proxy;

@@ -150,6 +150,11 @@ pub enum Command {
         #[arg(long, value_name = "N", default_value_t = 24, value_parser = number_in::<u16>(1..=200), allow_hyphen_values = true)]
         buckets: u16,
     },
+    /// Prometheus metrics of the database as text (deliveries by webhook and status, attempts,
+    /// what is due, failing webhooks, attempt durations), for node_exporter's textfile
+    /// collector or a quick look; a pinned --customer sees only its own
+    #[command(after_help = examples::METRICS)]
+    Metrics,
     /// A local receiver for developing yours: prints each event as it arrives, checks signatures
     #[command(after_help = examples::LISTEN)]
     Listen(ListenArgs),
@@ -343,6 +348,11 @@ pub struct DrainArgs {
     /// few seconds per run [default: keep everything]
     #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
     pub retain: Option<std::time::Duration>,
+    /// After the run (with --watch, also every 15 s) write Prometheus metrics (as `webnet
+    /// metrics` prints them) to this file, replacing it atomically: for node_exporter's textfile
+    /// collector. Its directory must exist
+    #[arg(long, value_name = "PATH", value_parser = values::db_path)]
+    pub metrics_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -387,6 +397,10 @@ pub enum ScheduleCommand {
         /// The scheduled drain also deletes history older than this (`drain --retain`, e.g. 90d)
         #[arg(long, value_name = "DURATION", value_parser = duration_word, allow_hyphen_values = true)]
         retain: Option<String>,
+        /// The scheduled drain writes Prometheus metrics to this file after each run (`drain
+        /// --metrics-file`; with --watch every 15 s)
+        #[arg(long, value_name = "PATH", value_parser = values::db_path)]
+        metrics_file: Option<std::path::PathBuf>,
     },
 }
 

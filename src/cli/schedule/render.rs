@@ -108,6 +108,8 @@ pub struct DrainCommand {
     pub env_file: Option<PathBuf>,
     /// `--key-file`, when the caller gave one (absolute).
     pub key_file: Option<PathBuf>,
+    /// `drain --metrics-file`, when given (absolute).
+    pub metrics_file: Option<PathBuf>,
 }
 
 impl DrainCommand {
@@ -131,6 +133,9 @@ impl DrainCommand {
         words.extend(extra.iter().map(|s| s.to_string()));
         if let Some(retain) = &self.retain {
             words.extend(["--retain".into(), retain.clone()]);
+        }
+        if let Some(file) = &self.metrics_file {
+            words.extend(["--metrics-file".into(), file.display().to_string()]);
         }
         words
     }
@@ -557,6 +562,7 @@ mod tests {
             retain: None,
             env_file: None,
             key_file: None,
+            metrics_file: None,
         };
         let a = cron_line(&drain("/srv/a.db"));
         assert!(a.ends_with("# webnet drain /srv/a.db"), "{a}");

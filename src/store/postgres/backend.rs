@@ -11,7 +11,8 @@ use crate::domain::time::Millis;
 use crate::domain::{CustomerId, Scope, Secret, WebhookSettings};
 use crate::store::{
     AllowedTargetRow, ApiToken, AttemptLog, AttemptStat, Backend, Backlog, Claim, Customer,
-    Delivery, DeliveryCounts, DeliveryFilter, Disabled, Job, NewEvent, NewKey, NewToken, Outcome,
+    Delivery, DeliveryCounts, DeliveryFilter, Disabled, Job, MetricsSnapshot, NewEvent, NewKey,
+    NewToken, Outcome,
     PruneCount, PruneOptions, PruneReport, PruneRule, Recorded, Reset, Result, Rotated,
     SecretChange, Store, Webhook, WebhookFilter,
 };
@@ -181,6 +182,10 @@ impl Backend for PgStore {
         webhook: Option<i64>,
     ) -> Result<(Vec<DeliveryCounts>, Vec<AttemptStat>)> {
         PgStore::stats(self, scope, since, webhook)
+    }
+
+    fn metrics(&self, scope: Scope, now: Millis) -> Result<MetricsSnapshot> {
+        PgStore::metrics(self, scope, now)
     }
 
     fn allow_target(

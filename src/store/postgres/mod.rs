@@ -15,6 +15,7 @@ mod customers;
 mod decode;
 mod history;
 mod keys;
+mod metrics;
 mod migrations;
 mod prune;
 mod record;

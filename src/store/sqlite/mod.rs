@@ -9,6 +9,7 @@ mod decode;
 mod handles;
 mod history;
 mod keys;
+mod metrics;
 mod migrations;
 mod pacer;
 mod prune;

@@ -43,14 +43,23 @@ _webnet() {
             webnet,listen)
                 cmd="webnet__subcmd__listen"
                 ;;
+            webnet,metrics)
+                cmd="webnet__subcmd__metrics"
+                ;;
             webnet,schedule)
                 cmd="webnet__subcmd__schedule"
+                ;;
+            webnet,serve)
+                cmd="webnet__subcmd__serve"
                 ;;
             webnet,stats)
                 cmd="webnet__subcmd__stats"
                 ;;
             webnet,targets)
                 cmd="webnet__subcmd__targets"
+                ;;
+            webnet,tokens)
+                cmd="webnet__subcmd__tokens"
                 ;;
             webnet,webhooks)
                 cmd="webnet__subcmd__webhooks"
@@ -148,14 +157,23 @@ _webnet() {
             webnet__subcmd__help,listen)
                 cmd="webnet__subcmd__help__subcmd__listen"
                 ;;
+            webnet__subcmd__help,metrics)
+                cmd="webnet__subcmd__help__subcmd__metrics"
+                ;;
             webnet__subcmd__help,schedule)
                 cmd="webnet__subcmd__help__subcmd__schedule"
+                ;;
+            webnet__subcmd__help,serve)
+                cmd="webnet__subcmd__help__subcmd__serve"
                 ;;
             webnet__subcmd__help,stats)
                 cmd="webnet__subcmd__help__subcmd__stats"
                 ;;
             webnet__subcmd__help,targets)
                 cmd="webnet__subcmd__help__subcmd__targets"
+                ;;
+            webnet__subcmd__help,tokens)
+                cmd="webnet__subcmd__help__subcmd__tokens"
                 ;;
             webnet__subcmd__help,webhooks)
                 cmd="webnet__subcmd__help__subcmd__webhooks"
@@ -201,6 +219,15 @@ _webnet() {
                 ;;
             webnet__subcmd__help__subcmd__targets,remove)
                 cmd="webnet__subcmd__help__subcmd__targets__subcmd__remove"
+                ;;
+            webnet__subcmd__help__subcmd__tokens,create)
+                cmd="webnet__subcmd__help__subcmd__tokens__subcmd__create"
+                ;;
+            webnet__subcmd__help__subcmd__tokens,list)
+                cmd="webnet__subcmd__help__subcmd__tokens__subcmd__list"
+                ;;
+            webnet__subcmd__help__subcmd__tokens,revoke)
+                cmd="webnet__subcmd__help__subcmd__tokens__subcmd__revoke"
                 ;;
             webnet__subcmd__help__subcmd__webhooks,create)
                 cmd="webnet__subcmd__help__subcmd__webhooks__subcmd__create"
@@ -283,6 +310,30 @@ _webnet() {
             webnet__subcmd__targets__subcmd__help,remove)
                 cmd="webnet__subcmd__targets__subcmd__help__subcmd__remove"
                 ;;
+            webnet__subcmd__tokens,create)
+                cmd="webnet__subcmd__tokens__subcmd__create"
+                ;;
+            webnet__subcmd__tokens,help)
+                cmd="webnet__subcmd__tokens__subcmd__help"
+                ;;
+            webnet__subcmd__tokens,list)
+                cmd="webnet__subcmd__tokens__subcmd__list"
+                ;;
+            webnet__subcmd__tokens,revoke)
+                cmd="webnet__subcmd__tokens__subcmd__revoke"
+                ;;
+            webnet__subcmd__tokens__subcmd__help,create)
+                cmd="webnet__subcmd__tokens__subcmd__help__subcmd__create"
+                ;;
+            webnet__subcmd__tokens__subcmd__help,help)
+                cmd="webnet__subcmd__tokens__subcmd__help__subcmd__help"
+                ;;
+            webnet__subcmd__tokens__subcmd__help,list)
+                cmd="webnet__subcmd__tokens__subcmd__help__subcmd__list"
+                ;;
+            webnet__subcmd__tokens__subcmd__help,revoke)
+                cmd="webnet__subcmd__tokens__subcmd__help__subcmd__revoke"
+                ;;
             webnet__subcmd__webhooks,create)
                 cmd="webnet__subcmd__webhooks__subcmd__create"
                 ;;
@@ -350,7 +401,7 @@ _webnet() {
 
     case "${cmd}" in
         webnet)
-            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version customers webhooks emit drain deliveries stats listen schedule key targets db completions help"
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version customers webhooks emit drain deliveries stats metrics listen serve schedule key targets tokens db completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1028,7 +1079,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__drain)
-            opts="-q -h -V --watch --max-time --limit --concurrency --quiet --summary-every --retain --db --key-file --output --customer --allow-private-targets --proxy --help --version"
+            opts="-q -h -V --watch --max-time --limit --concurrency --quiet --summary-every --retain --metrics-file --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1051,6 +1102,10 @@ _webnet() {
                     return 0
                     ;;
                 --retain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1136,7 +1191,7 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__help)
-            opts="customers webhooks emit drain deliveries stats listen schedule key targets db completions help"
+            opts="customers webhooks emit drain deliveries stats metrics listen serve schedule key targets tokens db completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1415,6 +1470,20 @@ _webnet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        webnet__subcmd__help__subcmd__metrics)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         webnet__subcmd__help__subcmd__schedule)
             opts="install"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1432,6 +1501,20 @@ _webnet() {
         webnet__subcmd__help__subcmd__schedule__subcmd__install)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1500,6 +1583,62 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__help__subcmd__targets__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__help__subcmd__tokens)
+            opts="create list revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__help__subcmd__tokens__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__help__subcmd__tokens__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__help__subcmd__tokens__subcmd__revoke)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1857,6 +1996,40 @@ _webnet() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        webnet__subcmd__metrics)
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         webnet__subcmd__schedule)
             opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version install help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1934,13 +2107,59 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__schedule__subcmd__install)
-            opts="-h -V --cron --systemd --print --watch --retain --db --key-file --output --customer --allow-private-targets --proxy --help --version"
+            opts="-h -V --cron --systemd --print --watch --retain --metrics-file --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --retain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__serve)
+            opts="-h -V --listen --no-worker --concurrency --public-metrics --db --key-file --output --customer --allow-private-targets --proxy --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2194,6 +2413,216 @@ _webnet() {
             return 0
             ;;
         webnet__subcmd__targets__subcmd__remove)
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__tokens)
+            opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version create list revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__tokens__subcmd__create)
+            opts="-h -V --name --admin --read-only --db --key-file --output --customer --allow-private-targets --proxy --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__tokens__subcmd__help)
+            opts="create list revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__tokens__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__tokens__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__tokens__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__tokens__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__tokens__subcmd__list)
+            opts="-h -V --all --db --key-file --output --customer --allow-private-targets --proxy --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        webnet__subcmd__tokens__subcmd__revoke)
             opts="-h -V --db --key-file --output --customer --allow-private-targets --proxy --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

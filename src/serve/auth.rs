@@ -27,7 +27,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Bearer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        if let Some(header) = parts.headers.get(AUTHORIZATION) {
+        Bearer::from_headers(&parts.headers)
+    }
+}
+
+impl Bearer {
+    pub fn from_headers(headers: &axum::http::HeaderMap) -> Result<Bearer, ApiError> {
+        if let Some(header) = headers.get(AUTHORIZATION) {
             let text = header.to_str().unwrap_or("");
             let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
             let token = token.trim();

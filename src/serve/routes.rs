@@ -12,10 +12,14 @@ use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::auth::{Access, Bearer};
 use super::error::{ApiError, ApiResult};
 use super::state::AppState;
 use super::{deliveries, events, webhooks};
 use crate::domain::Scope;
+use crate::ops;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::HeaderMap;
 
 pub fn router(state: Arc<AppState>) -> Router {
     let mut r = Router::new();
@@ -40,6 +44,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(deliveries::retry),
         ),
         ("/api/v1/events/", post(events::create)),
+        ("/metrics/", get(metrics)),
     ];
     for (path, route) in routes {
         let route = route.fallback(method_not_allowed);
@@ -68,6 +73,32 @@ async fn health(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
             Ok(Json(json!({ "status": "ok" })))
         })
         .await
+}
+
+/// `GET /metrics`: the Prometheus text of `webnet metrics`, for every customer: an admin
+/// token, or none with `--public-metrics`.
+async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> ApiResult<Response> {
+    let text = if state.public_metrics {
+        state
+            .with_store(|store, now| Ok(ops::metrics::render(store, Scope::All, now)?))
+            .await?
+    } else {
+        let bearer = Bearer::from_headers(&headers)?;
+        state
+            .call(bearer, Access::Admin, |store, _| {
+                Ok(ops::metrics::render(
+                    store,
+                    Scope::All,
+                    crate::delivery::system_clock(),
+                )?)
+            })
+            .await?
+    };
+    Ok((
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        text,
+    )
+        .into_response())
 }
 
 /// `serve: GET /api/v1/webhooks/ 200 3ms` (the path without its query, which may hold

@@ -101,9 +101,10 @@ pub async fn create(
             };
             let policy = ops::target_policy(store, allow_private)?;
             match ops::webhooks::create(store, &policy, customer, &draft, now(store)) {
-                Err(ops::Error::Store { source, .. })
-                    if matches!(source, crate::store::StoreError::NotFound { .. }) =>
-                {
+                Err(ops::Error::Store {
+                    source: crate::store::StoreError::NotFound { .. },
+                    ..
+                }) => {
                     Err(ApiError::invalid(
                         "customer",
                         format!("Invalid pk \"{}\" - object does not exist.", customer.0),

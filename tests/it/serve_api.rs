@@ -595,3 +595,61 @@ fn huge_post(srv: &Server, path: &str, token: &str) -> (u16, String) {
     let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
     (status, body)
 }
+
+#[test]
+fn metrics_need_an_admin_token_unless_public_and_promtool_accepts_them() {
+    let env = Env::local();
+    let c = env.customer("acme");
+    let rx = Receiver::ok();
+    env.local_webhook(c, "ops", &rx.url("/"), &[]);
+    env.run(&["emit", "job.completed", "--customer", "1"]).ok();
+    let admin = token(&env, &["--admin"]);
+    let acme = token(&env, &["--customer", "1"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    let r = srv.get("/metrics", &admin);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    assert!(
+        r.body.contains("webnet_deliveries{customer=\"1\",webhook=\"1\",webhook_name=\"ops\",status=\"success\"} 1"),
+        "{}",
+        r.body
+    );
+    assert_eq!(srv.get("/metrics", &acme).status, 403);
+    assert_eq!(srv.call("GET", "/metrics", None, None).status, 401);
+    let public = Server::start(&env, &["--no-worker", "--public-metrics"]);
+    let open = public.call("GET", "/metrics", None, None);
+    assert_eq!(open.status, 200);
+    assert_eq!(open.body, r.body, "the same text");
+    match std::process::Command::new("promtool")
+        .arg("--version")
+        .output()
+    {
+        Err(_) => crate::skipped!("SKIPPED promtool check of /metrics: promtool is not installed"),
+        Ok(_) => {
+            let mut check = std::process::Command::new("promtool")
+                .args(["check", "metrics"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write;
+            check
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(r.body.as_bytes())
+                .unwrap();
+            let out = check.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}

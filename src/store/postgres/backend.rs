@@ -12,9 +12,8 @@ use crate::domain::{CustomerId, Scope, Secret, WebhookSettings};
 use crate::store::{
     AllowedTargetRow, ApiToken, AttemptLog, AttemptStat, Backend, Backlog, Claim, Customer,
     Delivery, DeliveryCounts, DeliveryFilter, Disabled, Job, MetricsSnapshot, NewEvent, NewKey,
-    NewToken, Outcome,
-    PruneCount, PruneOptions, PruneReport, PruneRule, Recorded, Reset, Result, Rotated,
-    SecretChange, Store, Webhook, WebhookFilter,
+    NewToken, Outcome, PruneCount, PruneOptions, PruneReport, PruneRule, Recorded, Reset, Result,
+    Rotated, SecretChange, Store, Webhook, WebhookFilter,
 };
 
 impl Backend for PgStore {

@@ -72,8 +72,9 @@ impl ApiError {
             | ApiError::NotFound(m)
             | ApiError::Conflict(m)
             | ApiError::UnsupportedMediaType(m)
-            | ApiError::Unavailable(m)
-            | ApiError::Internal(m) => detail(m),
+            | ApiError::Unavailable(m) => detail(m),
+            // The detail goes to the server's log (see `into_response`), not to the client.
+            ApiError::Internal(_) => detail("Internal server error; the server's log says more."),
             ApiError::MethodNotAllowed => detail("Method not allowed."),
             ApiError::TooLarge => detail("Request body over 1 MiB refused."),
             ApiError::Timeout => detail("The request body did not arrive in time."),
@@ -102,6 +103,9 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::Internal(m) = &self {
+            eprintln!("serve: error: {}", crate::domain::text::error_line(m));
+        }
         let status = self.status();
         let mut response = (status, axum::Json(self.body())).into_response();
         let headers = response.headers_mut();

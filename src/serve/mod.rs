@@ -93,9 +93,12 @@ pub fn run(store: Store, opts: Options, ready: impl FnOnce(SocketAddr)) -> Resul
         drop(worker_store);
         None
     };
+    let signals = runtime
+        .block_on(async { http::Signals::new() })
+        .map_err(ServeError::Start)?;
     ready(addr);
     let app = routes::router(Arc::clone(&state));
-    let served = runtime.block_on(http::serve(listener, app));
+    let served = runtime.block_on(http::serve(listener, app, signals));
     if let Some(w) = worker {
         w.stop();
     }

@@ -80,13 +80,15 @@ pub async fn create(
     bearer: Bearer,
     JsonBody(body): JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let mut f = Fields::new(object(body)?);
-    let customer = f.integer("customer")?;
-    let draft = draft(&mut f)?;
-    f.finish()?;
     let allow_private = state.sending.allow_private;
     let webhook = state
         .call(bearer, Access::Write, move |store, grant| {
+            // Read after the token is checked: a token that may not write gets 403, not a
+            // verdict on its body.
+            let mut f = Fields::new(object(body)?);
+            let customer = f.integer("customer")?;
+            let draft = draft(&mut f)?;
+            f.finish()?;
             let customer = match (grant.scope, customer) {
                 (Scope::All, Some(c)) => CustomerId(c),
                 (Scope::All, None) => {
@@ -175,6 +177,15 @@ fn settings(f: &mut Fields) -> ApiResult<WebhookPatch> {
         })?);
     }
     if let Some(headers) = f.string_map("headers")? {
+        if let Some((name, _)) = headers
+            .iter()
+            .find(|(_, v)| v == crate::domain::headers::REDACTED)
+        {
+            return Err(ApiError::invalid(
+                "headers",
+                format!("{name}: \"{}\" is what responses show in place of a credential; send the real value, or leave \"headers\" out to keep them as they are", crate::domain::headers::REDACTED),
+            ));
+        }
         p.clear_headers = true;
         p.headers = headers;
     }
@@ -217,19 +228,22 @@ pub async fn patch(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
     let id = path_id(&id)?;
-    let mut f = Fields::new(object(body)?);
-    f.ignore(READ_ONLY);
-    let customer = f.integer("customer")?;
-    let mut p = settings(&mut f)?;
-    p.name = f.string("name")?;
-    if let Some(url) = f.string("url")? {
-        p.url = Some(WebhookUrl::parse_form(&url)?);
-    }
-    if let Some(types) = f.strings("event_types")? {
-        p.event_types = Some(parse_event_types(&types)?);
-    }
-    f.finish()?;
-    update(state, bearer, id, customer, p).await
+    update(state, bearer, id, move || {
+        let mut f = Fields::new(object(body)?);
+        f.ignore(READ_ONLY);
+        let customer = f.integer("customer")?;
+        let mut p = settings(&mut f)?;
+        p.name = f.string("name")?;
+        if let Some(url) = f.string("url")? {
+            p.url = Some(WebhookUrl::parse_form(&url)?);
+        }
+        if let Some(types) = f.strings("event_types")? {
+            p.event_types = Some(parse_event_types(&types)?);
+        }
+        f.finish()?;
+        Ok((customer, p))
+    })
+    .await
 }
 
 /// `PUT`: the whole webhook as a create body gives it; settings left out return to their
@@ -241,6 +255,11 @@ pub async fn put(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
     let id = path_id(&id)?;
+    update(state, bearer, id, move || whole(body)).await
+}
+
+/// A PUT body as a patch that sets everything.
+fn whole(body: Value) -> ApiResult<(Option<i64>, WebhookPatch)> {
     let mut f = Fields::new(object(body)?);
     let customer = f.integer("customer")?;
     let secret_given = f.has("secret");
@@ -276,19 +295,20 @@ pub async fn put(
             },
             routing_key: d.routing_key.clone(),
         };
-    update(state, bearer, id, customer, p).await
+    Ok((customer, p))
 }
 
+/// Reads the body with `parse` once the token may write, then applies it.
 async fn update(
     state: Arc<AppState>,
     bearer: Bearer,
     id: i64,
-    customer: Option<i64>,
-    p: WebhookPatch,
+    parse: impl FnOnce() -> ApiResult<(Option<i64>, WebhookPatch)> + Send + 'static,
 ) -> ApiResult<Json<Value>> {
     let allow_private = state.sending.allow_private;
     state
         .call(bearer, Access::Write, move |store, grant| {
+            let (customer, p) = parse()?;
             let current = ops::webhooks::show(store, grant.scope, id)?;
             if customer.is_some_and(|c| c != current.customer.0) {
                 return Err(ApiError::invalid(

@@ -653,3 +653,41 @@ fn metrics_need_an_admin_token_unless_public_and_promtool_accepts_them() {
         }
     }
 }
+
+#[test]
+fn a_credential_shown_redacted_and_sent_back_is_refused_not_stored() {
+    let env = Env::new();
+    env.customer("acme");
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    let mut body = spec_body();
+    body["enabled"] = json!(false);
+    body["headers"] = json!({"Authorization": "Bearer real-credential", "X-Team": "ops"});
+    let created = srv.post("/api/v1/webhooks/", &admin, &body).expect(201);
+    assert_eq!(created["headers"]["Authorization"], "[redacted]");
+    assert!(!srv.log().join("\n").contains("real-credential"));
+    // The usual GET, edit, PUT round trip sends the placeholder back.
+    let id = created["id"].as_i64().unwrap();
+    let mut edited = created.clone();
+    edited["timeout_seconds"] = json!(20);
+    let r = srv.call(
+        "PUT",
+        &format!("/api/v1/webhooks/{id}/"),
+        Some(&admin),
+        Some(&edited),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.json()["headers"][0]
+            .as_str()
+            .unwrap()
+            .contains("Authorization"),
+        "{}",
+        r.body
+    );
+    let shown = env
+        .run(&["webhooks", "show", &id.to_string(), "--output", "json"])
+        .ok()
+        .json();
+    assert_eq!(shown["timeout_seconds"], 10, "nothing changed");
+}

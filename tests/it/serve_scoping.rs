@@ -176,6 +176,8 @@ fn a_read_only_token_reads_but_every_write_is_403() {
         }
         let create = json!({"customer": 1, "name": "n", "url": "https://n.example.com/", "event_types": ["job.failed"]});
         assert_eq!(srv.post("/api/v1/webhooks/", t, &create).status, 403);
+        // The token is judged before the body: an empty one is 403 too, not 400.
+        assert_eq!(srv.post("/api/v1/webhooks/", t, &json!({})).status, 403);
         assert_eq!(
             srv.post(
                 "/api/v1/events/",

@@ -1,56 +1,47 @@
-//! This process's own handles on its database files, held until the last connection to a
-//! file closes. POSIX record locks belong to the process, not the descriptor: closing any
-//! descriptor of a file releases every lock the process holds on it, SQLite's included. A
-//! process with two connections open (the server's pool, a drain's engine) that closed one
-//! connection's handle would leave the other unprotected: another process finishing then
-//! checkpoints and resets the WAL, and the connection still open here goes on reading its old
-//! snapshot. So a handle given back while other connections to the same file are open is kept
-//! here, and all of them are closed with the last.
+//! This process's own handle on each database file, shared by all its connections to that
+//! file and closed with the last of them. POSIX record locks belong to the process, not the
+//! descriptor: closing any descriptor of a file releases every lock the process holds on it,
+//! SQLite's included. A process with several connections open (the server's pool, a drain's
+//! engine) that closed one connection's own handle would leave the others unprotected: another
+//! process finishing would then checkpoint and reset the WAL, and a connection still open here
+//! would go on reading its old snapshot. So a file is opened once per process while any
+//! connection to it is open (found again by device and inode, without opening it), and every
+//! connection holds the same `Arc<File>`.
+//!
+//! (The flock that serializes migrations and key rotations is per open file, so connections
+//! of one process share it: they never migrate at the same time anyway — a server opens its
+//! connections one at a time.)
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
-use std::sync::Mutex;
+use std::path::Path;
+use std::sync::{Arc, Mutex, Weak};
 
-#[derive(Default)]
-struct Held {
-    open: usize,
-    kept: Vec<File>,
+/// Open files by (device, inode), and whether each was opened read-only.
+type Open = HashMap<(u64, u64), (Weak<File>, bool)>;
+
+static HANDLES: Mutex<Option<Open>> = Mutex::new(None);
+
+/// The handle this process already has on the file at `path`, if a connection to it is open:
+/// `(file, read_only)`.
+pub fn existing(path: &Path) -> Option<(Arc<File>, bool)> {
+    let meta = std::fs::metadata(path).ok()?;
+    let guard = HANDLES.lock().ok()?;
+    let (weak, read_only) = guard.as_ref()?.get(&(meta.dev(), meta.ino()))?;
+    Some((weak.upgrade()?, *read_only))
 }
 
-static HANDLES: Mutex<Option<HashMap<(u64, u64), Held>>> = Mutex::new(None);
-
-fn key(file: &File) -> Option<(u64, u64)> {
-    file.metadata().ok().map(|m| (m.dev(), m.ino()))
-}
-
-/// A connection to `file`'s database opened: counted until [`closing`].
-pub fn opened(file: File) -> File {
-    if let (Some(k), Ok(mut map)) = (key(&file), HANDLES.lock()) {
-        map.get_or_insert_with(HashMap::new)
-            .entry(k)
-            .or_default()
-            .open += 1;
+/// A newly opened handle, shared from now on.
+pub fn register(file: File, read_only: bool) -> Arc<File> {
+    let file = Arc::new(file);
+    if let (Ok(meta), Ok(mut guard)) = (file.metadata(), HANDLES.lock()) {
+        let map = guard.get_or_insert_with(HashMap::new);
+        // Entries of closed files are dropped as new ones come.
+        map.retain(|_, (w, _)| w.strong_count() > 0);
+        map.insert((meta.dev(), meta.ino()), (Arc::downgrade(&file), read_only));
     }
     file
-}
-
-/// A connection to `file`'s database closed: the handle is kept while others are open, and
-/// closed with every kept one after the last.
-pub fn closing(file: File) {
-    let Some(k) = key(&file) else { return };
-    let Ok(mut guard) = HANDLES.lock() else {
-        return;
-    };
-    let map = guard.get_or_insert_with(HashMap::new);
-    let Some(held) = map.get_mut(&k) else { return };
-    held.open = held.open.saturating_sub(1);
-    if held.open > 0 {
-        held.kept.push(file);
-    } else {
-        // The last one: every handle (this and the kept) closes as the entry goes.
-        map.remove(&k);
-    }
 }
 
 #[cfg(test)]
@@ -58,22 +49,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn handles_are_kept_until_the_last_connection_closes() {
+    fn a_file_is_opened_once_while_any_connection_holds_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.db");
-        let open = || opened(File::create(&path).unwrap());
-        let (a, b) = (open(), open());
-        let k = key(&a).unwrap();
-        let count = || {
-            HANDLES
-                .lock()
-                .unwrap()
-                .as_ref()
-                .and_then(|m| m.get(&k).map(|h| (h.open, h.kept.len())))
-        };
-        closing(a);
-        assert_eq!(count(), Some((1, 1)), "kept while b is open");
-        closing(b);
-        assert_eq!(count(), None, "all closed with the last");
+        assert!(existing(&path).is_none());
+        let a = register(File::create(&path).unwrap(), false);
+        let (b, read_only) = existing(&path).expect("found again");
+        assert!(Arc::ptr_eq(&a, &b) && !read_only);
+        drop(a);
+        assert!(existing(&path).is_some(), "b still holds it");
+        drop(b);
+        assert!(existing(&path).is_none(), "closed with the last");
     }
 }

@@ -22,7 +22,6 @@ mod tokens;
 mod webhooks;
 
 use std::fs::OpenOptions;
-use std::io::Read;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -64,7 +63,7 @@ pub struct SqliteStore {
     /// still open here (one then reads a stale snapshot for good): so on drop it is closed
     /// only once no other connection to the file is open in this process ([`handles`]).
     /// `None` only while being dropped.
-    file: Option<std::fs::File>,
+    file: Option<std::sync::Arc<std::fs::File>>,
     /// How long a write waits for another process's lock ([`super::busy_timeout`]).
     busy_timeout: Duration,
 }
@@ -112,37 +111,13 @@ impl SqliteStore {
         }
         // Create the file ourselves so it is 0600 from the first byte; SQLite gives its WAL and
         // shared-memory files the same mode.
-        let mut read_only = false;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(create)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)
-            .or_else(|e| {
-                // A write-protected file or read-only file system can still be read: commands
-                // that only read work; writes fail with a clear message.
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
-                ) && path.exists()
-                {
-                    read_only = true;
-                    OpenOptions::new().read(true).open(path)
-                } else {
-                    Err(e)
-                }
-            })
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound if !create => StoreError::Missing {
-                    path: path.to_path_buf(),
-                },
-                _ if path.is_dir() => StoreError::IsDirectory {
-                    path: path.to_path_buf(),
-                },
-                _ => io(e),
-            })?;
+        let (file, read_only) = match handles::existing(path) {
+            Some(held) => held,
+            None => {
+                let (file, read_only) = open_file(path, create)?;
+                (handles::register(file, read_only), read_only)
+            }
+        };
         if !create && file.metadata().map_err(io)?.len() == 0 {
             // An empty file (made by `touch`, or by a creating command that has not set it up
             // yet: wait for that, under the flock it holds meanwhile) is not a database yet.
@@ -185,7 +160,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             passphrase,
             key_file: None,
-            file: Some(handles::opened(file)),
+            file: Some(file),
             busy_timeout,
         };
         if read_only {
@@ -204,33 +179,45 @@ impl SqliteStore {
             // First use or an upgrade: one process at a time checks, switches to WAL and
             // migrates, so concurrent first runs never see a half-made file. (flock is separate
             // from SQLite's own POSIX locks.)
-            let mut file = store.file.as_ref().ok_or_else(|| io(closed()))?;
+            let file = store.file.clone().ok_or_else(|| io(closed()))?;
             file.lock().map_err(io)?;
-            let mut header = [0u8; 16];
-            let n = file.read(&mut header).map_err(io)?;
-            if n > 0 && (n < 16 || &header != b"SQLite format 3\0") {
-                return Err(StoreError::NotOurs {
-                    path: path.to_path_buf(),
-                });
-            }
-            store.check_ownership()?;
-            if n == 0 {
-                // A new file: free pages can be handed back to the file system after pruning
-                // (`deliveries prune`). This must be set before the first table exists.
-                store
-                    .conn
-                    .pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
-            }
-            store.conn.pragma_update(None, "journal_mode", "WAL")?;
-            migrations::migrate(&mut store.conn, &store.path)?;
-            if let Some(f) = &store.file {
-                f.unlock().map_err(io)?;
-            }
+            let migrated = store.migrate_locked(&file);
+            // Unlocked on every path: the handle may outlive this store (shared, [`handles`]).
+            let unlocked = file.unlock().map_err(io);
+            migrated?;
+            unlocked?;
         }
         // Per-connection settings. FULL: a recorded event survives power loss, not only a crash.
         store.conn.pragma_update(None, "synchronous", "FULL")?;
         store.conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(store)
+    }
+
+    /// Under the migration flock: refuses a file that is not SQLite's or not ours, then
+    /// switches to WAL and migrates.
+    fn migrate_locked(&mut self, file: &std::fs::File) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        let io = |source| StoreError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let mut header = [0u8; 16];
+        // At offset 0 whatever the shared handle's position (`read_at`, not `read`).
+        let n = file.read_at(&mut header, 0).map_err(io)?;
+        if n > 0 && (n < 16 || &header != b"SQLite format 3\0") {
+            return Err(StoreError::NotOurs {
+                path: self.path.clone(),
+            });
+        }
+        self.check_ownership()?;
+        if n == 0 {
+            // A new file: free pages can be handed back to the file system after pruning
+            // (`deliveries prune`). This must be set before the first table exists.
+            self.conn
+                .pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+        }
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        migrations::migrate(&mut self.conn, &self.path)
     }
 
     /// The fast path of every run: the file is ours, in WAL mode, and fully migrated.
@@ -344,8 +331,48 @@ impl Drop for SqliteStore {
         if let Ok(placeholder) = Connection::open_in_memory() {
             drop(std::mem::replace(&mut self.conn, placeholder));
         }
-        if let Some(file) = self.file.take() {
-            handles::closing(file);
-        }
+        // The file's handle closes with the last connection of this process ([`handles`]).
+        drop(self.file.take());
     }
+}
+
+/// Opens the database file itself (creating it, mode 0600, if `create`): read-write, or
+/// read-only when the file or its file system is write-protected (`true`).
+fn open_file(path: &Path, create: bool) -> Result<(std::fs::File, bool)> {
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut read_only = false;
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .or_else(|e| {
+            // A write-protected file or read-only file system can still be read: commands
+            // that only read work; writes fail with a clear message.
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ) && path.exists()
+            {
+                read_only = true;
+                OpenOptions::new().read(true).open(path)
+            } else {
+                Err(e)
+            }
+        })
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound if !create => StoreError::Missing {
+                path: path.to_path_buf(),
+            },
+            _ if path.is_dir() => StoreError::IsDirectory {
+                path: path.to_path_buf(),
+            },
+            _ => io(e),
+        })?;
+    Ok((file, read_only))
 }

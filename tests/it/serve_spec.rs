@@ -9,7 +9,26 @@ use crate::common::receiver::{Receiver, Reply};
 use crate::common::server::{token, Server};
 use crate::common::Env;
 
-const SPEC: &str = include_str!("../../../shared/spec/webhook-integration.md");
+/// The spec's text, as checked in (the original lives beside the repository, in
+/// `../shared/spec/`, where one exists: `the_spec_copy_matches_the_spec` compares them).
+const SPEC: &str = include_str!("../spec/webhook-integration.md");
+
+#[test]
+fn the_spec_copy_matches_the_spec() {
+    let spec = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/spec/webhook-integration.md");
+    let Ok(text) = std::fs::read_to_string(&spec) else {
+        crate::skipped!(
+            "SKIPPED the_spec_copy_matches_the_spec: {} is not beside the repository",
+            spec.display()
+        );
+        return;
+    };
+    assert_eq!(
+        text, SPEC,
+        "tests/spec/webhook-integration.md is not the spec's text: copy it again"
+    );
+}
 
 /// An HTTP request as the spec writes one in a ```bash block: `METHOD PATH`, header lines,
 /// a blank line, a JSON body.

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use serde_json::Value;
@@ -12,8 +12,8 @@ use serde_json::Value;
 use super::auth::{Access, Bearer};
 use super::error::ApiResult;
 use super::page::{Page, Query};
+use super::path::Id;
 use super::state::AppState;
-use super::webhooks::path_id;
 use crate::cli::views::delivery_json;
 use crate::domain::{CustomerId, EventType, Scope};
 use crate::ops::{self, Sending};
@@ -53,12 +53,7 @@ pub async fn list(
         .await
 }
 
-pub async fn show(
-    State(state): Shared,
-    bearer: Bearer,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let id = path_id(&id)?;
+pub async fn show(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult<Json<Value>> {
     state
         .call(bearer, Access::Read, move |store, grant| {
             let (d, attempts) = ops::deliveries::show(store, grant.scope, id)?;
@@ -68,15 +63,10 @@ pub async fn show(
 }
 
 /// `POST …/retry/`: one attempt now; 200 with the delivery as it is after it.
-pub async fn retry(
-    State(state): Shared,
-    bearer: Bearer,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let id = path_id(&id)?;
+pub async fn retry(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult<Json<Value>> {
     let sending = state.sending.clone();
     state
-        .call(bearer, Access::Write, move |store, grant| {
+        .call_sending(bearer, move |store, grant| {
             let sending = Sending {
                 scope: grant.scope,
                 concurrency: 1,

@@ -99,7 +99,7 @@ fn validate(
     let mut bad = false;
     for doc in docs {
         if let (Scope::Customer(own), Some(named)) =
-            (scope, doc.get("customer").and_then(Value::as_i64))
+            (scope, doc.get("customer").and_then(named_customer))
         {
             if named != own.0 {
                 return Err(ApiError::Forbidden(format!(
@@ -123,5 +123,15 @@ fn validate(
         (false, _) => Ok(events),
         (true, true) => Err(ApiError::InvalidBody(Value::Array(errors))),
         (true, false) => Err(ApiError::InvalidBody(errors.pop().unwrap_or(Value::Null))),
+    }
+}
+
+/// The customer an event names, however it is written (`2`, `2.0`, `"2"`): another customer's
+/// is 403 even when its form is wrong too.
+fn named_customer(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
     }
 }

@@ -15,6 +15,7 @@ mod events;
 mod fields;
 mod http;
 mod page;
+mod path;
 mod routes;
 mod state;
 mod webhooks;

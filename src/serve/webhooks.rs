@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde_json::Value;
@@ -13,6 +13,7 @@ use super::body::{object, JsonBody};
 use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
 use super::page::{Page, Query};
+use super::path::Id;
 use super::state::AppState;
 use crate::cli::views::{delivery_json, webhook_json};
 use crate::domain::format::{PayloadFormat, RoutingKey};
@@ -202,12 +203,7 @@ fn settings(f: &mut Fields) -> ApiResult<WebhookPatch> {
     Ok(p)
 }
 
-pub async fn show(
-    State(state): Shared,
-    bearer: Bearer,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let id = path_id(&id)?;
+pub async fn show(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult<Json<Value>> {
     state
         .call(bearer, Access::Read, move |store, grant| {
             Ok(Json(webhook_json(&ops::webhooks::show(
@@ -224,10 +220,9 @@ pub async fn show(
 pub async fn patch(
     State(state): Shared,
     bearer: Bearer,
-    Path(id): Path<String>,
+    Id(id): Id,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
-    let id = path_id(&id)?;
     update(state, bearer, id, move || {
         let mut f = Fields::new(object(body)?);
         f.ignore(READ_ONLY);
@@ -251,10 +246,9 @@ pub async fn patch(
 pub async fn put(
     State(state): Shared,
     bearer: Bearer,
-    Path(id): Path<String>,
+    Id(id): Id,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Value>> {
-    let id = path_id(&id)?;
     update(state, bearer, id, move || whole(body)).await
 }
 
@@ -322,12 +316,7 @@ async fn update(
         .await
 }
 
-pub async fn delete(
-    State(state): Shared,
-    bearer: Bearer,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    let id = path_id(&id)?;
+pub async fn delete(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult<StatusCode> {
     state
         .call(bearer, Access::Write, move |store, grant| {
             ops::webhooks::delete(store, grant.scope, id, now(store))?;
@@ -337,15 +326,10 @@ pub async fn delete(
 }
 
 /// `POST …/test/`: a signed `webhook.test` sent now; 200 with the test delivery as recorded.
-pub async fn test(
-    State(state): Shared,
-    bearer: Bearer,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let id = path_id(&id)?;
+pub async fn test(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult<Json<Value>> {
     let sending = state.sending.clone();
     state
-        .call(bearer, Access::Write, move |store, grant| {
+        .call_sending(bearer, move |store, grant| {
             let sending = Sending {
                 scope: grant.scope,
                 concurrency: 1,
@@ -356,12 +340,4 @@ pub async fn test(
             Ok(Json(delivery_json(&d, Some(&attempts))))
         })
         .await
-}
-
-/// An id in a path: a positive whole number, else 404 (as an unknown route).
-pub fn path_id(text: &str) -> ApiResult<i64> {
-    text.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::NotFound("Not found.".into()))
 }

@@ -400,6 +400,12 @@ fn bad_input_is_a_clear_4xx_and_changes_nothing() {
         raw("GET", "/api/v1/webhooks/abc/", &json_header, b"").0,
         404
     );
+    for path in [
+        "/api/v1/webhooks/%FF/",
+        "/api/v1/webhook-deliveries/99999999999999999999/",
+    ] {
+        assert_eq!(raw("GET", path, &json_header, b"").0, 404, "{path}");
+    }
     assert_eq!(raw("DELETE", "/api/v1/webhooks/", &json_header, b"").0, 405);
     assert_eq!(
         raw(

@@ -13,6 +13,8 @@ use super::auth::{Access, Bearer};
 use super::error::ApiResult;
 use super::page::{Page, Query};
 use super::path::Id;
+#[allow(unused_imports)]
+use super::schema::*;
 use super::state::AppState;
 use crate::cli::views::delivery_json;
 use crate::domain::{CustomerId, EventType, Scope};
@@ -21,6 +23,9 @@ use crate::store::{DeliveryFilter, DeliveryStatus};
 
 type Shared = State<Arc<AppState>>;
 
+#[utoipa::path(get, path = "/api/v1/webhook-deliveries/", tag = "deliveries",
+    params(("page" = Option<u32>, Query, description = "From 1"), ("page_size" = Option<u32>, Query, description = "Default 50, at most 100"), ("webhook" = Option<i64>, Query), ("status" = Option<String>, Query, description = "pending, retrying, success or failed"), ("event_type" = Option<String>, Query), ("customer" = Option<i64>, Query, description = "Admin tokens: one customer's")),
+    responses((status = 200, description = "A page of deliveries, newest first", body = DeliveryPage), (status = 400, description = "Invalid input, by field", body = FieldErrors), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 404, description = "No such id for this token", body = Detail)), security(("token" = [])))]
 pub async fn list(
     State(state): Shared,
     bearer: Bearer,
@@ -53,6 +58,8 @@ pub async fn list(
         .await
 }
 
+#[utoipa::path(get, path = "/api/v1/webhook-deliveries/{id}/", tag = "deliveries", params(("id" = i64, Path, description = "The id")),
+    responses((status = 200, description = "The delivery with its attempt_log", body = Delivery), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 404, description = "No such id for this token", body = Detail)), security(("token" = [])))]
 pub async fn show(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult<Json<Value>> {
     state
         .call(bearer, Access::Read, move |store, grant| {
@@ -63,6 +70,8 @@ pub async fn show(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult
 }
 
 /// `POST …/retry/`: one attempt now; 200 with the delivery as it is after it.
+#[utoipa::path(post, path = "/api/v1/webhook-deliveries/{id}/retry/", tag = "deliveries", params(("id" = i64, Path, description = "The id")),
+    responses((status = 200, description = "Sent now; the delivery as it is after", body = Delivery), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail), (status = 404, description = "No such id for this token", body = Detail), (status = 409, description = "Not failed or retrying, or its webhook is disabled or deleted", body = Detail)), security(("token" = [])))]
 pub async fn retry(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult<Json<Value>> {
     let sending = state.sending.clone();
     state

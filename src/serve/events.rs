@@ -14,6 +14,8 @@ use serde_json::{json, Map, Value};
 use super::auth::{Access, Bearer};
 use super::body::JsonBody;
 use super::error::{ApiError, ApiResult};
+#[allow(unused_imports)]
+use super::schema::*;
 use super::state::AppState;
 use crate::delivery::service::validate_event;
 use crate::domain::payload::Event;
@@ -23,6 +25,8 @@ use crate::ops;
 /// The most events one request may carry.
 pub const MAX_EVENTS: usize = 1000;
 
+#[utoipa::path(post, path = "/api/v1/events/", tag = "events", request_body(content = super::schema::Event, description = "An event, or an array of up to 1000"),
+    responses((status = 202, description = "Recorded with their deliveries (an array for an array); the worker sends them at once", body = Accepted), (status = 400, description = "Invalid input, by field", body = FieldErrors), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail)), security(("token" = [])))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     bearer: Bearer,

@@ -14,6 +14,8 @@ use serde_json::{json, Value};
 
 use super::auth::{Access, Bearer};
 use super::error::{ApiError, ApiResult};
+#[allow(unused_imports)]
+use super::schema::*;
 use super::state::AppState;
 use super::{deliveries, events, webhooks};
 use crate::domain::Scope;
@@ -45,6 +47,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         ),
         ("/api/v1/events/", post(events::create)),
         ("/metrics/", get(metrics)),
+        ("/api/v1/openapi.json/", get(openapi)),
     ];
     for (path, route) in routes {
         let route = route.fallback(method_not_allowed);
@@ -56,6 +59,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// `GET /api/v1/openapi.json` (no token).
+async fn openapi() -> Response {
+    ([(CONTENT_TYPE, "application/json")], super::openapi::json()).into_response()
+}
+
 async fn not_found() -> ApiError {
     ApiError::NotFound("Not found.".into())
 }
@@ -65,6 +73,8 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// `GET /api/v1/health/` (no token): 200 when the database answers, 503 when it does not.
+#[utoipa::path(get, path = "/api/v1/health/", tag = "server",
+    responses((status = 200, description = "The database answers", body = Health), (status = 503, description = "It does not", body = Detail)))]
 async fn health(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
     state
         .with_store(|store, now| {
@@ -77,6 +87,8 @@ async fn health(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
 
 /// `GET /metrics`: the Prometheus text of `webnet metrics`, for every customer: an admin
 /// token, or none with `--public-metrics`.
+#[utoipa::path(get, path = "/metrics", tag = "server",
+    responses((status = 200, description = "Prometheus text (0.0.4)", content_type = "text/plain"), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "Not an admin token", body = Detail)), security(("token" = [])))]
 async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> ApiResult<Response> {
     let text = if state.public_metrics {
         state

@@ -14,6 +14,8 @@ use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
 use super::page::{Page, Query};
 use super::path::Id;
+#[allow(unused_imports)]
+use super::schema::*;
 use super::state::AppState;
 use crate::cli::views::{delivery_json, webhook_json};
 use crate::domain::format::{PayloadFormat, RoutingKey};
@@ -39,6 +41,9 @@ const READ_ONLY: &[&str] = &[
 
 type Shared = State<Arc<AppState>>;
 
+#[utoipa::path(get, path = "/api/v1/webhooks/", tag = "webhooks",
+    params(("page" = Option<u32>, Query, description = "From 1"), ("page_size" = Option<u32>, Query, description = "Default 50, at most 100"), ("enabled" = Option<bool>, Query), ("event_type" = Option<String>, Query, description = "Webhooks that receive this type"), ("customer" = Option<i64>, Query, description = "Admin tokens: one customer's")),
+    responses((status = 200, description = "A page of webhooks", body = WebhookPage), (status = 400, description = "Invalid input, by field", body = FieldErrors), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail)), security(("token" = [])))]
 pub async fn list(
     State(state): Shared,
     bearer: Bearer,
@@ -76,6 +81,8 @@ fn narrowed(grant: &Grant, customer: Option<i64>) -> ApiResult<Scope> {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/webhooks/", tag = "webhooks", request_body = WebhookCreate,
+    responses((status = 201, description = "Created", body = Webhook), (status = 400, description = "Invalid input, by field", body = FieldErrors), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail), (status = 413, description = "Body over 1 MiB", body = Detail), (status = 415, description = "Not JSON", body = Detail)), security(("token" = [])))]
 pub async fn create(
     State(state): Shared,
     bearer: Bearer,
@@ -203,6 +210,8 @@ fn settings(f: &mut Fields) -> ApiResult<WebhookPatch> {
     Ok(p)
 }
 
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/", tag = "webhooks", params(("id" = i64, Path, description = "The id")),
+    responses((status = 200, description = "The webhook", body = Webhook), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 404, description = "No such id for this token", body = Detail)), security(("token" = [])))]
 pub async fn show(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult<Json<Value>> {
     state
         .call(bearer, Access::Read, move |store, grant| {
@@ -217,6 +226,8 @@ pub async fn show(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult
 
 /// `PATCH`: only the fields given change (`headers` replaces the set; `"secret": null`
 /// removes the secret).
+#[utoipa::path(patch, path = "/api/v1/webhooks/{id}/", tag = "webhooks", params(("id" = i64, Path, description = "The id")), request_body = super::schema::WebhookPatch,
+    responses((status = 200, description = "Changed", body = Webhook), (status = 400, description = "Invalid input, by field", body = FieldErrors), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail), (status = 404, description = "No such id for this token", body = Detail)), security(("token" = [])))]
 pub async fn patch(
     State(state): Shared,
     bearer: Bearer,
@@ -243,6 +254,8 @@ pub async fn patch(
 
 /// `PUT`: the whole webhook as a create body gives it; settings left out return to their
 /// defaults, the secret is kept unless given (it is never shown, so a client cannot echo it).
+#[utoipa::path(put, path = "/api/v1/webhooks/{id}/", tag = "webhooks", params(("id" = i64, Path, description = "The id")), request_body = WebhookCreate,
+    responses((status = 200, description = "Replaced: settings left out return to their defaults; the secret and routing key are kept unless given", body = Webhook), (status = 400, description = "Invalid input, by field", body = FieldErrors), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail), (status = 404, description = "No such id for this token", body = Detail)), security(("token" = [])))]
 pub async fn put(
     State(state): Shared,
     bearer: Bearer,
@@ -316,6 +329,8 @@ async fn update(
         .await
 }
 
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}/", tag = "webhooks", params(("id" = i64, Path, description = "The id")),
+    responses((status = 204, description = "Deleted; its delivery history is kept"), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail), (status = 404, description = "No such id for this token", body = Detail)), security(("token" = [])))]
 pub async fn delete(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult<StatusCode> {
     state
         .call(bearer, Access::Write, move |store, grant| {
@@ -326,6 +341,8 @@ pub async fn delete(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResu
 }
 
 /// `POST …/test/`: a signed `webhook.test` sent now; 200 with the test delivery as recorded.
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/test/", tag = "webhooks", params(("id" = i64, Path, description = "The id")),
+    responses((status = 200, description = "The test delivery, sent now", body = Delivery), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail), (status = 404, description = "No such id for this token", body = Detail), (status = 503, description = "Too many tests and retries at once", body = Detail)), security(("token" = [])))]
 pub async fn test(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult<Json<Value>> {
     let sending = state.sending.clone();
     state

@@ -36,6 +36,7 @@ mod scoping_matrix;
 mod secrets;
 mod secrets_generate;
 mod serve_api;
+mod serve_openapi;
 mod serve_scoping;
 mod serve_spec;
 mod signatures;

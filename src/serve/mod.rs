@@ -17,6 +17,7 @@ mod http;
 mod openapi;
 mod page;
 mod path;
+pub mod receiver;
 mod routes;
 mod schema;
 mod state;

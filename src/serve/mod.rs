@@ -17,6 +17,7 @@ mod http;
 mod page;
 mod routes;
 mod state;
+mod ui;
 mod webhooks;
 mod worker;
 

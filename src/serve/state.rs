@@ -27,6 +27,8 @@ pub struct AppState {
     pub public_metrics: bool,
     /// Set when new work was recorded: the worker looks at once instead of at its next poll.
     pub wake: Arc<AtomicBool>,
+    /// The web UI's signed-in browsers.
+    pub sessions: super::ui::Sessions,
 }
 
 impl AppState {
@@ -37,6 +39,7 @@ impl AppState {
             sending,
             public_metrics,
             wake: Arc::new(AtomicBool::new(false)),
+            sessions: super::ui::Sessions::new(),
         }
     }
 

@@ -46,5 +46,6 @@ mod targets;
 mod tls;
 mod tokens;
 mod ui;
+mod ui_forms;
 mod validation;
 mod webhooks;

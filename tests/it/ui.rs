@@ -2,72 +2,10 @@
 //! the session cookie, forms that create and change webhooks, CSRF, escaping of what strangers
 //! send, scoping by token, read-only tokens, revocation, and the security headers.
 
+use crate::common::browser::{form, sign_in};
 use crate::common::receiver::{Receiver, Reply as Answer};
-use crate::common::server::{token, Reply, Server};
+use crate::common::server::{token, Server};
 use crate::common::Env;
-
-/// A signed-in browser: its session cookie and the CSRF token its forms carry.
-struct Browser<'a> {
-    srv: &'a Server,
-    cookie: String,
-    csrf: String,
-}
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// A form body from pairs (names may repeat).
-fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn sign_in<'a>(srv: &'a Server, token: &str) -> Browser<'a> {
-    let r = srv.page(
-        "POST",
-        "/settings/sign-in",
-        None,
-        Some(&form(&[("token", token)])),
-    );
-    assert_eq!(r.status, 303, "{}", r.body);
-    let set = r.header("set-cookie").expect("a session cookie");
-    let cookie = set
-        .strip_prefix("webnet_session=")
-        .and_then(|v| v.split(';').next())
-        .expect("webnet_session=…")
-        .to_string();
-    let page = srv.page("GET", "/settings/webhooks/", Some(&cookie), None);
-    assert_eq!(page.status, 200, "{}", page.body);
-    let csrf = page
-        .body
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a csrf field")
-        .to_string();
-    Browser { srv, cookie, csrf }
-}
-
-impl Browser<'_> {
-    fn get(&self, path: &str) -> Reply {
-        self.srv.page("GET", path, Some(&self.cookie), None)
-    }
-
-    /// POSTs `pairs` with the session's CSRF token.
-    fn post(&self, path: &str, pairs: &[(&str, &str)]) -> Reply {
-        let mut all = vec![("csrf", self.csrf.as_str())];
-        all.extend_from_slice(pairs);
-        self.post_raw(path, &form(&all))
-    }
-
-    fn post_raw(&self, path: &str, body: &str) -> Reply {
-        self.srv.page("POST", path, Some(&self.cookie), Some(body))
-    }
-}
 
 /// acme (1) has webhook 1 and globex (2) webhook 2 at `rx`, each with one failed delivery
 /// (ids 1 and 2).
@@ -206,82 +144,6 @@ fn ui_pages_carry_the_security_headers() {
         assert!(r.body.contains("width=device-width"), "{path}");
     }
     assert_eq!(b.get("/settings/webhooks/99/edit").status, 404);
-}
-
-#[test]
-fn the_form_creates_a_webhook_and_a_mistake_keeps_the_values() {
-    let rx = Receiver::ok();
-    let env = Env::local();
-    env.customer("acme");
-    let admin = token(&env, &["--admin"]);
-    let srv = Server::start(&env, &["--no-worker"]);
-    let b = sign_in(&srv, &admin);
-    let new = b.get("/settings/webhooks/new");
-    assert!(new.body.contains("id=\"webhook-form\""));
-    assert!(new.body.contains("value=\"job.*\"") && new.body.contains("value=\"device.created\""));
-
-    let url = rx.url("/hook");
-    let mut fields = vec![
-        ("customer", "1"),
-        ("name", "ops"),
-        ("url", url.as_str()),
-        ("event_types", "job.*"),
-        ("event_types", "device.created"),
-        ("enabled", "on"),
-        ("timeout_seconds", "7"),
-        ("max_retries", "2"),
-        ("retry_backoff", "30"),
-        ("payload_format", "auto"),
-        ("headers", "X-Team: netops"),
-    ];
-    let bad = {
-        let mut f = fields.clone();
-        f[2] = ("url", "not a url");
-        b.post("/settings/webhooks/", &f)
-    };
-    assert_eq!(bad.status, 400, "{}", bad.body);
-    assert!(bad.body.contains("id=\"error-url\""), "{}", bad.body);
-    assert!(bad.body.contains("value=\"ops\"") && bad.body.contains("value=\"not a url\""));
-    assert!(bad.body.contains("X-Team: netops"));
-    env.run(&["webhooks", "show", "1"]).fails(1, "not found");
-
-    fields.push(("secret", "s3cret-value"));
-    let made = b.post("/settings/webhooks/", &fields);
-    assert_eq!(made.status, 303, "{}", made.body);
-    assert_eq!(made.header("location"), Some("/settings/webhooks/"));
-    let w = env.run(&["webhooks", "show", "1"]).ok().json();
-    assert_eq!(
-        w["event_types"],
-        serde_json::json!(["device.created", "job.*"])
-    );
-    assert_eq!(w["timeout_seconds"], 7);
-    assert_eq!(w["max_retries"], 2);
-    assert_eq!(w["has_secret"], true);
-    assert_eq!(w["verify_ssl"], false);
-    let list = b.get("/settings/webhooks/");
-    assert!(
-        list.body
-            .contains("<p class=\"flash\" role=\"status\">Created webhook ops.</p>"),
-        "{}",
-        list.body
-    );
-    assert!(list.body.contains("data-webhook-id=\"1\""));
-    assert!(
-        !b.get("/settings/webhooks/")
-            .body
-            .contains("class=\"flash\""),
-        "a flash is shown once"
-    );
-
-    // Test: sent now, reported in the flash.
-    assert_eq!(b.post("/settings/webhooks/1/test", &[]).status, 303);
-    let after = b.get("/settings/webhooks/");
-    assert!(
-        after.body.contains(": success, HTTP 200 in "),
-        "{}",
-        after.body
-    );
-    assert_eq!(rx.count(), 1);
 }
 
 #[test]

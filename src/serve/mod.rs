@@ -21,6 +21,7 @@ pub mod receiver;
 mod routes;
 mod schema;
 mod state;
+mod ui;
 mod webhooks;
 mod worker;
 

@@ -54,7 +54,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         r = r.route(path, route.clone());
         r = r.route(path.trim_end_matches('/'), route);
     }
-    r.fallback(not_found)
+    r.merge(super::ui::routes())
+        .fallback(not_found)
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }

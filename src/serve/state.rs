@@ -33,6 +33,8 @@ pub struct AppState {
     /// Requests that send (`test/`, `retry/`) hold a blocking thread for as long as the
     /// receiver takes: at most this many at once, so slow receivers cannot take every thread.
     pub sending_slots: Arc<tokio::sync::Semaphore>,
+    /// The web UI's signed-in browsers.
+    pub sessions: super::ui::Sessions,
 }
 
 impl AppState {
@@ -44,6 +46,7 @@ impl AppState {
             public_metrics,
             wake: Arc::new(AtomicBool::new(false)),
             sending_slots: Arc::new(tokio::sync::Semaphore::new(SENDING_AT_ONCE)),
+            sessions: super::ui::Sessions::new(),
         }
     }
 

@@ -46,5 +46,7 @@ mod tables;
 mod targets;
 mod tls;
 mod tokens;
+mod ui;
+mod ui_forms;
 mod validation;
 mod webhooks;

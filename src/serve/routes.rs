@@ -12,12 +12,12 @@ use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+#[allow(unused_imports)]
+use super::api::schema::*;
+use super::api::{deliveries, events, webhooks};
 use super::auth::{Access, Bearer};
 use super::error::{ApiError, ApiResult};
-#[allow(unused_imports)]
-use super::schema::*;
 use super::state::AppState;
-use super::{deliveries, events, webhooks};
 use crate::domain::Scope;
 use crate::ops;
 use axum::http::header::CONTENT_TYPE;
@@ -62,7 +62,11 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 /// `GET /api/v1/openapi.json` (no token).
 async fn openapi() -> Response {
-    ([(CONTENT_TYPE, "application/json")], super::openapi::json()).into_response()
+    (
+        [(CONTENT_TYPE, "application/json")],
+        super::api::openapi::json(),
+    )
+        .into_response()
 }
 
 async fn not_found() -> ApiError {

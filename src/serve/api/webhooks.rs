@@ -8,15 +8,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde_json::Value;
 
-use super::auth::{Access, Bearer};
-use super::body::{object, JsonBody};
-use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
-use super::page::{Page, Query};
-use super::path::Id;
 #[allow(unused_imports)]
 use super::schema::*;
-use super::state::AppState;
 use crate::cli::views::{delivery_json, webhook_json};
 use crate::domain::format::{PayloadFormat, RoutingKey};
 use crate::domain::time::Millis;
@@ -25,6 +19,12 @@ use crate::domain::webhook_patch::{SecretEdit, WebhookDraft, WebhookPatch};
 use crate::domain::{CustomerId, EventType, Scope, Secret, WebhookUrl};
 use crate::ops::tokens::Grant;
 use crate::ops::{self, Sending};
+use crate::serve::auth::{Access, Bearer};
+use crate::serve::body::{object, JsonBody};
+use crate::serve::error::{ApiError, ApiResult};
+use crate::serve::page::{Page, Query};
+use crate::serve::path::Id;
+use crate::serve::state::AppState;
 use crate::store::{Store, WebhookFilter};
 
 /// Fields a webhook response has that a client may send back unchanged; they are ignored.

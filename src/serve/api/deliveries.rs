@@ -9,16 +9,16 @@ use axum::http::HeaderMap;
 use axum::Json;
 use serde_json::Value;
 
-use super::auth::{Access, Bearer};
-use super::error::ApiResult;
-use super::page::{Page, Query};
-use super::path::Id;
 #[allow(unused_imports)]
 use super::schema::*;
-use super::state::AppState;
 use crate::cli::views::delivery_json;
 use crate::domain::{CustomerId, EventType, Scope};
 use crate::ops::{self, Sending};
+use crate::serve::auth::{Access, Bearer};
+use crate::serve::error::ApiResult;
+use crate::serve::page::{Page, Query};
+use crate::serve::path::Id;
+use crate::serve::state::AppState;
 use crate::store::{DeliveryFilter, DeliveryStatus};
 
 type Shared = State<Arc<AppState>>;

@@ -4,7 +4,8 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{deliveries, events, routes, schema, webhooks};
+use super::{deliveries, events, schema, webhooks};
+use crate::serve::routes;
 
 #[derive(OpenApi)]
 #[openapi(

@@ -11,16 +11,16 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-use super::auth::{Access, Bearer};
-use super::body::JsonBody;
-use super::error::{ApiError, ApiResult};
 #[allow(unused_imports)]
 use super::schema::*;
-use super::state::AppState;
 use crate::delivery::service::validate_event;
 use crate::domain::payload::Event;
 use crate::domain::{CustomerId, Scope};
 use crate::ops;
+use crate::serve::auth::{Access, Bearer};
+use crate::serve::body::JsonBody;
+use crate::serve::error::{ApiError, ApiResult};
+use crate::serve::state::AppState;
 
 /// The most events one request may carry.
 pub const MAX_EVENTS: usize = 1000;
@@ -39,7 +39,7 @@ pub async fn create(
             return Err(ApiError::InvalidBody(json!({
                 "non_field_errors": [format!(
                     "Expected an event object or a list of them, but got {}.",
-                    super::body::kind(&other)
+                    crate::serve::body::kind(&other)
                 )]
             })))
         }

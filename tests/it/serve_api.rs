@@ -429,6 +429,13 @@ fn bad_input_is_a_clear_4xx_and_changes_nothing() {
     // Authentication: none, malformed, unknown.
     assert_eq!(raw("GET", "/api/v1/webhooks/", &[], b"").0, 401);
     let bad = vec![("Authorization".to_string(), "Bearer wnt_nope".to_string())];
+    // The token is judged first: a bad one is 401 whatever its body says.
+    let bad_json = vec![
+        ("Authorization".to_string(), "Bearer wnt_nope".to_string()),
+        ("Content-Type".to_string(), "application/json".to_string()),
+    ];
+    assert_eq!(raw("POST", "/api/v1/webhooks/", &bad_json, b"{oops").0, 401);
+    assert_eq!(raw("POST", "/api/v1/events/", &bad_json, b"[]").0, 401);
     assert_eq!(
         raw("GET", "/api/v1/webhooks/", &bad, b""),
         (401, json!({"detail": "Invalid token."}))

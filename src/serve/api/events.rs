@@ -30,9 +30,49 @@ pub const MAX_EVENTS: usize = 1000;
 pub async fn create(
     State(state): State<Arc<AppState>>,
     bearer: Bearer,
-    JsonBody(body): JsonBody,
+    body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (docs, many) = match body {
+    let waker = Arc::clone(&state);
+    let answer = state
+        .call(bearer, Access::Write, move |store, grant| {
+            let (docs, many) = shape(body)?;
+            let now = crate::delivery::system_clock();
+            let events = validate(grant.scope, docs, many, now)?;
+            let recorded = ops::events::record(store, &events, now)?;
+            let answers: Vec<Value> = events
+                .iter()
+                .zip(&recorded)
+                .map(|((customer, event), rec)| {
+                    json!({
+                        "customer": customer.0,
+                        "event_type": event.event_type.as_str(),
+                        "event_id": event.event_id,
+                        "deliveries": rec.deliveries.iter().map(|(id, webhook)| json!({
+                            "id": id, "webhook": webhook, "status": "pending"
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            let any = recorded.iter().any(|r| !r.deliveries.is_empty());
+            Ok((any, many, answers))
+        })
+        .await?;
+    let (any, many, mut answers) = answer;
+    if any {
+        waker.wake_worker();
+    }
+    let body = if many {
+        Value::Array(answers)
+    } else {
+        answers.pop().unwrap_or(Value::Null)
+    };
+    Ok((StatusCode::ACCEPTED, Json(body)))
+}
+
+/// The body as events: one object, or a non-empty array of at most [`MAX_EVENTS`]; `true`
+/// for an array.
+fn shape(body: JsonBody) -> ApiResult<(Vec<Value>, bool)> {
+    let (docs, many) = match body.parse()? {
         Value::Array(items) => (items, true),
         one @ Value::Object(_) => (vec![one], false),
         other => {
@@ -54,40 +94,7 @@ pub async fn create(
             "non_field_errors": [format!("At most {MAX_EVENTS} events per request.")]
         })));
     }
-    let waker = Arc::clone(&state);
-    let answer = state
-        .call(bearer, Access::Write, move |store, grant| {
-            let now = crate::delivery::system_clock();
-            let events = validate(grant.scope, docs, many, now)?;
-            let recorded = ops::events::record(store, &events, now)?;
-            let answers: Vec<Value> = events
-                .iter()
-                .zip(&recorded)
-                .map(|((customer, event), rec)| {
-                    json!({
-                        "customer": customer.0,
-                        "event_type": event.event_type.as_str(),
-                        "event_id": event.event_id,
-                        "deliveries": rec.deliveries.iter().map(|(id, webhook)| json!({
-                            "id": id, "webhook": webhook, "status": "pending"
-                        })).collect::<Vec<_>>(),
-                    })
-                })
-                .collect();
-            let any = recorded.iter().any(|r| !r.deliveries.is_empty());
-            Ok((any, answers))
-        })
-        .await?;
-    let (any, mut answers) = answer;
-    if any {
-        waker.wake_worker();
-    }
-    let body = if many {
-        Value::Array(answers)
-    } else {
-        answers.pop().unwrap_or(Value::Null)
-    };
-    Ok((StatusCode::ACCEPTED, Json(body)))
+    Ok((docs, many))
 }
 
 /// Every document checked: whose it is (403 for another customer's, with a customer token)

@@ -86,14 +86,14 @@ fn narrowed(grant: &Grant, customer: Option<i64>) -> ApiResult<Scope> {
 pub async fn create(
     State(state): Shared,
     bearer: Bearer,
-    JsonBody(body): JsonBody,
+    body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let allow_private = state.sending.allow_private;
     let webhook = state
         .call(bearer, Access::Write, move |store, grant| {
             // Read after the token is checked: a token that may not write gets 403, not a
             // verdict on its body.
-            let mut f = Fields::new(object(body)?);
+            let mut f = Fields::new(object(body.parse()?)?);
             let customer = f.integer("customer")?;
             let draft = draft(&mut f)?;
             f.finish()?;
@@ -232,10 +232,10 @@ pub async fn patch(
     State(state): Shared,
     bearer: Bearer,
     Id(id): Id,
-    JsonBody(body): JsonBody,
+    body: JsonBody,
 ) -> ApiResult<Json<Value>> {
     update(state, bearer, id, move || {
-        let mut f = Fields::new(object(body)?);
+        let mut f = Fields::new(object(body.parse()?)?);
         f.ignore(READ_ONLY);
         let customer = f.integer("customer")?;
         let mut p = settings(&mut f)?;
@@ -260,14 +260,14 @@ pub async fn put(
     State(state): Shared,
     bearer: Bearer,
     Id(id): Id,
-    JsonBody(body): JsonBody,
+    body: JsonBody,
 ) -> ApiResult<Json<Value>> {
     update(state, bearer, id, move || whole(body)).await
 }
 
 /// A PUT body as a patch that sets everything.
-fn whole(body: Value) -> ApiResult<(Option<i64>, WebhookPatch)> {
-    let mut f = Fields::new(object(body)?);
+fn whole(body: JsonBody) -> ApiResult<(Option<i64>, WebhookPatch)> {
+    let mut f = Fields::new(object(body.parse()?)?);
     let customer = f.integer("customer")?;
     let secret_given = f.has("secret");
     let d = draft(&mut f)?;

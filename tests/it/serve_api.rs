@@ -704,3 +704,45 @@ fn a_credential_shown_redacted_and_sent_back_is_refused_not_stored() {
         .json();
     assert_eq!(shown["timeout_seconds"], 10, "nothing changed");
 }
+
+#[test]
+fn every_event_answered_202_is_delivered_even_if_the_server_is_killed() {
+    let env = Env::local();
+    let c = env.customer("acme");
+    let rx = Receiver::start(|_| Reply::ok().delay(Duration::from_millis(20)));
+    // A 1 s timeout: the leases of requests in flight at the kill run out in 7 s.
+    env.local_webhook(c, "slow", &rx.url("/"), &["--timeout", "1s"]);
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &["--concurrency", "2"]);
+    let mut accepted = Vec::new();
+    for _ in 0..40 {
+        let a = srv.post("/api/v1/events/", &admin, &event(c)).expect(202);
+        accepted.push(a["deliveries"][0]["id"].as_i64().unwrap());
+    }
+    // Killed while the worker is still sending them.
+    rx.wait_for(3, Duration::from_secs(10));
+    crate::common::server::signal(srv.pid(), "KILL");
+    drop(srv);
+    // A drain (after the leases of what was in flight run out) sends the rest: nothing lost.
+    env.run(&["drain", "--max-time", "60s"]).ok();
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    while env.count(
+        "SELECT count(*) FROM deliveries WHERE status = 'success'",
+        &[],
+    ) < 40
+    {
+        assert!(
+            std::time::Instant::now() < until,
+            "not all delivered: {}",
+            env.dump()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        env.run(&["drain", "--max-time", "20s"]).ok();
+    }
+    let got: std::collections::BTreeSet<i64> = rx.requests().iter().map(|r| r.delivery()).collect();
+    let expected: std::collections::BTreeSet<i64> = accepted.into_iter().collect();
+    assert_eq!(
+        got, expected,
+        "every accepted event reached the receiver (at least once)"
+    );
+}

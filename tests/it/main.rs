@@ -45,5 +45,6 @@ mod tables;
 mod targets;
 mod tls;
 mod tokens;
+mod ui_browser;
 mod validation;
 mod webhooks;

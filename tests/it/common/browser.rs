@@ -263,21 +263,58 @@ impl Browser {
     }
 
     /// Clicks the element matching `css` (a link or a submit button) and waits until the page
-    /// it leads to has replaced this one: the clicked element gone stale. A redirect back to
-    /// the same address (a form posting back to its list) is a new page all the same.
+    /// it leads to has replaced this one.
     pub fn click(&self, css: &str) {
         let target = self.find(css);
-        self.block(&format!("click {css:?}"), target.click());
+        self.follow(css, target);
+    }
+
+    /// Clicks the button or link reading `label` (as a person finds it) and waits for the page
+    /// it leads to.
+    pub fn press(&self, label: &str) {
+        self.press_in("body", label);
+    }
+
+    /// As [`Browser::press`], within the element matching `scope` (one row of a table).
+    pub fn press_in(&self, scope: &str, label: &str) {
+        let scope_el = self.find(scope);
+        let xpath = format!(
+            ".//button[normalize-space()='{label}'] | .//a[normalize-space()='{label}'] \
+             | .//input[@type='submit'][@value='{label}']"
+        );
+        let found = self.poll(|b| b.rt.block_on(scope_el.find(Locator::XPath(&xpath))).ok());
+        let target = found.unwrap_or_else(|| {
+            panic!(
+                "browser: no button or link {label:?} in {scope:?} on {}; the page:\n{}",
+                self.url(),
+                self.html()
+            )
+        });
+        self.follow(label, target);
+    }
+
+    /// Clicks `target` and waits until it has gone stale: the page it leads to has replaced
+    /// this one. A redirect back to the same address (a form posting back to its list) is a
+    /// new page all the same, which waiting for the address to change would miss.
+    fn follow(&self, what: &str, target: Element) {
+        self.block(&format!("click {what:?}"), target.click());
         let replaced = self.poll(|b| match b.rt.block_on(target.tag_name()) {
             Err(e) if e.is_stale_element_reference() => Some(()),
             _ => None,
         });
         assert!(
             replaced.is_some(),
-            "browser: clicking {css:?} on {} led nowhere; the page:\n{}",
+            "browser: clicking {what:?} on {} led nowhere; the page:\n{}",
             self.url(),
             self.html()
         );
+    }
+
+    /// An attribute of the first element matching `css` (waiting for it); `None` when the
+    /// element has no such attribute.
+    pub fn attr(&self, css: &str, name: &str) -> Option<String> {
+        let el = self.find(css);
+        self.block(&format!("read {name} of {css:?}"), el.attr(name))
     }
 
     /// The visible text of the first element matching `css` (waiting for it).

@@ -186,7 +186,7 @@ impl Browser {
             if Instant::now() > until {
                 return None;
             }
-            self.rt.block_on(tokio::time::sleep(POLL));
+            self.rt.block_on(async { tokio::time::sleep(POLL).await });
         }
     }
 

@@ -1,7 +1,8 @@
 //! A real headless Chromium, driven over WebDriver (chromedriver) with fantoccini, for the web
-//! UI's tests. fantoccini is async; the tests are not, so `Browser` keeps its own
-//! current-thread tokio runtime and every method blocks on it. Every wait is bounded polling
-//! (never a fixed sleep): a page that never shows what a test expects fails it in seconds.
+//! UI's tests (`browser.rs`, if beside it, is the UI's own plain-HTTP stand-in). fantoccini is
+//! async; the tests are not, so `Browser` keeps its own current-thread tokio runtime and every
+//! method blocks on it. Every wait is bounded polling (never a fixed sleep): a page that never
+//! shows what a test expects fails it in seconds.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

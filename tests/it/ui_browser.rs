@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::headless::Browser;
+use crate::common::browser::Browser;
 use crate::common::receiver::{Receiver, Reply};
 use crate::common::server::{token, Server};
 use crate::common::{hmac_hex, Env};

@@ -1,8 +1,8 @@
 //! Test helpers: the real `webnet` binary on a temporary database.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod either;
-pub mod headless;
 pub mod lock;
 pub mod pg;
 pub mod receiver;

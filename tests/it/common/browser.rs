@@ -1,5 +1,5 @@
 //! A real headless Chromium, driven over WebDriver (chromedriver) with fantoccini, for the web
-//! UI's tests (`browser.rs`, if beside it, is the UI's own plain-HTTP stand-in). fantoccini is
+//! UI's tests (`ui_client.rs` is the plain-HTTP client of the UI's own tests). fantoccini is
 //! async; the tests are not, so `Browser` keeps its own current-thread tokio runtime and every
 //! method blocks on it. Every wait is bounded polling (never a fixed sleep): a page that never
 //! shows what a test expects fails it in seconds.

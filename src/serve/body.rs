@@ -20,8 +20,18 @@ pub const MAX_BODY: usize = 1 << 20;
 /// How long a client may take to send its body.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A request's body as JSON.
-pub struct JsonBody(pub Value);
+/// A request's body that says it is JSON, read but not yet parsed: handlers parse it
+/// ([`JsonBody::parse`]) once the token is found good, so a bad token is 401 whatever it sent.
+pub struct JsonBody(axum::body::Bytes);
+
+impl JsonBody {
+    /// The body as one JSON document (400 in DRF's words when it is not).
+    pub fn parse(self) -> Result<Value, ApiError> {
+        let text = std::str::from_utf8(&self.0)
+            .map_err(|_| parse_error("the body is not UTF-8".into()))?;
+        json_doc::parse(text).map_err(|e| parse_error(e.to_string()))
+    }
+}
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
@@ -43,17 +53,11 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 "Unsupported media type: send Content-Type: application/json.".into(),
             ));
         }
-        let bytes = read(req.into_body()).await?;
-        let text =
-            std::str::from_utf8(&bytes).map_err(|_| parse_error("the body is not UTF-8".into()))?;
-        json_doc::parse(text)
-            .map(JsonBody)
-            .map_err(|e| parse_error(e.to_string()))
+        Ok(JsonBody(read(req.into_body()).await?))
     }
 }
 
-/// A body that must be empty or a JSON object (for actions such as `test/` and `retry/`,
-/// which take none): anything else is refused like a bad JSON body.
+/// A body, read within [`BODY_TIMEOUT`] and [`MAX_BODY`].
 pub async fn read(body: Body) -> Result<axum::body::Bytes, ApiError> {
     match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY)).await {
         Err(_) => Err(ApiError::Timeout),

@@ -3,6 +3,7 @@
 //! SIGTERM or SIGINT (no new connections; requests in flight finish, up to [`DRAIN_WAIT`]).
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -16,6 +17,9 @@ use tower::ServiceExt;
 /// How long a client may take to send a request's head.
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Connections served at once.
+pub const MAX_CONNECTIONS: usize = 1024;
+
 /// How long a stop waits for requests in flight.
 pub const DRAIN_WAIT: Duration = Duration::from_secs(30);
 
@@ -26,7 +30,16 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
     let mut stop = std::pin::pin!(signals.wait());
+    let open = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        // At most MAX_CONNECTIONS at once: past that, new ones wait in the listen queue.
+        let permit = tokio::select! {
+            permit = Arc::clone(&open).acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut stop => break,
+        };
         let (stream, _peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(c) => c,
@@ -56,6 +69,7 @@ pub async fn serve(
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             let _ = conn.await;
+            drop(permit);
         });
     }
     drop(listener);

@@ -7,17 +7,17 @@
 //! timeout on reading request heads; bodies have their own ([`body`]). SIGTERM or SIGINT stops
 //! accepting, lets requests in flight finish, then stops the worker as `drain` stops.
 
+mod api;
 mod auth;
 mod body;
-mod deliveries;
 mod error;
-mod events;
-mod fields;
 mod http;
 mod page;
+mod path;
+pub mod receiver;
 mod routes;
 mod state;
-mod webhooks;
+mod ui;
 mod worker;
 
 use std::net::SocketAddr;

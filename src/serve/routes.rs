@@ -12,10 +12,12 @@ use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+#[allow(unused_imports)]
+use super::api::schema::*;
+use super::api::{deliveries, events, webhooks};
 use super::auth::{Access, Bearer};
 use super::error::{ApiError, ApiResult};
 use super::state::AppState;
-use super::{deliveries, events, webhooks};
 use crate::domain::Scope;
 use crate::ops;
 use axum::http::header::CONTENT_TYPE;
@@ -45,15 +47,26 @@ pub fn router(state: Arc<AppState>) -> Router {
         ),
         ("/api/v1/events/", post(events::create)),
         ("/metrics/", get(metrics)),
+        ("/api/v1/openapi.json/", get(openapi)),
     ];
     for (path, route) in routes {
         let route = route.fallback(method_not_allowed);
         r = r.route(path, route.clone());
         r = r.route(path.trim_end_matches('/'), route);
     }
-    r.fallback(not_found)
+    r.merge(super::ui::routes())
+        .fallback(not_found)
         .layer(middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// `GET /api/v1/openapi.json` (no token).
+async fn openapi() -> Response {
+    (
+        [(CONTENT_TYPE, "application/json")],
+        super::api::openapi::json(),
+    )
+        .into_response()
 }
 
 async fn not_found() -> ApiError {
@@ -65,6 +78,8 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// `GET /api/v1/health/` (no token): 200 when the database answers, 503 when it does not.
+#[utoipa::path(get, path = "/api/v1/health/", tag = "server",
+    responses((status = 200, description = "The database answers", body = Health), (status = 503, description = "It does not", body = Detail)))]
 async fn health(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
     state
         .with_store(|store, now| {
@@ -77,6 +92,8 @@ async fn health(State(state): State<Arc<AppState>>) -> ApiResult<Json<Value>> {
 
 /// `GET /metrics`: the Prometheus text of `webnet metrics`, for every customer: an admin
 /// token, or none with `--public-metrics`.
+#[utoipa::path(get, path = "/metrics", tag = "server",
+    responses((status = 200, description = "Prometheus text (0.0.4)", content_type = "text/plain"), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "Not an admin token", body = Detail)), security(("token" = [])))]
 async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> ApiResult<Response> {
     let text = if state.public_metrics {
         state

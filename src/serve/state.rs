@@ -14,6 +14,9 @@ use crate::ops::tokens::Grant;
 use crate::ops::Sending;
 use crate::store::Store;
 
+/// Requests that send allowed at once (of the runtime's 64 blocking threads).
+pub const SENDING_AT_ONCE: usize = 16;
+
 /// Connections kept for reuse; more may be open at once under load, and are closed after.
 const POOL_KEEP: usize = 16;
 
@@ -27,6 +30,11 @@ pub struct AppState {
     pub public_metrics: bool,
     /// Set when new work was recorded: the worker looks at once instead of at its next poll.
     pub wake: Arc<AtomicBool>,
+    /// Requests that send (`test/`, `retry/`) hold a blocking thread for as long as the
+    /// receiver takes: at most this many at once, so slow receivers cannot take every thread.
+    pub sending_slots: Arc<tokio::sync::Semaphore>,
+    /// The web UI's signed-in browsers.
+    pub sessions: super::ui::Sessions,
 }
 
 impl AppState {
@@ -37,6 +45,8 @@ impl AppState {
             sending,
             public_metrics,
             wake: Arc::new(AtomicBool::new(false)),
+            sending_slots: Arc::new(tokio::sync::Semaphore::new(SENDING_AT_ONCE)),
+            sessions: super::ui::Sessions::new(),
         }
     }
 
@@ -61,6 +71,29 @@ impl AppState {
             f(store, &grant)
         })
         .await
+    }
+
+    /// As [`AppState::call`] for a request that sends: waits for one of the
+    /// [`SENDING_AT_ONCE`] slots first (up to 30 s, then 503).
+    pub async fn call_sending<T, F>(self: &Arc<Self>, bearer: Bearer, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store, &Grant) -> ApiResult<T> + Send + 'static,
+    {
+        let slots = Arc::clone(&self.sending_slots);
+        let permit =
+            tokio::time::timeout(std::time::Duration::from_secs(30), slots.acquire_owned())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .ok_or_else(|| {
+                    ApiError::Unavailable(
+                        "Too many tests and retries in progress; try again.".into(),
+                    )
+                })?;
+        let result = self.call(bearer, Access::Write, f).await;
+        drop(permit);
+        result
     }
 
     /// Runs `f` on a blocking thread with a connection, no token asked (health).

@@ -400,6 +400,12 @@ fn bad_input_is_a_clear_4xx_and_changes_nothing() {
         raw("GET", "/api/v1/webhooks/abc/", &json_header, b"").0,
         404
     );
+    for path in [
+        "/api/v1/webhooks/%FF/",
+        "/api/v1/webhook-deliveries/99999999999999999999/",
+    ] {
+        assert_eq!(raw("GET", path, &json_header, b"").0, 404, "{path}");
+    }
     assert_eq!(raw("DELETE", "/api/v1/webhooks/", &json_header, b"").0, 405);
     assert_eq!(
         raw(
@@ -423,6 +429,13 @@ fn bad_input_is_a_clear_4xx_and_changes_nothing() {
     // Authentication: none, malformed, unknown.
     assert_eq!(raw("GET", "/api/v1/webhooks/", &[], b"").0, 401);
     let bad = vec![("Authorization".to_string(), "Bearer wnt_nope".to_string())];
+    // The token is judged first: a bad one is 401 whatever its body says.
+    let bad_json = vec![
+        ("Authorization".to_string(), "Bearer wnt_nope".to_string()),
+        ("Content-Type".to_string(), "application/json".to_string()),
+    ];
+    assert_eq!(raw("POST", "/api/v1/webhooks/", &bad_json, b"{oops").0, 401);
+    assert_eq!(raw("POST", "/api/v1/events/", &bad_json, b"[]").0, 401);
     assert_eq!(
         raw("GET", "/api/v1/webhooks/", &bad, b""),
         (401, json!({"detail": "Invalid token."}))
@@ -690,4 +703,46 @@ fn a_credential_shown_redacted_and_sent_back_is_refused_not_stored() {
         .ok()
         .json();
     assert_eq!(shown["timeout_seconds"], 10, "nothing changed");
+}
+
+#[test]
+fn every_event_answered_202_is_delivered_even_if_the_server_is_killed() {
+    let env = Env::local();
+    let c = env.customer("acme");
+    let rx = Receiver::start(|_| Reply::ok().delay(Duration::from_millis(20)));
+    // A 1 s timeout: the leases of requests in flight at the kill run out in 7 s.
+    env.local_webhook(c, "slow", &rx.url("/"), &["--timeout", "1s"]);
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &["--concurrency", "2"]);
+    let mut accepted = Vec::new();
+    for _ in 0..40 {
+        let a = srv.post("/api/v1/events/", &admin, &event(c)).expect(202);
+        accepted.push(a["deliveries"][0]["id"].as_i64().unwrap());
+    }
+    // Killed while the worker is still sending them.
+    rx.wait_for(3, Duration::from_secs(10));
+    crate::common::server::signal(srv.pid(), "KILL");
+    drop(srv);
+    // A drain (after the leases of what was in flight run out) sends the rest: nothing lost.
+    env.run(&["drain", "--max-time", "60s"]).ok();
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    while env.count(
+        "SELECT count(*) FROM deliveries WHERE status = 'success'",
+        &[],
+    ) < 40
+    {
+        assert!(
+            std::time::Instant::now() < until,
+            "not all delivered: {}",
+            env.dump()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        env.run(&["drain", "--max-time", "20s"]).ok();
+    }
+    let got: std::collections::BTreeSet<i64> = rx.requests().iter().map(|r| r.delivery()).collect();
+    let expected: std::collections::BTreeSet<i64> = accepted.into_iter().collect();
+    assert_eq!(
+        got, expected,
+        "every accepted event reached the receiver (at least once)"
+    );
 }

@@ -130,6 +130,16 @@ fn creating_or_emitting_for_another_customer_is_403_and_an_own_create_needs_no_c
     );
     let event = |c: i64| json!({"event_type": "job.failed", "customer": c, "job": {"id": 1}});
     assert_eq!(srv.post("/api/v1/events/", &acme, &event(2)).status, 403);
+    // However the other customer is written.
+    for other in [json!("2"), json!(2.0)] {
+        let mut e = event(1);
+        e["customer"] = other.clone();
+        assert_eq!(
+            srv.post("/api/v1/events/", &acme, &e).status,
+            403,
+            "{other}"
+        );
+    }
     assert_eq!(
         srv.post("/api/v1/events/", &acme, &json!([event(1), event(2)]))
             .status,

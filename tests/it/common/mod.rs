@@ -7,6 +7,7 @@ pub mod lock;
 pub mod pg;
 pub mod receiver;
 pub mod server;
+pub mod ui_client;
 pub mod webhook;
 
 use std::io::Write;

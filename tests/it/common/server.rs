@@ -171,6 +171,48 @@ impl Server {
         }
     }
 
+    /// A browser's request to the web UI: the session `cookie` (if any) and a form body (if
+    /// any); redirects are returned, not followed.
+    pub fn page(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: Option<&str>,
+        form: Option<&str>,
+    ) -> Reply {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base));
+        if let Some(c) = cookie {
+            req = req.header("Cookie", format!("webnet_session={c}"));
+        }
+        if form.is_some() {
+            req = req.header("Content-Type", "application/x-www-form-urlencoded");
+        }
+        let req = req
+            .body(form.unwrap_or("").as_bytes().to_vec())
+            .expect("request");
+        let mut res = agent
+            .run(req)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let headers = res
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        Reply {
+            status: res.status().as_u16(),
+            headers,
+            body: res.body_mut().read_to_string().unwrap_or_default(),
+        }
+    }
+
     /// Sends SIGTERM and waits for the exit (up to `within`): the exit status.
     pub fn stop(mut self, within: Duration) -> std::process::ExitStatus {
         signal(self.child.id(), "TERM");

@@ -11,48 +11,31 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-use super::auth::{Access, Bearer};
-use super::body::JsonBody;
-use super::error::{ApiError, ApiResult};
-use super::state::AppState;
+#[allow(unused_imports)]
+use super::schema::*;
 use crate::delivery::service::validate_event;
 use crate::domain::payload::Event;
 use crate::domain::{CustomerId, Scope};
 use crate::ops;
+use crate::serve::auth::{Access, Bearer};
+use crate::serve::body::JsonBody;
+use crate::serve::error::{ApiError, ApiResult};
+use crate::serve::state::AppState;
 
 /// The most events one request may carry.
 pub const MAX_EVENTS: usize = 1000;
 
+#[utoipa::path(post, path = "/api/v1/events/", tag = "events", request_body(content = super::schema::Event, description = "An event, or an array of up to 1000"),
+    responses((status = 202, description = "Recorded with their deliveries (an array for an array); the worker sends them at once", body = Accepted), (status = 400, description = "Invalid input, by field", body = FieldErrors), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail)), security(("token" = [])))]
 pub async fn create(
     State(state): State<Arc<AppState>>,
     bearer: Bearer,
-    JsonBody(body): JsonBody,
+    body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (docs, many) = match body {
-        Value::Array(items) => (items, true),
-        one @ Value::Object(_) => (vec![one], false),
-        other => {
-            return Err(ApiError::InvalidBody(json!({
-                "non_field_errors": [format!(
-                    "Expected an event object or a list of them, but got {}.",
-                    super::body::kind(&other)
-                )]
-            })))
-        }
-    };
-    if docs.is_empty() {
-        return Err(ApiError::InvalidBody(
-            json!({ "non_field_errors": ["This list may not be empty."] }),
-        ));
-    }
-    if docs.len() > MAX_EVENTS {
-        return Err(ApiError::InvalidBody(json!({
-            "non_field_errors": [format!("At most {MAX_EVENTS} events per request.")]
-        })));
-    }
     let waker = Arc::clone(&state);
     let answer = state
         .call(bearer, Access::Write, move |store, grant| {
+            let (docs, many) = shape(body)?;
             let now = crate::delivery::system_clock();
             let events = validate(grant.scope, docs, many, now)?;
             let recorded = ops::events::record(store, &events, now)?;
@@ -71,10 +54,10 @@ pub async fn create(
                 })
                 .collect();
             let any = recorded.iter().any(|r| !r.deliveries.is_empty());
-            Ok((any, answers))
+            Ok((any, many, answers))
         })
         .await?;
-    let (any, mut answers) = answer;
+    let (any, many, mut answers) = answer;
     if any {
         waker.wake_worker();
     }
@@ -84,6 +67,34 @@ pub async fn create(
         answers.pop().unwrap_or(Value::Null)
     };
     Ok((StatusCode::ACCEPTED, Json(body)))
+}
+
+/// The body as events: one object, or a non-empty array of at most [`MAX_EVENTS`]; `true`
+/// for an array.
+fn shape(body: JsonBody) -> ApiResult<(Vec<Value>, bool)> {
+    let (docs, many) = match body.parse()? {
+        Value::Array(items) => (items, true),
+        one @ Value::Object(_) => (vec![one], false),
+        other => {
+            return Err(ApiError::InvalidBody(json!({
+                "non_field_errors": [format!(
+                    "Expected an event object or a list of them, but got {}.",
+                    crate::serve::body::kind(&other)
+                )]
+            })))
+        }
+    };
+    if docs.is_empty() {
+        return Err(ApiError::InvalidBody(
+            json!({ "non_field_errors": ["This list may not be empty."] }),
+        ));
+    }
+    if docs.len() > MAX_EVENTS {
+        return Err(ApiError::InvalidBody(json!({
+            "non_field_errors": [format!("At most {MAX_EVENTS} events per request.")]
+        })));
+    }
+    Ok((docs, many))
 }
 
 /// Every document checked: whose it is (403 for another customer's, with a customer token)
@@ -99,7 +110,7 @@ fn validate(
     let mut bad = false;
     for doc in docs {
         if let (Scope::Customer(own), Some(named)) =
-            (scope, doc.get("customer").and_then(Value::as_i64))
+            (scope, doc.get("customer").and_then(named_customer))
         {
             if named != own.0 {
                 return Err(ApiError::Forbidden(format!(
@@ -123,5 +134,15 @@ fn validate(
         (false, _) => Ok(events),
         (true, true) => Err(ApiError::InvalidBody(Value::Array(errors))),
         (true, false) => Err(ApiError::InvalidBody(errors.pop().unwrap_or(Value::Null))),
+    }
+}
+
+/// The customer an event names, however it is written (`2`, `2.0`, `"2"`): another customer's
+/// is 403 even when its form is wrong too.
+fn named_customer(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
     }
 }

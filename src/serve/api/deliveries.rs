@@ -4,23 +4,28 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use serde_json::Value;
 
-use super::auth::{Access, Bearer};
-use super::error::ApiResult;
-use super::page::{Page, Query};
-use super::state::AppState;
-use super::webhooks::path_id;
+#[allow(unused_imports)]
+use super::schema::*;
 use crate::cli::views::delivery_json;
 use crate::domain::{CustomerId, EventType, Scope};
 use crate::ops::{self, Sending};
+use crate::serve::auth::{Access, Bearer};
+use crate::serve::error::ApiResult;
+use crate::serve::page::{Page, Query};
+use crate::serve::path::Id;
+use crate::serve::state::AppState;
 use crate::store::{DeliveryFilter, DeliveryStatus};
 
 type Shared = State<Arc<AppState>>;
 
+#[utoipa::path(get, path = "/api/v1/webhook-deliveries/", tag = "deliveries",
+    params(("page" = Option<u32>, Query, description = "From 1"), ("page_size" = Option<u32>, Query, description = "Default 50, at most 100"), ("webhook" = Option<i64>, Query), ("status" = Option<String>, Query, description = "pending, retrying, success or failed"), ("event_type" = Option<String>, Query), ("customer" = Option<i64>, Query, description = "Admin tokens: one customer's")),
+    responses((status = 200, description = "A page of deliveries, newest first", body = DeliveryPage), (status = 400, description = "Invalid input, by field", body = FieldErrors), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 404, description = "No such id for this token", body = Detail)), security(("token" = [])))]
 pub async fn list(
     State(state): Shared,
     bearer: Bearer,
@@ -53,12 +58,9 @@ pub async fn list(
         .await
 }
 
-pub async fn show(
-    State(state): Shared,
-    bearer: Bearer,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let id = path_id(&id)?;
+#[utoipa::path(get, path = "/api/v1/webhook-deliveries/{id}/", tag = "deliveries", params(("id" = i64, Path, description = "The id")),
+    responses((status = 200, description = "The delivery with its attempt_log", body = Delivery), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 404, description = "No such id for this token", body = Detail)), security(("token" = [])))]
+pub async fn show(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult<Json<Value>> {
     state
         .call(bearer, Access::Read, move |store, grant| {
             let (d, attempts) = ops::deliveries::show(store, grant.scope, id)?;
@@ -68,15 +70,12 @@ pub async fn show(
 }
 
 /// `POST …/retry/`: one attempt now; 200 with the delivery as it is after it.
-pub async fn retry(
-    State(state): Shared,
-    bearer: Bearer,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let id = path_id(&id)?;
+#[utoipa::path(post, path = "/api/v1/webhook-deliveries/{id}/retry/", tag = "deliveries", params(("id" = i64, Path, description = "The id")),
+    responses((status = 200, description = "Sent now; the delivery as it is after", body = Delivery), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail), (status = 404, description = "No such id for this token", body = Detail), (status = 409, description = "Not failed or retrying, or its webhook is disabled or deleted", body = Detail)), security(("token" = [])))]
+pub async fn retry(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult<Json<Value>> {
     let sending = state.sending.clone();
     state
-        .call(bearer, Access::Write, move |store, grant| {
+        .call_sending(bearer, move |store, grant| {
             let sending = Sending {
                 scope: grant.scope,
                 concurrency: 1,

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::error::{ApiError, ApiResult};
+use crate::serve::error::{ApiError, ApiResult};
 
 /// The object's fields, taken one by one.
 pub struct Fields(Map<String, Value>);

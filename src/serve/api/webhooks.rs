@@ -3,17 +3,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde_json::Value;
 
-use super::auth::{Access, Bearer};
-use super::body::{object, JsonBody};
-use super::error::{ApiError, ApiResult};
 use super::fields::Fields;
-use super::page::{Page, Query};
-use super::state::AppState;
+#[allow(unused_imports)]
+use super::schema::*;
 use crate::cli::views::{delivery_json, webhook_json};
 use crate::domain::format::{PayloadFormat, RoutingKey};
 use crate::domain::time::Millis;
@@ -22,6 +19,12 @@ use crate::domain::webhook_patch::{SecretEdit, WebhookDraft, WebhookPatch};
 use crate::domain::{CustomerId, EventType, Scope, Secret, WebhookUrl};
 use crate::ops::tokens::Grant;
 use crate::ops::{self, Sending};
+use crate::serve::auth::{Access, Bearer};
+use crate::serve::body::{object, JsonBody};
+use crate::serve::error::{ApiError, ApiResult};
+use crate::serve::page::{Page, Query};
+use crate::serve::path::Id;
+use crate::serve::state::AppState;
 use crate::store::{Store, WebhookFilter};
 
 /// Fields a webhook response has that a client may send back unchanged; they are ignored.
@@ -38,6 +41,9 @@ const READ_ONLY: &[&str] = &[
 
 type Shared = State<Arc<AppState>>;
 
+#[utoipa::path(get, path = "/api/v1/webhooks/", tag = "webhooks",
+    params(("page" = Option<u32>, Query, description = "From 1"), ("page_size" = Option<u32>, Query, description = "Default 50, at most 100"), ("enabled" = Option<bool>, Query), ("event_type" = Option<String>, Query, description = "Webhooks that receive this type"), ("customer" = Option<i64>, Query, description = "Admin tokens: one customer's")),
+    responses((status = 200, description = "A page of webhooks", body = WebhookPage), (status = 400, description = "Invalid input, by field", body = FieldErrors), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail)), security(("token" = [])))]
 pub async fn list(
     State(state): Shared,
     bearer: Bearer,
@@ -75,17 +81,19 @@ fn narrowed(grant: &Grant, customer: Option<i64>) -> ApiResult<Scope> {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/webhooks/", tag = "webhooks", request_body = WebhookCreate,
+    responses((status = 201, description = "Created", body = Webhook), (status = 400, description = "Invalid input, by field", body = FieldErrors), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail), (status = 413, description = "Body over 1 MiB", body = Detail), (status = 415, description = "Not JSON", body = Detail)), security(("token" = [])))]
 pub async fn create(
     State(state): Shared,
     bearer: Bearer,
-    JsonBody(body): JsonBody,
+    body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let allow_private = state.sending.allow_private;
     let webhook = state
         .call(bearer, Access::Write, move |store, grant| {
             // Read after the token is checked: a token that may not write gets 403, not a
             // verdict on its body.
-            let mut f = Fields::new(object(body)?);
+            let mut f = Fields::new(object(body.parse()?)?);
             let customer = f.integer("customer")?;
             let draft = draft(&mut f)?;
             f.finish()?;
@@ -202,12 +210,9 @@ fn settings(f: &mut Fields) -> ApiResult<WebhookPatch> {
     Ok(p)
 }
 
-pub async fn show(
-    State(state): Shared,
-    bearer: Bearer,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let id = path_id(&id)?;
+#[utoipa::path(get, path = "/api/v1/webhooks/{id}/", tag = "webhooks", params(("id" = i64, Path, description = "The id")),
+    responses((status = 200, description = "The webhook", body = Webhook), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 404, description = "No such id for this token", body = Detail)), security(("token" = [])))]
+pub async fn show(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult<Json<Value>> {
     state
         .call(bearer, Access::Read, move |store, grant| {
             Ok(Json(webhook_json(&ops::webhooks::show(
@@ -221,15 +226,16 @@ pub async fn show(
 
 /// `PATCH`: only the fields given change (`headers` replaces the set; `"secret": null`
 /// removes the secret).
+#[utoipa::path(patch, path = "/api/v1/webhooks/{id}/", tag = "webhooks", params(("id" = i64, Path, description = "The id")), request_body = super::schema::WebhookPatch,
+    responses((status = 200, description = "Changed", body = Webhook), (status = 400, description = "Invalid input, by field", body = FieldErrors), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail), (status = 404, description = "No such id for this token", body = Detail)), security(("token" = [])))]
 pub async fn patch(
     State(state): Shared,
     bearer: Bearer,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    Id(id): Id,
+    body: JsonBody,
 ) -> ApiResult<Json<Value>> {
-    let id = path_id(&id)?;
     update(state, bearer, id, move || {
-        let mut f = Fields::new(object(body)?);
+        let mut f = Fields::new(object(body.parse()?)?);
         f.ignore(READ_ONLY);
         let customer = f.integer("customer")?;
         let mut p = settings(&mut f)?;
@@ -248,19 +254,20 @@ pub async fn patch(
 
 /// `PUT`: the whole webhook as a create body gives it; settings left out return to their
 /// defaults, the secret is kept unless given (it is never shown, so a client cannot echo it).
+#[utoipa::path(put, path = "/api/v1/webhooks/{id}/", tag = "webhooks", params(("id" = i64, Path, description = "The id")), request_body = WebhookCreate,
+    responses((status = 200, description = "Replaced: settings left out return to their defaults; the secret and routing key are kept unless given", body = Webhook), (status = 400, description = "Invalid input, by field", body = FieldErrors), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail), (status = 404, description = "No such id for this token", body = Detail)), security(("token" = [])))]
 pub async fn put(
     State(state): Shared,
     bearer: Bearer,
-    Path(id): Path<String>,
-    JsonBody(body): JsonBody,
+    Id(id): Id,
+    body: JsonBody,
 ) -> ApiResult<Json<Value>> {
-    let id = path_id(&id)?;
     update(state, bearer, id, move || whole(body)).await
 }
 
 /// A PUT body as a patch that sets everything.
-fn whole(body: Value) -> ApiResult<(Option<i64>, WebhookPatch)> {
-    let mut f = Fields::new(object(body)?);
+fn whole(body: JsonBody) -> ApiResult<(Option<i64>, WebhookPatch)> {
+    let mut f = Fields::new(object(body.parse()?)?);
     let customer = f.integer("customer")?;
     let secret_given = f.has("secret");
     let d = draft(&mut f)?;
@@ -322,12 +329,9 @@ async fn update(
         .await
 }
 
-pub async fn delete(
-    State(state): Shared,
-    bearer: Bearer,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    let id = path_id(&id)?;
+#[utoipa::path(delete, path = "/api/v1/webhooks/{id}/", tag = "webhooks", params(("id" = i64, Path, description = "The id")),
+    responses((status = 204, description = "Deleted; its delivery history is kept"), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail), (status = 404, description = "No such id for this token", body = Detail)), security(("token" = [])))]
+pub async fn delete(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult<StatusCode> {
     state
         .call(bearer, Access::Write, move |store, grant| {
             ops::webhooks::delete(store, grant.scope, id, now(store))?;
@@ -337,15 +341,12 @@ pub async fn delete(
 }
 
 /// `POST …/test/`: a signed `webhook.test` sent now; 200 with the test delivery as recorded.
-pub async fn test(
-    State(state): Shared,
-    bearer: Bearer,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let id = path_id(&id)?;
+#[utoipa::path(post, path = "/api/v1/webhooks/{id}/test/", tag = "webhooks", params(("id" = i64, Path, description = "The id")),
+    responses((status = 200, description = "The test delivery, sent now", body = Delivery), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail), (status = 404, description = "No such id for this token", body = Detail), (status = 503, description = "Too many tests and retries at once", body = Detail)), security(("token" = [])))]
+pub async fn test(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult<Json<Value>> {
     let sending = state.sending.clone();
     state
-        .call(bearer, Access::Write, move |store, grant| {
+        .call_sending(bearer, move |store, grant| {
             let sending = Sending {
                 scope: grant.scope,
                 concurrency: 1,
@@ -356,12 +357,4 @@ pub async fn test(
             Ok(Json(delivery_json(&d, Some(&attempts))))
         })
         .await
-}
-
-/// An id in a path: a positive whole number, else 404 (as an unknown route).
-pub fn path_id(text: &str) -> ApiResult<i64> {
-    text.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::NotFound("Not found.".into()))
 }

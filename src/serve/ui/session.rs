@@ -1,0 +1,164 @@
+//! Signed-in browsers: a session is a random id in the `webnet_session` cookie, kept in this
+//! process's memory only (a restart signs everyone out), with the token it was opened with —
+//! checked again on every request, so revoking the token ends the session — and a CSRF token
+//! that every form carries back. Sessions end after [`IDLE`] without a request.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::http::header::COOKIE;
+use axum::http::HeaderMap;
+use base64::Engine as _;
+use chacha20poly1305::aead::rand_core::RngCore;
+use chacha20poly1305::aead::OsRng;
+
+/// The cookie's name.
+pub const COOKIE_NAME: &str = "webnet_session";
+
+/// How long a session lives without a request.
+pub const IDLE: Duration = Duration::from_secs(12 * 3600);
+
+/// One signed-in browser. No `Debug`: it holds a token.
+#[derive(Clone)]
+pub struct Session {
+    /// The API token signed in with, checked again on every request.
+    pub token: String,
+    /// What every form of this session must send back as `csrf`.
+    pub csrf: String,
+    /// A message for the next page shown, once ("Test delivery 4: success, …").
+    flash: Option<String>,
+    seen: Instant,
+}
+
+/// Every open session, by id.
+#[derive(Default)]
+pub struct Sessions(Mutex<HashMap<String, Session>>);
+
+impl Sessions {
+    pub fn new() -> Sessions {
+        Sessions::default()
+    }
+
+    /// Opens a session for `token`: its id, for the cookie.
+    pub fn open(&self, token: String) -> String {
+        let id = random();
+        let session = Session {
+            token,
+            csrf: random(),
+            flash: None,
+            seen: Instant::now(),
+        };
+        if let Ok(mut map) = self.0.lock() {
+            // Sweep the expired now and then: sign-ins are rare, pages are not.
+            map.retain(|_, s| s.seen.elapsed() < IDLE);
+            map.insert(id.clone(), session);
+        }
+        id
+    }
+
+    /// The live session `id`, its idle time restarted; an expired one is removed.
+    pub fn get(&self, id: &str) -> Option<Session> {
+        let mut map = self.0.lock().ok()?;
+        let live = map.get(id).is_some_and(|s| s.seen.elapsed() < IDLE);
+        if !live {
+            map.remove(id);
+            return None;
+        }
+        let s = map.get_mut(id)?;
+        s.seen = Instant::now();
+        Some(s.clone())
+    }
+
+    pub fn end(&self, id: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            map.remove(id);
+        }
+    }
+
+    /// Keeps `message` for the next page of session `id`.
+    pub fn flash(&self, id: &str, message: String) {
+        if let Ok(mut map) = self.0.lock() {
+            if let Some(s) = map.get_mut(id) {
+                s.flash = Some(message);
+            }
+        }
+    }
+
+    /// The message kept for session `id`, taken (shown once).
+    pub fn take_flash(&self, id: &str) -> Option<String> {
+        self.0.lock().ok()?.get_mut(id)?.flash.take()
+    }
+}
+
+/// 32 random bytes from the operating system, unpadded base64url (as tokens are made).
+fn random() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The session id a request's `Cookie` headers carry, if any.
+pub fn cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, value)| value.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The `Set-Cookie` value for session `id` (no `Secure`: `serve` speaks plain HTTP).
+pub fn set_cookie(id: &str) -> String {
+    format!("{COOKIE_NAME}={id}; Path=/settings; HttpOnly; SameSite=Strict")
+}
+
+/// The `Set-Cookie` value that removes the cookie.
+pub fn clear_cookie() -> String {
+    format!("{COOKIE_NAME}=; Path=/settings; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
+/// Compares a sent CSRF token with the session's in time that does not depend on where they
+/// differ.
+pub fn same(sent: &str, expected: &str) -> bool {
+    sent.len() == expected.len()
+        && sent
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_open_find_flash_and_end() {
+        let sessions = Sessions::new();
+        let id = sessions.open("wnt_x".into());
+        assert_eq!(id.len(), 43);
+        let s = sessions.get(&id).expect("open");
+        assert_eq!(s.token, "wnt_x");
+        assert_eq!(s.csrf.len(), 43);
+        sessions.flash(&id, "done".into());
+        assert_eq!(sessions.take_flash(&id).as_deref(), Some("done"));
+        assert_eq!(sessions.take_flash(&id), None);
+        sessions.end(&id);
+        assert!(sessions.get(&id).is_none());
+        assert!(sessions.get("nope").is_none());
+    }
+
+    #[test]
+    fn the_cookie_is_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(COOKIE, "a=1; webnet_session=abc ; b=2".parse().unwrap());
+        assert_eq!(cookie(&h).as_deref(), Some("abc"));
+        assert!(same("abc", "abc"));
+        assert!(!same("abd", "abc"));
+        assert!(!same("ab", "abc"));
+    }
+}

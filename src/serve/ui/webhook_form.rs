@@ -1,0 +1,344 @@
+//! Creating and editing a webhook with the form: reading what was sent into a
+//! [`WebhookDraft`] or [`WebhookPatch`] (the same the API builds), and answering a mistake
+//! with the form again, 400, the values kept and the message next to its field.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::error::UiResult;
+use super::form::FormBody;
+use super::layout;
+use super::webhook_page::{render, Mode, Values};
+use super::webhooks::customer_names;
+use super::{done, path_id, Ctx, Ui};
+use crate::domain::event_type::Subscription;
+use crate::domain::format::PayloadFormat;
+use crate::domain::headers::{parse_header, REDACTED};
+use crate::domain::webhook::parse_event_types;
+use crate::domain::webhook_patch::{SecretEdit, WebhookDraft, WebhookPatch};
+use crate::domain::{CustomerId, Scope, Secret, ValidationError, WebhookUrl};
+use crate::ops;
+use crate::serve::auth::Access;
+use crate::serve::state::AppState;
+use crate::serve::ApiError;
+use crate::store::{Store, StoreError};
+
+type Shared = State<Arc<AppState>>;
+
+/// A field in the wrong, and what is wrong with it.
+type Invalid = (String, String);
+
+fn invalid(field: &str, message: impl Into<String>) -> Invalid {
+    (field.to_string(), message.into())
+}
+
+fn from_validation(v: ValidationError) -> Invalid {
+    (v.field.to_string(), v.message)
+}
+
+/// What the form says, read and checked field by field.
+struct Parsed {
+    customer: Option<i64>,
+    name: String,
+    url: WebhookUrl,
+    event_types: Vec<Subscription>,
+    enabled: bool,
+    verify_ssl: bool,
+    timeout: Option<Duration>,
+    max_retries: Option<u32>,
+    retry_backoff: Option<Duration>,
+    payload_format: Option<PayloadFormat>,
+    headers: Vec<(String, String)>,
+    secret: Option<Secret>,
+    clear_secret: bool,
+}
+
+/// Reads the form; `stored`: the headers kept, for lines left as "[redacted]".
+fn parse(f: &FormBody, stored: &BTreeMap<String, String>) -> Result<Parsed, Invalid> {
+    let customer = match f.text("customer").trim() {
+        "" => None,
+        c => Some(
+            c.parse::<i64>()
+                .map_err(|_| invalid("customer", "Choose a customer."))?,
+        ),
+    };
+    let name = f.text("name");
+    if name.trim().is_empty() {
+        return Err(invalid("name", "This field is required."));
+    }
+    let url = f.text("url");
+    if url.trim().is_empty() {
+        return Err(invalid("url", "This field is required."));
+    }
+    let url = WebhookUrl::parse_form(&url).map_err(from_validation)?;
+    let types = f.all("event_types");
+    if types.is_empty() {
+        return Err(invalid("event_types", "Choose at least one event type."));
+    }
+    let event_types = parse_event_types(&types).map_err(from_validation)?;
+    let secs = |key: &str| number(f, key).map(|n| n.map(Duration::from_secs));
+    let max_retries = number(f, "max_retries")?.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+    let payload_format = match f.text("payload_format").as_str() {
+        "" | "auto" => None,
+        name => Some(PayloadFormat::parse(name).ok_or_else(|| {
+            invalid(
+                "payload_format",
+                format!("\"{name}\" is not a valid choice."),
+            )
+        })?),
+    };
+    let secret = match f.text("secret") {
+        s if s.is_empty() => None,
+        s => Some(Secret::new(&s).map_err(from_validation)?),
+    };
+    Ok(Parsed {
+        customer,
+        name,
+        url,
+        event_types,
+        enabled: f.checked("enabled"),
+        verify_ssl: f.checked("verify_ssl"),
+        timeout: secs("timeout_seconds")?,
+        max_retries,
+        retry_backoff: secs("retry_backoff")?,
+        payload_format,
+        headers: header_lines(&f.text("headers"), stored)?,
+        secret,
+        clear_secret: f.checked("clear_secret"),
+    })
+}
+
+/// A whole number of at least 0, or nothing when left empty.
+fn number(f: &FormBody, key: &str) -> Result<Option<u64>, Invalid> {
+    match f.text(key).trim() {
+        "" => Ok(None),
+        n => n
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| invalid(key, "Enter a whole number of at least 0.")),
+    }
+}
+
+/// One `Name: value` per line; a line left as "[redacted]" keeps the stored value.
+fn header_lines(
+    text: &str,
+    stored: &BTreeMap<String, String>,
+) -> Result<Vec<(String, String)>, Invalid> {
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (name, value) = parse_header(line).map_err(|v| invalid("headers", v.message))?;
+        if value == REDACTED {
+            let kept = stored
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&name))
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| {
+                    invalid(
+                        "headers",
+                        format!("{name}: \"{REDACTED}\" stands for a stored value, and none is stored under this name; type the value"),
+                    )
+                })?;
+            out.push((name, kept));
+        } else {
+            out.push((name, value));
+        }
+    }
+    Ok(out)
+}
+
+/// The form again, 400, with `error` next to its field and what was sent (no secret).
+fn again(
+    store: &Store,
+    ctx: &Ctx,
+    mode: &Mode,
+    f: &FormBody,
+    error: Invalid,
+) -> Result<Response, ApiError> {
+    let customers = customer_names(store, ctx)?;
+    let markup = render(
+        &ctx.viewer,
+        mode,
+        &Values::sent(f),
+        Some(&error),
+        &customers,
+    );
+    Ok(layout::respond(StatusCode::BAD_REQUEST, markup))
+}
+
+/// `GET /settings/webhooks/new`
+pub async fn new(State(state): Shared, ui: Ui) -> UiResult<Response> {
+    ui.call(&state, Access::Write, move |store, ctx| {
+        let customers = customer_names(store, ctx)?;
+        let markup = render(
+            &ctx.viewer,
+            &Mode::New,
+            &Values::defaults(),
+            None,
+            &customers,
+        );
+        Ok(layout::respond(StatusCode::OK, markup))
+    })
+    .await
+}
+
+/// `GET /settings/webhooks/{id}/edit`
+pub async fn edit(State(state): Shared, Path(id): Path<String>, ui: Ui) -> UiResult<Response> {
+    let id = path_id(&id)?;
+    ui.call(&state, Access::Write, move |store, ctx| {
+        let w = ops::webhooks::show(store, ctx.grant.scope, id)?;
+        let customers = customer_names(store, ctx)?;
+        let mode = Mode::Edit {
+            id,
+            has_secret: w.has_secret,
+        };
+        let markup = render(&ctx.viewer, &mode, &Values::of(&w), None, &customers);
+        Ok(layout::respond(StatusCode::OK, markup))
+    })
+    .await
+}
+
+/// What saving did: the page to answer with, or the name of the webhook saved.
+enum Saved {
+    Again(Response),
+    Done(String),
+}
+
+/// `POST /settings/webhooks/`
+pub async fn create(State(state): Shared, ui: Ui, f: FormBody) -> UiResult<Response> {
+    ui.check_csrf(&f)?;
+    let allow_private = state.sending.allow_private;
+    let now = state.now();
+    let saved = ui
+        .call(&state, Access::Write, move |store, ctx| {
+            let p = match parse(&f, &BTreeMap::new()) {
+                Ok(p) => p,
+                Err(e) => return Ok(Saved::Again(again(store, ctx, &Mode::New, &f, e)?)),
+            };
+            let customer = match (ctx.grant.scope, p.customer) {
+                (Scope::Customer(own), _) => own,
+                (Scope::All, Some(c)) => CustomerId(c),
+                (Scope::All, None) => {
+                    let e = invalid("customer", "Choose a customer.");
+                    return Ok(Saved::Again(again(store, ctx, &Mode::New, &f, e)?));
+                }
+            };
+            let mut d = WebhookDraft::new(p.name, p.url, p.event_types);
+            d.enabled = p.enabled;
+            d.verify_ssl = p.verify_ssl;
+            d.timeout = p.timeout;
+            d.max_retries = p.max_retries;
+            d.retry_backoff = p.retry_backoff;
+            d.payload_format = p.payload_format;
+            d.headers = p.headers;
+            d.secret = p.secret;
+            let policy = ops::target_policy(store, allow_private)?;
+            match ops::webhooks::create(store, &policy, customer, &d, now) {
+                Ok(w) => Ok(Saved::Done(w.settings.name)),
+                Err(ops::Error::Store {
+                    source: StoreError::NotFound { .. },
+                    ..
+                }) => {
+                    let e = invalid("customer", format!("There is no customer {customer}."));
+                    Ok(Saved::Again(again(store, ctx, &Mode::New, &f, e)?))
+                }
+                Err(e) => match ApiError::from(e) {
+                    ApiError::Invalid { field, message } => Ok(Saved::Again(again(
+                        store,
+                        ctx,
+                        &Mode::New,
+                        &f,
+                        (field, message),
+                    )?)),
+                    other => Err(other),
+                },
+            }
+        })
+        .await?;
+    Ok(match saved {
+        Saved::Again(page) => page,
+        Saved::Done(name) => done(
+            &ui,
+            &state,
+            "/settings/webhooks/",
+            format!("Created webhook {name}."),
+        ),
+    })
+}
+
+/// `POST /settings/webhooks/{id}`: every field as the form sends it (numbers left empty
+/// stay as they are).
+pub async fn update(
+    State(state): Shared,
+    Path(id): Path<String>,
+    ui: Ui,
+    f: FormBody,
+) -> UiResult<Response> {
+    ui.check_csrf(&f)?;
+    let id = path_id(&id)?;
+    let allow_private = state.sending.allow_private;
+    let now = state.now();
+    let saved = ui
+        .call(&state, Access::Write, move |store, ctx| {
+            let current = ops::webhooks::show(store, ctx.grant.scope, id)?;
+            let mode = Mode::Edit {
+                id,
+                has_secret: current.has_secret,
+            };
+            let p = match parse(&f, &current.settings.headers) {
+                Ok(p) if p.customer.is_some_and(|c| c != current.customer.0) => {
+                    let e = invalid("customer", "A webhook's customer cannot be changed.");
+                    return Ok(Saved::Again(again(store, ctx, &mode, &f, e)?));
+                }
+                Ok(p) => p,
+                Err(e) => return Ok(Saved::Again(again(store, ctx, &mode, &f, e)?)),
+            };
+            let patch = WebhookPatch {
+                name: Some(p.name),
+                url: Some(p.url),
+                event_types: Some(p.event_types),
+                enabled: Some(p.enabled),
+                verify_ssl: Some(p.verify_ssl),
+                timeout: p.timeout,
+                max_retries: p.max_retries,
+                retry_backoff: p.retry_backoff,
+                auto_disable_after: None,
+                payload_format: p.payload_format,
+                clear_headers: true,
+                headers: p.headers,
+                secret: match (p.secret, p.clear_secret) {
+                    (Some(s), _) => SecretEdit::Set(s),
+                    (None, true) => SecretEdit::Clear,
+                    (None, false) => SecretEdit::Keep,
+                },
+                routing_key: None,
+            };
+            match ops::webhooks::update(store, allow_private, ctx.grant.scope, id, &patch, now) {
+                Ok(w) => Ok(Saved::Done(w.settings.name)),
+                Err(e) => match ApiError::from(e) {
+                    ApiError::Invalid { field, message } => Ok(Saved::Again(again(
+                        store,
+                        ctx,
+                        &mode,
+                        &f,
+                        (field, message),
+                    )?)),
+                    other => Err(other),
+                },
+            }
+        })
+        .await?;
+    Ok(match saved {
+        Saved::Again(page) => page,
+        Saved::Done(name) => done(
+            &ui,
+            &state,
+            "/settings/webhooks/",
+            format!("Saved webhook {name}."),
+        ),
+    })
+}

@@ -1,0 +1,148 @@
+//! The web UI's webhook form: creating with repeated `event_types`, a mistake answered with
+//! the form again (400, values kept, nothing created), editing that keeps a credential header
+//! shown as "[redacted]", and deleting after the confirmation page.
+
+use crate::common::receiver::Receiver;
+use crate::common::server::{token, Server};
+use crate::common::ui_client::sign_in;
+use crate::common::Env;
+
+#[test]
+fn the_form_creates_a_webhook_and_a_mistake_keeps_the_values() {
+    let rx = Receiver::ok();
+    let env = Env::local();
+    env.customer("acme");
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    let b = sign_in(&srv, &admin);
+    let new = b.get("/settings/webhooks/new");
+    assert!(new.body.contains("id=\"webhook-form\""));
+    assert!(new.body.contains("value=\"job.*\"") && new.body.contains("value=\"device.created\""));
+
+    let url = rx.url("/hook");
+    let mut fields = vec![
+        ("customer", "1"),
+        ("name", "ops"),
+        ("url", url.as_str()),
+        ("event_types", "job.*"),
+        ("event_types", "device.created"),
+        ("enabled", "on"),
+        ("timeout_seconds", "7"),
+        ("max_retries", "2"),
+        ("retry_backoff", "30"),
+        ("payload_format", "auto"),
+        ("headers", "X-Team: netops"),
+    ];
+    let bad = {
+        let mut f = fields.clone();
+        f[2] = ("url", "not a url");
+        b.post("/settings/webhooks/", &f)
+    };
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body.contains("id=\"error-url\""), "{}", bad.body);
+    assert!(bad.body.contains("value=\"ops\"") && bad.body.contains("value=\"not a url\""));
+    assert!(bad.body.contains("X-Team: netops"));
+    env.run(&["webhooks", "show", "1"]).fails(1, "not found");
+
+    fields.push(("secret", "s3cret-value"));
+    let made = b.post("/settings/webhooks/", &fields);
+    assert_eq!(made.status, 303, "{}", made.body);
+    assert_eq!(made.header("location"), Some("/settings/webhooks/"));
+    let w = env.run(&["webhooks", "show", "1"]).ok().json();
+    assert_eq!(
+        w["event_types"],
+        serde_json::json!(["device.created", "job.*"])
+    );
+    assert_eq!(w["timeout_seconds"], 7);
+    assert_eq!(w["max_retries"], 2);
+    assert_eq!(w["has_secret"], true);
+    assert_eq!(w["verify_ssl"], false);
+    let list = b.get("/settings/webhooks/");
+    assert!(
+        list.body
+            .contains("<p class=\"flash\" role=\"status\">Created webhook ops.</p>"),
+        "{}",
+        list.body
+    );
+    assert!(list.body.contains("data-webhook-id=\"1\""));
+    assert!(
+        !b.get("/settings/webhooks/")
+            .body
+            .contains("class=\"flash\""),
+        "a flash is shown once"
+    );
+
+    // Test: sent now, reported in the flash.
+    assert_eq!(b.post("/settings/webhooks/1/test", &[]).status, 303);
+    let after = b.get("/settings/webhooks/");
+    assert!(
+        after.body.contains(": success, HTTP 200 in "),
+        "{}",
+        after.body
+    );
+    assert_eq!(rx.count(), 1);
+}
+
+#[test]
+fn editing_keeps_a_redacted_credential_and_deleting_asks_first() {
+    let rx = Receiver::ok();
+    let env = Env::local();
+    env.customer("acme");
+    let url = rx.url("/h");
+    env.local_webhook(
+        1,
+        "hook",
+        &url,
+        &[
+            "--header",
+            "Authorization: Bearer keep-me",
+            "--header",
+            "X-Team: a",
+        ],
+    );
+    let acme = token(&env, &["--customer", "1"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    let b = sign_in(&srv, &acme);
+    let edit = b.get("/settings/webhooks/1/edit");
+    assert!(
+        edit.body.contains("Authorization: [redacted]"),
+        "{}",
+        edit.body
+    );
+    assert!(!edit.body.contains("keep-me"));
+    let fields = [
+        ("name", "renamed"),
+        ("url", url.as_str()),
+        ("event_types", "job.failed"),
+        ("enabled", "on"),
+        ("payload_format", "auto"),
+        ("headers", "Authorization: [redacted]\nX-Team: b"),
+    ];
+    let r = b.post("/settings/webhooks/1", &fields);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(b.post("/settings/webhooks/1/test", &[]).status, 303);
+    let got = &rx.requests()[0];
+    assert_eq!(got.header("authorization"), Some("Bearer keep-me"));
+    assert_eq!(got.header("x-team"), Some("b"));
+    assert_eq!(
+        env.run(&["webhooks", "show", "1"]).ok().json()["name"],
+        "renamed"
+    );
+
+    let confirm = b.get("/settings/webhooks/1/delete");
+    assert!(
+        confirm
+            .body
+            .contains("Delete webhook <strong>renamed</strong>? Its delivery history is kept."),
+        "{}",
+        confirm.body
+    );
+    assert_eq!(b.post("/settings/webhooks/1/delete", &[]).status, 303);
+    env.run(&["webhooks", "show", "1"]).fails(1, "not found");
+    assert_eq!(
+        b.get("/settings/webhooks/deliveries/1").status,
+        200,
+        "history kept"
+    );
+    assert_eq!(b.get("/settings/webhooks/1/edit").status, 404);
+}

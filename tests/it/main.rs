@@ -47,6 +47,7 @@ mod targets;
 mod tls;
 mod tokens;
 mod ui;
+mod ui_browser;
 mod ui_forms;
 mod validation;
 mod webhooks;

@@ -1,6 +1,7 @@
 //! Test helpers: the real `webnet` binary on a temporary database.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod either;
 pub mod lock;
 pub mod pg;

@@ -22,6 +22,9 @@ use crate::serve::state::AppState;
 use crate::serve::ApiError;
 use crate::store::{AttemptLog, Delivery, DeliveryFilter, DeliveryStatus, WebhookFilter};
 
+/// What an empty field shows on a delivery's page.
+const NONE: &str = "—";
+
 type Shared = State<Arc<AppState>>;
 
 /// Deliveries a page.
@@ -100,7 +103,7 @@ pub async fn list(State(state): Shared, ui: Ui, RawQuery(raw): RawQuery) -> UiRe
                 } }
                 button type="submit" { "Filter" }
             }
-            p { (count) " deliveries" }
+            p { (count) @if count == 1 { " delivery" } @else { " deliveries" } }
             table id="deliveries" {
                 thead { tr {
                     th { "ID" } th { "Webhook" } th { "Event type" } th { "Status" }
@@ -213,10 +216,10 @@ pub async fn show(State(state): Shared, Path(id): Path<String>, ui: Ui) -> UiRes
                 tr { th { "Event type" } td { (d.event_type.as_str()) } }
                 tr { th { "Status" } td { (status_badge(d.status)) } }
                 tr { th { "Attempts" } td { (d.attempts) } }
-                tr { th { "HTTP status" } td { (d.http_status.map(|c| c.to_string()).unwrap_or_default()) } }
-                tr { th { "Error" } td { (d.error_message.as_deref().unwrap_or("")) } }
+                tr { th { "HTTP status" } td { (d.http_status.map_or(NONE.to_string(), |c| c.to_string())) } }
+                tr { th { "Error" } td { (d.error_message.as_deref().unwrap_or(NONE)) } }
                 tr { th { "Created (UTC)" } td { (rfc3339(d.created_at)) } }
-                tr { th { "Next retry" } td { (d.next_attempt_at.map(rfc3339).unwrap_or_default()) } }
+                tr { th { "Next retry" } td { (d.next_attempt_at.map_or(NONE.to_string(), rfc3339)) } }
             } }
             @if retryable && !ctx.viewer.read_only {
                 form method="post" action={ "/settings/webhooks/deliveries/" (d.id) "/retry" } {

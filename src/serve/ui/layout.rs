@@ -32,6 +32,7 @@ h1{font-size:1.5rem;margin:.5rem 0 1rem}
 a{color:#0969da}
 table{width:100%;border-collapse:collapse;background:#fff;border:1px solid #d0d7de}
 th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #d0d7de;vertical-align:top;overflow-wrap:anywhere}
+th{white-space:nowrap;overflow-wrap:normal}
 th{background:#f6f8fa;font-size:.85em}
 pre{background:#fff;border:1px solid #d0d7de;padding:.6rem;overflow:auto;max-height:30rem;white-space:pre-wrap;overflow-wrap:anywhere}
 button,.button{font:inherit;padding:.3rem .7rem;border:1px solid #8c959f;border-radius:6px;background:#fff;color:#1f2328;cursor:pointer;text-decoration:none;display:inline-block}
@@ -58,6 +59,7 @@ table,thead,tbody,tr,th,td{display:block}
 thead{display:none}
 tr{border-bottom:2px solid #8c959f;padding:.3rem 0}
 td{border:0;padding:.2rem .6rem}
+th{white-space:normal}
 td[data-label]::before{content:attr(data-label);display:block;font-size:.8em;color:#57606a;font-weight:600}
 nav .who{margin-left:0}
 }

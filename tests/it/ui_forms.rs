@@ -146,3 +146,46 @@ fn editing_keeps_a_redacted_credential_and_deleting_asks_first() {
     );
     assert_eq!(b.get("/settings/webhooks/1/edit").status, 404);
 }
+
+#[test]
+fn a_pagerduty_webhook_is_made_from_the_form_with_its_routing_key_never_shown() {
+    let env = Env::new();
+    env.customer("acme");
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    let b = sign_in(&srv, &admin);
+    // PagerDuty's real URL: created disabled (never sent to).
+    let mut fields = vec![
+        ("customer", "1"),
+        ("name", "paging"),
+        ("url", "https://events.pagerduty.com/v2/enqueue"),
+        ("event_types", "job.failed"),
+        ("payload_format", "pagerduty"),
+    ];
+    let missing = b.post("/settings/webhooks/", &fields);
+    assert_eq!(missing.status, 400, "{}", missing.body);
+    assert!(
+        missing.body.contains("id=\"error-routing_key\""),
+        "{}",
+        missing.body
+    );
+    fields.push(("routing_key", "R0UTINGKEY0123456789abcdefABCDEF"));
+    let made = b.post("/settings/webhooks/", &fields);
+    assert_eq!(made.status, 303, "{}", made.body);
+    let w = env.run(&["webhooks", "show", "1"]).ok().json();
+    assert_eq!(
+        (w["has_routing_key"].clone(), w["enabled"].clone()),
+        (serde_json::json!(true), serde_json::json!(false))
+    );
+    let edit = b.get("/settings/webhooks/1/edit");
+    assert!(!edit.body.contains("R0UTINGKEY"), "never shown back");
+    // Saving the form again without it keeps the stored key.
+    fields.retain(|(k, _)| *k != "routing_key");
+    fields.retain(|(k, _)| *k != "customer");
+    let saved = b.post("/settings/webhooks/1", &fields);
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_eq!(
+        env.run(&["webhooks", "show", "1"]).ok().json()["has_routing_key"],
+        true
+    );
+}

@@ -17,7 +17,7 @@ use super::webhook_page::{render, Mode, Values};
 use super::webhooks::customer_names;
 use super::{done, path_id, Ctx, Ui};
 use crate::domain::event_type::Subscription;
-use crate::domain::format::PayloadFormat;
+use crate::domain::format::{PayloadFormat, RoutingKey};
 use crate::domain::headers::{parse_header, REDACTED};
 use crate::domain::webhook::parse_event_types;
 use crate::domain::webhook_patch::{SecretEdit, WebhookDraft, WebhookPatch};
@@ -56,6 +56,8 @@ struct Parsed {
     headers: Vec<(String, String)>,
     secret: Option<Secret>,
     clear_secret: bool,
+    /// PagerDuty's routing key (write-only; empty: keep the stored one).
+    routing_key: Option<RoutingKey>,
 }
 
 /// Reads the form; `stored`: the headers kept, for lines left as "[redacted]".
@@ -96,7 +98,12 @@ fn parse(f: &FormBody, stored: &BTreeMap<String, String>) -> Result<Parsed, Inva
         s if s.is_empty() => None,
         s => Some(Secret::new(&s).map_err(from_validation)?),
     };
+    let routing_key = match f.text("routing_key").trim() {
+        "" => None,
+        k => Some(RoutingKey::new(k).map_err(from_validation)?),
+    };
     Ok(Parsed {
+        routing_key,
         customer,
         name,
         url,
@@ -236,6 +243,7 @@ pub async fn create(State(state): Shared, ui: Ui, f: FormBody) -> UiResult<Respo
             d.payload_format = p.payload_format;
             d.headers = p.headers;
             d.secret = p.secret;
+            d.routing_key = p.routing_key;
             let policy = ops::target_policy(store, allow_private)?;
             match ops::webhooks::create(store, &policy, customer, &d, now) {
                 Ok(w) => Ok(Saved::Done(w.settings.name)),
@@ -315,7 +323,7 @@ pub async fn update(
                     (None, true) => SecretEdit::Clear,
                     (None, false) => SecretEdit::Keep,
                 },
-                routing_key: None,
+                routing_key: p.routing_key,
             };
             match ops::webhooks::update(store, allow_private, ctx.grant.scope, id, &patch, now) {
                 Ok(w) => Ok(Saved::Done(w.settings.name)),

@@ -110,6 +110,7 @@ const FIELDS: &[&str] = &[
     "max_retries",
     "retry_backoff",
     "payload_format",
+    "routing_key",
     "headers",
 ];
 
@@ -202,6 +203,10 @@ pub fn render(
                 }
             }
             (err("payload_format"))
+            label for="routing_key" { "PagerDuty routing key" }
+            input type="password" id="routing_key" name="routing_key" autocomplete="off";
+            p.hint { "For the pagerduty format only (its integration key); never shown again. Leave empty to keep the stored one." }
+            (err("routing_key"))
             label for="headers" { "Custom headers" }
             textarea id="headers" name="headers" rows="4" placeholder="X-Team: netops" { (v.headers) }
             p.hint { "One 'Name: value' per line. Credentials show as [redacted]; leave such a line as it is to keep the stored value." }

@@ -246,6 +246,23 @@ fn paced(url: &str, token: &str, secs: u64, first: u64, ok: u16) -> (Vec<f64>, u
     (times, good.into_inner(), late.into_inner())
 }
 
+/// Profiling knob: `WEBNET_BENCH_PERF=/tmp/perf.data` records the server with `perf` during
+/// the ingest (from the first POST until the receiver has every event).
+fn record(server: &Server) -> Option<Child> {
+    let out = std::env::var("WEBNET_BENCH_PERF").ok()?;
+    let perf = Command::new("perf")
+        .args(["record", "-F", "2000", "-g", "-o", &out, "-p"])
+        .arg(server.child.id().to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| eprintln!("WEBNET_BENCH_PERF: cannot run perf: {e}"))
+        .ok()?;
+    // perf needs a moment to attach before the first POST.
+    std::thread::sleep(Duration::from_millis(500));
+    Some(perf)
+}
+
 /// An admin token made with `tokens create` (shown once, read from its JSON).
 fn admin_token(db: &Db) -> String {
     let out = db
@@ -343,9 +360,14 @@ pub fn run(bin: &Path, s: &Sizes) -> Vec<Figure> {
     );
 
     rx.reset();
+    let perf = record(&server);
     let start = Instant::now();
     let (took, accepted) = flood(&server.url("/api/v1/events/"), &token, n, 202);
     let delivered = rx.wait_healthy(n, Duration::from_secs(120 + n / 100));
+    if let Some(mut perf) = perf {
+        crate::common::server::signal(perf.id(), "INT");
+        let _ = perf.wait();
+    }
     let rate = n as f64 / took.as_secs_f64();
     if accepted != n {
         server.complain(&format!("accepted {accepted} of {n} events"));

@@ -19,6 +19,7 @@ mod report;
 mod retention;
 mod scenarios;
 mod serve;
+mod serve_process;
 
 use std::path::PathBuf;
 

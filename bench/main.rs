@@ -5,7 +5,8 @@
 //!   cargo bench --bench webnet -- --full        the sizes of BENCHMARKS.md
 //!   cargo bench --bench webnet -- --full --write   also rewrite BENCHMARKS.md and bench/chart.svg
 //!   WEBNET_BENCH_ONLY=prune cargo bench --bench webnet -- --full   one scenario (drain, isolation,
-//!                                                                  prune, postgres) and its baseline
+//!                                                                  prune, postgres, serve) and its
+//!                                                                  baseline
 //!   WEBNET_BENCH_PG=postgres://… cargo bench --bench webnet   also drains on PostgreSQL (1, 2, 4
 //!                                                             processes; an admin URL)
 
@@ -17,6 +18,8 @@ mod receiver;
 mod report;
 mod retention;
 mod scenarios;
+mod serve;
+mod serve_process;
 
 use std::path::PathBuf;
 
@@ -31,6 +34,10 @@ pub struct Sizes {
     pub list_runs: usize,
     /// Final deliveries in the database `deliveries prune` empties.
     pub prune: u64,
+    /// Events POSTed to `webnet serve` by its 16 clients (and straight to the receiver).
+    pub serve_events: u64,
+    /// Seconds of the paced 200 events/s sender that measures publish latency.
+    pub serve_latency_secs: u64,
 }
 
 impl Sizes {
@@ -45,6 +52,8 @@ impl Sizes {
             list_webhooks: 1_000,
             list_runs: 10,
             prune: 20_000,
+            serve_events: 2_000,
+            serve_latency_secs: 2,
         }
     }
 
@@ -59,6 +68,8 @@ impl Sizes {
             list_webhooks: 1_000,
             list_runs: 50,
             prune: 1_000_000,
+            serve_events: 20_000,
+            serve_latency_secs: 10,
         }
     }
 }
@@ -68,17 +79,18 @@ fn main() {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!("usage: cargo bench --bench webnet -- [--full] [--write]");
         println!(
-            "  WEBNET_BENCH_BIN=PATH   measure that webnet binary (another commit's build) instead\n  WEBNET_BENCH_ONLY=drain|isolation|prune|postgres   one scenario, beside the baseline it"
+            "  WEBNET_BENCH_BIN=PATH   measure that webnet binary (another commit's build) instead\n  WEBNET_BENCH_ONLY=drain|isolation|prune|postgres|serve   one scenario, beside the baseline it"
         );
         println!(
             "                                           is judged against (measured in the run)"
         );
         return;
     }
-    if let Ok(only) = std::env::var("WEBNET_BENCH_ONLY") {
-        if !["drain", "isolation", "prune", "postgres"].contains(&only.as_str()) {
+    let only = std::env::var("WEBNET_BENCH_ONLY").ok();
+    if let Some(only) = &only {
+        if !["drain", "isolation", "prune", "postgres", "serve"].contains(&only.as_str()) {
             eprintln!(
-                "error: WEBNET_BENCH_ONLY: {only:?} is not a scenario (drain, isolation, prune or postgres)"
+                "error: WEBNET_BENCH_ONLY: {only:?} is not a scenario (drain, isolation, prune, postgres or serve)"
             );
             std::process::exit(2);
         }
@@ -93,7 +105,17 @@ fn main() {
         .filter(|b| !b.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_webnet")));
-    let results = scenarios::run_all(&bin, &sizes);
+    // The server's scenario lives beside the others rather than in `run_all`: it brings its
+    // own receiver and baselines.
+    let results = match only.as_deref() {
+        Some("serve") => serve::run(&bin, &sizes),
+        Some(_) => scenarios::run_all(&bin, &sizes),
+        None => {
+            let mut all = scenarios::run_all(&bin, &sizes);
+            all.extend(serve::run(&bin, &sizes));
+            all
+        }
+    };
     let table = report::markdown(&results, full);
     println!("{table}");
     if write {

@@ -12,7 +12,7 @@ use crate::domain::ValidationError;
 use crate::ops;
 use crate::store::StoreError;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ApiError {
     /// 400: `field` is wrong (DRF's `{"field": ["message"]}`).
     Invalid {

@@ -15,6 +15,7 @@ mod http;
 mod page;
 mod path;
 pub mod receiver;
+mod recorder;
 mod routes;
 mod state;
 mod ui;
@@ -67,8 +68,10 @@ pub fn run(store: Store, opts: Options, ready: impl FnOnce(SocketAddr)) -> Resul
         .build()
         .map_err(ServeError::Start)?;
     let worker_store = store.reopen()?;
+    let recorder = recorder::Recorder::start(store.reopen()?).map_err(ServeError::Start)?;
     let state = Arc::new(state::AppState::new(
         store,
+        recorder,
         opts.sending.clone(),
         opts.public_metrics,
     ));

@@ -125,10 +125,12 @@ async fn log_request(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = crate::domain::text::escape_controls(req.uri().path()).into_owned();
     let response = next.run(req).await.into_response();
-    eprintln!(
-        "serve: {method} {path} {} {}ms",
+    // One write per line (stderr is unbuffered: `eprintln!` writes each piece).
+    let line = format!(
+        "serve: {method} {path} {} {}ms\n",
         response.status().as_u16(),
         started.elapsed().as_millis()
     );
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
     response
 }

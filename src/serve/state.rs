@@ -18,7 +18,7 @@ use crate::store::Store;
 pub const SENDING_AT_ONCE: usize = 16;
 
 /// Connections kept for reuse; more may be open at once under load, and are closed after.
-const POOL_KEEP: usize = 16;
+const POOL_KEEP: usize = 4;
 
 pub struct AppState {
     /// Idle connections; a request takes one or opens another from `origin`.
@@ -33,12 +33,19 @@ pub struct AppState {
     /// Requests that send (`test/`, `retry/`) hold a blocking thread for as long as the
     /// receiver takes: at most this many at once, so slow receivers cannot take every thread.
     pub sending_slots: Arc<tokio::sync::Semaphore>,
+    /// Records the API's events in groups (one transaction for the requests waiting).
+    pub recorder: super::recorder::Recorder,
     /// The web UI's signed-in browsers.
     pub sessions: super::ui::Sessions,
 }
 
 impl AppState {
-    pub fn new(origin: Store, sending: Sending, public_metrics: bool) -> AppState {
+    pub fn new(
+        origin: Store,
+        recorder: super::recorder::Recorder,
+        sending: Sending,
+        public_metrics: bool,
+    ) -> AppState {
         AppState {
             idle: Mutex::new(Vec::new()),
             origin: Mutex::new(origin),
@@ -46,6 +53,7 @@ impl AppState {
             public_metrics,
             wake: Arc::new(AtomicBool::new(false)),
             sending_slots: Arc::new(tokio::sync::Semaphore::new(SENDING_AT_ONCE)),
+            recorder,
             sessions: super::ui::Sessions::new(),
         }
     }

@@ -746,3 +746,34 @@ fn every_event_answered_202_is_delivered_even_if_the_server_is_killed() {
         "every accepted event reached the receiver (at least once)"
     );
 }
+
+#[test]
+fn events_recorded_together_never_fail_each_other() {
+    let env = Env::new();
+    let c = env.customer("acme");
+    env.webhook(c, "off", "https://off.example.com/", &["--disabled"]);
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    // Many at once, half of them for a customer that does not exist: recorded in groups, a
+    // bad one is refused alone.
+    let results: Vec<(bool, u16)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..40)
+            .map(|i| {
+                let (srv, admin) = (&srv, &admin);
+                s.spawn(move || {
+                    let good = i % 2 == 0;
+                    let customer = if good { c } else { 99 };
+                    (
+                        good,
+                        srv.post("/api/v1/events/", admin, &event(customer)).status,
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (good, status) in &results {
+        assert_eq!(*status, if *good { 202 } else { 400 }, "{results:?}");
+    }
+    assert_eq!(env.count("SELECT count(*) FROM events", &[]), 20);
+}

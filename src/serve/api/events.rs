@@ -16,7 +16,6 @@ use super::schema::*;
 use crate::delivery::service::validate_event;
 use crate::domain::payload::Event;
 use crate::domain::{CustomerId, Scope};
-use crate::ops;
 use crate::serve::auth::{Access, Bearer};
 use crate::serve::body::JsonBody;
 use crate::serve::error::{ApiError, ApiResult};
@@ -32,34 +31,32 @@ pub async fn create(
     bearer: Bearer,
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let waker = Arc::clone(&state);
-    let answer = state
-        .call(bearer, Access::Write, move |store, grant| {
+    // The token and every event checked on a pooled connection; then recorded with the
+    // other requests waiting (group commit, `serve::recorder`).
+    let (events, many) = state
+        .call(bearer, Access::Write, move |_store, grant| {
             let (docs, many) = shape(body)?;
             let now = crate::delivery::system_clock();
-            let events = validate(grant.scope, docs, many, now)?;
-            let recorded = ops::events::record(store, &events, now)?;
-            let answers: Vec<Value> = events
-                .iter()
-                .zip(&recorded)
-                .map(|((customer, event), rec)| {
-                    json!({
-                        "customer": customer.0,
-                        "event_type": event.event_type.as_str(),
-                        "event_id": event.event_id,
-                        "deliveries": rec.deliveries.iter().map(|(id, webhook)| json!({
-                            "id": id, "webhook": webhook, "status": "pending"
-                        })).collect::<Vec<_>>(),
-                    })
-                })
-                .collect();
-            let any = recorded.iter().any(|r| !r.deliveries.is_empty());
-            Ok((any, many, answers))
+            Ok((validate(grant.scope, docs, many, now)?, many))
         })
         .await?;
-    let (any, many, mut answers) = answer;
-    if any {
-        waker.wake_worker();
+    let (events, recorded) = state.recorder.record(events).await?;
+    let mut answers: Vec<Value> = events
+        .iter()
+        .zip(&recorded)
+        .map(|((customer, event), rec)| {
+            json!({
+                "customer": customer.0,
+                "event_type": event.event_type.as_str(),
+                "event_id": event.event_id,
+                "deliveries": rec.deliveries.iter().map(|(id, webhook)| json!({
+                    "id": id, "webhook": webhook, "status": "pending"
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    if recorded.iter().any(|r| !r.deliveries.is_empty()) {
+        state.wake_worker();
     }
     let body = if many {
         Value::Array(answers)

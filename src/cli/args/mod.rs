@@ -158,7 +158,7 @@ pub enum Command {
     /// A local receiver for developing yours: prints each event as it arrives, checks signatures
     #[command(after_help = examples::LISTEN)]
     Listen(ListenArgs),
-    /// The REST API and web UI over this database, with the delivery worker (DESIGN §12)
+    /// The REST API and web UI over this database, with the delivery worker in the same process
     #[command(after_help = examples::SERVE)]
     Serve(ServeArgs),
     /// Run `drain` on a schedule: write the crontab line or the systemd units

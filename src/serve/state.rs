@@ -83,25 +83,44 @@ impl AppState {
 
     /// As [`AppState::call`] for a request that sends: waits for one of the
     /// [`SENDING_AT_ONCE`] slots first (up to 30 s, then 503).
+    /// `f` is given the [`Sending`] of the token's scope ([`AppState::sending_for`]).
     pub async fn call_sending<T, F>(self: &Arc<Self>, bearer: Bearer, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Store, &Grant) -> ApiResult<T> + Send + 'static,
+        F: FnOnce(&mut Store, &Sending) -> ApiResult<T> + Send + 'static,
     {
-        let slots = Arc::clone(&self.sending_slots);
-        let permit =
-            tokio::time::timeout(std::time::Duration::from_secs(30), slots.acquire_owned())
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .ok_or_else(|| {
-                    ApiError::Unavailable(
-                        "Too many tests and retries in progress; try again.".into(),
-                    )
-                })?;
-        let result = self.call(bearer, Access::Write, f).await;
+        let permit = self.sending_slot().await?;
+        let state = Arc::clone(self);
+        let result = self
+            .call(bearer, Access::Write, move |store, grant| {
+                f(store, &state.sending_for(grant.scope))
+            })
+            .await;
         drop(permit);
         result
+    }
+
+    /// One of the [`SENDING_AT_ONCE`] slots for a request that sends (the API's and the UI's
+    /// tests and retries), waited for up to 30 s, then 503; held until dropped.
+    pub async fn sending_slot(&self) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
+        let slots = Arc::clone(&self.sending_slots);
+        tokio::time::timeout(std::time::Duration::from_secs(30), slots.acquire_owned())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or_else(|| {
+                ApiError::Unavailable("Too many tests and retries in progress; try again.".into())
+            })
+    }
+
+    /// How a test or retry sends for `scope`: one request, this server's proxies and allowed
+    /// destinations.
+    pub fn sending_for(&self, scope: crate::domain::Scope) -> Sending {
+        Sending {
+            scope,
+            concurrency: 1,
+            ..self.sending.clone()
+        }
     }
 
     /// Runs `f` on a blocking thread with a connection, no token asked (health).

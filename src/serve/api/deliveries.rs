@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::schema::*;
 use crate::cli::views::delivery_json;
 use crate::domain::{CustomerId, EventType, Scope};
-use crate::ops::{self, Sending};
+use crate::ops;
 use crate::serve::auth::{Access, Bearer};
 use crate::serve::error::ApiResult;
 use crate::serve::page::{Page, Query};
@@ -73,15 +73,9 @@ pub async fn show(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult
 #[utoipa::path(post, path = "/api/v1/webhook-deliveries/{id}/retry/", tag = "deliveries", params(("id" = i64, Path, description = "The id")),
     responses((status = 200, description = "Sent now; the delivery as it is after", body = Delivery), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail), (status = 404, description = "No such id for this token", body = Detail), (status = 409, description = "Not failed or retrying, or its webhook is disabled or deleted", body = Detail)), security(("token" = [])))]
 pub async fn retry(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult<Json<Value>> {
-    let sending = state.sending.clone();
     state
-        .call_sending(bearer, move |store, grant| {
-            let sending = Sending {
-                scope: grant.scope,
-                concurrency: 1,
-                ..sending
-            };
-            let r = ops::delivery::retry_one(store, &sending, id)?;
+        .call_sending(bearer, move |store, sending| {
+            let r = ops::delivery::retry_one(store, sending, id)?;
             Ok(Json(delivery_json(&r.delivery, Some(&r.attempts))))
         })
         .await

@@ -17,8 +17,8 @@ use crate::domain::time::Millis;
 use crate::domain::webhook::parse_event_types;
 use crate::domain::webhook_patch::{SecretEdit, WebhookDraft, WebhookPatch};
 use crate::domain::{CustomerId, EventType, Scope, Secret, WebhookUrl};
+use crate::ops;
 use crate::ops::tokens::Grant;
-use crate::ops::{self, Sending};
 use crate::serve::auth::{Access, Bearer};
 use crate::serve::body::{object, JsonBody};
 use crate::serve::error::{ApiError, ApiResult};
@@ -344,16 +344,10 @@ pub async fn delete(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResu
 #[utoipa::path(post, path = "/api/v1/webhooks/{id}/test/", tag = "webhooks", params(("id" = i64, Path, description = "The id")),
     responses((status = 200, description = "The test delivery, sent now", body = Delivery), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail), (status = 404, description = "No such id for this token", body = Detail), (status = 503, description = "Too many tests and retries at once", body = Detail)), security(("token" = [])))]
 pub async fn test(State(state): Shared, bearer: Bearer, Id(id): Id) -> ApiResult<Json<Value>> {
-    let sending = state.sending.clone();
     state
-        .call_sending(bearer, move |store, grant| {
-            let sending = Sending {
-                scope: grant.scope,
-                concurrency: 1,
-                ..sending
-            };
-            let o = ops::delivery::test_webhook(store, &sending, id)?;
-            let (d, attempts) = ops::deliveries::show(store, grant.scope, o.delivery_id)?;
+        .call_sending(bearer, move |store, sending| {
+            let o = ops::delivery::test_webhook(store, sending, id)?;
+            let (d, attempts) = ops::deliveries::show(store, sending.scope, o.delivery_id)?;
             Ok(Json(delivery_json(&d, Some(&attempts))))
         })
         .await

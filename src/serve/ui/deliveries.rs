@@ -15,7 +15,7 @@ use super::layout::{self, csrf_field, page};
 use super::webhooks::outcome;
 use super::{done, path_id, Ui};
 use crate::domain::time::rfc3339;
-use crate::ops::{self, Sending};
+use crate::ops;
 use crate::serve::auth::Access;
 use crate::serve::page::Query;
 use crate::serve::state::AppState;
@@ -248,14 +248,12 @@ pub async fn retry(
 ) -> UiResult<Response> {
     ui.check_csrf(&form)?;
     let id = path_id(&id)?;
-    let sending = state.sending.clone();
+    // The API's bound on sending requests holds here too.
+    let _slot = state.sending_slot().await?;
+    let sending_state = Arc::clone(&state);
     let message = ui
         .call(&state, Access::Write, move |store, ctx| {
-            let sending = Sending {
-                scope: ctx.grant.scope,
-                concurrency: 1,
-                ..sending
-            };
+            let sending = sending_state.sending_for(ctx.grant.scope);
             let r = ops::delivery::retry_one(store, &sending, id)?;
             Ok(format!(
                 "Retried delivery {}: {}",

@@ -16,7 +16,7 @@ use super::layout::{self, button_form, csrf_field, page, Viewer};
 use super::{done, path_id, Ctx, Ui};
 use crate::domain::time::rfc3339;
 use crate::domain::Scope;
-use crate::ops::{self, Sending};
+use crate::ops;
 use crate::serve::auth::Access;
 use crate::serve::state::AppState;
 use crate::serve::ApiError;
@@ -151,14 +151,12 @@ pub async fn test(
 ) -> UiResult<Response> {
     ui.check_csrf(&form)?;
     let id = path_id(&id)?;
-    let sending = state.sending.clone();
+    // The API's bound on sending requests holds here too.
+    let _slot = state.sending_slot().await?;
+    let sending_state = Arc::clone(&state);
     let message = ui
         .call(&state, Access::Write, move |store, ctx| {
-            let sending = Sending {
-                scope: ctx.grant.scope,
-                concurrency: 1,
-                ..sending
-            };
+            let sending = sending_state.sending_for(ctx.grant.scope);
             let o = ops::delivery::test_webhook(store, &sending, id)?;
             let (d, _) = ops::deliveries::show(store, ctx.grant.scope, o.delivery_id)?;
             Ok(format!("Test delivery {}: {}", d.id, outcome(&d)))

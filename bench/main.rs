@@ -13,6 +13,7 @@
 // The tests' helpers (`Env`: the binary on a temporary database, `webhooks create`).
 #[path = "../tests/it/common/mod.rs"]
 mod common;
+mod cpu;
 mod postgres;
 mod receiver;
 mod report;

@@ -369,6 +369,7 @@ fn drain(bin: &Path, rx: &Receiver, n: u64, webhooks: u64, ceiling: f64) -> Vec<
     );
     let deliveries = events * webhooks;
     rx.reset();
+    let machine = crate::cpu::MachineCpu::now();
     let (wall, cpu, rss) = db.timed(&[
         "drain",
         "--max-time",
@@ -397,6 +398,14 @@ fn drain(bin: &Path, rx: &Receiver, n: u64, webhooks: u64, ceiling: f64) -> Vec<
         ),
     ];
     if webhooks == 1 {
+        if let Some(busy) = machine.and_then(|m| m.busy_percent_since()) {
+            v.push(fig(
+                scenario,
+                "machine CPU busy while the drain ran (every process, all cores)",
+                busy,
+                "%",
+            ));
+        }
         v.push(
             fig(
                 "7 footprint",

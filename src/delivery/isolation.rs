@@ -38,6 +38,8 @@ pub struct Isolation {
     probing: HashSet<i64>,
     /// A suspect's claimed work waiting for its one slow-lane request to finish.
     parked: HashMap<i64, VecDeque<Work>>,
+    /// Main-lane requests found hanging so far.
+    hanging_found: usize,
 }
 
 /// What a finished request means for the lanes and the queue.
@@ -148,6 +150,7 @@ impl Isolation {
             .collect();
         let mut moved = 0;
         for (delivery, webhook) in hanging {
+            self.hanging_found += 1;
             self.suspects.insert(webhook);
             if moved >= slow_room {
                 continue;
@@ -187,6 +190,12 @@ impl Isolation {
                 delivery
             })
             .collect()
+    }
+
+    /// Main-lane requests found hanging so far.
+    #[cfg(test)]
+    pub fn hanging_found(&self) -> usize {
+        self.hanging_found
     }
 
     /// Work parked behind suspects.

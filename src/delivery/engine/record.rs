@@ -17,9 +17,35 @@ impl Engine<'_> {
     ///
     /// [`Waker`]: super::Waker
     pub(in crate::delivery) fn gather(&mut self, wait: Option<Duration>) {
+        // Results that came back while this thread was busy elsewhere (a database write or
+        // claim can take longer than the hang limit) are taken before judging what hangs: a
+        // request that finished unseen is not hanging, and flagging it would park its
+        // webhook's work behind a probe.
+        let had_ready = !self.ready.is_empty();
+        let mut woken = false;
+        while let Ok(arrived) = self.done_rx.try_recv() {
+            match arrived {
+                Some(done) => {
+                    if let Some(o) = self.finished(*done) {
+                        self.ready.push(o);
+                    }
+                }
+                None => woken = true,
+            }
+        }
+        self.feed();
         self.flag_hanging();
-        let first = if !self.ready.is_empty() {
+        // Gather a batch: one transaction for many outcomes. While more results are due
+        // shortly, wait a moment for them rather than commit each on its own.
+        let want = (self.main.busy() + self.queue.len()).min(256);
+        let mut gathered = self.ready.len();
+        let mut next = if woken || had_ready || gathered >= want.max(1) {
             self.done_rx.try_recv().ok().flatten()
+        } else if gathered > 0 {
+            self.done_rx
+                .recv_timeout(Duration::from_millis(2))
+                .ok()
+                .flatten()
         } else if self.inflight() == 0 {
             None
         } else if !self.isolation.watching() {
@@ -32,11 +58,6 @@ impl Engine<'_> {
             let d = wait.unwrap_or(Duration::MAX).min(Duration::from_millis(5));
             self.done_rx.recv_timeout(d).ok().flatten()
         };
-        // Gather a batch: one transaction for many outcomes. While more results are due
-        // shortly, wait a moment for them rather than commit each on its own.
-        let want = (self.main.busy() + self.queue.len()).min(256);
-        let mut gathered = self.ready.len();
-        let mut next = first;
         while let Some(done) = next {
             if let Some(o) = self.finished(*done) {
                 self.ready.push(o);

@@ -297,3 +297,29 @@ fn a_rotation_just_after_the_key_was_loaded_is_followed_at_once_and_reloads_are_
     // Once KEY_RELOAD has passed, the next failure reloads it again.
     prepare(START + KEY_RELOAD.as_millis() as i64).expect("signed after the throttle");
 }
+
+#[test]
+fn a_request_that_finished_while_the_coordinator_was_busy_is_not_taken_for_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = Receiver::answering(200);
+    let mut store = database(&dir, &rx, 4);
+    let clock = Clock::manual(START);
+    let mut engine = Engine::new(&mut store, Scope::All, TargetPolicy::any(), 2, clock);
+    // Two quick answers set the main lane's pace (the hang limit is ten times it, at most 1 s).
+    let jobs = engine.claim(due(2)).unwrap();
+    engine.send_claimed(jobs).unwrap();
+    assert_eq!(engine.summary().succeeded, 2);
+    let jobs = engine.claim(due(2)).unwrap();
+    engine.dispatch(jobs);
+    // The coordinator is busy elsewhere (a long database write) while both answer...
+    while rx.requests() < 4 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // ...and finds them finished when it looks: not hanging, the webhook not a suspect.
+    engine.gather(Some(std::time::Duration::ZERO));
+    assert_eq!(engine.isolation.hanging_found(), 0);
+    assert_eq!(engine.suspects(), Vec::<i64>::new());
+    engine.settle().unwrap();
+    assert_eq!(engine.summary().succeeded, 4);
+}

@@ -2,11 +2,19 @@
 //! when any of its addresses is not allowed (so DNS cannot mix in an internal one), and
 //! resolves an agent's proxy without judging it (the proxy is operator configuration). Its
 //! failures are typed, so `send` words them by type, not by message.
+//!
+//! ureq resolves before every request, a pooled connection or not, and bounds a lookup by the
+//! request's timeout on a thread of its own: a thread per request. So an address in the URL is
+//! taken as it is (no lookup, no thread), and a name's judged addresses are kept a few seconds
+//! ([`Lookups`]) — no longer than a pooled connection to them is kept anyway.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use ureq::http::Uri;
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::NextTimeout;
 
 use crate::domain::allowlist::{Refusal, TargetPolicy};
@@ -31,7 +39,50 @@ pub(super) struct SafeResolver {
     /// The proxy of the agent this resolver serves: its address is operator configuration,
     /// resolved and not judged. (Through a proxy, ureq resolves nothing else.)
     pub(super) proxy: Option<ProxyUrl>,
-    pub(super) inner: DefaultResolver,
+    /// The lookups themselves (ureq's resolver).
+    pub(super) inner: Box<dyn Resolver>,
+    /// Names looked up lately, shared by the agents made under one policy.
+    pub(super) lookups: Arc<Lookups>,
+}
+
+/// How long a name's judged addresses are used without a new lookup.
+const LOOKUP_KEPT: Duration = Duration::from_secs(10);
+/// Most names kept at once (a drain sending to many receivers): past it, older ones go.
+const LOOKUPS_KEPT: usize = 1024;
+
+/// Receivers' names and their judged addresses, as looked up lately. Made anew when the allowed
+/// destinations change (with the agents), so an address is never used under a policy that
+/// did not judge it.
+#[derive(Debug, Default)]
+pub(super) struct Lookups(Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>);
+
+impl Lookups {
+    fn get(&self, name: &str) -> Option<ResolvedSocketAddrs> {
+        let map = self.0.lock().ok()?;
+        let (at, addrs) = map.get(name)?;
+        (at.elapsed() < LOOKUP_KEPT).then(|| addrs.clone())
+    }
+
+    fn keep(&self, name: String, addrs: &ResolvedSocketAddrs) {
+        let Ok(mut map) = self.0.lock() else {
+            return;
+        };
+        if map.len() >= LOOKUPS_KEPT {
+            map.retain(|_, (at, _)| at.elapsed() < LOOKUP_KEPT);
+            if map.len() >= LOOKUPS_KEPT {
+                map.clear();
+            }
+        }
+        map.insert(name, (Instant::now(), addrs.clone()));
+    }
+}
+
+/// Whether `host` (as a URI gives it: IPv6 in brackets) is an address rather than a name.
+fn is_address(host: &str) -> bool {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .is_ok()
 }
 
 /// The proxy's name did not resolve; matched by type, not by message.
@@ -78,6 +129,22 @@ impl Resolver for SafeResolver {
                     )),
                 });
         }
+        let host = uri.host().unwrap_or_default();
+        let name = uri.port_u16().or(match uri.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        });
+        let name = name.map(|port| format!("{}:{port}", host.to_ascii_lowercase()));
+        if let Some(addrs) = name.as_deref().and_then(|n| self.lookups.get(n)) {
+            return Ok(addrs);
+        }
+        // An address needs no lookup: parsed here, with no thread and nothing to wait for.
+        let timeout = if is_address(host) {
+            NextTimeout::default()
+        } else {
+            timeout
+        };
         let addrs = self
             .inner
             .resolve(uri, config, timeout)
@@ -91,7 +158,6 @@ impl Resolver for SafeResolver {
                 other => other,
             })?;
         // Refuse when any address is not allowed, so DNS cannot mix in an internal one.
-        let host = uri.host().unwrap_or_default();
         for a in addrs.iter() {
             if let Err(refusal) = self.policy.check_address(host, a.ip()) {
                 return Err(ureq::Error::Io(std::io::Error::new(
@@ -99,6 +165,9 @@ impl Resolver for SafeResolver {
                     RefusedAddress(refusal),
                 )));
             }
+        }
+        if let Some(name) = name.filter(|_| !is_address(host)) {
+            self.lookups.keep(name, &addrs);
         }
         Ok(addrs)
     }
@@ -109,4 +178,107 @@ fn is_proxy(uri: &Uri, proxy: &ProxyUrl) -> bool {
     uri.host()
         .is_some_and(|h| h.eq_ignore_ascii_case(proxy.host()))
         && uri.port_u16() == Some(proxy.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use ureq::unversioned::resolver::DefaultResolver;
+
+    use super::*;
+
+    /// ureq's resolver, counting lookups and those bounded by a timeout (each on a thread).
+    #[derive(Debug, Default)]
+    struct Counting {
+        lookups: Arc<AtomicUsize>,
+        on_a_thread: Arc<AtomicUsize>,
+    }
+
+    impl Resolver for Counting {
+        fn resolve(
+            &self,
+            uri: &Uri,
+            config: &ureq::config::Config,
+            timeout: NextTimeout,
+        ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            if !timeout.after.is_not_happening() {
+                self.on_a_thread.fetch_add(1, Ordering::SeqCst);
+            }
+            DefaultResolver::default().resolve(uri, config, timeout)
+        }
+    }
+
+    fn resolver(policy: TargetPolicy) -> (SafeResolver, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+        let counting = Counting::default();
+        let (lookups, on_a_thread) = (
+            Arc::clone(&counting.lookups),
+            Arc::clone(&counting.on_a_thread),
+        );
+        let r = SafeResolver {
+            policy: Arc::new(policy),
+            proxy: None,
+            inner: Box::new(counting),
+            lookups: Arc::default(),
+        };
+        (r, lookups, on_a_thread)
+    }
+
+    fn ten_seconds() -> NextTimeout {
+        NextTimeout {
+            after: std::time::Duration::from_secs(10).into(),
+            ..NextTimeout::default()
+        }
+    }
+
+    #[test]
+    fn an_address_in_the_url_is_taken_as_it_is_without_a_lookup_thread() {
+        let (r, lookups, on_a_thread) = resolver(TargetPolicy::any());
+        let config = ureq::config::Config::default();
+        for url in ["http://127.0.0.1:9/hook", "http://[::1]:9/hook"] {
+            let uri: Uri = url.parse().unwrap();
+            let addrs = r.resolve(&uri, &config, ten_seconds()).unwrap();
+            assert_eq!(addrs.len(), 1, "{url}");
+        }
+        assert_eq!(lookups.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            on_a_thread.load(Ordering::SeqCst),
+            0,
+            "no thread per request"
+        );
+    }
+
+    #[test]
+    fn a_name_is_looked_up_once_per_name_and_port_for_many_requests() {
+        let (r, lookups, _) = resolver(TargetPolicy::any());
+        let config = ureq::config::Config::default();
+        let uri: Uri = "http://LocalHost:9/hook".parse().unwrap();
+        let first = r.resolve(&uri, &config, ten_seconds()).unwrap();
+        for _ in 0..5 {
+            let again = r.resolve(&uri, &config, ten_seconds()).unwrap();
+            assert_eq!(
+                again.iter().collect::<Vec<_>>(),
+                first.iter().collect::<Vec<_>>()
+            );
+        }
+        let other_port: Uri = "http://localhost:10/hook".parse().unwrap();
+        r.resolve(&other_port, &config, ten_seconds()).unwrap();
+        assert_eq!(
+            lookups.load(Ordering::SeqCst),
+            2,
+            "one lookup per name and port"
+        );
+    }
+
+    #[test]
+    fn a_refused_name_is_not_kept_and_is_judged_again() {
+        let (r, lookups, _) = resolver(TargetPolicy::allowing([]));
+        let config = ureq::config::Config::default();
+        let uri: Uri = "http://localhost:9/hook".parse().unwrap();
+        for _ in 0..2 {
+            assert!(r.resolve(&uri, &config, ten_seconds()).is_err());
+        }
+        assert_eq!(lookups.load(Ordering::SeqCst), 2);
+    }
 }

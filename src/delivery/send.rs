@@ -20,7 +20,7 @@ use ureq::unversioned::resolver::{DefaultResolver, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::Agent;
 
-use super::resolve::SafeResolver;
+use super::resolve::{Lookups, SafeResolver};
 use classify::{classify, is_timeout};
 
 mod classify;
@@ -85,6 +85,8 @@ struct Agents {
     proxies: Arc<Proxies>,
     /// Judges a receiver's addresses before its request is handed to a proxy.
     check: SafeResolver,
+    /// Receivers' names looked up lately, for every agent below and the check.
+    lookups: Arc<Lookups>,
     /// Indexed by [`Route`] × verify.
     made: [OnceLock<Result<Agent, String>>; 6],
 }
@@ -101,12 +103,15 @@ enum Route {
 
 impl Agents {
     fn new(policy: Arc<TargetPolicy>, proxies: Arc<Proxies>) -> Agents {
+        let lookups = Arc::new(Lookups::default());
         Agents {
             check: SafeResolver {
                 policy: Arc::clone(&policy),
                 proxy: None,
-                inner: DefaultResolver::default(),
+                inner: Box::new(DefaultResolver::default()),
+                lookups: Arc::clone(&lookups),
             },
+            lookups,
             policy,
             proxies,
             made: Default::default(),
@@ -134,7 +139,7 @@ impl Agents {
     ) -> Result<Agent, String> {
         let slot = route as usize * 2 + usize::from(verify);
         self.made[slot]
-            .get_or_init(|| agent(&self.policy, proxy, verify, per_host))
+            .get_or_init(|| agent(&self.policy, &self.lookups, proxy, verify, per_host))
             .clone()
     }
 }
@@ -274,6 +279,7 @@ impl Sender {
 /// through `proxy`, whose own address is not judged (the receiver's is, before the request).
 fn agent(
     policy: &Arc<TargetPolicy>,
+    lookups: &Arc<Lookups>,
     proxy: Option<&ProxyUrl>,
     verify: bool,
     per_host: usize,
@@ -317,7 +323,8 @@ fn agent(
         SafeResolver {
             policy: Arc::clone(policy),
             proxy: proxy.cloned(),
-            inner: DefaultResolver::default(),
+            inner: Box::new(DefaultResolver::default()),
+            lookups: Arc::clone(lookups),
         },
     ))
 }

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use crate::common::{pg, Env};
-use crate::cpu::MachineCpu;
+use crate::cpu::{ByProcess, MachineCpu};
 use crate::receiver::Receiver;
 use crate::scenarios::{fig, Figure, CONCURRENCY, JOB};
 
@@ -47,6 +47,7 @@ pub fn drains(bin: &Path, rx: &Receiver, n: u64, sqlite_rate: f64, ceiling: f64)
         rx.reset();
         let url = env.db_arg();
         let cpu = MachineCpu::now();
+        let by_process = ByProcess::start();
         let start = Instant::now();
         let children: Vec<_> = (0..drains)
             .map(|_| {
@@ -77,6 +78,7 @@ pub fn drains(bin: &Path, rx: &Receiver, n: u64, sqlite_rate: f64, ceiling: f64)
         }
         let wall = start.elapsed();
         let busy = cpu.as_ref().and_then(MachineCpu::busy_percent_since);
+        let (drain_us, server_us) = by_process.per_item(n);
         let received = rx.healthy();
         let rate = n as f64 / wall.as_secs_f64();
         let mut f = fig(
@@ -108,6 +110,18 @@ pub fn drains(bin: &Path, rx: &Receiver, n: u64, sqlite_rate: f64, ceiling: f64)
                 "%",
             ));
         }
+        out.push(fig(
+            SCENARIO,
+            format!("CPU per delivery, {drains} drain(s): the drains"),
+            drain_us,
+            "µs",
+        ));
+        out.push(fig(
+            SCENARIO,
+            format!("CPU per delivery, {drains} drain(s): PostgreSQL"),
+            server_us,
+            "µs",
+        ));
     }
     out.push(
         fig(

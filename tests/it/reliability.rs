@@ -30,6 +30,12 @@ fn event(i: usize) -> String {
 }
 
 /// Deliveries leased by process `pid` (lease owners are `<pid>-<nonce>`).
+/// The last `n` lines of `text`.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
 fn leased_by(env: &Env, pid: u32) -> usize {
     env.count(
         "SELECT count(*) FROM deliveries WHERE lease_owner LIKE ?1",
@@ -73,12 +79,21 @@ fn kill_9_at_random_moments_loses_nothing_recorded() {
         .as_nanos() as u64;
     eprintln!("seed {seed}");
     let mut rng = Lcg(seed);
+    // What the processes said, for a failure's message (every emit and drain, in turn).
+    let said = env.dir.path().join("said.log");
+    let log = || {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&said)
+            .unwrap()
+    };
     let spawn_emit = || -> Child {
         env.cmd()
             .arg("emit")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log())
             .spawn()
             .unwrap()
     };
@@ -86,7 +101,7 @@ fn kill_9_at_random_moments_loses_nothing_recorded() {
         env.cmd()
             .args(["drain", "--watch"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log())
             .spawn()
             .unwrap()
     };
@@ -143,7 +158,11 @@ fn kill_9_at_random_moments_loses_nothing_recorded() {
         .json();
     let deliveries = deliveries.as_array().unwrap();
     let events = env.int("SELECT count(*) FROM events");
-    assert!(events > 100, "only {events} events were recorded");
+    assert!(
+        events > 100,
+        "only {events} of {sent} events were recorded; the processes said (the end):\n{}",
+        tail(&std::fs::read_to_string(&said).unwrap_or_default(), 40)
+    );
     assert_eq!(
         deliveries.len() as i64,
         2 * events,

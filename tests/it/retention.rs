@@ -421,13 +421,20 @@ fn the_file_shrinks_after_pruning_many_deliveries() {
             .ok()
             .json();
         assert_eq!(out["deleted"], 3000, "{out}");
+        let before = relation_bytes(&env);
         let out = env
             .run(&["deliveries", "prune", "--older-than", "90d", "--vacuum"])
             .ok()
             .json();
         assert_eq!(out["deleted"], 0, "{out}");
-        assert!(out["reclaimed_bytes"].as_u64().unwrap() > 5 << 20, "{out}");
         let small = relation_bytes(&env);
+        // What it says it gave back is what the tables lost (autovacuum may have truncated
+        // some of the freed room in between, before the count started: half is the margin).
+        let reclaimed = out["reclaimed_bytes"].as_u64().unwrap();
+        assert!(
+            reclaimed >= before.saturating_sub(small) / 2 && reclaimed <= before,
+            "reclaimed {reclaimed} bytes, the tables went from {before} to {small}: {out}"
+        );
         assert!(
             small < big / 4,
             "the tables went from {big} to {small} bytes"

@@ -33,9 +33,10 @@ pub(crate) fn agent(connections: usize) -> ureq::Agent {
     ureq::Agent::config_builder()
         .max_idle_connections_per_host(connections)
         .http_status_as_error(false)
-        // Bounded by phase rather than `timeout_global`: a deadline for the whole call is
-        // re-armed (setsockopt) on every read and write, which cut this client's rate to a
-        // fifth of the receiver's, on the cores the server needs.
+        // Bounded by phase rather than `timeout_global`: with a deadline for the whole call,
+        // ureq bounds the name lookup too, on a thread of its own for every request (it
+        // resolves before every request, pooled connection or not), which cut this client's
+        // rate to a fifth of the receiver's, on the cores the server needs.
         .timeout_connect(Some(Duration::from_secs(5)))
         .timeout_recv_response(Some(Duration::from_secs(30)))
         .timeout_recv_body(Some(Duration::from_secs(30)))

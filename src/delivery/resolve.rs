@@ -77,6 +77,16 @@ impl Lookups {
     }
 }
 
+/// The port a request to `uri` goes to: the URL's, else its scheme's.
+pub(super) fn port(uri: &Uri) -> u16 {
+    uri.port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        })
+}
+
 /// Whether `host` (as a URI gives it: IPv6 in brackets) is an address rather than a name.
 fn is_address(host: &str) -> bool {
     host.trim_start_matches('[')
@@ -130,20 +140,16 @@ impl Resolver for SafeResolver {
                 });
         }
         let host = uri.host().unwrap_or_default();
-        let name = uri.port_u16().or(match uri.scheme_str() {
-            Some("https") => Some(443),
-            Some("http") => Some(80),
-            _ => None,
-        });
-        let name = name.map(|port| format!("{}:{port}", host.to_ascii_lowercase()));
-        if let Some(addrs) = name.as_deref().and_then(|n| self.lookups.get(n)) {
-            return Ok(addrs);
-        }
-        // An address needs no lookup: parsed here, with no thread and nothing to wait for.
-        let timeout = if is_address(host) {
-            NextTimeout::default()
+        // An address needs no lookup: parsed here, with no thread and nothing to wait for. A
+        // name's judged addresses are looked for among those kept.
+        let (name, timeout) = if is_address(host) {
+            (None, NextTimeout::default())
         } else {
-            timeout
+            let name = format!("{}:{}", host.to_ascii_lowercase(), port(uri));
+            if let Some(addrs) = self.lookups.get(&name) {
+                return Ok(addrs);
+            }
+            (Some(name), timeout)
         };
         let addrs = self
             .inner
@@ -166,7 +172,7 @@ impl Resolver for SafeResolver {
                 )));
             }
         }
-        if let Some(name) = name.filter(|_| !is_address(host)) {
+        if let Some(name) = name {
             self.lookups.keep(name, &addrs);
         }
         Ok(addrs)

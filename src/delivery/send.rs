@@ -20,7 +20,7 @@ use ureq::unversioned::resolver::{DefaultResolver, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::Agent;
 
-use super::resolve::{Lookups, SafeResolver};
+use super::resolve::{port, Lookups, SafeResolver};
 use classify::{classify, is_timeout};
 
 mod classify;
@@ -122,8 +122,7 @@ impl Agents {
     fn route(&self, uri: &Uri) -> (Route, Option<&ProxyUrl>) {
         let https = uri.scheme_str() == Some("https");
         let host = uri.host().unwrap_or_default();
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        match self.proxies.for_target(https, host, port) {
+        match self.proxies.for_target(https, host, port(uri)) {
             None => (Route::Direct, None),
             Some(p) if https => (Route::HttpsProxy, Some(p)),
             Some(p) => (Route::HttpProxy, Some(p)),

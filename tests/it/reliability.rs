@@ -29,13 +29,13 @@ fn event(i: usize) -> String {
     format!("{{\"customer\": 1, \"event_type\": \"job.completed\", \"event_id\": {i}, \"job\": {{\"n\": {i}}}}}\n")
 }
 
-/// Deliveries leased by process `pid` (lease owners are `<pid>-<nonce>`).
 /// The last `n` lines of `text`.
 fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// Deliveries leased by process `pid` (lease owners are `<pid>-<nonce>`).
 fn leased_by(env: &Env, pid: u32) -> usize {
     env.count(
         "SELECT count(*) FROM deliveries WHERE lease_owner LIKE ?1",

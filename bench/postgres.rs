@@ -26,6 +26,24 @@ fn admin_url() -> Option<String> {
         .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
 }
 
+/// Profiling knob: `WEBNET_BENCH_PG_PERF=/tmp/pg` records the whole machine with `perf`
+/// (drains, PostgreSQL, the receiver) while `drains` drains run, into `/tmp/pg-<drains>.data`.
+/// Run it on an otherwise idle machine: everything else is recorded too.
+fn perf_record(drains: usize) -> Option<std::process::Child> {
+    let out = std::env::var("WEBNET_BENCH_PG_PERF").ok()?;
+    let file = format!("{out}-{drains}.data");
+    let perf = Command::new("perf")
+        .args(["record", "-a", "-g", "-F", "499", "-o", &file])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| eprintln!("WEBNET_BENCH_PG_PERF: cannot run perf: {e}"))
+        .ok()?;
+    // perf needs a moment to attach before the drains start.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    Some(perf)
+}
+
 /// `n` deliveries to one webhook drained by 1, 2 and 4 processes, each on a fresh database.
 pub fn drains(bin: &Path, rx: &Receiver, n: u64, sqlite_rate: f64, ceiling: f64) -> Vec<Figure> {
     let Some(admin) = admin_url() else {
@@ -35,7 +53,13 @@ pub fn drains(bin: &Path, rx: &Receiver, n: u64, sqlite_rate: f64, ceiling: f64)
     let mut out = Vec::new();
     let mut one = 0.0;
     let mut four = 0.0;
-    for drains in [1usize, 2, 4] {
+    // Profiling knob: `WEBNET_BENCH_PG_DRAINS=4` (or `1,4`) runs only those drain counts.
+    let counts: Vec<usize> = std::env::var("WEBNET_BENCH_PG_DRAINS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .filter(|c: &Vec<usize>| !c.is_empty())
+        .unwrap_or_else(|| vec![1, 2, 4]);
+    for drains in counts {
         let mut env = Env::local();
         env.pg = Some(pg::Database::create(&admin));
         env.customer("bench");
@@ -48,6 +72,7 @@ pub fn drains(bin: &Path, rx: &Receiver, n: u64, sqlite_rate: f64, ceiling: f64)
         let url = env.db_arg();
         let cpu = MachineCpu::now();
         let by_process = ByProcess::start();
+        let perf = perf_record(drains);
         let start = Instant::now();
         let children: Vec<_> = (0..drains)
             .map(|_| {
@@ -77,6 +102,13 @@ pub fn drains(bin: &Path, rx: &Receiver, n: u64, sqlite_rate: f64, ceiling: f64)
             }
         }
         let wall = start.elapsed();
+        if let Some(mut p) = perf {
+            // perf writes its file when interrupted.
+            let _ = Command::new("kill")
+                .args(["-INT", &p.id().to_string()])
+                .status();
+            let _ = p.wait();
+        }
         let busy = cpu.as_ref().and_then(MachineCpu::busy_percent_since);
         let (drain_us, server_us) = by_process.per_item(n);
         let received = rx.healthy();

@@ -54,8 +54,10 @@ pub const CHANNEL: &str = "webnet_work";
 
 /// The server's clock in milliseconds since the epoch, as SQL: judges and sets leases. (In
 /// debug builds, `WEBNET_TEST_CLOCK_OFFSET` moves it as it moves the binary's own clock, set per
-/// connection in `webnet.clock_offset`.)
-pub const SERVER_NOW: &str = "((extract(epoch FROM clock_timestamp()) * 1000)::bigint \
+/// connection in `webnet.clock_offset`.) A scalar subquery, so a statement reads the clock
+/// once where it is written, not once per row it passes over: a claim passes over every row
+/// other drains hold at the head of the queue.
+pub const SERVER_NOW: &str = "(SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint \
      + current_setting('webnet.clock_offset')::bigint)";
 
 /// An open PostgreSQL webnet database.

@@ -24,7 +24,7 @@ pub use retention::{cutoff, PruneCount, PruneOptions, PruneReport, PruneRule, Re
 pub use types::{
     AllowedTargetRow, ApiToken, AttemptLog, AttemptStat, Backlog, Claim, Customer, DbInfo,
     Delivery, DeliveryCounts, DeliveryFilter, NewEvent, NewKey, NewToken, Recorded, Reset, Rotated,
-    SecretChange, Webhook, WebhookFilter, TOKEN_USE_RECORDED_EVERY,
+    Sealed, SecretChange, Webhook, WebhookFilter, TOKEN_USE_RECORDED_EVERY,
 };
 pub use types::{
     DurationHistogram, MetricsAttempts, MetricsDeliveries, MetricsFailing, MetricsSnapshot,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::DeliveryStatus;
+use super::{DeliveryStatus, Target};
 use crate::domain::allowlist::AllowedTarget;
 use crate::domain::time::Millis;
 use crate::domain::{CustomerId, EventType, Secret, WebhookSettings};
@@ -65,6 +65,34 @@ pub struct Webhook {
     pub has_routing_key: bool,
     pub created_at: Millis,
     pub updated_at: Millis,
+}
+
+/// A webhook's sealed values as stored, for a [`Target`] (opened only when a request is built).
+pub struct Sealed {
+    pub secret: Option<Vec<u8>>,
+    pub previous_secret: Option<Vec<u8>>,
+    pub routing_key: Option<Vec<u8>>,
+}
+
+impl Webhook {
+    /// What sending to this webhook needs: its settings and its sealed values.
+    pub fn into_target(self, sealed: Sealed) -> Target {
+        Target {
+            id: self.id,
+            url: self.settings.url.as_str().to_string(),
+            enabled: self.settings.enabled,
+            verify_ssl: self.settings.verify_ssl,
+            timeout_seconds: self.settings.timeout_seconds,
+            max_retries: self.settings.max_retries,
+            retry_backoff: self.settings.retry_backoff,
+            headers: self.settings.headers,
+            sealed_secret: sealed.secret,
+            previous_secret: sealed.previous_secret,
+            previous_until: self.previous_secret_until,
+            payload_format: self.settings.payload_format,
+            sealed_routing_key: sealed.routing_key,
+        }
+    }
 }
 
 /// What happens to the secret on update.

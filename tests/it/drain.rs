@@ -253,7 +253,10 @@ fn a_hanging_receiver_does_not_hold_up_healthy_ones() {
             "{d}"
         );
     }
-    let leased = env.int("SELECT count(*) FROM deliveries WHERE lease_owner IS NOT NULL");
+    let leased = env.int(&format!(
+        "SELECT count(*) FROM {} l WHERE lease_owner IS NOT NULL",
+        env.leases()
+    ));
     assert_eq!(leased, 0, "unsent deliveries were given back");
 }
 

@@ -58,16 +58,20 @@ fn stdout_of(child: &mut Child) -> String {
 
 /// (status, attempts, leased) of every delivery, by id.
 fn rows(env: &Env) -> Vec<(String, i64, bool)> {
-    env.rows("SELECT status, attempts, lease_owner IS NOT NULL FROM deliveries ORDER BY id")
-        .into_iter()
-        .map(|r| {
-            (
-                r[0].as_str().unwrap().to_string(),
-                r[1].as_i64().unwrap(),
-                r[2].as_i64().unwrap() != 0,
-            )
-        })
-        .collect()
+    env.rows(&format!(
+        "SELECT d.status, d.attempts, l.lease_owner IS NOT NULL
+         FROM deliveries d LEFT JOIN {} l ON l.delivery_id = d.id ORDER BY d.id",
+        env.leases()
+    ))
+    .into_iter()
+    .map(|r| {
+        (
+            r[0].as_str().unwrap().to_string(),
+            r[1].as_i64().unwrap(),
+            r[2].as_i64().unwrap() != 0,
+        )
+    })
+    .collect()
 }
 
 fn spawn_watch(env: &Env, extra: &[&str]) -> Child {

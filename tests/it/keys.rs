@@ -231,11 +231,6 @@ fn health(env: &Env) -> (serde_json::Value, serde_json::Value) {
     (w["failing_since"].clone(), w["enabled"].clone())
 }
 
-/// Makes every delivery due now.
-fn make_due(env: &Env) {
-    env.exec("UPDATE deliveries SET next_attempt_at = 0");
-}
-
 #[test]
 fn a_delivery_that_cannot_be_signed_warns_is_retried_and_does_not_blame_the_receiver() {
     let env = Env::local();
@@ -272,7 +267,7 @@ fn a_delivery_that_cannot_be_signed_warns_is_retried_and_does_not_blame_the_rece
     // The receiver was never asked: its webhook is not failing, and is not disabled however
     // long this lasts.
     assert_eq!(health(&env), (serde_json::Value::Null, true.into()));
-    make_due(&env);
+    env.make_due();
     let out = seen.keep(env.run_after(Duration::from_millis(1100), &["drain"]).ok());
     assert!(
         out.stderr.contains(
@@ -334,7 +329,7 @@ fn a_passphrase_database_without_webnet_secret_key_says_to_set_it() {
     );
     assert!(!out.stderr.contains(".key"), "{}", out.stderr);
     // With it set again, the retry is sent, signed.
-    make_due(&env);
+    env.make_due();
     seen.keep(env.run_env(&with_key, &["drain"]).ok());
     let r = rx.wait_for(1, Duration::from_secs(10)).pop().expect("sent");
     assert_eq!(

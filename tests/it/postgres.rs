@@ -109,7 +109,7 @@ fn four_drains_two_killed_mid_run_lose_nothing_and_never_send_twice_at_once() {
         victim.kill().unwrap();
         victim.wait().unwrap();
         held_by_killed += env.count(
-            "SELECT count(*) FROM deliveries WHERE lease_owner LIKE ?1",
+            "SELECT count(*) FROM queue WHERE lease_owner LIKE ?1",
             &[&format!("{pid}-%")],
         );
     }

@@ -38,7 +38,10 @@ fn tail(text: &str, n: usize) -> String {
 /// Deliveries leased by process `pid` (lease owners are `<pid>-<nonce>`).
 fn leased_by(env: &Env, pid: u32) -> usize {
     env.count(
-        "SELECT count(*) FROM deliveries WHERE lease_owner LIKE ?1",
+        &format!(
+            "SELECT count(*) FROM {} l WHERE lease_owner LIKE ?1",
+            env.leases()
+        ),
         &[&format!("{pid}-%")],
     ) as usize
 }

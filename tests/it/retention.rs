@@ -26,6 +26,11 @@ fn age(env: &Env, days: i64) {
              next_attempt_at = next_attempt_at - {ms};
          UPDATE attempts SET started_at = started_at - {ms};"
     ));
+    if env.pg.is_some() {
+        env.exec(&format!(
+            "UPDATE queue SET next_attempt_at = next_attempt_at - {ms}"
+        ));
+    }
 }
 
 fn count(env: &Env, sql: &str) -> i64 {
@@ -219,7 +224,12 @@ fn status_narrows_what_is_pruned_and_a_delivery_being_retried_is_kept() {
         ["success", "retrying", "pending", "success", "retrying", "pending"]
     );
     // A success held by a sender right now (as `deliveries retry` holds a failed one) stays.
-    env.exec("UPDATE deliveries SET lease_until = 9999999999999, lease_owner = 'x' WHERE id = 1");
+    env.exec(if env.pg.is_some() {
+        "INSERT INTO queue (delivery_id, customer_id, lease_until, lease_owner)
+         SELECT id, customer_id, 9999999999999, 'x' FROM deliveries WHERE id = 1"
+    } else {
+        "UPDATE deliveries SET lease_until = 9999999999999, lease_owner = 'x' WHERE id = 1"
+    });
     let out = env
         .run(&[
             "deliveries",
@@ -414,8 +424,9 @@ fn the_file_shrinks_after_pruning_many_deliveries() {
     if env.pg.is_some() {
         // PostgreSQL keeps the freed room for reuse (autovacuum): the tables shrink only when
         // --vacuum rewrites them (VACUUM FULL).
+        // 3,000 deliveries of 2,000-byte payloads and their attempts (payloads compress).
         let big = relation_bytes(&env);
-        assert!(big > 5 << 20, "{big} bytes");
+        assert!(big > 4 << 20, "{big} bytes");
         let out = env
             .run(&["deliveries", "prune", "--older-than", "90d"])
             .ok()

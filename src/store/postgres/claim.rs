@@ -2,6 +2,11 @@
 //! another claimer holds (`FOR UPDATE SKIP LOCKED`); outcomes are written in a second one,
 //! which releases the lease. No transaction is ever open while a request is in flight.
 //!
+//! What is due and who holds it lives in the narrow `queue` table (a row per pending or
+//! retrying delivery); a delivery's result lives in `deliveries`. Claims touch only `queue`;
+//! an outcome deletes its `queue` row (or sets the next attempt) and updates `deliveries`
+//! without changing an indexed column there.
+//!
 //! Leases are judged and set by the server's clock ([`SERVER_NOW`]); whether a delivery is due
 //! (`next_attempt_at <= now`) by the caller's `now`, as in SQLite.
 
@@ -15,7 +20,7 @@ use super::{decode, text, PgStore, CHANNEL, SERVER_NOW};
 use crate::domain::delivery::failing_too_long;
 use crate::domain::time::{rfc3339, Millis};
 use crate::domain::Scope;
-use crate::store::{Claim, Disabled, Health, Job, Outcome, Result, Target};
+use crate::store::{Claim, Disabled, Health, Job, Outcome, Result, Sealed, Target};
 
 /// How long a claim holds a delivery to the webhook `webhook` (an SQL expression): twice its
 /// timeout (one send, plus waiting for a free worker) and a margin. A sender killed mid-send
@@ -33,7 +38,9 @@ pub(super) fn notify(tx: &mut impl GenericClient) -> Result<()> {
     Ok(())
 }
 
-/// Loads claimed deliveries with what sending them needs, in one query.
+/// Loads claimed deliveries with what sending them needs: the deliveries with their payloads
+/// in one query, then each of their webhooks once (a batch is mostly a few webhooks'
+/// deliveries: their settings and sealed values are not sent again with every row).
 pub(super) fn load_jobs(
     store: &PgStore,
     tx: &mut impl GenericClient,
@@ -43,67 +50,84 @@ pub(super) fn load_jobs(
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT {}, {}, {}
+        "SELECT {}
              FROM deliveries d JOIN events e ON e.id = d.event_row
              LEFT JOIN webhooks w ON w.id = d.webhook_id
+             LEFT JOIN queue q ON q.delivery_id = d.id
              WHERE d.id = ANY($1)
              ORDER BY d.next_attempt_at, d.id",
-        decode::DELIVERY,
+        decode::DELIVERY
+    );
+    let load = store.stmt(tx, &sql)?;
+    let rows = tx.query(&load, &[&ids])?;
+    let deliveries = decode::all(&rows, decode::delivery)?;
+    let mut webhooks: Vec<i64> = deliveries
+        .iter()
+        .filter(|(d, _)| !d.webhook_deleted)
+        .filter_map(|(d, _)| d.webhook)
+        .collect();
+    webhooks.sort_unstable();
+    webhooks.dedup();
+    let sql = format!(
+        "SELECT {}, {} FROM webhooks w WHERE w.id = ANY($1)",
         decode::WEBHOOK,
         decode::SEALED
     );
     let load = store.stmt(tx, &sql)?;
-    let rows = tx.query(&load, &[&ids])?;
-    // A batch is mostly a few webhooks' deliveries: each webhook is decoded once (its URL
-    // parsed, its headers read) and shared by its jobs.
-    let mut targets = HashMap::new();
-    decode::all(&rows, |r| job(r, &mut targets))
+    let rows = tx.query(&load, &[&webhooks])?;
+    let targets: HashMap<i64, Arc<Target>> = decode::all(&rows, target)?
+        .into_iter()
+        .map(|t| (t.id, Arc::new(t)))
+        .collect();
+    Ok(deliveries
+        .into_iter()
+        .map(|(d, lease_until)| {
+            // A webhook deleted since the claim has no row: the job has nowhere to go.
+            let target = d.webhook.and_then(|w| targets.get(&w)).map(Arc::clone);
+            Job {
+                delivery_id: d.id,
+                event_type: d.event_type,
+                webhook_name: d.webhook_name,
+                customer: d.customer.0,
+                event_id: d.event_id,
+                payload: d.payload,
+                attempt: d.attempts + 1,
+                status: d.status,
+                lease_until: lease_until.unwrap_or(0),
+                target,
+            }
+        })
+        .collect())
 }
 
-/// A claimed delivery: the deliveries row, its webhook (if not deleted) and the webhook's
-/// sealed values, as [`load_jobs`] selects them.
-fn job(r: &Row, targets: &mut HashMap<i64, Arc<Target>>) -> Result<Job> {
-    let (d, lease_until) = decode::delivery(r)?;
-    let at = decode::DELIVERY_COLUMNS;
-    let sealed = at + decode::WEBHOOK_COLUMNS;
-    let webhook: Option<i64> = r.try_get(at)?;
-    let target = match webhook.and_then(|id| targets.get(&id)) {
-        Some(t) => Some(Arc::clone(t)),
-        None => match decode::webhook(r, at)? {
-            None => None,
-            Some(w) => {
-                let t = Arc::new(Target {
-                    id: w.id,
-                    url: w.settings.url.as_str().to_string(),
-                    enabled: w.settings.enabled,
-                    verify_ssl: w.settings.verify_ssl,
-                    timeout_seconds: w.settings.timeout_seconds,
-                    max_retries: w.settings.max_retries,
-                    retry_backoff: w.settings.retry_backoff,
-                    headers: w.settings.headers,
-                    sealed_secret: r.try_get(sealed)?,
-                    previous_secret: r.try_get(sealed + 1)?,
-                    previous_until: w.previous_secret_until,
-                    payload_format: w.settings.payload_format,
-                    sealed_routing_key: r.try_get(sealed + 2)?,
-                });
-                targets.insert(t.id, Arc::clone(&t));
-                Some(t)
-            }
-        },
-    };
-    Ok(Job {
-        delivery_id: d.id,
-        event_type: d.event_type,
-        webhook_name: d.webhook_name,
-        customer: d.customer.0,
-        event_id: d.event_id,
-        payload: d.payload,
-        attempt: d.attempts + 1,
-        status: d.status,
-        lease_until: lease_until.unwrap_or(0),
-        target,
-    })
+/// A webhook as sending to it needs it: [`decode::WEBHOOK`] then [`decode::SEALED`].
+fn target(r: &Row) -> Result<Target> {
+    let sealed = decode::WEBHOOK_COLUMNS;
+    let w = decode::webhook(r, 0)?.ok_or_else(|| {
+        crate::store::StoreError::corrupt("webhooks", 0, "a webhook row without an id")
+    })?;
+    Ok(w.into_target(Sealed {
+        secret: r.try_get(sealed)?,
+        previous_secret: r.try_get(sealed + 1)?,
+        routing_key: r.try_get(sealed + 2)?,
+    }))
+}
+
+/// A claim of due rows `filter` selects (it follows `WHERE`, on `queue q`), leasing them for
+/// `lease` (an SQL expression on the leased row `l`) by the server's clock. `$1` is the owner,
+/// `$2` the customer (NULL: any); the filter's parameters follow.
+fn lease_due(filter: &str, lease: &str) -> String {
+    format!(
+        "WITH picked AS MATERIALIZED (
+             SELECT q.delivery_id FROM queue q
+             WHERE (q.lease_until IS NULL OR q.lease_until <= {SERVER_NOW})
+               AND ($2::bigint IS NULL OR q.customer_id = $2)
+               AND {filter}
+             FOR UPDATE SKIP LOCKED)
+         UPDATE queue AS l SET lease_until = {SERVER_NOW} + {lease}, lease_owner = $1
+         FROM picked WHERE l.delivery_id = picked.delivery_id
+         RETURNING l.delivery_id"
+    )
 }
 
 impl PgStore {
@@ -121,46 +145,63 @@ impl PgStore {
         type P<'a> = &'a (dyn ToSql + Sync);
         let mut params: Vec<P<'_>> = vec![&owner, &customer];
         let (limit, webhook, list): (i64, i64, &[i64]);
-        let filter = match how {
+        let lease = lease_sql("l.webhook_id");
+        let sql = match how {
             Claim::Due { limit: n, exclude } => {
                 limit = i64::try_from(n).unwrap_or(i64::MAX);
                 list = exclude;
                 params.extend::<[P<'_>; 3]>([&now, &list, &limit]);
-                "q.next_attempt_at <= $3
-                   AND (q.webhook_id IS NULL OR q.webhook_id <> ALL($4))
-                 ORDER BY q.next_attempt_at, q.id LIMIT $5"
+                lease_due(
+                    "q.next_attempt_at <= $3
+                       AND (q.webhook_id IS NULL OR q.webhook_id <> ALL($4))
+                     ORDER BY q.next_attempt_at, q.delivery_id LIMIT $5",
+                    &lease,
+                )
             }
             Claim::DueFor { webhook: w } => {
                 webhook = w;
                 params.extend::<[P<'_>; 2]>([&now, &webhook]);
-                "q.next_attempt_at <= $3 AND q.webhook_id = $4
-                 ORDER BY q.next_attempt_at, q.id LIMIT 1"
+                lease_due(
+                    "q.next_attempt_at <= $3 AND q.webhook_id = $4
+                     ORDER BY q.next_attempt_at, q.delivery_id LIMIT 1",
+                    &lease,
+                )
             }
             Claim::DueIds(ids) => {
                 list = ids;
                 params.extend::<[P<'_>; 2]>([&now, &list]);
-                "q.next_attempt_at <= $3 AND q.id = ANY($4) ORDER BY q.id"
+                lease_due(
+                    "q.next_attempt_at <= $3 AND q.delivery_id = ANY($4) ORDER BY q.delivery_id",
+                    &lease,
+                )
             }
             Claim::RetryIds(ids) => {
+                // A failed delivery has no queue row: one is made to hold it (not due, so
+                // nobody else takes it up if this process dies); a retrying one's is leased
+                // unless another process holds it. Rows are taken in id order, deliveries
+                // then queue, as outcomes take them.
                 list = ids;
                 params.push(&list);
-                "q.status IN ('failed', 'retrying') AND q.id = ANY($3)
-                   AND EXISTS (SELECT 1 FROM webhooks w WHERE w.id = q.webhook_id AND w.enabled)
-                 ORDER BY q.id"
+                format!(
+                    "WITH picked AS MATERIALIZED (
+                         SELECT d.id, d.customer_id, d.webhook_id FROM deliveries d
+                         WHERE d.status IN ('failed', 'retrying') AND d.id = ANY($3)
+                           AND ($2::bigint IS NULL OR d.customer_id = $2)
+                           AND EXISTS (SELECT 1 FROM webhooks w
+                                       WHERE w.id = d.webhook_id AND w.enabled)
+                         ORDER BY d.id FOR UPDATE SKIP LOCKED)
+                     INSERT INTO queue AS l (delivery_id, customer_id, webhook_id, lease_until,
+                         lease_owner)
+                     SELECT id, customer_id, webhook_id,
+                         {SERVER_NOW} + {}, $1 FROM picked ORDER BY id
+                     ON CONFLICT (delivery_id) DO UPDATE
+                         SET lease_until = EXCLUDED.lease_until, lease_owner = $1
+                         WHERE l.lease_until IS NULL OR l.lease_until <= {SERVER_NOW}
+                     RETURNING l.delivery_id",
+                    lease_sql("picked.webhook_id")
+                )
             }
         };
-        let lease = lease_sql("d.webhook_id");
-        let sql = format!(
-            "WITH picked AS MATERIALIZED (
-                 SELECT q.id FROM deliveries q
-                 WHERE (q.lease_until IS NULL OR q.lease_until <= {SERVER_NOW})
-                   AND ($2::bigint IS NULL OR q.customer_id = $2)
-                   AND {filter}
-                 FOR UPDATE SKIP LOCKED)
-             UPDATE deliveries AS d SET lease_until = {SERVER_NOW} + {lease}, lease_owner = $1
-             FROM picked WHERE d.id = picked.id
-             RETURNING d.id"
-        );
         // The lease is one statement, so its own short transaction (no BEGIN/COMMIT round
         // trips); the jobs are loaded after it commits: the rows are leased to `owner`, so no
         // other claimer can take them meanwhile.
@@ -179,7 +220,8 @@ impl PgStore {
     /// the leases. A delivery whose lease another process took over keeps that process's state;
     /// the attempt is still logged. Returns the webhooks these outcomes disabled (410 Gone, or
     /// failing for longer than `auto_disable_after`), each once. The rows written are locked
-    /// first, deliveries then webhooks, each in id order: concurrent drains never deadlock.
+    /// first, deliveries, their queue rows, then webhooks, each in id order: concurrent drains
+    /// never deadlock.
     pub fn record_outcomes(
         &mut self,
         outcomes: &[Outcome],
@@ -198,6 +240,18 @@ impl PgStore {
             "SELECT 1 FROM deliveries WHERE id = ANY($1) ORDER BY id FOR UPDATE",
             &[&deliveries],
         )?;
+        // The deliveries this process still holds (a lease that ran out may have been taken
+        // over by another process, whose state then stays).
+        let held = self.stmt(
+            &mut tx,
+            "SELECT delivery_id FROM queue WHERE delivery_id = ANY($1) AND lease_owner = $2
+             ORDER BY delivery_id FOR UPDATE",
+        )?;
+        let mine: Vec<i64> = tx
+            .query(&held, &[&deliveries, &owner])?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<std::result::Result<_, _>>()?;
         // One statement for every attempt's log row and one for every delivery's new state,
         // whatever the batch's size (a statement is a round trip to the server).
         let log = self.stmt(
@@ -217,12 +271,21 @@ impl PgStore {
             "UPDATE deliveries d SET status = u.status, attempts = d.attempts + u.inc,
                 http_status = u.http_status, response_body = u.body, error_message = u.error,
                 duration_ms = u.duration_ms, next_attempt_at = u.next_attempt_at,
-                lease_until = NULL, lease_owner = NULL, updated_at = $9
+                updated_at = $9
              FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
                     $6::text[], $7::bigint[], $8::bigint[])
                   AS u(id, status, inc, http_status, body, error, duration_ms, next_attempt_at)
-             WHERE d.id = u.id AND d.lease_owner = $10
+             WHERE d.id = u.id AND d.id = ANY($10)
              RETURNING d.id",
+        )?;
+        // Leases released: a final delivery leaves the queue, one to retry waits for its time.
+        let dequeue = self.stmt(&mut tx, "DELETE FROM queue WHERE delivery_id = ANY($1)")?;
+        let requeue = self.stmt(
+            &mut tx,
+            "UPDATE queue q SET next_attempt_at = u.next_attempt_at, lease_until = NULL,
+                lease_owner = NULL
+             FROM unnest($1::bigint[], $2::bigint[]) AS u(id, next_attempt_at)
+             WHERE q.delivery_id = u.id",
         )?;
         let count_only = self.stmt(
             &mut tx,
@@ -328,12 +391,28 @@ impl PgStore {
                     &durations,
                     &next,
                     &now,
-                    &owner,
+                    &mine,
                 ],
             )?
             .iter()
             .map(|r| r.try_get(0))
             .collect::<std::result::Result<_, _>>()?;
+        let (mut done, mut again, mut again_at) = (Vec::new(), Vec::new(), Vec::new());
+        for o in outcomes.iter().filter(|o| updated.contains(&o.delivery_id)) {
+            match o.next_attempt_at {
+                None => done.push(o.delivery_id),
+                Some(t) => {
+                    again.push(o.delivery_id);
+                    again_at.push(t);
+                }
+            }
+        }
+        if !done.is_empty() {
+            tx.execute(&dequeue, &[&done])?;
+        }
+        if !again.is_empty() {
+            tx.execute(&requeue, &[&again, &again_at])?;
+        }
         // Another owner took the lease over: its state stays, the attempt is still counted.
         let taken: Vec<i64> = attempted
             .iter()
@@ -402,17 +481,25 @@ impl PgStore {
     }
 
     /// Gives back leases of claimed deliveries that were not sent: due again at once (and
-    /// announced, so a `drain --watch` elsewhere takes them). Rows are locked in id order, as
-    /// [`PgStore::record_outcomes`] locks them.
+    /// announced, so a `drain --watch` elsewhere takes them); a failed one held for a retry
+    /// stays failed. Rows are locked in id order, as [`PgStore::record_outcomes`] locks them.
     pub fn release(&mut self, ids: &[i64], owner: &str) -> Result<()> {
         let mut client = self.client()?;
         let mut tx = client.transaction()?;
+        // A failed delivery held for a retry leaves the queue; the rest are due again.
+        tx.execute(
+            "DELETE FROM queue WHERE delivery_id IN (
+                 SELECT delivery_id FROM queue WHERE lease_owner = $2 AND delivery_id = ANY($1)
+                   AND next_attempt_at IS NULL
+                 ORDER BY delivery_id FOR UPDATE)",
+            &[&ids, &owner],
+        )?;
         let n = tx.execute(
             "WITH mine AS MATERIALIZED (
-                 SELECT id FROM deliveries WHERE lease_owner = $2 AND id = ANY($1)
-                 ORDER BY id FOR UPDATE)
-             UPDATE deliveries d SET lease_until = NULL, lease_owner = NULL
-             FROM mine WHERE d.id = mine.id AND d.lease_owner = $2",
+                 SELECT delivery_id FROM queue WHERE lease_owner = $2 AND delivery_id = ANY($1)
+                 ORDER BY delivery_id FOR UPDATE)
+             UPDATE queue q SET lease_until = NULL, lease_owner = NULL
+             FROM mine WHERE q.delivery_id = mine.delivery_id AND q.lease_owner = $2",
             &[&ids, &owner],
         )?;
         if n > 0 {

@@ -57,15 +57,12 @@ pub(super) fn small_opt<T: TryFrom<i64>>(
 // ── deliveries ──────────────────────────────────────────────────────────────────────────────
 
 /// The columns [`delivery`] decodes, for `deliveries d JOIN events e ON e.id = d.event_row
-/// LEFT JOIN webhooks w ON w.id = d.webhook_id` (ids are never reused, so a delivery whose
-/// webhook has no row any more is a deleted one's).
+/// LEFT JOIN webhooks w ON w.id = d.webhook_id LEFT JOIN queue q ON q.delivery_id = d.id`
+/// (ids are never reused, so a delivery whose webhook has no row any more is a deleted one's).
 pub(super) const DELIVERY: &str = "d.id, d.customer_id, d.webhook_id, d.webhook_name,
     d.event_type, d.event_id, e.payload, d.status, d.attempts, d.http_status, d.response_body,
     d.error_message, d.duration_ms, d.next_attempt_at, d.created_at, d.updated_at,
-    w.id IS NULL, d.lease_until";
-
-/// How many columns [`DELIVERY`] is.
-pub(super) const DELIVERY_COLUMNS: usize = 18;
+    w.id IS NULL, q.lease_until";
 
 /// A `deliveries` row as [`DELIVERY`] selects it, and its lease (until when, if leased).
 pub(super) fn delivery(r: &Row) -> Result<(Delivery, Option<Millis>)> {

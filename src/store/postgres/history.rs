@@ -14,7 +14,7 @@ use crate::store::{
 fn delivery_select() -> String {
     format!(
         "SELECT {} FROM deliveries d JOIN events e ON e.id = d.event_row
-         LEFT JOIN webhooks w ON w.id = d.webhook_id",
+         LEFT JOIN webhooks w ON w.id = d.webhook_id LEFT JOIN queue q ON q.delivery_id = d.id",
         decode::DELIVERY
     )
 }
@@ -122,7 +122,7 @@ impl PgStore {
         Ok(self
             .client()?
             .query_one(
-                "SELECT min(GREATEST(next_attempt_at, COALESCE(lease_until, 0))) FROM deliveries
+                "SELECT min(GREATEST(next_attempt_at, COALESCE(lease_until, 0))) FROM queue
                  WHERE next_attempt_at IS NOT NULL AND ($1::bigint IS NULL OR customer_id = $1)",
                 &[&scope.customer()],
             )?
@@ -133,7 +133,7 @@ impl PgStore {
     /// `drain`'s periodic log line.
     pub fn backlog(&self, scope: Scope, now: Millis) -> Result<Backlog> {
         let r = self.client()?.query_one(
-            "SELECT count(*), min(next_attempt_at) FROM deliveries
+            "SELECT count(*), min(next_attempt_at) FROM queue
              WHERE next_attempt_at <= $1 AND ($2::bigint IS NULL OR customer_id = $2)",
             &[&now, &scope.customer()],
         )?;

@@ -87,7 +87,7 @@ impl PgStore {
         let attempts = grouped.into_iter().map(|(a, _)| a).collect();
 
         let r = tx.query_one(
-            "SELECT count(*), min(next_attempt_at) FROM deliveries
+            "SELECT count(*), min(next_attempt_at) FROM queue
              WHERE next_attempt_at <= $1 AND ($2::bigint IS NULL OR customer_id = $2)",
             &[&now, &customer],
         )?;

@@ -135,6 +135,28 @@ CREATE TABLE api_tokens (
 -- indexes (a HOT update) — when the page has room. Half of each new page is kept free for it.
 ALTER TABLE deliveries SET (fillfactor = 50);
 "#,
+    r#"
+-- The queue: what is due, and who holds it, in a narrow table of its own. A delivery has a row
+-- here while it is pending or retrying (and while a `deliveries retry` holds a failed one:
+-- next_attempt_at NULL). Claims lease rows here; an outcome deletes the row (or sets the next
+-- attempt) and writes the delivery's result, which changes no indexed column of `deliveries`
+-- and so is a HOT update there too: no entries added to its five indexes per attempt, where
+-- moving the row out of a due index on `deliveries` added one to each.
+CREATE TABLE queue (
+    delivery_id     bigint PRIMARY KEY REFERENCES deliveries(id) ON DELETE CASCADE,
+    customer_id     bigint NOT NULL,          -- the delivery's, for scoped claims
+    webhook_id      bigint,                   -- the delivery's, for claims by webhook
+    next_attempt_at bigint,                   -- when due (ms); NULL: held, not due
+    lease_until     bigint,                   -- a sender holds it until then (server clock, ms)
+    lease_owner     text
+) WITH (fillfactor = 50);
+INSERT INTO queue (delivery_id, customer_id, webhook_id, next_attempt_at, lease_until, lease_owner)
+    SELECT id, customer_id, webhook_id, next_attempt_at, lease_until, lease_owner FROM deliveries
+    WHERE next_attempt_at IS NOT NULL OR lease_owner IS NOT NULL;
+CREATE INDEX queue_due ON queue (next_attempt_at, delivery_id) WHERE next_attempt_at IS NOT NULL;
+DROP INDEX deliveries_due;
+ALTER TABLE deliveries DROP COLUMN lease_until, DROP COLUMN lease_owner;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -228,6 +250,69 @@ mod tests {
             .expect("reloptions")
             .get(0);
         assert_eq!(options, Some(vec!["fillfactor=50".to_string()]));
+    }
+
+    /// (delivery, customer, webhook, next attempt, lease until, lease owner)
+    type QueueRow = (
+        i64,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+    );
+
+    #[test]
+    fn a_version_3_schema_moves_waiting_deliveries_and_their_leases_to_the_queue() {
+        let Some(url) =
+            fresh_url("a_version_3_schema_moves_waiting_deliveries_and_their_leases_to_the_queue")
+        else {
+            return;
+        };
+        let mut c = conn::connect(&url).expect("connect");
+        c.batch_execute(&format!(
+            "CREATE SCHEMA {SCHEMA};
+             CREATE TABLE {SCHEMA}.schema_migrations (
+                 version    bigint PRIMARY KEY,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             );
+             SET search_path TO {SCHEMA};
+             {} {} {}
+             INSERT INTO schema_migrations (version) VALUES (1), (2), (3);
+             INSERT INTO customers (name, created_at) VALUES ('acme', 0);
+             INSERT INTO events (customer_id, event_type, payload, created_at)
+                 VALUES (1, 'job.completed', '\\x7b7d', 0);
+             INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name, event_type,
+                 status, next_attempt_at, lease_until, lease_owner, created_at, updated_at)
+             VALUES (1, 1, 7, 'w', 'job.completed', 'pending', 5, NULL, NULL, 0, 0),
+                    (1, 1, 7, 'w', 'job.completed', 'retrying', 9, 99, 'x', 0, 0),
+                    (1, 1, 7, 'w', 'job.completed', 'success', NULL, NULL, NULL, 0, 0),
+                    (1, 1, 7, 'w', 'job.completed', 'failed', NULL, 50, 'retrier', 0, 0);",
+            MIGRATIONS[0], MIGRATIONS[1], MIGRATIONS[2]
+        ))
+        .expect("a version 3 schema");
+        let store = PgStore::open_existing(&url, KeySource::default()).expect("upgraded");
+        assert_eq!(store.describe().expect("describe").1, Some(LATEST));
+        let queue: Vec<QueueRow> = c
+            .query(
+                &format!(
+                    "SELECT delivery_id, customer_id, webhook_id, next_attempt_at, lease_until,
+                         lease_owner FROM {SCHEMA}.queue ORDER BY delivery_id"
+                ),
+                &[],
+            )
+            .expect("queue")
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+            .collect();
+        assert_eq!(
+            queue,
+            [
+                (1, 1, Some(7), Some(5), None, None),
+                (2, 1, Some(7), Some(9), Some(99), Some("x".to_string())),
+                (4, 1, Some(7), None, Some(50), Some("retrier".to_string())),
+            ]
+        );
     }
 
     #[test]

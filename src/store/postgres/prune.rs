@@ -30,7 +30,8 @@ fn prunable() -> String {
     format!(
         "d.status IN ('success', 'failed') AND ($2::text IS NULL OR d.status = $2::text)
          AND d.updated_at < $1::bigint AND ($3::bigint IS NULL OR d.customer_id = $3::bigint)
-         AND (d.lease_until IS NULL OR d.lease_until <= {SERVER_NOW})"
+         AND NOT EXISTS (SELECT 1 FROM queue l
+                         WHERE l.delivery_id = d.id AND l.lease_until > {SERVER_NOW})"
     )
 }
 

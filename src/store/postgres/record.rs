@@ -22,13 +22,18 @@ impl PgStore {
         )?;
         let insert_deliveries = self.stmt(
             &mut tx,
-            "INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name, event_type,
-                event_id, status, next_attempt_at, created_at, updated_at)
-             SELECT $1, w.customer_id, w.id, w.name, $2, $3, 'pending', $4, $4, $4
-             FROM webhooks w
-             WHERE w.customer_id = $5 AND w.enabled AND w.event_types::jsonb ?| $6::text[]
-             ORDER BY w.id
-             RETURNING id, webhook_id",
+            "WITH made AS (
+                 INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name,
+                     event_type, event_id, status, next_attempt_at, created_at, updated_at)
+                 SELECT $1, w.customer_id, w.id, w.name, $2, $3, 'pending', $4, $4, $4
+                 FROM webhooks w
+                 WHERE w.customer_id = $5 AND w.enabled AND w.event_types::jsonb ?| $6::text[]
+                 ORDER BY w.id
+                 RETURNING id, customer_id, webhook_id),
+             queued AS (
+                 INSERT INTO queue (delivery_id, customer_id, webhook_id, next_attempt_at)
+                 SELECT id, customer_id, webhook_id, $4 FROM made)
+             SELECT id, webhook_id FROM made",
         )?;
         let mut out = Vec::with_capacity(events.len());
         for e in events {
@@ -106,11 +111,17 @@ impl PgStore {
         let id: i64 = tx
             .query_one(
                 &format!(
-                    "INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name,
-                        event_type, status, next_attempt_at, lease_until, lease_owner,
-                        created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $7, 'pending', $5, {SERVER_NOW} + {}, $6, $5, $5)
-                     RETURNING id",
+                    "WITH made AS (
+                         INSERT INTO deliveries (event_row, customer_id, webhook_id,
+                             webhook_name, event_type, status, next_attempt_at, created_at,
+                             updated_at)
+                         VALUES ($1, $2, $3, $4, $7, 'pending', $5, $5, $5)
+                         RETURNING id),
+                     queued AS (
+                         INSERT INTO queue (delivery_id, customer_id, webhook_id,
+                             next_attempt_at, lease_until, lease_owner)
+                         SELECT id, $2, $3, $5, {SERVER_NOW} + {}, $6 FROM made)
+                     SELECT id FROM made",
                     lease_sql("$3")
                 ),
                 &[

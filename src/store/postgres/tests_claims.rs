@@ -104,7 +104,8 @@ fn row(store: &PgStore, id: i64) -> (String, Option<String>, Option<Millis>, i64
         .client()
         .unwrap()
         .query_one(
-            "SELECT status, lease_owner, lease_until, attempts FROM deliveries WHERE id = $1",
+            "SELECT d.status, q.lease_owner, q.lease_until, d.attempts
+             FROM deliveries d LEFT JOIN queue q ON q.delivery_id = d.id WHERE d.id = $1",
             &[&id],
         )
         .unwrap();
@@ -986,4 +987,109 @@ fn stats_count_by_webhook_and_list_attempts_of_those_deliveries() {
         .stats(Scope::Customer(CustomerId(customer.0 + 1)), 0, None)
         .unwrap();
     assert!(counts.is_empty());
+}
+
+/// The `queue` rows: (delivery, next attempt, lease owner), by delivery.
+fn queue(store: &PgStore) -> Vec<(i64, Option<Millis>, Option<String>)> {
+    store
+        .client()
+        .unwrap()
+        .query(
+            "SELECT delivery_id, next_attempt_at, lease_owner FROM queue ORDER BY delivery_id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}
+
+#[test]
+fn the_queue_holds_exactly_the_deliveries_waiting_to_be_sent_and_whoever_holds_them() {
+    let Some((_url, mut store, customer, webhook)) = database(
+        "the_queue_holds_exactly_the_deliveries_waiting_to_be_sent_and_whoever_holds_them",
+    ) else {
+        return;
+    };
+    let made = record(&mut store, customer, 5, 0);
+    let waiting: Vec<_> = made.iter().map(|&id| (id, Some(0), None)).collect();
+    assert_eq!(queue(&store), waiting, "recorded: all waiting, none held");
+    assert_eq!(due(&mut store, "me", 1_000), made);
+    assert!(queue(&store).iter().all(|q| q.2.as_deref() == Some("me")));
+    // Delivered and given up on leave the queue; a retry waits for its time; one not sent is
+    // due again at once.
+    let mut gave_up = outcome(made[2], webhook, Health::Failing);
+    gave_up.status = DeliveryStatus::Failed;
+    gave_up.next_attempt_at = None;
+    let outcomes = [
+        outcome(made[0], webhook, Health::Up),
+        outcome(made[1], webhook, Health::Failing),
+        gave_up,
+        outcome(made[3], webhook, Health::Up),
+    ];
+    store.record_outcomes(&outcomes, "me", 2_000).unwrap();
+    store.release(&made[4..], "me").unwrap();
+    assert_eq!(
+        queue(&store),
+        [(made[1], Some(90_000), None), (made[4], Some(0), None)]
+    );
+    assert_eq!(row(&store, made[1]).0, "retrying");
+    assert_eq!(row(&store, made[2]).0, "failed");
+    // A manual retry holds the failed one without making it due, and gives it back as it was.
+    let retry = Claim::RetryIds(&made[2..3]);
+    let held = store.claim(Scope::All, retry, "retrier", 3_000).unwrap();
+    assert_eq!(ids(&held), [made[2]]);
+    assert!(queue(&store).contains(&(made[2], None, Some("retrier".to_string()))));
+    assert_eq!(due(&mut store, "drain", 100_000), [made[4], made[1]]);
+    store.release(&made[2..3], "retrier").unwrap();
+    assert!(
+        queue(&store).iter().all(|q| q.0 != made[2]),
+        "{:?}",
+        queue(&store)
+    );
+    assert_eq!(row(&store, made[2]).0, "failed");
+    // Deleting the webhook ends what was waiting: nothing of it is left to claim.
+    store.delete_webhook(Scope::All, webhook, 4_000).unwrap();
+    assert_eq!(queue(&store), []);
+}
+
+#[test]
+fn an_outcome_rewrites_a_delivery_in_place_without_new_index_entries() {
+    // What makes many drains on one server scale: a claim touches only the narrow queue,
+    // and an outcome changes no indexed column of `deliveries`, so PostgreSQL writes the new
+    // row version beside the old one (a HOT update) instead of adding an entry to each of its
+    // indexes.
+    let Some((url, mut store, customer, webhook)) =
+        database("an_outcome_rewrites_a_delivery_in_place_without_new_index_entries")
+    else {
+        return;
+    };
+    let ids = record(&mut store, customer, 20, 0);
+    assert_eq!(due(&mut store, "me", 1_000), ids);
+    let outcomes: Vec<Outcome> = ids
+        .iter()
+        .map(|&id| outcome(id, webhook, Health::Up))
+        .collect();
+    store.record_outcomes(&outcomes, "me", 2_000).unwrap();
+    // A backend's table statistics are sent when its connection ends.
+    drop(store);
+    let watcher = open(&url);
+    let mut seen = (0, 0);
+    for _ in 0..100 {
+        let r = watcher
+            .client()
+            .unwrap()
+            .query_one(
+                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
+                 WHERE relname = 'deliveries'",
+                &[],
+            )
+            .unwrap();
+        seen = (r.get::<_, i64>(0), r.get::<_, i64>(1));
+        if seen.0 >= 20 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(seen, (20, 20), "(updates, HOT updates) of deliveries");
 }

@@ -599,8 +599,9 @@ fn prune_deletes_old_final_deliveries_only_in_scope_and_never_a_leased_one() {
         .unwrap()
         .execute(
             &format!(
-                "UPDATE deliveries SET lease_owner = 'x', lease_until = CASE WHEN id = $1
-                   THEN {now} + 600000 ELSE {now} - 1000 END WHERE id = ANY($2)",
+                "INSERT INTO queue (delivery_id, customer_id, lease_owner, lease_until)
+                 SELECT id, customer_id, 'x', CASE WHEN id = $1
+                   THEN {now} + 600000 ELSE {now} - 1000 END FROM deliveries WHERE id = ANY($2)",
                 now = super::SERVER_NOW
             ),
             &[

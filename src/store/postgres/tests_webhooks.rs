@@ -540,10 +540,16 @@ fn delivery(store: &PgStore, c: CustomerId, hook: i64, status: &str, now: Millis
     let due = matches!(status, "pending" | "retrying").then_some(now);
     client
         .query_one(
-            "INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name, event_type,
-                status, next_attempt_at, lease_until, lease_owner, created_at, updated_at)
-             VALUES ($1, $2, $3, 'w', 'job.completed', $4, $5, $5, 'someone', $6, $6)
-             RETURNING id",
+            "WITH made AS (
+                 INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name,
+                     event_type, status, next_attempt_at, created_at, updated_at)
+                 VALUES ($1, $2, $3, 'w', 'job.completed', $4, $5, $6, $6)
+                 RETURNING id),
+             queued AS (
+                 INSERT INTO queue (delivery_id, customer_id, webhook_id, next_attempt_at,
+                     lease_until, lease_owner)
+                 SELECT id, $2, $3, $5, $5, 'someone' FROM made WHERE $5::bigint IS NOT NULL)
+             SELECT id FROM made",
             &[&event, &c.0, &hook, &status, &due, &now],
         )
         .unwrap()
@@ -564,8 +570,8 @@ fn delivery_row(store: &PgStore, id: i64) -> Row {
         .client()
         .unwrap()
         .query_one(
-            "SELECT status, error_message, next_attempt_at, lease_owner, updated_at
-             FROM deliveries WHERE id = $1",
+            "SELECT d.status, d.error_message, d.next_attempt_at, q.lease_owner, d.updated_at
+             FROM deliveries d LEFT JOIN queue q ON q.delivery_id = d.id WHERE d.id = $1",
             &[&id],
         )
         .unwrap();

@@ -234,12 +234,19 @@ impl PgStore {
             .map(row)
             .transpose()?
             .ok_or_else(|| StoreError::not_found("webhook", id))?;
-        tx.execute(
-            "UPDATE deliveries SET status = 'failed', error_message = 'Webhook was deleted',
-                next_attempt_at = NULL, lease_until = NULL, lease_owner = NULL, updated_at = $2
-             WHERE webhook_id = $1 AND status IN ('pending', 'retrying')",
-            &[&id, &now],
-        )?;
+        // Then their queue rows: deliveries before queue rows, as outcomes lock them.
+        let ended: Vec<i64> = tx
+            .query(
+                "UPDATE deliveries SET status = 'failed', error_message = 'Webhook was deleted',
+                    next_attempt_at = NULL, updated_at = $2
+                 WHERE webhook_id = $1 AND status IN ('pending', 'retrying')
+                 RETURNING id",
+                &[&id, &now],
+            )?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<std::result::Result<_, _>>()?;
+        tx.execute("DELETE FROM queue WHERE delivery_id = ANY($1)", &[&ended])?;
         tx.execute("DELETE FROM webhooks WHERE id = $1", &[&id])?;
         tx.commit()?;
         Ok(hook)

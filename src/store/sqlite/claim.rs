@@ -12,7 +12,7 @@ use super::{Result, SqliteStore};
 use crate::domain::delivery::failing_too_long;
 use crate::domain::time::Millis;
 use crate::domain::Scope;
-use crate::store::{Claim, Disabled, Health, Job, Outcome, Target};
+use crate::store::{Claim, Disabled, Health, Job, Outcome, Sealed, Target};
 
 /// How long a claim holds a delivery to the webhook `webhook` (an SQL expression): twice its
 /// timeout (one send, plus waiting for a free worker) and a margin. A sender killed mid-send
@@ -56,21 +56,11 @@ fn job(r: &rusqlite::Row<'_>, targets: &mut HashMap<i64, Arc<Target>>) -> Result
         None => match decode::webhook(r, at)? {
             None => None,
             Some(w) => {
-                let t = Arc::new(Target {
-                    id: w.id,
-                    url: w.settings.url.as_str().to_string(),
-                    enabled: w.settings.enabled,
-                    verify_ssl: w.settings.verify_ssl,
-                    timeout_seconds: w.settings.timeout_seconds,
-                    max_retries: w.settings.max_retries,
-                    retry_backoff: w.settings.retry_backoff,
-                    headers: w.settings.headers,
-                    sealed_secret: r.get(sealed)?,
+                let t = Arc::new(w.into_target(Sealed {
+                    secret: r.get(sealed)?,
                     previous_secret: r.get(sealed + 1)?,
-                    previous_until: w.previous_secret_until,
-                    payload_format: w.settings.payload_format,
-                    sealed_routing_key: r.get(sealed + 2)?,
-                });
+                    routing_key: r.get(sealed + 2)?,
+                }));
                 targets.insert(t.id, Arc::clone(&t));
                 Some(t)
             }

@@ -146,6 +146,30 @@ impl Env {
         env
     }
 
+    /// Where leases and due times are kept, as a table to select from (`delivery_id`,
+    /// `next_attempt_at`, `lease_until`, `lease_owner`): columns of `deliveries` on SQLite, the
+    /// `queue` table (a row per pending or retrying delivery) on PostgreSQL.
+    pub fn leases(&self) -> &'static str {
+        match &self.pg {
+            Some(_) => "queue",
+            None => {
+                "(SELECT id AS delivery_id, next_attempt_at, lease_until, lease_owner
+                  FROM deliveries)"
+            }
+        }
+    }
+
+    /// Makes every delivery waiting for an attempt due at once (at time 0).
+    pub fn make_due(&self) {
+        self.exec(match &self.pg {
+            Some(_) => {
+                "UPDATE deliveries SET next_attempt_at = 0 WHERE next_attempt_at IS NOT NULL;
+                 UPDATE queue SET next_attempt_at = 0 WHERE next_attempt_at IS NOT NULL;"
+            }
+            None => "UPDATE deliveries SET next_attempt_at = 0 WHERE next_attempt_at IS NOT NULL",
+        });
+    }
+
     /// Runs `sql` (one or more statements, tables unqualified, values written into it) on
     /// either backend: for tests that set up a state no command makes (a delivery made due, a
     /// row damaged by hand).

@@ -3,7 +3,8 @@
 //! which releases the lease. No transaction is ever open while a request is in flight.
 //!
 //! What is due and who holds it lives in the narrow `queue` table (a row per pending or
-//! retrying delivery); a delivery's result lives in `deliveries`. Claims touch only `queue`;
+//! retrying delivery, and one with no due time while a manual retry holds a failed one); a
+//! delivery's result lives in `deliveries`. Claims touch only `queue`;
 //! an outcome deletes its `queue` row (or sets the next attempt) and updates `deliveries`
 //! without changing an indexed column there.
 //!
@@ -73,8 +74,13 @@ pub(super) fn load_jobs(
         decode::WEBHOOK,
         decode::SEALED
     );
-    let load = store.stmt(tx, &sql)?;
-    let rows = tx.query(&load, &[&webhooks])?;
+    let rows = match webhooks.is_empty() {
+        true => Vec::new(),
+        false => {
+            let load = store.stmt(tx, &sql)?;
+            tx.query(&load, &[&webhooks])?
+        }
+    };
     let targets: HashMap<i64, Arc<Target>> = decode::all(&rows, target)?
         .into_iter()
         .map(|t| (t.id, Arc::new(t)))
@@ -178,21 +184,22 @@ impl PgStore {
             Claim::RetryIds(ids) => {
                 // A failed delivery has no queue row: one is made to hold it (not due, so
                 // nobody else takes it up if this process dies); a retrying one's is leased
-                // unless another process holds it. Rows are taken in id order, deliveries
+                // unless another process holds it (made again, with its due time, if missing). Rows are taken in id order, deliveries
                 // then queue, as outcomes take them.
                 list = ids;
                 params.push(&list);
                 format!(
                     "WITH picked AS MATERIALIZED (
-                         SELECT d.id, d.customer_id, d.webhook_id FROM deliveries d
+                         SELECT d.id, d.customer_id, d.webhook_id, d.next_attempt_at
+                         FROM deliveries d
                          WHERE d.status IN ('failed', 'retrying') AND d.id = ANY($3)
                            AND ($2::bigint IS NULL OR d.customer_id = $2)
                            AND EXISTS (SELECT 1 FROM webhooks w
                                        WHERE w.id = d.webhook_id AND w.enabled)
                          ORDER BY d.id FOR UPDATE SKIP LOCKED)
-                     INSERT INTO queue AS l (delivery_id, customer_id, webhook_id, lease_until,
-                         lease_owner)
-                     SELECT id, customer_id, webhook_id,
+                     INSERT INTO queue AS l (delivery_id, customer_id, webhook_id,
+                         next_attempt_at, lease_until, lease_owner)
+                     SELECT id, customer_id, webhook_id, next_attempt_at,
                          {SERVER_NOW} + {}, $1 FROM picked ORDER BY id
                      ON CONFLICT (delivery_id) DO UPDATE
                          SET lease_until = EXCLUDED.lease_until, lease_owner = $1
@@ -486,20 +493,19 @@ impl PgStore {
     pub fn release(&mut self, ids: &[i64], owner: &str) -> Result<()> {
         let mut client = self.client()?;
         let mut tx = client.transaction()?;
-        // A failed delivery held for a retry leaves the queue; the rest are due again.
-        tx.execute(
-            "DELETE FROM queue WHERE delivery_id IN (
-                 SELECT delivery_id FROM queue WHERE lease_owner = $2 AND delivery_id = ANY($1)
-                   AND next_attempt_at IS NULL
-                 ORDER BY delivery_id FOR UPDATE)",
-            &[&ids, &owner],
-        )?;
+        // All of them locked at once, in id order; a failed delivery held for a retry leaves
+        // the queue, the rest are due again.
         let n = tx.execute(
             "WITH mine AS MATERIALIZED (
                  SELECT delivery_id FROM queue WHERE lease_owner = $2 AND delivery_id = ANY($1)
-                 ORDER BY delivery_id FOR UPDATE)
+                 ORDER BY delivery_id FOR UPDATE),
+             held AS (
+                 DELETE FROM queue q USING mine
+                 WHERE q.delivery_id = mine.delivery_id AND q.next_attempt_at IS NULL)
              UPDATE queue q SET lease_until = NULL, lease_owner = NULL
-             FROM mine WHERE q.delivery_id = mine.delivery_id AND q.lease_owner = $2",
+             FROM mine
+             WHERE q.delivery_id = mine.delivery_id AND q.lease_owner = $2
+               AND q.next_attempt_at IS NOT NULL",
             &[&ids, &owner],
         )?;
         if n > 0 {

@@ -7,7 +7,8 @@
 //! row, the histogram's buckets are `count(*) FILTER (WHERE duration_ms <= bound)` columns of
 //! the same pass. Not measured here; SQLite takes 1.5 s for a million attempts, and a server
 //! should be of that order: keep history bounded (`drain --retain`) where `/metrics` is scraped
-//! often. What is due is read through the `deliveries_due` index; the webhooks table is small.
+//! often. What is due is read from the narrow `queue` table (its due index); the webhooks
+//! table is small.
 
 use postgres::{IsolationLevel, Row};
 

@@ -142,6 +142,8 @@ ALTER TABLE deliveries SET (fillfactor = 50);
 -- attempt) and writes the delivery's result, which changes no indexed column of `deliveries`
 -- and so is a HOT update there too: no entries added to its five indexes per attempt, where
 -- moving the row out of a due index on `deliveries` added one to each.
+-- No delivery may be written while its rows move (they would be left out or queued twice).
+LOCK TABLE deliveries IN SHARE ROW EXCLUSIVE MODE;
 CREATE TABLE queue (
     delivery_id     bigint PRIMARY KEY REFERENCES deliveries(id) ON DELETE CASCADE,
     customer_id     bigint NOT NULL,          -- the delivery's, for scoped claims
@@ -156,6 +158,19 @@ INSERT INTO queue (delivery_id, customer_id, webhook_id, next_attempt_at, lease_
 CREATE INDEX queue_due ON queue (next_attempt_at, delivery_id) WHERE next_attempt_at IS NOT NULL;
 DROP INDEX deliveries_due;
 ALTER TABLE deliveries DROP COLUMN lease_until, DROP COLUMN lease_owner;
+-- Every delivery recorded with a due time is queued, whoever records it: also an older webnet
+-- still running on another host after this migration (its insert names deliveries' columns
+-- only, and would otherwise record deliveries nothing ever sends).
+CREATE FUNCTION queue_recorded_delivery() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+BEGIN
+    INSERT INTO queue (delivery_id, customer_id, webhook_id, next_attempt_at)
+    VALUES (NEW.id, NEW.customer_id, NEW.webhook_id, NEW.next_attempt_at)
+    ON CONFLICT (delivery_id) DO NOTHING;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER deliveries_queued AFTER INSERT ON deliveries FOR EACH ROW
+    WHEN (NEW.next_attempt_at IS NOT NULL) EXECUTE FUNCTION queue_recorded_delivery();
 "#,
 ];
 

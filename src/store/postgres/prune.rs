@@ -3,10 +3,11 @@
 //! delivery refers to any more. The rules are SQLite's; space is PostgreSQL's business
 //! (autovacuum makes the freed room reusable), except that `--vacuum` rewrites the tables.
 //!
-//! Invariants: never a `pending` or `retrying` delivery, nor one leased to a sender (judged by
-//! the server's clock, [`SERVER_NOW`]); never outside the caller's scope; and never a long
-//! transaction: work goes in short batches, each delivery batch locking its rows and checking
-//! them again before deleting, so a retry or a claim that changed one meanwhile keeps it.
+//! Invariants: never a `pending` or `retrying` delivery, nor one held by a sender (a lease in
+//! `queue`, judged by the server's clock, [`SERVER_NOW`]); never outside the caller's scope;
+//! and never a long transaction: work goes in short batches, each delivery batch locking its
+//! rows and checking them again (their holds in a statement of its own) before deleting, so a
+//! retry or a claim that took one meanwhile keeps it.
 
 use std::time::Instant;
 
@@ -197,6 +198,22 @@ impl PgStore {
                     prunable()
                 ),
                 &bind.with(&[&ids]),
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        // A `deliveries retry` holds a delivery in `queue` without changing its row, so the
+        // lock above does not see a hold taken while it waited: look again now that the rows
+        // are locked (a statement of its own sees what committed meanwhile; a retry takes the
+        // delivery's row lock first, so none can start now).
+        let locked: Vec<i64> = tx
+            .query(
+                &format!(
+                    "SELECT id FROM unnest($1::bigint[]) AS id
+                     WHERE NOT EXISTS (SELECT 1 FROM queue l
+                                       WHERE l.delivery_id = id AND l.lease_until > {SERVER_NOW})"
+                ),
+                &[&locked],
             )?
             .iter()
             .map(|r| r.get(0))

@@ -22,18 +22,14 @@ impl PgStore {
         )?;
         let insert_deliveries = self.stmt(
             &mut tx,
-            "WITH made AS (
-                 INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name,
-                     event_type, event_id, status, next_attempt_at, created_at, updated_at)
-                 SELECT $1, w.customer_id, w.id, w.name, $2, $3, 'pending', $4, $4, $4
-                 FROM webhooks w
-                 WHERE w.customer_id = $5 AND w.enabled AND w.event_types::jsonb ?| $6::text[]
-                 ORDER BY w.id
-                 RETURNING id, customer_id, webhook_id),
-             queued AS (
-                 INSERT INTO queue (delivery_id, customer_id, webhook_id, next_attempt_at)
-                 SELECT id, customer_id, webhook_id, $4 FROM made)
-             SELECT id, webhook_id FROM made",
+            // Each delivery's `queue` row is written by the table's trigger (schema 4).
+            "INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name, event_type,
+                event_id, status, next_attempt_at, created_at, updated_at)
+             SELECT $1, w.customer_id, w.id, w.name, $2, $3, 'pending', $4, $4, $4
+             FROM webhooks w
+             WHERE w.customer_id = $5 AND w.enabled AND w.event_types::jsonb ?| $6::text[]
+             ORDER BY w.id
+             RETURNING id, webhook_id",
         )?;
         let mut out = Vec::with_capacity(events.len());
         for e in events {

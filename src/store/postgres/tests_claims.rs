@@ -1093,3 +1093,43 @@ fn an_outcome_rewrites_a_delivery_in_place_without_new_index_entries() {
     }
     assert_eq!(seen, (20, 20), "(updates, HOT updates) of deliveries");
 }
+
+#[test]
+fn a_delivery_recorded_by_an_older_webnet_is_queued_too() {
+    let Some((_url, mut store, customer, webhook)) =
+        database("a_delivery_recorded_by_an_older_webnet_is_queued_too")
+    else {
+        return;
+    };
+    let event = record(&mut store, customer, 1, 0);
+    // A webnet of schema 3, still running on another host after the migration, names only
+    // deliveries' columns; a final delivery has nothing to wait for.
+    let insert = |status: &str, due: Option<Millis>| -> i64 {
+        store
+            .client()
+            .unwrap()
+            .query_one(
+                "INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name,
+                     event_type, status, next_attempt_at, created_at, updated_at)
+                 SELECT event_row, customer_id, webhook_id, webhook_name, event_type, $2, $3, 0, 0
+                 FROM deliveries WHERE id = $1
+                 RETURNING id",
+                &[&event[0], &status, &due],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let older = insert("pending", Some(500));
+    let done = insert("success", None);
+    let rows = queue(&store);
+    assert!(rows.contains(&(older, Some(500), None)), "{rows:?}");
+    assert!(rows.iter().all(|r| r.0 != done), "{rows:?}");
+    assert_eq!(due(&mut store, "me", 1_000), [event[0], older]);
+    assert_eq!(
+        store
+            .claim(Scope::All, Claim::DueFor { webhook }, "me", 1_000)
+            .unwrap()
+            .len(),
+        0
+    );
+}

@@ -718,3 +718,72 @@ fn prune_goes_in_batches_stops_at_its_budget_and_vacuum_reports_the_space() {
         assert_eq!(count(&store, table), 0);
     }
 }
+
+#[test]
+fn prune_keeps_a_delivery_a_retry_took_hold_of_while_prune_waited_for_it() {
+    let Some(url) = fresh_url("prune_keeps_a_delivery_a_retry_took_hold_of_while_prune_waited")
+    else {
+        return;
+    };
+    let store = open(&url, KeySource::default());
+    let acme = customer(&store, "acme");
+    let (_, held) = history(&store, acme, 100, Some("failed"), 1);
+    let held = held.unwrap();
+    // What `deliveries retry` does: lock the delivery's row, hold it in `queue`, commit —
+    // here with prune waiting for that row lock in between.
+    let retrier = open(&url, KeySource::default());
+    let mut client = retrier.client().unwrap();
+    let mut tx = client.transaction().unwrap();
+    tx.execute(
+        "SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE",
+        &[&held],
+    )
+    .unwrap();
+    let pruner = {
+        let url = url.clone();
+        std::thread::spawn(move || {
+            let rule = PruneRule {
+                before: 1_000,
+                status: None,
+            };
+            open(&url, KeySource::default())
+                .prune(Scope::All, rule, i64::MAX / 2, &PruneOptions::default())
+                .unwrap()
+        })
+    };
+    let waiting = || -> i64 {
+        store
+            .client()
+            .unwrap()
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    for _ in 0..200 {
+        if waiting() > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(waiting(), 1, "prune waits for the delivery's row lock");
+    tx.execute(
+        &format!(
+            "INSERT INTO queue (delivery_id, customer_id, lease_until, lease_owner)
+             VALUES ($1, $2, {} + 600000, 'retrier')",
+            super::SERVER_NOW
+        ),
+        &[&held, &acme],
+    )
+    .unwrap();
+    tx.commit().unwrap();
+    let report = pruner.join().unwrap();
+    assert_eq!(report.deleted.deliveries, 0);
+    assert!(
+        exists(&store, "deliveries", held),
+        "the held delivery stays"
+    );
+}

@@ -221,32 +221,43 @@ impl PgStore {
     /// Deletes a webhook. Its delivery history stays (audit); deliveries still waiting for an
     /// attempt end `failed`, since there is nowhere left to send them. The webhook is read
     /// (and locked) in the same transaction that deletes it, so what is returned is what was
-    /// deleted.
+    /// deleted. Rows are locked as outcomes lock them — deliveries, their queue rows, then the
+    /// webhook, each in id order — so a drain writing outcomes meanwhile never deadlocks
+    /// with it.
     pub fn delete_webhook(&mut self, scope: Scope, id: i64, now: Millis) -> Result<Webhook> {
         let mut client = self.client()?;
         let mut tx = client.transaction()?;
-        let found = tx.query_opt(
-            &select("WHERE w.id = $1 AND ($2::bigint IS NULL OR w.customer_id = $2) FOR UPDATE"),
-            &[&id, &scope.customer()],
-        )?;
-        let hook = found
-            .as_ref()
-            .map(row)
-            .transpose()?
-            .ok_or_else(|| StoreError::not_found("webhook", id))?;
-        // Then their queue rows: deliveries before queue rows, as outcomes lock them.
+        let by_id = select("WHERE w.id = $1 AND ($2::bigint IS NULL OR w.customer_id = $2)");
+        if tx.query_opt(&by_id, &[&id, &scope.customer()])?.is_none() {
+            return Err(StoreError::not_found("webhook", id));
+        }
         let ended: Vec<i64> = tx
             .query(
-                "UPDATE deliveries SET status = 'failed', error_message = 'Webhook was deleted',
-                    next_attempt_at = NULL, updated_at = $2
-                 WHERE webhook_id = $1 AND status IN ('pending', 'retrying')
-                 RETURNING id",
+                "WITH waiting AS MATERIALIZED (
+                     SELECT id FROM deliveries
+                     WHERE webhook_id = $1 AND status IN ('pending', 'retrying')
+                     ORDER BY id FOR UPDATE)
+                 UPDATE deliveries d SET status = 'failed', error_message = 'Webhook was deleted',
+                     next_attempt_at = NULL, updated_at = $2
+                 FROM waiting WHERE d.id = waiting.id AND d.status IN ('pending', 'retrying')
+                 RETURNING d.id",
                 &[&id, &now],
             )?
             .iter()
             .map(|r| r.try_get(0))
             .collect::<std::result::Result<_, _>>()?;
-        tx.execute("DELETE FROM queue WHERE delivery_id = ANY($1)", &[&ended])?;
+        tx.execute(
+            "DELETE FROM queue WHERE delivery_id IN (
+                 SELECT delivery_id FROM queue WHERE delivery_id = ANY($1)
+                 ORDER BY delivery_id FOR UPDATE)",
+            &[&ended],
+        )?;
+        let found = tx.query_opt(&format!("{by_id} FOR UPDATE"), &[&id, &scope.customer()])?;
+        let hook = found
+            .as_ref()
+            .map(row)
+            .transpose()?
+            .ok_or_else(|| StoreError::not_found("webhook", id))?;
         tx.execute("DELETE FROM webhooks WHERE id = $1", &[&id])?;
         tx.commit()?;
         Ok(hook)

@@ -2,10 +2,11 @@
 //! the layers above see them, and what a command asks for.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{DeliveryStatus, Target};
+use super::{DeliveryStatus, Job, Target};
 use crate::domain::allowlist::AllowedTarget;
 use crate::domain::time::Millis;
 use crate::domain::{CustomerId, EventType, Secret, WebhookSettings};
@@ -133,6 +134,25 @@ pub struct Delivery {
     pub next_attempt_at: Option<Millis>,
     pub created_at: Millis,
     pub updated_at: Millis,
+}
+
+impl Delivery {
+    /// This delivery as claimed for its next attempt: leased until `lease_until` (ms), sent to
+    /// `target` (`None`: its webhook is deleted).
+    pub fn into_job(self, lease_until: Option<Millis>, target: Option<Arc<Target>>) -> Job {
+        Job {
+            delivery_id: self.id,
+            event_type: self.event_type,
+            webhook_name: self.webhook_name,
+            customer: self.customer.0,
+            event_id: self.event_id,
+            payload: self.payload,
+            attempt: self.attempts + 1,
+            status: self.status,
+            lease_until: lease_until.unwrap_or(0),
+            target,
+        }
+    }
 }
 
 /// One logged attempt, for `deliveries show`.

@@ -4,9 +4,9 @@
 //!
 //! What is due and who holds it lives in the narrow `queue` table (a row per pending or
 //! retrying delivery, and one with no due time while a manual retry holds a failed one); a
-//! delivery's result lives in `deliveries`. Claims touch only `queue`;
-//! an outcome deletes its `queue` row (or sets the next attempt) and updates `deliveries`
-//! without changing an indexed column there.
+//! delivery's result lives in `deliveries`. Claims touch only `queue`; an outcome deletes its
+//! `queue` row (or sets the next attempt) and updates `deliveries` without changing an
+//! indexed column there.
 //!
 //! Leases are judged and set by the server's clock ([`SERVER_NOW`]); whether a delivery is due
 //! (`next_attempt_at <= now`) by the caller's `now`, as in SQLite.
@@ -69,17 +69,16 @@ pub(super) fn load_jobs(
         .collect();
     webhooks.sort_unstable();
     webhooks.dedup();
-    let sql = format!(
-        "SELECT {}, {} FROM webhooks w WHERE w.id = ANY($1)",
-        decode::WEBHOOK,
-        decode::SEALED
-    );
-    let rows = match webhooks.is_empty() {
-        true => Vec::new(),
-        false => {
-            let load = store.stmt(tx, &sql)?;
-            tx.query(&load, &[&webhooks])?
-        }
+    let rows = if webhooks.is_empty() {
+        Vec::new()
+    } else {
+        let sql = format!(
+            "SELECT {}, {} FROM webhooks w WHERE w.id = ANY($1)",
+            decode::WEBHOOK,
+            decode::SEALED
+        );
+        let load = store.stmt(tx, &sql)?;
+        tx.query(&load, &[&webhooks])?
     };
     let targets: HashMap<i64, Arc<Target>> = decode::all(&rows, target)?
         .into_iter()
@@ -90,18 +89,7 @@ pub(super) fn load_jobs(
         .map(|(d, lease_until)| {
             // A webhook deleted since the claim has no row: the job has nowhere to go.
             let target = d.webhook.and_then(|w| targets.get(&w)).map(Arc::clone);
-            Job {
-                delivery_id: d.id,
-                event_type: d.event_type,
-                webhook_name: d.webhook_name,
-                customer: d.customer.0,
-                event_id: d.event_id,
-                payload: d.payload,
-                attempt: d.attempts + 1,
-                status: d.status,
-                lease_until: lease_until.unwrap_or(0),
-                target,
-            }
+            d.into_job(lease_until, target)
         })
         .collect())
 }
@@ -119,10 +107,11 @@ fn target(r: &Row) -> Result<Target> {
     }))
 }
 
-/// A claim of due rows `filter` selects (it follows `WHERE`, on `queue q`), leasing them for
-/// `lease` (an SQL expression on the leased row `l`) by the server's clock. `$1` is the owner,
-/// `$2` the customer (NULL: any); the filter's parameters follow.
-fn lease_due(filter: &str, lease: &str) -> String {
+/// A claim of due rows `filter` selects (it follows `WHERE`, on `queue q`), leasing them by the
+/// server's clock for [`lease_sql`] of their webhook. `$1` is the owner, `$2` the customer
+/// (NULL: any); the filter's parameters follow.
+fn lease_due(filter: &str) -> String {
+    let lease = lease_sql("l.webhook_id");
     format!(
         "WITH picked AS MATERIALIZED (
              SELECT q.delivery_id FROM queue q
@@ -151,7 +140,6 @@ impl PgStore {
         type P<'a> = &'a (dyn ToSql + Sync);
         let mut params: Vec<P<'_>> = vec![&owner, &customer];
         let (limit, webhook, list): (i64, i64, &[i64]);
-        let lease = lease_sql("l.webhook_id");
         let sql = match how {
             Claim::Due { limit: n, exclude } => {
                 limit = i64::try_from(n).unwrap_or(i64::MAX);
@@ -161,7 +149,6 @@ impl PgStore {
                     "q.next_attempt_at <= $3
                        AND (q.webhook_id IS NULL OR q.webhook_id <> ALL($4))
                      ORDER BY q.next_attempt_at, q.delivery_id LIMIT $5",
-                    &lease,
                 )
             }
             Claim::DueFor { webhook: w } => {
@@ -170,7 +157,6 @@ impl PgStore {
                 lease_due(
                     "q.next_attempt_at <= $3 AND q.webhook_id = $4
                      ORDER BY q.next_attempt_at, q.delivery_id LIMIT 1",
-                    &lease,
                 )
             }
             Claim::DueIds(ids) => {
@@ -178,14 +164,14 @@ impl PgStore {
                 params.extend::<[P<'_>; 2]>([&now, &list]);
                 lease_due(
                     "q.next_attempt_at <= $3 AND q.delivery_id = ANY($4) ORDER BY q.delivery_id",
-                    &lease,
                 )
             }
             Claim::RetryIds(ids) => {
                 // A failed delivery has no queue row: one is made to hold it (not due, so
                 // nobody else takes it up if this process dies); a retrying one's is leased
-                // unless another process holds it (made again, with its due time, if missing). Rows are taken in id order, deliveries
-                // then queue, as outcomes take them.
+                // unless another process holds it (made again, with its due time, if
+                // missing). Rows are taken in id order, deliveries then queue, as outcomes
+                // take them.
                 list = ids;
                 params.push(&list);
                 format!(
@@ -282,8 +268,7 @@ impl PgStore {
              FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
                     $6::text[], $7::bigint[], $8::bigint[])
                   AS u(id, status, inc, http_status, body, error, duration_ms, next_attempt_at)
-             WHERE d.id = u.id AND d.id = ANY($10)
-             RETURNING d.id",
+             WHERE d.id = u.id AND d.id = ANY($10)",
         )?;
         // Leases released: a final delivery leaves the queue, one to retry waits for its time.
         let dequeue = self.stmt(&mut tx, "DELETE FROM queue WHERE delivery_id = ANY($1)")?;
@@ -385,25 +370,23 @@ impl PgStore {
             .map(|o| o.attempt.as_ref().map(|a| a.duration_ms))
             .collect();
         let next: Vec<Option<Millis>> = outcomes.iter().map(|o| o.next_attempt_at).collect();
-        let updated: std::collections::HashSet<i64> = tx
-            .query(
-                &update,
-                &[
-                    &deliveries,
-                    &states,
-                    &incs,
-                    &http_status,
-                    &bodies,
-                    &errors,
-                    &durations,
-                    &next,
-                    &now,
-                    &mine,
-                ],
-            )?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<std::result::Result<_, _>>()?;
+        tx.execute(
+            &update,
+            &[
+                &deliveries,
+                &states,
+                &incs,
+                &http_status,
+                &bodies,
+                &errors,
+                &durations,
+                &next,
+                &now,
+                &mine,
+            ],
+        )?;
+        // Every delivery still held is one the update wrote.
+        let updated: std::collections::HashSet<i64> = mine.iter().copied().collect();
         let (mut done, mut again, mut again_at) = (Vec::new(), Vec::new(), Vec::new());
         for o in outcomes.iter().filter(|o| updated.contains(&o.delivery_id)) {
             match o.next_attempt_at {

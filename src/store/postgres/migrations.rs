@@ -243,7 +243,7 @@ pub fn migrate(client: &mut Client) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::super::tests::fresh_url;
-    use super::super::{conn, PgStore};
+    use super::super::{conn, PgStore, PgUrl};
     use super::*;
     use crate::domain::{CustomerId, Scope};
     use crate::store::{KeySource, NewToken};
@@ -267,6 +267,28 @@ mod tests {
         assert_eq!(options, Some(vec!["fillfactor=50".to_string()]));
     }
 
+    /// A database at schema `version`, as an older webnet made it, holding what `data` (SQL in
+    /// the schema) inserts; the connection that made it, its search path on the schema.
+    fn old_schema(url: &PgUrl, version: usize, data: &str) -> Client {
+        let mut c = conn::connect(url).expect("connect");
+        let versions: Vec<String> = (1..=version).map(|v| format!("({v})")).collect();
+        c.batch_execute(&format!(
+            "CREATE SCHEMA {SCHEMA};
+             CREATE TABLE {SCHEMA}.schema_migrations (
+                 version    bigint PRIMARY KEY,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             );
+             SET search_path TO {SCHEMA};
+             {}
+             INSERT INTO schema_migrations (version) VALUES {};
+             {data}",
+            MIGRATIONS[..version].join("\n"),
+            versions.join(", ")
+        ))
+        .unwrap_or_else(|e| panic!("a version {version} schema: {e}"));
+        c
+    }
+
     /// (delivery, customer, webhook, next attempt, lease until, lease owner)
     type QueueRow = (
         i64,
@@ -284,17 +306,10 @@ mod tests {
         else {
             return;
         };
-        let mut c = conn::connect(&url).expect("connect");
-        c.batch_execute(&format!(
-            "CREATE SCHEMA {SCHEMA};
-             CREATE TABLE {SCHEMA}.schema_migrations (
-                 version    bigint PRIMARY KEY,
-                 applied_at timestamptz NOT NULL DEFAULT now()
-             );
-             SET search_path TO {SCHEMA};
-             {} {} {}
-             INSERT INTO schema_migrations (version) VALUES (1), (2), (3);
-             INSERT INTO customers (name, created_at) VALUES ('acme', 0);
+        let mut c = old_schema(
+            &url,
+            3,
+            "INSERT INTO customers (name, created_at) VALUES ('acme', 0);
              INSERT INTO events (customer_id, event_type, payload, created_at)
                  VALUES (1, 'job.completed', '\\x7b7d', 0);
              INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name, event_type,
@@ -303,9 +318,7 @@ mod tests {
                     (1, 1, 7, 'w', 'job.completed', 'retrying', 9, 99, 'x', 0, 0),
                     (1, 1, 7, 'w', 'job.completed', 'success', NULL, NULL, NULL, 0, 0),
                     (1, 1, 7, 'w', 'job.completed', 'failed', NULL, 50, 'retrier', 0, 0);",
-            MIGRATIONS[0], MIGRATIONS[1], MIGRATIONS[2]
-        ))
-        .expect("a version 3 schema");
+        );
         let store = PgStore::open_existing(&url, KeySource::default()).expect("upgraded");
         assert_eq!(store.describe().expect("describe").1, Some(LATEST));
         let queue: Vec<QueueRow> = c
@@ -335,22 +348,11 @@ mod tests {
         let Some(url) = fresh_url("a_version_1_schema_gains_api_tokens_and_keeps_its_data") else {
             return;
         };
-        {
-            let mut c = conn::connect(&url).expect("connect");
-            c.batch_execute(&format!(
-                "CREATE SCHEMA {SCHEMA};
-                 CREATE TABLE {SCHEMA}.schema_migrations (
-                     version    bigint PRIMARY KEY,
-                     applied_at timestamptz NOT NULL DEFAULT now()
-                 );
-                 SET search_path TO {SCHEMA};
-                 {}
-                 INSERT INTO schema_migrations (version) VALUES (1);
-                 INSERT INTO customers (name, created_at) VALUES ('acme', 0);",
-                MIGRATIONS[0]
-            ))
-            .expect("a version 1 schema");
-        }
+        old_schema(
+            &url,
+            1,
+            "INSERT INTO customers (name, created_at) VALUES ('acme', 0);",
+        );
         let store = PgStore::open_existing(&url, KeySource::default()).expect("upgraded");
         assert_eq!(store.describe().expect("describe").1, Some(LATEST));
         let acme = store.customer(Scope::All, CustomerId(1)).expect("kept");

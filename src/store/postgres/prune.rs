@@ -31,8 +31,16 @@ fn prunable() -> String {
     format!(
         "d.status IN ('success', 'failed') AND ($2::text IS NULL OR d.status = $2::text)
          AND d.updated_at < $1::bigint AND ($3::bigint IS NULL OR d.customer_id = $3::bigint)
-         AND NOT EXISTS (SELECT 1 FROM queue l
-                         WHERE l.delivery_id = d.id AND l.lease_until > {SERVER_NOW})"
+         AND {}",
+        not_held("d.id")
+    )
+}
+
+/// The delivery `id` (an SQL expression) is held by no sender: no live lease in `queue`, by
+/// the server's clock.
+fn not_held(id: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM queue l WHERE l.delivery_id = {id} AND l.lease_until > {SERVER_NOW})"
     )
 }
 
@@ -209,9 +217,8 @@ impl PgStore {
         let locked: Vec<i64> = tx
             .query(
                 &format!(
-                    "SELECT id FROM unnest($1::bigint[]) AS id
-                     WHERE NOT EXISTS (SELECT 1 FROM queue l
-                                       WHERE l.delivery_id = id AND l.lease_until > {SERVER_NOW})"
+                    "SELECT id FROM unnest($1::bigint[]) AS id WHERE {}",
+                    not_held("id")
                 ),
                 &[&locked],
             )?

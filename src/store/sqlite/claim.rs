@@ -66,18 +66,7 @@ fn job(r: &rusqlite::Row<'_>, targets: &mut HashMap<i64, Arc<Target>>) -> Result
             }
         },
     };
-    Ok(Job {
-        delivery_id: d.id,
-        event_type: d.event_type,
-        webhook_name: d.webhook_name,
-        customer: d.customer.0,
-        event_id: d.event_id,
-        payload: d.payload,
-        attempt: d.attempts + 1,
-        status: d.status,
-        lease_until: lease_until.unwrap_or(0),
-        target,
-    })
+    Ok(d.into_job(lease_until, target))
 }
 
 impl SqliteStore {

@@ -673,12 +673,15 @@ fn prune_goes_in_batches_stops_at_its_budget_and_vacuum_reports_the_space() {
     };
     let mut store = open(&url, KeySource::default());
     let acme = customer(&store, "acme");
-    // More than two batches, with biggish rows.
+    // More than two batches, with biggish rows; the sizes are the prune's alone to change.
     store
         .client()
         .unwrap()
         .batch_execute(&format!(
-            "INSERT INTO events (customer_id, event_type, payload, created_at)
+            "ALTER TABLE events SET (autovacuum_enabled = false);
+             ALTER TABLE deliveries SET (autovacuum_enabled = false);
+             ALTER TABLE attempts SET (autovacuum_enabled = false);
+             INSERT INTO events (customer_id, event_type, payload, created_at)
                SELECT {acme}, 'order.created', convert_to(repeat('p', 500), 'UTF8'), i
                FROM generate_series(1, 1200) i;
              INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name,
@@ -706,6 +709,15 @@ fn prune_goes_in_batches_stops_at_its_budget_and_vacuum_reports_the_space() {
         budget: None,
         full_vacuum: true,
     };
+    let size = |store: &PgStore| -> u64 {
+        let r = store.client().unwrap().query_one(
+            "SELECT (pg_total_relation_size('deliveries') + pg_total_relation_size('attempts')
+                 + pg_total_relation_size('events'))::bigint",
+            &[],
+        );
+        u64::try_from(r.unwrap().get::<_, i64>(0)).unwrap()
+    };
+    let before = size(&store);
     let r = store.prune(Scope::All, rule, 0, &vacuum).unwrap();
     assert!(r.complete);
     assert!(r.vacuumed);
@@ -713,7 +725,23 @@ fn prune_goes_in_batches_stops_at_its_budget_and_vacuum_reports_the_space() {
         (r.deleted.deliveries, r.deleted.attempts, r.deleted.events),
         (1200, 1200, 1200)
     );
-    assert!(r.reclaimed_bytes > 1_000_000, "{}", r.reclaimed_bytes);
+    // What it reports is what the tables lost. The rewrite must keep rows deleted while any
+    // transaction that was writing then (in any database: the suite's other tests) still
+    // runs, so the room may come back only with a later `--vacuum`.
+    let mut reclaimed = r.reclaimed_bytes;
+    assert_eq!(reclaimed, before.saturating_sub(size(&store)));
+    for _ in 0..50 {
+        if reclaimed > 1_000_000 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let before = size(&store);
+        let r = store.prune(Scope::All, rule, 0, &vacuum).unwrap();
+        assert_eq!(r.deleted.deliveries, 0);
+        assert_eq!(r.reclaimed_bytes, before.saturating_sub(size(&store)));
+        reclaimed += r.reclaimed_bytes;
+    }
+    assert!(reclaimed > 1_000_000, "{reclaimed}");
     for table in ["events", "deliveries", "attempts"] {
         assert_eq!(count(&store, table), 0);
     }

@@ -41,10 +41,15 @@ pub(in crate::store) fn sibling(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// A key file's contents: `None` when there is no file, `Some(None)` when it is malformed.
+/// A key file's contents: `None` when there is no file, `Some(None)` when it is malformed
+/// (not hex, or not text at all).
 pub(in crate::store) fn read_key_file(path: &Path) -> Result<Option<Option<SecretKey>>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(SecretKey::from_hex(&text).ok())),
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(
+            std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|text| SecretKey::from_hex(text).ok()),
+        )),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(StoreError::Io {
             path: path.to_path_buf(),

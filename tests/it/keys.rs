@@ -488,6 +488,28 @@ fn a_replaced_key_file_is_kept_aside_by_reset() {
 }
 
 #[test]
+fn a_key_file_that_is_not_hex_or_not_text_is_called_malformed() {
+    let env = Env::new();
+    env.customer("acme");
+    env.webhook(1, "a", "https://a.example.com/", &["--secret", SECRET]);
+    let key = std::fs::read(key_file(&env)).unwrap();
+    let before = env.dump();
+    for contents in [
+        b"not a key\n".to_vec(),
+        vec![0xff, 0xfe, 0x00, 0x80, 0xc3, 0x28],
+    ] {
+        std::fs::write(key_file(&env), &contents).unwrap();
+        let out = env
+            .run(&["webhooks", "update", "1", "--secret", "x-secret-value"])
+            .fails(1, "is malformed (expected 64 hex digits)");
+        assert!(out.stderr.contains("webhooks.db.key"), "{}", out.stderr);
+        assert_eq!(std::fs::read(key_file(&env)).unwrap(), contents);
+    }
+    std::fs::write(key_file(&env), &key).unwrap();
+    assert_eq!(env.dump(), before, "nothing changed");
+}
+
+#[test]
 fn a_working_or_wrong_key_is_never_reset_or_rotated_by_mistake() {
     let env = Env::new();
     env.customer("acme");

@@ -172,6 +172,14 @@ END $$;
 CREATE TRIGGER deliveries_queued AFTER INSERT ON deliveries FOR EACH ROW
     WHEN (NEW.next_attempt_at IS NOT NULL) EXECUTE FUNCTION queue_recorded_delivery();
 "#,
+    // 5: one webhook's due rows without reading everyone's. The drain probes a receiver that
+    // hung with one delivery at a time (`Claim::DueFor`); without this index each probe read
+    // the whole queue (a sequential scan of 100,000 rows behind a healthy webhook's backlog).
+    // A claim's lease changes none of these columns, so it stays a HOT update.
+    r#"
+CREATE INDEX queue_webhook_due ON queue (webhook_id, next_attempt_at, delivery_id)
+    WHERE next_attempt_at IS NOT NULL;
+"#,
 ];
 
 /// The schema version this build writes.

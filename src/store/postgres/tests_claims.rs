@@ -1199,3 +1199,77 @@ fn claims_walk_the_due_index_however_often_they_run() {
         "the claims read {read} entries of the due index"
     );
 }
+
+#[test]
+fn a_probe_of_one_webhook_reads_only_that_webhooks_rows() {
+    // The drain probes a receiver that hung with one delivery at a time (`DueFor`), every
+    // round, while a healthy webhook's backlog waits in the same queue: a probe must not read
+    // the whole queue.
+    let Some((url, mut store, customer, healthy)) =
+        database("a_probe_of_one_webhook_reads_only_that_webhooks_rows")
+    else {
+        return;
+    };
+    let event = record(&mut store, customer, 1, 0)[0];
+    store
+        .client()
+        .unwrap()
+        .execute(
+            "INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name,
+                 event_type, status, next_attempt_at, created_at, updated_at)
+             SELECT event_row, customer_id, webhook_id, webhook_name, event_type,
+                 'pending', 0, 0, 0
+             FROM deliveries, generate_series(1, 20000) WHERE id = $1",
+            &[&event],
+        )
+        .unwrap();
+    let hung = add_webhook(&store, customer, "hung", r#"["job.failed"]"#);
+    let probe: i64 = store
+        .client()
+        .unwrap()
+        .query_one(
+            "INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name,
+                 event_type, status, next_attempt_at, created_at, updated_at)
+             VALUES ($1, $2, $3, 'hung', 'job.failed', 'pending', 500, 0, 0) RETURNING id",
+            &[&event, &customer.0, &hung],
+        )
+        .unwrap()
+        .get(0);
+    exec(&store, "ANALYZE queue");
+    for _ in 0..5 {
+        let jobs = store
+            .claim(Scope::All, Claim::DueFor { webhook: hung }, "me", 1_000)
+            .unwrap();
+        assert_eq!(ids(&jobs), [probe]);
+        store.release(&[probe], "me").unwrap();
+    }
+    assert_eq!(
+        store
+            .claim(Scope::All, Claim::DueFor { webhook: healthy }, "me", 1_000)
+            .unwrap()
+            .len(),
+        1
+    );
+    // Rows of `queue` read by sequential scans: none when each probe goes by its webhook;
+    // 20,000 a probe otherwise. A backend's statistics are sent when its connection ends.
+    drop(store);
+    let watcher = open(&url);
+    let mut seen = (0, 0);
+    for _ in 0..100 {
+        let r = watcher
+            .client()
+            .unwrap()
+            .query_one(
+                "SELECT n_tup_ins, seq_tup_read FROM pg_stat_user_tables WHERE relname = 'queue'",
+                &[],
+            )
+            .unwrap();
+        seen = (r.get::<_, i64>(0), r.get::<_, i64>(1));
+        if seen.0 > 20_000 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(seen.0 > 20_000, "statistics arrived: {seen:?}");
+    assert!(seen.1 < 20_000, "{} rows read by sequential scans", seen.1);
+}

@@ -23,7 +23,8 @@ const BATCH: i64 = 500;
 
 /// The tables whose size the report compares (with their indexes and TOAST).
 const SIZE_SQL: &str = "SELECT (pg_total_relation_size('deliveries') + \
-     pg_total_relation_size('attempts') + pg_total_relation_size('events'))::bigint";
+     pg_total_relation_size('attempts') + pg_total_relation_size('events') + \
+     pg_total_relation_size('queue'))::bigint";
 
 /// A final delivery the rule selects, for a delivery table aliased `d`. Parameters: `$1` the
 /// cutoff, `$2` the status (or NULL), `$3` the customer (or NULL) (see [`Bind`]).
@@ -108,7 +109,7 @@ impl PgStore {
     /// Deletes the final deliveries `rule` selects in `scope`, their attempts and the events no
     /// delivery refers to any more (created before the cutoff), in short batches. `now` is
     /// unused: leases are judged by the server's clock. `reclaimed_bytes` is how much smaller
-    /// the three tables became: 0 unless `opts.full_vacuum` rewrote them (`VACUUM FULL`, which
+    /// the tables became (the queue too): 0 unless `opts.full_vacuum` rewrote them (`VACUUM FULL`, which
     /// holds them locked meanwhile), since PostgreSQL keeps freed room for reuse.
     pub fn prune(
         &mut self,
@@ -156,10 +157,11 @@ impl PgStore {
         }
         report.complete = events_done;
 
-        // 3. Space: autovacuum makes the room reusable; a full rewrite only when asked.
+        // 3. Space: autovacuum makes the room reusable; a full rewrite only when asked. The
+        // queue too: small, but every claim and outcome leaves a dead row version in it.
         if opts.full_vacuum {
             self.client()?
-                .batch_execute("VACUUM (FULL, ANALYZE) deliveries, attempts, events")?;
+                .batch_execute("VACUUM (FULL, ANALYZE) deliveries, attempts, events, queue")?;
             report.vacuumed = true;
         }
         let size_after: i64 = self.client()?.query_one(SIZE_SQL, &[])?.get(0);

@@ -681,6 +681,7 @@ fn prune_goes_in_batches_stops_at_its_budget_and_vacuum_reports_the_space() {
             "ALTER TABLE events SET (autovacuum_enabled = false);
              ALTER TABLE deliveries SET (autovacuum_enabled = false);
              ALTER TABLE attempts SET (autovacuum_enabled = false);
+             ALTER TABLE queue SET (autovacuum_enabled = false);
              INSERT INTO events (customer_id, event_type, payload, created_at)
                SELECT {acme}, 'order.created', convert_to(repeat('p', 500), 'UTF8'), i
                FROM generate_series(1, 1200) i;
@@ -690,9 +691,21 @@ fn prune_goes_in_batches_stops_at_its_budget_and_vacuum_reports_the_space() {
                    created_at, created_at FROM events;
              INSERT INTO attempts (delivery_id, attempt, started_at, request_headers,
                  duration_ms, response_body)
-               SELECT id, 1, created_at, '{{}}', 5, repeat('r', 500) FROM deliveries;"
+               SELECT id, 1, created_at, '{{}}', 5, repeat('r', 500) FROM deliveries;
+             INSERT INTO queue (delivery_id, customer_id, webhook_id, next_attempt_at)
+               SELECT id, customer_id, webhook_id, 0 FROM deliveries;
+             DELETE FROM queue;"
         ))
         .unwrap();
+    // The queue's room, left by rows sent and gone (as outcomes leave it).
+    let queue_bytes = |store: &PgStore| -> i64 {
+        let client = &mut store.client().unwrap();
+        client
+            .query_one("SELECT pg_total_relation_size('queue')", &[])
+            .unwrap()
+            .get(0)
+    };
+    assert!(queue_bytes(&store) > 40_000, "{}", queue_bytes(&store));
     let rule = PruneRule {
         before: 10_000,
         status: None,
@@ -712,7 +725,7 @@ fn prune_goes_in_batches_stops_at_its_budget_and_vacuum_reports_the_space() {
     let size = |store: &PgStore| -> u64 {
         let r = store.client().unwrap().query_one(
             "SELECT (pg_total_relation_size('deliveries') + pg_total_relation_size('attempts')
-                 + pg_total_relation_size('events'))::bigint",
+                 + pg_total_relation_size('events') + pg_total_relation_size('queue'))::bigint",
             &[],
         );
         u64::try_from(r.unwrap().get::<_, i64>(0)).unwrap()
@@ -742,6 +755,7 @@ fn prune_goes_in_batches_stops_at_its_budget_and_vacuum_reports_the_space() {
         reclaimed += r.reclaimed_bytes;
     }
     assert!(reclaimed > 1_000_000, "{reclaimed}");
+    assert!(queue_bytes(&store) < 40_000, "{}", queue_bytes(&store));
     for table in ["events", "deliveries", "attempts"] {
         assert_eq!(count(&store, table), 0);
     }

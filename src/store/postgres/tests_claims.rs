@@ -1160,6 +1160,8 @@ fn claims_walk_the_due_index_however_often_they_run() {
             )
             .unwrap();
     };
+    // Autovacuum would analyze the queue again and take the staleness away.
+    exec(&store, "ALTER TABLE queue SET (autovacuum_enabled = false)");
     add(25_000);
     exec(&store, "ANALYZE queue");
     add(75_000);
@@ -1180,18 +1182,27 @@ fn claims_walk_the_due_index_however_often_they_run() {
     assert_eq!(taken.len(), claims * 256, "no delivery claimed twice");
     // Index entries the claims read: the k-th passes over the (k-1)·256 rows leased before
     // it, so ~9,000 in all when each walks the index; a claim that reads every due row reads
-    // 100,000. A backend's statistics are sent when its connection ends.
+    // 100,000. A backend's statistics are sent when its connection ends (and may be sent in
+    // part before): wait until the last claim's leases (2,048 updates) are counted.
     drop(store);
     let watcher = open(&url);
     let mut read = 0;
-    for _ in 0..100 {
-        read = sql_id(
-            &watcher,
-            "SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = 'queue_due'",
-        );
-        if read > 0 {
+    for _ in 0..200 {
+        let r = watcher
+            .client()
+            .unwrap()
+            .query_one(
+                "SELECT t.n_tup_upd, i.idx_tup_read
+                 FROM pg_stat_user_tables t JOIN pg_stat_user_indexes i USING (relid)
+                 WHERE t.relname = 'queue' AND i.indexrelname = 'queue_due'",
+                &[],
+            )
+            .unwrap();
+        read = r.get::<_, i64>(1);
+        if r.get::<_, i64>(0) >= 8 * 256 {
             break;
         }
+        read = 0;
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(
@@ -1251,25 +1262,34 @@ fn a_probe_of_one_webhook_reads_only_that_webhooks_rows() {
         1
     );
     // Rows of `queue` read by sequential scans: none when each probe goes by its webhook;
-    // 20,000 a probe otherwise. A backend's statistics are sent when its connection ends.
+    // 20,000 a probe otherwise. A backend's statistics are sent when its connection ends (and
+    // may be sent in part before): wait until all 11 updates (5 leases, 5 releases, the last
+    // claim) are counted.
     drop(store);
     let watcher = open(&url);
-    let mut seen = (0, 0);
-    for _ in 0..100 {
+    let mut seen: (i64, i64, i64) = (0, 0, 0);
+    for _ in 0..200 {
         let r = watcher
             .client()
             .unwrap()
             .query_one(
-                "SELECT n_tup_ins, seq_tup_read FROM pg_stat_user_tables WHERE relname = 'queue'",
+                "SELECT t.n_tup_upd, t.seq_tup_read, coalesce(i.idx_scan, 0)
+                 FROM pg_stat_user_tables t LEFT JOIN pg_stat_user_indexes i
+                     ON i.relid = t.relid AND i.indexrelname = 'queue_webhook_due'
+                 WHERE t.relname = 'queue'",
                 &[],
             )
             .unwrap();
-        seen = (r.get::<_, i64>(0), r.get::<_, i64>(1));
-        if seen.0 > 20_000 {
+        seen = (r.get(0), r.get(1), r.get(2));
+        if seen.0 >= 11 {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(seen.0 > 20_000, "statistics arrived: {seen:?}");
+    assert!(seen.0 >= 11, "statistics arrived: {seen:?}");
     assert!(seen.1 < 20_000, "{} rows read by sequential scans", seen.1);
+    assert!(
+        seen.2 >= 5,
+        "the probes went by the webhook's index: {seen:?}"
+    );
 }

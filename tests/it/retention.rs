@@ -392,9 +392,8 @@ fn queue_big(env: &Env, customer: i64, n: usize, size: usize) {
     env.run_stdin(&["emit", "--queue"], &lines).ok();
 }
 
-/// Bytes the deliveries, attempts and events take on the PostgreSQL server (what its prune
-/// reports `reclaimed_bytes` of).
-/// The size of the tables `prune --vacuum` rewrites on PostgreSQL, the queue included.
+/// Bytes the deliveries, attempts, events and queue take on the PostgreSQL server (what its
+/// prune reports `reclaimed_bytes` of: the tables `--vacuum` rewrites).
 fn relation_bytes(env: &Env) -> u64 {
     env.int(
         "SELECT (pg_total_relation_size('deliveries') + pg_total_relation_size('attempts')

@@ -21,8 +21,9 @@ use crate::store::{DeliveryStatus, PruneCount, PruneOptions, PruneReport, PruneR
 /// Rows per batch: a few milliseconds of work each.
 const BATCH: i64 = 500;
 
-/// The tables whose size the report compares (with their indexes and TOAST).
-const SIZE_SQL: &str = "SELECT (pg_total_relation_size('deliveries') + \
+/// The tables whose size the report compares (with their indexes and TOAST): those `--vacuum`
+/// rewrites.
+pub(super) const SIZE_SQL: &str = "SELECT (pg_total_relation_size('deliveries') + \
      pg_total_relation_size('attempts') + pg_total_relation_size('events') + \
      pg_total_relation_size('queue'))::bigint";
 
@@ -109,8 +110,8 @@ impl PgStore {
     /// Deletes the final deliveries `rule` selects in `scope`, their attempts and the events no
     /// delivery refers to any more (created before the cutoff), in short batches. `now` is
     /// unused: leases are judged by the server's clock. `reclaimed_bytes` is how much smaller
-    /// the tables became (the queue too): 0 unless `opts.full_vacuum` rewrote them (`VACUUM FULL`, which
-    /// holds them locked meanwhile), since PostgreSQL keeps freed room for reuse.
+    /// the tables (the queue too) became: 0 unless `opts.full_vacuum` rewrote them (`VACUUM
+    /// FULL`, which holds them locked meanwhile), since PostgreSQL keeps freed room for reuse.
     pub fn prune(
         &mut self,
         scope: Scope,

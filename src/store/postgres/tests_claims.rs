@@ -1004,6 +1004,41 @@ fn queue(store: &PgStore) -> Vec<(i64, Option<Millis>, Option<String>)> {
         .collect()
 }
 
+/// Closes `store`'s connection (a backend's statistics are sent when it ends, and may be sent
+/// in part before) and reads `sql`'s row of three counters on a new one, again until `ready`
+/// says the last statement's figures are in (at most 10 s); returns the last row read.
+fn statistics(url: &PgUrl, store: PgStore, sql: &str, ready: impl Fn(i64) -> bool) -> [i64; 3] {
+    drop(store);
+    let watcher = open(url);
+    let mut seen = [0; 3];
+    for _ in 0..200 {
+        let r = watcher.client().unwrap().query_one(sql, &[]).unwrap();
+        seen = [r.get(0), r.get(1), r.get(2)];
+        if ready(seen[0]) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    seen
+}
+
+/// `n` more pending deliveries like `delivery` (same event and webhook), due at 0: a backlog
+/// written in one statement.
+fn copies(store: &PgStore, delivery: i64, n: i64) {
+    store
+        .client()
+        .unwrap()
+        .execute(
+            "INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name,
+                 event_type, status, next_attempt_at, created_at, updated_at)
+             SELECT event_row, customer_id, webhook_id, webhook_name, event_type,
+                 'pending', 0, 0, 0
+             FROM deliveries, generate_series(1, $2::bigint) WHERE id = $1",
+            &[&delivery, &n],
+        )
+        .unwrap();
+}
+
 #[test]
 fn the_queue_holds_exactly_the_deliveries_waiting_to_be_sent_and_whoever_holds_them() {
     let Some((_url, mut store, customer, webhook)) = database(
@@ -1071,27 +1106,18 @@ fn an_outcome_rewrites_a_delivery_in_place_without_new_index_entries() {
         .map(|&id| outcome(id, webhook, Health::Up))
         .collect();
     store.record_outcomes(&outcomes, "me", 2_000).unwrap();
-    // A backend's table statistics are sent when its connection ends.
-    drop(store);
-    let watcher = open(&url);
-    let mut seen = (0, 0);
-    for _ in 0..100 {
-        let r = watcher
-            .client()
-            .unwrap()
-            .query_one(
-                "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
-                 WHERE relname = 'deliveries'",
-                &[],
-            )
-            .unwrap();
-        seen = (r.get::<_, i64>(0), r.get::<_, i64>(1));
-        if seen.0 >= 20 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(seen, (20, 20), "(updates, HOT updates) of deliveries");
+    let [updates, hot, _] = statistics(
+        &url,
+        store,
+        "SELECT n_tup_upd, n_tup_hot_upd, 0::bigint FROM pg_stat_user_tables
+         WHERE relname = 'deliveries'",
+        |updates| updates >= 20,
+    );
+    assert_eq!(
+        (updates, hot),
+        (20, 20),
+        "(updates, HOT updates) of deliveries"
+    );
 }
 
 #[test]
@@ -1145,26 +1171,12 @@ fn claims_walk_the_due_index_however_often_they_run() {
     else {
         return;
     };
-    let event = record(&mut store, customer, 1, 0)[0];
-    let add = |n: i64| {
-        store
-            .client()
-            .unwrap()
-            .execute(
-                "INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name,
-                     event_type, status, next_attempt_at, created_at, updated_at)
-                 SELECT event_row, customer_id, webhook_id, webhook_name, event_type,
-                     'pending', 0, 0, 0
-                 FROM deliveries, generate_series(1, $2::bigint) WHERE id = $1",
-                &[&event, &n],
-            )
-            .unwrap();
-    };
+    let first = record(&mut store, customer, 1, 0)[0];
     // Autovacuum would analyze the queue again and take the staleness away.
     exec(&store, "ALTER TABLE queue SET (autovacuum_enabled = false)");
-    add(25_000);
+    copies(&store, first, 25_000);
     exec(&store, "ANALYZE queue");
-    add(75_000);
+    copies(&store, first, 75_000);
     let claims = 8;
     let mut taken = BTreeSet::new();
     for _ in 0..claims {
@@ -1182,29 +1194,16 @@ fn claims_walk_the_due_index_however_often_they_run() {
     assert_eq!(taken.len(), claims * 256, "no delivery claimed twice");
     // Index entries the claims read: the k-th passes over the (k-1)·256 rows leased before
     // it, so ~9,000 in all when each walks the index; a claim that reads every due row reads
-    // 100,000. A backend's statistics are sent when its connection ends (and may be sent in
-    // part before): wait until the last claim's leases (2,048 updates) are counted.
-    drop(store);
-    let watcher = open(&url);
-    let mut read = 0;
-    for _ in 0..200 {
-        let r = watcher
-            .client()
-            .unwrap()
-            .query_one(
-                "SELECT t.n_tup_upd, i.idx_tup_read
-                 FROM pg_stat_user_tables t JOIN pg_stat_user_indexes i USING (relid)
-                 WHERE t.relname = 'queue' AND i.indexrelname = 'queue_due'",
-                &[],
-            )
-            .unwrap();
-        read = r.get::<_, i64>(1);
-        if r.get::<_, i64>(0) >= 8 * 256 {
-            break;
-        }
-        read = 0;
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // 100,000. Counted once the last claim's leases (2,048 updates) are.
+    let [updates, read, _] = statistics(
+        &url,
+        store,
+        "SELECT t.n_tup_upd, i.idx_tup_read, 0::bigint
+         FROM pg_stat_user_tables t JOIN pg_stat_user_indexes i USING (relid)
+         WHERE t.relname = 'queue' AND i.indexrelname = 'queue_due'",
+        |updates| updates >= 8 * 256,
+    );
+    assert!(updates >= 8 * 256, "statistics arrived: {updates} updates");
     assert!(
         (1..50_000).contains(&read),
         "the claims read {read} entries of the due index"
@@ -1222,18 +1221,7 @@ fn a_probe_of_one_webhook_reads_only_that_webhooks_rows() {
         return;
     };
     let event = record(&mut store, customer, 1, 0)[0];
-    store
-        .client()
-        .unwrap()
-        .execute(
-            "INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name,
-                 event_type, status, next_attempt_at, created_at, updated_at)
-             SELECT event_row, customer_id, webhook_id, webhook_name, event_type,
-                 'pending', 0, 0, 0
-             FROM deliveries, generate_series(1, 20000) WHERE id = $1",
-            &[&event],
-        )
-        .unwrap();
+    copies(&store, event, 20_000);
     let hung = add_webhook(&store, customer, "hung", r#"["job.failed"]"#);
     let probe: i64 = store
         .client()
@@ -1262,34 +1250,25 @@ fn a_probe_of_one_webhook_reads_only_that_webhooks_rows() {
         1
     );
     // Rows of `queue` read by sequential scans: none when each probe goes by its webhook;
-    // 20,000 a probe otherwise. A backend's statistics are sent when its connection ends (and
-    // may be sent in part before): wait until all 11 updates (5 leases, 5 releases, the last
-    // claim) are counted.
-    drop(store);
-    let watcher = open(&url);
-    let mut seen: (i64, i64, i64) = (0, 0, 0);
-    for _ in 0..200 {
-        let r = watcher
-            .client()
-            .unwrap()
-            .query_one(
-                "SELECT t.n_tup_upd, t.seq_tup_read, coalesce(i.idx_scan, 0)
-                 FROM pg_stat_user_tables t LEFT JOIN pg_stat_user_indexes i
-                     ON i.relid = t.relid AND i.indexrelname = 'queue_webhook_due'
-                 WHERE t.relname = 'queue'",
-                &[],
-            )
-            .unwrap();
-        seen = (r.get(0), r.get(1), r.get(2));
-        if seen.0 >= 11 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(seen.0 >= 11, "statistics arrived: {seen:?}");
-    assert!(seen.1 < 20_000, "{} rows read by sequential scans", seen.1);
+    // 20,000 a probe otherwise. Counted once all 11 updates (5 leases, 5 releases, the last
+    // claim) are.
+    let seen = statistics(
+        &url,
+        store,
+        "SELECT t.n_tup_upd, t.seq_tup_read, coalesce(i.idx_scan, 0)
+         FROM pg_stat_user_tables t LEFT JOIN pg_stat_user_indexes i
+             ON i.relid = t.relid AND i.indexrelname = 'queue_webhook_due'
+         WHERE t.relname = 'queue'",
+        |updates| updates >= 11,
+    );
+    assert!(seen[0] >= 11, "statistics arrived: {seen:?}");
     assert!(
-        seen.2 >= 5,
+        seen[1] < 20_000,
+        "{} rows read by sequential scans",
+        seen[1]
+    );
+    assert!(
+        seen[2] >= 5,
         "the probes went by the webhook's index: {seen:?}"
     );
 }

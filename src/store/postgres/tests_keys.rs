@@ -723,11 +723,10 @@ fn prune_goes_in_batches_stops_at_its_budget_and_vacuum_reports_the_space() {
         full_vacuum: true,
     };
     let size = |store: &PgStore| -> u64 {
-        let r = store.client().unwrap().query_one(
-            "SELECT (pg_total_relation_size('deliveries') + pg_total_relation_size('attempts')
-                 + pg_total_relation_size('events') + pg_total_relation_size('queue'))::bigint",
-            &[],
-        );
+        let r = store
+            .client()
+            .unwrap()
+            .query_one(super::prune::SIZE_SQL, &[]);
         u64::try_from(r.unwrap().get::<_, i64>(0)).unwrap()
     };
     let before = size(&store);

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use crate::common::{pg, Env};
 use crate::cpu::{ByProcess, MachineCpu};
-use crate::receiver::Receiver;
+use crate::receiver::{Receiver, WAIT};
 use crate::scenarios::{fig, Figure, CONCURRENCY, JOB};
 
 const SCENARIO: &str = "9 PostgreSQL drains";
@@ -60,66 +60,15 @@ pub fn drains(bin: &Path, rx: &Receiver, n: u64, sqlite_rate: f64, ceiling: f64)
         .filter(|c: &Vec<usize>| !c.is_empty())
         .unwrap_or_else(|| vec![1, 2, 4]);
     for drains in counts {
-        let mut env = Env::local();
-        env.pg = Some(pg::Database::create(&admin));
-        env.customer("bench");
-        env.create_webhook(&rx.url("/pg")).name("pg").id();
-        let events: String = (0..n)
-            .map(|i| format!("{{\"customer\": 1, \"event_type\": \"job.completed\", \"event_id\": {i}, \"job\": {JOB}}}\n"))
-            .collect();
-        env.run_stdin(&["emit", "--queue"], &events).ok();
-        rx.reset();
-        let url = env.db_arg();
-        let cpu = MachineCpu::now();
-        let by_process = ByProcess::start();
-        let perf = perf_record(drains);
-        let start = Instant::now();
-        let children: Vec<_> = (0..drains)
-            .map(|_| {
-                Command::new(bin)
-                    .env("WEBNET_DB", &url)
-                    .env("WEBNET_KEY_FILE", env.key_file())
-                    .env("WEBNET_ALLOW_PRIVATE_TARGETS", "1")
-                    .args(["drain", "--max-time", "30m", "--concurrency"])
-                    .arg(CONCURRENCY.to_string())
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .expect("spawn drain")
-            })
-            .collect();
-        let mut failed = false;
-        for child in children {
-            let o = child.wait_with_output().expect("wait drain");
-            if !o.status.success() {
-                failed = true;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "drain on PostgreSQL failed: {}",
-                    String::from_utf8_lossy(&o.stderr)
-                );
-            }
-        }
-        let wall = start.elapsed();
-        if let Some(mut p) = perf {
-            // perf writes its file when interrupted.
-            let _ = Command::new("kill")
-                .args(["-INT", &p.id().to_string()])
-                .status();
-            let _ = p.wait();
-        }
-        let busy = cpu.as_ref().and_then(MachineCpu::busy_percent_since);
-        let (drain_us, server_us) = by_process.per_item(n);
-        let received = rx.healthy();
-        let rate = n as f64 / wall.as_secs_f64();
+        let run = run(bin, rx, &admin, n, drains, "/pg");
+        let rate = run.rate;
         let mut f = fig(
             SCENARIO,
             format!("{n} deliveries, {drains} drain process(es) on one PostgreSQL database"),
             rate,
             "deliveries/s",
         )
-        .broken_if(failed || received < n);
+        .broken_if(run.broken);
         f = match drains {
             1 => {
                 one = rate;
@@ -134,7 +83,7 @@ pub fn drains(bin: &Path, rx: &Receiver, n: u64, sqlite_rate: f64, ceiling: f64)
             _ => f.against("keep-alive ceiling", ceiling),
         };
         out.push(f);
-        if let Some(busy) = busy {
+        if let Some(busy) = run.busy {
             out.push(fig(
                 SCENARIO,
                 format!("machine CPU busy while {drains} drain(s) ran (every process, all cores)"),
@@ -145,15 +94,43 @@ pub fn drains(bin: &Path, rx: &Receiver, n: u64, sqlite_rate: f64, ceiling: f64)
         out.push(fig(
             SCENARIO,
             format!("CPU per delivery, {drains} drain(s): the drains"),
-            drain_us,
+            run.drain_us,
             "µs",
         ));
         out.push(fig(
             SCENARIO,
             format!("CPU per delivery, {drains} drain(s): PostgreSQL"),
-            server_us,
+            run.server_us,
             "µs",
         ));
+    }
+    // The same with a receiver that takes 5 ms to answer, as one across a network does: what
+    // limits a drain there is how many requests it keeps in flight, not the cores.
+    let slow_n = (n / 5).max(100);
+    let mut slow_one = 0.0;
+    for drains in [1, 4] {
+        let run = run(bin, rx, &admin, slow_n, drains, "/wait");
+        let mut f = fig(
+            SCENARIO,
+            format!(
+                "{slow_n} deliveries to a receiver answering in {} ms, {drains} drain process(es)",
+                WAIT.as_millis()
+            ),
+            run.rate,
+            "deliveries/s",
+        )
+        .broken_if(run.broken);
+        if drains == 1 {
+            slow_one = run.rate;
+            let most = CONCURRENCY as f64 / WAIT.as_secs_f64();
+            f = f.against(
+                format!("{CONCURRENCY} requests in flight at a time, at most"),
+                most,
+            );
+        } else {
+            f = f.against("one drain, same receiver", slow_one);
+        }
+        out.push(f);
     }
     out.push(
         fig(
@@ -165,4 +142,81 @@ pub fn drains(bin: &Path, rx: &Receiver, n: u64, sqlite_rate: f64, ceiling: f64)
         .against("4 PostgreSQL drains (above)", four),
     );
     out
+}
+
+/// One timed drain run: its rate, whether it went wrong, and the CPU it took.
+struct Run {
+    rate: f64,
+    broken: bool,
+    busy: Option<f64>,
+    drain_us: f64,
+    server_us: f64,
+}
+
+/// `n` deliveries to one webhook at `path` of `rx`, queued on a fresh database, drained by
+/// `drains` processes started together.
+fn run(bin: &Path, rx: &Receiver, admin: &str, n: u64, drains: usize, path: &str) -> Run {
+    let mut env = Env::local();
+    env.pg = Some(pg::Database::create(admin));
+    env.customer("bench");
+    env.create_webhook(&rx.url(path)).name("pg").id();
+    let events: String = (0..n)
+        .map(|i| format!("{{\"customer\": 1, \"event_type\": \"job.completed\", \"event_id\": {i}, \"job\": {JOB}}}\n"))
+        .collect();
+    env.run_stdin(&["emit", "--queue"], &events).ok();
+    rx.reset();
+    let url = env.db_arg();
+    let cpu = MachineCpu::now();
+    let by_process = ByProcess::start();
+    // Profiles only the loopback runs (where the cores are the limit).
+    let perf = if path == "/pg" {
+        perf_record(drains)
+    } else {
+        None
+    };
+    let start = Instant::now();
+    let children: Vec<_> = (0..drains)
+        .map(|_| {
+            Command::new(bin)
+                .env("WEBNET_DB", &url)
+                .env("WEBNET_KEY_FILE", env.key_file())
+                .env("WEBNET_ALLOW_PRIVATE_TARGETS", "1")
+                .args(["drain", "--max-time", "30m", "--concurrency"])
+                .arg(CONCURRENCY.to_string())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn drain")
+        })
+        .collect();
+    let mut failed = false;
+    for child in children {
+        let o = child.wait_with_output().expect("wait drain");
+        if !o.status.success() {
+            failed = true;
+            let _ = writeln!(
+                std::io::stderr(),
+                "drain on PostgreSQL failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+    let wall = start.elapsed();
+    if let Some(mut p) = perf {
+        // perf writes its file when interrupted.
+        let _ = Command::new("kill")
+            .args(["-INT", &p.id().to_string()])
+            .status();
+        let _ = p.wait();
+    }
+    let busy = cpu.as_ref().and_then(MachineCpu::busy_percent_since);
+    let (drain_us, server_us) = by_process.per_item(n);
+    Run {
+        rate: n as f64 / wall.as_secs_f64(),
+        broken: failed || rx.healthy() < n,
+        busy,
+        drain_us,
+        server_us,
+    }
 }

@@ -1,12 +1,16 @@
 //! A fast recording receiver for the benchmarks: HTTP/1.1 keep-alive on loopback, one thread per
 //! connection, counting requests. Paths starting with `/hang` never answer (until the sender's
-//! timeout closes the connection).
+//! timeout closes the connection). Paths starting with `/wait` answer after [`WAIT`].
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// How long a `/wait` request takes to answer: a receiver across a network (a LAN's round
+/// trip and a little work) rather than on loopback.
+pub const WAIT: Duration = Duration::from_millis(5);
 
 pub struct Receiver {
     pub port: u16,
@@ -94,10 +98,9 @@ fn serve(stream: TcpStream, count: &AtomicU64, healthy: &AtomicU64, stop: &Atomi
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             return;
         }
-        let hang = line
-            .split_whitespace()
-            .nth(1)
-            .is_some_and(|p| p.starts_with("/hang"));
+        let path = line.split_whitespace().nth(1).unwrap_or_default();
+        let hang = path.starts_with("/hang");
+        let wait = path.starts_with("/wait");
         let mut len = 0usize;
         loop {
             line.clear();
@@ -129,6 +132,10 @@ fn serve(stream: TcpStream, count: &AtomicU64, healthy: &AtomicU64, stop: &Atomi
                 }
             }
             return;
+        }
+        if wait {
+            // A receiver that takes a moment, as one across a network does.
+            std::thread::sleep(WAIT);
         }
         healthy.fetch_add(1, Ordering::SeqCst);
         if writer

@@ -1,6 +1,8 @@
 //! Recording: events and their deliveries, one transaction per batch of events, before
 //! anything is sent.
 
+use std::collections::HashMap;
+
 use super::claim::{lease_sql, load_jobs, notify};
 use super::{PgStore, SERVER_NOW};
 use crate::domain::time::Millis;
@@ -11,63 +13,88 @@ impl PgStore {
     /// Records events and one `pending` delivery per enabled webhook of the event's customer
     /// subscribed to its type — all in one transaction, before anything is sent. When it
     /// created any delivery, the commit announces new work (`NOTIFY`) to `drain --watch`.
+    ///
+    /// Three statements whatever the batch's size (each is a round trip to the server): the
+    /// events' ids taken from their sequence, the events, then every delivery.
     pub fn record_events(&mut self, events: &[NewEvent<'_>], now: Millis) -> Result<Vec<Recorded>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut client = self.client()?;
         let mut tx = client.transaction()?;
-        let insert_event = self.stmt(
+        let take_ids = self.stmt(
             &mut tx,
-            "INSERT INTO events (customer_id, event_type, source_event_id, payload, created_at)
-             VALUES ($1, $2, $3, $4, $5)
-             RETURNING id",
+            "SELECT nextval(pg_get_serial_sequence('events', 'id'))
+             FROM generate_series(1, $1::bigint)",
+        )?;
+        let insert_events = self.stmt(
+            &mut tx,
+            "INSERT INTO events (id, customer_id, event_type, source_event_id, payload,
+                created_at)
+             SELECT u.id, u.customer_id, u.event_type, u.event_id, u.payload, $6
+             FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bytea[])
+                  AS u(id, customer_id, event_type, event_id, payload)",
         )?;
         let insert_deliveries = self.stmt(
             &mut tx,
             // Each delivery's `queue` row is written by the table's trigger (schema 4).
+            // Subscribed to the type itself, its family or everything.
             "INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name, event_type,
                 event_id, status, next_attempt_at, created_at, updated_at)
-             SELECT $1, w.customer_id, w.id, w.name, $2, $3, 'pending', $4, $4, $4
-             FROM webhooks w
-             WHERE w.customer_id = $5 AND w.enabled AND w.event_types::jsonb ?| $6::text[]
-             ORDER BY w.id
-             RETURNING id, webhook_id",
+             SELECT u.event_row, w.customer_id, w.id, w.name, u.event_type, u.event_id,
+                'pending', $6, $6, $6
+             FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])
+                  AS u(event_row, customer_id, event_type, family, event_id)
+             JOIN webhooks w ON w.customer_id = u.customer_id AND w.enabled
+                AND w.event_types::jsonb ?| ARRAY[u.event_type, u.family, '*']
+             ORDER BY u.event_row, w.id
+             RETURNING id, event_row, webhook_id",
         )?;
-        let mut out = Vec::with_capacity(events.len());
-        for e in events {
-            let event_row: i64 = tx
-                .query_one(
-                    &insert_event,
-                    &[
-                        &e.customer.0,
-                        &e.event_type.as_str(),
-                        &e.event_id,
-                        &e.payload,
-                        &now,
-                    ],
-                )?
-                .try_get(0)?;
-            // Subscribed to the type itself, its family or everything.
-            let family = format!("{}.*", e.event_type.family());
-            let subscriptions = [e.event_type.as_str(), family.as_str(), "*"];
-            let rows = tx.query(
-                &insert_deliveries,
-                &[
-                    &event_row,
-                    &e.event_type.as_str(),
-                    &e.event_id,
-                    &now,
-                    &e.customer.0,
-                    &&subscriptions[..],
-                ],
-            )?;
-            let mut deliveries = rows
-                .iter()
-                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-                .collect::<Result<Vec<(i64, i64)>>>()?;
-            deliveries.sort_unstable();
-            out.push(Recorded {
+        let n = events.len() as i64;
+        let mut ids = tx
+            .query(&take_ids, &[&n])?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<std::result::Result<Vec<i64>, _>>()?;
+        // In the events' order, as one at a time would have numbered them.
+        ids.sort_unstable();
+        let customers: Vec<i64> = events.iter().map(|e| e.customer.0).collect();
+        let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+        let families: Vec<String> = events
+            .iter()
+            .map(|e| format!("{}.*", e.event_type.family()))
+            .collect();
+        let event_ids: Vec<Option<i64>> = events.iter().map(|e| e.event_id).collect();
+        let payloads: Vec<&[u8]> = events.iter().map(|e| e.payload).collect();
+        tx.execute(
+            &insert_events,
+            &[&ids, &customers, &types, &event_ids, &payloads, &now],
+        )?;
+        let rows = tx.query(
+            &insert_deliveries,
+            &[&ids, &customers, &types, &families, &event_ids, &now],
+        )?;
+        let at: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let mut out: Vec<Recorded> = ids
+            .iter()
+            .map(|&event_row| Recorded {
                 event_row,
-                deliveries,
-            });
+                deliveries: Vec::new(),
+            })
+            .collect();
+        for r in &rows {
+            let event_row: i64 = r.try_get(1)?;
+            let Some(&i) = at.get(&event_row) else {
+                return Err(StoreError::corrupt(
+                    "deliveries",
+                    r.try_get(0)?,
+                    "a delivery recorded for an event of another batch",
+                ));
+            };
+            out[i].deliveries.push((r.try_get(0)?, r.try_get(2)?));
+        }
+        for r in &mut out {
+            r.deliveries.sort_unstable();
         }
         if out.iter().any(|r| !r.deliveries.is_empty()) {
             notify(&mut tx)?;

@@ -1272,3 +1272,115 @@ fn a_probe_of_one_webhook_reads_only_that_webhooks_rows() {
         "the probes went by the webhook's index: {seen:?}"
     );
 }
+
+/// One batch of events of two customers and several types is recorded as one event at a
+/// time would be: each event's deliveries go to its own customer's enabled webhooks
+/// subscribed to its type, its family or everything, numbered in the events' order, and
+/// every one is queued.
+#[test]
+fn a_batch_of_events_is_recorded_event_by_event_in_one_transaction() {
+    let Some((_url, mut store, acme, exact)) = database("record_batch") else {
+        return;
+    };
+    let family = add_webhook(&store, acme, "family", r#"["job.*"]"#);
+    let every = add_webhook(&store, acme, "every", r#"["*"]"#);
+    let off = add_webhook(&store, acme, "off", r#"["*"]"#);
+    exec(
+        &store,
+        &format!("UPDATE webhooks SET enabled = false WHERE id = {off}"),
+    );
+    let globex = CustomerId(sql_id(
+        &store,
+        "INSERT INTO customers (name, created_at) VALUES ('globex', 0) RETURNING id",
+    ));
+    let theirs = add_webhook(&store, globex, "theirs", r#"["*"]"#);
+    let event = |customer, event_type, event_id| NewEvent {
+        customer,
+        event_type,
+        event_id,
+        payload: b"{\"n\": 1}",
+    };
+    let events = [
+        event(acme, EventType::JobCompleted, Some(7)),
+        event(globex, EventType::JobCompleted, None),
+        event(acme, EventType::DeviceCreated, None),
+        event(acme, EventType::JobFailed, Some(9)),
+        event(globex, EventType::ConfigChanged, None),
+    ];
+    let recorded = store.record_events(&events, 5_000).unwrap();
+    let webhooks: Vec<Vec<i64>> = recorded
+        .iter()
+        .map(|r| r.deliveries.iter().map(|(_, w)| *w).collect())
+        .collect();
+    assert_eq!(
+        webhooks,
+        vec![
+            vec![exact, family, every],
+            vec![theirs],
+            vec![every],
+            vec![family, every],
+            vec![theirs],
+        ]
+    );
+    // Events and deliveries numbered in the batch's order.
+    let rows: Vec<i64> = recorded.iter().map(|r| r.event_row).collect();
+    assert!(rows.windows(2).all(|w| w[0] < w[1]), "{rows:?}");
+    let deliveries: Vec<i64> = recorded
+        .iter()
+        .flat_map(|r| r.deliveries.iter().map(|(d, _)| *d))
+        .collect();
+    assert!(deliveries.windows(2).all(|w| w[0] < w[1]), "{deliveries:?}");
+    // What was stored: each event as given, each delivery with its event's type and id.
+    let mut client = store.client().unwrap();
+    for (r, e) in recorded.iter().zip(&events) {
+        let stored = client
+            .query_one(
+                "SELECT customer_id, event_type, source_event_id, payload, created_at
+                 FROM events WHERE id = $1",
+                &[&r.event_row],
+            )
+            .unwrap();
+        assert_eq!(stored.get::<_, i64>(0), e.customer.0);
+        assert_eq!(stored.get::<_, String>(1), e.event_type.as_str());
+        assert_eq!(stored.get::<_, Option<i64>>(2), e.event_id);
+        assert_eq!(stored.get::<_, Vec<u8>>(3), e.payload);
+        assert_eq!(stored.get::<_, i64>(4), 5_000);
+        for (d, w) in &r.deliveries {
+            let stored = client
+                .query_one(
+                    "SELECT d.event_row, d.customer_id, d.webhook_id, d.event_type, d.event_id,
+                        d.status, d.next_attempt_at, q.next_attempt_at
+                     FROM deliveries d JOIN queue q ON q.delivery_id = d.id WHERE d.id = $1",
+                    &[d],
+                )
+                .unwrap();
+            assert_eq!(stored.get::<_, i64>(0), r.event_row);
+            assert_eq!(stored.get::<_, i64>(1), e.customer.0);
+            assert_eq!(stored.get::<_, i64>(2), *w);
+            assert_eq!(stored.get::<_, String>(3), e.event_type.as_str());
+            assert_eq!(stored.get::<_, Option<i64>>(4), e.event_id);
+            assert_eq!(stored.get::<_, String>(5), "pending");
+            assert_eq!(stored.get::<_, Option<i64>>(6), Some(5_000));
+            assert_eq!(stored.get::<_, Option<i64>>(7), Some(5_000));
+        }
+    }
+    let counts = client
+        .query_one(
+            "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM deliveries),
+                (SELECT count(*) FROM queue)",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        (
+            counts.get::<_, i64>(0),
+            counts.get::<_, i64>(1),
+            counts.get::<_, i64>(2)
+        ),
+        (5, 8, 8)
+    );
+    // Nothing to record is nothing done.
+    drop(client);
+
+    assert!(store.record_events(&[], 6_000).unwrap().is_empty());
+}

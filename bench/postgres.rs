@@ -45,7 +45,14 @@ fn perf_record(drains: usize) -> Option<std::process::Child> {
 }
 
 /// `n` deliveries to one webhook drained by 1, 2 and 4 processes, each on a fresh database.
-pub fn drains(bin: &Path, rx: &Receiver, n: u64, sqlite_rate: f64, ceiling: f64) -> Vec<Figure> {
+pub fn drains(
+    bin: &Path,
+    rx: &Receiver,
+    n: u64,
+    sqlite_rate: f64,
+    sqlite_emit: f64,
+    ceiling: f64,
+) -> Vec<Figure> {
     let Some(admin) = admin_url() else {
         eprintln!("SKIPPED {SCENARIO}: no PostgreSQL server (set WEBNET_BENCH_PG to an admin URL)");
         return Vec::new();
@@ -69,6 +76,17 @@ pub fn drains(bin: &Path, rx: &Receiver, n: u64, sqlite_rate: f64, ceiling: f64)
             "deliveries/s",
         )
         .broken_if(run.broken);
+        if drains == 1 {
+            out.push(
+                fig(
+                    SCENARIO,
+                    format!("emit --queue of those {n} events (NDJSON, one process)"),
+                    run.emit_rate,
+                    "events/s",
+                )
+                .against("SQLite, same", sqlite_emit),
+            );
+        }
         f = match drains {
             1 => {
                 one = rate;
@@ -147,6 +165,8 @@ pub fn drains(bin: &Path, rx: &Receiver, n: u64, sqlite_rate: f64, ceiling: f64)
 /// One timed drain run: its rate, whether it went wrong, and the CPU it took.
 struct Run {
     rate: f64,
+    /// The backlog's `emit --queue`, events/s.
+    emit_rate: f64,
     broken: bool,
     busy: Option<f64>,
     drain_us: f64,
@@ -163,7 +183,9 @@ fn run(bin: &Path, rx: &Receiver, admin: &str, n: u64, drains: usize, path: &str
     let events: String = (0..n)
         .map(|i| format!("{{\"customer\": 1, \"event_type\": \"job.completed\", \"event_id\": {i}, \"job\": {JOB}}}\n"))
         .collect();
+    let emitting = Instant::now();
     env.run_stdin(&["emit", "--queue"], &events).ok();
+    let emit_rate = n as f64 / emitting.elapsed().as_secs_f64();
     rx.reset();
     let url = env.db_arg();
     let cpu = MachineCpu::now();
@@ -214,6 +236,7 @@ fn run(bin: &Path, rx: &Receiver, admin: &str, n: u64, drains: usize, path: &str
     let (drain_us, server_us) = by_process.per_item(n);
     Run {
         rate: n as f64 / wall.as_secs_f64(),
+        emit_rate,
         broken: failed || rx.healthy() < n,
         busy,
         drain_us,

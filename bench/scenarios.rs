@@ -213,8 +213,11 @@ pub fn run_all(bin: &Path, s: &Sizes) -> Vec<Figure> {
             out.push(figure);
             let sqlite = drain(bin, &rx, s.drain, 1, ceiling);
             let rate = sqlite.first().map_or(0.0, |f| f.value);
+            let emit = emit_rate(&sqlite);
             out.extend(sqlite);
-            out.extend(crate::postgres::drains(bin, &rx, s.drain, rate, ceiling));
+            out.extend(crate::postgres::drains(
+                bin, &rx, s.drain, rate, emit, ceiling,
+            ));
             return out;
         }
         Ok("isolation") => return isolation(bin, &rx, s.isolation),
@@ -239,6 +242,7 @@ pub fn run_all(bin: &Path, s: &Sizes) -> Vec<Figure> {
     out.extend(emit_latency(bin, &rx, s.emit_runs, curl50, curl99));
     let sqlite = drain(bin, &rx, s.drain, 1, ceiling);
     let sqlite_rate = sqlite.first().map_or(0.0, |f| f.value);
+    let sqlite_emit = emit_rate(&sqlite);
     out.extend(sqlite);
     out.extend(drain(bin, &rx, s.drain, s.drain_webhooks, ceiling));
     out.extend(crate::postgres::drains(
@@ -246,6 +250,7 @@ pub fn run_all(bin: &Path, s: &Sizes) -> Vec<Figure> {
         &rx,
         s.drain,
         sqlite_rate,
+        sqlite_emit,
         ceiling,
     ));
     out.extend(ndjson_emit(bin, &rx, s.ndjson, ceiling));
@@ -355,6 +360,14 @@ fn emit_latency(bin: &Path, rx: &Receiver, runs: usize, curl50: f64, curl99: f64
             .broken_if(times.len() != runs),
         fig("2 emit one event", "start → receipt, p99", p99, "ms").against("curl p99", curl99),
     ]
+}
+
+/// The `emit --queue` rate among [`drain`]'s figures.
+fn emit_rate(figures: &[Figure]) -> f64 {
+    figures
+        .iter()
+        .find(|f| f.scenario == "4 NDJSON emit")
+        .map_or(0.0, |f| f.value)
 }
 
 fn drain(bin: &Path, rx: &Receiver, n: u64, webhooks: u64, ceiling: f64) -> Vec<Figure> {

@@ -1384,3 +1384,67 @@ fn a_batch_of_events_is_recorded_event_by_event_in_one_transaction() {
 
     assert!(store.record_events(&[], 6_000).unwrap().is_empty());
 }
+
+/// A role granted only the tables (an operator's runtime role, with `db migrate` run by the
+/// schema's owner) records events: recording asks for no privilege on the tables' sequences.
+#[test]
+fn a_role_granted_only_the_tables_records_events() {
+    let Some((_url, store, acme, webhook)) = database("table_privileges") else {
+        return;
+    };
+    let Ok(admin) = std::env::var("WEBNET_TEST_PG") else {
+        return;
+    };
+    let db: String = store
+        .client()
+        .unwrap()
+        .query_one("SELECT current_database()", &[])
+        .unwrap()
+        .get(0);
+    let role = format!("{db}_app");
+    exec(
+        &store,
+        &format!(
+            "CREATE ROLE {role} LOGIN PASSWORD 'app-password';
+             GRANT USAGE ON SCHEMA webnet TO {role};
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA webnet TO {role};"
+        ),
+    );
+    let mut u = url::Url::parse(&admin).unwrap();
+    u.set_username(&role).unwrap();
+    u.set_password(Some("app-password")).unwrap();
+    u.set_path(&db);
+    let app = PgUrl::parse(u.as_str(), None).unwrap();
+    let recorded = PgStore::open_existing(&app, KeySource::default()).and_then(|mut app| {
+        app.record_events(
+            &[NewEvent {
+                customer: acme,
+                event_type: EventType::JobCompleted,
+                event_id: Some(1),
+                payload: b"{}",
+            }],
+            1_000,
+        )
+    });
+    // Not a sequence privilege: this role cannot take a number from one itself.
+    let nextval = PgStore::open_existing(&app, KeySource::default())
+        .unwrap()
+        .client()
+        .unwrap()
+        .query_one(
+            "SELECT nextval(pg_get_serial_sequence('events', 'id'))",
+            &[],
+        )
+        .map(|_| ());
+    exec(&store, &format!("DROP OWNED BY {role}; DROP ROLE {role}"));
+    let recorded = recorded.unwrap();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].deliveries.len(), 1);
+    assert_eq!(recorded[0].deliveries[0].1, webhook);
+    let denied = nextval.unwrap_err();
+    assert_eq!(
+        denied.code(),
+        Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+        "{denied:?}"
+    );
+}

@@ -72,9 +72,6 @@ pub struct Engine<'s> {
     disabled_ids: HashSet<i64>,
 }
 
-/// The main lane's pace (ms per request) below which work is handed to its threads ahead.
-const AHEAD_BELOW_MS: f64 = 5.0;
-
 /// A name for this process's leases: unique enough across processes and restarts.
 fn lease_owner() -> String {
     let nanos = std::time::SystemTime::now()
@@ -160,8 +157,6 @@ impl<'s> Engine<'s> {
     /// flight finish and are recorded by [`Engine::settle`]. For a graceful shutdown.
     pub(in crate::delivery) fn stop_starting(&mut self) {
         self.stopping = true;
-        self.main.stop_starting();
-        self.slow.stop_starting();
         let queued: Vec<Work> = self.queue.drain(..).collect();
         for w in &queued {
             self.give_back(w);
@@ -307,16 +302,7 @@ impl<'s> Engine<'s> {
         for w in self.isolation.probes(self.slow.room()) {
             self.slow.send(w, &self.done_tx, &self.sender, &self.clock);
         }
-        // With fast receivers, each main-lane thread has a request waiting behind its current
-        // one: a thread that finishes starts the next without waiting for this thread to
-        // hear of it (two thread wake-ups per delivery saved, and the lane keeps sending
-        // while this thread writes to the database). Never with slow ones: work waiting in
-        // the lane can no longer be parked if its receiver hangs.
-        let ahead = match self.isolation.pace_ms() {
-            Some(ms) if ms < AHEAD_BELOW_MS => self.concurrency,
-            _ => 0,
-        };
-        while self.main.busy() < self.concurrency + ahead {
+        while self.main.busy() < self.concurrency {
             let Some(w) = self.queue.pop_front() else {
                 break;
             };

@@ -198,12 +198,6 @@ impl Isolation {
         self.hanging_found
     }
 
-    /// Takes the main lane's pace as measured at `ms` per request.
-    #[cfg(test)]
-    pub fn assume_pace(&mut self, ms: f64) {
-        self.avg_ms = Some(ms);
-    }
-
     /// Work parked behind suspects.
     #[cfg(test)]
     pub fn parked(&self) -> usize {

@@ -6,7 +6,6 @@
 //! by a request moved out of its count (`stuck`: a hanging receiver's, counted in the slow
 //! lane since). The coordinator says what happened; the lane counts.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -29,9 +28,6 @@ pub struct Lane {
     size: usize,
     name: &'static str,
     slow: bool,
-    /// Set when no request may start any more: work still waiting in the channel comes back
-    /// unsent.
-    stop: Arc<AtomicBool>,
 }
 
 impl Lane {
@@ -46,7 +42,6 @@ impl Lane {
             size,
             name,
             slow,
-            stop: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -77,11 +72,10 @@ impl Lane {
             let clock = clock.clone();
             let n = self.threads.len();
             let slow = self.slow;
-            let stop = Arc::clone(&self.stop);
             if let Ok(t) = std::thread::Builder::new()
                 .name(format!("webnet-{}-{n}", self.name))
                 .stack_size(512 * 1024)
-                .spawn(move || worker(&rx, &tx, &sender, &clock, slow, &stop))
+                .spawn(move || worker(&rx, &tx, &sender, &clock, slow))
             {
                 self.threads.push(t);
             }
@@ -117,12 +111,6 @@ impl Lane {
         self.busy += 1;
     }
 
-    /// No request starts any more: work waiting in the channel comes back unsent (as work
-    /// whose lease ran out does), to be given back.
-    pub fn stop_starting(&self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
-
     /// Ends the threads once they finish their current request.
     pub fn close(&mut self) {
         self.tx = None;
@@ -138,7 +126,6 @@ fn worker(
     sender: &Sender,
     clock: &Clock,
     slow: bool,
-    stop: &AtomicBool,
 ) {
     loop {
         let work = match rx.lock() {
@@ -150,11 +137,9 @@ fn worker(
         };
         let started_at = clock.now();
         // Never start a request that could outlive the lease: another process may then take
-        // the delivery, and it must not be sent twice at once. Nor one handed out ahead
-        // after the engine stopped starting requests.
-        let sent = (fits_lease(started_at, request.timeout, job.lease_until)
-            && !stop.load(Ordering::SeqCst))
-        .then(|| sender.send(&request));
+        // the delivery, and it must not be sent twice at once.
+        let sent =
+            fits_lease(started_at, request.timeout, job.lease_until).then(|| sender.send(&request));
         let done = Done {
             job,
             started_at,

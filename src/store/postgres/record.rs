@@ -1,8 +1,6 @@
 //! Recording: events and their deliveries, one transaction per batch of events, before
 //! anything is sent.
 
-use std::collections::HashMap;
-
 use super::claim::{lease_sql, load_jobs, notify};
 use super::{PgStore, SERVER_NOW};
 use crate::domain::time::Millis;
@@ -74,7 +72,6 @@ impl PgStore {
             &insert_deliveries,
             &[&ids, &customers, &types, &families, &event_ids, &now],
         )?;
-        let at: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         let mut out: Vec<Recorded> = ids
             .iter()
             .map(|&event_row| Recorded {
@@ -84,7 +81,8 @@ impl PgStore {
             .collect();
         for r in &rows {
             let event_row: i64 = r.try_get(1)?;
-            let Some(&i) = at.get(&event_row) else {
+            // `ids` is sorted: an event's place in the batch is its id's place there.
+            let Ok(i) = ids.binary_search(&event_row) else {
                 return Err(StoreError::corrupt(
                     "deliveries",
                     r.try_get(0)?,

@@ -37,6 +37,11 @@ fn database(test: &str) -> Option<(PgUrl, PgStore, CustomerId, i64)> {
 }
 
 fn sql_id(store: &PgStore, sql: &str) -> i64 {
+    sql_value(store, sql)
+}
+
+/// The one value `sql` selects.
+fn sql_value<T: for<'a> postgres::types::FromSql<'a>>(store: &PgStore, sql: &str) -> T {
     store.client().unwrap().query_one(sql, &[]).unwrap().get(0)
 }
 
@@ -1379,7 +1384,6 @@ fn a_batch_of_events_is_recorded_event_by_event_in_one_transaction() {
     );
     // Nothing to record is nothing done.
     drop(client);
-
     assert!(store.record_events(&[], 6_000).unwrap().is_empty());
 }
 
@@ -1391,15 +1395,10 @@ fn a_role_granted_only_the_tables_records_events() {
     let Some((_url, store, acme, webhook)) = database("table_privileges") else {
         return;
     };
-    let may_create_roles: bool = store
-        .client()
-        .unwrap()
-        .query_one(
-            "SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user",
-            &[],
-        )
-        .unwrap()
-        .get(0);
+    let may_create_roles: bool = sql_value(
+        &store,
+        "SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user",
+    );
     if !may_create_roles {
         use std::io::Write as _;
         let _ = writeln!(
@@ -1408,12 +1407,7 @@ fn a_role_granted_only_the_tables_records_events() {
         );
         return;
     }
-    let db: String = store
-        .client()
-        .unwrap()
-        .query_one("SELECT current_database()", &[])
-        .unwrap()
-        .get(0);
+    let db: String = sql_value(&store, "SELECT current_database()");
     let role = format!("{db}_app");
     let mut u = url::Url::parse(&std::env::var("WEBNET_TEST_PG").unwrap()).unwrap();
     u.set_username(&role).unwrap();

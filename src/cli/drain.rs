@@ -22,7 +22,7 @@ use crate::delivery::{system_clock, Note, Summary};
 use crate::domain::text::{error_line, escape_controls};
 use crate::domain::time::{rfc3339, Millis};
 use crate::ops;
-use crate::store::{Backlog, DeliveryStatus, Disabled, StoreError};
+use crate::store::{Backlog, DeliveryStatus, Disabled, StoreError, Unreadable};
 
 /// Without `--watch`, a run stops claiming after this long, so runs a minute apart from cron
 /// rarely overlap (and are safe when they do).
@@ -113,17 +113,28 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
             output::print_json(&value)
         }
         Format::Table => output::print_line(&format!(
-            "{} attempted: {} succeeded, {} to retry, {} failed{}",
+            "{} attempted: {} succeeded, {} to retry, {} failed{}{}",
             summary.attempted,
             summary.succeeded,
             summary.retrying,
             summary.failed,
+            match summary.unreadable {
+                0 => String::new(),
+                n => format!("; {n} unreadable, not sent"),
+            },
             pruned_count.map_or(String::new(), |n| format!("; {n} old deliveries pruned"))
         )),
     }
     // A failed prune is reported after what was sent.
     if let Some(Err(e)) = pruned {
         return Err(e.into());
+    }
+    // Rows that could not be read did not stop the rest, but the run did not do its job.
+    if summary.unreadable > 0 {
+        return Err(CliError::failure(format!(
+            "{} delivery(ies) not sent: their stored rows cannot be read (see above); they stay queued",
+            summary.unreadable
+        )));
     }
     Ok(())
 }
@@ -211,6 +222,12 @@ impl DrainReport for Log {
 
     fn disabled(&mut self, d: &Disabled) {
         self.line(&format!("drain: {}", super::emit::disabled_line(d)));
+    }
+
+    fn unreadable(&mut self, deliveries: &[Unreadable]) {
+        for line in super::emit::unreadable_lines(deliveries) {
+            self.line(&format!("drain: {line}"));
+        }
     }
 
     fn busy(&mut self, e: &StoreError) {
@@ -382,6 +399,7 @@ mod tests {
             succeeded: 118,
             retrying: 1,
             failed: 1,
+            unreadable: 0,
         };
         let backlog = Backlog {
             due: 35,

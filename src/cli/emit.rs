@@ -15,7 +15,7 @@ use crate::domain::time::rfc3339;
 use crate::domain::{CustomerId, EventType, ValidationError};
 use crate::ops;
 use crate::store::Recorded;
-use crate::store::{DeliveryStatus, Disabled};
+use crate::store::{DeliveryStatus, Disabled, Unreadable};
 
 pub fn run(ctx: &Context, args: EmitArgs) -> Result<(), CliError> {
     let input = match &args.event_type {
@@ -153,6 +153,12 @@ impl EmitReport for Printer {
         eprintln!("warning: {}", disabled_line(d));
     }
 
+    fn unreadable(&mut self, deliveries: &[Unreadable]) {
+        for line in unreadable_lines(deliveries) {
+            eprintln!("warning: {line}");
+        }
+    }
+
     fn rejected(&mut self, line: usize, e: &ValidationError) {
         let what = format!("{}: {}", e.field, e.message);
         eprintln!(
@@ -163,6 +169,39 @@ impl EmitReport for Printer {
 }
 
 /// `delivery 38 to webhook 3 "ops" could not be signed: <why>; it will be retried at …`
+/// Claimed deliveries whose stored rows could not be read, as log lines: one per reason (a
+/// webhook's row that does not decode holds up all of its deliveries), in the order met.
+pub(super) fn unreadable_lines(deliveries: &[Unreadable]) -> Vec<String> {
+    let mut groups: Vec<(String, Vec<i64>)> = Vec::new();
+    for u in deliveries {
+        let why = crate::domain::text::error_line(&u.error.to_string());
+        match groups.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, ids)) => ids.push(u.delivery_id),
+            None => groups.push((why, vec![u.delivery_id])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(why, ids)| match ids.as_slice() {
+            [id] => format!(
+                "delivery {id} not sent: its stored row cannot be read ({why}); it stays queued and is reported again when its lease runs out"
+            ),
+            _ => {
+                const SHOWN: usize = 10;
+                let mut list: Vec<String> = ids.iter().take(SHOWN).map(i64::to_string).collect();
+                if ids.len() > SHOWN {
+                    list.push("…".into());
+                }
+                format!(
+                    "{} deliveries not sent ({}): their stored rows cannot be read ({why}); they stay queued and are reported again when their leases run out",
+                    ids.len(),
+                    list.join(", ")
+                )
+            }
+        })
+        .collect()
+}
+
 fn not_signed_line(n: &Note) -> String {
     let why = n.not_signed.as_deref().unwrap_or("no secret key");
     let next = match (n.status, n.next_attempt_at) {
@@ -195,4 +234,37 @@ pub(super) fn disabled_line(d: &Disabled) -> String {
         escape_controls(&d.reason),
         d.webhook
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unreadable_lines;
+    use crate::store::{StoreError, Unreadable};
+
+    fn bad(delivery_id: i64, table: &'static str, id: i64) -> Unreadable {
+        Unreadable {
+            delivery_id,
+            error: StoreError::corrupt(table, id, "headers is not a JSON object"),
+        }
+    }
+
+    #[test]
+    fn unreadable_deliveries_are_told_once_per_reason() {
+        let mut met = vec![bad(7, "deliveries", 7)];
+        met.extend((1..=12).map(|d| bad(d * 100, "webhooks", 3)));
+        let lines = unreadable_lines(&met);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with("delivery 7 not sent: its stored row cannot be read (deliveries row 7: headers is not a JSON object); it stays queued"),
+            "{}",
+            lines[0]
+        );
+        // A webhook's row that does not decode holds up all its deliveries: one line, the
+        // first ten named.
+        assert!(
+            lines[1].starts_with("12 deliveries not sent (100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, …): their stored rows cannot be read (webhooks row 3: headers"),
+            "{}",
+            lines[1]
+        );
+    }
 }

@@ -15,7 +15,7 @@ use super::summary::{Note, Summary};
 use crate::domain::payload::Event;
 use crate::domain::stream::Splitter;
 use crate::domain::{CustomerId, ValidationError};
-use crate::store::{Claim, Disabled, Recorded};
+use crate::store::{Claim, Disabled, Recorded, Unreadable};
 
 mod read;
 mod record;
@@ -42,6 +42,9 @@ pub trait EmitReport {
     fn not_signed(&mut self, note: &Note);
     /// Recorded outcomes disabled a webhook (410 Gone, or failing too long).
     fn disabled(&mut self, webhook: &Disabled);
+    /// Recorded deliveries whose rows could not be read back to send them: they stay queued
+    /// (`drain` reports them too).
+    fn unreadable(&mut self, deliveries: &[Unreadable]);
     /// The database is busy (locked by another process past the busy timeout): what waits.
     fn busy(&mut self, waiting: &BusyWait);
 }
@@ -172,7 +175,13 @@ fn emit_loop(
             let ids: Vec<i64> = st.pending.drain(..take).collect();
             // Deliveries a concurrent `drain` took already are simply not returned.
             match engine.claim(Claim::DueIds(&ids)) {
-                Ok(jobs) => engine.dispatch(jobs),
+                Ok(jobs) => {
+                    let unreadable = engine.take_unreadable();
+                    if !unreadable.is_empty() {
+                        report.unreadable(&unreadable);
+                    }
+                    engine.dispatch(jobs);
+                }
                 Err(e) if e.is_busy() => {
                     // They are recorded and due: `drain` sends them. Waiting for the lock here
                     // would hold up recording the input too.

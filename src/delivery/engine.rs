@@ -11,7 +11,7 @@
 //! | this run | [`Engine::now`], [`Engine::scope`], [`Engine::concurrency`], [`Engine::summary`] |
 //! | the database, for this run's scope and lease owner | [`Engine::claim`], [`Engine::record_events`], [`Engine::record_test`], [`Engine::prune_if_due`]; reads: [`Engine::backlog`], [`Engine::next_due`], [`Engine::delivery`], [`Engine::webhook`], [`Engine::customer`], [`Engine::busy_timeout`] |
 //! | sending | [`Engine::dispatch`] claimed work; [`Engine::room`] to claim, [`Engine::inflight`], [`Engine::suspects`] (not to claim in bulk), [`Engine::idle_suspects`] (to probe) |
-//! | results | [`Engine::gather`] (no database) then [`Engine::write_ready`], or [`Engine::collect`] for both; [`Engine::settle`]; [`Engine::send_claimed`] = dispatch + settle; [`Engine::unrecorded`]; [`Engine::take_notes`], [`Engine::take_disabled`], [`Engine::take_outcomes`] |
+//! | results | [`Engine::gather`] (no database) then [`Engine::write_ready`], or [`Engine::collect`] for both; [`Engine::settle`]; [`Engine::send_claimed`] = dispatch + settle; [`Engine::unrecorded`]; [`Engine::take_notes`], [`Engine::take_disabled`], [`Engine::take_unreadable`], [`Engine::take_outcomes`] |
 //! | stopping | [`Engine::stop_starting`], [`Engine::stopping`], [`Engine::give_back_parked`] |
 
 use std::collections::{HashSet, VecDeque};
@@ -30,7 +30,7 @@ use crate::domain::allowlist::TargetPolicy;
 use crate::domain::proxy::Proxies;
 use crate::domain::time::Millis;
 use crate::domain::Scope;
-use crate::store::{Disabled, Job, Outcome, Store, StoreError};
+use crate::store::{Disabled, Job, Outcome, Store, StoreError, Unreadable};
 
 mod database;
 mod record;
@@ -67,6 +67,9 @@ pub struct Engine<'s> {
     follow_list: bool,
     /// Webhooks disabled by outcomes written, until [`Engine::take_disabled`].
     disabled: Vec<Disabled>,
+    /// Claimed deliveries whose rows could not be read (not sent, left leased), until
+    /// [`Engine::take_unreadable`].
+    unreadable: Vec<Unreadable>,
     /// Webhooks this run disabled, until a delivery of theirs is claimed enabled again: the
     /// notes of attempts still finishing say no further attempt follows.
     disabled_ids: HashSet<i64>,
@@ -118,6 +121,7 @@ impl<'s> Engine<'s> {
             notes: None,
             follow_list,
             disabled: Vec::new(),
+            unreadable: Vec::new(),
             disabled_ids: HashSet::new(),
         }
     }

@@ -12,7 +12,7 @@ pub use super::retry::{plan_retry_failed, retry_failed, retry_one, test_webhook}
 pub use super::retry::{RetryError, RetryPlan};
 use super::summary::{Note, Summary};
 use crate::domain::time::Millis;
-use crate::store::{Backlog, Claim, Disabled, Retention, StoreError};
+use crate::store::{Backlog, Claim, Disabled, Retention, StoreError, Unreadable};
 
 /// How often an idle `drain --watch` looks for work that other processes queued.
 const WATCH_POLL: Duration = Duration::from_secs(1);
@@ -49,6 +49,8 @@ pub trait DrainReport {
     fn busy(&mut self, error: &StoreError);
     /// Recorded outcomes disabled a webhook (410 Gone, or failing too long).
     fn disabled(&mut self, webhook: &Disabled);
+    /// Claimed deliveries whose stored rows could not be read: not sent, they stay queued.
+    fn unreadable(&mut self, deliveries: &[Unreadable]);
     /// Every `tick_every`: what the run did since the last tick, and what is due now.
     /// `backlog` is `None` when it could not be read (the run goes on regardless).
     fn tick(&mut self, since_last: &Summary, backlog: Option<Backlog>);
@@ -66,6 +68,7 @@ impl DrainReport for Quiet {
     fn recorded(&mut self, _: &Note) {}
     fn busy(&mut self, _: &StoreError) {}
     fn disabled(&mut self, _: &Disabled) {}
+    fn unreadable(&mut self, _: &[Unreadable]) {}
     fn tick(&mut self, _: &Summary, _: Option<Backlog>) {}
     fn pruned(&mut self, _: Result<u64, &StoreError>) {}
     fn stopping(&mut self, _: usize) {}
@@ -305,5 +308,9 @@ fn tell(engine: &mut Engine<'_>, report: &mut dyn DrainReport) {
     }
     for d in engine.take_disabled() {
         report.disabled(&d);
+    }
+    let unreadable = engine.take_unreadable();
+    if !unreadable.is_empty() {
+        report.unreadable(&unreadable);
     }
 }

@@ -52,6 +52,13 @@ pub struct Summary {
     pub succeeded: u64,
     pub retrying: u64,
     pub failed: u64,
+    /// Claimed deliveries whose stored rows could not be read: not sent, left queued.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unreadable: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -62,6 +69,7 @@ impl Summary {
             succeeded: self.succeeded.saturating_sub(earlier.succeeded),
             retrying: self.retrying.saturating_sub(earlier.retrying),
             failed: self.failed.saturating_sub(earlier.failed),
+            unreadable: self.unreadable.saturating_sub(earlier.unreadable),
         }
     }
 

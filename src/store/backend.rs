@@ -24,9 +24,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{
-    AllowedTargetRow, ApiToken, AttemptLog, Backlog, Claim, Customer, Delivery, DeliveryFilter,
-    Disabled, Job, NewEvent, NewKey, NewToken, Outcome, PruneCount, PruneOptions, PruneReport,
-    PruneRule, Recorded, Reset, Result, Rotated, SecretChange, Store, Webhook, WebhookFilter,
+    AllowedTargetRow, ApiToken, AttemptLog, Backlog, Claim, Claimed, Customer, Delivery,
+    DeliveryFilter, Disabled, Job, NewEvent, NewKey, NewToken, Outcome, PruneCount, PruneOptions,
+    PruneReport, PruneRule, Recorded, Reset, Result, Rotated, SecretChange, Store, Webhook,
+    WebhookFilter,
 };
 use super::{AttemptStat, DeliveryCounts, MetricsSnapshot};
 use crate::domain::allowlist::{AllowedTarget, TargetPolicy};
@@ -175,8 +176,10 @@ pub trait Backend: Send {
     /// Two claims never return the same delivery while its lease runs: a server backend claims
     /// with `FOR UPDATE SKIP LOCKED`, so concurrent claimers pass over each other's rows
     /// instead of waiting for them. A lease lasts twice the webhook's timeout and a margin.
-    fn claim(&mut self, scope: Scope, how: Claim<'_>, owner: &str, now: Millis)
-        -> Result<Vec<Job>>;
+    /// A leased row that does not decode is returned as [`Unreadable`](super::Unreadable), not
+    /// sent: it keeps its lease, so the claims that follow pass over it until the lease runs
+    /// out.
+    fn claim(&mut self, scope: Scope, how: Claim<'_>, owner: &str, now: Millis) -> Result<Claimed>;
 
     /// Writes outcomes (attempt log rows and delivery state) in one transaction and releases
     /// `owner`'s leases. A delivery whose lease another owner took over keeps that owner's

@@ -22,9 +22,9 @@ pub use backend::Backend;
 pub use error::{KeyProblem, Result, StoreError};
 pub use retention::{cutoff, PruneCount, PruneOptions, PruneReport, PruneRule, Retention};
 pub use types::{
-    AllowedTargetRow, ApiToken, AttemptLog, AttemptStat, Backlog, Claim, Customer, DbInfo,
+    AllowedTargetRow, ApiToken, AttemptLog, AttemptStat, Backlog, Claim, Claimed, Customer, DbInfo,
     Delivery, DeliveryCounts, DeliveryFilter, NewEvent, NewKey, NewToken, Recorded, Reset, Rotated,
-    Sealed, SecretChange, Webhook, WebhookFilter, TOKEN_USE_RECORDED_EVERY,
+    Sealed, SecretChange, Unreadable, Webhook, WebhookFilter, TOKEN_USE_RECORDED_EVERY,
 };
 pub use types::{
     DurationHistogram, MetricsAttempts, MetricsDeliveries, MetricsFailing, MetricsSnapshot,

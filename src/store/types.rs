@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{DeliveryStatus, Job, Target};
+use super::{DeliveryStatus, Job, StoreError, Target};
 use crate::domain::allowlist::AllowedTarget;
 use crate::domain::time::Millis;
 use crate::domain::{CustomerId, EventType, Secret, WebhookSettings};
@@ -47,6 +47,38 @@ pub enum Claim<'a> {
     /// These ids now, whatever their schedule, if `failed` or `retrying` and their webhook
     /// exists and is enabled (manual retry: anything else is refused untouched).
     RetryIds(&'a [i64]),
+}
+
+/// What a claim leased: the jobs ready to send, and the deliveries whose stored rows could not
+/// be read (edited by hand, damaged, or written by a newer webnet). Those are never sent on a
+/// guess: they stay leased, so the rest of the queue goes on without them, and are claimed
+/// (and reported) again when their lease runs out.
+#[derive(Debug, Default)]
+pub struct Claimed {
+    pub jobs: Vec<Job>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+impl Claimed {
+    /// Loaded jobs split into those to send and those that could not be read.
+    pub(crate) fn from_loaded(loaded: Vec<Result<Job, Unreadable>>) -> Claimed {
+        let mut out = Claimed::default();
+        for job in loaded {
+            match job {
+                Ok(job) => out.jobs.push(job),
+                Err(u) => out.unreadable.push(u),
+            }
+        }
+        out
+    }
+}
+
+/// A claimed delivery that could not be read, and why (a [`StoreError::Corrupt`] naming the
+/// row and value, the delivery's or its webhook's).
+#[derive(Debug)]
+pub struct Unreadable {
+    pub delivery_id: i64,
+    pub error: StoreError,
 }
 
 /// A stored webhook. The secret itself is never loaded here; see [`Backend::webhook_secret`](super::Backend::webhook_secret).

@@ -8,14 +8,24 @@ use crate::domain::time::Millis;
 use crate::domain::{CustomerId, Scope};
 use crate::store::{
     Backlog, Claim, Customer, Delivery, Job, NewEvent, PruneReport, Recorded, Retention,
-    StoreError, Webhook,
+    StoreError, Unreadable, Webhook,
 };
 
 impl Engine<'_> {
-    /// Leases deliveries (`how`) to this run, in its scope, now.
+    /// Leases deliveries (`how`) to this run, in its scope, now. Those whose rows could not be
+    /// read are not returned: they are counted in the summary and kept for
+    /// [`Engine::take_unreadable`] (they stay leased, so the next claims pass over them).
     pub(in crate::delivery) fn claim(&mut self, how: Claim<'_>) -> Result<Vec<Job>, StoreError> {
         let now = self.clock.now();
-        self.store.claim(self.scope, how, &self.owner, now)
+        let claimed = self.store.claim(self.scope, how, &self.owner, now)?;
+        self.summary.unreadable += claimed.unreadable.len() as u64;
+        self.unreadable.extend(claimed.unreadable);
+        Ok(claimed.jobs)
+    }
+
+    /// The claimed deliveries that could not be read since the last call.
+    pub(in crate::delivery) fn take_unreadable(&mut self) -> Vec<Unreadable> {
+        std::mem::take(&mut self.unreadable)
     }
 
     /// Records events and their deliveries in one transaction (`emit`).

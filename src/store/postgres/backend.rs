@@ -10,10 +10,10 @@ use crate::domain::secret::SecretKey;
 use crate::domain::time::Millis;
 use crate::domain::{CustomerId, Scope, Secret, WebhookSettings};
 use crate::store::{
-    AllowedTargetRow, ApiToken, AttemptLog, AttemptStat, Backend, Backlog, Claim, Customer,
-    Delivery, DeliveryCounts, DeliveryFilter, Disabled, Job, MetricsSnapshot, NewEvent, NewKey,
-    NewToken, Outcome, PruneCount, PruneOptions, PruneReport, PruneRule, Recorded, Reset, Result,
-    Rotated, SecretChange, Store, Webhook, WebhookFilter,
+    AllowedTargetRow, ApiToken, AttemptLog, AttemptStat, Backend, Backlog, Claim, Claimed,
+    Customer, Delivery, DeliveryCounts, DeliveryFilter, Disabled, Job, MetricsSnapshot, NewEvent,
+    NewKey, NewToken, Outcome, PruneCount, PruneOptions, PruneReport, PruneRule, Recorded, Reset,
+    Result, Rotated, SecretChange, Store, Webhook, WebhookFilter,
 };
 
 impl Backend for PgStore {
@@ -127,13 +127,7 @@ impl Backend for PgStore {
         PgStore::record_test(self, scope, webhook, payload, owner, now)
     }
 
-    fn claim(
-        &mut self,
-        scope: Scope,
-        how: Claim<'_>,
-        owner: &str,
-        now: Millis,
-    ) -> Result<Vec<Job>> {
+    fn claim(&mut self, scope: Scope, how: Claim<'_>, owner: &str, now: Millis) -> Result<Claimed> {
         PgStore::claim(self, scope, how, owner, now)
     }
 

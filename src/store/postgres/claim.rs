@@ -21,7 +21,9 @@ use super::{decode, text, PgStore, CHANNEL, SERVER_NOW};
 use crate::domain::delivery::failing_too_long;
 use crate::domain::time::{rfc3339, Millis};
 use crate::domain::Scope;
-use crate::store::{Claim, Disabled, Health, Job, Outcome, Result, Sealed, Target};
+use crate::store::{
+    Claim, Claimed, Disabled, Health, Job, Outcome, Result, Sealed, StoreError, Target, Unreadable,
+};
 
 /// How long a claim holds a delivery to the webhook `webhook` (an SQL expression): twice its
 /// timeout (one send, plus waiting for a free worker) and a margin. A sender killed mid-send
@@ -41,12 +43,14 @@ pub(super) fn notify(tx: &mut impl GenericClient) -> Result<()> {
 
 /// Loads claimed deliveries with what sending them needs: the deliveries with their payloads
 /// in one query, then each of their webhooks once (a batch is mostly a few webhooks'
-/// deliveries: their settings and sealed values are not sent again with every row).
+/// deliveries: their settings and sealed values are not sent again with every row). One
+/// result per delivery: [`Unreadable`] when its row, or its webhook's, does not decode; any
+/// other failure fails the load.
 pub(super) fn load_jobs(
     store: &PgStore,
     tx: &mut impl GenericClient,
     ids: &[i64],
-) -> Result<Vec<Job>> {
+) -> Result<Vec<std::result::Result<Job, Unreadable>>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -61,9 +65,20 @@ pub(super) fn load_jobs(
     );
     let load = store.stmt(tx, &sql)?;
     let rows = tx.query(&load, &[&ids])?;
-    let deliveries = decode::all(&rows, decode::delivery)?;
+    let mut deliveries = Vec::with_capacity(rows.len());
+    for r in &rows {
+        deliveries.push(match decode::delivery(r) {
+            Ok(d) => Ok(d),
+            Err(e @ StoreError::Corrupt { .. }) => Err(Unreadable {
+                delivery_id: r.try_get(0)?,
+                error: e,
+            }),
+            Err(e) => return Err(e),
+        });
+    }
     let mut webhooks: Vec<i64> = deliveries
         .iter()
+        .flatten()
         .filter(|(d, _)| !d.webhook_deleted)
         .filter_map(|(d, _)| d.webhook)
         .collect();
@@ -80,16 +95,35 @@ pub(super) fn load_jobs(
         let load = store.stmt(tx, &sql)?;
         tx.query(&load, &[&webhooks])?
     };
-    let targets: HashMap<i64, Arc<Target>> = decode::all(&rows, target)?
-        .into_iter()
-        .map(|t| (t.id, Arc::new(t)))
-        .collect();
+    // A webhook row that does not decode: why, for each of its deliveries.
+    let mut targets: HashMap<i64, std::result::Result<Arc<Target>, String>> = HashMap::new();
+    for r in &rows {
+        match target(r) {
+            Ok(t) => {
+                targets.insert(t.id, Ok(Arc::new(t)));
+            }
+            Err(StoreError::Corrupt { id, what, .. }) => {
+                targets.insert(id, Err(what));
+            }
+            Err(e) => return Err(e),
+        }
+    }
     Ok(deliveries
         .into_iter()
-        .map(|(d, lease_until)| {
+        .map(|loaded| {
+            let (d, lease_until) = loaded?;
             // A webhook deleted since the claim has no row: the job has nowhere to go.
-            let target = d.webhook.and_then(|w| targets.get(&w)).map(Arc::clone);
-            d.into_job(lease_until, target)
+            let target = match d.webhook.and_then(|w| targets.get(&w).map(|t| (w, t))) {
+                None => None,
+                Some((_, Ok(t))) => Some(Arc::clone(t)),
+                Some((w, Err(what))) => {
+                    return Err(Unreadable {
+                        delivery_id: d.id,
+                        error: StoreError::corrupt("webhooks", w, what.clone()),
+                    })
+                }
+            };
+            Ok(d.into_job(lease_until, target))
         })
         .collect())
 }
@@ -135,7 +169,7 @@ impl PgStore {
         how: Claim<'_>,
         owner: &str,
         now: Millis,
-    ) -> Result<Vec<Job>> {
+    ) -> Result<Claimed> {
         let customer = scope.customer();
         type P<'a> = (&'a (dyn ToSql + Sync), Type);
         let mut params: Vec<P<'_>> = vec![(&owner, Type::TEXT), (&customer, Type::INT8)];
@@ -214,8 +248,10 @@ impl PgStore {
             .iter()
             .map(|r| r.try_get(0))
             .collect::<std::result::Result<_, _>>()?;
+        // A row that does not decode stays leased: it is not sent, and claims pass over it
+        // until its lease runs out.
         let jobs = load_jobs(self, &mut *client, &ids)?;
-        Ok(jobs)
+        Ok(Claimed::from_loaded(jobs))
     }
 
     /// Writes outcomes (attempt log rows and delivery state) in one transaction and releases

@@ -156,9 +156,11 @@ impl PgStore {
                 ],
             )?
             .try_get(0)?;
-        let mut jobs = load_jobs(self, &mut tx, &[id])?;
+        let job = load_jobs(self, &mut tx, &[id])?
+            .pop()
+            .ok_or_else(|| StoreError::not_found("delivery", id))?
+            .map_err(|u| u.error)?;
         tx.commit()?;
-        jobs.pop()
-            .ok_or_else(|| StoreError::not_found("delivery", id))
+        Ok(job)
     }
 }

@@ -86,7 +86,7 @@ fn due(store: &mut PgStore, owner: &str, now: Millis) -> Vec<i64> {
         limit: 100,
         exclude: &[],
     };
-    ids(&store.claim(Scope::All, claim, owner, now).unwrap())
+    ids(&store.claim(Scope::All, claim, owner, now).unwrap().jobs)
 }
 
 fn ids(jobs: &[Job]) -> Vec<i64> {
@@ -190,7 +190,8 @@ fn a_claim_leases_by_the_servers_clock_only_due_deliveries_unleased_or_run_out()
             "a",
             5_000,
         )
-        .unwrap();
+        .unwrap()
+        .jobs;
     let after = server_now(&store);
     assert_eq!(ids(&jobs), early);
     let (status, owner, until, _) = row(&store, early[0]);
@@ -252,22 +253,26 @@ fn each_kind_of_claim_takes_what_it_names() {
             "me",
             1_000,
         )
-        .unwrap();
+        .unwrap()
+        .jobs;
     assert_eq!(ids(&jobs), to_v[..2].to_vec());
     // The oldest due one of one webhook.
     let jobs = store
         .claim(Scope::All, Claim::DueFor { webhook }, "me", 1_000)
-        .unwrap();
+        .unwrap()
+        .jobs;
     assert_eq!(ids(&jobs), vec![to_w[0]]);
     // These ids if due and free: the leased one is passed over.
     let jobs = store
         .claim(Scope::All, Claim::DueIds(&[to_w[0], to_w[1]]), "me", 1_000)
-        .unwrap();
+        .unwrap()
+        .jobs;
     assert_eq!(ids(&jobs), vec![to_w[1]]);
     // Not due yet at the caller's clock.
     let jobs = store
         .claim(Scope::All, Claim::DueIds(&[to_w[2]]), "me", -1)
-        .unwrap();
+        .unwrap()
+        .jobs;
     assert!(jobs.is_empty());
     // Another customer's scope sees none of them.
     let jobs = store
@@ -277,7 +282,8 @@ fn each_kind_of_claim_takes_what_it_names() {
             "me",
             1_000,
         )
-        .unwrap();
+        .unwrap()
+        .jobs;
     assert!(jobs.is_empty());
     // Retry: only failed or retrying ones of an enabled webhook.
     store
@@ -301,7 +307,8 @@ fn each_kind_of_claim_takes_what_it_names() {
             "me",
             2_000,
         )
-        .unwrap();
+        .unwrap()
+        .jobs;
     assert_eq!(ids(&jobs), vec![to_w[0]]);
     assert_eq!(jobs[0].attempt, 2);
     assert_eq!(jobs[0].status, DeliveryStatus::Retrying);
@@ -323,7 +330,7 @@ fn two_claimers_never_get_the_same_delivery() {
                 limit: 7,
                 exclude: &[],
             };
-            for id in ids(&store.claim(Scope::All, how, owner, 1_000).unwrap()) {
+            for id in ids(&store.claim(Scope::All, how, owner, 1_000).unwrap().jobs) {
                 assert!(seen.insert(id), "delivery {id} claimed twice");
                 claimed += 1;
             }
@@ -358,7 +365,7 @@ fn concurrent_drains_claim_every_delivery_exactly_once_and_record_without_deadlo
                         limit: 9,
                         exclude: &[],
                     };
-                    let jobs = store.claim(Scope::All, how, &owner, 1_000).unwrap();
+                    let jobs = store.claim(Scope::All, how, &owner, 1_000).unwrap().jobs;
                     if jobs.is_empty() {
                         break;
                     }
@@ -419,7 +426,8 @@ fn recording_outcomes_releases_the_lease_and_logs_one_attempt_each() {
             "me",
             1_000,
         )
-        .unwrap();
+        .unwrap()
+        .jobs;
     assert_eq!(jobs[0].target.as_ref().unwrap().id, webhook);
     let mut failed = attempt(Some(503));
     failed.response_body = Some("down\0for maintenance".into());
@@ -929,7 +937,8 @@ fn history_filters_backlog_next_due_and_known_webhooks() {
             "me",
             3_000,
         )
-        .unwrap();
+        .unwrap()
+        .jobs;
     assert_eq!(
         store.next_due(Scope::Customer(stranger)).unwrap(),
         Some(leased[0].lease_until)
@@ -1077,7 +1086,10 @@ fn the_queue_holds_exactly_the_deliveries_waiting_to_be_sent_and_whoever_holds_t
     assert_eq!(row(&store, made[2]).0, "failed");
     // A manual retry holds the failed one without making it due, and gives it back as it was.
     let retry = Claim::RetryIds(&made[2..3]);
-    let held = store.claim(Scope::All, retry, "retrier", 3_000).unwrap();
+    let held = store
+        .claim(Scope::All, retry, "retrier", 3_000)
+        .unwrap()
+        .jobs;
     assert_eq!(ids(&held), [made[2]]);
     assert!(queue(&store).contains(&(made[2], None, Some("retrier".to_string()))));
     assert_eq!(due(&mut store, "drain", 100_000), [made[4], made[1]]);
@@ -1160,6 +1172,7 @@ fn a_delivery_recorded_by_an_older_webnet_is_queued_too() {
         store
             .claim(Scope::All, Claim::DueFor { webhook }, "me", 1_000)
             .unwrap()
+            .jobs
             .len(),
         0
     );
@@ -1189,7 +1202,7 @@ fn claims_walk_the_due_index_however_often_they_run() {
             limit: 256,
             exclude: &[],
         };
-        let jobs = store.claim(Scope::All, claim, "me", 1_000).unwrap();
+        let jobs = store.claim(Scope::All, claim, "me", 1_000).unwrap().jobs;
         assert_eq!(jobs.len(), 256);
         assert!(jobs
             .iter()
@@ -1243,7 +1256,8 @@ fn a_probe_of_one_webhook_reads_only_that_webhooks_rows() {
     for _ in 0..5 {
         let jobs = store
             .claim(Scope::All, Claim::DueFor { webhook: hung }, "me", 1_000)
-            .unwrap();
+            .unwrap()
+            .jobs;
         assert_eq!(ids(&jobs), [probe]);
         store.release(&[probe], "me").unwrap();
     }
@@ -1251,6 +1265,7 @@ fn a_probe_of_one_webhook_reads_only_that_webhooks_rows() {
         store
             .claim(Scope::All, Claim::DueFor { webhook: healthy }, "me", 1_000)
             .unwrap()
+            .jobs
             .len(),
         1
     );

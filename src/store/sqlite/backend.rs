@@ -10,10 +10,10 @@ use crate::domain::secret::SecretKey;
 use crate::domain::time::Millis;
 use crate::domain::{CustomerId, Scope, Secret, WebhookSettings};
 use crate::store::{
-    AllowedTargetRow, ApiToken, AttemptLog, AttemptStat, Backend, Backlog, Claim, Customer,
-    Delivery, DeliveryCounts, DeliveryFilter, Disabled, Job, MetricsSnapshot, NewEvent, NewKey,
-    NewToken, Outcome, PruneCount, PruneOptions, PruneReport, PruneRule, Recorded, Reset, Result,
-    Rotated, SecretChange, Store, Webhook, WebhookFilter,
+    AllowedTargetRow, ApiToken, AttemptLog, AttemptStat, Backend, Backlog, Claim, Claimed,
+    Customer, Delivery, DeliveryCounts, DeliveryFilter, Disabled, Job, MetricsSnapshot, NewEvent,
+    NewKey, NewToken, Outcome, PruneCount, PruneOptions, PruneReport, PruneRule, Recorded, Reset,
+    Result, Rotated, SecretChange, Store, Webhook, WebhookFilter,
 };
 
 impl Backend for SqliteStore {
@@ -121,13 +121,7 @@ impl Backend for SqliteStore {
         SqliteStore::record_test(self, scope, webhook, payload, owner, now)
     }
 
-    fn claim(
-        &mut self,
-        scope: Scope,
-        how: Claim<'_>,
-        owner: &str,
-        now: Millis,
-    ) -> Result<Vec<Job>> {
+    fn claim(&mut self, scope: Scope, how: Claim<'_>, owner: &str, now: Millis) -> Result<Claimed> {
         SqliteStore::claim(self, scope, how, owner, now)
     }
 

@@ -12,7 +12,9 @@ use super::{Result, SqliteStore};
 use crate::domain::delivery::failing_too_long;
 use crate::domain::time::Millis;
 use crate::domain::Scope;
-use crate::store::{Claim, Disabled, Health, Job, Outcome, Sealed, Target};
+use crate::store::{
+    Claim, Claimed, Disabled, Health, Job, Outcome, Sealed, StoreError, Target, Unreadable,
+};
 
 /// How long a claim holds a delivery to the webhook `webhook` (an SQL expression): twice its
 /// timeout (one send, plus waiting for a free worker) and a margin. A sender killed mid-send
@@ -21,8 +23,13 @@ pub(super) fn lease_sql(webhook: &str) -> String {
     format!("COALESCE((SELECT w.timeout_seconds FROM webhooks w WHERE w.id = {webhook}), 10) * 2000 + 5000")
 }
 
-/// Loads claimed deliveries with what sending them needs, in one query.
-pub(super) fn load_jobs(tx: &rusqlite::Transaction<'_>, ids: &[i64]) -> Result<Vec<Job>> {
+/// Loads claimed deliveries with what sending them needs, in one query: one result per row,
+/// [`Unreadable`] for a row that does not decode ([`row_error`]); any other failure fails the
+/// load.
+pub(super) fn load_jobs(
+    tx: &rusqlite::Transaction<'_>,
+    ids: &[i64],
+) -> Result<Vec<std::result::Result<Job, Unreadable>>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -40,8 +47,39 @@ pub(super) fn load_jobs(tx: &rusqlite::Transaction<'_>, ids: &[i64]) -> Result<V
     // A batch is mostly a few webhooks' deliveries: each webhook is decoded once (its URL
     // parsed, its headers read) and shared by its jobs.
     let mut targets = HashMap::new();
-    let jobs = decode::all(load.query([ids_json])?, |r| job(r, &mut targets))?;
+    let mut rows = load.query([ids_json])?;
+    let mut jobs = Vec::new();
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        jobs.push(match job(r, &mut targets) {
+            Ok(job) => Ok(job),
+            Err(e) => Err(Unreadable {
+                delivery_id: id,
+                error: row_error(e, id)?,
+            }),
+        });
+    }
     Ok(jobs)
+}
+
+/// Whether `e`, met decoding delivery `id`'s row, is about that row's stored values (edited by
+/// hand, damaged, or written by a newer webnet): `Ok` with the error to report for that row,
+/// worded as [`StoreError::Corrupt`]; anything else (the database failing) is `Err`.
+fn row_error(e: StoreError, id: i64) -> Result<StoreError> {
+    use rusqlite::Error as E;
+    match e {
+        StoreError::Corrupt { .. } => Ok(e),
+        StoreError::Database { message, source } => match source.downcast_ref::<E>() {
+            // A value of the wrong type (SQLite lets any column hold any type).
+            Some(
+                E::InvalidColumnType(..)
+                | E::FromSqlConversionFailure(..)
+                | E::IntegralValueOutOfRange(..),
+            ) => Ok(StoreError::corrupt("deliveries", id, message)),
+            _ => Err(StoreError::Database { message, source }),
+        },
+        e => Err(e),
+    }
 }
 
 /// A claimed delivery: the deliveries row, its webhook (if not deleted) and the webhook's
@@ -78,7 +116,7 @@ impl SqliteStore {
         how: Claim<'_>,
         owner: &str,
         now: Millis,
-    ) -> Result<Vec<Job>> {
+    ) -> Result<Claimed> {
         self.light(|store| store.claim_tx(scope, how, owner, now))
     }
 
@@ -88,7 +126,7 @@ impl SqliteStore {
         how: Claim<'_>,
         owner: &str,
         now: Millis,
-    ) -> Result<Vec<Job>> {
+    ) -> Result<Claimed> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -134,9 +172,11 @@ impl SqliteStore {
             )?;
             rows.collect::<rusqlite::Result<_>>()?
         };
-        let jobs = load_jobs(&tx, &ids)?;
+        // A row that does not decode stays leased with the rest: it is not sent, and the next
+        // claims pass over it until its lease runs out.
+        let claimed = Claimed::from_loaded(load_jobs(&tx, &ids)?);
         tx.commit()?;
-        Ok(jobs)
+        Ok(claimed)
     }
 
     /// Writes outcomes (attempt log rows and delivery state) in one transaction and releases

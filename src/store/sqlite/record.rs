@@ -105,9 +105,11 @@ impl SqliteStore {
             ],
         )?;
         let id = tx.last_insert_rowid();
-        let mut jobs = load_jobs(&tx, &[id])?;
+        let job = load_jobs(&tx, &[id])?
+            .pop()
+            .ok_or_else(|| StoreError::not_found("delivery", id))?
+            .map_err(|u| u.error)?;
         tx.commit()?;
-        jobs.pop()
-            .ok_or_else(|| StoreError::not_found("delivery", id))
+        Ok(job)
     }
 }

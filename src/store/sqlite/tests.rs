@@ -49,7 +49,7 @@ fn due(store: &mut SqliteStore, owner: &str, now: Millis) -> Vec<i64> {
         limit: 100,
         exclude: &[],
     };
-    ids(&store.claim(Scope::All, claim, owner, now).unwrap())
+    ids(&store.claim(Scope::All, claim, owner, now).unwrap().jobs)
 }
 
 fn ids(jobs: &[Job]) -> Vec<i64> {
@@ -113,7 +113,7 @@ fn two_claimers_never_get_the_same_delivery() {
                 limit: 7,
                 exclude: &[],
             };
-            for id in ids(&store.claim(Scope::All, how, owner, 1_000).unwrap()) {
+            for id in ids(&store.claim(Scope::All, how, owner, 1_000).unwrap().jobs) {
                 assert!(seen.insert(id), "delivery {id} claimed twice");
                 claimed += 1;
             }
@@ -152,7 +152,8 @@ fn recording_outcomes_releases_the_lease_and_logs_one_attempt_each() {
             "me",
             1_000,
         )
-        .unwrap();
+        .unwrap()
+        .jobs;
     let webhook = jobs[0].target.as_ref().unwrap().id;
     let outcomes = [
         Outcome {

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use super::args::EmitArgs;
 use super::output::{self, Format};
 use super::{CliError, Context};
-use crate::delivery::service::{BusyWait, EmitReport, Input};
+use crate::delivery::service::{BusyWait, EmitReport, Held, Input};
 use crate::delivery::Note;
 use crate::domain::payload::Event;
 use crate::domain::text::escape_controls;
@@ -131,7 +131,7 @@ impl EmitReport for Printer {
         eprintln!("warning: {}", not_signed_line(note));
     }
 
-    fn busy(&mut self, waiting: &BusyWait) {
+    fn busy(&mut self, waiting: &BusyWait, held: Held) {
         let what = match *waiting {
             BusyWait::Recording { first, last } if first == last => {
                 format!("line {first} is not recorded yet: trying again")
@@ -146,7 +146,11 @@ impl EmitReport for Printer {
                 format!("{deliveries} recorded delivery(ies) are left for `webnet drain` to send")
             }
         };
-        eprintln!("warning: the database is busy (locked by another process); {what}");
+        let held = match held {
+            Held::Locked => "busy (locked by another process)",
+            Held::Lost => "unreachable (the connection to the server was lost)",
+        };
+        eprintln!("warning: the database is {held}; {what}");
     }
 
     fn disabled(&mut self, d: &Disabled) {

@@ -18,22 +18,51 @@ pub enum BusyWait {
     LeftForDrain { deliveries: usize },
 }
 
+/// Why the database cannot be written for now: a lock another process holds (SQLite, or a
+/// PostgreSQL lock timeout), or a lost connection to the server (a restart, a failover).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    Locked,
+    Lost,
+}
+
+impl Held {
+    /// Why `e` (a busy error, [`StoreError::is_busy`]) says the database cannot be written.
+    pub fn of(e: &StoreError) -> Held {
+        match e {
+            StoreError::Unavailable { .. } => Held::Lost,
+            _ => Held::Locked,
+        }
+    }
+}
+
+impl std::fmt::Display for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Held::Locked => "locked by another process",
+            Held::Lost => "unreachable (the connection to the server was lost)",
+        })
+    }
+}
+
 /// How `emit` fails beyond a store error.
 #[derive(Debug, thiserror::Error)]
 pub enum EmitError {
     /// The database stayed busy for the whole patience: these lines are not in it.
-    #[error("the database stayed locked by another process for {}: {} not recorded, nor anything after {}: send {} again", humantime::format_duration(*waited), lines(*first, *last), if first == last { "it" } else { "them" }, if first == last { "it" } else { "them" })]
+    #[error("the database stayed {held} for {}: {} not recorded, nor anything after {}: send {} again", humantime::format_duration(*waited), lines(*first, *last), if first == last { "it" } else { "them" }, if first == last { "it" } else { "them" })]
     NotRecorded {
         first: usize,
         last: usize,
         waited: std::time::Duration,
+        held: Held,
     },
     /// The database stayed busy: the results of attempts made are not recorded (every event
     /// is); those deliveries are sent again by `drain` once their leases run out.
-    #[error("the database stayed locked by another process for {}: every event was recorded, but the results of {count} attempt(s) were not: `webnet drain` sends those deliveries again once their leases run out", humantime::format_duration(*waited))]
+    #[error("the database stayed {held} for {}: every event was recorded, but the results of {count} attempt(s) were not: `webnet drain` sends those deliveries again once their leases run out", humantime::format_duration(*waited))]
     ResultsNotRecorded {
         count: usize,
         waited: std::time::Duration,
+        held: Held,
     },
     /// Recording failed for another reason (not a busy database): `first` and every line
     /// after it are not in the database; lines before it are.
@@ -103,6 +132,7 @@ mod tests {
             first: 12,
             last: 40,
             waited: Duration::from_secs(300),
+            held: Held::Locked,
         };
         assert_eq!(
             e.to_string(),
@@ -112,11 +142,11 @@ mod tests {
             first: 7,
             last: 7,
             waited: Duration::from_secs(300),
+            held: Held::Lost,
         };
-        assert!(
-            one.to_string()
-                .ends_with(": line 7 was not recorded, nor anything after it: send it again"),
-            "{one}"
+        assert_eq!(
+            one.to_string(),
+            "the database stayed unreachable (the connection to the server was lost) for 5m: line 7 was not recorded, nor anything after it: send it again"
         );
     }
 }

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use serde_json::Value;
 
 use super::busy::Waiting;
-pub use super::busy::{BusyWait, EmitError};
+pub use super::busy::{BusyWait, EmitError, Held};
 use super::engine::Engine;
 use super::summary::{Note, Summary};
 use crate::domain::payload::Event;
@@ -45,8 +45,9 @@ pub trait EmitReport {
     /// Recorded deliveries whose rows could not be read back to send them: they stay queued
     /// (`drain` reports them too).
     fn unreadable(&mut self, deliveries: &[Unreadable]);
-    /// The database is busy (locked by another process past the busy timeout): what waits.
-    fn busy(&mut self, waiting: &BusyWait);
+    /// The database is busy (locked by another process past the busy timeout, or its server
+    /// unreachable): what waits, and why.
+    fn busy(&mut self, waiting: &BusyWait, held: Held);
 }
 
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
@@ -123,7 +124,7 @@ fn settle(
         let started = engine.now();
         match engine.settle() {
             Ok(()) => return Ok(()),
-            Err(e) if e.is_busy() => results_busy(engine, waiting, started, report)?,
+            Err(e) if e.is_busy() => results_busy(engine, waiting, started, Held::of(&e), report)?,
             Err(e) => return Err(e.into()),
         }
     }
@@ -134,13 +135,18 @@ fn results_busy(
     engine: &mut Engine<'_>,
     waiting: &mut Waiting,
     started: i64,
+    held: Held,
     report: &mut dyn EmitReport,
 ) -> Result<(), EmitError> {
     let count = engine.unrecorded();
     waiting
         .busy(engine.busy_timeout(), engine.now(), started)
-        .map_err(|waited| EmitError::ResultsNotRecorded { count, waited })?;
-    report.busy(&BusyWait::Results { count });
+        .map_err(|waited| EmitError::ResultsNotRecorded {
+            count,
+            waited,
+            held,
+        })?;
+    report.busy(&BusyWait::Results { count }, held);
     Ok(())
 }
 
@@ -187,7 +193,7 @@ fn emit_loop(
                     // would hold up recording the input too.
                     let deliveries = ids.len() + st.pending.len();
                     st.pending.clear();
-                    report.busy(&BusyWait::LeftForDrain { deliveries });
+                    report.busy(&BusyWait::LeftForDrain { deliveries }, Held::of(&e));
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -255,7 +261,9 @@ fn emit_loop(
         let started = engine.now();
         match engine.write_ready() {
             Ok(()) => st.waiting = Waiting::default(),
-            Err(e) if e.is_busy() => results_busy(engine, &mut st.waiting, started, report)?,
+            Err(e) if e.is_busy() => {
+                results_busy(engine, &mut st.waiting, started, Held::of(&e), report)?
+            }
             Err(e) => return Err(e.into()),
         }
         tell(engine, report);

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use super::emit::{emit, validate_event, BusyWait, EmitError, EmitReport, EmitSummary, Input};
+pub use super::emit::{
+    emit, validate_event, BusyWait, EmitError, EmitReport, EmitSummary, Held, Input,
+};
 use super::engine::Engine;
 pub use super::retry::{plan_retry_failed, retry_failed, retry_one, test_webhook};
 pub use super::retry::{RetryError, RetryPlan};

@@ -229,6 +229,52 @@ fn a_watching_drain_survives_a_server_restart() {
 }
 
 #[test]
+fn a_streaming_emit_waits_out_a_stopped_server_and_says_why() {
+    let Some(cluster) = Cluster::start("a_streaming_emit_waits_out_a_stopped_server_and_says_why")
+    else {
+        return;
+    };
+    let env = Env::on_postgres(&cluster.url);
+    let rx = Receiver::ok();
+    let c = env.customer("acme");
+    env.local_webhook(c, "hook", &rx.url("/"), &[]);
+    // Patience: ten busy timeouts (10 s here).
+    let mut child = env
+        .cmd()
+        .env("WEBNET_BUSY_TIMEOUT_MS", "1000")
+        .arg("emit")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(events(c, 0, 2).as_bytes()).unwrap();
+    assert_eq!(rx.wait_for(2, Duration::from_secs(15)).len(), 2);
+    wait_delivered(&env, 2, Duration::from_secs(15));
+    cluster.ctl("stop");
+    // Lines 3 and 4 arrive while the server is down.
+    stdin.write_all(events(c, 2, 2).as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    cluster.ctl("start");
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: the database is unreachable (the connection to the server was lost); lines 3 to 4 are not recorded yet: trying again"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("locked"), "not a lock: {stderr}");
+    let sent = rx.wait_for(4, Duration::from_secs(15));
+    let ids: std::collections::HashSet<i64> = sent.iter().map(|r| r.delivery()).collect();
+    assert_eq!((sent.len(), ids.len()), (4, 4), "{stderr}");
+    assert_eq!(env.count("SELECT count(*) FROM events", &[]), 4);
+}
+
+#[test]
 fn connection_errors_name_host_port_and_database_but_never_the_password() {
     let Some(env) = pg_env("connection_errors_name_host_port_and_database…") else {
         return;

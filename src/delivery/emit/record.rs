@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{BusyWait, EmitError, EmitReport, EmitState, EmitSummary};
-use crate::delivery::busy::Waiting;
+use crate::delivery::busy::{Held, Waiting};
 use crate::delivery::engine::Engine;
 use crate::domain::payload::{from_document, Event};
 use crate::domain::stream::Piece;
@@ -73,7 +73,7 @@ pub(super) fn record(
                 st.waiting = Waiting::default();
                 break recorded;
             }
-            Err(e) if e.is_busy() => still_busy(engine, st, first, started, report)?,
+            Err(e) if e.is_busy() => still_busy(engine, st, first, started, Held::of(&e), report)?,
             Err(source) => return Err(EmitError::Failed { first, source }),
         }
     };
@@ -94,6 +94,7 @@ fn still_busy(
     st: &mut EmitState,
     first: usize,
     started: i64,
+    held: Held,
     report: &mut dyn EmitReport,
 ) -> Result<(), EmitError> {
     let last = st.last_line.max(first);
@@ -103,8 +104,9 @@ fn still_busy(
             first,
             last,
             waited,
+            held,
         })?;
-    report.busy(&BusyWait::Recording { first, last });
+    report.busy(&BusyWait::Recording { first, last }, held);
     Ok(())
 }
 
@@ -129,7 +131,7 @@ fn customer_exists(
                 return Ok(true);
             }
             Err(StoreError::NotFound { .. }) => return Ok(false),
-            Err(e) if e.is_busy() => still_busy(engine, st, first, started, report)?,
+            Err(e) if e.is_busy() => still_busy(engine, st, first, started, Held::of(&e), report)?,
             Err(source) => return Err(EmitError::Failed { first, source }),
         }
     }

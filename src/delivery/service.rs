@@ -194,10 +194,8 @@ impl Run {
                     limit: n,
                     exclude: &exclude,
                 };
-                let jobs = engine.claim(how)?;
-                claimed = jobs.len();
+                claimed = claim(engine, how)?;
                 self.claimed_total += claimed as u64;
-                engine.dispatch(jobs);
             }
         }
         // Receivers that hung or refused connections get one delivery at a time, in the slow
@@ -208,10 +206,9 @@ impl Run {
                     break;
                 }
                 let how = Claim::DueFor { webhook };
-                let jobs = engine.claim(how)?;
-                claimed += jobs.len();
-                self.claimed_total += jobs.len() as u64;
-                engine.dispatch(jobs);
+                let n = claim(engine, how)?;
+                claimed += n;
+                self.claimed_total += n as u64;
             }
         }
         let working = engine.inflight() > 0 || claimed > 0 || engine.unrecorded() > 0;
@@ -303,7 +300,19 @@ fn wait_for_work(engine: &Engine<'_>, d: Duration, opts: &DrainOptions) -> Resul
     Ok(())
 }
 
-/// Passes on the outcomes recorded since the last call, then the webhooks they disabled.
+/// Claims (`how`) and hands the jobs out; how many deliveries were claimed, counting those
+/// that could not be read (not sent, but claimed: a batch of nothing else does not end the
+/// run while more may be due behind it, and they count towards `--limit`).
+fn claim(engine: &mut Engine<'_>, how: Claim<'_>) -> Result<usize, StoreError> {
+    let unreadable = engine.summary().unreadable;
+    let jobs = engine.claim(how)?;
+    let n = jobs.len() + (engine.summary().unreadable - unreadable) as usize;
+    engine.dispatch(jobs);
+    Ok(n)
+}
+
+/// Passes on the outcomes recorded since the last call, then the webhooks they disabled, then
+/// the deliveries that could not be read.
 fn tell(engine: &mut Engine<'_>, report: &mut dyn DrainReport) {
     for note in engine.take_notes() {
         report.recorded(&note);

@@ -14,10 +14,18 @@ use crate::store::{
 impl Engine<'_> {
     /// Leases deliveries (`how`) to this run, in its scope, now. Those whose rows could not be
     /// read are not returned: they are counted in the summary and kept for
-    /// [`Engine::take_unreadable`] (they stay leased, so the next claims pass over them).
+    /// [`Engine::take_unreadable`]. They stay leased, so the next claims pass over them (a
+    /// drain would otherwise take them up again at once), except those of a manual retry.
     pub(in crate::delivery) fn claim(&mut self, how: Claim<'_>) -> Result<Vec<Job>, StoreError> {
         let now = self.clock.now();
+        let retry = matches!(how, Claim::RetryIds(_));
         let claimed = self.store.claim(self.scope, how, &self.owner, now)?;
+        if retry {
+            // A manual retry holds what it claims (on PostgreSQL a failed delivery gets a queue
+            // row for it): given back, the delivery stays as it was.
+            self.released
+                .extend(claimed.unreadable.iter().map(|u| u.delivery_id));
+        }
         self.summary.unreadable += claimed.unreadable.len() as u64;
         self.unreadable.extend(claimed.unreadable);
         Ok(claimed.jobs)

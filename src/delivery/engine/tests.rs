@@ -323,3 +323,43 @@ fn a_request_that_finished_while_the_coordinator_was_busy_is_not_taken_for_hangi
     engine.settle().unwrap();
     assert_eq!(engine.summary().succeeded, 4);
 }
+
+#[test]
+fn a_manual_retry_gives_back_what_it_could_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = Receiver::answering(500);
+    let mut store = database(&dir, &rx, 2);
+    let clock = Clock::manual(START);
+    let mut engine = engine(&mut store, &clock);
+    let jobs = engine.claim(due(10)).unwrap();
+    engine.send_claimed(jobs).unwrap();
+    assert_eq!(engine.summary().retrying, 2);
+    // Delivery 1 damaged by hand.
+    let file = rusqlite::Connection::open(dir.path().join("w.db")).unwrap();
+    file.execute(
+        "UPDATE deliveries SET event_type = 'job.exploded' WHERE id = 1",
+        [],
+    )
+    .unwrap();
+    let jobs = engine.claim(Claim::RetryIds(&[1, 2])).unwrap();
+    assert_eq!(jobs.iter().map(|j| j.delivery_id).collect::<Vec<_>>(), [2]);
+    let unreadable = engine.take_unreadable();
+    assert_eq!(unreadable.len(), 1);
+    assert_eq!(unreadable[0].delivery_id, 1);
+    assert_eq!(
+        unreadable[0].error.to_string(),
+        r#"deliveries row 1: event_type "job.exploded" is not an event type"#
+    );
+    engine.send_claimed(jobs).unwrap();
+    assert_eq!(rx.requests(), 3, "only delivery 2 was sent again");
+    assert_eq!(engine.summary().unreadable, 1);
+    // Given back, not held: it stays as it was, due on its schedule.
+    let lease: (Option<i64>, Option<String>, String) = file
+        .query_row(
+            "SELECT lease_until, lease_owner, status FROM deliveries WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(lease, (None, None, "retrying".to_string()));
+}

@@ -134,7 +134,10 @@ fn retry_failed(
         return Ok(());
     }
     let sending = ctx.sending(concurrency)?;
-    let summary = ops::delivery::retry_failed(&mut store, &sending, &plan)?;
+    let (summary, unreadable) = ops::delivery::retry_failed(&mut store, &sending, &plan)?;
+    for line in super::emit::unreadable_lines(&unreadable, "left unchanged") {
+        eprintln!("warning: {line}");
+    }
     match ctx.format {
         Format::Json => {
             let mut value = serde_json::to_value(summary).unwrap_or_default();
@@ -144,9 +147,21 @@ fn retry_failed(
             output::print_json(&value)
         }
         Format::Table => output::print_line(&format!(
-            "{} retried: {} succeeded, {} still failing{skipped_line}",
-            summary.attempted, summary.succeeded, summary.failed
+            "{} retried: {} succeeded, {} still failing{skipped_line}{}",
+            summary.attempted,
+            summary.succeeded,
+            summary.failed,
+            match summary.unreadable {
+                0 => String::new(),
+                n => format!("; {n} unreadable, not sent"),
+            }
         )),
+    }
+    if summary.unreadable > 0 {
+        return Err(CliError::failure(format!(
+            "{} delivery(ies) not retried: their stored rows cannot be read (see above)",
+            summary.unreadable
+        )));
     }
     Ok(())
 }

@@ -129,8 +129,9 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
     if let Some(Err(e)) = pruned {
         return Err(e.into());
     }
-    // Rows that could not be read did not stop the rest, but the run did not do its job.
-    if summary.unreadable > 0 {
+    // Rows that could not be read did not stop the rest, but the run did not do its job. (A
+    // service stopped by a signal exits 0 however it went: it has logged them.)
+    if summary.unreadable > 0 && !args.watch {
         return Err(CliError::failure(format!(
             "{} delivery(ies) not sent: their stored rows cannot be read (see above); they stay queued",
             summary.unreadable
@@ -225,7 +226,7 @@ impl DrainReport for Log {
     }
 
     fn unreadable(&mut self, deliveries: &[Unreadable]) {
-        for line in super::emit::unreadable_lines(deliveries) {
+        for line in super::emit::unreadable_lines(deliveries, &super::emit::unreadable_held()) {
             self.line(&format!("drain: {line}"));
         }
     }

@@ -158,7 +158,7 @@ impl EmitReport for Printer {
     }
 
     fn unreadable(&mut self, deliveries: &[Unreadable]) {
-        for line in unreadable_lines(deliveries) {
+        for line in unreadable_lines(deliveries, &unreadable_held()) {
             eprintln!("warning: {line}");
         }
     }
@@ -173,9 +173,10 @@ impl EmitReport for Printer {
 }
 
 /// `delivery 38 to webhook 3 "ops" could not be signed: <why>; it will be retried at …`
-/// Claimed deliveries whose stored rows could not be read, as log lines: one per reason (a
-/// webhook's row that does not decode holds up all of its deliveries), in the order met.
-pub(super) fn unreadable_lines(deliveries: &[Unreadable]) -> Vec<String> {
+/// Claimed deliveries whose stored rows could not be read, as log lines ending with `then`
+/// (what becomes of them): one per reason (a webhook's row that does not decode holds up all
+/// of its deliveries), in the order met.
+pub(super) fn unreadable_lines(deliveries: &[Unreadable], then: &str) -> Vec<String> {
     let mut groups: Vec<(String, Vec<i64>)> = Vec::new();
     for u in deliveries {
         let why = crate::domain::text::error_line(&u.error.to_string());
@@ -187,9 +188,9 @@ pub(super) fn unreadable_lines(deliveries: &[Unreadable]) -> Vec<String> {
     groups
         .into_iter()
         .map(|(why, ids)| match ids.as_slice() {
-            [id] => format!(
-                "delivery {id} not sent: its stored row cannot be read ({why}); it stays queued and is reported again when its lease runs out"
-            ),
+            [id] => {
+                format!("delivery {id} not sent: its stored row cannot be read ({why}); {then}")
+            }
             _ => {
                 const SHOWN: usize = 10;
                 let mut list: Vec<String> = ids.iter().take(SHOWN).map(i64::to_string).collect();
@@ -197,13 +198,21 @@ pub(super) fn unreadable_lines(deliveries: &[Unreadable]) -> Vec<String> {
                     list.push("…".into());
                 }
                 format!(
-                    "{} deliveries not sent ({}): their stored rows cannot be read ({why}); they stay queued and are reported again when their leases run out",
+                    "{} deliveries not sent ({}): their stored rows cannot be read ({why}); {then}",
                     ids.len(),
                     list.join(", ")
                 )
             }
         })
         .collect()
+}
+
+/// What becomes of a delivery `drain` or `emit` claimed and could not read.
+pub(super) fn unreadable_held() -> String {
+    format!(
+        "held for {}, then tried again",
+        humantime::format_duration(crate::store::UNREADABLE_HOLD)
+    )
 }
 
 fn not_signed_line(n: &Note) -> String {
@@ -256,17 +265,17 @@ mod tests {
     fn unreadable_deliveries_are_told_once_per_reason() {
         let mut met = vec![bad(7, "deliveries", 7)];
         met.extend((1..=12).map(|d| bad(d * 100, "webhooks", 3)));
-        let lines = unreadable_lines(&met);
+        let lines = unreadable_lines(&met, "held");
         assert_eq!(lines.len(), 2, "{lines:?}");
         assert!(
-            lines[0].starts_with("delivery 7 not sent: its stored row cannot be read (deliveries row 7: headers is not a JSON object); it stays queued"),
+            lines[0] == "delivery 7 not sent: its stored row cannot be read (deliveries row 7: headers is not a JSON object); held",
             "{}",
             lines[0]
         );
         // A webhook's row that does not decode holds up all its deliveries: one line, the
         // first ten named.
         assert!(
-            lines[1].starts_with("12 deliveries not sent (100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, …): their stored rows cannot be read (webhooks row 3: headers"),
+            lines[1] == "12 deliveries not sent (100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, …): their stored rows cannot be read (webhooks row 3: headers is not a JSON object); held",
             "{}",
             lines[1]
         );

@@ -70,6 +70,9 @@ pub struct Engine<'s> {
     /// Claimed deliveries whose rows could not be read (not sent, left leased), until
     /// [`Engine::take_unreadable`].
     unreadable: Vec<Unreadable>,
+    /// Every delivery this run found unreadable, and how many times one was claimed so.
+    unreadable_seen: HashSet<i64>,
+    unreadable_claimed: u64,
     /// Webhooks this run disabled, until a delivery of theirs is claimed enabled again: the
     /// notes of attempts still finishing say no further attempt follows.
     disabled_ids: HashSet<i64>,
@@ -122,6 +125,8 @@ impl<'s> Engine<'s> {
             follow_list,
             disabled: Vec::new(),
             unreadable: Vec::new(),
+            unreadable_seen: HashSet::new(),
+            unreadable_claimed: 0,
             disabled_ids: HashSet::new(),
         }
     }

@@ -7,7 +7,8 @@ use super::engine::Engine;
 use super::summary::Summary;
 use crate::domain::Scope;
 use crate::store::{
-    Claim, Delivery, DeliveryFilter, DeliveryStatus, Outcome, Store, StoreError, Webhook,
+    Claim, Delivery, DeliveryFilter, DeliveryStatus, Outcome, Store, StoreError, Unreadable,
+    Webhook,
 };
 
 /// Why a manual retry was refused.
@@ -61,6 +62,11 @@ pub fn retry_one(engine: &mut Engine<'_>, id: i64) -> Result<Outcome, RetryError
         return Err(refused);
     }
     let jobs = engine.claim(Claim::RetryIds(&[id]))?;
+    if let Some(u) = engine.take_unreadable().pop() {
+        // Given back (its lease released), it stays as it was.
+        engine.settle()?;
+        return Err(u.error.into());
+    }
     if jobs.is_empty() {
         // Leased by another process, or its webhook went away in between.
         if let Some(refused) = unsendable(|w| engine.webhook(w), &d)? {
@@ -126,13 +132,19 @@ pub fn plan_retry_failed(
     Ok(plan)
 }
 
-/// `deliveries retry --failed`: one attempt now for every delivery of `plan`.
-pub fn retry_failed(engine: &mut Engine<'_>, plan: &RetryPlan) -> Result<Summary, StoreError> {
+/// `deliveries retry --failed`: one attempt now for every delivery of `plan`; and those whose
+/// rows could not be read (not sent, given back as they were).
+pub fn retry_failed(
+    engine: &mut Engine<'_>,
+    plan: &RetryPlan,
+) -> Result<(Summary, Vec<Unreadable>), StoreError> {
+    let mut unreadable = Vec::new();
     for chunk in plan.ids.chunks(256) {
         let jobs = engine.claim(Claim::RetryIds(chunk))?;
+        unreadable.extend(engine.take_unreadable());
         engine.send_claimed(jobs)?;
     }
-    Ok(engine.summary())
+    Ok((engine.summary(), unreadable))
 }
 
 /// `webhooks test ID`: a signed `webhook.test`, recorded and sent now.

@@ -304,9 +304,9 @@ fn wait_for_work(engine: &Engine<'_>, d: Duration, opts: &DrainOptions) -> Resul
 /// that could not be read (not sent, but claimed: a batch of nothing else does not end the
 /// run while more may be due behind it, and they count towards `--limit`).
 fn claim(engine: &mut Engine<'_>, how: Claim<'_>) -> Result<usize, StoreError> {
-    let unreadable = engine.summary().unreadable;
+    let unreadable = engine.unreadable_claimed();
     let jobs = engine.claim(how)?;
-    let n = jobs.len() + (engine.summary().unreadable - unreadable) as usize;
+    let n = jobs.len() + (engine.unreadable_claimed() - unreadable) as usize;
     engine.dispatch(jobs);
     Ok(n)
 }

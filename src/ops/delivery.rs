@@ -12,7 +12,7 @@ use crate::delivery::{Clock, Engine, Summary};
 use crate::domain::proxy::Proxies;
 use crate::domain::Scope;
 use crate::store::StoreError;
-use crate::store::{AttemptLog, Delivery, DeliveryFilter, Outcome, Store};
+use crate::store::{AttemptLog, Delivery, DeliveryFilter, Outcome, Store, Unreadable};
 
 /// How an action sends: whose deliveries, through which proxies, how many at once, and
 /// whether every destination is allowed (`--allow-private-targets`).
@@ -113,8 +113,13 @@ pub fn plan_retry_failed(
     })
 }
 
-/// `deliveries retry --failed`: one attempt now for every delivery of `plan`.
-pub fn retry_failed(store: &mut Store, sending: &Sending, plan: &RetryPlan) -> Result<Summary> {
+/// `deliveries retry --failed`: one attempt now for every delivery of `plan`; and those whose
+/// rows could not be read (not sent).
+pub fn retry_failed(
+    store: &mut Store,
+    sending: &Sending,
+    plan: &RetryPlan,
+) -> Result<(Summary, Vec<Unreadable>)> {
     during(Action::RetryFailed, || {
         let mut engine = engine(store, sending)?;
         Ok(service::retry_failed(&mut engine, plan)?)

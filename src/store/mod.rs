@@ -25,6 +25,7 @@ pub use types::{
     AllowedTargetRow, ApiToken, AttemptLog, AttemptStat, Backlog, Claim, Claimed, Customer, DbInfo,
     Delivery, DeliveryCounts, DeliveryFilter, NewEvent, NewKey, NewToken, Recorded, Reset, Rotated,
     Sealed, SecretChange, Unreadable, Webhook, WebhookFilter, TOKEN_USE_RECORDED_EVERY,
+    UNREADABLE_HOLD,
 };
 pub use types::{
     DurationHistogram, MetricsAttempts, MetricsDeliveries, MetricsFailing, MetricsSnapshot,

@@ -51,13 +51,18 @@ pub enum Claim<'a> {
 
 /// What a claim leased: the jobs ready to send, and the deliveries whose stored rows could not
 /// be read (edited by hand, damaged, or written by a newer webnet). Those are never sent on a
-/// guess: they stay leased, so the rest of the queue goes on without them, and are claimed
-/// (and reported) again when their lease runs out.
+/// guess: they stay leased for [`UNREADABLE_HOLD`], so the rest of the queue goes on without
+/// them, and are claimed (and reported) again when that runs out.
 #[derive(Debug, Default)]
 pub struct Claimed {
     pub jobs: Vec<Job>,
     pub unreadable: Vec<Unreadable>,
 }
+
+/// How long a claimed delivery whose row could not be read is held (its lease, whatever its
+/// webhook's timeout): the drains pass over it meanwhile, and say so again only when it runs
+/// out. Repaired sooner, it waits for this.
+pub const UNREADABLE_HOLD: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl Claimed {
     /// Loaded jobs split into those to send and those that could not be read.

@@ -13,7 +13,7 @@ use crate::store::{
 
 impl Engine<'_> {
     /// Leases deliveries (`how`) to this run, in its scope, now. Those whose rows could not be
-    /// read are not returned: they are counted in the summary and kept for
+    /// read are not returned: they are counted in the summary (once each) and kept for
     /// [`Engine::take_unreadable`]. They stay leased, so the next claims pass over them (a
     /// drain would otherwise take them up again at once), except those of a manual retry.
     pub(in crate::delivery) fn claim(&mut self, how: Claim<'_>) -> Result<Vec<Job>, StoreError> {
@@ -26,9 +26,21 @@ impl Engine<'_> {
             self.released
                 .extend(claimed.unreadable.iter().map(|u| u.delivery_id));
         }
-        self.summary.unreadable += claimed.unreadable.len() as u64;
+        // Counted once each, however often a long run meets them again.
+        self.unreadable_claimed += claimed.unreadable.len() as u64;
+        for u in &claimed.unreadable {
+            if self.unreadable_seen.insert(u.delivery_id) {
+                self.summary.unreadable += 1;
+            }
+        }
         self.unreadable.extend(claimed.unreadable);
         Ok(claimed.jobs)
+    }
+
+    /// How many claimed deliveries could not be read, over all claims (a delivery met again
+    /// counted again; the summary counts each once).
+    pub(in crate::delivery) fn unreadable_claimed(&self) -> u64 {
+        self.unreadable_claimed
     }
 
     /// The claimed deliveries that could not be read since the last call.

@@ -23,15 +23,18 @@ use crate::domain::time::{rfc3339, Millis};
 use crate::domain::Scope;
 use crate::store::{
     Claim, Claimed, Disabled, Health, Job, Outcome, Result, Sealed, StoreError, Target, Unreadable,
+    UNREADABLE_HOLD,
 };
 
 /// How long a claim holds a delivery to the webhook `webhook` (an SQL expression): twice its
 /// timeout (one send, plus waiting for a free worker) and a margin. A sender killed mid-send
-/// frees it when this runs out.
+/// frees it when this runs out. A timeout edited out of range by hand is taken within 1 s to a
+/// day: never a lease that has run out already (nor an overflow); such a row does not decode,
+/// and is held for [`crate::store::UNREADABLE_HOLD`].
 pub(super) fn lease_sql(webhook: &str) -> String {
     format!(
-        "COALESCE((SELECT w.timeout_seconds FROM webhooks w WHERE w.id = {webhook}), 10) \
-         * 2000 + 5000"
+        "LEAST(GREATEST(COALESCE((SELECT w.timeout_seconds FROM webhooks w \
+         WHERE w.id = {webhook}), 10), 1), 86400) * 2000 + 5000"
     )
 }
 
@@ -248,10 +251,21 @@ impl PgStore {
             .iter()
             .map(|r| r.try_get(0))
             .collect::<std::result::Result<_, _>>()?;
-        // A row that does not decode stays leased: it is not sent, and claims pass over it
-        // until its lease runs out.
-        let jobs = load_jobs(self, &mut *client, &ids)?;
-        Ok(Claimed::from_loaded(jobs))
+        // A row that does not decode stays leased, for a hold of its own: it is not sent, and
+        // claims pass over it until that runs out.
+        let claimed = Claimed::from_loaded(load_jobs(self, &mut *client, &ids)?);
+        if !claimed.unreadable.is_empty() {
+            let held: Vec<i64> = claimed.unreadable.iter().map(|u| u.delivery_id).collect();
+            let hold = UNREADABLE_HOLD.as_millis() as i64;
+            client.execute(
+                &format!(
+                    "UPDATE queue SET lease_until = {SERVER_NOW} + $3
+                     WHERE delivery_id = ANY($1) AND lease_owner = $2"
+                ),
+                &[&held, &owner, &hold],
+            )?;
+        }
+        Ok(claimed)
     }
 
     /// Writes outcomes (attempt log rows and delivery state) in one transaction and releases

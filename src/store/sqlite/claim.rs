@@ -14,13 +14,18 @@ use crate::domain::time::Millis;
 use crate::domain::Scope;
 use crate::store::{
     Claim, Claimed, Disabled, Health, Job, Outcome, Sealed, StoreError, Target, Unreadable,
+    UNREADABLE_HOLD,
 };
 
 /// How long a claim holds a delivery to the webhook `webhook` (an SQL expression): twice its
 /// timeout (one send, plus waiting for a free worker) and a margin. A sender killed mid-send
-/// frees it when this runs out.
+/// frees it when this runs out. A timeout edited out of range by hand is taken within 1 s to a
+/// day: never a lease that has run out already (nor an overflow); such a row does not decode,
+/// and is held for [`crate::store::UNREADABLE_HOLD`].
 pub(super) fn lease_sql(webhook: &str) -> String {
-    format!("COALESCE((SELECT w.timeout_seconds FROM webhooks w WHERE w.id = {webhook}), 10) * 2000 + 5000")
+    format!(
+        "min(max(COALESCE((SELECT w.timeout_seconds FROM webhooks w WHERE w.id = {webhook}), 10), 1), 86400) * 2000 + 5000"
+    )
 }
 
 /// Loads claimed deliveries with what sending them needs, in one query: one result per row,
@@ -55,31 +60,47 @@ pub(super) fn load_jobs(
             Ok(job) => Ok(job),
             Err(e) => Err(Unreadable {
                 delivery_id: id,
-                error: row_error(e, id)?,
+                error: row_error(e, r, id)?,
             }),
         });
     }
     Ok(jobs)
 }
 
-/// Whether `e`, met decoding delivery `id`'s row, is about that row's stored values (edited by
-/// hand, damaged, or written by a newer webnet): `Ok` with the error to report for that row,
-/// worded as [`StoreError::Corrupt`]; anything else (the database failing) is `Err`.
-fn row_error(e: StoreError, id: i64) -> Result<StoreError> {
+/// Whether `e`, met decoding the claimed row `r` (delivery `id`), is about that row's stored
+/// values (edited by hand, damaged, or written by a newer webnet): `Ok` with the error to
+/// report for it, a [`StoreError::Corrupt`] naming the table, row and column (the webhook's,
+/// when the value is one of its columns); anything else (the database failing) is `Err`.
+fn row_error(e: StoreError, r: &rusqlite::Row<'_>, id: i64) -> Result<StoreError> {
     use rusqlite::Error as E;
-    match e {
-        StoreError::Corrupt { .. } => Ok(e),
-        StoreError::Database { message, source } => match source.downcast_ref::<E>() {
-            // A value of the wrong type (SQLite lets any column hold any type).
-            Some(
-                E::InvalidColumnType(..)
-                | E::FromSqlConversionFailure(..)
-                | E::IntegralValueOutOfRange(..),
-            ) => Ok(StoreError::corrupt("deliveries", id, message)),
-            _ => Err(StoreError::Database { message, source }),
-        },
-        e => Err(e),
+    let StoreError::Database { message, source } = e else {
+        return match e {
+            StoreError::Corrupt { .. } => Ok(e),
+            e => Err(e),
+        };
+    };
+    // A value of the wrong type (SQLite lets any column hold any type).
+    let (at, what) = match source.downcast_ref::<E>() {
+        Some(E::InvalidColumnType(at, _, ty)) => (*at, format!("is stored as {ty}")),
+        Some(E::IntegralValueOutOfRange(at, v)) => (*at, format!("{v} is out of range")),
+        Some(E::FromSqlConversionFailure(at, _, why)) => (*at, why.to_string()),
+        _ => return Err(StoreError::Database { message, source }),
+    };
+    let column = r.as_ref().column_name(at).unwrap_or("?");
+    let column = column.rsplit('.').next().unwrap_or(column);
+    if at < decode::DELIVERY_COLUMNS {
+        return Ok(StoreError::corrupt(
+            "deliveries",
+            id,
+            format!("{column} {what}"),
+        ));
     }
+    let webhook: i64 = r.get(decode::DELIVERY_COLUMNS)?;
+    Ok(StoreError::corrupt(
+        "webhooks",
+        webhook,
+        format!("{column} {what}"),
+    ))
 }
 
 /// A claimed delivery: the deliveries row, its webhook (if not deleted) and the webhook's
@@ -172,9 +193,21 @@ impl SqliteStore {
             )?;
             rows.collect::<rusqlite::Result<_>>()?
         };
-        // A row that does not decode stays leased with the rest: it is not sent, and the next
-        // claims pass over it until its lease runs out.
+        // A row that does not decode stays leased, for a hold of its own: it is not sent, and
+        // the next claims pass over it until that runs out.
         let claimed = Claimed::from_loaded(load_jobs(&tx, &ids)?);
+        if !claimed.unreadable.is_empty() {
+            let held: Vec<i64> = claimed.unreadable.iter().map(|u| u.delivery_id).collect();
+            tx.execute(
+                "UPDATE deliveries SET lease_until = ?1
+                 WHERE id IN (SELECT value FROM json_each(?2)) AND lease_owner = ?3",
+                params![
+                    now + UNREADABLE_HOLD.as_millis() as i64,
+                    serde_json::to_string(&held).unwrap_or_default(),
+                    owner
+                ],
+            )?;
+        }
         tx.commit()?;
         Ok(claimed)
     }

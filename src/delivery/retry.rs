@@ -63,8 +63,9 @@ pub fn retry_one(engine: &mut Engine<'_>, id: i64) -> Result<Outcome, RetryError
     }
     let jobs = engine.claim(Claim::RetryIds(&[id]))?;
     if let Some(u) = engine.take_unreadable().pop() {
-        // Given back (its lease released), it stays as it was.
-        engine.settle()?;
+        // Given back (its lease released), it stays as it was. What the user needs to hear is
+        // the row's problem; a release that fails leaves the hold to run out.
+        let _ = engine.settle();
         return Err(u.error.into());
     }
     if jobs.is_empty() {

@@ -65,14 +65,29 @@ pub struct Claimed {
 pub const UNREADABLE_HOLD: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl Claimed {
-    /// Loaded jobs split into those to send and those that could not be read.
-    pub(crate) fn from_loaded(loaded: Vec<Result<Job, Unreadable>>) -> Claimed {
+    /// Loaded jobs split into those to send and those that could not be read. A delivery of
+    /// `claimed` that did not load at all (its event row deleted by hand) is one that could not
+    /// be read too.
+    pub(crate) fn from_loaded(claimed: &[i64], loaded: Vec<Result<Job, Unreadable>>) -> Claimed {
         let mut out = Claimed::default();
+        let mut seen = std::collections::HashSet::new();
         for job in loaded {
             match job {
-                Ok(job) => out.jobs.push(job),
-                Err(u) => out.unreadable.push(u),
+                Ok(job) => {
+                    seen.insert(job.delivery_id);
+                    out.jobs.push(job);
+                }
+                Err(u) => {
+                    seen.insert(u.delivery_id);
+                    out.unreadable.push(u);
+                }
             }
+        }
+        for &id in claimed.iter().filter(|id| !seen.contains(id)) {
+            out.unreadable.push(Unreadable {
+                delivery_id: id,
+                error: StoreError::corrupt("deliveries", id, "its event is missing"),
+            });
         }
         out
     }

@@ -363,3 +363,30 @@ fn a_manual_retry_gives_back_what_it_could_not_read() {
         .unwrap();
     assert_eq!(lease, (None, None, "retrying".to_string()));
 }
+
+#[test]
+fn an_unreadable_delivery_is_held_and_counted_once_however_often_it_is_met() {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = Receiver::answering(200);
+    let mut store = database(&dir, &rx, 1);
+    let file = rusqlite::Connection::open(dir.path().join("w.db")).unwrap();
+    file.execute(
+        "UPDATE deliveries SET event_type = 'job.exploded' WHERE id = 1",
+        [],
+    )
+    .unwrap();
+    let clock = Clock::manual(START);
+    let mut engine = engine(&mut store, &clock);
+    assert!(engine.claim(due(10)).unwrap().is_empty());
+    assert_eq!(engine.take_unreadable().len(), 1);
+    // Held: passed over until the hold runs out, whatever the webhook's 10 s timeout.
+    clock.advance(crate::store::UNREADABLE_HOLD.as_millis() as i64 - 1);
+    assert!(engine.claim(due(10)).unwrap().is_empty());
+    assert!(engine.take_unreadable().is_empty());
+    clock.advance(1);
+    assert!(engine.claim(due(10)).unwrap().is_empty());
+    assert_eq!(engine.take_unreadable().len(), 1, "met again");
+    assert_eq!(engine.unreadable_claimed(), 2);
+    assert_eq!(engine.summary().unreadable, 1, "one delivery");
+    assert_eq!(rx.requests(), 0);
+}

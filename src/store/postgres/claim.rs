@@ -28,13 +28,14 @@ use crate::store::{
 
 /// How long a claim holds a delivery to the webhook `webhook` (an SQL expression): twice its
 /// timeout (one send, plus waiting for a free worker) and a margin. A sender killed mid-send
-/// frees it when this runs out. A timeout edited out of range by hand is taken within 1 s to a
-/// day: never a lease that has run out already (nor an overflow); such a row does not decode,
-/// and is held for [`crate::store::UNREADABLE_HOLD`].
+/// frees it when this runs out. A timeout edited out of range by hand is taken within what a
+/// `u32` holds (as it decodes): never a lease that has run out already, nor an overflow, and
+/// always one a request of that timeout fits in; a row whose timeout does not decode is held
+/// for [`crate::store::UNREADABLE_HOLD`].
 pub(super) fn lease_sql(webhook: &str) -> String {
     format!(
         "LEAST(GREATEST(COALESCE((SELECT w.timeout_seconds FROM webhooks w \
-         WHERE w.id = {webhook}), 10), 1), 86400) * 2000 + 5000"
+         WHERE w.id = {webhook}), 10), 1), 4294967295) * 2000 + 5000"
     )
 }
 
@@ -253,17 +254,20 @@ impl PgStore {
             .collect::<std::result::Result<_, _>>()?;
         // A row that does not decode stays leased, for a hold of its own: it is not sent, and
         // claims pass over it until that runs out.
-        let claimed = Claimed::from_loaded(load_jobs(self, &mut *client, &ids)?);
+        let claimed = Claimed::from_loaded(&ids, load_jobs(self, &mut *client, &ids)?);
         if !claimed.unreadable.is_empty() {
             let held: Vec<i64> = claimed.unreadable.iter().map(|u| u.delivery_id).collect();
             let hold = UNREADABLE_HOLD.as_millis() as i64;
-            client.execute(
+            // Best effort: the claim has committed, and the jobs are to be sent whatever
+            // happens here; without the hold those rows keep their lease, and are held when
+            // claimed next.
+            let _ = client.execute(
                 &format!(
                     "UPDATE queue SET lease_until = {SERVER_NOW} + $3
                      WHERE delivery_id = ANY($1) AND lease_owner = $2"
                 ),
                 &[&held, &owner, &hold],
-            )?;
+            );
         }
         Ok(claimed)
     }

@@ -108,7 +108,8 @@ pub(super) const WEBHOOK: &str = "w.id, w.customer_id, w.name, w.url, w.event_ty
     w.secret IS NOT NULL, w.enabled, w.verify_ssl, w.timeout_seconds, w.max_retries,
     w.retry_backoff, w.headers, w.created_at, w.updated_at, w.auto_disable_after,
     w.disabled_reason, w.failing_since,
-    CASE WHEN w.previous_secret IS NOT NULL THEN w.previous_until END, w.payload_format,
+    CASE WHEN w.previous_secret IS NOT NULL THEN w.previous_until END AS previous_until,
+    w.payload_format,
     w.routing_key IS NOT NULL";
 
 /// How many columns [`WEBHOOK`] is.

@@ -19,12 +19,13 @@ use crate::store::{
 
 /// How long a claim holds a delivery to the webhook `webhook` (an SQL expression): twice its
 /// timeout (one send, plus waiting for a free worker) and a margin. A sender killed mid-send
-/// frees it when this runs out. A timeout edited out of range by hand is taken within 1 s to a
-/// day: never a lease that has run out already (nor an overflow); such a row does not decode,
-/// and is held for [`crate::store::UNREADABLE_HOLD`].
+/// frees it when this runs out. A timeout edited out of range by hand is taken within what a
+/// `u32` holds (as it decodes): never a lease that has run out already, nor an overflow, and
+/// always one a request of that timeout fits in; a row whose timeout does not decode is held
+/// for [`crate::store::UNREADABLE_HOLD`].
 pub(super) fn lease_sql(webhook: &str) -> String {
     format!(
-        "min(max(COALESCE((SELECT w.timeout_seconds FROM webhooks w WHERE w.id = {webhook}), 10), 1), 86400) * 2000 + 5000"
+        "CAST(min(max(COALESCE((SELECT w.timeout_seconds FROM webhooks w WHERE w.id = {webhook}), 10), 1), 4294967295) AS INTEGER) * 2000 + 5000"
     )
 }
 
@@ -83,11 +84,19 @@ fn row_error(e: StoreError, r: &rusqlite::Row<'_>, id: i64) -> Result<StoreError
     let (at, what) = match source.downcast_ref::<E>() {
         Some(E::InvalidColumnType(at, _, ty)) => (*at, format!("is stored as {ty}")),
         Some(E::IntegralValueOutOfRange(at, v)) => (*at, format!("{v} is out of range")),
-        Some(E::FromSqlConversionFailure(at, _, why)) => (*at, why.to_string()),
+        Some(E::FromSqlConversionFailure(at, _, why)) => (*at, format!("does not decode: {why}")),
         _ => return Err(StoreError::Database { message, source }),
     };
     let column = r.as_ref().column_name(at).unwrap_or("?");
     let column = column.rsplit('.').next().unwrap_or(column);
+    if at == decode::PAYLOAD_COLUMN {
+        // The event's, named from the delivery (the event's id is not selected).
+        return Ok(StoreError::corrupt(
+            "deliveries",
+            id,
+            format!("its event's {column} {what}"),
+        ));
+    }
     if at < decode::DELIVERY_COLUMNS {
         return Ok(StoreError::corrupt(
             "deliveries",
@@ -195,7 +204,7 @@ impl SqliteStore {
         };
         // A row that does not decode stays leased, for a hold of its own: it is not sent, and
         // the next claims pass over it until that runs out.
-        let claimed = Claimed::from_loaded(load_jobs(&tx, &ids)?);
+        let claimed = Claimed::from_loaded(&ids, load_jobs(&tx, &ids)?);
         if !claimed.unreadable.is_empty() {
             let held: Vec<i64> = claimed.unreadable.iter().map(|u| u.delivery_id).collect();
             tx.execute(

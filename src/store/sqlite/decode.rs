@@ -47,6 +47,9 @@ pub(super) const DELIVERY: &str = "d.id, d.customer_id, d.webhook_id, d.webhook_
     d.error_message, d.duration_ms, d.next_attempt_at, d.created_at, d.updated_at,
     w.id IS NULL, d.lease_until";
 
+/// Where [`DELIVERY`] has the event's payload (`e.payload`).
+pub(super) const PAYLOAD_COLUMN: usize = 6;
+
 /// How many columns [`DELIVERY`] is.
 pub(super) const DELIVERY_COLUMNS: usize = 18;
 
@@ -94,7 +97,8 @@ pub(super) const WEBHOOK: &str = "w.id, w.customer_id, w.name, w.url, w.event_ty
     w.secret IS NOT NULL, w.enabled, w.verify_ssl, w.timeout_seconds, w.max_retries,
     w.retry_backoff, w.headers, w.created_at, w.updated_at, w.auto_disable_after,
     w.disabled_reason, w.failing_since,
-    CASE WHEN w.previous_secret IS NOT NULL THEN w.previous_until END, w.payload_format,
+    CASE WHEN w.previous_secret IS NOT NULL THEN w.previous_until END AS previous_until,
+    w.payload_format,
     w.routing_key IS NOT NULL";
 
 /// How many columns [`WEBHOOK`] is.

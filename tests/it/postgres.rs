@@ -339,6 +339,59 @@ fn connection_errors_name_host_port_and_database_but_never_the_password() {
     assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
 }
 
+/// A server (or a proxy in front of it) that takes connections and never answers: the connect
+/// timeout bounds the whole connection, not only the socket's, so commands (and cron drains)
+/// do not hang. Needs no PostgreSQL server: a listener of the test's own that says nothing.
+#[test]
+fn a_server_that_never_answers_fails_within_the_connect_timeout() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    // Accepted connections are kept open, unanswered, until the test ends.
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = std::sync::Arc::clone(&held);
+    std::thread::spawn(move || {
+        for conn in silent.incoming().flatten() {
+            keep.lock().unwrap().push(conn);
+        }
+    });
+    let env = Env::new();
+    let db = format!("postgres://webnet:hunter2@127.0.0.1:{port}/x?connect_timeout=2");
+    for args in [&["deliveries", "list"][..], &["drain"][..]] {
+        let t = Instant::now();
+        let mut child = env
+            .cmd()
+            .args(["--db", &db])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        while child.try_wait().unwrap().is_none() {
+            if t.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{args:?} still waiting for the server after 20 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("cannot connect to PostgreSQL at 127.0.0.1:{port}"))
+                && stderr.contains("no answer within 2s"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "{args:?}: {:?}",
+            t.elapsed()
+        );
+    }
+    assert!(!held.lock().unwrap().is_empty(), "the listener was reached");
+}
+
 #[test]
 fn reading_a_database_without_the_schema_says_how_to_make_it() {
     let Some(env) = pg_env("reading_a_database_without_the_schema_says_how_to_make_it") else {

@@ -14,15 +14,43 @@ use crate::store::StoreError;
 
 /// Opens a connection to `url`'s database, or fails naming host, port and database (never the
 /// password) with the server's or the network's reason.
+///
+/// The connect timeout bounds the whole of it, as libpq's does: the driver's bounds only the
+/// socket's connection, and a server (or a proxy in front of it) that accepts connections but
+/// never answers would hold the command for ever. The attempt runs on a thread of its own; one
+/// that gets no answer in time is left to end when its socket does.
 pub fn connect(url: &PgUrl) -> Result<Client, StoreError> {
     let tls = tls_connector(url)?;
-    url.config.connect(tls).map_err(|e| StoreError::Connect {
+    let failed = |why: String| StoreError::Connect {
         db: url.shown.clone(),
         host: url.host.clone(),
         port: url.port,
         dbname: url.dbname.clone(),
-        why: connect_reason(&e),
-    })
+        why,
+    };
+    let config = url.config.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("pg-connect".into())
+        .spawn(move || {
+            let _ = tx.send(config.connect(tls));
+        })
+        .map_err(|e| failed(format!("cannot start a thread to connect: {e}")))?;
+    let answer = match url.config.get_connect_timeout() {
+        Some(&limit) => rx.recv_timeout(limit).map_err(|e| match e {
+            std::sync::mpsc::RecvTimeoutError::Timeout => failed(format!(
+                "no answer within {} (the server, or something in front of it, took the connection but did not reply)",
+                humantime::format_duration(limit)
+            )),
+            std::sync::mpsc::RecvTimeoutError::Disconnected => {
+                failed("the connection attempt ended without a result".into())
+            }
+        })?,
+        None => rx
+            .recv()
+            .map_err(|_| failed("the connection attempt ended without a result".into()))?,
+    };
+    answer.map_err(|e| failed(connect_reason(&e)))
 }
 
 /// The reason a connection failed, in one line: the server's message when it sent one

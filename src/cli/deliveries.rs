@@ -40,7 +40,8 @@ pub fn run(ctx: &Context, cmd: DeliveriesCommand) -> Result<(), CliError> {
                     v
                 })
                 .collect();
-            output::print_list(ctx.format, &list, DELIVERY_COLUMNS, "no deliveries");
+            let columns = views::scoped_columns(DELIVERY_COLUMNS, ctx.scope);
+            output::print_list(ctx.format, &list, &columns, "no deliveries");
             if ctx.format == Format::Table && list.len() as u64 == u64::from(limit) {
                 eprintln!("(the newest {limit} shown; more with --limit N)");
             }

@@ -178,8 +178,19 @@ pub fn mark_deleted_webhook(v: &mut Value) {
     }
 }
 
+/// `columns` as a list shows them in `scope`: pinned to one customer, its id in every row
+/// says nothing, so the customer column is left out.
+pub fn scoped_columns(columns: &[Column], scope: crate::domain::Scope) -> Vec<Column> {
+    columns
+        .iter()
+        .filter(|(_, key)| *key != "customer" || scope == crate::domain::Scope::All)
+        .copied()
+        .collect()
+}
+
 pub const DELIVERY_COLUMNS: &[Column] = &[
     ("ID", "id"),
+    ("CUSTOMER", "customer"),
     ("WEBHOOK", "webhook_name"),
     ("EVENT", "event_type"),
     ("STATUS", "status"),

@@ -7,7 +7,6 @@ use super::output::{self, Format};
 use super::secret_input::NewSecret;
 use super::views::{self, webhook_json, WEBHOOK_COLUMNS};
 use super::{prompt, webhook_edit, CliError, Context};
-use crate::domain::Scope;
 use crate::ops;
 use crate::store::WebhookFilter;
 
@@ -40,12 +39,7 @@ pub fn run(ctx: &Context, cmd: WebhooksCommand) -> Result<(), CliError> {
                 .iter()
                 .map(view)
                 .collect();
-            // Pinned to one customer, its id in every row says nothing.
-            let columns: Vec<output::Column> = WEBHOOK_COLUMNS
-                .iter()
-                .filter(|(_, key)| *key != "customer" || ctx.scope == Scope::All)
-                .copied()
-                .collect();
+            let columns = views::scoped_columns(WEBHOOK_COLUMNS, ctx.scope);
             output::print_list(ctx.format, &list, &columns, "no webhooks");
             Ok(())
         }

@@ -122,4 +122,15 @@ fn long_values_are_cut_on_one_line_and_a_pinned_list_drops_the_customer() {
         "a queued delivery is due now:\n{}",
         out.stdout
     );
+    // Deliveries too: the customer column, unless pinned.
+    for pinned in [false, true] {
+        let mut args = vec!["--output", "table"];
+        if pinned {
+            args.extend(["--customer", "1"]);
+        }
+        args.extend(["deliveries", "list"]);
+        let out = env.run_env(&[("COLUMNS", "120")], &args).ok().stdout;
+        let header = out.lines().next().unwrap_or_default();
+        assert_eq!(header.contains("CUSTOMER"), !pinned, "{out}");
+    }
 }

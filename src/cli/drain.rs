@@ -33,7 +33,7 @@ const PROGRESS_FROM: u64 = 100;
 
 pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
     let max_time = match (args.max_time, args.watch) {
-        (Some(t), _) => Some(t.into()),
+        (Some(t), _) => Some(t),
         (None, true) => None,
         (None, false) => Some(DEFAULT_MAX_TIME),
     };

@@ -372,6 +372,15 @@ fn negative_and_malformed_values_name_the_option() {
             vec!["drain", "--limit", "-1"],
             "error: --limit: \"-1\" is not a count",
         ),
+        // Zero would send nothing and exit 0 with work due: refused, not taken for "no limit".
+        (
+            vec!["drain", "--limit", "0"],
+            "error: --limit: \"0\" is too small: must be at least 1",
+        ),
+        (
+            vec!["drain", "--max-time", "0s"],
+            "error: --max-time: \"0s\" must be longer than 0",
+        ),
         (
             vec!["drain", "--concurrency", "-3"],
             "error: --concurrency: \"-3\" is out of range: must be 1 to 256",

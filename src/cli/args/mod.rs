@@ -16,7 +16,7 @@ pub use webhooks::{UpdateOnly, WebhookOptions, WebhooksCommand};
 use super::examples;
 use super::output::Format;
 use super::values::{
-    self, count, duration, duration_word, interval, number_in, positive_count, positive_duration,
+    self, duration, duration_word, interval, number_in, positive_count, positive_duration,
     webhook_id, whole_number,
 };
 use crate::domain::allowlist::AllowedTarget;
@@ -329,10 +329,10 @@ pub struct DrainArgs {
     #[arg(long)]
     pub watch: bool,
     /// Stop claiming new deliveries after this long [default: 50s, or none with --watch]
-    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
-    pub max_time: Option<humantime::Duration>,
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
+    pub max_time: Option<std::time::Duration>,
     /// Send at most this many deliveries
-    #[arg(long, value_name = "N", value_parser = count::<u64>, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", value_parser = positive_count::<u64>, allow_hyphen_values = true)]
     pub limit: Option<u64>,
     /// Deliveries sent in parallel
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = concurrency_parser(), allow_hyphen_values = true)]

@@ -121,7 +121,11 @@ impl PgUrl {
         let mut timeout = Some(CONNECT_TIMEOUT);
         let mut tls = TlsMode::Prefer;
         let mut root_cert = None;
+        let mut seen = std::collections::HashSet::new();
         for (k, v) in url.query_pairs() {
+            if !seen.insert(k.to_string()) {
+                return Err(invalid(&rough, format!("{k} is given twice")));
+            }
             match &*k {
                 "sslmode" => {
                     tls = match &*v {
@@ -137,7 +141,16 @@ impl PgUrl {
                         }
                     }
                 }
-                "sslrootcert" => root_cert = Some(PathBuf::from(&*v)),
+                "sslrootcert" => {
+                    let path = PathBuf::from(&*v);
+                    if !path.is_file() {
+                        return Err(invalid(
+                            &rough,
+                            format!("sslrootcert {}: no such file", path.display()),
+                        ));
+                    }
+                    root_cert = Some(path);
+                }
                 "connect_timeout" => {
                     let secs: u64 = v
                         .parse()
@@ -260,12 +273,31 @@ mod tests {
         let u = PgUrl::parse("postgres://ann@db/x?sslmode=verify-full", None).unwrap();
         assert_eq!(u.tls, TlsMode::Verify);
         // A root certificate given makes `require` check the server's, as in libpq.
+        let ca = tempfile::NamedTempFile::new().unwrap();
         let u = PgUrl::parse(
-            "postgres://ann@db/x?sslmode=require&sslrootcert=/ca.pem",
+            &format!(
+                "postgres://ann@db/x?sslmode=require&sslrootcert={}",
+                ca.path().display()
+            ),
             None,
         )
         .unwrap();
         assert_eq!(u.tls, TlsMode::Verify);
+    }
+
+    #[test]
+    fn an_option_given_twice_or_a_missing_certificate_is_refused() {
+        let e =
+            PgUrl::parse("postgres://ann@db/x?sslmode=disable&sslmode=require", None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "postgres://ann@db/x?***: sslmode is given twice"
+        );
+        let e = PgUrl::parse("postgres://ann@db/x?sslrootcert=/nonexistent.pem", None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "postgres://ann@db/x?***: sslrootcert /nonexistent.pem: no such file"
+        );
     }
 
     #[test]

@@ -152,10 +152,7 @@ fn retry_failed(
             summary.attempted,
             summary.succeeded,
             summary.failed,
-            match summary.unreadable {
-                0 => String::new(),
-                n => format!("; {n} unreadable, not sent"),
-            }
+            super::emit::unreadable_count(&summary)
         )),
     }
     if summary.unreadable > 0 {

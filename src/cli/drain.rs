@@ -118,10 +118,7 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
             summary.succeeded,
             summary.retrying,
             summary.failed,
-            match summary.unreadable {
-                0 => String::new(),
-                n => format!("; {n} unreadable, not sent"),
-            },
+            super::emit::unreadable_count(&summary),
             pruned_count.map_or(String::new(), |n| format!("; {n} old deliveries pruned"))
         )),
     }

@@ -146,11 +146,7 @@ impl EmitReport for Printer {
                 format!("{deliveries} recorded delivery(ies) are left for `webnet drain` to send")
             }
         };
-        let held = match held {
-            Held::Locked => "busy (locked by another process)",
-            Held::Lost => "unreachable (the connection to the server was lost)",
-        };
-        eprintln!("warning: the database is {held}; {what}");
+        eprintln!("warning: the database is {}; {what}", held.now());
     }
 
     fn disabled(&mut self, d: &Disabled) {
@@ -205,6 +201,14 @@ pub(super) fn unreadable_lines(deliveries: &[Unreadable], then: &str) -> Vec<Str
             }
         })
         .collect()
+}
+
+/// `; N unreadable, not sent` for a summary line, when some were.
+pub(super) fn unreadable_count(summary: &crate::delivery::Summary) -> String {
+    match summary.unreadable {
+        0 => String::new(),
+        n => format!("; {n} unreadable, not sent"),
+    }
 }
 
 /// What becomes of a delivery `drain` or `emit` claimed and could not read.

@@ -36,8 +36,19 @@ impl Held {
     }
 }
 
+impl Held {
+    /// What the database is while held so, for a warning: `the database is …`.
+    pub fn now(self) -> &'static str {
+        match self {
+            Held::Locked => "busy (locked by another process)",
+            Held::Lost => "unreachable (the connection to the server was lost)",
+        }
+    }
+}
+
 impl std::fmt::Display for Held {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // What it stayed: `the database stayed …`.
         f.write_str(match self {
             Held::Locked => "locked by another process",
             Held::Lost => "unreachable (the connection to the server was lost)",

@@ -239,16 +239,7 @@ fn a_streaming_emit_waits_out_a_stopped_server_and_says_why() {
     let c = env.customer("acme");
     env.local_webhook(c, "hook", &rx.url("/"), &[]);
     // Patience: ten busy timeouts (10 s here).
-    let mut child = env
-        .cmd()
-        .env("WEBNET_BUSY_TIMEOUT_MS", "1000")
-        .arg("emit")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
+    let (child, mut stdin) = env.streaming_emit("1000");
     stdin.write_all(events(c, 0, 2).as_bytes()).unwrap();
     assert_eq!(rx.wait_for(2, Duration::from_secs(15)).len(), 2);
     wait_delivered(&env, 2, Duration::from_secs(15));

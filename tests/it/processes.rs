@@ -252,21 +252,6 @@ fn wait_counts(env: &Env, status: &str, want: (i64, i64)) {
     }
 }
 
-/// `emit` reading a stream that the test writes as it goes, with a short busy timeout.
-fn streaming_emit(env: &Env) -> (Child, std::process::ChildStdin) {
-    let mut child = env
-        .cmd()
-        .env("WEBNET_BUSY_TIMEOUT_MS", "300")
-        .arg("emit")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdin = child.stdin.take().unwrap();
-    (child, stdin)
-}
-
 fn stderr_of(child: Child) -> (i32, String) {
     let out = child.wait_with_output().unwrap();
     (
@@ -281,7 +266,7 @@ fn a_streaming_emit_waits_out_a_locked_database_and_loses_nothing() {
     let rx = Receiver::ok();
     let c = env.customer("acme");
     env.local_webhook(c, "ops", &rx.url("/"), &[]);
-    let (child, mut stdin) = streaming_emit(&env);
+    let (child, mut stdin) = env.streaming_emit("300");
     stdin.write_all(events(c, 2, 0).as_bytes()).unwrap();
     wait_counts(&env, "success", (2, 2));
     // Locked for several busy timeouts while lines 3 to 5 arrive.
@@ -310,7 +295,7 @@ fn a_streaming_emit_gives_up_after_its_patience_naming_the_lines_to_send_again()
     let rx = Receiver::ok();
     let c = env.customer("acme");
     env.local_webhook(c, "ops", &rx.url("/"), &[]);
-    let (child, mut stdin) = streaming_emit(&env);
+    let (child, mut stdin) = env.streaming_emit("300");
     stdin.write_all(events(c, 2, 0).as_bytes()).unwrap();
     wait_counts(&env, "success", (2, 2));
     // Locked for longer than ten busy timeouts (3 s here, 5 minutes by default).

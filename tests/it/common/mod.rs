@@ -276,6 +276,25 @@ impl Env {
         self.run_env(&[("WEBNET_TEST_CLOCK_OFFSET", &offset)], args)
     }
 
+    /// `emit` reading a stream that the test writes as it goes, with a busy timeout of
+    /// `busy_timeout_ms` (its patience is ten of them); stderr piped, stdout discarded.
+    pub fn streaming_emit(
+        &self,
+        busy_timeout_ms: &str,
+    ) -> (std::process::Child, std::process::ChildStdin) {
+        let mut child = self
+            .cmd()
+            .env("WEBNET_BUSY_TIMEOUT_MS", busy_timeout_ms)
+            .arg("emit")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn webnet emit");
+        let stdin = child.stdin.take().expect("stdin");
+        (child, stdin)
+    }
+
     pub fn run_stdin(&self, args: &[&str], input: &str) -> Out {
         self.run_stdin_env(&[], args, input)
     }

@@ -20,6 +20,7 @@ pub mod stream;
 pub mod target;
 pub mod text;
 pub mod time;
+pub mod url_mask;
 pub mod webhook;
 pub mod webhook_patch;
 

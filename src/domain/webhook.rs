@@ -2,7 +2,6 @@
 
 pub use super::line::{is_invisible_format, validate_line};
 use std::collections::BTreeMap;
-use std::fmt;
 
 use super::allowlist::TargetPolicy;
 use super::event_type::Subscription;
@@ -112,8 +111,29 @@ impl WebhookUrl {
         }
     }
 
+    /// The URL as sent (never shown: see [`WebhookUrl::shown`]).
     pub fn as_str(&self) -> &str {
         self.0.as_str()
+    }
+
+    /// The URL as lists, `show`, the API and the UI show it: a token in its path or query
+    /// (Slack, Discord, Teams `sig=`, Google Chat `key=`/`token=`, …) as "[redacted]".
+    pub fn shown(&self) -> String {
+        super::url_mask::masked(&self.0)
+    }
+
+    /// Refuses a URL that holds "[redacted]": the shown form of a stored URL, never a real one.
+    pub fn check_unmasked(&self) -> Result<(), ValidationError> {
+        if super::url_mask::has_mask(self.as_str()) {
+            return Err(ValidationError::new(
+                "url",
+                format!(
+                    "\"{}\" stands for a part of a stored URL that is never shown; give the whole URL",
+                    super::headers::REDACTED
+                ),
+            ));
+        }
+        Ok(())
     }
 
     pub fn is_https(&self) -> bool {
@@ -131,12 +151,6 @@ impl WebhookUrl {
     /// The payload format this URL expects (Slack and Teams incoming webhooks are recognised).
     pub fn detect_format(&self) -> super::format::PayloadFormat {
         super::format::PayloadFormat::detect(self.host(), self.path())
-    }
-}
-
-impl fmt::Display for WebhookUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -68,6 +68,7 @@ impl WebhookDraft {
     /// The settings to store, every rule checked (a routing key with its format included).
     pub fn settings(&self) -> Result<WebhookSettings, ValidationError> {
         check_routing_key(self.format(), self.routing_key.is_some(), false)?;
+        self.url.check_unmasked()?;
         Ok(WebhookSettings {
             name: webhook::validate_name(&self.name)?,
             url: self.url.clone(),
@@ -191,7 +192,13 @@ impl WebhookPatch {
         if let Some(name) = &self.name {
             s.name = webhook::validate_name(name)?;
         }
-        if let Some(url) = &self.url {
+        // The stored URL as shown (its token "[redacted]") given back is no change: a client
+        // that writes back what it read keeps the URL.
+        let shown_back = |u: &WebhookUrl| {
+            u.as_str() != current.url.as_str() && u.as_str() == current.url.shown()
+        };
+        if let Some(url) = self.url.as_ref().filter(|u| !shown_back(u)) {
+            url.check_unmasked()?;
             // A new URL brings its own format unless one is given.
             s.payload_format = url.detect_format();
             s.url = url.clone();

@@ -363,3 +363,69 @@ fn header_values_that_are_credentials_are_hidden_whatever_the_header_is_called()
         assert_eq!(req.header("x-aws-id"), Some(aws));
     }
 }
+
+/// A Slack-, Mattermost- or Teams-style URL authenticates by itself: whoever reads it can post.
+#[test]
+fn a_token_in_the_url_is_never_shown_but_is_what_gets_sent() {
+    let env = Env::local();
+    let rx = common::receiver::Receiver::ok();
+    env.customer("acme");
+    let token_path = "/hooks/xk7b3oq9bjfg8ngmaaa4zt4cuw";
+    let url = rx.url(&format!("{token_path}?sig=Zm9vYmFyMTIz&team=netops"));
+    let masked = rx.url("/hooks/[redacted]?sig=[redacted]&team=netops");
+    let created = env.create_webhook(&url).name("chat").local().run().ok();
+    let mut shown = vec![created.stdout.clone()];
+    assert_eq!(created.json()["url"], masked.as_str());
+    for args in [
+        &["webhooks", "show", "1"][..],
+        &["--output", "table", "webhooks", "show", "1"],
+        &["webhooks", "list"],
+        &["--output", "table", "webhooks", "list"],
+    ] {
+        let out = env.run(args).ok();
+        shown.push(out.stdout + &out.stderr);
+    }
+    for out in &shown {
+        assert!(
+            !out.contains("xk7b3oq9") && !out.contains("Zm9vYmFy"),
+            "{out}"
+        );
+    }
+    assert!(shown[1].contains("[redacted]"), "{}", shown[1]);
+
+    // The stored URL is sent whole.
+    env.run(&["emit", "job.completed", "--customer", "1"]).ok();
+    assert_eq!(
+        rx.wait_for(1, std::time::Duration::from_secs(10))[0].path,
+        format!("{token_path}?sig=Zm9vYmFyMTIz&team=netops")
+    );
+
+    // Given back as shown, the URL is kept; any other "[redacted]" URL is refused.
+    env.run_local(&[
+        "webhooks", "update", "1", "--url", &masked, "--name", "chat2",
+    ])
+    .ok();
+    let other = rx.url("/hooks/[redacted]");
+    env.run_local(&["webhooks", "update", "1", "--url", &other])
+        .fails(2, "--url");
+    env.run_local(&[
+        "webhooks",
+        "update",
+        "1",
+        "--url",
+        &other.replace("[redacted]", "%5Bredacted%5D"),
+    ])
+    .fails(2, "[redacted]");
+    env.create_webhook(&masked)
+        .name("copy")
+        .local()
+        .run()
+        .fails(2, "give the whole URL");
+    env.run(&["emit", "job.completed", "--customer", "1"]).ok();
+    let got = rx.wait_for(2, std::time::Duration::from_secs(10));
+    assert_eq!(got[1].path, got[0].path, "the stored URL is unchanged");
+    assert_eq!(
+        env.run(&["webhooks", "show", "1"]).ok().json()["name"],
+        "chat2"
+    );
+}

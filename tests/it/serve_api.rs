@@ -48,9 +48,13 @@ fn the_specs_create_body_works_as_written_and_the_webhook_lives_its_life_over_ht
     let created = srv
         .post("/api/v1/webhooks/", &admin, &spec_body())
         .expect(201);
+    // Slack's token (the URL's last part) is never shown.
+    assert_eq!(
+        created["url"],
+        "https://hooks.slack.com/services/YOUR/WEBHOOK/[redacted]"
+    );
     for key in [
         "name",
-        "url",
         "event_types",
         "enabled",
         "verify_ssl",
@@ -703,6 +707,66 @@ fn a_credential_shown_redacted_and_sent_back_is_refused_not_stored() {
         .ok()
         .json();
     assert_eq!(shown["timeout_seconds"], 10, "nothing changed");
+}
+
+#[test]
+fn a_url_token_shown_redacted_and_sent_back_keeps_the_stored_url() {
+    let env = Env::local();
+    env.customer("acme");
+    let rx = Receiver::ok();
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    let mut body = spec_body();
+    body["url"] = json!(rx.url("/hooks/6Mm8cqLzw3TQg5p2a?token=tok-9f8e7d"));
+    body.as_object_mut().unwrap().remove("secret");
+    let created = srv.post("/api/v1/webhooks/", &admin, &body).expect(201);
+    assert_eq!(
+        created["url"],
+        rx.url("/hooks/[redacted]?token=[redacted]").as_str()
+    );
+    assert!(!srv.log().join("\n").contains("tok-9f8e7d"));
+    // The usual GET, edit, PUT round trip sends the shown URL back: the stored one is kept.
+    let id = created["id"].as_i64().unwrap();
+    let mut edited = srv
+        .get(&format!("/api/v1/webhooks/{id}/"), &admin)
+        .expect(200);
+    edited["timeout_seconds"] = json!(20);
+    let put = srv
+        .call(
+            "PUT",
+            &format!("/api/v1/webhooks/{id}/"),
+            Some(&admin),
+            Some(&edited),
+        )
+        .expect(200);
+    assert_eq!(
+        (put["timeout_seconds"].clone(), put["url"].clone()),
+        (json!(20), created["url"].clone())
+    );
+    srv.call(
+        "POST",
+        &format!("/api/v1/webhooks/{id}/test/"),
+        Some(&admin),
+        None,
+    )
+    .expect(200);
+    assert_eq!(
+        rx.requests()[0].path,
+        "/hooks/6Mm8cqLzw3TQg5p2a?token=tok-9f8e7d"
+    );
+    // A "[redacted]" that is not the stored URL's is refused, by field.
+    let r = srv.call(
+        "PATCH",
+        &format!("/api/v1/webhooks/{id}/"),
+        Some(&admin),
+        Some(&json!({"url": rx.url("/hooks/[redacted]")})),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.json()["url"][0].as_str().unwrap().contains("[redacted]"),
+        "{}",
+        r.body
+    );
 }
 
 #[test]

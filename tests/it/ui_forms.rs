@@ -148,6 +148,46 @@ fn editing_keeps_a_redacted_credential_and_deleting_asks_first() {
 }
 
 #[test]
+fn a_url_token_shows_redacted_and_the_form_sent_back_as_it_is_keeps_the_url() {
+    let rx = Receiver::ok();
+    let env = Env::local();
+    env.customer("acme");
+    let stored = rx.url("/hooks/xk7b3oq9bjfg8ngmaaa4zt4cuw");
+    env.local_webhook(1, "chat", &stored, &[]);
+    let acme = token(&env, &["--customer", "1"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    let b = sign_in(&srv, &acme);
+    let list = b.get("/settings/webhooks/");
+    assert!(!list.body.contains("xk7b3oq9"), "{}", list.body);
+    let shown = rx.url("/hooks/[redacted]");
+    assert!(list.body.contains(&shown), "{}", list.body);
+    let edit = b.get("/settings/webhooks/1/edit");
+    assert!(!edit.body.contains("xk7b3oq9"), "{}", edit.body);
+    assert!(
+        edit.body.contains(&format!("value=\"{shown}\"")),
+        "{}",
+        edit.body
+    );
+    let mut fields = vec![
+        ("name", "renamed"),
+        ("url", shown.as_str()),
+        ("event_types", "job.failed"),
+        ("enabled", "on"),
+        ("payload_format", "auto"),
+    ];
+    let r = b.post("/settings/webhooks/1", &fields);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(b.post("/settings/webhooks/1/test", &[]).status, 303);
+    assert_eq!(rx.requests()[0].path, "/hooks/xk7b3oq9bjfg8ngmaaa4zt4cuw");
+    // Another URL with "[redacted]" in it is the form again, naming the URL.
+    let other = rx.url("/other/[redacted]");
+    fields[1] = ("url", other.as_str());
+    let again = b.post("/settings/webhooks/1", &fields);
+    assert_eq!(again.status, 400, "{}", again.body);
+    assert!(again.body.contains("id=\"error-url\""), "{}", again.body);
+}
+
+#[test]
 fn a_pagerduty_webhook_is_made_from_the_form_with_its_routing_key_never_shown() {
     let env = Env::new();
     env.customer("acme");

@@ -68,6 +68,8 @@ pub struct Webhook {
     id: i64,
     customer: i64,
     name: String,
+    /// A token in it (Slack, Discord, Teams `sig=`, Google Chat `key=`, …) as `[redacted]`;
+    /// sent back unchanged in a PUT or PATCH, it keeps the stored URL.
     url: String,
     event_types: Vec<String>,
     has_secret: bool,

@@ -1,6 +1,6 @@
 //! The webhook form as HTML: what it shows (a webhook's settings, the defaults, or what was
 //! just sent back with its mistakes) and the page around it. The secret is never shown back;
-//! credential headers show as "[redacted]".
+//! credential headers and a token in the URL show as "[redacted]".
 
 use std::collections::HashMap;
 
@@ -57,7 +57,7 @@ impl Values {
         };
         Values {
             name: s.name.clone(),
-            url: s.url.as_str().to_string(),
+            url: s.url.shown(),
             event_types: s.event_types.iter().map(|t| t.as_string()).collect(),
             enabled: s.enabled,
             verify_ssl: s.verify_ssl,
@@ -163,6 +163,9 @@ pub fn render(
             (err("name"))
             label for="url" { "URL" }
             input type="url" id="url" name="url" value=(v.url) required placeholder="https://example.com/hooks/webnet";
+            @if let Mode::Edit { .. } = mode {
+                p.hint { "A token in the URL (Slack, Discord, Teams sig=, …) shows as [redacted]; leave it so to keep the stored URL." }
+            }
             (err("url"))
             fieldset {
                 legend { "Event types" }

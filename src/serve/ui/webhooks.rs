@@ -87,7 +87,7 @@ fn row(v: &Viewer, w: &Webhook, names: &HashMap<i64, String>) -> Markup {
                     (names.get(&w.customer.0).cloned().unwrap_or_else(|| w.customer.to_string()))
                 }
             }
-            td data-label="URL" { (s.url.as_str()) }
+            td data-label="URL" { (s.url.shown()) }
             td data-label="Event types" { (types.join(", ")) }
             td data-label="State" { @if s.enabled { "enabled" } @else { "disabled" } }
             td data-label="Health" { (health(w)) }

@@ -397,6 +397,18 @@ fn a_db_url_password_with_odd_characters_is_hidden_too() {
         assert!(!out.stderr.contains("secret"), "{url}: {}", out.stderr);
         assert!(out.stderr.contains(shown), "{url}: {}", out.stderr);
     }
+    // No user in the URL nor in PGUSER (which would do, as with psql): both ways are named.
+    let out = Out::run_in(
+        env.dir.path(),
+        &["--db", "postgres://db.webnet.invalid/x", "drain"],
+        None,
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no user name") && out.stderr.contains("PGUSER"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(tree(env.dir.path()), before, "nothing on disk");
 }
 

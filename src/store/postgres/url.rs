@@ -87,7 +87,7 @@ impl PgUrl {
             .ok_or_else(|| {
                 invalid(
                     &rough,
-                    "no user name (expected postgres://user@host/dbname)",
+                    "no user name (expected postgres://user@host/dbname, or PGUSER set)",
                 )
             })?;
         let dbname = percent(url.path().trim_start_matches('/'))

@@ -218,10 +218,11 @@ pub fn customer_name(s: &str) -> Result<String, String> {
     rule(crate::domain::webhook::validate_label("customer_name", s))
 }
 
-/// `--url`: its form (http or https, a host, no credentials); where it points is judged once
-/// the allow list is read.
+/// `--url`: its form (http or https, a host, no credentials, no "[redacted]": on the command
+/// line a URL is typed, never a shown one given back); where it points is judged once the
+/// allow list is read.
 pub fn url(s: &str) -> Result<crate::domain::WebhookUrl, String> {
-    rule(crate::domain::WebhookUrl::parse_form(s))
+    rule(crate::domain::WebhookUrl::parse_form(s).and_then(|u| u.check_unmasked().map(|()| u)))
 }
 
 /// `--header 'Name: value'`: one custom header (never shown in a message: it may be a

@@ -109,11 +109,11 @@ fn set_enabled(ctx: &Context, id: i64, enabled: bool) -> Result<(), CliError> {
 
 fn delete(ctx: &Context, id: i64, yes: bool) -> Result<(), CliError> {
     let mut store = ctx.store()?;
-    let hook = ops::webhooks::show(&store, ctx.scope, id)?;
+    let hook = ops::webhooks::label(&store, ctx.scope, id)?;
     if !yes && ctx.can_prompt() {
         let q = format!(
             "Delete webhook {id} {:?} of customer {}? Its delivery history is kept",
-            hook.settings.name, hook.customer
+            hook.name, hook.customer
         );
         if !prompt::confirm(&q)? {
             return Err(CliError::failure("cancelled; nothing was deleted"));
@@ -122,7 +122,7 @@ fn delete(ctx: &Context, id: i64, yes: bool) -> Result<(), CliError> {
     ops::webhooks::delete(&mut store, ctx.scope, id, ctx.now())?;
     match ctx.format {
         Format::Json => output::print_json(&serde_json::json!({"id": id, "deleted": true})),
-        Format::Table => eprintln!("deleted webhook {id} {:?}", hook.settings.name),
+        Format::Table => eprintln!("deleted webhook {id} {:?}", hook.name),
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ use super::send::{Reply, Sent};
 use crate::domain::headers::{is_sensitive, REDACTED};
 use crate::domain::retry::{Next, RetryPolicy};
 use crate::domain::time::Millis;
+use crate::domain::url_mask::redact_echoes;
 use crate::store::{AttemptRecord, DeliveryStatus, Health, Job, Outcome};
 
 /// How much of a failing response body goes into `error_message`.
@@ -98,6 +99,7 @@ pub fn after_attempt(
         Reply::Refused(m) => (None, None, Some(m.clone()), None, true),
         Reply::Error(m) | Reply::ProxyFailed(m) => (None, None, Some(m.clone()), None, false),
     };
+    let (body, error) = hide_echoed_tokens(job, body, error);
     let (status, next) = match &error {
         None => (DeliveryStatus::Success, None),
         Some(_) => next_after_failure(job, now, retry_after, permanent),
@@ -127,6 +129,29 @@ pub fn after_attempt(
         next_attempt_at: next,
         error_message: error,
         health,
+    }
+}
+
+/// The response body and error message with the webhook URL's token hidden wherever the
+/// receiver repeated it (a redirect to its own URL, an error that quotes it): the attempt log
+/// is shown, the URL's token never is.
+fn hide_echoed_tokens(
+    job: &Job,
+    body: Option<String>,
+    error: Option<String>,
+) -> (Option<String>, Option<String>) {
+    let quiet = body.as_deref().is_none_or(str::is_empty) && error.is_none();
+    let url = job
+        .target
+        .as_ref()
+        .filter(|_| !quiet)
+        .and_then(|t| url::Url::parse(&t.url).ok());
+    match url {
+        None => (body, error),
+        Some(url) => (
+            body.map(|b| redact_echoes(&url, &b)),
+            error.map(|e| redact_echoes(&url, &e)),
+        ),
     }
 }
 
@@ -299,6 +324,36 @@ mod tests {
         };
         let o = after_attempt(&job(1, DeliveryStatus::Pending), 0, &[], &sent(r), 0);
         assert_eq!(o.next_attempt_at, Some(600_000));
+    }
+
+    #[test]
+    fn a_receiver_that_repeats_the_urls_token_does_not_show_it() {
+        let token = "xk7b3oq9bjfg8ngmaaa4zt4cuw";
+        let target = Target {
+            url: format!("http://chat.example.com/hooks/{token}"),
+            ..Target::example(1)
+        };
+        let j = Job {
+            event_type: crate::domain::EventType::JobFailed,
+            ..Job::example(1, target, 0)
+        };
+        let r = Reply::Status {
+            code: 301,
+            body: format!("Moved to https://chat.example.com/hooks/{token}"),
+            retry_after: None,
+            location: Some(format!("https://chat.example.com/hooks/{token}")),
+        };
+        let o = after_attempt(&j, 0, &[], &sent(r), 0);
+        assert_eq!(
+            o.error_message.as_deref(),
+            Some("HTTP 301: redirect to https://chat.example.com/hooks/[redacted] not followed")
+        );
+        let logged = o.attempt.expect("an attempt");
+        assert_eq!(
+            logged.response_body.as_deref(),
+            Some("Moved to https://chat.example.com/hooks/[redacted]")
+        );
+        assert!(!logged.error_message.unwrap_or_default().contains(token));
     }
 
     #[test]

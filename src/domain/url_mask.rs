@@ -13,13 +13,43 @@
 use super::headers::REDACTED;
 
 /// Query parameters whose value is a credential, by exact name (lower case)…
-const SECRET_PARAMS: &[&str] = &["sig", "signature", "code", "auth", "pass"];
+const SECRET_PARAMS: &[&str] = &["sig", "code", "auth", "pass", "jwt"];
 /// …or by a part of it (and any name ending in `key`).
-const SECRET_PARAM_PARTS: &[&str] = &["token", "secret", "passw", "api_key", "api-key"];
+const SECRET_PARAM_PARTS: &[&str] = &[
+    "token",
+    "secret",
+    "passw",
+    "api_key",
+    "api-key",
+    "signature",
+];
+/// Path segments after which every random-looking segment is a token.
+const HOOK_SEGMENTS: &[&str] = &["hooks", "hook", "webhook", "webhooks", "webhook-test"];
+/// Credential parts shorter than this are not looked for in a receiver's answer (a `?code=1`
+/// would otherwise hide every `1`).
+const MIN_ECHOED: usize = 8;
 
 /// The URL with every credential part replaced by [`REDACTED`] (see the module's rules);
 /// `url` itself when it has none.
 pub fn masked(url: &url::Url) -> String {
+    split(url).0
+}
+
+/// `text` (a receiver's answer, an error message) with every credential part of `url` that
+/// it repeats replaced by [`REDACTED`]: a receiver that redirects to its own URL, or echoes it
+/// in an error, does not show the token through the attempt log.
+pub fn redact_echoes(url: &url::Url, text: &str) -> String {
+    let mut out = text.to_string();
+    for part in split(url).1 {
+        if part.len() >= MIN_ECHOED && out.contains(&part) {
+            out = out.replace(&part, REDACTED);
+        }
+    }
+    out
+}
+
+/// The shown URL, and the credential parts it hides as written in the URL.
+fn split(url: &url::Url) -> (String, Vec<String>) {
     let text = url.as_str();
     let path_start = path_start(url);
     let (before_fragment, fragment) = match text.find('#') {
@@ -31,19 +61,26 @@ pub fn masked(url: &url::Url) -> String {
         None => (before_fragment, ""),
     };
     let (origin, path) = before_query.split_at(path_start);
-    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let mut hidden = Vec::new();
     let mut out = String::with_capacity(text.len());
     out.push_str(origin);
-    out.push_str(&masked_path(&host, path));
-    out.push_str(&masked_query(query));
+    out.push_str(&masked_path(&host, path, &mut hidden));
+    out.push_str(&masked_query(query, &mut hidden));
     out.push_str(fragment);
-    out
+    (out, hidden)
 }
 
-/// Whether `text` holds [`REDACTED`] as written or as a URL parser escapes it.
+/// Whether `text` holds [`REDACTED`], as written or with its brackets escaped.
 pub fn has_mask(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    lower.contains(REDACTED) || lower.contains("%5bredacted%5d")
+    text.to_ascii_lowercase()
+        .replace("%5b", "[")
+        .replace("%5d", "]")
+        .contains(REDACTED)
 }
 
 /// Where the path begins in `url.as_str()` (after scheme, host and port).
@@ -55,8 +92,9 @@ fn path_start(url: &url::Url) -> usize {
         .map_or(text.len(), |at| after_scheme + at)
 }
 
-/// The path with its credential segments masked, by where the receiver keeps its token.
-fn masked_path(host: &str, path: &str) -> String {
+/// The path with its credential segments masked, by where the receiver keeps its token; the
+/// segments hidden are added to `hidden`.
+fn masked_path(host: &str, path: &str, hidden: &mut Vec<String>) -> String {
     let segments: Vec<&str> = path.split('/').collect();
     // segments[0] is the empty string before the leading '/'.
     let mut secret = vec![false; segments.len()];
@@ -84,15 +122,34 @@ fn masked_path(host: &str, path: &str) -> String {
         if let Some(at) = named("catch") {
             hide_from(at + 2);
         }
+    } else if host == "events.pagerduty.com" || host == "events.eu.pagerduty.com" {
+        // /integration/<key>/enqueue
+        if let Some(hidden) = named("integration").and_then(|at| secret.get_mut(at + 1)) {
+            *hidden = true;
+        }
+    } else if host == "webhook.site" {
+        // /<token>
+        hide_from(1);
+    } else if host == "api.telegram.org" {
+        // /bot<id>:<token>/sendMessage
+        for (i, seg) in segments.iter().enumerate() {
+            if seg.starts_with("bot") && seg.contains(':') {
+                secret[i] = true;
+            }
+        }
+    }
+    // IFTTT and the like: the segment after one named `key` or `token`.
+    for (i, seg) in segments.iter().enumerate() {
+        if (seg.eq_ignore_ascii_case("key") || seg.eq_ignore_ascii_case("token"))
+            && i + 1 < segments.len()
+        {
+            secret[i + 1] = true;
+        }
     }
     // Mattermost, Rocket.Chat, n8n, Make and the like: a random segment after `hooks`.
     let after_hooks = segments
         .iter()
-        .position(|s| {
-            ["hooks", "hook", "webhook", "webhooks"]
-                .iter()
-                .any(|n| s.eq_ignore_ascii_case(n))
-        })
+        .position(|s| HOOK_SEGMENTS.iter().any(|n| s.eq_ignore_ascii_case(n)))
         .map_or(1, |at| at + 1);
     let host_is_hook = host.starts_with("hook.") || host.starts_with("hooks.");
     let from = if host_is_hook { 1 } else { after_hooks };
@@ -106,7 +163,14 @@ fn masked_path(host: &str, path: &str) -> String {
     segments
         .iter()
         .zip(&secret)
-        .map(|(s, hide)| if *hide && !s.is_empty() { REDACTED } else { s })
+        .map(|(s, hide)| {
+            if *hide && !s.is_empty() {
+                hidden.push(s.to_string());
+                REDACTED
+            } else {
+                s
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -128,8 +192,9 @@ fn looks_random(s: &str) -> bool {
         && s.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
-/// `?…` with the values of credential parameters masked (`query` is empty or starts with `?`).
-fn masked_query(query: &str) -> String {
+/// `?…` with the values of credential parameters masked (`query` is empty or starts with `?`);
+/// the values hidden are added to `hidden`.
+fn masked_query(query: &str, hidden: &mut Vec<String>) -> String {
     let Some(pairs) = query.strip_prefix('?') else {
         return query.to_string();
     };
@@ -137,6 +202,7 @@ fn masked_query(query: &str) -> String {
         .split('&')
         .map(|pair| match pair.split_once('=') {
             Some((name, value)) if !value.is_empty() && is_secret_param(name) => {
+                hidden.push(value.to_string());
                 format!("{name}={REDACTED}")
             }
             _ => pair.to_string(),
@@ -214,6 +280,34 @@ mod tests {
                 "https://ops.example.com/in?access_token=s3cr3t&team=netops#frag",
                 "https://ops.example.com/in?access_token=[redacted]&team=netops#frag",
             ),
+            (
+                "https://maker.ifttt.com/trigger/backup_done/with/key/dK3xAbCdEfGh",
+                "https://maker.ifttt.com/trigger/backup_done/with/key/[redacted]",
+            ),
+            (
+                "https://events.pagerduty.com/integration/0123456789abcdef0123456789abcdef/enqueue",
+                "https://events.pagerduty.com/integration/[redacted]/enqueue",
+            ),
+            (
+                "https://webhook.site/2f1c7d9e-5b1a-4e2b-9a4c-0d9f1e2a3b4c",
+                "https://webhook.site/[redacted]",
+            ),
+            (
+                "https://api.telegram.org/bot123456:ABC-DEF1234ghIkl/sendMessage?chat_id=1",
+                "https://api.telegram.org/[redacted]/sendMessage?chat_id=1",
+            ),
+            (
+                "https://n8n.example.com/webhook-test/2f1c7d9e-5b1a-4e2b-9a4c-0d9f1e2a3b4c",
+                "https://n8n.example.com/webhook-test/[redacted]",
+            ),
+            (
+                "https://contoso.webhook.office.com./webhookb2/a@b/IncomingWebhook/0123abc/e-f",
+                "https://contoso.webhook.office.com./webhookb2/a@b/IncomingWebhook/[redacted]/[redacted]",
+            ),
+            (
+                "https://bucket.example.com/in?X-Amz-Signature=abc123&jwt=eyJ&X-Amz-Date=1",
+                "https://bucket.example.com/in?X-Amz-Signature=[redacted]&jwt=[redacted]&X-Amz-Date=1",
+            ),
         ];
         for (given, want) in cases {
             assert_eq!(shown(given), want, "{given}");
@@ -246,8 +340,25 @@ mod tests {
     }
 
     #[test]
+    fn a_receivers_echo_of_a_token_is_hidden() {
+        let url =
+            url::Url::parse("https://chat.example.com/hooks/xk7b3oq9bjfg8ngmaaa4zt4cuw?code=1")
+                .expect("a test URL");
+        assert_eq!(
+            redact_echoes(
+                &url,
+                "HTTP 301: redirect to https://chat.example.com/hooks/xk7b3oq9bjfg8ngmaaa4zt4cuw not followed (code 1)"
+            ),
+            "HTTP 301: redirect to https://chat.example.com/hooks/[redacted] not followed (code 1)",
+            "a part too short to be a token is left alone"
+        );
+    }
+
+    #[test]
     fn a_mask_is_recognised_escaped_or_in_any_case() {
         assert!(has_mask("https://a.example.com/%5Bredacted%5D"));
+        assert!(has_mask("https://a.example.com/%5bredacted]"));
+        assert!(has_mask("https://a.example.com/[redacted%5D"));
         assert!(has_mask("https://a.example.com/x?sig=[REDACTED]"));
         assert!(!has_mask("https://a.example.com/redacted"));
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::allowlist::TargetPolicy;
 use super::event_type::Subscription;
-use super::text::quote_url;
+use super::text::{quote, redact_userinfo};
 use super::ValidationError;
 
 pub const DEFAULT_TIMEOUT: u32 = 10;
@@ -82,9 +82,9 @@ impl WebhookUrl {
             )));
         }
         let url = url::Url::parse(text)
-            .map_err(|e| err(format!("{} is not a valid URL ({e})", quote_url(text))))?;
+            .map_err(|e| err(format!("{} is not a valid URL ({e})", quote_given(text))))?;
         if url.scheme() != "http" && url.scheme() != "https" {
-            return Err(err(format!("{} is not http or https", quote_url(text))));
+            return Err(err(format!("{} is not http or https", quote_given(text))));
         }
         if !url.username().is_empty() || url.password().is_some() {
             // Not quoted: the point is not to repeat the password anywhere.
@@ -94,7 +94,7 @@ impl WebhookUrl {
             ));
         }
         if url.host().is_none() {
-            return Err(err(format!("{} has no host", quote_url(text))));
+            return Err(err(format!("{} has no host", quote_given(text))));
         }
         Ok(WebhookUrl(url))
     }
@@ -151,6 +151,18 @@ impl WebhookUrl {
     /// The payload format this URL expects (Slack and Teams incoming webhooks are recognised).
     pub fn detect_format(&self) -> super::format::PayloadFormat {
         super::format::PayloadFormat::detect(self.host(), self.path())
+    }
+}
+
+/// A URL refused, quoted for a message without its password or what may be a token: up to the
+/// end of its host (`"https://hooks.slack.com/…"`). A stored URL's message is shown to whoever
+/// lists webhooks.
+fn quote_given(text: &str) -> String {
+    let text = redact_userinfo(text);
+    let after_scheme = text.find("://").map_or(0, |at| at + 3);
+    match text[after_scheme..].find(['/', '?', '#']) {
+        Some(at) => quote(&format!("{}…", &text[..after_scheme + at + 1])),
+        None => quote(&text),
     }
 }
 

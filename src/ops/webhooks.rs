@@ -9,7 +9,7 @@ use crate::domain::allowlist::TargetPolicy;
 use crate::domain::time::Millis;
 use crate::domain::webhook_patch::{SecretEdit, WebhookDraft, WebhookPatch};
 use crate::domain::{CustomerId, Scope, Secret, ValidationError, WebhookUrl};
-use crate::store::{SecretChange, Store, Webhook, WebhookFilter};
+use crate::store::{SecretChange, Store, Webhook, WebhookFilter, WebhookLabel};
 
 /// The longest grace period a secret rotation keeps the old secret signing.
 pub const MAX_GRACE: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -98,11 +98,17 @@ pub fn set_enabled(
     })
 }
 
-/// Deletes webhook `id` (its delivery history stays); returns it as it was.
-pub fn delete(store: &mut Store, scope: Scope, id: i64, now: Millis) -> Result<Webhook> {
+/// Deletes webhook `id` (its delivery history stays), one whose stored row no longer decodes
+/// too: the way out for it. Returns which webhook it was.
+pub fn delete(store: &mut Store, scope: Scope, id: i64, now: Millis) -> Result<WebhookLabel> {
     during(Action::DeleteWebhook, || {
         Ok(store.delete_webhook(scope, id, now)?)
     })
+}
+
+/// Which webhook `id` is, for a confirmation (its settings not decoded).
+pub fn label(store: &Store, scope: Scope, id: i64) -> Result<WebhookLabel> {
+    during(Action::ShowWebhook, || Ok(store.webhook_label(scope, id)?))
 }
 
 /// Replaces webhook `id`'s signing secret; the old one keeps signing beside it for `grace`

@@ -27,7 +27,7 @@ use super::{
     AllowedTargetRow, ApiToken, AttemptLog, Backlog, Claim, Claimed, Customer, Delivery,
     DeliveryFilter, Disabled, Job, NewEvent, NewKey, NewToken, Outcome, PruneCount, PruneOptions,
     PruneReport, PruneRule, Recorded, Reset, Result, Rotated, SecretChange, Store, Webhook,
-    WebhookFilter,
+    WebhookFilter, WebhookLabel,
 };
 use super::{AttemptStat, DeliveryCounts, MetricsSnapshot};
 use crate::domain::allowlist::{AllowedTarget, TargetPolicy};
@@ -144,9 +144,13 @@ pub trait Backend: Send {
         now: Millis,
     ) -> Result<Webhook>;
 
-    /// Deletes a webhook. Its delivery history stays; deliveries still waiting for an attempt
-    /// end `failed`.
-    fn delete_webhook(&mut self, scope: Scope, id: i64, now: Millis) -> Result<Webhook>;
+    /// Which webhook `id` is, if `scope` may see it, without decoding its settings (a damaged
+    /// row can still be named and deleted).
+    fn webhook_label(&self, scope: Scope, id: i64) -> Result<WebhookLabel>;
+
+    /// Deletes a webhook, even one whose row does not decode. Its delivery history stays;
+    /// deliveries still waiting for an attempt end `failed`.
+    fn delete_webhook(&mut self, scope: Scope, id: i64, now: Millis) -> Result<WebhookLabel>;
 
     /// The sealed secret of a webhook, for signing.
     fn webhook_secret(&self, scope: Scope, id: i64) -> Result<Option<Vec<u8>>>;

@@ -24,8 +24,8 @@ pub use retention::{cutoff, PruneCount, PruneOptions, PruneReport, PruneRule, Re
 pub use types::{
     AllowedTargetRow, ApiToken, AttemptLog, AttemptStat, Backlog, Claim, Claimed, Customer, DbInfo,
     Delivery, DeliveryCounts, DeliveryFilter, NewEvent, NewKey, NewToken, Recorded, Reset, Rotated,
-    Sealed, SecretChange, Unreadable, Webhook, WebhookFilter, TOKEN_USE_RECORDED_EVERY,
-    UNREADABLE_HOLD,
+    Sealed, SecretChange, Unreadable, Webhook, WebhookFilter, WebhookLabel,
+    TOKEN_USE_RECORDED_EVERY, UNREADABLE_HOLD,
 };
 pub use types::{
     DurationHistogram, MetricsAttempts, MetricsDeliveries, MetricsFailing, MetricsSnapshot,

@@ -120,6 +120,15 @@ pub struct Webhook {
     pub updated_at: Millis,
 }
 
+/// Which webhook a row is, read without decoding the rest of it: enough to confirm and report
+/// a deletion, so a row damaged beyond reading can still be deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookLabel {
+    pub id: i64,
+    pub customer: CustomerId,
+    pub name: String,
+}
+
 /// A webhook's sealed values as stored, for a [`Target`] (opened only when a request is built).
 pub struct Sealed {
     pub secret: Option<Vec<u8>>,

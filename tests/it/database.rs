@@ -656,6 +656,59 @@ mod corrupt_rows {
         assert_eq!(rx.count(), 0, "nothing is sent without its headers");
     }
 
+    /// A stored URL that no longer reads is named without what may be its token.
+    #[test]
+    fn a_damaged_url_is_reported_without_its_token() {
+        let rx = Receiver::ok();
+        let env = recorded(&rx);
+        edit(
+            &env,
+            "UPDATE webhooks SET url = 'ftp://chat.example.com/hooks/xk7b3oq9bjfg8ngmaaa4zt4cuw' WHERE id = 1",
+        );
+        for args in [&["webhooks", "list"][..], &["webhooks", "show", "1"]] {
+            let out = env.run(args).fails(
+                1,
+                "webhooks row 1: url: \"ftp://chat.example.com/…\" is not http or https",
+            );
+            assert!(!out.stderr.contains("xk7b3oq9"), "{}", out.stderr);
+        }
+    }
+
+    /// The way out for a webhook damaged beyond reading: `delete` needs only its id, customer
+    /// and name; its waiting deliveries end failed, and lists work again.
+    #[test]
+    fn a_damaged_webhook_can_still_be_deleted() {
+        let rx = Receiver::ok();
+        let env = recorded(&rx);
+        edit(
+            &env,
+            "UPDATE webhooks SET headers = '{not json' WHERE id = 1",
+        );
+        env.run(&["webhooks", "list"])
+            .fails(1, "webhooks row 1: headers is not a JSON object");
+        // Another customer's token or pin still cannot see it.
+        env.customer("globex");
+        env.run(&["--customer", "2", "webhooks", "delete", "1", "--yes"])
+            .fails(1, "not found");
+        let out = env.run(&["webhooks", "delete", "1", "--yes"]).ok();
+        assert_eq!(out.json()["deleted"], true, "{}", out.stdout);
+        let table = env
+            .run(&["--output", "table", "webhooks", "delete", "1", "--yes"])
+            .fails(1, "not found");
+        assert!(table.stdout.is_empty());
+        assert_eq!(
+            env.run(&["webhooks", "list"]).ok().json(),
+            serde_json::json!([])
+        );
+        let d = env.delivery(1);
+        assert_eq!(
+            (d["status"].as_str(), d["error_message"].as_str()),
+            (Some("failed"), Some("Webhook was deleted"))
+        );
+        env.run(&["drain"]).ok();
+        assert_eq!(rx.count(), 0);
+    }
+
     /// A drain that met unreadable rows: it says which, with `needle`, sends the rest, and
     /// ends with exit 1 and a last line saying how many were not sent.
     #[track_caller]

@@ -213,11 +213,11 @@ fn a_refused_url_never_shows_its_password() {
         ),
         (
             "ftp://u:hun/ter2@h/x",
-            "\"ftp://u:***@h/x\" is not a valid URL",
+            "\"ftp://u:***@h/…\" is not a valid URL",
         ),
         (
             "https://u:hunter2@exa mple.com/",
-            "\"https://u:***@exa mple.com/\" is not a valid URL",
+            "\"https://u:***@exa mple.com/…\" is not a valid URL",
         ),
     ] {
         for args in [

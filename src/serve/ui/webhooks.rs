@@ -217,9 +217,9 @@ pub async fn confirm_delete(
 ) -> UiResult<Response> {
     let id = path_id(&id)?;
     ui.call(&state, Access::Write, move |store, ctx| {
-        let w = ops::webhooks::show(store, ctx.grant.scope, id)?;
+        let w = ops::webhooks::label(store, ctx.grant.scope, id)?;
         let body = html! {
-            p { "Delete webhook " strong { (w.settings.name) } "? Its delivery history is kept." }
+            p { "Delete webhook " strong { (w.name) } "? Its delivery history is kept." }
             form method="post" action={ "/settings/webhooks/" (id) "/delete" } {
                 (csrf_field(&ctx.viewer.csrf))
                 div.actions {
@@ -251,9 +251,6 @@ pub async fn delete(
             Ok(ops::webhooks::delete(store, ctx.grant.scope, id, now)?)
         })
         .await?;
-    let message = format!(
-        "Deleted webhook {}; its delivery history is kept.",
-        w.settings.name
-    );
+    let message = format!("Deleted webhook {}; its delivery history is kept.", w.name);
     Ok(done(&ui, &state, LIST, message))
 }

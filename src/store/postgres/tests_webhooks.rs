@@ -597,7 +597,7 @@ fn deleting_a_webhook_ends_its_waiting_deliveries_failed_and_keeps_its_history()
     let done = delivery(&store, c, hook.id, "success", 3);
     let elsewhere = delivery(&store, c, kept.id, "pending", 4);
     let deleted = store.delete_webhook(Scope::All, hook.id, 100).unwrap();
-    assert_eq!((deleted.id, deleted.settings.name.as_str()), (hook.id, "w"));
+    assert_eq!((deleted.id, deleted.name.as_str()), (hook.id, "w"));
     let failed = || {
         (
             "failed".to_string(),

@@ -12,7 +12,7 @@ use super::{decode, PgStore};
 use crate::domain::format::RoutingKey;
 use crate::domain::time::Millis;
 use crate::domain::{CustomerId, Scope, Secret, WebhookSettings};
-use crate::store::{Result, SecretChange, StoreError, Webhook, WebhookFilter};
+use crate::store::{Result, SecretChange, StoreError, Webhook, WebhookFilter, WebhookLabel};
 
 /// A webhook row and whatever `tail` adds (conditions, order), as [`decode::webhook`] reads it.
 fn select(tail: &str) -> String {
@@ -20,6 +20,18 @@ fn select(tail: &str) -> String {
 }
 
 /// A webhook row as [`select`] reads it (never NULL: no join).
+/// A webhook's label by id and scope ($1, $2), without decoding the rest of its row.
+const LABEL: &str = "SELECT customer_id, name FROM webhooks
+                     WHERE id = $1 AND ($2::bigint IS NULL OR customer_id = $2)";
+
+fn label(id: i64, r: &Row) -> Result<WebhookLabel> {
+    Ok(WebhookLabel {
+        id,
+        customer: CustomerId(r.try_get(0)?),
+        name: r.try_get(1)?,
+    })
+}
+
 fn row(r: &Row) -> Result<Webhook> {
     decode::webhook(r, 0)?.ok_or_else(|| StoreError::corrupt("webhooks", 0, "id is NULL"))
 }
@@ -224,11 +236,19 @@ impl PgStore {
     /// deleted. Rows are locked as outcomes lock them — deliveries, their queue rows, then the
     /// webhook, each in id order — so a drain writing outcomes meanwhile never deadlocks
     /// with it.
-    pub fn delete_webhook(&mut self, scope: Scope, id: i64, now: Millis) -> Result<Webhook> {
+    pub fn webhook_label(&self, scope: Scope, id: i64) -> Result<WebhookLabel> {
+        let found = self.client()?.query_opt(LABEL, &[&id, &scope.customer()])?;
+        found
+            .as_ref()
+            .map(|r| label(id, r))
+            .transpose()?
+            .ok_or_else(|| StoreError::not_found("webhook", id))
+    }
+
+    pub fn delete_webhook(&mut self, scope: Scope, id: i64, now: Millis) -> Result<WebhookLabel> {
         let mut client = self.client()?;
         let mut tx = client.transaction()?;
-        let by_id = select("WHERE w.id = $1 AND ($2::bigint IS NULL OR w.customer_id = $2)");
-        if tx.query_opt(&by_id, &[&id, &scope.customer()])?.is_none() {
+        if tx.query_opt(LABEL, &[&id, &scope.customer()])?.is_none() {
             return Err(StoreError::not_found("webhook", id));
         }
         let ended: Vec<i64> = tx
@@ -252,10 +272,10 @@ impl PgStore {
                  ORDER BY delivery_id FOR UPDATE)",
             &[&ended],
         )?;
-        let found = tx.query_opt(&format!("{by_id} FOR UPDATE"), &[&id, &scope.customer()])?;
+        let found = tx.query_opt(&format!("{LABEL} FOR UPDATE"), &[&id, &scope.customer()])?;
         let hook = found
             .as_ref()
-            .map(row)
+            .map(|r| label(id, r))
             .transpose()?
             .ok_or_else(|| StoreError::not_found("webhook", id))?;
         tx.execute("DELETE FROM webhooks WHERE id = $1", &[&id])?;

@@ -13,7 +13,7 @@ use crate::store::{
     AllowedTargetRow, ApiToken, AttemptLog, AttemptStat, Backend, Backlog, Claim, Claimed,
     Customer, Delivery, DeliveryCounts, DeliveryFilter, Disabled, Job, MetricsSnapshot, NewEvent,
     NewKey, NewToken, Outcome, PruneCount, PruneOptions, PruneReport, PruneRule, Recorded, Reset,
-    Result, Rotated, SecretChange, Store, Webhook, WebhookFilter,
+    Result, Rotated, SecretChange, Store, Webhook, WebhookFilter, WebhookLabel,
 };
 
 impl Backend for SqliteStore {
@@ -94,7 +94,11 @@ impl Backend for SqliteStore {
         SqliteStore::rotate_secret(self, scope, id, secret, grace_ms, now)
     }
 
-    fn delete_webhook(&mut self, scope: Scope, id: i64, now: Millis) -> Result<Webhook> {
+    fn webhook_label(&self, scope: Scope, id: i64) -> Result<WebhookLabel> {
+        SqliteStore::webhook_label(self, scope, id)
+    }
+
+    fn delete_webhook(&mut self, scope: Scope, id: i64, now: Millis) -> Result<WebhookLabel> {
         SqliteStore::delete_webhook(self, scope, id, now)
     }
 

@@ -11,7 +11,7 @@ use super::{conflict_or, decode, Result, SqliteStore, StoreError};
 use crate::domain::format::RoutingKey;
 use crate::domain::time::Millis;
 use crate::domain::{CustomerId, Scope, Secret, WebhookSettings};
-use crate::store::{SecretChange, Webhook, WebhookFilter};
+use crate::store::{SecretChange, Webhook, WebhookFilter, WebhookLabel};
 
 /// A webhook row and whatever `tail` adds (conditions, order), as [`decode::webhook`] reads it.
 fn select(tail: &str) -> String {
@@ -207,8 +207,25 @@ impl SqliteStore {
 
     /// Deletes a webhook. Its delivery history stays (audit); deliveries still waiting for an
     /// attempt end `failed`, since there is nowhere left to send them.
-    pub fn delete_webhook(&mut self, scope: Scope, id: i64, now: Millis) -> Result<Webhook> {
-        let hook = self.webhook(scope, id)?;
+    pub fn webhook_label(&self, scope: Scope, id: i64) -> Result<WebhookLabel> {
+        self.conn
+            .prepare_cached(
+                "SELECT customer_id, CAST(name AS TEXT) FROM webhooks
+                 WHERE id = ?1 AND (?2 IS NULL OR customer_id = ?2)",
+            )?
+            .query_row(params![id, scope.customer()], |r| {
+                Ok(WebhookLabel {
+                    id,
+                    customer: CustomerId(r.get(0)?),
+                    name: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                })
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::not_found("webhook", id))
+    }
+
+    pub fn delete_webhook(&mut self, scope: Scope, id: i64, now: Millis) -> Result<WebhookLabel> {
+        let hook = self.webhook_label(scope, id)?;
         let tx = self.conn.transaction()?;
         tx.execute(
             "UPDATE deliveries SET status = 'failed', error_message = 'Webhook was deleted',

@@ -67,12 +67,23 @@ pub fn parse_header(raw: &str) -> Result<(String, String), ValidationError> {
             shown(raw, "the value given")
         )));
     };
-    let name = name.trim();
-    let value = value.trim();
-    if name.is_empty() {
+    if name.trim().is_empty() {
         return Err(err(
             "a header name is missing before ':' (expected 'Name: value')".into(),
         ));
+    }
+    check_header(name, value)
+}
+
+/// Checks one custom header however it was given (`--header`, the API's `headers` object, the
+/// web form): a valid name that webnet does not set itself, a value without control
+/// characters; both trimmed. Errors never show the value.
+pub fn check_header(name: &str, value: &str) -> Result<(String, String), ValidationError> {
+    let err = |m: String| ValidationError::new("headers", m);
+    let name = name.trim();
+    let value = value.trim();
+    if name.is_empty() {
+        return Err(err("a header name is empty".into()));
     }
     if !name.bytes().all(is_token_char) {
         return Err(err(format!(

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::event_type::Subscription;
 use super::format::{PayloadFormat, RoutingKey};
+use super::headers::{check_header, REDACTED};
 use super::text::quote;
 use super::time::human_seconds;
 use super::webhook::{self, subscriptions, validate_max_retries, WebhookSettings, WebhookUrl};
@@ -230,7 +231,7 @@ impl WebhookPatch {
         if self.clear_headers {
             s.headers.clear();
         }
-        for (k, v) in headers(&self.headers)? {
+        for (k, v) in headers_keeping(&self.headers, &current.headers)? {
             s.headers.retain(|old, _| !old.eq_ignore_ascii_case(&k));
             s.headers.insert(k, v);
         }
@@ -269,15 +270,37 @@ pub fn check_routing_key(
 
 /// Custom headers as a map, refusing the same name twice (case-insensitively).
 pub fn headers(given: &[(String, String)]) -> Result<BTreeMap<String, String>, ValidationError> {
+    headers_keeping(given, &BTreeMap::new())
+}
+
+/// [`headers`], each checked ([`check_header`]); a value given as [`REDACTED`] (what lists
+/// show in place of a credential) keeps the one `stored` under that name.
+fn headers_keeping(
+    given: &[(String, String)],
+    stored: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, ValidationError> {
     let mut out = BTreeMap::new();
     for (name, value) in given {
-        if out.keys().any(|k: &String| k.eq_ignore_ascii_case(name)) {
+        let (name, mut value) = check_header(name, value)?;
+        if out.keys().any(|k: &String| k.eq_ignore_ascii_case(&name)) {
             return Err(ValidationError::new(
                 "headers",
-                format!("{} is given more than once", quote(name)),
+                format!("{} is given more than once", quote(&name)),
             ));
         }
-        out.insert(name.clone(), value.clone());
+        if value == REDACTED {
+            value = stored
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&name))
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| {
+                    ValidationError::new(
+                        "headers",
+                        format!("{name}: \"{REDACTED}\" stands for a stored value, and none is stored under this name; give the value"),
+                    )
+                })?;
+        }
+        out.insert(name, value);
     }
     Ok(out)
 }

@@ -672,41 +672,142 @@ fn metrics_need_an_admin_token_unless_public_and_promtool_accepts_them() {
 }
 
 #[test]
-fn a_credential_shown_redacted_and_sent_back_is_refused_not_stored() {
-    let env = Env::new();
+fn a_credential_shown_redacted_and_sent_back_keeps_the_stored_value() {
+    let env = Env::local();
     env.customer("acme");
+    let rx = Receiver::ok();
     let admin = token(&env, &["--admin"]);
     let srv = Server::start(&env, &["--no-worker"]);
     let mut body = spec_body();
-    body["enabled"] = json!(false);
+    body["url"] = json!(rx.url("/in"));
     body["headers"] = json!({"Authorization": "Bearer real-credential", "X-Team": "ops"});
     let created = srv.post("/api/v1/webhooks/", &admin, &body).expect(201);
     assert_eq!(created["headers"]["Authorization"], "[redacted]");
     assert!(!srv.log().join("\n").contains("real-credential"));
-    // The usual GET, edit, PUT round trip sends the placeholder back.
+    // The usual GET, edit, PUT round trip sends the placeholder back: the stored value stays.
     let id = created["id"].as_i64().unwrap();
     let mut edited = created.clone();
     edited["timeout_seconds"] = json!(20);
+    edited["headers"]["X-Team"] = json!("sre");
+    let put = srv
+        .call(
+            "PUT",
+            &format!("/api/v1/webhooks/{id}/"),
+            Some(&admin),
+            Some(&edited),
+        )
+        .expect(200);
+    assert_eq!(put["timeout_seconds"], 20);
+    assert_eq!(
+        put["headers"],
+        json!({"Authorization": "[redacted]", "X-Team": "sre"})
+    );
+    srv.call(
+        "POST",
+        &format!("/api/v1/webhooks/{id}/test/"),
+        Some(&admin),
+        None,
+    )
+    .expect(200);
+    let got = &rx.requests()[0];
+    assert_eq!(got.header("authorization"), Some("Bearer real-credential"));
+    assert_eq!(got.header("x-team"), Some("sre"));
+    // A placeholder with nothing stored under its name stands for nothing: refused.
     let r = srv.call(
-        "PUT",
+        "PATCH",
         &format!("/api/v1/webhooks/{id}/"),
         Some(&admin),
-        Some(&edited),
+        Some(&json!({"headers": {"X-Api-Key": "[redacted]"}})),
     );
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(
         r.json()["headers"][0]
             .as_str()
             .unwrap()
-            .contains("Authorization"),
+            .contains("X-Api-Key"),
         "{}",
         r.body
     );
-    let shown = env
-        .run(&["webhooks", "show", &id.to_string(), "--output", "json"])
-        .ok()
-        .json();
-    assert_eq!(shown["timeout_seconds"], 10, "nothing changed");
+    let mut again = spec_body();
+    again["name"] = json!("copy");
+    again["headers"] = json!({"Authorization": "[redacted]"});
+    assert_eq!(
+        srv.call("POST", "/api/v1/webhooks/", Some(&admin), Some(&again))
+            .status,
+        400
+    );
+}
+
+/// The API checks custom headers as `--header` and the web form do: none that webnet sets
+/// itself (a forged signature, `Host`), no invalid name, no line break in a value.
+#[test]
+fn headers_the_cli_refuses_are_refused_over_http_too() {
+    let env = Env::new();
+    env.customer("acme");
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    let mut body = spec_body();
+    body["enabled"] = json!(false);
+    let id = srv.post("/api/v1/webhooks/", &admin, &body).expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let before = env.run(&["webhooks", "show", &id.to_string()]).ok().stdout;
+    for (headers, says) in [
+        (
+            json!({"X-Webhook-Signature": "sha256=forged"}),
+            "set by webnet itself",
+        ),
+        (json!({"Host": "evil.example"}), "set by webnet itself"),
+        (
+            json!({"Content-Type": "text/plain"}),
+            "set by webnet itself",
+        ),
+        (json!({"Bad Name": "v"}), "not a valid header name"),
+        (json!({"": "v"}), "empty"),
+        (json!({"X-Nl": "a\r\nX-Injected: 1"}), "control characters"),
+        (json!({"X-Team": "a", "x-team": "b"}), "more than once"),
+    ] {
+        for (method, path, payload) in [
+            (
+                "PATCH",
+                format!("/api/v1/webhooks/{id}/"),
+                json!({"headers": headers}),
+            ),
+            ("POST", "/api/v1/webhooks/".to_string(), {
+                let mut b = body.clone();
+                b["name"] = json!("other");
+                b["headers"] = headers.clone();
+                b
+            }),
+        ] {
+            let r = srv.call(method, &path, Some(&admin), Some(&payload));
+            assert_eq!(r.status, 400, "{method} {headers}: {}", r.body);
+            let message = r.json()["headers"][0]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            assert!(message.contains(says), "{headers}: {}", r.body);
+            assert!(
+                !message.contains("forged") && !message.contains("evil"),
+                "{}",
+                r.body
+            );
+        }
+    }
+    assert_eq!(
+        env.run(&["webhooks", "show", &id.to_string()]).ok().stdout,
+        before,
+        "nothing changed"
+    );
+    assert_eq!(
+        env.run(&["webhooks", "list"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]

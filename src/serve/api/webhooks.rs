@@ -185,15 +185,8 @@ fn settings(f: &mut Fields) -> ApiResult<WebhookPatch> {
         })?);
     }
     if let Some(headers) = f.string_map("headers")? {
-        if let Some((name, _)) = headers
-            .iter()
-            .find(|(_, v)| v == crate::domain::headers::REDACTED)
-        {
-            return Err(ApiError::invalid(
-                "headers",
-                format!("{name}: \"{}\" is what responses show in place of a credential; send the real value, or leave \"headers\" out to keep them as they are", crate::domain::headers::REDACTED),
-            ));
-        }
+        // Checked with the rest of the settings; a credential given back as "[redacted]"
+        // keeps the stored value.
         p.clear_headers = true;
         p.headers = headers;
     }

@@ -180,6 +180,8 @@ fn the_readme_standard_webhooks_examples_are_the_tested_ones() {
     for (lang, file) in [
         ("python", "standard_verify.py"),
         ("javascript", "standard_verify.js"),
+        ("python", "guarded_verify.py"),
+        ("javascript", "guarded_verify.js"),
     ] {
         let tested = std::fs::read_to_string(snippets.join(file)).unwrap();
         // tests/it/signatures.rs runs the file; the README shows it whole, unchanged.

@@ -106,6 +106,35 @@ fn the_spec_node_snippet_accepts_our_signature() {
     }
 }
 
+/// The README's guards around the spec's snippets: a receiver that copies them answers "not
+/// valid" for a missing, empty, short, non-ASCII or wrong signature instead of raising (the
+/// spec's code alone raises for some, so the receiver would answer 500).
+#[test]
+fn the_readme_guards_answer_invalid_for_any_malformed_signature_and_never_raise() {
+    let (env, body, sig) = captured(SPEC_SECRET);
+    let body_file = env.dir.path().join("body.json");
+    std::fs::write(&body_file, &body).unwrap();
+    let want = "valid\ninvalid\ninvalid\ninvalid\ninvalid\ninvalid";
+    for (program, runner, spec, guard) in [
+        ("python3", "run_guarded.py", "spec_verify.py", "guarded_verify.py"),
+        ("node", "run_guarded.js", "spec_verify.js", "guarded_verify.js"),
+    ] {
+        if !have(program, &["--version"]) {
+            continue;
+        }
+        let out = Command::new(program)
+            .arg(snippet(runner))
+            .arg(snippet(spec))
+            .arg(snippet(guard))
+            .arg(&body_file)
+            .arg(&sig)
+            .arg(SPEC_SECRET)
+            .output()
+            .unwrap();
+        assert_eq!(verdict(out), want, "{program}");
+    }
+}
+
 #[test]
 fn the_spec_flask_receiver_accepts_our_deliveries() {
     if !have("python3", &["-c", "import flask"]) {

@@ -738,6 +738,37 @@ fn a_credential_shown_redacted_and_sent_back_keeps_the_stored_value() {
     );
 }
 
+/// A blank secret is refused (as `--secret ''` is), `null` removes the secret.
+#[test]
+fn a_blank_secret_is_refused_and_null_removes_it() {
+    let env = Env::new();
+    env.customer("acme");
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    let mut body = spec_body();
+    body["enabled"] = json!(false);
+    body["secret"] = json!("");
+    let r = srv.call("POST", "/api/v1/webhooks/", Some(&admin), Some(&body));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(
+        r.json()["secret"][0].as_str().unwrap().contains("null"),
+        "{}",
+        r.body
+    );
+    body["secret"] = json!("s3cret-value");
+    let id = srv.post("/api/v1/webhooks/", &admin, &body).expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/webhooks/{id}/");
+    let r = srv.call("PATCH", &path, Some(&admin), Some(&json!({"secret": ""})));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(srv.get(&path, &admin).expect(200)["has_secret"], true);
+    let cleared = srv
+        .call("PATCH", &path, Some(&admin), Some(&json!({"secret": null})))
+        .expect(200);
+    assert_eq!(cleared["has_secret"], false);
+}
+
 /// The API checks custom headers as `--header` and the web form do: none that webnet sets
 /// itself (a forged signature, `Host`), no invalid name, no line break in a value.
 #[test]

@@ -116,8 +116,18 @@ fn the_readme_guards_answer_invalid_for_any_malformed_signature_and_never_raise(
     std::fs::write(&body_file, &body).unwrap();
     let want = "valid\ninvalid\ninvalid\ninvalid\ninvalid\ninvalid";
     for (program, runner, spec, guard) in [
-        ("python3", "run_guarded.py", "spec_verify.py", "guarded_verify.py"),
-        ("node", "run_guarded.js", "spec_verify.js", "guarded_verify.js"),
+        (
+            "python3",
+            "run_guarded.py",
+            "spec_verify.py",
+            "guarded_verify.py",
+        ),
+        (
+            "node",
+            "run_guarded.js",
+            "spec_verify.js",
+            "guarded_verify.js",
+        ),
     ] {
         if !have(program, &["--version"]) {
             continue;

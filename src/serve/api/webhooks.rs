@@ -196,7 +196,14 @@ fn settings(f: &mut Fields) -> ApiResult<WebhookPatch> {
     p.secret = match f.take("secret") {
         None => SecretEdit::Keep,
         Some(Value::Null) => SecretEdit::Clear,
-        Some(Value::String(s)) if s.is_empty() => SecretEdit::Clear,
+        // As `--secret ''` is refused: a blank secret is a mistake more often than a way to
+        // remove one, and a webhook would silently go unsigned.
+        Some(Value::String(s)) if s.is_empty() => {
+            return Err(ApiError::invalid(
+                "secret",
+                "This field may not be blank; send null to remove the secret.",
+            ))
+        }
         Some(Value::String(s)) => SecretEdit::Set(Secret::new(&s)?),
         Some(_) => return Err(ApiError::invalid("secret", "Not a valid string.")),
     };

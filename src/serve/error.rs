@@ -145,6 +145,10 @@ impl From<ops::Error> for ApiError {
             E::PinnedCustomerMissing(c) => ApiError::NotFound(format!("customer {c} not found")),
             E::TargetNotAllowed(t) => ApiError::NotFound(format!("{t} is not allowed")),
             E::Retry(RetryError::Store(s)) => s.into(),
+            // Said the API's way (the CLI's message names `webnet webhooks enable`).
+            E::Retry(RetryError::WebhookDisabled { id, webhook }) => ApiError::Conflict(format!(
+                "delivery {id}: its webhook {webhook} is disabled; enable it first (PATCH /api/v1/webhooks/{webhook}/ with {{\"enabled\": true}})"
+            )),
             E::Retry(r) => ApiError::Conflict(r.to_string()),
             E::Locked { .. } => ApiError::Unavailable(e.to_string()),
             E::Emit(_) => ApiError::Unavailable(e.to_string()),

@@ -738,6 +738,41 @@ fn a_credential_shown_redacted_and_sent_back_keeps_the_stored_value() {
     );
 }
 
+/// The API's answers speak of the API, not of command lines: an empty PATCH is the webhook
+/// unchanged (as DRF answers it), a retry refused for a disabled webhook says how to enable it
+/// over HTTP.
+#[test]
+fn answers_speak_of_the_api_not_of_command_lines() {
+    let env = Env::local();
+    env.customer("acme");
+    let rx = Receiver::start(|_| Reply::status(500));
+    env.local_webhook(1, "down", &rx.url("/"), &["--max-retries", "0"]);
+    env.run(&["emit", "job.completed", "--customer", "1"]).ok();
+    assert_eq!(env.delivery(1)["status"], "failed");
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    let before = srv.get("/api/v1/webhooks/1/", &admin).expect(200);
+    for body in [json!({}), json!({"id": 99, "has_secret": true})] {
+        let same = srv
+            .call("PATCH", "/api/v1/webhooks/1/", Some(&admin), Some(&body))
+            .expect(200);
+        assert_eq!(same, before, "{body}");
+    }
+    env.run(&["webhooks", "disable", "1"]).ok();
+    let r = srv.call(
+        "POST",
+        "/api/v1/webhook-deliveries/1/retry/",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert!(
+        r.body.contains("PATCH /api/v1/webhooks/1/") && !r.body.contains("webnet webhooks"),
+        "{}",
+        r.body
+    );
+}
+
 /// A blank secret is refused (as `--secret ''` is), `null` removes the secret.
 #[test]
 fn a_blank_secret_is_refused_and_null_removes_it() {

@@ -160,7 +160,7 @@ pub fn validate(
         (None, Scope::All) => {
             return Err(ValidationError::new(
                 "customer",
-                "is missing: give \"customer\" in the event or --customer",
+                "is missing: give \"customer\" in the event (or emit for one customer: --customer, or that customer's API token)",
             ))
         }
     };

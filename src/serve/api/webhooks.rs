@@ -323,6 +323,11 @@ async fn update(
                     "A webhook's customer cannot be changed.",
                 ));
             }
+            // A PATCH of nothing (or of read-only fields only) changes nothing and says so
+            // with the webhook, as DRF does; the CLI's "nothing to change" is for a command line.
+            if p.is_empty() {
+                return Ok(Json(webhook_json(&current)));
+            }
             let w = ops::webhooks::update(store, allow_private, grant.scope, id, &p, now(store))?;
             Ok(Json(webhook_json(&w)))
         })

@@ -188,7 +188,9 @@ fn a_post_without_the_right_csrf_token_is_403_and_changes_nothing() {
 
 #[test]
 fn what_strangers_send_is_shown_escaped() {
-    let rx = Receiver::start(|_| Answer::status(500).body("<script>alert(1)</script>"));
+    let rx = Receiver::start(|_| {
+        Answer::status(500).body("<script>alert(1)</script>\r\n\x1b[31mred\tcell\u{7}")
+    });
     let env = Env::local();
     env.customer("acme");
     env.local_webhook(1, "<b>x</b>", &rx.url("/h"), &["--max-retries", "0"]);
@@ -212,6 +214,13 @@ fn what_strangers_send_is_shown_escaped() {
         d.body
     );
     assert!(!d.body.contains("<script"), "{}", d.body);
+    // Control characters are shown as the CLI shows them, never sent raw; lines and tabs kept.
+    assert!(
+        !d.body.contains('\x1b') && !d.body.contains('\u{7}'),
+        "{}",
+        d.body
+    );
+    assert!(d.body.contains("\\x1b[31mred\tcell\\x07"), "{}", d.body);
     assert!(!d.body.contains("<img") && d.body.contains("&lt;img src=x&gt;"));
     assert!(d.body.contains("status-failed"));
     assert!(
@@ -314,4 +323,39 @@ fn revoking_the_token_ends_the_session() {
         303,
         "the session is gone"
     );
+}
+
+/// A retry the UI cannot make is said on the delivery's page, never a bare error page; a
+/// deleted webhook's delivery offers no "Retry now" at all.
+#[test]
+fn a_refused_retry_is_explained_and_a_deleted_webhooks_delivery_offers_none() {
+    let rx = Receiver::start(|_| Answer::status(500));
+    let env = setup(&rx);
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    let b = sign_in(&srv, &admin);
+    assert!(b
+        .get("/settings/webhooks/deliveries/1")
+        .body
+        .contains("/settings/webhooks/deliveries/1/retry"));
+    env.run(&["webhooks", "disable", "1"]).ok();
+    let r = b.post("/settings/webhooks/deliveries/1/retry", &[]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let after = b.get("/settings/webhooks/deliveries/1");
+    assert!(
+        after.body.contains("Not retried: its webhook is disabled"),
+        "{}",
+        after.body
+    );
+    assert_eq!(rx.count(), 2, "nothing sent");
+    env.run(&["webhooks", "delete", "1", "--yes"]).ok();
+    let deleted = b.get("/settings/webhooks/deliveries/1");
+    assert!(deleted.body.contains("(deleted)"), "{}", deleted.body);
+    assert!(!deleted.body.contains("/retry"), "{}", deleted.body);
+    let r = b.post("/settings/webhooks/deliveries/1/retry", &[]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(b
+        .get("/settings/webhooks/deliveries/1")
+        .body
+        .contains("Not retried: delivery 1: its webhook 1 was deleted"),);
 }

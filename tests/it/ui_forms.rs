@@ -42,6 +42,14 @@ fn the_form_creates_a_webhook_and_a_mistake_keeps_the_values() {
     assert!(bad.body.contains("id=\"error-url\""), "{}", bad.body);
     assert!(bad.body.contains("value=\"ops\"") && bad.body.contains("value=\"not a url\""));
     assert!(bad.body.contains("X-Team: netops"));
+    assert!(
+        bad.body.contains("signed with it (X-Webhook-Signature)")
+            && bad
+                .body
+                .contains("A secret typed before is not kept: type it again."),
+        "{}",
+        bad.body
+    );
     env.run(&["webhooks", "show", "1"]).fails(1, "not found");
 
     fields.push(("secret", "s3cret-value"));
@@ -71,6 +79,11 @@ fn the_form_creates_a_webhook_and_a_mistake_keeps_the_values() {
             .contains("class=\"flash\""),
         "a flash is shown once"
     );
+
+    // Editing shows the customer but does not offer to change it (it cannot change).
+    let edit = b.get("/settings/webhooks/1/edit");
+    assert!(!edit.body.contains("name=\"customer\""), "{}", edit.body);
+    assert!(edit.body.contains("Customer: acme (1)"), "{}", edit.body);
 
     // Test: sent now, reported in the flash.
     assert_eq!(b.post("/settings/webhooks/1/test", &[]).status, 303);

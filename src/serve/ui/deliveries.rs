@@ -14,6 +14,8 @@ use super::form::FormBody;
 use super::layout::{self, csrf_field, page};
 use super::webhooks::outcome;
 use super::{done, path_id, Ui};
+use crate::delivery::service::RetryError;
+use crate::domain::text::escape_controls;
 use crate::domain::time::rfc3339;
 use crate::ops;
 use crate::serve::auth::Access;
@@ -167,10 +169,25 @@ fn response_body(body: Option<&str>) -> Markup {
     html! {
         @if let Some(b) = body.filter(|b| !b.is_empty()) {
             @let (shown, was_cut) = cut(b);
-            pre { (shown) }
+            pre { (visible_lines(&shown)) }
             @if was_cut { p.hint { "(cut: the first 2 KB of " (b.len()) " bytes)" } }
         }
     }
+}
+
+/// A receiver's text for a `pre`: its lines and tabs kept, every other control character
+/// escaped as the CLI shows it (`\x1b`), never sent raw to the browser.
+fn visible_lines(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .split_inclusive(['\n', '\t'])
+        .map(|part| {
+            let (body, end) = match part.strip_suffix(['\n', '\t']) {
+                Some(body) => (body, &part[body.len()..]),
+                None => (part, ""),
+            };
+            format!("{}{end}", escape_controls(body))
+        })
+        .collect()
 }
 
 /// The payload as indented JSON (as sent when it is not JSON).
@@ -194,7 +211,7 @@ fn attempts_table(attempts: &[AttemptLog]) -> Markup {
                         td data-label="Started (UTC)" { (rfc3339(a.started_at)) }
                         td data-label="HTTP" { (a.http_status.map(|c| c.to_string()).unwrap_or_default()) }
                         td data-label="Duration" { (a.duration_ms) " ms" }
-                        td data-label="Error" { (a.error_message.as_deref().unwrap_or("")) }
+                        td data-label="Error" { (escape_controls(a.error_message.as_deref().unwrap_or(""))) }
                         td data-label="Response body" { (response_body(a.response_body.as_deref())) }
                     }
                 }
@@ -209,7 +226,10 @@ pub async fn show(State(state): Shared, Path(id): Path<String>, ui: Ui) -> UiRes
     let flash = ui.flash(&state);
     ui.call(&state, Access::Read, move |store, ctx| {
         let (d, attempts) = ops::deliveries::show(store, ctx.grant.scope, id)?;
-        let retryable = matches!(d.status, DeliveryStatus::Failed | DeliveryStatus::Retrying);
+        // Not for a deleted webhook's: there is nowhere to send it.
+        let retryable = matches!(d.status, DeliveryStatus::Failed | DeliveryStatus::Retrying)
+            && !d.webhook_deleted
+            && d.webhook.is_some();
         let body = html! {
             table id="delivery" { tbody {
                 tr { th { "Webhook" } td { (webhook_name(&d)) } }
@@ -217,7 +237,7 @@ pub async fn show(State(state): Shared, Path(id): Path<String>, ui: Ui) -> UiRes
                 tr { th { "Status" } td { (status_badge(d.status)) } }
                 tr { th { "Attempts" } td { (d.attempts) } }
                 tr { th { "HTTP status" } td { (d.http_status.map_or(NONE.to_string(), |c| c.to_string())) } }
-                tr { th { "Error" } td { (d.error_message.as_deref().unwrap_or(NONE)) } }
+                tr { th { "Error" } td { (escape_controls(d.error_message.as_deref().unwrap_or(NONE))) } }
                 tr { th { "Created (UTC)" } td { (rfc3339(d.created_at)) } }
                 tr { th { "Next retry" } td { (d.next_attempt_at.map_or(NONE.to_string(), rfc3339)) } }
             } }
@@ -238,8 +258,19 @@ pub async fn show(State(state): Shared, Path(id): Path<String>, ui: Ui) -> UiRes
     .await
 }
 
-/// `POST /settings/webhooks/deliveries/{id}/retry`: one attempt now (409 page when the
-/// delivery cannot be retried).
+/// Why a retry was refused, in the UI's words (the CLI's name a command).
+fn refused_words(refused: &RetryError) -> String {
+    match refused {
+        RetryError::WebhookDisabled { webhook, .. } => format!(
+            "its webhook is disabled; enable it on the webhooks page (webhook {webhook}) first."
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// `POST /settings/webhooks/deliveries/{id}/retry`: one attempt now; a refusal (not failed or
+/// retrying, its webhook deleted or disabled, another process sending it) is said in the
+/// delivery page's flash.
 pub async fn retry(
     State(state): Shared,
     Path(id): Path<String>,
@@ -254,7 +285,13 @@ pub async fn retry(
     let message = ui
         .call(&state, Access::Write, move |store, ctx| {
             let sending = sending_state.sending_for(ctx.grant.scope);
-            let r = ops::delivery::retry_one(store, &sending, id)?;
+            let r = match ops::delivery::retry_one(store, &sending, id) {
+                Ok(r) => r,
+                Err(ops::Error::Retry(refused)) => {
+                    return Ok(format!("Not retried: {}", refused_words(&refused)))
+                }
+                Err(e) => return Err(e.into()),
+            };
             Ok(format!(
                 "Retried delivery {}: {}",
                 r.delivery.id,

@@ -31,7 +31,7 @@ main{max-width:1200px;margin:0 auto;padding:1rem}
 h1{font-size:1.5rem;margin:.5rem 0 1rem}
 a{color:#0969da}
 table{width:100%;border-collapse:collapse;background:#fff;border:1px solid #d0d7de}
-th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #d0d7de;vertical-align:top;overflow-wrap:anywhere}
+th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #d0d7de;vertical-align:top;overflow-wrap:break-word}td[data-label=URL],td[data-label=Error],td[data-label="Response body"]{overflow-wrap:anywhere}
 th{white-space:nowrap;overflow-wrap:normal}
 th{background:#f6f8fa;font-size:.85em}
 pre{background:#fff;border:1px solid #d0d7de;padding:.6rem;overflow:auto;max-height:30rem;white-space:pre-wrap;overflow-wrap:anywhere}

@@ -146,7 +146,16 @@ pub fn render(
         }
         form.stacked id="webhook-form" method="post" action=(action) {
             (csrf_field(&viewer.csrf))
-            @if viewer.admin {
+            @if viewer.admin && matches!(mode, Mode::Edit { .. }) {
+                // A webhook's customer cannot change: shown, not offered.
+                p id="customer" {
+                    "Customer: "
+                    @if let Some(name) = v.customer.parse::<i64>().ok().and_then(|id| customers.get(&id)) {
+                        (name) " "
+                    }
+                    "(" (v.customer) ")"
+                }
+            } @else if viewer.admin {
                 label for="customer" { "Customer" }
                 select id="customer" name="customer" required {
                     @if matches!(mode, Mode::New) { option value="" { "Choose a customer" } }
@@ -180,9 +189,15 @@ pub fn render(
             label for="secret" { "Signing secret" }
             input type="password" id="secret" name="secret" autocomplete="new-password";
             @match mode {
-                Mode::New => p.hint { "Optional: events are signed with it (X-Webnet-Signature)." },
+                Mode::New => p.hint {
+                    "Optional: events are signed with it (X-Webhook-Signature)."
+                    @if error.is_some() { " A secret typed before is not kept: type it again." }
+                },
                 Mode::Edit { has_secret, .. } => {
-                    p.hint { @if *has_secret { "A secret is set; leave empty to keep it." } @else { "No secret is set; leave empty to keep it so." } }
+                    p.hint {
+                        @if *has_secret { "A secret is set; leave empty to keep it." } @else { "No secret is set; leave empty to keep it so." }
+                        @if error.is_some() { " A new secret typed before is not kept: type it again." }
+                    }
                     label.check { input type="checkbox" name="clear_secret" value="on"; " Remove the secret" }
                 }
             }

@@ -169,7 +169,7 @@ fn response_body(body: Option<&str>) -> Markup {
     html! {
         @if let Some(b) = body.filter(|b| !b.is_empty()) {
             @let (shown, was_cut) = cut(b);
-            pre { (visible_lines(&shown)) }
+            pre { (visible_lines(shown)) }
             @if was_cut { p.hint { "(cut: the first 2 KB of " (b.len()) " bytes)" } }
         }
     }

@@ -351,6 +351,14 @@ fn a_refused_retry_is_explained_and_a_deleted_webhooks_delivery_offers_none() {
     env.run(&["webhooks", "delete", "1", "--yes"]).ok();
     let deleted = b.get("/settings/webhooks/deliveries/1");
     assert!(deleted.body.contains("(deleted)"), "{}", deleted.body);
+    let history = b.get("/settings/webhooks/deliveries?webhook=1");
+    assert!(
+        history
+            .body
+            .contains("<option value=\"1\" selected>acme-hook (deleted)</option>"),
+        "the filter names the deleted webhook: {}",
+        history.body
+    );
     assert!(!deleted.body.contains("/retry"), "{}", deleted.body);
     let r = b.post("/settings/webhooks/deliveries/1/retry", &[]);
     assert_eq!(r.status, 303, "{}", r.body);

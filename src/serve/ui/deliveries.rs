@@ -96,6 +96,15 @@ pub async fn list(State(state): Shared, ui: Ui, RawQuery(raw): RawQuery) -> UiRe
                     @for w in &hooks {
                         option value=(w.id) selected[webhook == Some(w.id)] { (w.settings.name) }
                     }
+                    // A deleted webhook's history (linked from a delivery) is still its own.
+                    @if let Some(w) = webhook.filter(|w| !hooks.iter().any(|h| h.id == *w)) {
+                        option value=(w) selected {
+                            @match rows.first() {
+                                Some(d) => { (webhook_name(d)) },
+                                None => { "webhook " (w) },
+                            }
+                        }
+                    }
                 } }
                 label { "Status " select name="status" {
                     option value="all" { "all" }

@@ -7,7 +7,7 @@ use super::send::{Reply, Sent};
 use crate::domain::headers::{is_sensitive, REDACTED};
 use crate::domain::retry::{Next, RetryPolicy};
 use crate::domain::time::Millis;
-use crate::domain::url_mask::redact_echoes;
+use crate::domain::url_mask::{redact_echoes, MIN_ECHOED};
 use crate::store::{AttemptRecord, DeliveryStatus, Health, Job, Outcome};
 
 /// How much of a failing response body goes into `error_message`.
@@ -140,7 +140,8 @@ fn hide_echoed_tokens(
     body: Option<String>,
     error: Option<String>,
 ) -> (Option<String>, Option<String>) {
-    let quiet = body.as_deref().is_none_or(str::is_empty) && error.is_none();
+    // Nothing long enough to hold a token (a success's "ok"): not even the URL is parsed.
+    let quiet = body.as_deref().is_none_or(|b| b.len() < MIN_ECHOED) && error.is_none();
     let url = job
         .target
         .as_ref()

@@ -27,7 +27,7 @@ const SECRET_PARAM_PARTS: &[&str] = &[
 const HOOK_SEGMENTS: &[&str] = &["hooks", "hook", "webhook", "webhooks", "webhook-test"];
 /// Credential parts shorter than this are not looked for in a receiver's answer (a `?code=1`
 /// would otherwise hide every `1`).
-const MIN_ECHOED: usize = 8;
+pub const MIN_ECHOED: usize = 8;
 
 /// The URL with every credential part replaced by [`REDACTED`] (see the module's rules);
 /// `url` itself when it has none.

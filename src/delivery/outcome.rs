@@ -52,9 +52,10 @@ pub fn after_attempt(
     now: Millis,
 ) -> Outcome {
     let timeout = job.target.as_ref().map_or(10, |t| t.timeout_seconds);
+    let echoes = Echoes::of(job);
     let (http_status, body, error, retry_after, permanent) = match &sent.reply {
         Reply::Status { code, body, .. } if (200..300).contains(code) => {
-            (Some(*code), Some(body.clone()), None, None, false)
+            (Some(*code), Some(echoes.hide(body)), None, None, false)
         }
         Reply::Status {
             code,
@@ -62,12 +63,14 @@ pub fn after_attempt(
             retry_after,
             location,
         } => {
+            // Hidden before the message is cut from it: no token's start is left at the cut.
+            let body = echoes.hide(body);
             let msg = if (300..400).contains(code) {
                 format!(
                     "HTTP {code}: redirect{} not followed",
                     location
                         .as_ref()
-                        .map(|l| format!(" to {l}"))
+                        .map(|l| format!(" to {}", echoes.hide(l)))
                         .unwrap_or_default()
                 )
             } else {
@@ -83,7 +86,7 @@ pub fn after_attempt(
             // is disabled, see `health`).
             (
                 Some(*code),
-                Some(body.clone()),
+                Some(body),
                 Some(msg),
                 *retry_after,
                 *code == 410,
@@ -96,10 +99,9 @@ pub fn after_attempt(
             None,
             false,
         ),
-        Reply::Refused(m) => (None, None, Some(m.clone()), None, true),
-        Reply::Error(m) | Reply::ProxyFailed(m) => (None, None, Some(m.clone()), None, false),
+        Reply::Refused(m) => (None, None, Some(echoes.hide(m)), None, true),
+        Reply::Error(m) | Reply::ProxyFailed(m) => (None, None, Some(echoes.hide(m)), None, false),
     };
-    let (body, error) = hide_echoed_tokens(job, body, error);
     let (status, next) = match &error {
         None => (DeliveryStatus::Success, None),
         Some(_) => next_after_failure(job, now, retry_after, permanent),
@@ -132,27 +134,33 @@ pub fn after_attempt(
     }
 }
 
-/// The response body and error message with the webhook URL's token hidden wherever the
-/// receiver repeated it (a redirect to its own URL, an error that quotes it): the attempt log
-/// is shown, the URL's token never is.
-fn hide_echoed_tokens(
-    job: &Job,
-    body: Option<String>,
-    error: Option<String>,
-) -> (Option<String>, Option<String>) {
-    // Nothing long enough to hold a token (a success's "ok"): not even the URL is parsed.
-    let quiet = body.as_deref().is_none_or(|b| b.len() < MIN_ECHOED) && error.is_none();
-    let url = job
-        .target
-        .as_ref()
-        .filter(|_| !quiet)
-        .and_then(|t| url::Url::parse(&t.url).ok());
-    match url {
-        None => (body, error),
-        Some(url) => (
-            body.map(|b| redact_echoes(&url, &b)),
-            error.map(|e| redact_echoes(&url, &e)),
-        ),
+/// The webhook URL's token hidden wherever the receiver's answer repeats it (a redirect to its
+/// own URL, an error quoting it): the attempt log is shown, the URL's token never is. The URL
+/// is parsed only for an answer long enough to hold a token (not for a success's "ok").
+struct Echoes<'a> {
+    url: Option<&'a str>,
+    parsed: std::cell::OnceCell<Option<url::Url>>,
+}
+
+impl<'a> Echoes<'a> {
+    fn of(job: &'a Job) -> Echoes<'a> {
+        Echoes {
+            url: job.target.as_ref().map(|t| t.url.as_str()),
+            parsed: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn hide(&self, text: &str) -> String {
+        if text.len() < MIN_ECHOED {
+            return text.to_string();
+        }
+        let url = self
+            .parsed
+            .get_or_init(|| self.url.and_then(|u| url::Url::parse(u).ok()));
+        match url {
+            Some(url) => redact_echoes(url, text),
+            None => text.to_string(),
+        }
     }
 }
 
@@ -355,6 +363,16 @@ mod tests {
             Some("Moved to https://chat.example.com/hooks/[redacted]")
         );
         assert!(!logged.error_message.unwrap_or_default().contains(token));
+        // A token that would straddle the message's cut leaves none of itself either.
+        let r = Reply::Status {
+            code: 500,
+            body: format!("{} {token}", "x".repeat(ERROR_BODY_CHARS - 10)),
+            retry_after: None,
+            location: None,
+        };
+        let o = after_attempt(&j, 0, &[], &sent(r), 0);
+        let message = o.error_message.unwrap_or_default();
+        assert!(!message.contains("xk7b3o"), "{message}");
     }
 
     #[test]

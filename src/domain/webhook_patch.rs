@@ -281,18 +281,19 @@ fn headers_keeping(
 ) -> Result<BTreeMap<String, String>, ValidationError> {
     let mut out = BTreeMap::new();
     for (name, value) in given {
-        let (name, mut value) = check_header(name, value)?;
+        let (mut name, mut value) = check_header(name, value)?;
         if out.keys().any(|k: &String| k.eq_ignore_ascii_case(&name)) {
             return Err(ValidationError::new(
                 "headers",
                 format!("{} is given more than once", quote(&name)),
             ));
         }
-        if value == REDACTED {
-            value = stored
+        if value.eq_ignore_ascii_case(REDACTED) {
+            // The stored pair as it is (the store keeps a sealed value under its own name).
+            (name, value) = stored
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(&name))
-                .map(|(_, v)| v.clone())
+                .map(|(k, v)| (k.clone(), v.clone()))
                 .ok_or_else(|| {
                     ValidationError::new(
                         "headers",

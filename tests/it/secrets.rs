@@ -432,3 +432,42 @@ fn a_token_in_the_url_is_never_shown_but_is_what_gets_sent() {
         "chat2"
     );
 }
+
+/// `[redacted]` given back for a credential header keeps the stored value, whatever the case
+/// of its name or of the placeholder; with nothing stored under that name it is refused, never
+/// stored or sent as it is.
+#[test]
+fn a_redacted_header_given_back_keeps_the_stored_credential() {
+    let env = Env::local();
+    let rx = common::receiver::Receiver::ok();
+    env.customer("acme");
+    env.local_webhook(
+        1,
+        "h",
+        &rx.url("/in"),
+        &["--header", "Authorization: Bearer keep-me"],
+    );
+    env.run(&[
+        "webhooks",
+        "update",
+        "1",
+        "--header",
+        "authorization: [REDACTED]",
+        "--header",
+        "X-Team: sre",
+    ])
+    .ok();
+    env.run(&[
+        "webhooks",
+        "update",
+        "1",
+        "--header",
+        "X-Api-Key: [redacted]",
+    ])
+    .fails(2, "none is stored under this name");
+    env.run(&["webhooks", "test", "1"]).ok();
+    let got = &rx.wait_for(1, std::time::Duration::from_secs(5))[0];
+    assert_eq!(got.header("authorization"), Some("Bearer keep-me"));
+    assert_eq!(got.header("x-team"), Some("sre"));
+    assert_eq!(got.header("x-api-key"), None);
+}

@@ -296,7 +296,7 @@ pub async fn retry(
             let sending = sending_state.sending_for(ctx.grant.scope);
             let r = match ops::delivery::retry_one(store, &sending, id) {
                 Ok(r) => r,
-                Err(ops::Error::Retry(refused)) => {
+                Err(ops::Error::Retry(refused)) if !matches!(refused, RetryError::Store(_)) => {
                     return Ok(format!("Not retried: {}", refused_words(&refused)))
                 }
                 Err(e) => return Err(e.into()),

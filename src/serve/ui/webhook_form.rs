@@ -2,7 +2,6 @@
 //! [`WebhookDraft`] or [`WebhookPatch`] (the same the API builds), and answering a mistake
 //! with the form again, 400, the values kept and the message next to its field.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +17,7 @@ use super::webhooks::customer_names;
 use super::{done, path_id, Ctx, Ui};
 use crate::domain::event_type::Subscription;
 use crate::domain::format::{PayloadFormat, RoutingKey};
-use crate::domain::headers::{parse_header, REDACTED};
+use crate::domain::headers::parse_header;
 use crate::domain::webhook::parse_event_types;
 use crate::domain::webhook_patch::{SecretEdit, WebhookDraft, WebhookPatch};
 use crate::domain::{CustomerId, Scope, Secret, ValidationError, WebhookUrl};
@@ -60,8 +59,8 @@ struct Parsed {
     routing_key: Option<RoutingKey>,
 }
 
-/// Reads the form; `stored`: the headers kept, for lines left as "[redacted]".
-fn parse(f: &FormBody, stored: &BTreeMap<String, String>) -> Result<Parsed, Invalid> {
+/// Reads the form.
+fn parse(f: &FormBody) -> Result<Parsed, Invalid> {
     let customer = match f.text("customer").trim() {
         "" => None,
         c => Some(
@@ -114,7 +113,7 @@ fn parse(f: &FormBody, stored: &BTreeMap<String, String>) -> Result<Parsed, Inva
         max_retries,
         retry_backoff: secs("retry_backoff")?,
         payload_format,
-        headers: header_lines(&f.text("headers"), stored)?,
+        headers: header_lines(&f.text("headers"))?,
         secret,
         clear_secret: f.checked("clear_secret"),
     })
@@ -131,31 +130,14 @@ fn number(f: &FormBody, key: &str) -> Result<Option<u64>, Invalid> {
     }
 }
 
-/// One `Name: value` per line; a line left as "[redacted]" keeps the stored value.
-fn header_lines(
-    text: &str,
-    stored: &BTreeMap<String, String>,
-) -> Result<Vec<(String, String)>, Invalid> {
-    let mut out = Vec::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let (name, value) = parse_header(line).map_err(|v| invalid("headers", v.message))?;
-        if value == REDACTED {
-            let kept = stored
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(&name))
-                .map(|(_, v)| v.clone())
-                .ok_or_else(|| {
-                    invalid(
-                        "headers",
-                        format!("{name}: \"{REDACTED}\" stands for a stored value, and none is stored under this name; type the value"),
-                    )
-                })?;
-            out.push((name, kept));
-        } else {
-            out.push((name, value));
-        }
-    }
-    Ok(out)
+/// One `Name: value` per line. A line left as "[redacted]" is passed on as it is: the update
+/// keeps the stored value (`WebhookPatch::apply`), a new webhook refuses it.
+fn header_lines(text: &str) -> Result<Vec<(String, String)>, Invalid> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| parse_header(line).map_err(|v| invalid("headers", v.message)))
+        .collect()
 }
 
 /// The form again, 400, with `error` next to its field and what was sent (no secret).
@@ -222,7 +204,7 @@ pub async fn create(State(state): Shared, ui: Ui, f: FormBody) -> UiResult<Respo
     let now = state.now();
     let saved = ui
         .call(&state, Access::Write, move |store, ctx| {
-            let p = match parse(&f, &BTreeMap::new()) {
+            let p = match parse(&f) {
                 Ok(p) => p,
                 Err(e) => return Ok(Saved::Again(again(store, ctx, &Mode::New, &f, e)?)),
             };
@@ -297,7 +279,7 @@ pub async fn update(
                 id,
                 has_secret: current.has_secret,
             };
-            let p = match parse(&f, &current.settings.headers) {
+            let p = match parse(&f) {
                 Ok(p) if p.customer.is_some_and(|c| c != current.customer.0) => {
                     let e = invalid("customer", "A webhook's customer cannot be changed.");
                     return Ok(Saved::Again(again(store, ctx, &mode, &f, e)?));

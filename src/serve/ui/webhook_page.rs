@@ -147,7 +147,9 @@ pub fn render(
         form.stacked id="webhook-form" method="post" action=(action) {
             (csrf_field(&viewer.csrf))
             @if viewer.admin && matches!(mode, Mode::Edit { .. }) {
-                // A webhook's customer cannot change: shown, not offered.
+                // A webhook's customer cannot change: shown, not offered (sent back as it is,
+                // so the form shown again after a mistake still names it).
+                input type="hidden" name="customer" value=(v.customer);
                 p id="customer" {
                     "Customer: "
                     @if let Some(name) = v.customer.parse::<i64>().ok().and_then(|id| customers.get(&id)) {

@@ -19,7 +19,6 @@ fn select(tail: &str) -> String {
     format!("SELECT {} FROM webhooks w {tail}", decode::WEBHOOK)
 }
 
-/// A webhook row as [`select`] reads it (never NULL: no join).
 /// A webhook's label by id and scope ($1, $2), without decoding the rest of its row.
 const LABEL: &str = "SELECT customer_id, name FROM webhooks
                      WHERE id = $1 AND ($2::bigint IS NULL OR customer_id = $2)";
@@ -32,6 +31,7 @@ fn label(id: i64, r: &Row) -> Result<WebhookLabel> {
     })
 }
 
+/// A webhook row as [`select`] reads it (never NULL: no join).
 fn row(r: &Row) -> Result<Webhook> {
     decode::webhook(r, 0)?.ok_or_else(|| StoreError::corrupt("webhooks", 0, "id is NULL"))
 }
@@ -230,12 +230,8 @@ impl PgStore {
         self.webhook(scope, id)
     }
 
-    /// Deletes a webhook. Its delivery history stays (audit); deliveries still waiting for an
-    /// attempt end `failed`, since there is nowhere left to send them. The webhook is read
-    /// (and locked) in the same transaction that deletes it, so what is returned is what was
-    /// deleted. Rows are locked as outcomes lock them — deliveries, their queue rows, then the
-    /// webhook, each in id order — so a drain writing outcomes meanwhile never deadlocks
-    /// with it.
+    /// Which webhook `id` is (its customer and name), read without decoding the rest of its
+    /// row: a damaged one can still be named and deleted.
     pub fn webhook_label(&self, scope: Scope, id: i64) -> Result<WebhookLabel> {
         let found = self.client()?.query_opt(LABEL, &[&id, &scope.customer()])?;
         found
@@ -245,6 +241,12 @@ impl PgStore {
             .ok_or_else(|| StoreError::not_found("webhook", id))
     }
 
+    /// Deletes a webhook. Its delivery history stays (audit); deliveries still waiting for an
+    /// attempt end `failed`, since there is nowhere left to send them. The webhook is read
+    /// (and locked) in the same transaction that deletes it, so what is returned is what was
+    /// deleted. Rows are locked as outcomes lock them — deliveries, their queue rows, then the
+    /// webhook, each in id order — so a drain writing outcomes meanwhile never deadlocks
+    /// with it.
     pub fn delete_webhook(&mut self, scope: Scope, id: i64, now: Millis) -> Result<WebhookLabel> {
         let mut client = self.client()?;
         let mut tx = client.transaction()?;

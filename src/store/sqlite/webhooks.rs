@@ -205,8 +205,8 @@ impl SqliteStore {
         self.webhook(scope, id)
     }
 
-    /// Deletes a webhook. Its delivery history stays (audit); deliveries still waiting for an
-    /// attempt end `failed`, since there is nowhere left to send them.
+    /// Which webhook `id` is (its customer and name), read without decoding the rest of its
+    /// row: a damaged one can still be named and deleted.
     pub fn webhook_label(&self, scope: Scope, id: i64) -> Result<WebhookLabel> {
         self.conn
             .prepare_cached(
@@ -224,6 +224,8 @@ impl SqliteStore {
             .ok_or_else(|| StoreError::not_found("webhook", id))
     }
 
+    /// Deletes a webhook. Its delivery history stays (audit); deliveries still waiting for an
+    /// attempt end `failed`, since there is nowhere left to send them.
     pub fn delete_webhook(&mut self, scope: Scope, id: i64, now: Millis) -> Result<WebhookLabel> {
         let hook = self.webhook_label(scope, id)?;
         let tx = self.conn.transaction()?;

@@ -773,6 +773,69 @@ fn answers_speak_of_the_api_not_of_command_lines() {
     );
 }
 
+/// A 400 names every wrong field at once, as DRF does, not only the first one found.
+#[test]
+fn every_wrong_field_is_named_at_once() {
+    let env = Env::new();
+    env.customer("acme");
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    let body = json!({
+        "customer": 1,
+        "name": 5,
+        "url": "ftp://x.example/",
+        "event_types": "job.failed",
+        "timeout_seconds": "abc",
+        "max_retries": 99,
+        "bogus": true,
+    });
+    let r = srv.call("POST", "/api/v1/webhooks/", Some(&admin), Some(&body));
+    assert_eq!(r.status, 400, "{}", r.body);
+    let errors = r.json();
+    let mut named: Vec<&str> = errors
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    named.sort_unstable();
+    assert_eq!(
+        named,
+        [
+            "bogus",
+            "event_types",
+            "max_retries",
+            "name",
+            "timeout_seconds",
+            "url"
+        ],
+        "{errors}"
+    );
+    assert_eq!(errors["name"], json!(["Not a valid string."]));
+    assert_eq!(errors["bogus"], json!(["Unknown field."]));
+    assert_eq!(env.run(&["webhooks", "list"]).ok().json(), json!([]));
+    // A PATCH too; one wrong field is that field alone.
+    let mut good = spec_body();
+    good["enabled"] = json!(false);
+    srv.post("/api/v1/webhooks/", &admin, &good).expect(201);
+    let patch = |body: Value| {
+        let r = srv.call("PATCH", "/api/v1/webhooks/1/", Some(&admin), Some(&body));
+        assert_eq!(r.status, 400, "{}", r.body);
+        r.json()
+    };
+    assert_eq!(
+        patch(json!({"enabled": "yes", "max_retries": -1})),
+        json!({
+            "enabled": ["Must be a valid boolean."],
+            "max_retries": ["Ensure this value is greater than or equal to 0."]
+        })
+    );
+    assert_eq!(
+        patch(json!({"enabled": "yes", "name": "fine"})),
+        json!({"enabled": ["Must be a valid boolean."]})
+    );
+}
+
 /// A blank secret is refused (as `--secret ''` is), `null` removes the secret.
 #[test]
 fn a_blank_secret_is_refused_and_null_removes_it() {

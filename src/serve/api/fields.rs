@@ -116,3 +116,54 @@ impl Fields {
         }
     }
 }
+
+/// Valid stand-ins for the fields a webhook body must have, put in place of a missing or wrong
+/// one so that [`every_error`] can go on to check the others.
+const STAND_INS: &[(&str, &str)] = &[
+    ("name", "\"x\""),
+    ("url", "\"https://example.com/\""),
+    ("event_types", "[\"*\"]"),
+];
+
+/// Runs `parse` on `body`; when it names a wrong field, runs it again without that field (or
+/// with a stand-in for a required one) until it names no new one, so that a 400 names every
+/// wrong field at once, as DRF does: `{"name": [...], "timeout_seconds": [...]}`. `parse` must
+/// be pure (it runs several times).
+pub fn every_error<T>(
+    body: Map<String, Value>,
+    parse: impl Fn(Map<String, Value>) -> ApiResult<T>,
+) -> ApiResult<T> {
+    let first = match parse(body.clone()) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    let ApiError::Invalid { field, message } = &first else {
+        return Err(first);
+    };
+    let mut errors = Map::new();
+    errors.insert(field.clone(), Value::from(vec![message.clone()]));
+    let mut rest = body;
+    let mut last = field.clone();
+    // Each round removes a field of the body or stands one in: it ends.
+    for _ in 0..=rest.len() + STAND_INS.len() {
+        rest.remove(&last);
+        if let Some((k, v)) = STAND_INS.iter().find(|(k, _)| *k == last) {
+            rest.insert(
+                k.to_string(),
+                serde_json::from_str(v).unwrap_or(Value::Null),
+            );
+        }
+        match parse(rest.clone()) {
+            Err(ApiError::Invalid { field, message }) if !errors.contains_key(&field) => {
+                errors.insert(field.clone(), Value::from(vec![message]));
+                last = field;
+            }
+            _ => break,
+        }
+    }
+    if errors.len() == 1 {
+        Err(first)
+    } else {
+        Err(ApiError::InvalidBody(Value::Object(errors)))
+    }
+}

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde_json::Value;
 
-use super::fields::Fields;
+use super::fields::{every_error, Fields};
 #[allow(unused_imports)]
 use super::schema::*;
 use crate::cli::views::{delivery_json, webhook_json};
@@ -93,10 +93,14 @@ pub async fn create(
         .call(bearer, Access::Write, move |store, grant| {
             // Read after the token is checked: a token that may not write gets 403, not a
             // verdict on its body.
-            let mut f = Fields::new(object(body.parse()?)?);
-            let customer = f.integer("customer")?;
-            let draft = draft(&mut f)?;
-            f.finish()?;
+            let (customer, draft) = every_error(object(body.parse()?)?, |body| {
+                let mut f = Fields::new(body);
+                let customer = f.integer("customer")?;
+                let draft = draft(&mut f)?;
+                f.finish()?;
+                draft.settings()?;
+                Ok((customer, draft))
+            })?;
             let customer = match (grant.scope, customer) {
                 (Scope::All, Some(c)) => CustomerId(c),
                 (Scope::All, None) => {
@@ -235,19 +239,21 @@ pub async fn patch(
     body: JsonBody,
 ) -> ApiResult<Json<Value>> {
     update(state, bearer, id, move || {
-        let mut f = Fields::new(object(body.parse()?)?);
-        f.ignore(READ_ONLY);
-        let customer = f.integer("customer")?;
-        let mut p = settings(&mut f)?;
-        p.name = f.string("name")?;
-        if let Some(url) = f.string("url")? {
-            p.url = Some(WebhookUrl::parse_form(&url)?);
-        }
-        if let Some(types) = f.strings("event_types")? {
-            p.event_types = Some(parse_event_types(&types)?);
-        }
-        f.finish()?;
-        Ok((customer, p))
+        every_error(object(body.parse()?)?, |body| {
+            let mut f = Fields::new(body);
+            f.ignore(READ_ONLY);
+            let customer = f.integer("customer")?;
+            let mut p = settings(&mut f)?;
+            p.name = f.string("name")?;
+            if let Some(url) = f.string("url")? {
+                p.url = Some(WebhookUrl::parse_form(&url)?);
+            }
+            if let Some(types) = f.strings("event_types")? {
+                p.event_types = Some(parse_event_types(&types)?);
+            }
+            f.finish()?;
+            Ok((customer, p))
+        })
     })
     .await
 }
@@ -267,7 +273,12 @@ pub async fn put(
 
 /// A PUT body as a patch that sets everything.
 fn whole(body: JsonBody) -> ApiResult<(Option<i64>, WebhookPatch)> {
-    let mut f = Fields::new(object(body.parse()?)?);
+    every_error(object(body.parse()?)?, whole_fields)
+}
+
+/// [`whole`] of the body's fields.
+fn whole_fields(body: serde_json::Map<String, Value>) -> ApiResult<(Option<i64>, WebhookPatch)> {
+    let mut f = Fields::new(body);
     let customer = f.integer("customer")?;
     let secret_given = f.has("secret");
     let d = draft(&mut f)?;

@@ -197,3 +197,46 @@ fn empty_webnet_variables_count_as_unset() {
     env.run(&["--customer", "", "webhooks", "list"])
         .fails(2, "--customer");
 }
+
+/// `--customer` before and after the subcommand with different customers: refused, never the
+/// last one taken (a script pinned with the first must not act for another customer).
+#[test]
+fn two_different_customer_flags_are_refused() {
+    let env = Env::new();
+    env.customer("acme");
+    env.customer("globex");
+    env.webhook(1, "a", "https://a.example.com/", &["--disabled"]);
+    let before = env.dump();
+    for args in [
+        &[
+            "--customer",
+            "2",
+            "emit",
+            "job.failed",
+            "--customer",
+            "1",
+            "--queue",
+        ][..],
+        &["--customer=2", "webhooks", "list", "--customer", "1"],
+        &[
+            "--customer",
+            "2",
+            "webhooks",
+            "create",
+            "--customer",
+            "1",
+            "--name",
+            "b",
+            "--url",
+            "https://b.example.com/",
+            "--event",
+            "*",
+        ],
+    ] {
+        env.run(args).fails(2, "--customer: given as 2 and as 1");
+    }
+    assert_eq!(env.dump(), before);
+    // The same customer twice is one pin.
+    env.run(&["--customer", "1", "webhooks", "list", "--customer", "1"])
+        .ok();
+}

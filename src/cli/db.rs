@@ -25,13 +25,10 @@ pub fn run(ctx: &Context, cmd: DbCommand) -> Result<(), CliError> {
                     "none given (WEBNET_SECRET_KEY or --key-file): secrets cannot be stored or used"
                         .to_string()
                 }
-                Err(StoreError::KeyProblem(crate::store::KeyProblem::FileMissing(p)))
-                    if ctx.location().shown() != p.display().to_string() =>
-                {
-                    format!(
-                        "no key file yet ({}): none is needed until a secret is stored",
-                        p.display()
-                    )
+                // Not an error: the first secret stored makes one. A key file missing once
+                // secrets are sealed is (exit 1, saying what to do).
+                Err(StoreError::KeyProblem(p @ crate::store::KeyProblem::NoneYet(_))) => {
+                    p.to_string()
                 }
                 Err(e) => return Err(e.into()),
             };

@@ -159,6 +159,9 @@ pub enum KeyProblem {
     PassphraseNotSet,
     #[error("the key file {} is missing and this database holds secrets sealed with it: restore it from a backup (or set WEBNET_SECRET_KEY if they were sealed with a passphrase), or run `webnet key reset --yes` to clear them", .0.display())]
     FileMissing(PathBuf),
+    /// Nothing was ever sealed and there is no key file yet (one is made with the first secret).
+    #[error("no key file yet ({}): none is needed until a secret is stored", .0.display())]
+    NoneYet(PathBuf),
     #[error("the key file {} is malformed (expected 64 hex digits): restore it, or run `webnet key reset --yes` to clear the secrets it sealed", .0.display())]
     BadFile(PathBuf),
     #[error("webhook {webhook}: its {what} does not open with the current key (damaged?); nothing was changed: replace it with `webnet webhooks update {webhook}` and run again")]

@@ -404,7 +404,13 @@ fn a_lost_key_file_is_recovered_with_key_reset() {
         &rx.url("/plain"),
         &["--header", "X-Team: netops", "--event", "job.failed"],
     );
+    // Before: the key opens the secrets. After: `db check` says the key is gone (exit 1), not
+    // "none is needed yet" as for a database that never sealed anything.
+    let check = env.run(&["db", "check"]).ok().json();
+    assert_eq!(check["secret_key"], "opens the stored secrets", "{check}");
     std::fs::remove_file(key_file(&env)).unwrap();
+    let out = seen.keep(env.run(&["db", "check"]).fails(1, "is missing"));
+    assert!(out.stderr.contains("key reset --yes"), "{}", out.stderr);
 
     // Storing a secret is refused, says what to do, and writes no key file.
     let before = env.dump();
@@ -720,4 +726,19 @@ fn on_a_terminal_reset_asks_and_rotate_asks_for_the_passphrase_twice() {
         &["webhooks", "update", "1", "--secret", "after-rotation-1"],
     )
     .ok();
+}
+
+/// A database that never sealed anything needs no key yet: `db check` says so and passes.
+#[test]
+fn db_check_passes_before_any_secret_is_stored() {
+    let env = Env::new();
+    env.customer("acme");
+    let check = env.run(&["db", "check"]).ok().json();
+    assert!(
+        check["secret_key"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("no key file yet"),
+        "{check}"
+    );
 }

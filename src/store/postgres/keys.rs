@@ -86,7 +86,7 @@ impl PgStore {
         };
         match (found, self.key_file()) {
             (Some((key, _)), _) => Ok(key),
-            (None, Some(path)) => Err(KeyProblem::FileMissing(path.to_path_buf()).into()),
+            (None, Some(path)) => Err(KeyProblem::NoneYet(path.to_path_buf()).into()),
             (None, None) => Err(StoreError::NoKey),
         }
     }

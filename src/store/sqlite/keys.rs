@@ -78,7 +78,7 @@ impl SqliteStore {
     pub fn secret_key(&self) -> Result<SecretKey> {
         match self.find_key(true)? {
             Some((key, _)) => Ok(key),
-            None => Err(KeyProblem::FileMissing(self.key_file_path()).into()),
+            None => Err(KeyProblem::NoneYet(self.key_file_path()).into()),
         }
     }
 

@@ -28,7 +28,7 @@ use super::args::ScheduleCommand;
 use super::output::{self, Format};
 use super::{CliError, Context};
 use crate::domain::Scope;
-use crate::store::Location;
+use crate::store::{KeyProblem, Location, StoreError};
 use render::{cron_line, env_file_text, is_line_for, systemd_units, DrainCommand, Names, Private};
 
 pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
@@ -47,8 +47,17 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
         ));
     }
     // As every command that does not create a database: a mistyped --db fails here, not in
-    // the scheduled drain every minute.
-    drop(ctx.store()?);
+    // the scheduled drain every minute; so does a key that does not open the stored secrets
+    // (every scheduled run would fail to sign).
+    {
+        let store = ctx.store()?;
+        match store.secret_key() {
+            Ok(_)
+            | Err(StoreError::NoKey)
+            | Err(StoreError::KeyProblem(KeyProblem::NoneYet(_))) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     // Likewise a proxy variable the drain would refuse.
     ctx.proxies()?;
     let proxy_env = ctx.proxy_env();
@@ -132,7 +141,7 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
         }
         let line = cron_line(&drain);
         if print {
-            if let Some(file) = write_env_file(&drain, &private)? {
+            if let Some(file) = write_env_file(&drain, &private, false)? {
                 printed_needs(&file, &private, "line");
             }
             output::print_line(&line);
@@ -142,7 +151,7 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
     }
     let units = systemd_units(&drain, &names, watch);
     if print {
-        if let Some(file) = write_env_file(&drain, &private)? {
+        if let Some(file) = write_env_file(&drain, &private, false)? {
             printed_needs(&file, &private, "units");
         }
         for (name, text) in &units {
@@ -154,7 +163,7 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::failure(format!("{}: {e}", dir.display())))?;
     let mut written = Vec::new();
-    if let Some(file) = write_env_file(&drain, &private)? {
+    if let Some(file) = write_env_file(&drain, &private, true)? {
         written.push(file.display().to_string());
     }
     for (name, text) in &units {
@@ -208,13 +217,32 @@ fn printed_needs(file: &Path, private: &Private, what: &str) {
 
 /// Writes the environment file (mode 0600 from the first byte, in a 0700 folder), replacing
 /// any earlier one in one step, and returns its path. Nothing to do without a key, proxy
-/// settings or a database password.
-fn write_env_file(drain: &DrainCommand, private: &Private) -> Result<Option<PathBuf>, CliError> {
+/// settings or a database password. Without `replace` (`--print`, which installs nothing) an
+/// earlier file with other settings is left alone and the command fails: an installed
+/// schedule reads it.
+fn write_env_file(
+    drain: &DrainCommand,
+    private: &Private,
+    replace: bool,
+) -> Result<Option<PathBuf>, CliError> {
     let Some(path) = &drain.env_file else {
         return Ok(None);
     };
     if private.is_empty() {
         return Ok(None);
+    }
+    let text = env_file_text(&drain.db, private);
+    if !replace {
+        match std::fs::read_to_string(path) {
+            Ok(old) if old == text => return Ok(Some(path.clone())),
+            Ok(_) => {
+                return Err(CliError::failure(format!(
+                    "{} holds other settings, which an installed schedule of this database reads; --print installs nothing and leaves it as it is: run `webnet schedule install` without --print to replace the schedule, or remove the file first",
+                    path.display()
+                )))
+            }
+            Err(_) => {}
+        }
     }
     let fail = |p: &Path, e: std::io::Error| CliError::failure(format!("{}: {e}", p.display()));
     if let Some(dir) = path.parent() {
@@ -233,7 +261,7 @@ fn write_env_file(drain: &DrainCommand, private: &Private) -> Result<Option<Path
         .open(&tmp)
         .map_err(|e| fail(&tmp, e))?;
     file.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .and_then(|()| file.write_all(env_file_text(&drain.db, private).as_bytes()))
+        .and_then(|()| file.write_all(text.as_bytes()))
         .and_then(|()| file.sync_all())
         .map_err(|e| fail(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| fail(path, e))?;
@@ -268,7 +296,7 @@ fn install_cron(
         Ok(out) => out,
         Err(_) => {
             // The line printed in the message must work once added by hand.
-            write_env_file(drain, private)?;
+            write_env_file(drain, private, true)?;
             return Err(missing());
         }
     };
@@ -295,7 +323,7 @@ fn install_cron(
         report(existing, false, None);
         return Ok(());
     }
-    let env = write_env_file(drain, private)?;
+    let env = write_env_file(drain, private, true)?;
     if !table.is_empty() && !table.ends_with('\n') {
         table.push('\n');
     }

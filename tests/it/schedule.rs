@@ -927,3 +927,62 @@ fn scheduling_with_allow_private_targets_warns_and_suggests_the_allow_list() {
         out.stderr
     );
 }
+
+/// `--print` installs nothing: it never replaces the environment file an installed schedule
+/// reads with other settings. And a key that does not open the stored secrets is refused, as
+/// every scheduled run would fail to sign with it.
+#[test]
+fn print_leaves_an_installed_schedules_environment_file_alone() {
+    let env = Env::new();
+    let c = env.customer("acme").to_string();
+    let config = env.dir.path().join("config");
+    let with = |pairs: &[(&'static str, &'static str)]| {
+        let mut v = vec![("XDG_CONFIG_HOME", config.to_str().unwrap().to_string())];
+        v.extend(pairs.iter().map(|(k, val)| (*k, val.to_string())));
+        v
+    };
+    let run = |pairs: &[(&'static str, &'static str)], args: &[&str]| {
+        let vars = with(pairs);
+        let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        env.run_env(&refs, args)
+    };
+    let key = ("WEBNET_SECRET_KEY", PASSPHRASE);
+    run(
+        &[key],
+        &[
+            "webhooks",
+            "create",
+            "--customer",
+            &c,
+            "--name",
+            "s",
+            "--url",
+            "https://a.example.com/",
+            "--event",
+            "*",
+            "--secret",
+            "the-webhook-secret",
+            "--disabled",
+        ],
+    )
+    .ok();
+    run(&[key], &["schedule", "install", "--cron", "--print"]).ok();
+    let file = env_file(&config).expect("written for the printed line");
+    let installed = std::fs::read(&file).unwrap();
+    // Another shell: a proxy set, no key. Printing must not make the schedule lose its key.
+    run(
+        &[key, ("HTTPS_PROXY", "http://proxy.example:3128")],
+        &["schedule", "install", "--cron", "--print"],
+    )
+    .fails(1, "--print installs nothing and leaves it as it is");
+    assert_eq!(std::fs::read(&file).unwrap(), installed);
+    // The same settings again: nothing to change, fine.
+    run(&[key], &["schedule", "install", "--cron", "--print"]).ok();
+    // A key that does not open the secrets is refused before anything is written.
+    run(
+        &[("WEBNET_SECRET_KEY", "not the passphrase")],
+        &["schedule", "install", "--cron", "--print"],
+    )
+    .fails(1, "WEBNET_SECRET_KEY does not open");
+    assert_eq!(std::fs::read(&file).unwrap(), installed);
+}

@@ -75,7 +75,18 @@ fn rotate_secret(
     let new = NewSecret::read(&source, generate)?
         .ok_or_else(|| CliError::usage("--secret", "a new secret is required"))?;
     let store = ctx.store()?;
+    // Only one earlier secret signs beside the new one: one still in its grace period from an
+    // earlier rotation stops now, which receivers not yet moved to it notice.
+    let cut_short = ops::webhooks::show(&store, ctx.scope, id)?
+        .previous_secret_until
+        .filter(|until| *until > ctx.now());
     let hook = ops::webhooks::rotate_secret(&store, ctx.scope, id, new.secret(), grace, ctx.now())?;
+    if let Some(until) = cut_short {
+        eprintln!(
+            "warning: webhook {id}: the secret from before the last rotation (which was to sign until {}) stopped signing now: only the secret just replaced signs beside the new one",
+            crate::domain::time::rfc3339(until)
+        );
+    }
     match ctx.format {
         Format::Json => new.report(ctx.format, id, Some(webhook_json(&hook))),
         Format::Table => {
@@ -83,7 +94,7 @@ fn rotate_secret(
                 "webhook {id}: new secret in use{}",
                 hook.previous_secret_until
                     .map(|t| format!(
-                        "; the old one also signs until {}",
+                        "; the one it replaced also signs until {}",
                         crate::domain::time::rfc3339(t)
                     ))
                     .unwrap_or_default()

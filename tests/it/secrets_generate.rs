@@ -182,14 +182,27 @@ fn a_generated_secret_in_a_table_is_alone_on_stdout_with_a_note_on_stderr() {
     assert_eq!(lines.len(), 1, "{}", out.stdout);
     key_of(lines[0]);
     assert!(out.stderr.contains("new secret in use"), "{}", out.stderr);
-    assert!(out.stderr.contains("old one also signs until"));
+    assert!(out.stderr.contains("the one it replaced also signs until"));
     assert!(out.stderr.contains("shown this once only"));
+    assert!(
+        !out.stderr.contains("stopped signing now"),
+        "{}",
+        out.stderr
+    );
 
-    // In JSON, rotate-secret's object carries it beside has_secret.
-    let rotated = env
+    // In JSON, rotate-secret's object carries it beside has_secret. A second rotation within
+    // the first one's grace says the secret before it stops signing now.
+    let out = env
         .run(&["webhooks", "rotate-secret", "1", "--generate-secret"])
-        .ok()
-        .json();
+        .ok();
+    assert!(
+        out.stderr
+            .contains("warning: webhook 1: the secret from before the last rotation")
+            && out.stderr.contains("stopped signing now"),
+        "{}",
+        out.stderr
+    );
+    let rotated = out.json();
     key_of(rotated["secret"].as_str().unwrap());
     assert_ne!(rotated["secret"].as_str().unwrap(), lines[0]);
     let names = fields(&rotated);
@@ -382,7 +395,14 @@ fn a_short_secret_is_accepted_with_a_one_line_warning() {
     let out = env
         .run(&["webhooks", "rotate-secret", "2", "--generate-secret"])
         .ok();
-    assert!(warnings(&out).is_empty(), "{}", out.stderr);
+    // No short-secret warning; only the one for the earlier rotation's grace cut short.
+    assert!(
+        warnings(&out)
+            .iter()
+            .all(|w| w.contains("stopped signing now")),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -43,10 +43,20 @@ pub fn interval(s: &str) -> Result<humantime::Duration, String> {
 /// A duration longer than zero, with its unit (`90d`, `2weeks`, `12h`): it says what history
 /// to delete, so a bare `90` (seconds elsewhere) is refused rather than guessed.
 pub fn positive_duration(s: &str) -> Result<std::time::Duration, String> {
-    require_unit(s)?;
+    let zero = || format!("{} must be longer than 0, e.g. 30s, 10m, 90d", quote(s));
+    if s.trim() == "0" {
+        return Err(zero());
+    }
+    if let Ok(n) = s.trim().parse::<u64>() {
+        // Days first: these options are mostly about history (`--retain`, `--older-than`).
+        return Err(format!(
+            "{} has no unit; say which, e.g. {n}d, {n}h, {n}m, {n}s",
+            quote(s)
+        ));
+    }
     let d = parse_duration(s)?;
     if d.is_zero() {
-        return Err(format!("{} must be longer than 0, e.g. 90d", quote(s)));
+        return Err(zero());
     }
     Ok(d)
 }
@@ -311,7 +321,7 @@ mod tests {
         );
         assert!(std::time::Duration::from(duration("0").unwrap()).is_zero());
         assert!(positive_duration("90").unwrap_err().contains("has no unit"));
-        assert!(positive_duration("0").unwrap_err().contains("has no unit"));
+        assert!(positive_duration("0").unwrap_err().contains("must be longer than 0"));
     }
 
     #[test]

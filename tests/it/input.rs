@@ -379,7 +379,12 @@ fn negative_and_malformed_values_name_the_option() {
         ),
         (
             vec!["drain", "--max-time", "0s"],
-            "error: --max-time: \"0s\" must be longer than 0",
+            "error: --max-time: \"0s\" must be longer than 0, e.g. 30s, 10m, 90d",
+        ),
+        // A bare 0 is refused the same way (not for lacking a unit: 0 needs none).
+        (
+            vec!["drain", "--retain", "0"],
+            "error: --retain: \"0\" must be longer than 0",
         ),
         (
             vec!["drain", "--concurrency", "-3"],
@@ -553,7 +558,7 @@ fn bare_numbers_are_refused_where_they_are_not_the_specs_seconds() {
         ),
         (
             vec!["deliveries", "prune", "--older-than", "90"],
-            "error: --older-than: \"90\" has no unit",
+            "error: --older-than: \"90\" has no unit; say which, e.g. 90d, 90h",
         ),
     ] {
         env.run(&args).fails(2, says);

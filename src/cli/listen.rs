@@ -27,16 +27,20 @@ pub fn run(ctx: &Context, args: ListenArgs) -> Result<(), CliError> {
     eprintln!(
         "listening on http://127.0.0.1:{}/ — point a webhook here (allow loopback once per database with `webnet targets allow 127.0.0.1/32`){}",
         receiver.addr.port(),
-        if secret.is_some() { "; checking signatures" } else { "" }
+        if secret.is_some() {
+            "; checking signatures"
+        } else {
+            "; not checking signatures (give the webhook's secret with --secret-stdin or WEBNET_LISTEN_SECRET to)"
+        }
     );
     let mut seen = 0u64;
     while args.count.is_none_or(|n| seen < n) {
         let Ok((req, answer)) = rx.recv() else { break };
         let verdict = check(secret.as_ref(), &req);
-        let (status, text) = if verdict == "invalid" {
-            (401, "invalid signature")
-        } else {
-            (200, "received")
+        let (status, text) = match verdict {
+            "invalid" => (401, "invalid signature"),
+            "missing" => (401, "no X-Webhook-Signature (the webhook has no secret?)"),
+            _ => (200, "received"),
         };
         // Printed before it is answered: once a sender has its status, the event is on screen.
         print_event(ctx.format, &req, verdict);
@@ -69,13 +73,16 @@ fn read_secret(args: &ListenArgs) -> Result<Option<Secret>, CliError> {
     }
 }
 
-/// "valid", "invalid" (wrong or missing signature while a secret is set), or "unchecked".
+/// "valid", "invalid" (a wrong signature), "missing" (none, while a secret is set: the webhook
+/// has no secret), or "unchecked" (no secret given here).
 fn check(secret: Option<&Secret>, req: &Received) -> &'static str {
     let Some(secret) = secret else {
         return "unchecked";
     };
     let expected = sign(secret, &req.body);
-    let given = header(req, "x-webhook-signature").unwrap_or_default();
+    let Some(given) = header(req, "x-webhook-signature") else {
+        return "missing";
+    };
     // Constant time over the expected length.
     let same = given.len() == expected.len()
         && given

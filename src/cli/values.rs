@@ -321,7 +321,9 @@ mod tests {
         );
         assert!(std::time::Duration::from(duration("0").unwrap()).is_zero());
         assert!(positive_duration("90").unwrap_err().contains("has no unit"));
-        assert!(positive_duration("0").unwrap_err().contains("must be longer than 0"));
+        assert!(positive_duration("0")
+            .unwrap_err()
+            .contains("must be longer than 0"));
     }
 
     #[test]

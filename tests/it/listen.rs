@@ -20,7 +20,7 @@ fn listen_prints_events_and_checks_signatures() {
             "--secret",
             "dev-secret",
             "--count",
-            "2",
+            "3",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -48,6 +48,7 @@ fn listen_prints_events_and_checks_signatures() {
         &url,
         &["--secret", "not-it", "--event", "device.created"],
     );
+    env.local_webhook(c, "unsigned", &url, &["--event", "device.created"]);
     let out = env
         .run(&[
             "emit",
@@ -65,13 +66,13 @@ fn listen_prints_events_and_checks_signatures() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 2);
+    assert_eq!(lines.len(), 3);
     let mut verdicts: Vec<&str> = lines
         .iter()
         .map(|l| l["signature"].as_str().unwrap())
         .collect();
     verdicts.sort();
-    assert_eq!(verdicts, ["invalid", "valid"]);
+    assert_eq!(verdicts, ["invalid", "missing", "valid"]);
     assert!(lines
         .iter()
         .all(|l| l["event_type"] == "device.created"

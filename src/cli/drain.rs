@@ -214,7 +214,7 @@ impl DrainReport for Log {
             }
         }
         if note.status != DeliveryStatus::Success {
-            self.line(&failed_line(note, attempt));
+            self.line(&format!("drain: {}", failed_line(note, attempt)));
         }
     }
 
@@ -261,9 +261,9 @@ impl DrainReport for Log {
     }
 }
 
-/// `drain: delivery 42 (job.failed) to webhook 3 "ops": attempt 2 of 4 failed: HTTP 500: oops;
-/// next attempt at 2026-12-01T21:05:00Z`
-fn failed_line(n: &Note, attempt: u32) -> String {
+/// `delivery 42 (job.failed) to webhook 3 "ops": attempt 2 of 4 failed: HTTP 500: oops;
+/// next attempt at 2026-12-01T21:05:00Z` (drain's log and emit's warnings).
+pub(super) fn failed_line(n: &Note, attempt: u32) -> String {
     let of = n
         .max_attempts
         .map(|m| format!(" of {m}"))
@@ -286,7 +286,7 @@ fn failed_line(n: &Note, attempt: u32) -> String {
         ),
     };
     format!(
-        "drain: delivery {} ({}) to {to}: attempt {attempt}{of} {what}; {next}",
+        "delivery {} ({}) to {to}: attempt {attempt}{of} {what}; {next}",
         n.delivery_id, n.event_type,
     )
 }
@@ -339,13 +339,13 @@ mod tests {
     fn a_failed_attempt_is_one_plain_line() {
         assert_eq!(
             failed_line(&note(DeliveryStatus::Retrying, Some(1_764_637_200_000)), 2),
-            "drain: delivery 42 (job.failed) to webhook 3 \"ops\": attempt 2 of 4 failed: HTTP 500: oops; next attempt at 2025-12-02T01:00:00Z"
+            "delivery 42 (job.failed) to webhook 3 \"ops\": attempt 2 of 4 failed: HTTP 500: oops; next attempt at 2025-12-02T01:00:00Z"
         );
         let mut last = note(DeliveryStatus::Failed, None);
         last.webhook = None;
         assert_eq!(
             failed_line(&last, 4),
-            "drain: delivery 42 (job.failed) to deleted webhook \"ops\": attempt 4 of 4 failed: HTTP 500: oops; no more attempts: failed"
+            "delivery 42 (job.failed) to deleted webhook \"ops\": attempt 4 of 4 failed: HTTP 500: oops; no more attempts: failed"
         );
     }
 
@@ -357,7 +357,7 @@ mod tests {
             Some("could not be signed: secret key: WEBNET_SECRET_KEY is not set".into());
         assert_eq!(
             failed_line(&n, 2),
-            "drain: delivery 42 (job.failed) to webhook 3 \"ops\": attempt 2 of 4 could not be signed: secret key: WEBNET_SECRET_KEY is not set; next attempt at 2025-12-02T01:00:00Z"
+            "delivery 42 (job.failed) to webhook 3 \"ops\": attempt 2 of 4 could not be signed: secret key: WEBNET_SECRET_KEY is not set; next attempt at 2025-12-02T01:00:00Z"
         );
     }
 

@@ -115,7 +115,7 @@ impl EmitReport for Printer {
                 match rec.deliveries.len() {
                     0 => "no subscribed webhooks".to_string(),
                     n => format!(
-                        "{n} delivery(ies) {}",
+                        "{n} delivery(ies): {}",
                         rec.deliveries
                             .iter()
                             .map(|(d, _)| d.to_string())
@@ -129,6 +129,12 @@ impl EmitReport for Printer {
 
     fn not_signed(&mut self, note: &Note) {
         eprintln!("warning: {}", not_signed_line(note));
+    }
+
+    fn failed(&mut self, note: &Note) {
+        if let Some(attempt) = note.attempt {
+            eprintln!("warning: {}", super::drain::failed_line(note, attempt));
+        }
     }
 
     fn busy(&mut self, waiting: &BusyWait, held: Held) {

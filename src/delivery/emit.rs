@@ -40,6 +40,9 @@ pub trait EmitReport {
     /// A delivery's request could not be signed (`note.not_signed` says why: the secret key
     /// is missing or wrong on this host); the attempt failed and is retried on its schedule.
     fn not_signed(&mut self, note: &Note);
+    /// An attempt failed (`note` says why, and whether it is retried): the user at a terminal
+    /// would otherwise see only a count.
+    fn failed(&mut self, note: &Note);
     /// Recorded outcomes disabled a webhook (410 Gone, or failing too long).
     fn disabled(&mut self, webhook: &Disabled);
     /// Recorded deliveries whose rows could not be read back to send them: they stay queued
@@ -275,6 +278,8 @@ fn tell(engine: &mut Engine<'_>, report: &mut dyn EmitReport) {
     for note in engine.take_notes() {
         if note.not_signed.is_some() {
             report.not_signed(&note);
+        } else if note.attempt.is_some() && note.status != crate::store::DeliveryStatus::Success {
+            report.failed(&note);
         }
     }
     for d in engine.take_disabled() {

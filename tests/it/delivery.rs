@@ -784,3 +784,34 @@ fn the_test_clock_offset_moves_the_clock_back_too() {
     assert_eq!(now["attempted"], 1, "{now}");
     assert_eq!(rx.count(), 1);
 }
+
+/// `emit` says why each first attempt failed (as `drain` logs it), not only how many did.
+#[test]
+fn emit_says_why_an_attempt_failed() {
+    let env = Env::local();
+    let rx = Receiver::start(|_| Reply::status(500).body("upstream down"));
+    let c = env.customer("acme");
+    env.local_webhook(c, "ops", &rx.url("/"), &[]);
+    let out = env
+        .run(&[
+            "--output",
+            "table",
+            "emit",
+            "job.completed",
+            "--customer",
+            "1",
+        ])
+        .ok();
+    assert!(
+        out.stderr.contains(
+            "warning: delivery 1 (job.completed) to webhook 1 \"ops\": attempt 1 of 4 failed: HTTP 500: upstream down; next attempt at "
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("0 delivered, 1 to retry, 0 failed"),
+        "{}",
+        out.stderr
+    );
+}

@@ -168,7 +168,7 @@ fn table_output_of_the_delivery_commands() {
     .ok();
     assert!(
         out.stdout
-            .contains("event 1 job.completed (customer 1): 2 delivery(ies) 1, 2"),
+            .contains("event 1 job.completed (customer 1): 2 delivery(ies): 1, 2"),
         "{}",
         out.stdout
     );

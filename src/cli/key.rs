@@ -10,7 +10,7 @@ use super::output::{self, Format};
 use super::secret_input::stdin_line;
 use super::{prompt, CliError, Context};
 use crate::ops;
-use crate::store::NewKey;
+use crate::store::{KeyProblem, NewKey, StoreError};
 
 pub fn run(ctx: &Context, cmd: KeyCommand) -> Result<(), CliError> {
     ctx.require_operator("`webnet key` changes every customer's secrets and is for the operator")?;
@@ -24,7 +24,13 @@ pub fn run(ctx: &Context, cmd: KeyCommand) -> Result<(), CliError> {
 
 fn rotate(ctx: &Context, passphrase_stdin: bool) -> Result<(), CliError> {
     let new = if passphrase_stdin {
-        NewKey::Passphrase(read_passphrase()?)
+        let p = read_passphrase()?;
+        if p.chars().count() < MIN_PASSPHRASE_CHARS {
+            eprintln!(
+                "warning: the passphrase is under {MIN_PASSPHRASE_CHARS} characters: whoever has a copy of the database can try passphrases against it offline; use a long random one (e.g. `openssl rand -base64 32`), or the key file (`webnet key rotate` without --new-passphrase-stdin)"
+            );
+        }
+        NewKey::Passphrase(p)
     } else {
         NewKey::File
     };
@@ -82,6 +88,9 @@ fn rotate(ctx: &Context, passphrase_stdin: bool) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Under this, a new passphrase gets a warning (it is not refused: the operator decides).
+const MIN_PASSPHRASE_CHARS: usize = 16;
+
 /// The new passphrase: stdin's first line, or asked twice (hidden, never empty) on a terminal.
 fn read_passphrase() -> Result<String, CliError> {
     if std::io::stdin().is_terminal() {
@@ -95,6 +104,18 @@ fn reset(ctx: &Context, yes: bool) -> Result<(), CliError> {
     let store = ctx.store()?;
     // Refuse a working key before asking anything.
     ops::keys::check_lost(&store)?;
+    // Sealed with a passphrase that this shell merely does not have: most likely forgotten
+    // to export, not lost. A "y" at a prompt is too easy here; only --yes clears.
+    let passphrase_unset = matches!(
+        store.secret_key(),
+        Err(StoreError::KeyProblem(KeyProblem::PassphraseNotSet))
+    );
+    if !yes && passphrase_unset {
+        return Err(CliError::usage(
+            "--yes",
+            "this database's secrets are sealed with a passphrase and WEBNET_SECRET_KEY is not set: if you know the passphrase, set WEBNET_SECRET_KEY instead; if it is lost, run `webnet key reset --yes` (nothing was changed)",
+        ));
+    }
     if !yes {
         if !ctx.can_prompt() {
             return Err(CliError::usage(

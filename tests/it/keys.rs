@@ -171,6 +171,11 @@ fn rotating_to_a_passphrase_removes_the_key_file() {
         )
         .ok(),
     );
+    assert!(
+        !out.stderr.contains("under 16 characters"),
+        "{}",
+        out.stderr
+    );
     let report = out.json();
     assert_eq!(report["key"], "passphrase", "{report}");
     assert_eq!(report["secrets"], 1);
@@ -328,6 +333,14 @@ fn a_passphrase_database_without_webnet_secret_key_says_to_set_it() {
         ),
     );
     assert!(!out.stderr.contains(".key"), "{}", out.stderr);
+    // `key reset` without the passphrase set takes this for a forgotten export, not a lost key:
+    // it clears nothing without --yes, even where it could ask.
+    let before = env.dump();
+    env.run(&["key", "reset"]).fails(
+        2,
+        "if you know the passphrase, set WEBNET_SECRET_KEY instead",
+    );
+    assert_eq!(env.dump(), before);
     // With it set again, the retry is sent, signed.
     env.make_due();
     seen.keep(env.run_env(&with_key, &["drain"]).ok());
@@ -741,4 +754,28 @@ fn db_check_passes_before_any_secret_is_stored() {
             .starts_with("no key file yet"),
         "{check}"
     );
+}
+
+/// A short passphrase is taken, with a warning: the key is derived from it, so whoever has a
+/// copy of the database can try passphrases offline.
+#[test]
+fn a_short_new_passphrase_is_warned_about() {
+    let env = Env::new();
+    env.customer("acme");
+    env.webhook(
+        1,
+        "s",
+        "https://a.example.com/",
+        &["--secret", SECRET, "--disabled"],
+    );
+    let out = env
+        .run_stdin(&["key", "rotate", "--new-passphrase-stdin"], "a\n")
+        .ok();
+    assert!(
+        out.stderr
+            .contains("warning: the passphrase is under 16 characters"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.json()["key"], "passphrase");
 }

@@ -56,8 +56,12 @@ pub fn run(ctx: &Context, args: EmitArgs) -> Result<(), CliError> {
         return Err(CliError::usage(
             "input",
             format!(
-                "{} event(s) rejected (see above); the others were recorded",
-                summary.rejected
+                "{} event(s) rejected (see above); {}",
+                summary.rejected,
+                match summary.events {
+                    0 => "none was recorded".to_string(),
+                    n => format!("the other {n} were recorded"),
+                }
             ),
         ));
     }

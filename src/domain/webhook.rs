@@ -81,6 +81,14 @@ impl WebhookUrl {
                 "the URL is longer than {MAX_URL_LEN} characters"
             )));
         }
+        if !text.contains("://") {
+            // `127.0.0.1:9000` or `localhost:9000/hook` would read as a relative URL or as
+            // one of scheme `localhost`.
+            return Err(err(format!(
+                "{} has no scheme: write it with https:// (or http://) in front",
+                quote_given(text)
+            )));
+        }
         let url = url::Url::parse(text)
             .map_err(|e| err(format!("{} is not a valid URL ({e})", quote_given(text))))?;
         if url.scheme() != "http" && url.scheme() != "https" {

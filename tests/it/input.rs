@@ -646,3 +646,54 @@ fn a_database_failure_while_emit_records_is_exit_1_with_the_databases_message_no
         "no line is blamed as invalid; the user is told which lines to send again"
     );
 }
+
+/// What a new user plausibly types: spaces after the commas of `--event`, a URL without its
+/// scheme, a JSON array on stdin.
+#[test]
+fn near_misses_are_read_or_explained() {
+    let env = Env::new();
+    env.customer("acme");
+    let w = env
+        .run(&[
+            "webhooks",
+            "create",
+            "--customer",
+            "1",
+            "--name",
+            "a",
+            "--url",
+            "https://a.example.com/",
+            "--event",
+            "job.failed, job.completed",
+            "--disabled",
+        ])
+        .ok()
+        .json();
+    assert_eq!(w["event_types"], json!(["job.completed", "job.failed"]));
+    for url in ["127.0.0.1:9000", "localhost:9000/hook"] {
+        env.run(&[
+            "webhooks",
+            "create",
+            "--customer",
+            "1",
+            "--name",
+            "b",
+            "--url",
+            url,
+            "--event",
+            "*",
+        ])
+        .fails(
+            2,
+            "has no scheme: write it with https:// (or http://) in front",
+        );
+    }
+    let out = env.run_stdin(&["emit"], "[{\"customer\": 1}]\n");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("is a JSON array, not an event object"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("none was recorded"), "{}", out.stderr);
+}

@@ -260,9 +260,39 @@ fn event_type_names() -> PossibleValuesParser {
     PossibleValuesParser::new(exact.chain(wildcards))
 }
 
-/// `--event`: a subscription (an event type or a wildcard).
+/// `--event`: a subscription (an event type or a wildcard); spaces around it are dropped, so
+/// `--event 'job.failed, job.completed'` reads as it looks.
 pub(crate) fn event_subscription_parser() -> impl TypedValueParser<Value = Subscription> {
-    event_type_names().try_map(|s| Subscription::parse(&s))
+    Trimmed(event_type_names()).try_map(|s| Subscription::parse(&s))
+}
+
+/// A parser that drops the spaces around a value before `P` judges it (`P`'s possible values
+/// still go to completion and help).
+#[derive(Clone)]
+struct Trimmed<P>(P);
+
+impl<P: TypedValueParser> TypedValueParser for Trimmed<P> {
+    type Value = P::Value;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        match value.to_str() {
+            Some(text) => self
+                .0
+                .parse_ref(cmd, arg, std::ffi::OsStr::new(text.trim())),
+            None => self.0.parse_ref(cmd, arg, value),
+        }
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        self.0.possible_values()
+    }
 }
 
 /// `--payload-format`: a format's name, with what each is and where it is detected.

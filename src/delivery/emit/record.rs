@@ -144,8 +144,15 @@ pub fn validate(
     text: &str,
     now: i64,
 ) -> Result<(CustomerId, Event), ValidationError> {
-    let Value::Object(map) = value else {
-        return Err(ValidationError::new("event", "must be a JSON object"));
+    let map = match value {
+        Value::Object(map) => map,
+        Value::Array(_) => {
+            return Err(ValidationError::new(
+                "event",
+                "is a JSON array, not an event object (emit reads one event per line, NDJSON: `jq -c '.[]' events.json | webnet emit`)",
+            ))
+        }
+        _ => return Err(ValidationError::new("event", "must be a JSON object")),
     };
     let event = from_document(map, Some(text), now)?;
     let customer = match (event.customer, scope) {

@@ -813,6 +813,16 @@ fn every_wrong_field_is_named_at_once() {
     );
     assert_eq!(errors["name"], json!(["Not a valid string."]));
     assert_eq!(errors["bogus"], json!(["Unknown field."]));
+    // A body of thousands of unknown keys: the answer names a bounded number of them (each
+    // field named costs a parse of the whole body).
+    let mut many = spec_body();
+    for i in 0..5000 {
+        many[format!("k{i}")] = json!(i);
+    }
+    let r = srv.call("POST", "/api/v1/webhooks/", Some(&admin), Some(&many));
+    assert_eq!(r.status, 400, "{}", r.body);
+    let named = r.json().as_object().map_or(0, |o| o.len());
+    assert!((2..=25).contains(&named), "{named} fields named");
     assert_eq!(env.run(&["webhooks", "list"]).ok().json(), json!([]));
     // A PATCH too; one wrong field is that field alone.
     let mut good = spec_body();

@@ -60,7 +60,7 @@ pub fn run(ctx: &Context, args: EmitArgs) -> Result<(), CliError> {
                 summary.rejected,
                 match summary.events {
                     0 => "none was recorded".to_string(),
-                    n => format!("the other {n} were recorded"),
+                    n => format!("the other event(s) were recorded ({n})"),
                 }
             ),
         ));

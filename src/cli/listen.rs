@@ -30,7 +30,7 @@ pub fn run(ctx: &Context, args: ListenArgs) -> Result<(), CliError> {
         if secret.is_some() {
             "; checking signatures"
         } else {
-            "; not checking signatures (give the webhook's secret with --secret-stdin or WEBNET_LISTEN_SECRET to)"
+            "; not checking signatures (give the webhook's secret with --secret-stdin or WEBNET_LISTEN_SECRET to check them)"
         }
     );
     let mut seen = 0u64;

@@ -87,7 +87,9 @@ pub fn main() -> ExitCode {
 /// for another customer than the one it was pinned to.
 fn one_customer(args: &[String]) -> Result<(), CliError> {
     let mut seen: Vec<crate::domain::CustomerId> = Vec::new();
-    let mut words = args.iter().skip(1).take_while(|a| *a != "--");
+    // Past a `--` too: clap may take `--` as an option's value (`--secret -- --customer 2`).
+    // A positional that is literally `--customer` is refused with the rest: nothing is done.
+    let mut words = args.iter().skip(1);
     while let Some(word) = words.next() {
         let value = match word.strip_prefix("--customer") {
             Some("") => words.next().map(String::as_str),

@@ -48,6 +48,9 @@ pub fn positive_duration(s: &str) -> Result<std::time::Duration, String> {
         return Err(zero());
     }
     if let Ok(n) = s.trim().parse::<u64>() {
+        if n == 0 {
+            return Err(zero());
+        }
         // Days first: these options are mostly about history (`--retain`, `--older-than`).
         return Err(format!(
             "{} has no unit; say which, e.g. {n}d, {n}h, {n}m, {n}s",

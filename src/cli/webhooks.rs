@@ -83,7 +83,7 @@ fn rotate_secret(
     let hook = ops::webhooks::rotate_secret(&store, ctx.scope, id, new.secret(), grace, ctx.now())?;
     if let Some(until) = cut_short {
         eprintln!(
-            "warning: webhook {id}: the secret from before the last rotation (which was to sign until {}) stopped signing now: only the secret just replaced signs beside the new one",
+            "warning: webhook {id}: the secret from before the last rotation (which was to sign until {}) stopped signing now: at most one earlier secret signs beside the new one",
             crate::domain::time::rfc3339(until)
         );
     }

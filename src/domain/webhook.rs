@@ -81,16 +81,22 @@ impl WebhookUrl {
                 "the URL is longer than {MAX_URL_LEN} characters"
             )));
         }
-        if !text.contains("://") {
-            // `127.0.0.1:9000` or `localhost:9000/hook` would read as a relative URL or as
-            // one of scheme `localhost`.
-            return Err(err(format!(
+        // `127.0.0.1:9000` reads as a relative URL, `localhost:9000/hook` as one of scheme
+        // `localhost`: both are a host without its scheme.
+        let no_scheme = || {
+            err(format!(
                 "{} has no scheme: write it with https:// (or http://) in front",
                 quote_given(text)
-            )));
+            ))
+        };
+        let url = url::Url::parse(text).map_err(|e| match e {
+            url::ParseError::RelativeUrlWithoutBase => no_scheme(),
+            e => err(format!("{} is not a valid URL ({e})", quote_given(text))),
+        })?;
+        let host_as_scheme = url.scheme() == "localhost" || url.scheme().contains('.');
+        if host_as_scheme && !text.starts_with(&format!("{}://", url.scheme())) {
+            return Err(no_scheme());
         }
-        let url = url::Url::parse(text)
-            .map_err(|e| err(format!("{} is not a valid URL ({e})", quote_given(text))))?;
         if url.scheme() != "http" && url.scheme() != "https" {
             return Err(err(format!("{} is not http or https", quote_given(text))));
         }

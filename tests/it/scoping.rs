@@ -218,6 +218,18 @@ fn two_different_customer_flags_are_refused() {
             "--queue",
         ][..],
         &["--customer=2", "webhooks", "list", "--customer", "1"],
+        // clap may take `--` as a value (here the secret's): the scan goes past it.
+        &[
+            "--customer",
+            "2",
+            "webhooks",
+            "rotate-secret",
+            "1",
+            "--secret",
+            "--",
+            "--customer",
+            "1",
+        ],
         &[
             "--customer",
             "2",

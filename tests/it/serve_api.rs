@@ -813,6 +813,25 @@ fn every_wrong_field_is_named_at_once() {
     );
     assert_eq!(errors["name"], json!(["Not a valid string."]));
     assert_eq!(errors["bogus"], json!(["Unknown field."]));
+    // An admin's body without a customer: said with the rest. A stand-in for a wrong URL says
+    // nothing of the routing key the real URL's format takes.
+    let r = srv.call(
+        "POST",
+        "/api/v1/webhooks/",
+        Some(&admin),
+        Some(&json!({"name": "x", "url": "https://a.example.com/", "event_types": ["*"], "timeout_seconds": "x"})),
+    );
+    let keys: Vec<String> = r.json().as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["customer", "timeout_seconds"], "{}", r.body);
+    let r = srv.call(
+        "POST",
+        "/api/v1/webhooks/",
+        Some(&admin),
+        Some(&json!({"customer": 1, "name": "pd", "url": "events.pagerduty.com/v2/enqueue", "event_types": ["*"], "routing_key": "R0123456789abcdef0123456789abcdef", "enabled": false})),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    let keys: Vec<String> = r.json().as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["url"], "{}", r.body);
     // A body of thousands of unknown keys: the answer names a bounded number of them (each
     // field named costs a parse of the whole body).
     let mut many = spec_body();

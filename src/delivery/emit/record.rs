@@ -146,12 +146,10 @@ pub fn validate(
 ) -> Result<(CustomerId, Event), ValidationError> {
     let map = match value {
         Value::Object(map) => map,
-        Value::Array(_) => {
-            return Err(ValidationError::new(
-                "event",
-                "is a JSON array, not an event object (emit reads one event per line, NDJSON: `jq -c '.[]' events.json | webnet emit`)",
-            ))
-        }
+        Value::Array(_) => return Err(ValidationError::new(
+            "event",
+            "is a JSON array, not an event object (on emit's stdin, one event per line: NDJSON)",
+        )),
         _ => return Err(ValidationError::new("event", "must be a JSON object")),
     };
     let event = from_document(map, Some(text), now)?;

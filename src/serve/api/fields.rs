@@ -120,6 +120,7 @@ impl Fields {
 /// Valid stand-ins for the fields a webhook body must have, put in place of a missing or wrong
 /// one so that [`every_error`] can go on to check the others.
 const STAND_INS: &[(&str, &str)] = &[
+    ("customer", "1"),
     ("name", "\"x\""),
     ("url", "\"https://example.com/\""),
     ("event_types", "[\"*\"]"),
@@ -164,6 +165,11 @@ pub fn every_error<T>(
             }
             _ => break,
         }
+    }
+    // A stand-in URL brings its own payload format: what is said of the routing key (which
+    // only the pagerduty format takes) is then about the stand-in, not the body.
+    if errors.contains_key("url") || errors.contains_key("payload_format") {
+        errors.remove("routing_key");
     }
     if errors.len() == 1 {
         Err(first)

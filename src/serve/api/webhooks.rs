@@ -96,6 +96,9 @@ pub async fn create(
             let (customer, draft) = every_error(object(body.parse()?)?, |body| {
                 let mut f = Fields::new(body);
                 let customer = f.integer("customer")?;
+                if customer.is_none() && grant.scope == Scope::All {
+                    return Err(ApiError::invalid("customer", "This field is required."));
+                }
                 let draft = draft(&mut f)?;
                 f.finish()?;
                 draft.settings()?;
@@ -283,6 +286,8 @@ fn whole_fields(body: serde_json::Map<String, Value>) -> ApiResult<(Option<i64>,
     let secret_given = f.has("secret");
     let d = draft(&mut f)?;
     f.finish()?;
+    // Not `d.settings()`: a PUT may give back what a GET showed ("[redacted]" values, the
+    // masked URL) and leave out a stored routing key; its ranges are checked by the update.
     let p =
         WebhookPatch {
             name: Some(d.name.clone()),

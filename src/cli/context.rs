@@ -218,8 +218,13 @@ impl Context {
 }
 
 /// The pinned customer. `WEBNET_CUSTOMER` pins a shell; a different `--customer` on the command
-/// line is refused, so a script run for one customer cannot reach another.
+/// line is refused, and so are two different ones on the command line, so a script run for
+/// one customer cannot reach another.
 fn scope(given: Option<CustomerId>) -> Result<Scope, CliError> {
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    one_customer(&args)?;
     let pinned = std::env::var("WEBNET_CUSTOMER")
         .ok()
         .filter(|v| !v.trim().is_empty());
@@ -235,6 +240,33 @@ fn scope(given: Option<CustomerId>) -> Result<Scope, CliError> {
         }
     }
     Ok(given.map_or(Scope::All, Scope::Customer))
+}
+
+/// Refuses `--customer` given twice with different customers (`webnet --customer 2 emit …
+/// --customer 1`): clap keeps one of a global option's values, and a command must never run
+/// for another customer than the one it was pinned to.
+fn one_customer(args: &[String]) -> Result<(), CliError> {
+    let mut seen: Vec<CustomerId> = Vec::new();
+    // Past a `--` too: clap may take `--` as an option's value (`--secret -- --customer 2`).
+    // A positional that is literally `--customer` is refused with the rest: nothing is done.
+    let mut words = args.iter().skip(1);
+    while let Some(word) = words.next() {
+        let value = match word.strip_prefix("--customer") {
+            Some("") => words.next().map(String::as_str),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        };
+        if let Some(id) = value.and_then(|v| v.parse().ok()) {
+            if let Some(first) = seen.first().filter(|first| **first != id) {
+                return Err(CliError::usage(
+                    "--customer",
+                    format!("given as {first} and as {id}: a command is pinned to one customer"),
+                ));
+            }
+            seen.push(id);
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a `--db`/`WEBNET_DB` of the form `scheme://…` (other than `postgres://`) before anything touches the disk: it

@@ -64,13 +64,6 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let args: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    if let Err(e) = one_customer(&args) {
-        eprintln!("error: {}", error_line(&e.message));
-        return ExitCode::from(e.code);
-    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -80,33 +73,6 @@ pub fn main() -> ExitCode {
             ExitCode::from(e.code)
         }
     }
-}
-
-/// Refuses `--customer` given twice with different customers (`webnet --customer 2 emit …
-/// --customer 1`): clap keeps one of a global option's values, and a command must never run
-/// for another customer than the one it was pinned to.
-fn one_customer(args: &[String]) -> Result<(), CliError> {
-    let mut seen: Vec<crate::domain::CustomerId> = Vec::new();
-    // Past a `--` too: clap may take `--` as an option's value (`--secret -- --customer 2`).
-    // A positional that is literally `--customer` is refused with the rest: nothing is done.
-    let mut words = args.iter().skip(1);
-    while let Some(word) = words.next() {
-        let value = match word.strip_prefix("--customer") {
-            Some("") => words.next().map(String::as_str),
-            Some(rest) => rest.strip_prefix('='),
-            None => None,
-        };
-        if let Some(id) = value.and_then(|v| v.parse().ok()) {
-            if let Some(first) = seen.first().filter(|first| **first != id) {
-                return Err(CliError::usage(
-                    "--customer",
-                    format!("given as {first} and as {id}: a command is pinned to one customer"),
-                ));
-            }
-            seen.push(id);
-        }
-    }
-    Ok(())
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {

@@ -10,6 +10,7 @@
 //! reads a webhook, changes its name and writes the whole of it back) keeps the stored URL;
 //! anything else with [`REDACTED`] in it is refused, never stored or sent.
 
+use super::format::{is_discord_host, is_pagerduty_events_host};
 use super::headers::REDACTED;
 
 /// Query parameters whose value is a credential, by exact name (lower case)…
@@ -50,28 +51,21 @@ pub fn redact_echoes(url: &url::Url, text: &str) -> String {
 
 /// The shown URL, and the credential parts it hides as written in the URL.
 fn split(url: &url::Url) -> (String, Vec<String>) {
-    let text = url.as_str();
-    let path_start = path_start(url);
-    let (before_fragment, fragment) = match text.find('#') {
-        Some(at) => text.split_at(at),
-        None => (text, ""),
-    };
-    let (before_query, query) = match before_fragment[path_start..].find('?') {
-        Some(at) => before_fragment.split_at(path_start + at),
-        None => (before_fragment, ""),
-    };
-    let (origin, path) = before_query.split_at(path_start);
+    use url::Position;
     let host = url
         .host_str()
         .unwrap_or_default()
         .trim_end_matches('.')
         .to_ascii_lowercase();
     let mut hidden = Vec::new();
-    let mut out = String::with_capacity(text.len());
-    out.push_str(origin);
-    out.push_str(&masked_path(&host, path, &mut hidden));
-    out.push_str(&masked_query(query, &mut hidden));
-    out.push_str(fragment);
+    let mut out = String::with_capacity(url.as_str().len());
+    out.push_str(&url[..Position::BeforePath]);
+    out.push_str(&masked_path(&host, url.path(), &mut hidden));
+    if let Some(query) = url.query() {
+        out.push('?');
+        out.push_str(&masked_query(query, &mut hidden));
+    }
+    out.push_str(&url[Position::AfterQuery..]);
     (out, hidden)
 }
 
@@ -81,15 +75,6 @@ pub fn has_mask(text: &str) -> bool {
         .replace("%5b", "[")
         .replace("%5d", "]")
         .contains(REDACTED)
-}
-
-/// Where the path begins in `url.as_str()` (after scheme, host and port).
-fn path_start(url: &url::Url) -> usize {
-    let text = url.as_str();
-    let after_scheme = url.scheme().len() + "://".len();
-    text[after_scheme..]
-        .find(['/', '?', '#'])
-        .map_or(text.len(), |at| after_scheme + at)
 }
 
 /// The path with its credential segments masked, by where the receiver keeps its token; the
@@ -107,7 +92,7 @@ fn masked_path(host: &str, path: &str, hidden: &mut Vec<String>) -> String {
     if host == "hooks.slack.com" {
         // /services/T…/B…/<token>, /triggers/T…/…/<token>, /workflows/T…/…/<token>
         hide_from(4);
-    } else if is_discord(host) {
+    } else if is_discord_host(host) {
         // /api[/v10]/webhooks/<id>/<token>
         if let Some(at) = named("webhooks") {
             hide_from(at + 2);
@@ -122,7 +107,7 @@ fn masked_path(host: &str, path: &str, hidden: &mut Vec<String>) -> String {
         if let Some(at) = named("catch") {
             hide_from(at + 2);
         }
-    } else if host == "events.pagerduty.com" || host == "events.eu.pagerduty.com" {
+    } else if is_pagerduty_events_host(host) {
         // /integration/<key>/enqueue
         if let Some(hidden) = named("integration").and_then(|at| secret.get_mut(at + 1)) {
             *hidden = true;
@@ -175,13 +160,6 @@ fn masked_path(host: &str, path: &str, hidden: &mut Vec<String>) -> String {
         .join("/")
 }
 
-fn is_discord(host: &str) -> bool {
-    matches!(
-        host,
-        "discord.com" | "discordapp.com" | "ptb.discord.com" | "canary.discord.com"
-    )
-}
-
 /// A segment that reads as a generated token: 16 or more letters, digits, `-` or `_`, with
 /// both letters and digits.
 fn looks_random(s: &str) -> bool {
@@ -192,13 +170,10 @@ fn looks_random(s: &str) -> bool {
         && s.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
-/// `?…` with the values of credential parameters masked (`query` is empty or starts with `?`);
-/// the values hidden are added to `hidden`.
+/// The query (without its `?`) with the values of credential parameters masked; the values
+/// hidden are added to `hidden`.
 fn masked_query(query: &str, hidden: &mut Vec<String>) -> String {
-    let Some(pairs) = query.strip_prefix('?') else {
-        return query.to_string();
-    };
-    let parts: Vec<String> = pairs
+    query
         .split('&')
         .map(|pair| match pair.split_once('=') {
             Some((name, value)) if !value.is_empty() && is_secret_param(name) => {
@@ -207,8 +182,8 @@ fn masked_query(query: &str, hidden: &mut Vec<String>) -> String {
             }
             _ => pair.to_string(),
         })
-        .collect();
-    format!("?{}", parts.join("&"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn is_secret_param(name: &str) -> bool {

@@ -99,7 +99,8 @@ impl PayloadFormat {
         self == PayloadFormat::PagerDuty
     }
 
-    /// The format a destination URL expects, from its host and path (DESIGN §8's table).
+    /// The format a destination URL expects, from its host and path (DESIGN §8's table); `host`
+    /// in any case, with or without its final dot.
     pub fn detect(host: &str, path: &str) -> PayloadFormat {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         let under = |domain: &str| host == domain || host.ends_with(&format!(".{domain}"));
@@ -111,12 +112,7 @@ impl PayloadFormat {
             || (host == "outlook.office.com" && path.starts_with("/webhook/"))
         {
             PayloadFormat::Teams
-        } else if (host == "discord.com"
-            || host == "discordapp.com"
-            || host == "ptb.discord.com"
-            || host == "canary.discord.com")
-            && path.starts_with("/api/")
-            && path.contains("/webhooks/")
+        } else if is_discord_host(&host) && path.starts_with("/api/") && path.contains("/webhooks/")
         {
             PayloadFormat::Discord
         } else if host == "chat.googleapis.com"
@@ -124,9 +120,7 @@ impl PayloadFormat {
             && path.ends_with("/messages")
         {
             PayloadFormat::GoogleChat
-        } else if (host == "events.pagerduty.com" || host == "events.eu.pagerduty.com")
-            && path.starts_with("/v2/enqueue")
-        {
+        } else if is_pagerduty_events_host(&host) && path.starts_with("/v2/enqueue") {
             PayloadFormat::PagerDuty
         } else {
             PayloadFormat::Json
@@ -172,6 +166,19 @@ impl fmt::Display for PayloadFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Discord's webhook hosts (lower case, without a final dot).
+pub(crate) fn is_discord_host(host: &str) -> bool {
+    matches!(
+        host,
+        "discord.com" | "discordapp.com" | "ptb.discord.com" | "canary.discord.com"
+    )
+}
+
+/// PagerDuty's Events API hosts (lower case, without a final dot).
+pub(crate) fn is_pagerduty_events_host(host: &str) -> bool {
+    host == "events.pagerduty.com" || host == "events.eu.pagerduty.com"
 }
 
 #[cfg(test)]

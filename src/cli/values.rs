@@ -44,9 +44,6 @@ pub fn interval(s: &str) -> Result<humantime::Duration, String> {
 /// to delete, so a bare `90` (seconds elsewhere) is refused rather than guessed.
 pub fn positive_duration(s: &str) -> Result<std::time::Duration, String> {
     let zero = || format!("{} must be longer than 0, e.g. 30s, 10m, 90d", quote(s));
-    if s.trim() == "0" {
-        return Err(zero());
-    }
     if let Ok(n) = s.trim().parse::<u64>() {
         if n == 0 {
             return Err(zero());

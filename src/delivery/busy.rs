@@ -34,9 +34,7 @@ impl Held {
             _ => Held::Locked,
         }
     }
-}
 
-impl Held {
     /// What the database is while held so, for a warning: `the database is …`.
     pub fn now(self) -> &'static str {
         match self {

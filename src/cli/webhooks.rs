@@ -75,12 +75,9 @@ fn rotate_secret(
     let new = NewSecret::read(&source, generate)?
         .ok_or_else(|| CliError::usage("--secret", "a new secret is required"))?;
     let store = ctx.store()?;
-    // Only one earlier secret signs beside the new one: one still in its grace period from an
-    // earlier rotation stops now, which receivers not yet moved to it notice.
-    let cut_short = ops::webhooks::show(&store, ctx.scope, id)?
-        .previous_secret_until
-        .filter(|until| *until > ctx.now());
-    let hook = ops::webhooks::rotate_secret(&store, ctx.scope, id, new.secret(), grace, ctx.now())?;
+    let (hook, cut_short) =
+        ops::webhooks::rotate_secret(&store, ctx.scope, id, new.secret(), grace, ctx.now())?;
+    // Receivers not yet moved to the secret that stopped now notice.
     if let Some(until) = cut_short {
         eprintln!(
             "warning: webhook {id}: the secret from before the last rotation (which was to sign until {}) stopped signing now: at most one earlier secret signs beside the new one",

@@ -147,7 +147,8 @@ fn a_rotation_longer_than_30_days_is_refused() {
         matches!(&e, Error::Invalid(v) if v.field == "grace"),
         "{e:?}"
     );
-    let hook =
+    let (hook, cut_short) =
         webhooks::rotate_secret(&store, Scope::All, hook.id, &secret, Duration::ZERO, 1).unwrap();
     assert!(hook.has_secret);
+    assert_eq!(cut_short, None, "no earlier rotation");
 }

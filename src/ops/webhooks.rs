@@ -112,7 +112,9 @@ pub fn label(store: &Store, scope: Scope, id: i64) -> Result<WebhookLabel> {
 }
 
 /// Replaces webhook `id`'s signing secret; the old one keeps signing beside it for `grace`
-/// (at most [`MAX_GRACE`]).
+/// (at most [`MAX_GRACE`]). Only one earlier secret signs beside the new one: the second value
+/// is when an earlier rotation's secret was to stop signing, when that was still ahead (it
+/// stopped now).
 pub fn rotate_secret(
     store: &Store,
     scope: Scope,
@@ -120,13 +122,17 @@ pub fn rotate_secret(
     secret: &Secret,
     grace: Duration,
     now: Millis,
-) -> Result<Webhook> {
+) -> Result<(Webhook, Option<Millis>)> {
     during(Action::RotateSecret, || {
         if grace > MAX_GRACE {
             return Err(ValidationError::new("grace", "at most 30 days").into());
         }
-        store.webhook(scope, id)?;
+        let cut_short = store
+            .webhook(scope, id)?
+            .previous_secret_until
+            .filter(|until| *until > now);
         let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
-        Ok(store.rotate_secret(scope, id, secret, grace_ms, now)?)
+        let hook = store.rotate_secret(scope, id, secret, grace_ms, now)?;
+        Ok((hook, cut_short))
     })
 }

@@ -654,36 +654,16 @@ fn near_misses_are_read_or_explained() {
     let env = Env::new();
     env.customer("acme");
     let w = env
-        .run(&[
-            "webhooks",
-            "create",
-            "--customer",
-            "1",
-            "--name",
-            "a",
-            "--url",
-            "https://a.example.com/",
-            "--event",
-            "job.failed, job.completed",
-            "--disabled",
-        ])
+        .create_webhook("https://a.example.com/")
+        .name("a")
+        .events(&["job.failed, job.completed"])
+        .args(&["--disabled"])
+        .run()
         .ok()
         .json();
     assert_eq!(w["event_types"], json!(["job.completed", "job.failed"]));
     for url in ["127.0.0.1:9000", "localhost:9000/hook"] {
-        env.run(&[
-            "webhooks",
-            "create",
-            "--customer",
-            "1",
-            "--name",
-            "b",
-            "--url",
-            url,
-            "--event",
-            "*",
-        ])
-        .fails(
+        env.create_webhook(url).name("b").run().fails(
             2,
             "has no scheme: write it with https:// (or http://) in front",
         );

@@ -159,6 +159,10 @@ pub enum KeyProblem {
     PassphraseNotSet,
     #[error("the key file {} is missing and this database holds secrets sealed with it: restore it from a backup (or set WEBNET_SECRET_KEY if they were sealed with a passphrase), or run `webnet key reset --yes` to clear them", .0.display())]
     FileMissing(PathBuf),
+    /// A server database holds sealed secrets and this host gave neither `WEBNET_SECRET_KEY`
+    /// nor a key file: not a lost key, a missing setting (for a scheduled drain too).
+    #[error("this database holds secrets sealed with a key kept outside it, and none was given: set WEBNET_SECRET_KEY or give --key-file PATH (WEBNET_KEY_FILE) as on the host that stored them")]
+    NotGiven,
     /// Nothing was ever sealed and there is no key file yet (one is made with the first secret).
     #[error("no key file yet ({}): none is needed until a secret is stored", .0.display())]
     NoneYet(PathBuf),

@@ -413,6 +413,24 @@ fn secrets_on_a_server_database_need_a_key_from_outside_it() {
     };
     let rx = Receiver::ok();
     let c = env.customer("acme");
+    let without_key = |args: &[&str]| {
+        common::Out::from(
+            env.cmd()
+                .env_remove("WEBNET_KEY_FILE")
+                .args(args)
+                .output()
+                .unwrap(),
+        )
+    };
+    // Nothing sealed yet: a host without a key is fine (it needs one only to store a secret).
+    let check = without_key(&["db", "check"]).ok().json();
+    assert!(
+        check["secret_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("none given"),
+        "{check}"
+    );
     // The env gives every command WEBNET_KEY_FILE; without it (and WEBNET_SECRET_KEY) a secret
     // is refused, naming both, and nothing is stored.
     let out = env
@@ -447,6 +465,15 @@ fn secrets_on_a_server_database_need_a_key_from_outside_it() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
+    // Once a secret is sealed, a host without the key is not healthy: `db check` fails
+    // (exit 1) and `schedule install` refuses to set up drains that could not sign.
+    let out = without_key(&["db", "check"]).fails(1, "WEBNET_SECRET_KEY");
+    assert!(out.stderr.contains("--key-file"), "{}", out.stderr);
+    without_key(&["schedule", "install", "--cron", "--print"]).fails(1, "sealed");
+    assert!(
+        !env.dir.path().join("config").exists(),
+        "schedule wrote nothing"
+    );
     // A host without the key cannot sign: the attempt fails with the same words and the
     // delivery waits for a retry.
     let out = env

@@ -71,7 +71,8 @@ impl PgStore {
 
     /// The key that opens this database's sealed values, for sending: `WEBNET_SECRET_KEY`, else
     /// the key file (or the new one of an interrupted rotation, which is then put in place when
-    /// no rotation is running). [`StoreError::NoKey`] when neither is given.
+    /// no rotation is running). [`StoreError::NoKey`] when neither is given and nothing is
+    /// sealed; [`KeyProblem::NotGiven`] when neither is given but secrets are sealed.
     pub fn secret_key(&self) -> Result<SecretKey> {
         let found = {
             let mut client = self.client()?;
@@ -80,7 +81,16 @@ impl PgStore {
             let free: bool = tx
                 .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&KEY_LOCK])?
                 .get(0);
-            let found = self.find_key(&mut tx, free)?;
+            let found = match self.find_key(&mut tx, free) {
+                // Secrets are sealed and no key was given: say so, not "no key" (which, with
+                // nothing sealed, is a setting not needed yet: `db check` and `schedule`
+                // accept it), and name the passphrase when they were sealed with one.
+                Err(StoreError::NoKey) if sealed_with_passphrase(&mut tx) => {
+                    return Err(KeyProblem::PassphraseNotSet.into())
+                }
+                Err(StoreError::NoKey) => return Err(KeyProblem::NotGiven.into()),
+                found => found?,
+            };
             tx.commit()?;
             found
         };

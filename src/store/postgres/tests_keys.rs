@@ -143,7 +143,15 @@ fn without_a_passphrase_or_key_file_nothing_is_sealed_or_opened() {
     let dir = tempfile::tempdir().unwrap();
     let with_key = open(&url, with_file(&dir.path().join("k")));
     sealed_webhook(&with_key, c, "w").unwrap();
-    assert!(matches!(store.secret_key(), Err(StoreError::NoKey)));
+    // Loading the key says what is missing: a setting, for sealed secrets (not "none needed").
+    let Err(e) = store.secret_key() else {
+        panic!("no key given, yet a key was found");
+    };
+    assert!(
+        matches!(e, StoreError::KeyProblem(KeyProblem::NotGiven)),
+        "{e}"
+    );
+    assert!(e.to_string().contains("WEBNET_SECRET_KEY"), "{e}");
     assert!(matches!(
         sealed_webhook(&store, c, "w2"),
         Err(StoreError::NoKey)
@@ -358,7 +366,7 @@ fn rotating_to_a_new_key_file_reseals_everything() {
     );
     assert!(matches!(
         open(&url, KeySource::default()).secret_key(),
-        Err(StoreError::NoKey)
+        Err(StoreError::KeyProblem(KeyProblem::PassphraseNotSet))
     ));
     // A new key file needs --key-file.
     let by_pass = open(&url, with_passphrase("pass"));

@@ -368,6 +368,11 @@ fn negative_and_malformed_values_name_the_option() {
             vec!["deliveries", "list", "--limit", "-5"],
             "error: --limit: \"-5\" is not a count (a whole number, 0 or more)",
         ),
+        // Zero would list nothing whatever is stored: refused as for drain.
+        (
+            vec!["deliveries", "list", "--limit", "0"],
+            "error: --limit: \"0\" is too small: must be at least 1",
+        ),
         (
             vec!["drain", "--limit", "-1"],
             "error: --limit: \"-1\" is not a count",

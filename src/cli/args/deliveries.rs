@@ -4,7 +4,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Subcommand;
 
 use super::super::examples;
-use super::super::values::{count, delivery_id, duration, positive_duration, webhook_id};
+use super::super::values::{delivery_id, duration, positive_count, positive_duration, webhook_id};
 use super::{concurrency_parser, delivery_event_type_parser};
 use crate::domain::EventType;
 use crate::store::DeliveryStatus;
@@ -35,7 +35,7 @@ pub enum DeliveriesCommand {
         #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
         since: Option<humantime::Duration>,
         /// At most this many
-        #[arg(long, value_name = "N", default_value_t = 50, value_parser = count::<u32>, allow_hyphen_values = true)]
+        #[arg(long, value_name = "N", default_value_t = 50, value_parser = positive_count::<u32>, allow_hyphen_values = true)]
         limit: u32,
     },
     /// Show one delivery: its payload and every attempt

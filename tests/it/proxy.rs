@@ -400,10 +400,12 @@ fn a_proxy_that_refuses_fails_the_attempt_plainly_and_it_is_retried() {
     assert_eq!(d["status"], "retrying", "{d}");
     let error = d["error_message"].as_str().unwrap();
     assert!(
-        error.starts_with(&format!(
-            "the proxy 127.0.0.1:{} did not open a tunnel to the receiver",
-            wants_auth.port
-        )) && error.contains("407"),
+        error
+            == format!(
+                "the proxy 127.0.0.1:{} did not open a tunnel to the receiver (it answered 407 \
+                 Proxy Authentication Required: check the user and password in the proxy URL)",
+                wants_auth.port
+            ),
         "{d}"
     );
     assert_eq!(

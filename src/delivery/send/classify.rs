@@ -11,8 +11,9 @@ pub(super) fn classify(e: ureq::Error, proxy: Option<&ProxyUrl>) -> Reply {
     use std::io::ErrorKind;
     match (e, proxy) {
         (ureq::Error::ConnectProxyFailed(why), p) => Reply::ProxyFailed(format!(
-            "{} did not open a tunnel to the receiver ({why})",
-            p.map_or_else(|| "the proxy".to_string(), |p| format!("the proxy {p}"))
+            "{} did not open a tunnel to the receiver ({})",
+            p.map_or_else(|| "the proxy".to_string(), |p| format!("the proxy {p}")),
+            tunnel_refusal(&why)
         )),
         (ureq::Error::Io(io), Some(p)) if inner::<ProxyLookupFailed>(&io).is_some() => {
             Reply::ProxyFailed(format!("proxy host not found: {p}"))
@@ -39,6 +40,31 @@ pub(super) fn classify(e: ureq::Error, proxy: Option<&ProxyUrl>) -> Reply {
             Reply::ProxyFailed(format!("could not connect to the proxy {p}"))
         }
         (e, _) => classify_direct(e),
+    }
+}
+
+/// Why a proxy did not open the tunnel, in plain words: ureq says "proxy server responded
+/// 407/407" for an answer; a 407 is the proxy's credentials, the one cause the user can fix
+/// at once.
+fn tunnel_refusal(why: &str) -> String {
+    let status = why
+        .strip_prefix("proxy server responded ")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|code| ureq::http::StatusCode::from_bytes(code.as_bytes()).ok());
+    match status {
+        Some(s) if s == ureq::http::StatusCode::PROXY_AUTHENTICATION_REQUIRED => format!(
+            "it answered {} {}: check the user and password in the proxy URL",
+            s.as_u16(),
+            s.canonical_reason().unwrap_or_default()
+        ),
+        Some(s) => format!(
+            "it answered {} {}",
+            s.as_u16(),
+            s.canonical_reason().unwrap_or_default()
+        )
+        .trim_end()
+        .to_string(),
+        None => why.to_string(),
     }
 }
 
@@ -105,4 +131,29 @@ pub(super) fn is_timeout(e: &std::io::Error) -> bool {
         e.kind(),
         std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tunnel_refusal;
+
+    #[test]
+    fn a_proxy_answer_is_named_by_its_status_and_reason() {
+        assert_eq!(
+            tunnel_refusal("proxy server responded 407/407"),
+            "it answered 407 Proxy Authentication Required: check the user and password in the proxy URL"
+        );
+        assert_eq!(
+            tunnel_refusal("proxy server responded 502/502"),
+            "it answered 502 Bad Gateway"
+        );
+        assert_eq!(
+            tunnel_refusal("proxy server responded 599/599"),
+            "it answered 599"
+        );
+        assert_eq!(
+            tunnel_refusal("proxy server did not respond"),
+            "proxy server did not respond"
+        );
+    }
 }

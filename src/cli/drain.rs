@@ -113,11 +113,11 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
             output::print_json(&value)
         }
         Format::Table => output::print_line(&format!(
-            "{} attempted: {} succeeded, {} to retry, {} failed{}{}",
+            "{} attempted: {} succeeded, {} to retry, {}{}{}",
             summary.attempted,
             summary.succeeded,
             summary.retrying,
-            summary.failed,
+            super::emit::failed_count(&summary),
             super::emit::unreadable_count(&summary),
             pruned_count.map_or(String::new(), |n| format!("; {n} old deliveries pruned"))
         )),
@@ -306,12 +306,12 @@ fn tick_line(every: Duration, s: &Summary, backlog: Option<Backlog>, now: Millis
         _ => "nothing due".to_string(),
     };
     format!(
-        "drain: last {}: {} attempted, {} succeeded, {} to retry, {} failed; {due}",
+        "drain: last {}: {} attempted, {} succeeded, {} to retry, {}; {due}",
         humantime::format_duration(every),
         s.attempted,
         s.succeeded,
         s.retrying,
-        s.failed
+        super::emit::failed_count(s)
     )
 }
 
@@ -397,6 +397,7 @@ mod tests {
             succeeded: 118,
             retrying: 1,
             failed: 1,
+            not_sent: 0,
             unreadable: 0,
         };
         let backlog = Backlog {
@@ -413,5 +414,19 @@ mod tests {
         );
         assert!(tick_line(Duration::from_secs(60), &s, None, 0)
             .ends_with("; backlog unknown (the database could not be read)"));
+        // Deliveries closed without a request (their webhook deleted or disabled) are failed
+        // but not attempted: the line says why, rather than "0 attempted … 2 failed".
+        let closed = Summary {
+            attempted: 0,
+            succeeded: 0,
+            retrying: 0,
+            failed: 2,
+            not_sent: 2,
+            unreadable: 0,
+        };
+        assert_eq!(
+            tick_line(Duration::from_secs(60), &closed, Some(Backlog::default()), 0),
+            "drain: last 1m: 0 attempted, 0 succeeded, 0 to retry, 2 failed (2 not sent: webhook deleted or disabled); nothing due"
+        );
     }
 }

@@ -46,8 +46,10 @@ pub fn run(ctx: &Context, args: EmitArgs) -> Result<(), CliError> {
                 " queued for `webnet drain`".to_string()
             } else {
                 format!(
-                    ": {} delivered, {} to retry, {} failed",
-                    summary.attempts.succeeded, summary.attempts.retrying, summary.attempts.failed
+                    ": {} delivered, {} to retry, {}",
+                    summary.attempts.succeeded,
+                    summary.attempts.retrying,
+                    failed_count(&summary.attempts)
                 )
             }
         );
@@ -214,6 +216,18 @@ pub(super) fn unreadable_lines(deliveries: &[Unreadable], then: &str) -> Vec<Str
 }
 
 /// `; N unreadable, not sent` for a summary line, when some were.
+/// `2 failed`, or `2 failed (1 not sent: its webhook was deleted or disabled)`: a run can fail
+/// deliveries it made no attempt for, which "0 attempted … 2 failed" would leave unexplained.
+pub(super) fn failed_count(summary: &crate::delivery::Summary) -> String {
+    match summary.not_sent {
+        0 => format!("{} failed", summary.failed),
+        n => format!(
+            "{} failed ({n} not sent: webhook deleted or disabled)",
+            summary.failed
+        ),
+    }
+}
+
 pub(super) fn unreadable_count(summary: &crate::delivery::Summary) -> String {
     match summary.unreadable {
         0 => String::new(),

@@ -52,6 +52,9 @@ pub struct Summary {
     pub succeeded: u64,
     pub retrying: u64,
     pub failed: u64,
+    /// Of `failed`, those closed without a request: their webhook was deleted or disabled.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub not_sent: u64,
     /// Claimed deliveries whose stored rows could not be read: not sent, left queued.
     #[serde(skip_serializing_if = "is_zero")]
     pub unreadable: u64,
@@ -69,14 +72,17 @@ impl Summary {
             succeeded: self.succeeded.saturating_sub(earlier.succeeded),
             retrying: self.retrying.saturating_sub(earlier.retrying),
             failed: self.failed.saturating_sub(earlier.failed),
+            not_sent: self.not_sent.saturating_sub(earlier.not_sent),
             unreadable: self.unreadable.saturating_sub(earlier.unreadable),
         }
     }
 
     pub(super) fn add(&mut self, o: &Outcome) {
         use crate::store::DeliveryStatus as S;
-        if o.attempt.is_some() {
-            self.attempted += 1;
+        match o.attempt {
+            Some(_) => self.attempted += 1,
+            None if o.status == S::Failed => self.not_sent += 1,
+            None => {}
         }
         match o.status {
             S::Success => self.succeeded += 1,

@@ -496,10 +496,22 @@ fn disabled_and_deleted_webhooks_get_nothing() {
     let s = env.run(&["drain"]).ok().json();
     assert_eq!(s["failed"], 1);
     assert_eq!(s["attempted"], 0);
+    assert_eq!(s["not_sent"], 1, "{s}");
     let d = env.delivery(ids[0]);
     assert_eq!(d["status"], "failed");
     assert_eq!(d["error_message"], "Webhook is disabled");
     assert_eq!(d["attempt_log"], json!([]));
+    assert_eq!(rx.count(), 0);
+    // The summary line says why something failed with nothing attempted.
+    let late = env.local_webhook(c, "late", &rx.url("/late"), &[]);
+    env.run(&["emit", "job.completed", "--customer", "1", "--queue"])
+        .ok();
+    env.run(&["webhooks", "disable", &late.to_string()]).ok();
+    let out = env.run(&["--output", "table", "drain"]).ok();
+    assert_eq!(
+        out.stdout.trim_end(),
+        "0 attempted: 0 succeeded, 0 to retry, 1 failed (1 not sent: webhook deleted or disabled)"
+    );
     assert_eq!(rx.count(), 0);
     // A disabled webhook gets no new deliveries at all.
     let out = env

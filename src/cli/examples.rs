@@ -148,7 +148,7 @@ For node_exporter's textfile collector, let the scheduled drain write the file:
 
 pub const LISTEN: &str = "Examples:
   webnet targets allow 127.0.0.1/32        # once per database
-  webnet listen --port 9000 --secret-stdin <<< 'your-secret-key'
+  webnet listen --port 9000 --secret-stdin <<< 'my-local-test-secret'
   webnet listen --port 0 --count 1 --output json > event.json";
 
 pub const SERVE: &str = "Examples:

@@ -270,6 +270,12 @@ fn the_local_quickstart_works_as_written() {
         "the second terminal's commands: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A first run as written draws no warning (a short secret would).
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("warning"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let events: Vec<serde_json::Value> = String::from_utf8_lossy(&printed.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

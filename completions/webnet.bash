@@ -3032,7 +3032,7 @@ _webnet() {
             fi
             case "${prev}" in
                 --event)
-                    COMPREPLY=($(compgen -W "job.created job.started job.completed job.failed device.created device.updated device.deleted device.status_changed config.backup_created config.changed config.deployed compliance.check_completed compliance.violation_detected" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "job.created job.started job.completed job.failed device.created device.updated device.deleted device.status_changed config.backup_created config.changed config.deployed compliance.check_completed compliance.violation_detected job.* device.* config.* compliance.* *" -- "${cur}"))
                     return 0
                     ;;
                 --db)

@@ -149,7 +149,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -l allow-private-targets -d 'Allow every loopback, private, link-local and other non-public destination in this process (for development; `webnet targets allow` stores what a deployment allows)'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
-complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l event -d 'Only webhooks subscribed to this event type (directly or by a wildcard)' -r -f -a "job.created\t'Job is created'
+complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l event -d 'Only webhooks that receive this event type (subscribed directly or by a wildcard); a wildcard (job.*) lists those that receive any event it covers' -r -f -a "job.created\t'Job is created'
 job.started\t'Job execution begins'
 job.completed\t'Job finishes successfully'
 job.failed\t'Job fails'
@@ -161,7 +161,12 @@ config.backup_created\t'Configuration backup taken'
 config.changed\t'Configuration drift detected'
 config.deployed\t'Configuration deployed to device'
 compliance.check_completed\t'Compliance check finishes'
-compliance.violation_detected\t'Compliance violation found'"
+compliance.violation_detected\t'Compliance violation found'
+job.*\t'Every job event'
+device.*\t'Every device event'
+config.*\t'Every configuration event'
+compliance.*\t'Every compliance event'
+*\t'Every event'"
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l db -d 'SQLite database file, or a PostgreSQL database shared by many hosts (postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?sslmode=require]; the password may come from PGPASSWORD) [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l key-file -d 'The secret key file (64 hex digits, created mode 0600 on the first secret if missing) that seals webhook secrets and credential headers; required on PostgreSQL unless WEBNET_SECRET_KEY is set [default on SQLite: the file beside the database, DB.key]' -r -F
 complete -c webnet -n "__fish_webnet_using_subcommand webhooks; and __fish_seen_subcommand_from list" -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t''

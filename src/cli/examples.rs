@@ -48,6 +48,7 @@ pub const WEBHOOKS_LIST: &str = "Examples:
   webnet webhooks list
   webnet webhooks list --disabled                # and why each was disabled
   webnet webhooks list --event job.failed        # subscribed directly or by a wildcard
+  webnet webhooks list --event 'device.*'        # receives any device event
   webnet --customer 1 webhooks list --output json";
 
 pub const WEBHOOKS_SHOW: &str = "Examples:

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::{DeliveryStatus, Job, StoreError, Target};
 use crate::domain::allowlist::AllowedTarget;
+use crate::domain::event_type::Subscription;
 use crate::domain::time::Millis;
 use crate::domain::{CustomerId, EventType, Secret, WebhookSettings};
 
@@ -169,7 +170,26 @@ pub enum SecretChange {
 #[derive(Debug, Default, Clone)]
 pub struct WebhookFilter {
     pub enabled: Option<bool>,
-    pub event_type: Option<EventType>,
+    /// Webhooks that receive this event type, or (a wildcard) any event it covers.
+    pub event_type: Option<Subscription>,
+}
+
+impl WebhookFilter {
+    /// The event filter as the values a subscription row is compared with: one of the webhook's
+    /// subscriptions is `*`, or equals one of the first two, or (for a family) starts with the
+    /// third as a `LIKE` pattern. `None` for all three: no filter (every webhook subscribes to
+    /// something `*` covers).
+    pub(crate) fn event_params(&self) -> [Option<String>; 3] {
+        match self.event_type {
+            None | Some(Subscription::All) => [None, None, None],
+            Some(Subscription::Exact(t)) => [
+                Some(t.as_str().to_string()),
+                Some(format!("{}.*", t.family())),
+                None,
+            ],
+            Some(Subscription::Family(f)) => [None, None, Some(format!("{f}.%"))],
+        }
+    }
 }
 
 /// A delivery as `deliveries list/show` present it.

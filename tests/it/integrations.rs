@@ -32,17 +32,31 @@ fn wildcard_subscriptions_match_a_family_or_everything() {
     assert_eq!(count("/jobs"), 2);
     assert_eq!(count("/all"), 4);
     assert_eq!(count("/one"), 1);
-    // `list --event` finds webhooks subscribed by a wildcard too.
-    let names: Vec<_> = env
-        .run(&["webhooks", "list", "--event", "job.failed"])
-        .ok()
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["name"].clone())
-        .collect();
-    assert_eq!(names, [json!("jobs"), json!("all")]);
+    // `list --event` finds webhooks subscribed by a wildcard too; a wildcard lists those that
+    // receive any event it covers.
+    env.local_webhook(
+        c,
+        "one-job",
+        &rx.url("/one-job"),
+        &["--event", "job.started"],
+    );
+    let listed = |event: &str| -> Vec<String> {
+        env.run(&["webhooks", "list", "--event", event])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(listed("job.failed"), ["jobs", "all"]);
+    assert_eq!(listed("job.*"), ["jobs", "all", "one-job"]);
+    assert_eq!(listed("device.*"), ["all", "one"]);
+    assert_eq!(listed("compliance.*"), ["all"]);
+    assert_eq!(listed(" * "), ["jobs", "all", "one", "one-job"]);
+    env.run(&["webhooks", "list", "--event", "nope.*"])
+        .fails(2, "\"nope.*\" is not one of: job.created");
     env.create_webhook("https://x.example.com/")
         .name("x")
         .events(&["nope.*"])

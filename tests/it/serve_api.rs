@@ -524,6 +524,53 @@ fn lists_are_paginated_with_links_and_a_capped_page_size() {
 }
 
 #[test]
+fn the_webhook_list_filters_by_event_type_or_wildcard() {
+    let env = Env::new();
+    let c = env.customer("acme");
+    env.webhook(
+        c,
+        "jobs",
+        "https://jobs.example.com/",
+        &["--event", "job.*"],
+    );
+    env.webhook(
+        c,
+        "failed",
+        "https://failed.example.com/",
+        &["--event", "job.failed"],
+    );
+    env.webhook(
+        c,
+        "devices",
+        "https://dev.example.com/",
+        &["--event", "device.created"],
+    );
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    let names = |query: &str| -> Vec<String> {
+        let page = srv
+            .get(&format!("/api/v1/webhooks/?{query}"), &admin)
+            .expect(200);
+        page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names("event_type=job.completed"), ["jobs"]);
+    assert_eq!(names("event_type=job.failed"), ["jobs", "failed"]);
+    assert_eq!(names("event_type=job.*"), ["jobs", "failed"]);
+    assert_eq!(names("event_type=device.*"), ["devices"]);
+    assert_eq!(names("event_type=*"), ["jobs", "failed", "devices"]);
+    assert_eq!(
+        srv.get("/api/v1/webhooks/?event_type=nope.*", &admin)
+            .expect(400),
+        json!({"event_type": ["Select a valid choice. \"nope.*\" is not one of the available choices."]})
+    );
+}
+
+#[test]
 fn sigterm_finishes_the_request_in_flight_then_exits_0() {
     let env = Env::local();
     let c = env.customer("acme");

@@ -7,7 +7,7 @@ use super::super::values::{self, grace, webhook_id};
 use super::{event_subscription_parser, payload_format_value_parser, SecretSource};
 use crate::domain::event_type::Subscription;
 use crate::domain::format::PayloadFormat;
-use crate::domain::{webhook, EventType, WebhookUrl};
+use crate::domain::{webhook, WebhookUrl};
 
 #[derive(Debug, Subcommand)]
 pub enum WebhooksCommand {
@@ -30,9 +30,10 @@ pub enum WebhooksCommand {
         /// Only disabled webhooks
         #[arg(long)]
         disabled: bool,
-        /// Only webhooks subscribed to this event type (directly or by a wildcard)
-        #[arg(long, value_name = "TYPE", value_parser = super::event_type_value_parser())]
-        event: Option<EventType>,
+        /// Only webhooks that receive this event type (subscribed directly or by a wildcard);
+        /// a wildcard (job.*) lists those that receive any event it covers
+        #[arg(long, value_name = "TYPE", value_parser = event_subscription_parser())]
+        event: Option<Subscription>,
     },
     /// Show one webhook
     #[command(after_help = examples::WEBHOOKS_SHOW)]

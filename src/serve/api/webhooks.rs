@@ -12,11 +12,12 @@ use super::fields::{every_error, Fields};
 #[allow(unused_imports)]
 use super::schema::*;
 use crate::cli::views::{delivery_json, webhook_json};
+use crate::domain::event_type::Subscription;
 use crate::domain::format::{PayloadFormat, RoutingKey};
 use crate::domain::time::Millis;
 use crate::domain::webhook::parse_event_types;
 use crate::domain::webhook_patch::{SecretEdit, WebhookDraft, WebhookPatch};
-use crate::domain::{CustomerId, EventType, Scope, Secret, WebhookUrl};
+use crate::domain::{CustomerId, Scope, Secret, WebhookUrl};
 use crate::ops;
 use crate::ops::tokens::Grant;
 use crate::serve::auth::{Access, Bearer};
@@ -42,7 +43,7 @@ const READ_ONLY: &[&str] = &[
 type Shared = State<Arc<AppState>>;
 
 #[utoipa::path(get, path = "/api/v1/webhooks/", tag = "webhooks",
-    params(("page" = Option<u32>, Query, description = "From 1"), ("page_size" = Option<u32>, Query, description = "Default 50, at most 100"), ("enabled" = Option<bool>, Query), ("event_type" = Option<String>, Query, description = "Webhooks that receive this type"), ("customer" = Option<i64>, Query, description = "Admin tokens: one customer's")),
+    params(("page" = Option<u32>, Query, description = "From 1"), ("page_size" = Option<u32>, Query, description = "Default 50, at most 100"), ("enabled" = Option<bool>, Query), ("event_type" = Option<String>, Query, description = "Webhooks that receive this type; a wildcard (job.*, *): any event it covers"), ("customer" = Option<i64>, Query, description = "Admin tokens: one customer's")),
     responses((status = 200, description = "A page of webhooks", body = WebhookPage), (status = 400, description = "Invalid input, by field", body = FieldErrors), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A read-only token, or another customer's", body = Detail)), security(("token" = [])))]
 pub async fn list(
     State(state): Shared,
@@ -54,7 +55,7 @@ pub async fn list(
     let page = Page::from_query(&mut q)?;
     let filter = WebhookFilter {
         enabled: q.bool("enabled")?,
-        event_type: q.choice("event_type", |s| s.parse::<EventType>().ok())?,
+        event_type: q.choice("event_type", |s| Subscription::parse(s).ok())?,
     };
     let customer = q.integer("customer")?;
     let link = page.links(&headers, "/api/v1/webhooks/", raw.as_deref());

@@ -99,21 +99,17 @@ impl PgStore {
     }
 
     pub fn webhooks(&self, scope: Scope, filter: &WebhookFilter) -> Result<Vec<Webhook>> {
+        let [exact, family, prefix] = filter.event_params();
         let rows = self.client()?.query(
             &select(
                 "WHERE ($1::bigint IS NULL OR w.customer_id = $1)
                    AND ($2::boolean IS NULL OR w.enabled = $2)
-                   AND ($3::text IS NULL OR EXISTS (
+                   AND (($3::text IS NULL AND $5::text IS NULL) OR EXISTS (
                          SELECT 1 FROM json_array_elements_text(w.event_types::json) AS t(value)
-                         WHERE t.value IN ($3, $4::text, '*')))
+                         WHERE t.value IN ($3, $4::text, '*') OR t.value LIKE $5))
                  ORDER BY w.id",
             ),
-            &[
-                &scope.customer(),
-                &filter.enabled,
-                &filter.event_type.map(|t| t.as_str()),
-                &filter.event_type.map(|t| format!("{}.*", t.family())),
-            ],
+            &[&scope.customer(), &filter.enabled, &exact, &family, &prefix],
         )?;
         decode::all(&rows, row)
     }

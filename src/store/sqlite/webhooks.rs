@@ -82,15 +82,18 @@ impl SqliteStore {
     pub fn webhooks(&self, scope: Scope, filter: &WebhookFilter) -> Result<Vec<Webhook>> {
         let mut stmt = self.conn.prepare_cached(&select(
             "WHERE (?1 IS NULL OR w.customer_id = ?1) AND (?2 IS NULL OR w.enabled = ?2)
-               AND (?3 IS NULL OR EXISTS (SELECT 1 FROM json_each(w.event_types)
-                                           WHERE value IN (?3, ?4, '*')))
+               AND ((?3 IS NULL AND ?5 IS NULL) OR EXISTS (
+                     SELECT 1 FROM json_each(w.event_types)
+                     WHERE value IN (?3, ?4, '*') OR value LIKE ?5))
              ORDER BY w.id",
         ))?;
+        let [exact, family, prefix] = filter.event_params();
         let rows = stmt.query(params![
             scope.customer(),
             filter.enabled,
-            filter.event_type.map(|t| t.as_str()),
-            filter.event_type.map(|t| format!("{}.*", t.family()))
+            exact,
+            family,
+            prefix
         ])?;
         let hooks = decode::all(rows, row)?;
         Ok(hooks)

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::tests::fresh_url;
 use super::PgStore;
 use crate::domain::allowlist::AllowedTarget;
+use crate::domain::event_type::Subscription;
 use crate::domain::format::RoutingKey;
 use crate::domain::secret::SecretKey;
 use crate::domain::time::Millis;
@@ -340,7 +341,7 @@ fn the_list_filters_by_customer_enabled_and_event_type() {
     let list = |scope: Scope, enabled: Option<bool>, event_type: Option<EventType>| {
         let filter = WebhookFilter {
             enabled,
-            event_type,
+            event_type: event_type.map(Subscription::Exact),
         };
         let hooks = store.webhooks(scope, &filter).unwrap();
         hooks.iter().map(|w| w.id).collect::<Vec<_>>()
@@ -374,6 +375,19 @@ fn the_list_filters_by_customer_enabled_and_event_type() {
         list(Scope::All, None, Some(EventType::DeviceCreated)),
         vec![every, device]
     );
+    // A wildcard: the webhooks that receive any event it covers.
+    let covering = |s: &str| {
+        let filter = WebhookFilter {
+            enabled: None,
+            event_type: Some(Subscription::parse(s).unwrap()),
+        };
+        let hooks = store.webhooks(Scope::All, &filter).unwrap();
+        hooks.iter().map(|w| w.id).collect::<Vec<_>>()
+    };
+    assert_eq!(covering("job.*"), vec![exact, family, every, off]);
+    assert_eq!(covering("device.*"), vec![every, device]);
+    assert_eq!(covering("config.*"), vec![every]);
+    assert_eq!(covering("*"), vec![exact, family, every, off, device]);
 }
 
 #[test]

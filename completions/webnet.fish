@@ -349,7 +349,7 @@ complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_see
 retrying\t''
 success\t''
 failed\t''"
-complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l event-type -d 'Only deliveries of this event type (from the catalog, or webhook.test)' -r -f -a "job.created\t'Job is created'
+complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l event-type -d 'Only deliveries of this event type (from the catalog, or webhook.test), or of a family (job.*)' -r -f -a "job.created\t'Job is created'
 job.started\t'Job execution begins'
 job.completed\t'Job finishes successfully'
 job.failed\t'Job fails'
@@ -362,7 +362,12 @@ config.changed\t'Configuration drift detected'
 config.deployed\t'Configuration deployed to device'
 compliance.check_completed\t'Compliance check finishes'
 compliance.violation_detected\t'Compliance violation found'
-webhook.test\t'Test event sent by `webnet webhooks test`'"
+webhook.test\t'Test event sent by `webnet webhooks test`'
+job.*\t'Every job event'
+device.*\t'Every device event'
+config.*\t'Every configuration event'
+compliance.*\t'Every compliance event'
+*\t'Every event'"
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l since -d 'Only deliveries created this recently (e.g. 1h, 2days)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l limit -d 'At most this many' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l db -d 'SQLite database file, or a PostgreSQL database shared by many hosts (postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?sslmode=require]; the password may come from PGPASSWORD) [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F

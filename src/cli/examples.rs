@@ -113,7 +113,8 @@ pub const DELIVERIES: &str = "Examples:
 pub const DELIVERIES_LIST: &str = "Examples:
   webnet deliveries list
   webnet deliveries list --webhook 1 --status failed --since 1h --limit 200
-  webnet deliveries list --event-type job.failed --output json";
+  webnet deliveries list --event-type job.failed --output json
+  webnet deliveries list --event-type 'compliance.*'   # every compliance event's";
 
 pub const DELIVERIES_SHOW: &str = "Examples:
   webnet deliveries show 40                   # the payload and every attempt

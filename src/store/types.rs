@@ -255,11 +255,23 @@ pub struct AttemptLog {
 pub struct DeliveryFilter {
     pub webhook: Option<i64>,
     pub status: Option<DeliveryStatus>,
-    pub event_type: Option<EventType>,
+    /// One event type, or a family's (`job.*`); `*` is no filter.
+    pub event_type: Option<Subscription>,
     pub since: Option<Millis>,
     pub limit: Option<u32>,
     /// Skip this many of the newest first (a page of the API's list).
     pub offset: u32,
+}
+
+impl DeliveryFilter {
+    /// The event-type filter as an exact type and a `LIKE` pattern for a family (either `None`).
+    pub(crate) fn event_params(&self) -> [Option<String>; 2] {
+        match self.event_type {
+            None | Some(Subscription::All) => [None, None],
+            Some(Subscription::Exact(t)) => [Some(t.as_str().to_string()), None],
+            Some(Subscription::Family(f)) => [None, Some(format!("{f}.%"))],
+        }
+    }
 }
 
 /// What is due now: how many deliveries, and since when the oldest has been waiting.

@@ -228,6 +228,22 @@ fn history_filters_that_cannot_match_are_refused() {
             .json(),
     );
     assert_eq!(tests.len(), 1);
+    // A family: its events' deliveries (not the test's); `*`: every one.
+    let of = |t: &str| -> Vec<String> {
+        array(
+            env.run(&["deliveries", "list", "--event-type", t])
+                .ok()
+                .json(),
+        )
+        .iter()
+        .map(|d| d["event_type"].as_str().unwrap().to_string())
+        .collect()
+    };
+    assert_eq!(of("job.*"), ["job.completed"]);
+    assert_eq!(of("*"), ["webhook.test", "job.completed"]);
+    assert!(of("device.*").is_empty());
+    env.run(&["deliveries", "list", "--event-type", "webhook.*"])
+        .fails(2, "--event-type");
     env.run(&[
         "deliveries",
         "retry",

@@ -524,7 +524,7 @@ fn lists_are_paginated_with_links_and_a_capped_page_size() {
 }
 
 #[test]
-fn the_webhook_list_filters_by_event_type_or_wildcard() {
+fn lists_filter_by_event_type_or_a_family_wildcard() {
     let env = Env::new();
     let c = env.customer("acme");
     env.webhook(
@@ -563,6 +563,25 @@ fn the_webhook_list_filters_by_event_type_or_wildcard() {
     assert_eq!(names("event_type=job.*"), ["jobs", "failed"]);
     assert_eq!(names("event_type=device.*"), ["devices"]);
     assert_eq!(names("event_type=*"), ["jobs", "failed", "devices"]);
+    // Deliveries by a family's events too.
+    srv.post("/api/v1/events/", &admin, &json!([event(c)]))
+        .expect(202);
+    let types = |query: &str| -> Vec<String> {
+        let page = srv
+            .get(&format!("/api/v1/webhook-deliveries/?{query}"), &admin)
+            .expect(200);
+        page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["event_type"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(types("event_type=job.*"), ["job.completed"]);
+    assert!(types("event_type=device.*").is_empty());
+    assert_eq!(types("event_type=*"), ["job.completed"]);
+    srv.get("/api/v1/webhook-deliveries/?event_type=nope.*", &admin)
+        .expect(400);
     assert_eq!(
         srv.get("/api/v1/webhooks/?event_type=nope.*", &admin)
             .expect(400),

@@ -6,7 +6,7 @@ use clap::Subcommand;
 use super::super::examples;
 use super::super::values::{delivery_id, duration, positive_count, positive_duration, webhook_id};
 use super::{concurrency_parser, delivery_event_type_parser};
-use crate::domain::EventType;
+use crate::domain::event_type::Subscription;
 use crate::store::DeliveryStatus;
 
 /// A delivery status, by name (`statuses` offered to completion).
@@ -28,9 +28,9 @@ pub enum DeliveriesCommand {
         /// Only deliveries with this status
         #[arg(long, value_name = "S", value_parser = status_parser(&["pending", "retrying", "success", "failed"]))]
         status: Option<DeliveryStatus>,
-        /// Only deliveries of this event type (from the catalog, or webhook.test)
+        /// Only deliveries of this event type (from the catalog, or webhook.test), or of a family (job.*)
         #[arg(long, value_name = "T", value_parser = delivery_event_type_parser())]
-        event_type: Option<EventType>,
+        event_type: Option<Subscription>,
         /// Only deliveries created this recently (e.g. 1h, 2days)
         #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
         since: Option<humantime::Duration>,

@@ -247,8 +247,12 @@ pub enum CustomersCommand {
 
 /// Event type names for `--event` (and the wildcards), offered to shell completion.
 fn event_type_names() -> PossibleValuesParser {
-    let exact = EventType::subscribable()
-        .map(|t| clap::builder::PossibleValue::new(t.as_str()).help(t.about()));
+    names_and_wildcards(EventType::subscribable())
+}
+
+/// `types`' names and the wildcards, as possible values.
+fn names_and_wildcards(types: impl Iterator<Item = EventType>) -> PossibleValuesParser {
+    let exact = types.map(|t| clap::builder::PossibleValue::new(t.as_str()).help(t.about()));
     let wildcards = [
         ("job.*", "Every job event"),
         ("device.*", "Every device event"),
@@ -312,14 +316,14 @@ pub(crate) fn event_type_value_parser() -> impl TypedValueParser<Value = EventTy
     .try_map(|s| s.parse::<EventType>())
 }
 
-/// Every event type a delivery can have, `webhook.test` included (for history filters).
-pub(crate) fn delivery_event_type_parser() -> impl TypedValueParser<Value = EventType> {
-    PossibleValuesParser::new(
-        EventType::ALL
-            .iter()
-            .map(|t| clap::builder::PossibleValue::new(t.as_str()).help(t.about())),
-    )
-    .try_map(|s| s.parse::<EventType>())
+/// Every event type a delivery can have, `webhook.test` included, or a family wildcard (for
+/// history filters: `job.*` is every job event's delivery, `*` no filter).
+pub(crate) fn delivery_event_type_parser() -> impl TypedValueParser<Value = Subscription> {
+    Trimmed(names_and_wildcards(EventType::ALL.iter().copied())).try_map(|s| {
+        s.parse::<EventType>()
+            .map(Subscription::Exact)
+            .or_else(|_| Subscription::parse(&s))
+    })
 }
 
 pub(crate) fn concurrency_parser(

@@ -12,6 +12,7 @@ use serde_json::Value;
 #[allow(unused_imports)]
 use super::schema::*;
 use crate::cli::views::delivery_json;
+use crate::domain::event_type::Subscription;
 use crate::domain::{CustomerId, EventType, Scope};
 use crate::ops;
 use crate::serve::auth::{Access, Bearer};
@@ -24,7 +25,7 @@ use crate::store::{DeliveryFilter, DeliveryStatus};
 type Shared = State<Arc<AppState>>;
 
 #[utoipa::path(get, path = "/api/v1/webhook-deliveries/", tag = "deliveries",
-    params(("page" = Option<u32>, Query, description = "From 1"), ("page_size" = Option<u32>, Query, description = "Default 50, at most 100"), ("webhook" = Option<i64>, Query), ("status" = Option<String>, Query, description = "pending, retrying, success or failed"), ("event_type" = Option<String>, Query), ("customer" = Option<i64>, Query, description = "Admin tokens: one customer's")),
+    params(("page" = Option<u32>, Query, description = "From 1"), ("page_size" = Option<u32>, Query, description = "Default 50, at most 100"), ("webhook" = Option<i64>, Query), ("status" = Option<String>, Query, description = "pending, retrying, success or failed"), ("event_type" = Option<String>, Query, description = "One event type, or a family's: job.*"), ("customer" = Option<i64>, Query, description = "Admin tokens: one customer's")),
     responses((status = 200, description = "A page of deliveries, newest first", body = DeliveryPage), (status = 400, description = "Invalid input, by field", body = FieldErrors), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 404, description = "No such id for this token", body = Detail)), security(("token" = [])))]
 pub async fn list(
     State(state): Shared,
@@ -37,7 +38,12 @@ pub async fn list(
     let filter = DeliveryFilter {
         webhook: q.integer("webhook")?,
         status: q.choice("status", DeliveryStatus::parse)?,
-        event_type: q.choice("event_type", |s| s.parse::<EventType>().ok())?,
+        event_type: q.choice("event_type", |s| {
+            s.parse::<EventType>()
+                .map(Subscription::Exact)
+                .or_else(|_| Subscription::parse(s))
+                .ok()
+        })?,
         since: None,
         limit: Some(page.size),
         offset: page.offset(),

@@ -25,6 +25,7 @@ fn delivery(r: &Row) -> Result<Delivery> {
 
 impl PgStore {
     pub fn deliveries(&self, scope: Scope, f: &DeliveryFilter) -> Result<Vec<Delivery>> {
+        let [event_type, family] = f.event_params();
         let rows = self.client()?.query(
             &format!(
                 "{}
@@ -33,6 +34,7 @@ impl PgStore {
                    AND ($3::text IS NULL OR d.status = $3)
                    AND ($4::text IS NULL OR d.event_type = $4)
                    AND ($5::bigint IS NULL OR d.created_at >= $5)
+                   AND ($8::text IS NULL OR d.event_type LIKE $8)
                  ORDER BY d.id DESC LIMIT $6 OFFSET $7",
                 delivery_select()
             ),
@@ -40,10 +42,11 @@ impl PgStore {
                 &scope.customer(),
                 &f.webhook,
                 &f.status.map(|s| s.as_str()),
-                &f.event_type.map(|t| t.as_str()),
+                &event_type,
                 &f.since,
                 &f.limit.map(i64::from),
                 &i64::from(f.offset),
+                &family,
             ],
         )?;
         decode::all(&rows, delivery)
@@ -51,6 +54,7 @@ impl PgStore {
 
     /// How many deliveries `f` selects (its limit and offset aside).
     pub fn count_deliveries(&self, scope: Scope, f: &DeliveryFilter) -> Result<u64> {
+        let [event_type, family] = f.event_params();
         let n: i64 = self
             .client()?
             .query_one(
@@ -59,13 +63,15 @@ impl PgStore {
                    AND ($2::bigint IS NULL OR d.webhook_id = $2)
                    AND ($3::text IS NULL OR d.status = $3)
                    AND ($4::text IS NULL OR d.event_type = $4)
-                   AND ($5::bigint IS NULL OR d.created_at >= $5)",
+                   AND ($5::bigint IS NULL OR d.created_at >= $5)
+                   AND ($6::text IS NULL OR d.event_type LIKE $6)",
                 &[
                     &scope.customer(),
                     &f.webhook,
                     &f.status.map(|s| s.as_str()),
-                    &f.event_type.map(|t| t.as_str()),
+                    &event_type,
                     &f.since,
+                    &family,
                 ],
             )?
             .try_get(0)?;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::tests::fresh_url;
 use super::{PgStore, PgUrl, SERVER_NOW};
+use crate::domain::event_type::Subscription;
 use crate::domain::time::Millis;
 use crate::domain::{CustomerId, EventType, Scope};
 use crate::store::{
@@ -865,11 +866,26 @@ fn history_filters_backlog_next_due_and_known_webhooks() {
             DeliveryFilter {
                 since: Some(4_000),
                 status: Some(DeliveryStatus::Pending),
-                event_type: Some(EventType::JobCompleted),
+                event_type: Some(Subscription::Exact(EventType::JobCompleted)),
                 ..Default::default()
             }
         ),
         late
+    );
+    // A family: every delivery of its events; another family's, none.
+    let of = |family: &str| DeliveryFilter {
+        event_type: Some(Subscription::parse(family).unwrap()),
+        ..Default::default()
+    };
+    assert_eq!(
+        list(Scope::All, of("job.*")),
+        vec![foreign[0], late[0], early[1], early[0]]
+    );
+    assert_eq!(store.count_deliveries(Scope::All, &of("job.*")).unwrap(), 4);
+    assert!(list(Scope::All, of("device.*")).is_empty());
+    assert_eq!(
+        store.count_deliveries(Scope::All, &of("device.*")).unwrap(),
+        0
     );
     assert!(list(
         Scope::All,

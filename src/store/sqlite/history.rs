@@ -28,39 +28,43 @@ impl SqliteStore {
             "{}
              WHERE (?1 IS NULL OR d.customer_id = ?1) AND (?2 IS NULL OR d.webhook_id = ?2)
                AND (?3 IS NULL OR d.status = ?3) AND (?4 IS NULL OR d.event_type = ?4)
-               AND (?5 IS NULL OR d.created_at >= ?5)
+               AND (?5 IS NULL OR d.created_at >= ?5) AND (?8 IS NULL OR d.event_type LIKE ?8)
              ORDER BY d.id DESC LIMIT ?6 OFFSET ?7",
             delivery_select()
         ))?;
+        let [event_type, family] = f.event_params();
         let rows = stmt.query(params![
             scope.customer(),
             f.webhook,
             f.status.map(|s| s.as_str()),
-            f.event_type.map(|t| t.as_str()),
+            event_type,
             f.since,
             f.limit.map_or(-1, i64::from),
-            i64::from(f.offset)
+            i64::from(f.offset),
+            family
         ])?;
         decode::all(rows, delivery)
     }
 
     /// How many deliveries `f` selects (its limit and offset aside).
     pub fn count_deliveries(&self, scope: Scope, f: &DeliveryFilter) -> Result<u64> {
+        let [event_type, family] = f.event_params();
         let n: i64 = self
             .conn
             .prepare_cached(
                 "SELECT count(*) FROM deliveries d
                  WHERE (?1 IS NULL OR d.customer_id = ?1) AND (?2 IS NULL OR d.webhook_id = ?2)
                    AND (?3 IS NULL OR d.status = ?3) AND (?4 IS NULL OR d.event_type = ?4)
-                   AND (?5 IS NULL OR d.created_at >= ?5)",
+                   AND (?5 IS NULL OR d.created_at >= ?5) AND (?6 IS NULL OR d.event_type LIKE ?6)",
             )?
             .query_row(
                 params![
                     scope.customer(),
                     f.webhook,
                     f.status.map(|s| s.as_str()),
-                    f.event_type.map(|t| t.as_str()),
+                    event_type,
                     f.since,
+                    family,
                 ],
                 |r| r.get(0),
             )?;

@@ -918,7 +918,7 @@ _webnet() {
                     return 0
                     ;;
                 --event-type)
-                    COMPREPLY=($(compgen -W "job.created job.started job.completed job.failed device.created device.updated device.deleted device.status_changed config.backup_created config.changed config.deployed compliance.check_completed compliance.violation_detected webhook.test job.* device.* config.* compliance.* *" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "job.created job.started job.completed job.failed device.created device.updated device.deleted device.status_changed config.backup_created config.changed config.deployed compliance.check_completed compliance.violation_detected webhook.test job.* device.* config.* compliance.*" -- "${cur}"))
                     return 0
                     ;;
                 --since)

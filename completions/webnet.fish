@@ -366,8 +366,7 @@ webhook.test\t'Test event sent by `webnet webhooks test`'
 job.*\t'Every job event'
 device.*\t'Every device event'
 config.*\t'Every configuration event'
-compliance.*\t'Every compliance event'
-*\t'Every event'"
+compliance.*\t'Every compliance event'"
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l since -d 'Only deliveries created this recently (e.g. 1h, 2days)' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l limit -d 'At most this many' -r
 complete -c webnet -n "__fish_webnet_using_subcommand deliveries; and __fish_seen_subcommand_from list" -l db -d 'SQLite database file, or a PostgreSQL database shared by many hosts (postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?sslmode=require]; the password may come from PGPASSWORD) [default: $XDG_DATA_HOME/webnet/webhooks.db or ~/.local/share/webnet/webhooks.db]' -r -F

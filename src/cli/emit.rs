@@ -215,8 +215,7 @@ pub(super) fn unreadable_lines(deliveries: &[Unreadable], then: &str) -> Vec<Str
         .collect()
 }
 
-/// `; N unreadable, not sent` for a summary line, when some were.
-/// `2 failed`, or `2 failed (1 not sent: its webhook was deleted or disabled)`: a run can fail
+/// `2 failed`, or `2 failed (1 not sent: webhook deleted or disabled)`: a run can fail
 /// deliveries it made no attempt for, which "0 attempted … 2 failed" would leave unexplained.
 pub(super) fn failed_count(summary: &crate::delivery::Summary) -> String {
     match summary.not_sent {
@@ -228,6 +227,7 @@ pub(super) fn failed_count(summary: &crate::delivery::Summary) -> String {
     }
 }
 
+/// `; N unreadable, not sent` for a summary line, when some were.
 pub(super) fn unreadable_count(summary: &crate::delivery::Summary) -> String {
     match summary.unreadable {
         0 => String::new(),

@@ -160,9 +160,14 @@ pub enum KeyProblem {
     #[error("the key file {} is missing and this database holds secrets sealed with it: restore it from a backup (or set WEBNET_SECRET_KEY if they were sealed with a passphrase), or run `webnet key reset --yes` to clear them", .0.display())]
     FileMissing(PathBuf),
     /// A server database holds sealed secrets and this host gave neither `WEBNET_SECRET_KEY`
-    /// nor a key file: not a lost key, a missing setting (for a scheduled drain too).
-    #[error("this database holds secrets sealed with a key kept outside it, and none was given: set WEBNET_SECRET_KEY or give --key-file PATH (WEBNET_KEY_FILE) as on the host that stored them")]
-    NotGiven,
+    /// nor a key file: not a lost key, a missing setting (for a scheduled drain too). Names
+    /// what they were sealed with.
+    #[error("{}", if *passphrase {
+        "this database's secrets are sealed with a passphrase and WEBNET_SECRET_KEY is not set: set it to that passphrase (for scheduled drains too: see `webnet schedule install`)"
+    } else {
+        "this database's secrets are sealed with a key file and none was given: give --key-file PATH (WEBNET_KEY_FILE), a copy of the key file of the host that stored them"
+    })]
+    NotGiven { passphrase: bool },
     /// Nothing was ever sealed and there is no key file yet (one is made with the first secret).
     #[error("no key file yet ({}): none is needed until a secret is stored", .0.display())]
     NoneYet(PathBuf),

@@ -228,7 +228,8 @@ fn history_filters_that_cannot_match_are_refused() {
             .json(),
     );
     assert_eq!(tests.len(), 1);
-    // A family: its events' deliveries (not the test's); `*`: every one.
+    // A family: its events' deliveries (not the test's). Not `*`: as a subscription it leaves
+    // `webhook.test` out, as a filter it would be none; leaving the option out says that.
     let of = |t: &str| -> Vec<String> {
         array(
             env.run(&["deliveries", "list", "--event-type", t])
@@ -240,10 +241,11 @@ fn history_filters_that_cannot_match_are_refused() {
         .collect()
     };
     assert_eq!(of("job.*"), ["job.completed"]);
-    assert_eq!(of("*"), ["webhook.test", "job.completed"]);
     assert!(of("device.*").is_empty());
-    env.run(&["deliveries", "list", "--event-type", "webhook.*"])
-        .fails(2, "--event-type");
+    for refused in ["webhook.*", "*"] {
+        env.run(&["deliveries", "list", "--event-type", refused])
+            .fails(2, "--event-type");
+    }
     env.run(&[
         "deliveries",
         "retry",

@@ -403,7 +403,8 @@ fn a_proxy_that_refuses_fails_the_attempt_plainly_and_it_is_retried() {
         error
             == format!(
                 "the proxy 127.0.0.1:{} did not open a tunnel to the receiver (it answered 407 \
-                 Proxy Authentication Required: check the user and password in the proxy URL)",
+                 Proxy Authentication Required: give them in the proxy URL, \
+                 http://USER:PASSWORD@HOST:PORT)",
                 wants_auth.port
             ),
         "{d}"
@@ -476,6 +477,14 @@ fn proxy_credentials_go_to_the_proxy_only_and_are_never_shown() {
             .as_str()
             .unwrap()
             .contains(&format!("127.0.0.1:{}", refusing.port)),
+        "{failed}"
+    );
+    // With credentials in the URL, a 407 points at them (without, it says how to give them).
+    assert!(
+        failed["error_message"]
+            .as_str()
+            .unwrap()
+            .ends_with("check the user and password in the proxy URL)"),
         "{failed}"
     );
     for args in [

@@ -564,7 +564,8 @@ fn lists_filter_by_event_type_or_a_family_wildcard() {
     assert_eq!(names("event_type=device.*"), ["devices"]);
     assert_eq!(names("event_type=*"), ["jobs", "failed", "devices"]);
     // Deliveries by a family's events too.
-    srv.post("/api/v1/events/", &admin, &json!([event(c)]))
+    let device = json!({"event_type": "device.created", "customer": c, "device": {"id": 3}});
+    srv.post("/api/v1/events/", &admin, &json!([event(c), device]))
         .expect(202);
     let types = |query: &str| -> Vec<String> {
         let page = srv
@@ -578,10 +579,15 @@ fn lists_filter_by_event_type_or_a_family_wildcard() {
             .collect()
     };
     assert_eq!(types("event_type=job.*"), ["job.completed"]);
-    assert!(types("event_type=device.*").is_empty());
-    assert_eq!(types("event_type=*"), ["job.completed"]);
-    srv.get("/api/v1/webhook-deliveries/?event_type=nope.*", &admin)
+    assert_eq!(types("event_type=device.*"), ["device.created"]);
+    assert!(types("event_type=config.*").is_empty());
+    for refused in ["nope.*", "*"] {
+        srv.get(
+            &format!("/api/v1/webhook-deliveries/?event_type={refused}"),
+            &admin,
+        )
         .expect(400);
+    }
     assert_eq!(
         srv.get("/api/v1/webhooks/?event_type=nope.*", &admin)
             .expect(400),

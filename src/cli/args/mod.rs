@@ -247,20 +247,26 @@ pub enum CustomersCommand {
 
 /// Event type names for `--event` (and the wildcards), offered to shell completion.
 fn event_type_names() -> PossibleValuesParser {
-    names_and_wildcards(EventType::subscribable())
+    names_and_wildcards(EventType::subscribable(), true)
 }
 
-/// `types`' names and the wildcards, as possible values.
-fn names_and_wildcards(types: impl Iterator<Item = EventType>) -> PossibleValuesParser {
+/// `types`' names and the family wildcards (and `*` with `every`), as possible values.
+fn names_and_wildcards(
+    types: impl Iterator<Item = EventType>,
+    every: bool,
+) -> PossibleValuesParser {
     let exact = types.map(|t| clap::builder::PossibleValue::new(t.as_str()).help(t.about()));
-    let wildcards = [
+    let families = [
         ("job.*", "Every job event"),
         ("device.*", "Every device event"),
         ("config.*", "Every configuration event"),
         ("compliance.*", "Every compliance event"),
-        ("*", "Every event"),
-    ]
-    .map(|(name, help)| clap::builder::PossibleValue::new(name).help(help));
+    ];
+    let every = every.then_some(("*", "Every event"));
+    let wildcards = families
+        .into_iter()
+        .chain(every)
+        .map(|(name, help)| clap::builder::PossibleValue::new(name).help(help));
     PossibleValuesParser::new(exact.chain(wildcards))
 }
 
@@ -317,9 +323,10 @@ pub(crate) fn event_type_value_parser() -> impl TypedValueParser<Value = EventTy
 }
 
 /// Every event type a delivery can have, `webhook.test` included, or a family wildcard (for
-/// history filters: `job.*` is every job event's delivery, `*` no filter).
+/// history filters: `job.*` is every job event's delivery). Not `*`: for a subscription it
+/// leaves `webhook.test` out, for a filter it would be none; leaving the option out says that.
 pub(crate) fn delivery_event_type_parser() -> impl TypedValueParser<Value = Subscription> {
-    Trimmed(names_and_wildcards(EventType::ALL.iter().copied())).try_map(|s| {
+    Trimmed(names_and_wildcards(EventType::ALL.iter().copied(), false)).try_map(|s| {
         s.parse::<EventType>()
             .map(Subscription::Exact)
             .or_else(|_| Subscription::parse(&s))

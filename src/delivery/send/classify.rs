@@ -13,7 +13,7 @@ pub(super) fn classify(e: ureq::Error, proxy: Option<&ProxyUrl>) -> Reply {
         (ureq::Error::ConnectProxyFailed(why), p) => Reply::ProxyFailed(format!(
             "{} did not open a tunnel to the receiver ({})",
             p.map_or_else(|| "the proxy".to_string(), |p| format!("the proxy {p}")),
-            tunnel_refusal(&why)
+            tunnel_refusal(&why, p.is_some_and(|p| p.user().is_some()))
         )),
         (ureq::Error::Io(io), Some(p)) if inner::<ProxyLookupFailed>(&io).is_some() => {
             Reply::ProxyFailed(format!("proxy host not found: {p}"))
@@ -44,18 +44,23 @@ pub(super) fn classify(e: ureq::Error, proxy: Option<&ProxyUrl>) -> Reply {
 }
 
 /// Why a proxy did not open the tunnel, in plain words: ureq says "proxy server responded
-/// 407/407" for an answer; a 407 is the proxy's credentials, the one cause the user can fix
-/// at once.
-fn tunnel_refusal(why: &str) -> String {
+/// 407/407" for an answer; a 407 is the proxy's credentials (`with_credentials`: the proxy URL
+/// has some), the one cause the user can fix at once.
+fn tunnel_refusal(why: &str, with_credentials: bool) -> String {
     let status = why
         .strip_prefix("proxy server responded ")
         .and_then(|rest| rest.split('/').next())
         .and_then(|code| ureq::http::StatusCode::from_bytes(code.as_bytes()).ok());
     match status {
         Some(s) if s == ureq::http::StatusCode::PROXY_AUTHENTICATION_REQUIRED => format!(
-            "it answered {} {}: check the user and password in the proxy URL",
+            "it answered {} {}: {}",
             s.as_u16(),
-            s.canonical_reason().unwrap_or_default()
+            s.canonical_reason().unwrap_or_default(),
+            if with_credentials {
+                "check the user and password in the proxy URL"
+            } else {
+                "give them in the proxy URL, http://USER:PASSWORD@HOST:PORT"
+            }
         ),
         Some(s) => format!(
             "it answered {} {}",
@@ -140,19 +145,23 @@ mod tests {
     #[test]
     fn a_proxy_answer_is_named_by_its_status_and_reason() {
         assert_eq!(
-            tunnel_refusal("proxy server responded 407/407"),
+            tunnel_refusal("proxy server responded 407/407", true),
             "it answered 407 Proxy Authentication Required: check the user and password in the proxy URL"
         );
         assert_eq!(
-            tunnel_refusal("proxy server responded 502/502"),
+            tunnel_refusal("proxy server responded 407/407", false),
+            "it answered 407 Proxy Authentication Required: give them in the proxy URL, http://USER:PASSWORD@HOST:PORT"
+        );
+        assert_eq!(
+            tunnel_refusal("proxy server responded 502/502", true),
             "it answered 502 Bad Gateway"
         );
         assert_eq!(
-            tunnel_refusal("proxy server responded 599/599"),
+            tunnel_refusal("proxy server responded 599/599", false),
             "it answered 599"
         );
         assert_eq!(
-            tunnel_refusal("proxy server did not respond"),
+            tunnel_refusal("proxy server did not respond", false),
             "proxy server did not respond"
         );
     }

@@ -38,11 +38,13 @@ pub async fn list(
     let filter = DeliveryFilter {
         webhook: q.integer("webhook")?,
         status: q.choice("status", DeliveryStatus::parse)?,
+        // A type or a family; not `*` (leaving the filter out says that), as on the CLI.
         event_type: q.choice("event_type", |s| {
             s.parse::<EventType>()
                 .map(Subscription::Exact)
                 .or_else(|_| Subscription::parse(s))
                 .ok()
+                .filter(|s| *s != Subscription::All)
         })?,
         since: None,
         limit: Some(page.size),

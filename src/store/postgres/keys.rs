@@ -82,13 +82,13 @@ impl PgStore {
                 .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&KEY_LOCK])?
                 .get(0);
             let found = match self.find_key(&mut tx, free) {
-                // Secrets are sealed and no key was given: say so, not "no key" (which, with
-                // nothing sealed, is a setting not needed yet: `db check` and `schedule`
-                // accept it), and name the passphrase when they were sealed with one.
-                Err(StoreError::NoKey) if sealed_with_passphrase(&mut tx) => {
-                    return Err(KeyProblem::PassphraseNotSet.into())
+                // Secrets are sealed and no key was given: say so, and with what they were
+                // sealed — not "no key", which (nothing sealed) is a setting not needed yet:
+                // `db check` and `schedule` accept it.
+                Err(StoreError::NoKey) => {
+                    let passphrase = sealed_with_passphrase(&mut tx);
+                    return Err(KeyProblem::NotGiven { passphrase }.into());
                 }
-                Err(StoreError::NoKey) => return Err(KeyProblem::NotGiven.into()),
                 found => found?,
             };
             tx.commit()?;

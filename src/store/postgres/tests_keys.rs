@@ -148,10 +148,13 @@ fn without_a_passphrase_or_key_file_nothing_is_sealed_or_opened() {
         panic!("no key given, yet a key was found");
     };
     assert!(
-        matches!(e, StoreError::KeyProblem(KeyProblem::NotGiven)),
+        matches!(
+            e,
+            StoreError::KeyProblem(KeyProblem::NotGiven { passphrase: false })
+        ),
         "{e}"
     );
-    assert!(e.to_string().contains("WEBNET_SECRET_KEY"), "{e}");
+    assert!(e.to_string().contains("--key-file"), "{e}");
     assert!(matches!(
         sealed_webhook(&store, c, "w2"),
         Err(StoreError::NoKey)
@@ -366,7 +369,9 @@ fn rotating_to_a_new_key_file_reseals_everything() {
     );
     assert!(matches!(
         open(&url, KeySource::default()).secret_key(),
-        Err(StoreError::KeyProblem(KeyProblem::PassphraseNotSet))
+        Err(StoreError::KeyProblem(KeyProblem::NotGiven {
+            passphrase: true
+        }))
     ));
     // A new key file needs --key-file.
     let by_pass = open(&url, with_passphrase("pass"));

@@ -136,6 +136,19 @@ impl Subscription {
         }
     }
 
+    /// A history filter: one event type (`webhook.test` included) or a family (`job.*`). Not
+    /// `*`: as a subscription it leaves `webhook.test` out, as a filter it would be none.
+    pub fn parse_filter(s: &str) -> Result<Subscription, String> {
+        match s.parse::<EventType>() {
+            Ok(t) => Ok(Subscription::Exact(t)),
+            Err(_) if s == "*" => Err(format!(
+                "{} is no filter: leave it out for every event type",
+                super::text::quote(s)
+            )),
+            Err(_) => Subscription::parse(s),
+        }
+    }
+
     /// Whether an event of type `t` is delivered under this subscription.
     pub fn matches(&self, t: EventType) -> bool {
         match self {

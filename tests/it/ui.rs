@@ -242,6 +242,26 @@ fn what_strangers_send_is_shown_escaped() {
         .get("/settings/webhooks/deliveries?status=success")
         .body
         .contains("data-delivery-id="));
+    // By event type or family, as the API filters; the choice stays selected.
+    let jobs = b.get("/settings/webhooks/deliveries?event_type=job.*");
+    assert!(
+        jobs.body.contains("data-delivery-id=\"1\""),
+        "{}",
+        jobs.body
+    );
+    assert!(
+        jobs.body.contains("<option value=\"job.*\" selected>"),
+        "{}",
+        jobs.body
+    );
+    for none in ["device.*", "job.failed", "webhook.test"] {
+        let page = b.get(&format!("/settings/webhooks/deliveries?event_type={none}"));
+        assert_eq!(page.status, 200);
+        assert!(!page.body.contains("data-delivery-id="), "{none}");
+    }
+    let wrong = b.get("/settings/webhooks/deliveries?event_type=*");
+    assert_eq!(wrong.status, 400, "{}", wrong.body);
+    assert!(wrong.body.contains("Choose an event type from the list."));
 }
 
 #[test]

@@ -326,11 +326,8 @@ pub(crate) fn event_type_value_parser() -> impl TypedValueParser<Value = EventTy
 /// history filters: `job.*` is every job event's delivery). Not `*`: for a subscription it
 /// leaves `webhook.test` out, for a filter it would be none; leaving the option out says that.
 pub(crate) fn delivery_event_type_parser() -> impl TypedValueParser<Value = Subscription> {
-    Trimmed(names_and_wildcards(EventType::ALL.iter().copied(), false)).try_map(|s| {
-        s.parse::<EventType>()
-            .map(Subscription::Exact)
-            .or_else(|_| Subscription::parse(&s))
-    })
+    Trimmed(names_and_wildcards(EventType::ALL.iter().copied(), false))
+        .try_map(|s| Subscription::parse_filter(&s))
 }
 
 pub(crate) fn concurrency_parser(

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::schema::*;
 use crate::cli::views::delivery_json;
 use crate::domain::event_type::Subscription;
-use crate::domain::{CustomerId, EventType, Scope};
+use crate::domain::{CustomerId, Scope};
 use crate::ops;
 use crate::serve::auth::{Access, Bearer};
 use crate::serve::error::ApiResult;
@@ -38,14 +38,7 @@ pub async fn list(
     let filter = DeliveryFilter {
         webhook: q.integer("webhook")?,
         status: q.choice("status", DeliveryStatus::parse)?,
-        // A type or a family; not `*` (leaving the filter out says that), as on the CLI.
-        event_type: q.choice("event_type", |s| {
-            s.parse::<EventType>()
-                .map(Subscription::Exact)
-                .or_else(|_| Subscription::parse(s))
-                .ok()
-                .filter(|s| *s != Subscription::All)
-        })?,
+        event_type: q.choice("event_type", |s| Subscription::parse_filter(s).ok())?,
         since: None,
         limit: Some(page.size),
         offset: page.offset(),

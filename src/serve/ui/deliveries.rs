@@ -1,4 +1,5 @@
-//! Delivery history: the list filtered by webhook and status (50 a page, newest first), one
+//! Delivery history: the list filtered by webhook, status and event type (or family; 50 a page,
+//! newest first), one
 //! delivery with its payload and attempts, and "Retry now" for a failed or retrying one.
 //! Response bodies come from strangers' servers: shown escaped, cut to [`BODY_SHOWN`].
 
@@ -15,6 +16,7 @@ use super::layout::{self, csrf_field, page};
 use super::webhooks::outcome;
 use super::{done, path_id, Ui};
 use crate::delivery::service::RetryError;
+use crate::domain::event_type::{EventType, Subscription, FAMILIES};
 use crate::domain::text::escape_controls;
 use crate::domain::time::rfc3339;
 use crate::ops;
@@ -42,7 +44,7 @@ const STATUSES: [DeliveryStatus; 4] = [
     DeliveryStatus::Failed,
 ];
 
-/// `GET /settings/webhooks/deliveries?webhook=&status=&page=`
+/// `GET /settings/webhooks/deliveries?webhook=&status=&event_type=&page=`
 pub async fn list(State(state): Shared, ui: Ui, RawQuery(raw): RawQuery) -> UiResult<Response> {
     let q = Query::parse(raw.as_deref());
     let webhook = q
@@ -61,6 +63,14 @@ pub async fn list(State(state): Shared, ui: Ui, RawQuery(raw): RawQuery) -> UiRe
                 .ok_or_else(|| ApiError::invalid("status", "Choose a status from the list."))
         })
         .transpose()?;
+    let event_type = q
+        .get("event_type")
+        .filter(|t| *t != "all")
+        .map(|t| {
+            Subscription::parse_filter(t)
+                .map_err(|_| ApiError::invalid("event_type", "Choose an event type from the list."))
+        })
+        .transpose()?;
     let number = q
         .get("page")
         .and_then(|p| p.parse::<u32>().ok())
@@ -69,6 +79,7 @@ pub async fn list(State(state): Shared, ui: Ui, RawQuery(raw): RawQuery) -> UiRe
     let filter = DeliveryFilter {
         webhook,
         status,
+        event_type,
         limit: Some(PER_PAGE),
         offset: (number - 1).saturating_mul(PER_PAGE),
         ..DeliveryFilter::default()
@@ -84,6 +95,9 @@ pub async fn list(State(state): Shared, ui: Ui, RawQuery(raw): RawQuery) -> UiRe
             }
             if let Some(st) = status {
                 s.append_pair("status", st.as_str());
+            }
+            if let Some(t) = event_type {
+                s.append_pair("event_type", &t.as_string());
             }
             s.append_pair("page", &n.to_string());
             format!("/settings/webhooks/deliveries?{}", s.finish())
@@ -112,6 +126,12 @@ pub async fn list(State(state): Shared, ui: Ui, RawQuery(raw): RawQuery) -> UiRe
                         option value=(st.as_str()) selected[status == Some(st)] { (st.as_str()) }
                     }
                 } }
+                label { "Event type " select name="event_type" {
+                    option value="all" { "all" }
+                    @for (value, shown) in event_type_choices() {
+                        option value=(value.as_string()) selected[event_type == Some(value)] { (shown) }
+                    }
+                } }
                 button type="submit" { "Filter" }
             }
             p { (count) @if count == 1 { " delivery" } @else { " deliveries" } }
@@ -133,6 +153,17 @@ pub async fn list(State(state): Shared, ui: Ui, RawQuery(raw): RawQuery) -> UiRe
         ))
     })
     .await
+}
+
+/// The history's event-type filter: each family, then each type (`webhook.test` last).
+fn event_type_choices() -> Vec<(Subscription, String)> {
+    let families = FAMILIES
+        .iter()
+        .map(|f| (Subscription::Family(f), format!("{f}.* (every {f} event)")));
+    let types = EventType::ALL
+        .iter()
+        .map(|t| (Subscription::Exact(*t), t.as_str().to_string()));
+    families.chain(types).collect()
 }
 
 fn status_badge(s: DeliveryStatus) -> Markup {

@@ -179,6 +179,23 @@ mod tests {
     }
 
     #[test]
+    fn a_history_filter_is_a_type_or_a_family_but_not_everything() {
+        assert_eq!(
+            Subscription::parse_filter("webhook.test"),
+            Ok(Subscription::Exact(EventType::WebhookTest))
+        );
+        assert_eq!(
+            Subscription::parse_filter("job.*"),
+            Ok(Subscription::Family("job"))
+        );
+        assert!(Subscription::parse_filter("*")
+            .unwrap_err()
+            .contains("no filter"));
+        assert!(Subscription::parse_filter("webhook.*").is_err());
+        assert!(Subscription::parse_filter("job.nope").is_err());
+    }
+
+    #[test]
     fn wildcards_match_their_family_or_everything() {
         let job = Subscription::parse("job.*").unwrap();
         assert!(job.matches(EventType::JobFailed));

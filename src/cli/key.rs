@@ -80,8 +80,13 @@ fn rotate(ctx: &Context, passphrase_stdin: bool) -> Result<(), CliError> {
             "the key is now in the key file: unset WEBNET_SECRET_KEY, which would override it. A running `drain --watch` keeps the old passphrase: restart it without WEBNET_SECRET_KEY; and run `webnet schedule install` again without it, so that scheduled drains use the key file ({cron})"
         );
     } else if let Some(p) = &r.key_file {
+        // A server database is shared: every other host's copy is now the old key.
+        let hosts = match ctx.location() {
+            crate::store::Location::Postgres(_) => "; copy it to every other host that uses this database (their drains cannot sign until they have it; a running drain picks it up by itself)",
+            crate::store::Location::File(_) => "",
+        };
         eprintln!(
-            "back up the new key file {} with the database: the old key no longer opens anything",
+            "back up the new key file {} with the database: the old key no longer opens anything{hosts}",
             p.display()
         );
     }

@@ -105,6 +105,14 @@ fn rotating_to_a_new_key_file_keeps_secrets_and_headers_working() {
         "{}",
         out.stderr
     );
+    // A server database is shared: the other hosts need the new file too.
+    assert_eq!(
+        out.stderr
+            .contains("copy it to every other host that uses this database"),
+        env.pg.is_some(),
+        "{}",
+        out.stderr
+    );
     let new_key = std::fs::read_to_string(key_file(&env)).unwrap();
     assert_ne!(new_key.trim(), old_key.trim(), "a new key");
     assert_eq!(new_key.trim().len(), 64);

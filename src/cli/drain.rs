@@ -65,6 +65,16 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
             ctx.location().shown()
         );
     }
+    if args.watch {
+        // A service that cannot sign would use up the retries of every signed delivery it
+        // claims: say so once at the start, not only per delivery.
+        if let Some(why) = ops::keys::unusable(&store) {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "warning: {why}; until that is fixed this host cannot sign, and each delivery it claims for a webhook with a secret fails an attempt"
+            );
+        }
+    }
     let mut log = Log {
         progress,
         quiet: args.quiet,
@@ -132,6 +142,13 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
         return Err(CliError::failure(format!(
             "{} delivery(ies) not sent: their stored rows cannot be read (see above); they stay queued",
             summary.unreadable
+        )));
+    }
+    // Likewise a host that could not sign: a key problem here, not the receivers'.
+    if summary.not_signed > 0 && !args.watch {
+        return Err(CliError::failure(format!(
+            "{} attempt(s) could not be signed on this host (see above): fix its secret key (`webnet db check` says what is wrong); each counts against its webhook's retries",
+            summary.not_signed
         )));
     }
     Ok(())
@@ -398,6 +415,7 @@ mod tests {
             retrying: 1,
             failed: 1,
             not_sent: 0,
+            not_signed: 0,
             unreadable: 0,
         };
         let backlog = Backlog {
@@ -422,6 +440,7 @@ mod tests {
             retrying: 0,
             failed: 2,
             not_sent: 2,
+            not_signed: 0,
             unreadable: 0,
         };
         assert_eq!(

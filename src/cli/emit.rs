@@ -227,11 +227,16 @@ pub(super) fn failed_count(summary: &crate::delivery::Summary) -> String {
     }
 }
 
-/// `; N unreadable, not sent` for a summary line, when some were.
+/// `; N unreadable, not sent` (and `; N could not be signed here`) for a summary line, when
+/// some were.
 pub(super) fn unreadable_count(summary: &crate::delivery::Summary) -> String {
-    match summary.unreadable {
+    let unsigned = match summary.not_signed {
         0 => String::new(),
-        n => format!("; {n} unreadable, not sent"),
+        n => format!("; {n} could not be signed here"),
+    };
+    match summary.unreadable {
+        0 => unsigned,
+        n => format!("; {n} unreadable, not sent{unsigned}"),
     }
 }
 

@@ -28,7 +28,7 @@ use super::args::ScheduleCommand;
 use super::output::{self, Format};
 use super::{CliError, Context};
 use crate::domain::Scope;
-use crate::store::{KeyProblem, Location, StoreError};
+use crate::store::Location;
 use render::{cron_line, env_file_text, is_line_for, systemd_units, DrainCommand, Names, Private};
 
 pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
@@ -49,14 +49,8 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
     // As every command that does not create a database: a mistyped --db fails here, not in
     // the scheduled drain every minute; so does a key that does not open the stored secrets
     // (every scheduled run would fail to sign).
-    {
-        let store = ctx.store()?;
-        match store.secret_key() {
-            Ok(_)
-            | Err(StoreError::NoKey)
-            | Err(StoreError::KeyProblem(KeyProblem::NoneYet(_))) => {}
-            Err(e) => return Err(e.into()),
-        }
+    if let Some(e) = crate::ops::keys::unusable(&ctx.store()?) {
+        return Err(e.into());
     }
     // Likewise a proxy variable the drain would refuse.
     ctx.proxies()?;

@@ -55,6 +55,10 @@ pub struct Summary {
     /// Of `failed`, those closed without a request: their webhook was deleted or disabled.
     #[serde(skip_serializing_if = "is_zero")]
     pub not_sent: u64,
+    /// Of the attempts, those that could not be signed (no usable secret key on this host):
+    /// nothing was sent, and each counts against the webhook's retries.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub not_signed: u64,
     /// Claimed deliveries whose stored rows could not be read: not sent, left queued.
     #[serde(skip_serializing_if = "is_zero")]
     pub unreadable: u64,
@@ -73,12 +77,20 @@ impl Summary {
             retrying: self.retrying.saturating_sub(earlier.retrying),
             failed: self.failed.saturating_sub(earlier.failed),
             not_sent: self.not_sent.saturating_sub(earlier.not_sent),
+            not_signed: self.not_signed.saturating_sub(earlier.not_signed),
             unreadable: self.unreadable.saturating_sub(earlier.unreadable),
         }
     }
 
     pub(super) fn add(&mut self, o: &Outcome) {
         use crate::store::DeliveryStatus as S;
+        let unsigned = |m: &str| {
+            m.strip_prefix(super::outcome::NOT_SIGNED)
+                .is_some_and(|rest| rest.starts_with(':'))
+        };
+        if o.error_message.as_deref().is_some_and(unsigned) {
+            self.not_signed += 1;
+        }
         match o.attempt {
             Some(_) => self.attempted += 1,
             None if o.status == S::Failed => self.not_sent += 1,

@@ -3,7 +3,7 @@
 
 use super::error::{during, Action, Result};
 use crate::domain::time::Millis;
-use crate::store::{NewKey, Reset, Rotated, Store};
+use crate::store::{KeyProblem, NewKey, Reset, Rotated, Store, StoreError};
 
 /// Re-seals everything under `new`, in one transaction.
 pub fn rotate(store: &Store, new: NewKey) -> Result<Rotated> {
@@ -18,4 +18,16 @@ pub fn check_lost(store: &Store) -> Result<()> {
 /// Clears what the lost key sealed, so that new secrets can be stored.
 pub fn reset(store: &Store, now: Millis) -> Result<Reset> {
     during(Action::ResetKey, || Ok(store.reset_key(now)?))
+}
+
+/// Why this host cannot use the stored secrets, if it cannot: what a scheduled or watching
+/// drain would fail to sign with. A key not needed yet (nothing sealed, none given or no key
+/// file yet) is fine.
+pub fn unusable(store: &Store) -> Option<StoreError> {
+    match store.secret_key() {
+        Ok(_) | Err(StoreError::NoKey) | Err(StoreError::KeyProblem(KeyProblem::NoneYet(_))) => {
+            None
+        }
+        Err(e) => Some(e),
+    }
 }

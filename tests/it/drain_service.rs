@@ -98,6 +98,10 @@ fn sigterm_finishes_the_request_in_flight_and_gives_back_the_rest() {
     assert!(status.success(), "exit 0 after SIGTERM: {status:?}");
     let stderr = stderr_of(&mut drain);
     assert!(stderr.contains("drain: stopping"), "{stderr}");
+    assert!(
+        !stderr.contains("warning"),
+        "no key needed, none warned of: {stderr}"
+    );
     let summary: serde_json::Value = serde_json::from_str(stdout_of(&mut drain).trim()).unwrap();
     assert_eq!(
         summary["succeeded"], 1,

@@ -281,7 +281,7 @@ fn a_delivery_that_cannot_be_signed_warns_is_retried_and_does_not_blame_the_rece
     // long this lasts.
     assert_eq!(health(&env), (serde_json::Value::Null, true.into()));
     env.make_due();
-    let out = seen.keep(env.run_after(Duration::from_millis(1100), &["drain"]).ok());
+    let out = seen.keep(env.run_after(Duration::from_millis(1100), &["drain"]));
     assert!(
         out.stderr.contains(
             "drain: delivery 1 (job.completed) to webhook 1 \"signed\": attempt 2 of 4 could not be signed: secret key: the key file "
@@ -289,8 +289,28 @@ fn a_delivery_that_cannot_be_signed_warns_is_retried_and_does_not_blame_the_rece
         "{}",
         out.stderr
     );
+    // The run did not do its job: exit 1, naming the host's key as the cause, and counting.
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr.lines().last().unwrap_or_default(),
+        "error: 1 attempt(s) could not be signed on this host (see above): fix its secret key (`webnet db check` says what is wrong); each counts against its webhook's retries"
+    );
+    assert_eq!(out.json()["not_signed"], 1, "{}", out.stdout);
     assert_eq!(health(&env), (serde_json::Value::Null, true.into()));
     assert_eq!(env.delivery(1)["attempts"], 2);
+    // A watching drain says so once when it starts, before it claims anything.
+    let out = seen.keep(env.run(&["drain", "--watch", "--max-time", "1s"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let warning = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("warning: "))
+        .unwrap_or_else(|| panic!("a warning at the start: {}", out.stderr));
+    assert!(
+        warning.starts_with("warning: secret key: the key file ")
+            && warning.ends_with("until that is fixed this host cannot sign, and each delivery it claims for a webhook with a secret fails an attempt"),
+        "{warning}"
+    );
     seen.assert_no_secrets();
 }
 

@@ -91,6 +91,20 @@ pub fn db_path(s: &str) -> Result<std::path::PathBuf, String> {
     Ok(s.into())
 }
 
+/// `--key-file`: a file's path (it may not exist yet: the first secret creates it), never a
+/// folder's.
+pub fn key_file_path(s: &str) -> Result<std::path::PathBuf, String> {
+    let path = db_path(s)?;
+    if path.is_dir() {
+        return Err(format!(
+            "{} is a directory; give the key file's own path (e.g. {}/webnet.key)",
+            quote(s),
+            s.trim_end_matches('/')
+        ));
+    }
+    Ok(path)
+}
+
 /// `--proxy`: an http:// proxy URL, or `none` (or empty) for directly. The message never shows
 /// the URL's user name or password.
 pub fn proxy(s: &str) -> Result<crate::domain::proxy::ProxyChoice, String> {

@@ -51,6 +51,11 @@ pub(in crate::store) fn read_key_file(path: &Path) -> Result<Option<Option<Secre
                 .and_then(|text| SecretKey::from_hex(text).ok()),
         )),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        // "Is a directory (os error 21)" would not say what was looked for there.
+        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Err(StoreError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(e.kind(), "is a directory where the key file should be"),
+        }),
         Err(source) => Err(StoreError::Io {
             path: path.to_path_buf(),
             source,

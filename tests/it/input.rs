@@ -368,6 +368,11 @@ fn negative_and_malformed_values_name_the_option() {
             vec!["deliveries", "list", "--limit", "-5"],
             "error: --limit: \"-5\" is not a count (a whole number, 0 or more)",
         ),
+        // A folder is never a key file (it would fail later with "Is a directory").
+        (
+            vec!["--key-file", "/", "db", "check"],
+            "error: --key-file: \"/\" is a directory; give the key file's own path (e.g. /webnet.key)",
+        ),
         // Zero would list nothing whatever is stored: refused as for drain.
         (
             vec!["deliveries", "list", "--limit", "0"],

@@ -61,7 +61,7 @@ pub struct Cli {
         env = "WEBNET_KEY_FILE",
         hide_env_values = true,
         value_name = "PATH",
-        value_parser = values::db_path
+        value_parser = values::key_file_path
     )]
     pub key_file: Option<PathBuf>,
 

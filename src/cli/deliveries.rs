@@ -161,6 +161,9 @@ fn retry_failed(
             summary.unreadable
         )));
     }
+    if summary.not_signed > 0 {
+        return Err(super::drain::not_signed_error(summary.not_signed));
+    }
     Ok(())
 }
 

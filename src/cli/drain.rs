@@ -68,7 +68,7 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
     if args.watch {
         // A service that cannot sign would use up the retries of every signed delivery it
         // claims: say so once at the start, not only per delivery.
-        if let Some(why) = ops::keys::unusable(&store) {
+        if let Some(why) = ops::keys::unusable(&store).filter(ops::keys::is_key_problem) {
             let _ = writeln!(
                 std::io::stderr().lock(),
                 "warning: {why}; until that is fixed this host cannot sign, and each delivery it claims for a webhook with a secret fails an attempt"
@@ -144,12 +144,9 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
             summary.unreadable
         )));
     }
-    // Likewise a host that could not sign: a key problem here, not the receivers'.
+    // Likewise attempts this host could not sign: its problem, not the receivers'.
     if summary.not_signed > 0 && !args.watch {
-        return Err(CliError::failure(format!(
-            "{} attempt(s) could not be signed on this host (see above): fix its secret key (`webnet db check` says what is wrong); each counts against its webhook's retries",
-            summary.not_signed
-        )));
+        return Err(not_signed_error(summary.not_signed));
     }
     Ok(())
 }
@@ -306,6 +303,14 @@ pub(super) fn failed_line(n: &Note, attempt: u32) -> String {
         "delivery {} ({}) to {to}: attempt {attempt}{of} {what}; {next}",
         n.delivery_id, n.event_type,
     )
+}
+
+/// A run (drain, `deliveries retry --failed`) that met attempts it could not sign did not do
+/// its job: the log lines above say why (the host's key, or a value that does not open).
+pub(super) fn not_signed_error(n: u64) -> CliError {
+    CliError::failure(format!(
+        "{n} attempt(s) could not be signed on this host (see above for why; `webnet db check` checks its key); each counts against its webhook's retries"
+    ))
 }
 
 /// `drain: last 1m: 120 attempted, 118 succeeded, 1 to retry, 1 failed; 35 due now, the oldest

@@ -67,23 +67,30 @@ fn rotate(ctx: &Context, passphrase_stdin: bool) -> Result<(), CliError> {
     // WEBNET_SECRET_KEY it started with (so does the environment file `schedule install`
     // wrote): only a new key file is followed by a running drain.
     let cron = "for cron, remove the old line with `crontab -e` first";
+    // A server database is shared: every other host still has the old key.
+    let shared = matches!(ctx.location(), crate::store::Location::Postgres(_));
+    let every_host = |what: &str| match shared {
+        true => format!(" Do the same on every other host that uses this database: {what}."),
+        false => String::new(),
+    };
     if to_passphrase {
         eprintln!(
-            "{}from now on WEBNET_SECRET_KEY must carry the new passphrase, for every command. A running `drain --watch` keeps the old one: restart it with the new WEBNET_SECRET_KEY; and run `webnet schedule install` again with it set, so that scheduled drains read the new one ({cron})",
+            "{}from now on WEBNET_SECRET_KEY must carry the new passphrase, for every command. A running `drain --watch` keeps the old one: restart it with the new WEBNET_SECRET_KEY; and run `webnet schedule install` again with it set, so that scheduled drains read the new one ({cron}).{}",
             match &r.key_file_removed {
                 Some(p) => format!("the key file {} was removed; ", p.display()),
                 None => String::new(),
-            }
+            },
+            every_host("until then their drains cannot sign")
         );
     } else if had_passphrase {
         eprintln!(
-            "the key is now in the key file: unset WEBNET_SECRET_KEY, which would override it. A running `drain --watch` keeps the old passphrase: restart it without WEBNET_SECRET_KEY; and run `webnet schedule install` again without it, so that scheduled drains use the key file ({cron})"
+            "the key is now in the key file: unset WEBNET_SECRET_KEY, which would override it. A running `drain --watch` keeps the old passphrase: restart it without WEBNET_SECRET_KEY; and run `webnet schedule install` again without it, so that scheduled drains use the key file ({cron}).{}",
+            every_host("copy the new key file there first; until then their drains cannot sign")
         );
     } else if let Some(p) = &r.key_file {
-        // A server database is shared: every other host's copy is now the old key.
-        let hosts = match ctx.location() {
-            crate::store::Location::Postgres(_) => "; copy it to every other host that uses this database (their drains cannot sign until they have it; a running drain picks it up by itself)",
-            crate::store::Location::File(_) => "",
+        let hosts = match shared {
+            true => "; copy it to every other host that uses this database (their drains cannot sign until they have it; a running drain picks it up by itself)",
+            false => "",
         };
         eprintln!(
             "back up the new key file {} with the database: the old key no longer opens anything{hosts}",

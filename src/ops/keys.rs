@@ -22,7 +22,8 @@ pub fn reset(store: &Store, now: Millis) -> Result<Reset> {
 
 /// Why this host cannot use the stored secrets, if it cannot: what a scheduled or watching
 /// drain would fail to sign with. A key not needed yet (nothing sealed, none given or no key
-/// file yet) is fine.
+/// file yet) is fine. Any other error (the database, the key file's folder) is returned too:
+/// callers that only warn keep to [`is_key_problem`].
 pub fn unusable(store: &Store) -> Option<StoreError> {
     match store.secret_key() {
         Ok(_) | Err(StoreError::NoKey) | Err(StoreError::KeyProblem(KeyProblem::NoneYet(_))) => {
@@ -30,4 +31,12 @@ pub fn unusable(store: &Store) -> Option<StoreError> {
         }
         Err(e) => Some(e),
     }
+}
+
+/// Whether `e` is about the key itself (wrong, missing, unreadable), not the database.
+pub fn is_key_problem(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::KeyProblem(_) | StoreError::Key(_) | StoreError::Io { .. }
+    )
 }

@@ -153,11 +153,11 @@ pub enum KeyProblem {
     PassphraseMismatch,
     #[error("WEBNET_SECRET_KEY does not open the secrets stored in this database, but the key file {} does: unset WEBNET_SECRET_KEY", .0.display())]
     PassphraseMismatchFileOpens(PathBuf),
-    #[error("the key file {} does not open the secrets stored in this database (it was replaced, is another database's, or they were sealed with WEBNET_SECRET_KEY): restore it from a backup, copy it from a host where it works, or set WEBNET_SECRET_KEY; only if no copy is left anywhere, `webnet key reset --yes` clears the secrets it sealed (for every host using this database)", .0.display())]
+    #[error("the key file {} does not open the secrets stored in this database (it was replaced, is another database's, or they were sealed with WEBNET_SECRET_KEY): restore it (from a backup, or a host where it works) or set WEBNET_SECRET_KEY; only if no copy is left anywhere, `webnet key reset --yes` clears the secrets it sealed (for every host using this database)", .0.display())]
     FileMismatch(PathBuf),
     #[error("this database's secrets are sealed with a passphrase and WEBNET_SECRET_KEY is not set: set it to that passphrase (for scheduled drains too: see `webnet schedule install`); only if it is lost, `webnet key reset --yes` clears them")]
     PassphraseNotSet,
-    #[error("the key file {} is missing and this database holds secrets sealed with it: restore it from a backup or copy it from another host that uses this database (or set WEBNET_SECRET_KEY if they were sealed with a passphrase); only if no copy is left anywhere, `webnet key reset --yes` clears them (for every host)", .0.display())]
+    #[error("the key file {} is missing and this database holds secrets sealed with it: restore it (from a backup, or a host that has a copy) or set WEBNET_SECRET_KEY if they were sealed with a passphrase; only if no copy is left anywhere, `webnet key reset --yes` clears them (for every host using this database)", .0.display())]
     FileMissing(PathBuf),
     /// A server database holds sealed secrets and this host gave neither `WEBNET_SECRET_KEY`
     /// nor a key file: not a lost key, a missing setting (for a scheduled drain too). Names
@@ -171,7 +171,7 @@ pub enum KeyProblem {
     /// Nothing was ever sealed and there is no key file yet (one is made with the first secret).
     #[error("no key file yet ({}): none is needed until a secret is stored", .0.display())]
     NoneYet(PathBuf),
-    #[error("the key file {} is malformed (expected 64 hex digits): restore it from a backup or copy it from a host where it works; only if no copy is left anywhere, `webnet key reset --yes` clears the secrets it sealed (for every host)", .0.display())]
+    #[error("the key file {} is malformed (expected 64 hex digits): restore it (from a backup, or a host where it works); only if no copy is left anywhere, `webnet key reset --yes` clears the secrets it sealed (for every host using this database)", .0.display())]
     BadFile(PathBuf),
     #[error("webhook {webhook}: its {what} does not open with the current key (damaged?); nothing was changed: replace it with `webnet webhooks update {webhook}` and run again")]
     Damaged { webhook: i64, what: &'static str },

@@ -293,7 +293,7 @@ fn a_delivery_that_cannot_be_signed_warns_is_retried_and_does_not_blame_the_rece
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(
         out.stderr.lines().last().unwrap_or_default(),
-        "error: 1 attempt(s) could not be signed on this host (see above): fix its secret key (`webnet db check` says what is wrong); each counts against its webhook's retries"
+        NOT_SIGNED_ERROR
     );
     assert_eq!(out.json()["not_signed"], 1, "{}", out.stdout);
     assert_eq!(health(&env), (serde_json::Value::Null, true.into()));
@@ -311,6 +311,34 @@ fn a_delivery_that_cannot_be_signed_warns_is_retried_and_does_not_blame_the_rece
             && warning.ends_with("until that is fixed this host cannot sign, and each delivery it claims for a webhook with a secret fails an attempt"),
         "{warning}"
     );
+    seen.assert_no_secrets();
+}
+
+/// What a run that met attempts it could not sign ends with (exit 1).
+const NOT_SIGNED_ERROR: &str = "error: 1 attempt(s) could not be signed on this host (see above for why; `webnet db check` checks its key); each counts against its webhook's retries";
+
+#[test]
+fn retrying_failed_deliveries_on_a_host_that_cannot_sign_exits_1() {
+    let env = Env::local();
+    let rx = Receiver::ok();
+    let mut seen = Seen::default();
+    signed_webhook(&env, &rx);
+    env.run(&["webhooks", "update", "1", "--max-retries", "0"])
+        .ok();
+    std::fs::remove_file(key_file(&env)).unwrap();
+    // The one attempt allowed could not be signed: the delivery failed for good (each such
+    // attempt counts against the retries).
+    seen.keep(env.run(&["emit", "job.completed", "--customer", "1"]).ok());
+    assert_eq!(env.delivery(1)["status"], "failed");
+    // Retried here, it fails the same way: exit 1, unlike receivers still failing (exit 0).
+    let out = seen.keep(env.run(&["deliveries", "retry", "--failed"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr.lines().last().unwrap_or_default(),
+        NOT_SIGNED_ERROR
+    );
+    assert_eq!(out.json()["not_signed"], 1, "{}", out.stdout);
+    assert_eq!(rx.count(), 0, "nothing unsigned was sent");
     seen.assert_no_secrets();
 }
 
@@ -387,10 +415,13 @@ fn a_change_to_or_from_a_passphrase_says_running_and_scheduled_drains_need_it() 
     let rx = Receiver::ok();
     let mut seen = Seen::default();
     signed_webhook(&env, &rx);
+    // On a server database every other host needs the change too, and is told so.
+    let shared = env.pg.is_some();
     let restart_and_reinstall = |stderr: &str| {
         stderr.contains("drain --watch")
             && stderr.contains("restart it")
             && stderr.contains("webnet schedule install")
+            && stderr.contains("Do the same on every other host that uses this database") == shared
     };
     let other = "another passphrase 2";
     for (current, new) in [(None, PASSPHRASE), (Some(PASSPHRASE), other)] {

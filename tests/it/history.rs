@@ -230,15 +230,12 @@ fn history_filters_that_cannot_match_are_refused() {
     assert_eq!(tests.len(), 1);
     // A family: its events' deliveries (not the test's). Not `*`: as a subscription it leaves
     // `webhook.test` out, as a filter it would be none; leaving the option out says that.
-    let of = |t: &str| -> Vec<String> {
-        array(
-            env.run(&["deliveries", "list", "--event-type", t])
-                .ok()
-                .json(),
-        )
-        .iter()
-        .map(|d| d["event_type"].as_str().unwrap().to_string())
-        .collect()
+    let of = |t: &str| {
+        let list = env
+            .run(&["deliveries", "list", "--event-type", t])
+            .ok()
+            .json();
+        common::column(&list, "event_type")
     };
     assert_eq!(of("job.*"), ["job.completed"]);
     assert!(of("device.*").is_empty());

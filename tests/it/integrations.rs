@@ -40,15 +40,11 @@ fn wildcard_subscriptions_match_a_family_or_everything() {
         &rx.url("/one-job"),
         &["--event", "job.started"],
     );
-    let listed = |event: &str| -> Vec<String> {
-        env.run(&["webhooks", "list", "--event", event])
-            .ok()
-            .json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|w| w["name"].as_str().unwrap().to_string())
-            .collect()
+    let listed = |event: &str| {
+        common::column(
+            &env.run(&["webhooks", "list", "--event", event]).ok().json(),
+            "name",
+        )
     };
     assert_eq!(listed("job.failed"), ["jobs", "all"]);
     assert_eq!(listed("job.*"), ["jobs", "all", "one-job"]);

@@ -547,17 +547,12 @@ fn lists_filter_by_event_type_or_a_family_wildcard() {
     );
     let admin = token(&env, &["--admin"]);
     let srv = Server::start(&env, &["--no-worker"]);
-    let names = |query: &str| -> Vec<String> {
-        let page = srv
-            .get(&format!("/api/v1/webhooks/?{query}"), &admin)
-            .expect(200);
-        page["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|w| w["name"].as_str().unwrap().to_string())
-            .collect()
+    // One field of each result of a list page.
+    let listed = |path: &str, key: &str| {
+        let page = srv.get(path, &admin).expect(200);
+        crate::common::column(&page["results"], key)
     };
+    let names = |query: &str| listed(&format!("/api/v1/webhooks/?{query}"), "name");
     assert_eq!(names("event_type=job.completed"), ["jobs"]);
     assert_eq!(names("event_type=job.failed"), ["jobs", "failed"]);
     assert_eq!(names("event_type=job.*"), ["jobs", "failed"]);
@@ -567,16 +562,11 @@ fn lists_filter_by_event_type_or_a_family_wildcard() {
     let device = json!({"event_type": "device.created", "customer": c, "device": {"id": 3}});
     srv.post("/api/v1/events/", &admin, &json!([event(c), device]))
         .expect(202);
-    let types = |query: &str| -> Vec<String> {
-        let page = srv
-            .get(&format!("/api/v1/webhook-deliveries/?{query}"), &admin)
-            .expect(200);
-        page["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["event_type"].as_str().unwrap().to_string())
-            .collect()
+    let types = |query: &str| {
+        listed(
+            &format!("/api/v1/webhook-deliveries/?{query}"),
+            "event_type",
+        )
     };
     assert_eq!(types("event_type=job.*"), ["job.completed"]);
     assert_eq!(types("event_type=device.*"), ["device.created"]);

@@ -178,14 +178,7 @@ fn list_filters_by_state_and_event() {
     let names = |args: &[&str]| -> Vec<String> {
         let mut full = vec!["webhooks", "list"];
         full.extend(args);
-        env.run(&full)
-            .ok()
-            .json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|w| w["name"].as_str().unwrap().to_string())
-            .collect()
+        common::column(&env.run(&full).ok().json(), "name")
     };
     assert_eq!(names(&[]), ["a", "b"]);
     assert_eq!(names(&["--enabled"]), ["a"]);

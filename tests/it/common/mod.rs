@@ -114,6 +114,21 @@ pub fn wait_for_port(port: u16) -> bool {
     })
 }
 
+/// One string field of every object in a JSON array (a list's names, a page's event types).
+#[track_caller]
+pub fn column(list: &Value, key: &str) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a JSON array: {list}"))
+        .iter()
+        .map(|o| {
+            o[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {key}: {o}"))
+                .to_string()
+        })
+        .collect()
+}
+
 /// The `X-Webhook-Signature` a receiver expects, computed independently of webnet.
 pub fn hmac_hex(secret: &str, body: &[u8]) -> String {
     use hmac::{Hmac, Mac};

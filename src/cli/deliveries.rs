@@ -152,7 +152,7 @@ fn retry_failed(
             summary.attempted,
             summary.succeeded,
             summary.failed,
-            super::emit::unreadable_count(&summary)
+            super::emit::unsent_counts(&summary)
         )),
     }
     if summary.unreadable > 0 {

@@ -128,7 +128,7 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
             summary.succeeded,
             summary.retrying,
             super::emit::failed_count(&summary),
-            super::emit::unreadable_count(&summary),
+            super::emit::unsent_counts(&summary),
             pruned_count.map_or(String::new(), |n| format!("; {n} old deliveries pruned"))
         )),
     }

@@ -229,7 +229,7 @@ pub(super) fn failed_count(summary: &crate::delivery::Summary) -> String {
 
 /// `; N unreadable, not sent` (and `; N could not be signed here`) for a summary line, when
 /// some were.
-pub(super) fn unreadable_count(summary: &crate::delivery::Summary) -> String {
+pub(super) fn unsent_counts(summary: &crate::delivery::Summary) -> String {
     let unsigned = match summary.not_signed {
         0 => String::new(),
         n => format!("; {n} could not be signed here"),

@@ -43,6 +43,15 @@ pub fn not_signed(job: &Job, why: &str, now: Millis) -> Outcome {
 /// How the `error_message` of an attempt that could not be signed begins.
 pub const NOT_SIGNED: &str = "could not be signed";
 
+/// Whether `o` is what [`not_signed`] made (its `error_message` begins `could not be signed:`;
+/// a receiver's failure begins `HTTP`, a transport's has its own fixed words).
+pub fn is_not_signed(o: &Outcome) -> bool {
+    o.error_message
+        .as_deref()
+        .and_then(|m| m.strip_prefix(NOT_SIGNED))
+        .is_some_and(|rest| rest.starts_with(':'))
+}
+
 /// The outcome of an attempt that was made (or failed before a byte was sent).
 pub fn after_attempt(
     job: &Job,
@@ -386,6 +395,7 @@ mod tests {
             Some("could not be signed: no key")
         );
         assert!(o.attempt.is_some(), "the attempt counts");
+        assert!(is_not_signed(&o));
         let last = not_signed(&job(4, DeliveryStatus::Retrying), "no key", 0);
         assert_eq!(last.status, DeliveryStatus::Failed);
         assert_eq!(last.health, None);
@@ -398,6 +408,7 @@ mod tests {
             0,
         );
         assert_eq!(o.health, Some((1, Health::Failing)));
+        assert!(!is_not_signed(&o));
     }
 
     #[test]

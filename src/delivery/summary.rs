@@ -84,11 +84,7 @@ impl Summary {
 
     pub(super) fn add(&mut self, o: &Outcome) {
         use crate::store::DeliveryStatus as S;
-        let unsigned = |m: &str| {
-            m.strip_prefix(super::outcome::NOT_SIGNED)
-                .is_some_and(|rest| rest.starts_with(':'))
-        };
-        if o.error_message.as_deref().is_some_and(unsigned) {
+        if super::outcome::is_not_signed(o) {
             self.not_signed += 1;
         }
         match o.attempt {

@@ -1,7 +1,9 @@
 //! webnet benchmarks: the real binary against a recording receiver on loopback, each figure next
 //! to a baseline measured in the same run. Loopback only; every loop is bounded.
 //!
-//!   cargo bench --bench webnet                  small sizes (what CI runs, as a smoke test)
+//!   cargo bench --bench webnet                  small sizes, optimised build
+//!   cargo test --bench webnet                   small sizes, unoptimised: what CI runs, a smoke
+//!                                               test of the harness (its figures mean nothing)
 //!   cargo bench --bench webnet -- --full        the sizes of BENCHMARKS.md
 //!   cargo bench --bench webnet -- --full --write   also rewrite BENCHMARKS.md and bench/chart.svg
 //!   WEBNET_BENCH_ONLY=prune cargo bench --bench webnet -- --full   one scenario (drain, isolation,
@@ -99,6 +101,12 @@ fn main() {
     // `cargo bench` passes `--bench`; ignore anything else we do not know.
     let full = args.iter().any(|a| a == "--full");
     let write = args.iter().any(|a| a == "--write");
+    if write && cfg!(debug_assertions) {
+        eprintln!(
+            "error: --write: this is an unoptimised build (`cargo test --bench`): its figures would replace BENCHMARKS.md's; run `cargo bench --bench webnet -- --full --write`"
+        );
+        std::process::exit(2);
+    }
     let sizes = if full { Sizes::full() } else { Sizes::small() };
     // `WEBNET_BENCH_BIN`: another build of webnet to measure (an older commit's, to compare
     // code against code in the same hour on this machine whose speed drifts).

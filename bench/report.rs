@@ -83,7 +83,12 @@ fn machine() -> String {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
-    format!("{cores} cores, {cpu}, {mem_gib:.0} GiB; {rustc}; release build")
+    let build = if cfg!(debug_assertions) {
+        "unoptimised build (a smoke test: these figures mean nothing)"
+    } else {
+        "release build"
+    };
+    format!("{cores} cores, {cpu}, {mem_gib:.0} GiB; {rustc}; {build}")
 }
 
 /// Rewrites the results section of BENCHMARKS.md and bench/chart.svg.

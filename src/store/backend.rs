@@ -20,7 +20,7 @@
 //! connection needs `&mut` (a network client) keeps it in a `RefCell`: a `Store` is used by
 //! one thread at a time (it is `Send`, not `Sync`); a second thread takes [`Backend::reopen`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{
@@ -281,6 +281,10 @@ pub trait Backend: Send {
     /// The key that opens this database's sealed values, checked against the stored check
     /// value (so a wrong or lost key is told before anything is sealed or sent).
     fn secret_key(&self) -> Result<SecretKey>;
+
+    /// The key file the key is read from: `None` when `WEBNET_SECRET_KEY` gives it, or when
+    /// there is none to read (PostgreSQL without `--key-file`). It may not exist yet.
+    fn key_file(&self) -> Option<PathBuf>;
 
     /// `key rotate`: re-seals every sealed value under `new` in one transaction.
     fn rotate_key(&self, new: NewKey) -> Result<Rotated>;

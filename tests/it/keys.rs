@@ -800,6 +800,39 @@ fn on_a_terminal_reset_asks_and_rotate_asks_for_the_passphrase_twice() {
     .ok();
 }
 
+/// A key file other users may read (a copy made with `cp` under a usual umask) gives away
+/// every stored secret: `db check`, run when a host is set up, says so and how to mend it,
+/// and still passes (the key works). The file webnet writes is its owner's alone.
+#[test]
+fn db_check_warns_of_a_key_file_other_users_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::local();
+    let rx = Receiver::ok();
+    signed_webhook(&env, &rx);
+    let path = key_file(&env);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the key file webnet wrote");
+    let out = env.run(&["db", "check"]).ok();
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.run(&["db", "check"]).ok();
+    assert_eq!(out.json()["secret_key"], "opens the stored secrets");
+    let warning = out.stderr.trim();
+    assert_eq!(warning.lines().count(), 1, "{warning}");
+    for part in [
+        "warning: the key file",
+        "(mode 0644)",
+        &format!("run chmod 600 {}", path.display()),
+    ] {
+        assert!(warning.contains(part), "{part:?} in {warning}");
+    }
+    // Mended as it says: quiet again.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = env.run(&["--output", "table", "db", "check"]).ok();
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
+
 /// A database that never sealed anything needs no key yet: `db check` says so and passes.
 #[test]
 fn db_check_passes_before_any_secret_is_stored() {

@@ -1,6 +1,6 @@
 //! [`Backend`] for PostgreSQL: each method is the query module's function of the same name.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::PgStore;
@@ -220,6 +220,13 @@ impl Backend for PgStore {
 
     fn secret_key(&self) -> Result<SecretKey> {
         PgStore::secret_key(self)
+    }
+
+    fn key_file(&self) -> Option<PathBuf> {
+        if self.keys().passphrase.is_some() {
+            return None;
+        }
+        PgStore::key_file(self).map(Path::to_path_buf)
     }
 
     fn rotate_key(&self, new: NewKey) -> Result<Rotated> {

@@ -1,6 +1,6 @@
 //! [`Backend`] for SQLite: each method is the query module's function of the same name.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::SqliteStore;
@@ -214,6 +214,10 @@ impl Backend for SqliteStore {
 
     fn secret_key(&self) -> Result<SecretKey> {
         SqliteStore::secret_key(self)
+    }
+
+    fn key_file(&self) -> Option<PathBuf> {
+        self.passphrase.is_none().then(|| self.key_file_path())
     }
 
     fn rotate_key(&self, new: NewKey) -> Result<Rotated> {

@@ -141,7 +141,10 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
             output::print_line(&line);
             return Ok(());
         }
-        return install_cron(ctx, &drain, &private, &line);
+        let others = other_schedules(&drain, &names, Kind::Cron);
+        install_cron(ctx, &drain, &private, &line)?;
+        warn_of(&drain, &others);
+        return Ok(());
     }
     let units = systemd_units(&drain, &names, watch);
     if print {
@@ -153,6 +156,11 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
         }
         return Ok(());
     }
+    let others = other_schedules(
+        &drain,
+        &names,
+        if watch { Kind::Watch } else { Kind::Timer },
+    );
     let dir = config_dir()?.join("systemd/user");
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::failure(format!("{}: {e}", dir.display())))?;
@@ -190,7 +198,71 @@ pub fn run(ctx: &Context, cmd: ScheduleCommand) -> Result<(), CliError> {
             );
         }
     }
+    warn_of(&drain, &others);
     Ok(())
+}
+
+/// The three schedules `schedule install` can write for a database.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Cron,
+    /// `--systemd`: a timer starting `drain` every minute.
+    Timer,
+    /// `--systemd --watch`: a service running `drain --watch`.
+    Watch,
+}
+
+/// The schedules other than `installing` already installed for this database, each with how
+/// to stop it: a line in the user's crontab, the systemd timer, the watching service (their
+/// unit files in the folder `schedule install` writes to; whether they are enabled is
+/// systemd's to say). Nothing when the crontab or the folder cannot be read.
+fn other_schedules(drain: &DrainCommand, names: &Names, installing: Kind) -> Vec<String> {
+    let mut found = Vec::new();
+    if installing != Kind::Cron {
+        let table = Command::new("crontab")
+            .arg("-l")
+            .stderr(Stdio::null())
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| String::from_utf8_lossy(&out.stdout).into_owned());
+        if table.is_some_and(|t| t.lines().any(|l| is_line_for(l, &drain.db))) {
+            found.push("a line in your crontab (remove it with `crontab -e`)".to_string());
+        }
+    }
+    let units = config_dir().map(|d| d.join("systemd/user"));
+    for (kind, unit, what) in [
+        (Kind::Timer, names.unit("webnet-drain", "timer"), "timer"),
+        (
+            Kind::Watch,
+            names.unit("webnet-drain-watch", "service"),
+            "service",
+        ),
+    ] {
+        if kind != installing && units.as_ref().is_ok_and(|d| d.join(&unit).exists()) {
+            found.push(format!(
+                "the systemd {what} {unit} (stop it with `systemctl --user disable --now {unit}`)"
+            ));
+        }
+    }
+    found
+}
+
+/// Warns that the schedule just installed runs beside `others`: harmless to the deliveries
+/// (leases: none is sent twice at once) but twice the drains, logs and summaries.
+fn warn_of(drain: &DrainCommand, others: &[String]) {
+    if others.is_empty() {
+        return;
+    }
+    let (has, all) = match others.len() {
+        1 => ("a drain schedule", "the two"),
+        _ => ("drain schedules", "all of them"),
+    };
+    eprintln!(
+        "warning: {} already has {has}: {}; {all} would drain it (no delivery is sent twice at once, but the runs and log lines multiply): keep one",
+        drain.db.display(),
+        others.join(", ")
+    );
 }
 
 /// Says on stderr that `--print` wrote the environment file (it installs nothing else): what

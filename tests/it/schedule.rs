@@ -468,6 +468,71 @@ fn each_database_gets_its_own_crontab_line() {
     assert_eq!(home.crontab().lines().count(), 2);
 }
 
+/// A second schedule for one database (cron, then systemd; the timer, then the watching
+/// service) is installed as asked, with one warning naming the schedule already there and how
+/// to stop it; installing the same one again, or another database's, warns of nothing.
+#[test]
+fn a_second_schedule_for_one_database_is_warned_about() {
+    let env = Env::new();
+    let home = Home::new(&env);
+    let db = own_db(&env);
+    let other = home.default_db();
+    for d in [&db, &other] {
+        home.run(&env, d, &[], &["customers", "create", "acme"])
+            .ok();
+    }
+    let install = |db: &std::path::Path, how: &[&str]| {
+        let mut args = vec!["schedule", "install"];
+        args.extend_from_slice(how);
+        let out = home.run(&env, db, &[], &args).ok();
+        let warnings: Vec<String> = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("warning:"))
+            .map(str::to_string)
+            .collect();
+        assert!(warnings.len() <= 1, "{}", out.stderr);
+        warnings.into_iter().next().unwrap_or_default()
+    };
+    let crontab = "a line in your crontab (remove it with `crontab -e`)";
+    let stop = "(stop it with `systemctl --user disable --now webnet-drain";
+
+    assert_eq!(install(&db, &["--cron"]), "");
+    assert_eq!(install(&db, &["--cron"]), "", "the same schedule again");
+    let warning = install(&db, &["--systemd"]);
+    assert!(
+        warning.contains(&format!("{} already has a drain schedule: ", shown(&db)))
+            && warning.contains(crontab)
+            && warning.ends_with("keep one"),
+        "{warning}"
+    );
+    assert!(
+        !warning.contains("systemd"),
+        "not the timer it installed: {warning}"
+    );
+    assert!(home.crontab().contains("# webnet drain"), "nothing removed");
+    assert_eq!(install(&other, &["--systemd"]), "", "another database's");
+
+    std::fs::write(&home.table, "").unwrap();
+    assert_eq!(install(&db, &["--systemd"]), "", "the crontab line removed");
+    let warning = install(&db, &["--systemd", "--watch"]);
+    assert!(
+        warning.contains("the systemd timer webnet-drain")
+            && warning.contains(stop)
+            && !warning.contains("crontab"),
+        "{warning}"
+    );
+    let warning = install(&db, &["--cron"]);
+    assert!(
+        warning.contains("the systemd timer webnet-drain")
+            && warning.contains("the systemd service webnet-drain-watch")
+            && warning.matches(stop).count() == 2
+            && warning.contains("already has drain schedules: ")
+            && warning.contains("all of them would drain it"),
+        "{warning}"
+    );
+}
+
 #[test]
 fn schedule_install_refuses_a_database_that_does_not_exist() {
     let env = Env::new();

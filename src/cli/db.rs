@@ -33,7 +33,10 @@ pub fn run(ctx: &Context, cmd: DbCommand) -> Result<(), CliError> {
                 Err(e) => return Err(e.into()),
             };
             show(ctx, &info, Some(&key), "reachable");
-            if let Some(line) = store.key_file().and_then(|path| readable_by_others(&path)) {
+            if let Some(line) = store
+                .key_file_in_use()
+                .and_then(|path| open_to_others(&path))
+            {
                 eprintln!("warning: {line}");
             }
         }
@@ -43,7 +46,7 @@ pub fn run(ctx: &Context, cmd: DbCommand) -> Result<(), CliError> {
 
 /// What to say of a key file open to users other than its owner (as `cp` under a usual umask
 /// leaves a copy: 0644), as ssh says of a private key; `None` for 0600 (or 0400) or no file.
-fn readable_by_others(path: &std::path::Path) -> Option<String> {
+fn open_to_others(path: &std::path::Path) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
     (mode & 0o077 != 0).then(|| {

@@ -218,17 +218,10 @@ enum Kind {
 /// systemd's to say). Nothing when the crontab or the folder cannot be read.
 fn other_schedules(drain: &DrainCommand, names: &Names, installing: Kind) -> Vec<String> {
     let mut found = Vec::new();
-    if installing != Kind::Cron {
-        let table = Command::new("crontab")
-            .arg("-l")
-            .stderr(Stdio::null())
-            .output()
-            .ok()
-            .filter(|out| out.status.success())
-            .map(|out| String::from_utf8_lossy(&out.stdout).into_owned());
-        if table.is_some_and(|t| t.lines().any(|l| is_line_for(l, &drain.db))) {
-            found.push("a line in your crontab (remove it with `crontab -e`)".to_string());
-        }
+    if installing != Kind::Cron
+        && read_crontab().is_ok_and(|t| t.lines().any(|l| is_line_for(l, &drain.db)))
+    {
+        found.push("a line in your crontab (remove it with `crontab -e`)".to_string());
     }
     let units = config_dir().map(|d| d.join("systemd/user"));
     for (kind, unit, what) in [
@@ -340,6 +333,19 @@ fn config_dir() -> Result<PathBuf, CliError> {
         .ok_or_else(|| CliError::failure("neither XDG_CONFIG_HOME nor HOME is set; use --print"))
 }
 
+/// The user's crontab (`crontab -l`): empty when they have none yet (`crontab -l` then fails);
+/// an error when `crontab` cannot be run here.
+fn read_crontab() -> std::io::Result<String> {
+    let out = Command::new("crontab")
+        .arg("-l")
+        .stderr(Stdio::null())
+        .output()?;
+    Ok(match out.status.success() {
+        true => String::from_utf8_lossy(&out.stdout).into_owned(),
+        false => String::new(),
+    })
+}
+
 /// Adds this database's line to the user's crontab unless it has one already (then nothing,
 /// the environment file included, is changed, and the line there is shown). Other databases'
 /// lines are left as they are.
@@ -354,23 +360,10 @@ fn install_cron(
             "crontab is not available here; add this line with `crontab -e`: {line}"
         ))
     };
-    let current = match Command::new("crontab")
-        .arg("-l")
-        .stderr(Stdio::null())
-        .output()
-    {
-        Ok(out) => out,
-        Err(_) => {
-            // The line printed in the message must work once added by hand.
-            write_env_file(drain, private, true)?;
-            return Err(missing());
-        }
-    };
-    // `crontab -l` fails when the user has no crontab yet: start from nothing.
-    let mut table = if current.status.success() {
-        String::from_utf8_lossy(&current.stdout).into_owned()
-    } else {
-        String::new()
+    let Ok(mut table) = read_crontab() else {
+        // The line printed in the message must work once added by hand.
+        write_env_file(drain, private, true)?;
+        return Err(missing());
     };
     let report = |shown: &str, added: bool, env: Option<&Path>| match ctx.format {
         Format::Json => output::print_json(&serde_json::json!({

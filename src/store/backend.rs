@@ -284,7 +284,7 @@ pub trait Backend: Send {
 
     /// The key file the key is read from: `None` when `WEBNET_SECRET_KEY` gives it, or when
     /// there is none to read (PostgreSQL without `--key-file`). It may not exist yet.
-    fn key_file(&self) -> Option<PathBuf>;
+    fn key_file_in_use(&self) -> Option<PathBuf>;
 
     /// `key rotate`: re-seals every sealed value under `new` in one transaction.
     fn rotate_key(&self, new: NewKey) -> Result<Rotated>;

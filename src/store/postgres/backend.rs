@@ -222,7 +222,7 @@ impl Backend for PgStore {
         PgStore::secret_key(self)
     }
 
-    fn key_file(&self) -> Option<PathBuf> {
+    fn key_file_in_use(&self) -> Option<PathBuf> {
         if self.keys().passphrase.is_some() {
             return None;
         }

@@ -216,7 +216,7 @@ impl Backend for SqliteStore {
         SqliteStore::secret_key(self)
     }
 
-    fn key_file(&self) -> Option<PathBuf> {
+    fn key_file_in_use(&self) -> Option<PathBuf> {
         self.passphrase.is_none().then(|| self.key_file_path())
     }
 

@@ -35,7 +35,10 @@ pub fn run(ctx: &Context, args: EmitArgs) -> Result<(), CliError> {
         ops::customers::require(&store, ctx.require_customer()?)?;
     }
     let sending = ctx.sending(args.concurrency)?;
-    let mut report = Printer { format: ctx.format };
+    let mut report = Printer {
+        format: ctx.format,
+        passed_over: Vec::new(),
+    };
     let summary = ops::delivery::emit(&mut store, &sending, input, args.queue, &mut report)?;
     if ctx.format == Format::Table {
         eprintln!(
@@ -96,10 +99,18 @@ fn from_args(ctx: &Context, t: EventType, args: &EmitArgs) -> Result<Value, CliE
 
 struct Printer {
     format: Format,
+    /// Webhooks already said to be passed over (once per run, not once per event).
+    passed_over: Vec<i64>,
 }
 
 impl EmitReport for Printer {
     fn recorded(&mut self, line: usize, customer: CustomerId, event: &Event, rec: &Recorded) {
+        for p in &rec.passed_over {
+            if !self.passed_over.contains(&p.webhook) {
+                self.passed_over.push(p.webhook);
+                eprintln!("warning: line {line}: {}", p.line());
+            }
+        }
         let deliveries: Vec<Value> = rec
             .deliveries
             .iter()

@@ -7,7 +7,9 @@
 //! customer deleted meanwhile, say), each request is recorded alone, so one cannot fail
 //! another.
 
+use std::collections::HashMap;
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -61,7 +63,31 @@ impl Recorder {
     }
 }
 
+/// How often the log repeats that a webhook is passed over (as `drain --watch` repeats an
+/// unreadable row: once per hold).
+const PASSED_OVER_SAID_EVERY: Duration = Duration::from_secs(300);
+
+/// Webhooks the log has said were passed over (see [`crate::store::PassedOver`]), and when.
+#[derive(Default)]
+struct Said(HashMap<i64, Instant>);
+
+impl Said {
+    fn passed_over(&mut self, recorded: &[Recorded]) {
+        for p in recorded.iter().flat_map(|r| &r.passed_over) {
+            let now = Instant::now();
+            match self.0.get(&p.webhook) {
+                Some(at) if now.duration_since(*at) < PASSED_OVER_SAID_EVERY => {}
+                _ => {
+                    self.0.insert(p.webhook, now);
+                    eprintln!("serve: warning: {}", p.line());
+                }
+            }
+        }
+    }
+}
+
 fn run(mut store: Store, rx: mpsc::Receiver<Job>) {
+    let mut said = Said::default();
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         let mut size = group[0].events.len();
@@ -74,11 +100,11 @@ fn run(mut store: Store, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        record_group(&mut store, group);
+        record_group(&mut store, group, &mut said);
     }
 }
 
-fn record_group(store: &mut Store, group: Vec<Job>) {
+fn record_group(store: &mut Store, group: Vec<Job>, said: &mut Said) {
     if group.len() > 1 {
         let all: Vec<(CustomerId, Event)> = group
             .iter()
@@ -86,6 +112,7 @@ fn record_group(store: &mut Store, group: Vec<Job>) {
             .collect();
         match ops::events::record(store, &all, system_clock()) {
             Ok(recorded) => {
+                said.passed_over(&recorded);
                 let mut recorded = recorded.into_iter();
                 for job in group {
                     let mine: Vec<Recorded> = recorded.by_ref().take(job.events.len()).collect();
@@ -108,6 +135,9 @@ fn record_group(store: &mut Store, group: Vec<Job>) {
     for job in group {
         let result =
             ops::events::record(store, &job.events, system_clock()).map_err(ApiError::from);
+        if let Ok(recorded) = &result {
+            said.passed_over(recorded);
+        }
         let _ = job.reply.send(result);
     }
 }

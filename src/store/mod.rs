@@ -23,8 +23,8 @@ pub use error::{KeyProblem, Result, StoreError};
 pub use retention::{cutoff, PruneCount, PruneOptions, PruneReport, PruneRule, Retention};
 pub use types::{
     AllowedTargetRow, ApiToken, AttemptLog, AttemptStat, Backlog, Claim, Claimed, Customer, DbInfo,
-    Delivery, DeliveryCounts, DeliveryFilter, NewEvent, NewKey, NewToken, Recorded, Reset, Rotated,
-    Sealed, SecretChange, Unreadable, Webhook, WebhookFilter, WebhookLabel,
+    Delivery, DeliveryCounts, DeliveryFilter, NewEvent, NewKey, NewToken, PassedOver, Recorded,
+    Reset, Rotated, Sealed, SecretChange, Unreadable, Webhook, WebhookFilter, WebhookLabel,
     TOKEN_USE_RECORDED_EVERY, UNREADABLE_HOLD,
 };
 pub use types::{

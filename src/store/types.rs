@@ -35,6 +35,31 @@ pub struct Recorded {
     pub event_row: i64,
     /// (delivery id, webhook id) for every matching enabled webhook.
     pub deliveries: Vec<(i64, i64)>,
+    /// The enabled webhooks of the event's customer whose subscriptions could not be read
+    /// (edited by hand, damaged): whether the event was theirs is unknown, so none was
+    /// recorded for them — never one on a guess — and the others' were.
+    pub passed_over: Vec<PassedOver>,
+}
+
+/// A webhook an event was not recorded for because its stored subscription does not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassedOver {
+    pub webhook: i64,
+    /// The stored row and value that do not read (`webhooks row 3: event_types is not …`).
+    pub why: String,
+}
+
+impl PassedOver {
+    /// What `emit` and `serve` say of it (once per webhook, not once per event).
+    pub fn line(&self) -> String {
+        format!(
+            "webhook {} was passed over: its stored row cannot be read ({}); events are recorded \
+             without a delivery to it until the row is repaired or the webhook deleted (the \
+             other webhooks get theirs)",
+            self.webhook,
+            crate::domain::text::error_line(&self.why)
+        )
+    }
 }
 
 /// How a claim picks deliveries.

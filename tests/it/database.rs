@@ -983,6 +983,84 @@ mod corrupt_rows {
         assert_eq!(out.json()["unreadable"], 7, "{}", out.stdout);
     }
 
+    /// `emit` passes over a webhook whose subscription does not read (whether the event was its
+    /// is unknown: nothing is recorded for it on a guess), says so once, and holds up no one
+    /// else: the customer's other webhooks and another customer's events in the same input are
+    /// recorded and delivered. (The whole batch used to fail: every customer's lines in it.)
+    #[test]
+    fn emit_passes_over_a_webhook_whose_subscription_does_not_read() {
+        let rx = Receiver::ok();
+        let other = Receiver::ok();
+        let env = recorded(&rx);
+        env.local_webhook(1, "b", &other.url("/b"), &[]);
+        env.customer("globex");
+        env.local_webhook(2, "c", &other.url("/c"), &[]);
+        edit(
+            &env,
+            "UPDATE webhooks SET event_types = 'job.completed' WHERE id = 1",
+        );
+        let line = |c: i64| {
+            format!(r#"{{"customer": {c}, "event_type": "job.completed", "job": {{"id": 1}}}}"#)
+        };
+        let emit = |input: &str| {
+            env.run_stdin_env(&[("WEBNET_ALLOW_PRIVATE_TARGETS", "1")], &["emit"], input)
+                .ok()
+        };
+        let hooks = |out: &super::common::Out| -> Vec<Vec<i64>> {
+            out.json_lines()
+                .iter()
+                .map(|r| {
+                    r["deliveries"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|d| d["webhook"].as_i64().unwrap())
+                        .collect()
+                })
+                .collect()
+        };
+        let out = emit(&[line(1), line(2), line(1)].join("\n"));
+        assert!(
+            out.stderr.contains(
+                "warning: line 1: webhook 1 was passed over: its stored row cannot be read \
+                 (webhooks row 1: event_types is not a JSON array"
+            ),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(
+            out.stderr.matches("passed over").count(),
+            1,
+            "said once a run: {}",
+            out.stderr
+        );
+        assert_eq!(hooks(&out), [vec![2], vec![3], vec![2]]);
+        assert_eq!(other.count(), 3, "the others' deliveries went out");
+        assert_eq!(rx.count(), 0);
+        // A valid array naming no event type is no better a guess.
+        edit(
+            &env,
+            r#"UPDATE webhooks SET event_types = '["job.exploded"]' WHERE id = 1"#,
+        );
+        let out = emit(&line(1));
+        assert!(
+            out.stderr
+                .contains(r#"(webhooks row 1: event_types: "job.exploded" is not an event type"#),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(hooks(&out), [vec![2]]);
+        // Repaired, it gets the next event.
+        edit(
+            &env,
+            r#"UPDATE webhooks SET event_types = '["job.*"]' WHERE id = 1"#,
+        );
+        let out = emit(&line(1));
+        assert!(!out.stderr.contains("passed over"), "{}", out.stderr);
+        assert_eq!(hooks(&out), [vec![1, 2]]);
+        assert_eq!(rx.count(), 1);
+    }
+
     #[test]
     fn corrupt_event_types_are_reported() {
         let rx = Receiver::ok();

@@ -1162,3 +1162,54 @@ fn events_recorded_together_never_fail_each_other() {
     }
     assert_eq!(env.count("SELECT count(*) FROM events", &[]), 20);
 }
+
+/// A webhook whose stored subscription no longer reads (edited by hand) is passed over, and
+/// the log says so once: the events are accepted (202) and go to the customer's other
+/// webhooks, and another customer's are not refused with them.
+#[test]
+fn a_webhook_whose_subscription_does_not_read_is_passed_over_not_an_error_for_all() {
+    let env = Env::local();
+    let rx = Receiver::ok();
+    let acme = env.customer("acme");
+    let globex = env.customer("globex");
+    let damaged = env.local_webhook(acme, "damaged", &rx.url("/damaged"), &[]);
+    let ok = env.local_webhook(acme, "ok", &rx.url("/ok"), &[]);
+    let theirs = env.local_webhook(globex, "theirs", &rx.url("/theirs"), &[]);
+    env.exec(&format!(
+        "UPDATE webhooks SET event_types = 'job.completed' WHERE id = {damaged}"
+    ));
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &[]);
+    let hooks = |accepted: &Value| -> Vec<i64> {
+        accepted["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["webhook"].as_i64().unwrap())
+            .collect()
+    };
+    for _ in 0..2 {
+        let accepted = srv
+            .post("/api/v1/events/", &admin, &event(acme))
+            .expect(202);
+        assert_eq!(hooks(&accepted), [ok], "{accepted}");
+    }
+    let accepted = srv
+        .post("/api/v1/events/", &admin, &event(globex))
+        .expect(202);
+    assert_eq!(hooks(&accepted), [theirs], "{accepted}");
+    rx.wait_for(3, Duration::from_secs(10));
+    let log = srv.log();
+    let said: Vec<&String> = log.iter().filter(|l| l.contains("passed over")).collect();
+    assert_eq!(said.len(), 1, "said once: {log:?}");
+    assert!(
+        said[0].starts_with(&format!(
+            "serve: warning: webhook {damaged} was passed over: its stored row cannot be read \
+             (webhooks row {damaged}: event_types is not a JSON array"
+        )),
+        "{said:?}"
+    );
+    srv.stop(Duration::from_secs(10));
+    let paths: Vec<String> = rx.requests().iter().map(|r| r.path.clone()).collect();
+    assert!(!paths.iter().any(|p| p == "/damaged"), "{paths:?}");
+}

@@ -5,6 +5,7 @@ use super::claim::{lease_sql, load_jobs, notify};
 use super::{PgStore, SERVER_NOW};
 use crate::domain::time::Millis;
 use crate::domain::{EventType, Scope};
+use crate::store::columns::{route, Subscriber};
 use crate::store::{Job, NewEvent, Recorded, Result, StoreError};
 
 impl PgStore {
@@ -13,7 +14,8 @@ impl PgStore {
     /// created any delivery, the commit announces new work (`NOTIFY`) to `drain --watch`.
     ///
     /// Two statements whatever the batch's size (each is a round trip to the server): the
-    /// events, then every delivery.
+    /// events (and the enabled webhooks of their customers), then every delivery. A webhook whose
+    /// subscription does not read is passed over and named ([`Recorded::passed_over`]).
     pub fn record_events(&mut self, events: &[NewEvent<'_>], now: Millis) -> Result<Vec<Recorded>> {
         if events.is_empty() {
             return Ok(Vec::new());
@@ -27,56 +29,94 @@ impl PgStore {
         // sort, row by row), not a documented promise: a test checks every event's stored
         // columns against its place in a batch. No explicit `nextval`: that would need a
         // privilege on the sequence, where inserting needs only one on the table.
+        // The same statement reads the enabled webhooks of the events' customers (as they are
+        // when it starts), to route the events in Rust: one round trip for both.
         let insert_events = self.stmt(
             &mut tx,
-            "INSERT INTO events (customer_id, event_type, source_event_id, payload, created_at)
-             SELECT u.customer_id, u.event_type, u.event_id, u.payload, $5
-             FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bytea[])
-                  WITH ORDINALITY AS u(customer_id, event_type, event_id, payload, n)
-             ORDER BY u.n
-             RETURNING id",
+            "WITH made AS (
+                 INSERT INTO events (customer_id, event_type, source_event_id, payload,
+                     created_at)
+                 SELECT u.customer_id, u.event_type, u.event_id, u.payload, $5
+                 FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bytea[])
+                      WITH ORDINALITY AS u(customer_id, event_type, event_id, payload, n)
+                 ORDER BY u.n
+                 RETURNING id)
+             SELECT id, NULL::bigint, NULL::text FROM made
+             UNION ALL
+             SELECT w.id, w.customer_id, w.event_types FROM webhooks w
+             WHERE w.customer_id = ANY($1) AND w.enabled",
         )?;
         let insert_deliveries = self.stmt(
             &mut tx,
-            // Each delivery's `queue` row is written by the table's trigger (schema 4).
-            // Subscribed to the type itself, its family or everything.
+            // Each delivery's `queue` row is written by the table's trigger (schema 4). The
+            // pairs are routed in Rust ([`route`]); the join leaves out a webhook deleted or
+            // disabled since it was read.
             "INSERT INTO deliveries (event_row, customer_id, webhook_id, webhook_name, event_type,
                 event_id, status, next_attempt_at, created_at, updated_at)
              SELECT u.event_row, w.customer_id, w.id, w.name, u.event_type, u.event_id,
-                'pending', $6, $6, $6
-             FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[])
-                  AS u(event_row, customer_id, event_type, family, event_id)
-             JOIN webhooks w ON w.customer_id = u.customer_id AND w.enabled
-                AND w.event_types::jsonb ?| ARRAY[u.event_type, u.family, '*']
-             ORDER BY u.event_row, w.id
+                'pending', $5, $5, $5
+             FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[])
+                  WITH ORDINALITY AS u(event_row, webhook_id, event_type, event_id, n)
+             JOIN webhooks w ON w.id = u.webhook_id AND w.enabled
+             ORDER BY u.n
              RETURNING id, event_row, webhook_id",
         )?;
         let customers: Vec<i64> = events.iter().map(|e| e.customer.0).collect();
         let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
-        let families: Vec<String> = events
-            .iter()
-            .map(|e| format!("{}.*", e.event_type.family()))
-            .collect();
         let event_ids: Vec<Option<i64>> = events.iter().map(|e| e.event_id).collect();
         let payloads: Vec<&[u8]> = events.iter().map(|e| e.payload).collect();
-        let mut ids = tx
-            .query(
-                &insert_events,
-                &[&customers, &types, &event_ids, &payloads, &now],
-            )?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<std::result::Result<Vec<i64>, _>>()?;
+        let mut ids = Vec::with_capacity(events.len());
+        let mut subscribers = Vec::new();
+        for r in tx.query(
+            &insert_events,
+            &[&customers, &types, &event_ids, &payloads, &now],
+        )? {
+            match r.try_get::<_, Option<i64>>(1)? {
+                None => ids.push(r.try_get(0)?),
+                Some(customer) => {
+                    subscribers.push(Subscriber::read(r.try_get(0)?, customer, r.try_get(2)?))
+                }
+            }
+        }
         ids.sort_unstable();
-        let rows = tx.query(
-            &insert_deliveries,
-            &[&ids, &customers, &types, &families, &event_ids, &now],
-        )?;
+        if ids.len() != events.len() {
+            return Err(StoreError::corrupt(
+                "events",
+                ids.first().copied().unwrap_or_default(),
+                format!(
+                    "{} rows written for a batch of {} events",
+                    ids.len(),
+                    events.len()
+                ),
+            ));
+        }
+        subscribers.sort_unstable_by_key(|s| s.id);
+        let routes = route(events, &subscribers);
+        let (mut rows_of, mut hooks, mut row_types, mut row_ids) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (i, (to, _)) in routes.iter().enumerate() {
+            for &webhook in to {
+                rows_of.push(ids[i]);
+                hooks.push(webhook);
+                row_types.push(types[i]);
+                row_ids.push(event_ids[i]);
+            }
+        }
+        let rows = if hooks.is_empty() {
+            Vec::new()
+        } else {
+            tx.query(
+                &insert_deliveries,
+                &[&rows_of, &hooks, &row_types, &row_ids, &now],
+            )?
+        };
         let mut out: Vec<Recorded> = ids
             .iter()
-            .map(|&event_row| Recorded {
+            .zip(routes)
+            .map(|(&event_row, (_, passed_over))| Recorded {
                 event_row,
                 deliveries: Vec::new(),
+                passed_over,
             })
             .collect();
         for r in &rows {

@@ -925,6 +925,36 @@ fn every_wrong_field_is_named_at_once() {
         patch(json!({"enabled": "yes", "name": "fine"})),
         json!({"enabled": ["Must be a valid boolean."]})
     );
+    // Values of the right type but out of range or form are named together too, with those
+    // of the wrong type; a PUT's as well.
+    let named = |errors: Value| -> Vec<String> {
+        let mut keys: Vec<String> = errors.as_object().unwrap().keys().cloned().collect();
+        keys.sort_unstable();
+        keys
+    };
+    assert_eq!(
+        named(patch(json!({"timeout_seconds": 500, "max_retries": 50}))),
+        ["max_retries", "timeout_seconds"]
+    );
+    assert_eq!(
+        named(patch(
+            json!({"name": "", "url": "ftp://x", "enabled": "yes"})
+        )),
+        ["enabled", "name", "url"]
+    );
+    let mut put = spec_body();
+    put["name"] = json!("");
+    put["retry_backoff"] = json!(0);
+    put["verify_ssl"] = json!(3);
+    let r = srv.call("PUT", "/api/v1/webhooks/1/", Some(&admin), Some(&put));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(named(r.json()), ["name", "retry_backoff", "verify_ssl"]);
+    let shown = srv.get("/api/v1/webhooks/1/", &admin).expect(200);
+    assert_eq!(
+        (&shown["name"], &shown["timeout_seconds"]),
+        (&json!("Slack Notifications"), &json!(10)),
+        "nothing changed"
+    );
 }
 
 /// A blank secret is refused (as `--secret ''` is), `null` removes the secret.

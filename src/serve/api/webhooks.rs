@@ -241,7 +241,7 @@ pub async fn patch(
     Id(id): Id,
     body: JsonBody,
 ) -> ApiResult<Json<Value>> {
-    update(state, bearer, id, move || {
+    update(state, bearer, id, move |current| {
         every_error(object(body.parse()?)?, |body| {
             let mut f = Fields::new(body);
             f.ignore(READ_ONLY);
@@ -255,10 +255,20 @@ pub async fn patch(
                 p.event_types = Some(parse_event_types(&types)?);
             }
             f.finish()?;
+            in_range(current, &p)?;
             Ok((customer, p))
         })
     })
     .await
+}
+
+/// The webhook `p` would make of `current` is within every range: checked with the body's
+/// form, so that one answer names every wrong field (the update checks it again).
+fn in_range(current: &crate::store::Webhook, p: &WebhookPatch) -> ApiResult<()> {
+    if !p.is_empty() {
+        p.apply(&current.settings, current.has_routing_key)?;
+    }
+    Ok(())
 }
 
 /// `PUT`: the whole webhook as a create body gives it; settings left out return to their
@@ -271,12 +281,19 @@ pub async fn put(
     Id(id): Id,
     body: JsonBody,
 ) -> ApiResult<Json<Value>> {
-    update(state, bearer, id, move || whole(body)).await
+    update(state, bearer, id, move |current| whole(current, body)).await
 }
 
 /// A PUT body as a patch that sets everything.
-fn whole(body: JsonBody) -> ApiResult<(Option<i64>, WebhookPatch)> {
-    every_error(object(body.parse()?)?, whole_fields)
+fn whole(
+    current: &crate::store::Webhook,
+    body: JsonBody,
+) -> ApiResult<(Option<i64>, WebhookPatch)> {
+    every_error(object(body.parse()?)?, |body| {
+        let (customer, p) = whole_fields(body)?;
+        in_range(current, &p)?;
+        Ok((customer, p))
+    })
 }
 
 /// [`whole`] of the body's fields.
@@ -321,18 +338,23 @@ fn whole_fields(body: serde_json::Map<String, Value>) -> ApiResult<(Option<i64>,
     Ok((customer, p))
 }
 
-/// Reads the body with `parse` once the token may write, then applies it.
+/// Reads the body with `parse` once the token may write and the webhook is found, then
+/// applies it.
 async fn update(
     state: Arc<AppState>,
     bearer: Bearer,
     id: i64,
-    parse: impl FnOnce() -> ApiResult<(Option<i64>, WebhookPatch)> + Send + 'static,
+    parse: impl FnOnce(&crate::store::Webhook) -> ApiResult<(Option<i64>, WebhookPatch)>
+        + Send
+        + 'static,
 ) -> ApiResult<Json<Value>> {
     let allow_private = state.sending.allow_private;
     state
         .call(bearer, Access::Write, move |store, grant| {
-            let (customer, p) = parse()?;
+            // Found first, as Django REST framework does: another customer's id is 404
+            // whatever the body, and the body is judged against the webhook it changes.
             let current = ops::webhooks::show(store, grant.scope, id)?;
+            let (customer, p) = parse(&current)?;
             if customer.is_some_and(|c| c != current.customer.0) {
                 return Err(ApiError::invalid(
                     "customer",

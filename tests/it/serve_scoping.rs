@@ -97,8 +97,29 @@ fn a_customer_token_gets_404_for_every_foreign_id_and_changes_nothing() {
     let history = srv.get("/api/v1/webhook-deliveries/", &acme).expect(200);
     assert_eq!(history["count"], 1);
     assert!(!history.to_string().contains(FOREIGN_MARK));
-    // Narrowing to the other customer is refused, not answered empty.
-    assert_eq!(srv.get("/api/v1/webhooks/?customer=2", &acme).status, 403);
+    // Narrowing to the other customer is refused on both lists alike, not answered empty
+    // nor with its own.
+    for list in ["/api/v1/webhooks/", "/api/v1/webhook-deliveries/"] {
+        let r = srv.get(&format!("{list}?customer=2"), &acme);
+        assert_eq!(r.status, 403, "{list}: {}", r.body);
+        assert_eq!(
+            r.json()["detail"],
+            "This token belongs to customer 1; customer 2 is not yours.",
+            "{list}"
+        );
+    }
+    // A webhook filter naming a webhook it cannot see says which, whether another
+    // customer's or none at all (the same words).
+    for id in [2, 999] {
+        let r = srv.get(&format!("/api/v1/webhook-deliveries/?webhook={id}"), &acme);
+        assert_eq!(
+            (r.status, r.json()["detail"].clone()),
+            (
+                404,
+                json!(format!("Not found: webhook {id} (the webhook filter)."))
+            ),
+        );
+    }
     // The same requests on its own ids work (delete last).
     for (method, path, body) in requests(1) {
         let r = srv.call(method, &path, Some(&acme), body.as_ref());

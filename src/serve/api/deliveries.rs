@@ -13,20 +13,19 @@ use serde_json::Value;
 use super::schema::*;
 use crate::cli::views::delivery_json;
 use crate::domain::event_type::Subscription;
-use crate::domain::{CustomerId, Scope};
 use crate::ops;
 use crate::serve::auth::{Access, Bearer};
-use crate::serve::error::ApiResult;
+use crate::serve::error::{ApiError, ApiResult};
 use crate::serve::page::{Page, Query};
 use crate::serve::path::Id;
 use crate::serve::state::AppState;
-use crate::store::{DeliveryFilter, DeliveryStatus};
+use crate::store::{DeliveryFilter, DeliveryStatus, StoreError};
 
 type Shared = State<Arc<AppState>>;
 
 #[utoipa::path(get, path = "/api/v1/webhook-deliveries/", tag = "deliveries",
     params(("page" = Option<u32>, Query, description = "From 1"), ("page_size" = Option<u32>, Query, description = "Default 50, at most 100"), ("webhook" = Option<i64>, Query), ("status" = Option<String>, Query, description = "pending, retrying, success or failed"), ("event_type" = Option<String>, Query, description = "One event type, or a family's: job.*"), ("customer" = Option<i64>, Query, description = "Admin tokens: one customer's")),
-    responses((status = 200, description = "A page of deliveries, newest first", body = DeliveryPage), (status = 400, description = "Invalid input, by field", body = FieldErrors), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 404, description = "No such id for this token", body = Detail)), security(("token" = [])))]
+    responses((status = 200, description = "A page of deliveries, newest first", body = DeliveryPage), (status = 400, description = "Invalid input, by field", body = FieldErrors), (status = 401, description = "No token, or not a valid one", body = Detail), (status = 403, description = "A customer token asking for another customer", body = Detail), (status = 404, description = "The webhook filter names no webhook this token may see", body = Detail)), security(("token" = [])))]
 pub async fn list(
     State(state): Shared,
     bearer: Bearer,
@@ -47,11 +46,21 @@ pub async fn list(
     let link = page.links(&headers, "/api/v1/webhook-deliveries/", raw.as_deref());
     state
         .call(bearer, Access::Read, move |store, grant| {
-            let scope = match (grant.scope, customer) {
-                (Scope::All, Some(c)) => Scope::Customer(CustomerId(c)),
-                (scope, _) => scope,
+            let scope = super::webhooks::narrowed(grant, customer)?;
+            // A webhook filter naming no webhook this token may see (none, or another
+            // customer's: the same words) is 404 as such an id is anywhere, saying which.
+            let (count, list) = match ops::deliveries::page(store, scope, &filter) {
+                Err(ops::Error::Store {
+                    source: StoreError::NotFound { .. },
+                    ..
+                }) => {
+                    return Err(ApiError::NotFound(format!(
+                        "Not found: webhook {} (the webhook filter).",
+                        filter.webhook.unwrap_or_default()
+                    )))
+                }
+                other => other?,
             };
-            let (count, list) = ops::deliveries::page(store, scope, &filter)?;
             link.check(count)?;
             let results = list.iter().map(|d| delivery_json(d, None)).collect();
             Ok(Json(link.body(count, results)))

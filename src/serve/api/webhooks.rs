@@ -72,7 +72,7 @@ pub async fn list(
 }
 
 /// The caller's scope, narrowed to `customer` when an admin asks for one customer's.
-fn narrowed(grant: &Grant, customer: Option<i64>) -> ApiResult<Scope> {
+pub(super) fn narrowed(grant: &Grant, customer: Option<i64>) -> ApiResult<Scope> {
     match (grant.scope, customer) {
         (Scope::All, Some(c)) => Ok(Scope::Customer(CustomerId(c))),
         (Scope::Customer(own), Some(c)) if own.0 != c => Err(ApiError::Forbidden(format!(

@@ -26,6 +26,14 @@ const RESERVED: &[&str] = &[
 /// What is shown in place of a credential.
 pub const REDACTED: &str = "[redacted]";
 
+/// How many custom headers a webhook may have, and how long a name, a value and all of them
+/// together may be: receivers and the proxies before them (nginx, Node, most load balancers)
+/// refuse a request whose header section passes 8–16 KiB, and every delivery would then fail.
+pub const MAX_HEADERS: usize = 32;
+pub const MAX_HEADER_NAME: usize = 256;
+pub const MAX_HEADER_VALUE: usize = 4096;
+pub const MAX_HEADERS_TOTAL: usize = 16384;
+
 /// Marks a header value stored sealed (see `store::SEALED_PREFIX`). Header values cannot hold
 /// control characters, so no value a user gives can start with it.
 pub const SEALED_PREFIX: &str = "\u{1}sealed:";
@@ -101,6 +109,19 @@ pub fn check_header(name: &str, value: &str) -> Result<(String, String), Validat
             quote(name)
         )));
     }
+    if name.len() > MAX_HEADER_NAME {
+        return Err(err(format!(
+            "a header name is {} bytes long: at most {MAX_HEADER_NAME}",
+            name.len()
+        )));
+    }
+    if value.len() > MAX_HEADER_VALUE {
+        return Err(err(format!(
+            "the value of {} is {} bytes long: at most {MAX_HEADER_VALUE}",
+            quote(name),
+            value.len()
+        )));
+    }
     if value
         .bytes()
         .any(|b| b == b'\r' || b == b'\n' || b == 0 || (b < 0x20 && b != b'\t') || b == 0x7f)
@@ -111,6 +132,31 @@ pub fn check_header(name: &str, value: &str) -> Result<(String, String), Validat
         )));
     }
     Ok((name.to_string(), value.to_string()))
+}
+
+/// A webhook's whole set of custom headers: at most [`MAX_HEADERS`] of them, together (as
+/// `Name: value` lines, stored values as stored) at most [`MAX_HEADERS_TOTAL`] bytes.
+pub fn check_header_set<'a>(
+    headers: impl ExactSizeIterator<Item = (&'a String, &'a String)>,
+) -> Result<(), ValidationError> {
+    let count = headers.len();
+    if count > MAX_HEADERS {
+        return Err(ValidationError::new(
+            "headers",
+            format!("{count} custom headers: at most {MAX_HEADERS}"),
+        ));
+    }
+    let total: usize = headers.map(|(k, v)| k.len() + v.len() + 4).sum();
+    if total > MAX_HEADERS_TOTAL {
+        return Err(ValidationError::new(
+            "headers",
+            format!(
+                "the custom headers come to {total} bytes: at most {MAX_HEADERS_TOTAL} in all \
+                 (receivers refuse requests with larger headers)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// How an error shows malformed `--header` input: its first word when more follows and it looks

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::event_type::Subscription;
 use super::format::{PayloadFormat, RoutingKey};
-use super::headers::{check_header, REDACTED};
+use super::headers::{check_header, check_header_set, REDACTED};
 use super::text::quote;
 use super::time::human_seconds;
 use super::webhook::{self, subscriptions, validate_max_retries, WebhookSettings, WebhookUrl};
@@ -235,6 +235,10 @@ impl WebhookPatch {
             s.headers.retain(|old, _| !old.eq_ignore_ascii_case(&k));
             s.headers.insert(k, v);
         }
+        // Only when changed: a set stored before the limits still takes other changes.
+        if self.clear_headers || !self.headers.is_empty() {
+            check_header_set(s.headers.iter())?;
+        }
         check_routing_key(
             s.payload_format,
             self.routing_key.is_some(),
@@ -270,7 +274,9 @@ pub fn check_routing_key(
 
 /// Custom headers as a map, refusing the same name twice (case-insensitively).
 pub fn headers(given: &[(String, String)]) -> Result<BTreeMap<String, String>, ValidationError> {
-    headers_keeping(given, &BTreeMap::new())
+    let set = headers_keeping(given, &BTreeMap::new())?;
+    check_header_set(set.iter())?;
+    Ok(set)
 }
 
 /// [`headers`], each checked ([`check_header`]); a value given as [`REDACTED`] (what lists

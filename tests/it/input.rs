@@ -165,6 +165,38 @@ fn receiver_text_in_tables_has_control_characters_escaped() {
     assert!(runs[3].stderr.contains("\\x1b[2J"), "{}", runs[3].stderr);
 }
 
+/// Headers no receiver would take (a value of 5,000 bytes, 33 of them) are refused when given,
+/// naming `--header`, rather than making every delivery fail.
+#[test]
+fn headers_too_large_for_a_receiver_are_refused() {
+    let env = Env::new();
+    let c = env.customer("acme");
+    let hook = env
+        .webhook(c, "w", "https://w.example.com/", &[])
+        .to_string();
+    let big = format!("X-Big: {}", "v".repeat(5000));
+    env.run(&["webhooks", "update", &hook, "--header", &big])
+        .fails(
+            2,
+            "--header: the value of \"X-Big\" is 5000 bytes long: at most 4096",
+        );
+    let many: Vec<String> = (0..33).map(|i| format!("X-H{i}: v")).collect();
+    let mut args = vec!["webhooks", "update", &hook];
+    for h in &many {
+        args.extend(["--header", h.as_str()]);
+    }
+    env.run(&args)
+        .fails(2, "--header: 33 custom headers: at most 32");
+    args.truncate(3 + 2 * 32);
+    env.run(&args).ok();
+    assert_eq!(
+        env.run(&["webhooks", "show", &hook]).ok().json()["headers"]
+            .as_object()
+            .map(|h| h.len()),
+        Some(32)
+    );
+}
+
 #[test]
 fn a_malformed_header_never_echoes_its_value() {
     let env = Env::new();

@@ -1016,6 +1016,23 @@ fn headers_the_cli_refuses_are_refused_over_http_too() {
         (json!({"": "v"}), "empty"),
         (json!({"X-Nl": "a\r\nX-Injected: 1"}), "control characters"),
         (json!({"X-Team": "a", "x-team": "b"}), "more than once"),
+        // Sizes a receiver would refuse: every delivery would fail.
+        (
+            json!({"X-Big": "v".repeat(900 * 1024)}),
+            "is 921600 bytes long: at most 4096",
+        ),
+        (
+            Value::Object((0..33).map(|i| (format!("X-H{i}"), json!("v"))).collect()),
+            "33 custom headers: at most 32",
+        ),
+        (
+            Value::Object(
+                (0..5)
+                    .map(|i| (format!("X-H{i}"), json!("v".repeat(4000))))
+                    .collect(),
+            ),
+            "at most 16384 in all",
+        ),
     ] {
         for (method, path, payload) in [
             (

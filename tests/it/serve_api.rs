@@ -291,11 +291,24 @@ fn bad_input_is_a_clear_4xx_and_changes_nothing() {
             Value::Null,
         ),
         ("bad url", 400, with("url", json!("ftp://x")), Value::Null),
+        // Said in the body's own unit (seconds), as DRF says it.
         (
             "out of range",
             400,
             with("timeout_seconds", json!(100000)),
-            Value::Null,
+            json!({"timeout_seconds": ["Ensure this value is less than or equal to 120."]}),
+        ),
+        (
+            "backoff of zero",
+            400,
+            with("retry_backoff", json!(0)),
+            json!({"retry_backoff": ["Ensure this value is greater than or equal to 1."]}),
+        ),
+        (
+            "too many retries",
+            400,
+            with("max_retries", json!(21)),
+            json!({"max_retries": ["Ensure this value is less than or equal to 20."]}),
         ),
         ("not an object", 400, json!([1, 2]), Value::Null),
         (

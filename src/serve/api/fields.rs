@@ -79,6 +79,32 @@ impl Fields {
         }
     }
 
+    /// [`Self::count`] within `range`, said as Django REST framework says it (in the body's
+    /// own unit: `timeout_seconds` out of range is said in seconds, not as a duration).
+    pub fn count_in(
+        &mut self,
+        key: &str,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> ApiResult<Option<u64>> {
+        match self.count(key)? {
+            Some(n) if n < *range.start() => Err(ApiError::invalid(
+                key,
+                format!(
+                    "Ensure this value is greater than or equal to {}.",
+                    range.start()
+                ),
+            )),
+            Some(n) if n > *range.end() => Err(ApiError::invalid(
+                key,
+                format!(
+                    "Ensure this value is less than or equal to {}.",
+                    range.end()
+                ),
+            )),
+            n => Ok(n),
+        }
+    }
+
     pub fn strings(&mut self, key: &str) -> ApiResult<Option<Vec<String>>> {
         match self.take(key) {
             None => Ok(None),

@@ -15,7 +15,7 @@ use crate::cli::views::{delivery_json, webhook_json};
 use crate::domain::event_type::Subscription;
 use crate::domain::format::{PayloadFormat, RoutingKey};
 use crate::domain::time::Millis;
-use crate::domain::webhook::parse_event_types;
+use crate::domain::webhook::{self, parse_event_types};
 use crate::domain::webhook_patch::{SecretEdit, WebhookDraft, WebhookPatch};
 use crate::domain::{CustomerId, Scope, Secret, WebhookUrl};
 use crate::ops;
@@ -175,12 +175,12 @@ fn settings(f: &mut Fields) -> ApiResult<WebhookPatch> {
     let mut p = WebhookPatch {
         enabled: f.bool("enabled")?,
         verify_ssl: f.bool("verify_ssl")?,
-        timeout: secs(f.count("timeout_seconds")?),
-        retry_backoff: secs(f.count("retry_backoff")?),
-        auto_disable_after: secs(f.count("auto_disable_after")?),
+        timeout: secs(f.count_in("timeout_seconds", webhook::TIMEOUT_RANGE)?),
+        retry_backoff: secs(f.count_in("retry_backoff", webhook::BACKOFF_RANGE)?),
+        auto_disable_after: secs(f.count_in("auto_disable_after", webhook::AUTO_DISABLE_RANGE)?),
         ..WebhookPatch::default()
     };
-    if let Some(n) = f.count("max_retries")? {
+    if let Some(n) = f.count_in("max_retries", 0..=u64::from(webhook::MAX_RETRIES_LIMIT))? {
         p.max_retries = Some(u32::try_from(n).unwrap_or(u32::MAX));
     }
     if let Some(name) = f.string("payload_format")? {

@@ -50,6 +50,26 @@ fn the_form_creates_a_webhook_and_a_mistake_keeps_the_values() {
         "{}",
         bad.body
     );
+    // A number out of its range says the range (the timeout's starts at 1).
+    for (key, value, says) in [
+        (
+            "timeout_seconds",
+            "0",
+            "Enter a whole number from 1 to 120.",
+        ),
+        ("max_retries", "-1", "Enter a whole number from 0 to 20."),
+    ] {
+        let mut f = fields.clone();
+        f.retain(|(k, _)| *k != key);
+        f.push((key, value));
+        let bad = b.post("/settings/webhooks/", &f);
+        assert_eq!(bad.status, 400, "{}", bad.body);
+        assert!(
+            bad.body.contains(&format!("id=\"error-{key}\"")) && bad.body.contains(says),
+            "{key}: {}",
+            bad.body
+        );
+    }
     env.run(&["webhooks", "show", "1"]).fails(1, "not found");
 
     fields.push(("secret", "s3cret-value"));

@@ -18,7 +18,7 @@ use super::{done, path_id, Ctx, Ui};
 use crate::domain::event_type::Subscription;
 use crate::domain::format::{PayloadFormat, RoutingKey};
 use crate::domain::headers::parse_header;
-use crate::domain::webhook::parse_event_types;
+use crate::domain::webhook::{self, parse_event_types};
 use crate::domain::webhook_patch::{SecretEdit, WebhookDraft, WebhookPatch};
 use crate::domain::{CustomerId, Scope, Secret, ValidationError, WebhookUrl};
 use crate::ops;
@@ -82,8 +82,9 @@ fn parse(f: &FormBody) -> Result<Parsed, Invalid> {
         return Err(invalid("event_types", "Choose at least one event type."));
     }
     let event_types = parse_event_types(&types).map_err(from_validation)?;
-    let secs = |key: &str| number(f, key).map(|n| n.map(Duration::from_secs));
-    let max_retries = number(f, "max_retries")?.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+    let secs = |key: &str, range| number(f, key, range).map(|n| n.map(Duration::from_secs));
+    let max_retries = number(f, "max_retries", 0..=u64::from(webhook::MAX_RETRIES_LIMIT))?
+        .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
     let payload_format = match f.text("payload_format").as_str() {
         "" | "auto" => None,
         name => Some(PayloadFormat::parse(name).ok_or_else(|| {
@@ -109,9 +110,9 @@ fn parse(f: &FormBody) -> Result<Parsed, Invalid> {
         event_types,
         enabled: f.checked("enabled"),
         verify_ssl: f.checked("verify_ssl"),
-        timeout: secs("timeout_seconds")?,
+        timeout: secs("timeout_seconds", webhook::TIMEOUT_RANGE)?,
         max_retries,
-        retry_backoff: secs("retry_backoff")?,
+        retry_backoff: secs("retry_backoff", webhook::BACKOFF_RANGE)?,
         payload_format,
         headers: header_lines(&f.text("headers"))?,
         secret,
@@ -119,14 +120,29 @@ fn parse(f: &FormBody) -> Result<Parsed, Invalid> {
     })
 }
 
-/// A whole number of at least 0, or nothing when left empty.
-fn number(f: &FormBody, key: &str) -> Result<Option<u64>, Invalid> {
+/// A whole number within `range`, or nothing when left empty.
+fn number(
+    f: &FormBody,
+    key: &str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Option<u64>, Invalid> {
     match f.text(key).trim() {
         "" => Ok(None),
         n => n
             .parse::<u64>()
+            .ok()
+            .filter(|n| range.contains(n))
             .map(Some)
-            .map_err(|_| invalid(key, "Enter a whole number of at least 0.")),
+            .ok_or_else(|| {
+                invalid(
+                    key,
+                    format!(
+                        "Enter a whole number from {} to {}.",
+                        range.start(),
+                        range.end()
+                    ),
+                )
+            }),
     }
 }
 

@@ -174,6 +174,12 @@ fn events_posted_to_the_api_are_delivered_at_once_signed_and_can_be_retried() {
 
     let accepted = srv.post("/api/v1/events/", &admin, &event(c)).expect(202);
     assert_eq!(accepted["event_type"], "job.completed");
+    // The recorded event's id, as `emit` prints it.
+    assert_eq!(
+        accepted["event"].as_i64(),
+        Some(env.count("SELECT max(id) FROM events", &[])),
+        "{accepted}"
+    );
     let deliveries = accepted["deliveries"].as_array().unwrap().clone();
     assert_eq!(deliveries.len(), 2, "{accepted}");
     // The worker sends them at once (not at a poll a second later: well within it).

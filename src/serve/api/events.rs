@@ -46,6 +46,7 @@ pub async fn create(
         .zip(&recorded)
         .map(|((customer, event), rec)| {
             json!({
+                "event": rec.event_row,
                 "customer": customer.0,
                 "event_type": event.event_type.as_str(),
                 "event_id": event.event_id,

@@ -185,6 +185,8 @@ pub struct Queued {
 /// An accepted event (202); an array of these for an array of events.
 #[derive(ToSchema)]
 pub struct Accepted {
+    /// The recorded event's id (as `emit` prints it).
+    event: i64,
     customer: i64,
     event_type: String,
     event_id: Option<i64>,

@@ -33,6 +33,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Bearer {
 
 impl Bearer {
     pub fn from_headers(headers: &axum::http::HeaderMap) -> Result<Bearer, ApiError> {
+        // Two are refused rather than one picked: a proxy before the server may have read the
+        // other one.
+        if headers.get_all(AUTHORIZATION).iter().nth(1).is_some() {
+            return Err(ApiError::Unauthenticated(
+                "More than one Authorization header: send one.".into(),
+            ));
+        }
         if let Some(header) = headers.get(AUTHORIZATION) {
             let text = header.to_str().unwrap_or("");
             let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));

@@ -465,6 +465,19 @@ fn bad_input_is_a_clear_4xx_and_changes_nothing() {
     );
     let basic = vec![("Authorization".to_string(), "Basic YTpi".to_string())];
     assert_eq!(raw("GET", "/api/v1/webhooks/", &basic, b"").0, 401);
+    // Two Authorization headers, even with a good token first: refused, not one picked (a
+    // proxy before the server may have judged the other).
+    let two = vec![
+        ("Authorization".to_string(), format!("Bearer {admin}")),
+        ("Authorization".to_string(), "Bearer wnt_nope".to_string()),
+    ];
+    assert_eq!(
+        raw("GET", "/api/v1/webhooks/", &two, b""),
+        (
+            401,
+            json!({"detail": "More than one Authorization header: send one."})
+        )
+    );
     // A flood of headers: refused by the HTTP layer, the server goes on.
     let flood: Vec<(String, String)> = (0..200)
         .map(|i| (format!("x-flood-{i}"), "y".into()))

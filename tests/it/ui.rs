@@ -67,6 +67,21 @@ fn signing_in_takes_a_valid_token_and_sets_a_strict_cookie() {
     assert!(page.body.contains("name=\"token\""), "{}", page.body);
     assert!(page.body.contains("value=\"/settings/webhooks/new\""));
 
+    // Nothing typed is asked for, not called invalid.
+    let empty = srv.page(
+        "POST",
+        "/settings/sign-in",
+        None,
+        Some(&form(&[("token", "  ")])),
+    );
+    assert_eq!(empty.status, 400);
+    assert!(
+        empty
+            .body
+            .contains("Paste an API token (webnet tokens create)."),
+        "{}",
+        empty.body
+    );
     let wrong = format!("{}x", &admin[..admin.len() - 1]);
     let bad = srv.page(
         "POST",

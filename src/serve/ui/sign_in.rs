@@ -54,6 +54,12 @@ pub async fn form(RawQuery(raw): RawQuery) -> Response {
 pub async fn submit(State(state): State<Arc<AppState>>, form: FormBody) -> UiResult<Response> {
     let next = local(form.get("next"));
     let token = form.text("token").trim().to_string();
+    if token.is_empty() {
+        return Ok(layout::respond(
+            StatusCode::BAD_REQUEST,
+            render(&next, Some("Paste an API token (webnet tokens create).")),
+        ));
+    }
     let presented = token.clone();
     let valid = state
         .with_store(move |store, now| {

@@ -127,8 +127,30 @@ impl IntoResponse for ApiError {
 
 impl From<ValidationError> for ApiError {
     fn from(v: ValidationError) -> Self {
-        ApiError::invalid(v.field, v.message)
+        ApiError::invalid(v.field, over_http(&v.message))
     }
+}
+
+/// A validation message said over HTTP (the API, the web form): the few that point at a
+/// command-line option point at the body's field (or the server's option) instead.
+pub fn over_http(message: &str) -> String {
+    const SAID: [(&str, &str); 4] = [
+        (
+            "send credentials with --header 'Authorization: …'",
+            "send credentials in an Authorization header (headers) instead",
+        ),
+        ("(give it with --routing-key-stdin)", "(routing_key)"),
+        (
+            "(add --payload-format pagerduty)",
+            "(set payload_format to pagerduty)",
+        ),
+        (
+            "or pass --allow-private-targets while developing",
+            "or start the server with --allow-private-targets while developing",
+        ),
+    ];
+    SAID.iter()
+        .fold(message.to_string(), |m, (cli, http)| m.replace(cli, http))
 }
 
 impl From<StoreError> for ApiError {

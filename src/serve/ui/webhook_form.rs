@@ -37,7 +37,10 @@ fn invalid(field: &str, message: impl Into<String>) -> Invalid {
 }
 
 fn from_validation(v: ValidationError) -> Invalid {
-    (v.field.to_string(), v.message)
+    (
+        v.field.to_string(),
+        crate::serve::error::over_http(&v.message),
+    )
 }
 
 /// What the form says, read and checked field by field.

@@ -46,6 +46,7 @@ impl Context {
                     Location::parse(&text).map_err(|e| CliError::usage("--db", e.to_string()))?
                 } else {
                     refuse_url(db)?;
+                    refuse_mistyped_postgres(db)?;
                     refuse_sqlite_uri(db)?;
                     Location::File(db.clone())
                 }
@@ -291,6 +292,30 @@ fn refuse_url(db: &std::path::Path) -> Result<(), CliError> {
             text::quote_url(&shown),
         ),
     ))
+}
+
+/// Refuses a `--db`/`WEBNET_DB` that begins `postgres:` or `postgresql:` without the `//`
+/// (`postgresql:/app:pw@db/x`, a slash short): meant for a server, it would be taken as a
+/// relative file name (folders named after the password) and echoed back in messages. Only
+/// the scheme is shown: whatever follows may hold the password.
+fn refuse_mistyped_postgres(db: &std::path::Path) -> Result<(), CliError> {
+    let given = db.to_string_lossy();
+    let scheme = ["postgresql:", "postgres:"].into_iter().find(|s| {
+        given
+            .get(..s.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(s))
+    });
+    match scheme {
+        Some(scheme) => Err(CliError::usage(
+            "--db",
+            format!(
+                "a value beginning \"{}\" without \"//\" is neither a PostgreSQL URL nor a file \
+                 webnet will make: write postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME",
+                &given[..scheme.len()]
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Refuses a `--db`/`WEBNET_DB` that SQLite would read as a URI (`file:x.db`,

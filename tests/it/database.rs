@@ -353,6 +353,36 @@ fn a_url_of_another_scheme_as_db_is_refused_before_touching_the_disk() {
     );
 }
 
+/// A PostgreSQL URL a slash short (or with none) is refused the same way, showing only its
+/// scheme: it used to be echoed whole, password and all, and made into folders by `create`.
+#[test]
+fn a_postgres_url_missing_its_slashes_is_refused_without_its_password() {
+    let env = Env::new();
+    let before = tree(env.dir.path());
+    for url in [
+        "postgresql:/wn:hunter2@127.0.0.1:5432/trial1",
+        "postgres:wn:hunter2@127.0.0.1/trial1",
+        "POSTGRES:/wn:hunter2@db/x",
+    ] {
+        for args in [
+            &["--db", url, "customers", "create", "acme"][..],
+            &["--db", url, "db", "check"],
+        ] {
+            let out = Out::run_in(env.dir.path(), args, None);
+            assert_eq!(out.code, 2, "{url}: {}", out.stderr);
+            assert!(
+                out.stderr.starts_with("error: --db: a value beginning \"")
+                    && out.stderr.contains("write postgres://USER"),
+                "{url}: {}",
+                out.stderr
+            );
+            assert!(!out.stderr.contains("hunter2"), "{url}: {}", out.stderr);
+            assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        }
+    }
+    assert_eq!(tree(env.dir.path()), before, "nothing made on disk");
+}
+
 #[test]
 fn a_db_url_password_with_odd_characters_is_hidden_too() {
     let env = Env::new();

@@ -294,6 +294,9 @@ fn write_env_file(
     if !replace {
         match std::fs::read_to_string(path) {
             Ok(old) if old == text => return Ok(Some(path.clone())),
+            // Only the comments differ (they name the database as this command line wrote
+            // it): the same settings, written again.
+            Ok(old) if settings_of(&old) == settings_of(&text) => {}
             Ok(_) => {
                 return Err(CliError::failure(format!(
                     "{} holds other settings, which an installed schedule of this database reads; --print installs nothing and leaves it as it is: run `webnet schedule install` without --print to replace the schedule, or remove the file first",
@@ -325,6 +328,14 @@ fn write_env_file(
         .map_err(|e| fail(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| fail(path, e))?;
     Ok(Some(path.clone()))
+}
+
+/// The settings of an environment file: its lines but comments and blank ones.
+fn settings_of(text: &str) -> Vec<&str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
 }
 
 /// `$XDG_CONFIG_HOME`, else `~/.config`.

@@ -1051,3 +1051,43 @@ fn print_leaves_an_installed_schedules_environment_file_alone() {
     .fails(1, "WEBNET_SECRET_KEY does not open");
     assert_eq!(std::fs::read(&file).unwrap(), installed);
 }
+
+/// `--print` again for the same database written another way (a URL option more): only the
+/// environment file's comment, which names the database as given, differs, and the same
+/// settings are no reason to refuse.
+#[test]
+fn print_again_with_the_url_written_otherwise_is_not_refused() {
+    let env = Env::new();
+    let Some(db) = &env.pg else {
+        crate::skipped!("SKIPPED on SQLite: a file's path is one spelling (this is about URLs)");
+        return;
+    };
+    env.customer("acme");
+    let config = env.dir.path().join("config");
+    let print = |url: &str| {
+        env.run_env(
+            &[
+                ("XDG_CONFIG_HOME", config.to_str().unwrap()),
+                ("WEBNET_DB", url),
+            ],
+            &["schedule", "install", "--cron", "--print"],
+        )
+    };
+    print(&db.url).ok();
+    let file = env_file(&config).expect("written for the database password");
+    let other = match db.url.contains('?') {
+        true => format!("{}&application_name=other", db.url),
+        false => format!("{}?application_name=other", db.url),
+    };
+    let out = print(&other).ok();
+    assert!(
+        out.stdout.contains("application_name=other"),
+        "{}",
+        out.stdout
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("application_name=other"),
+        "the comment says it: {text}"
+    );
+}

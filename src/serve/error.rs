@@ -177,6 +177,10 @@ impl From<ops::Error> for ApiError {
             E::Store { source, .. } => match source {
                 StoreError::NotFound { .. } => ApiError::NotFound("Not found.".into()),
                 StoreError::Conflict(v) => v.into(),
+                // Its own words ("database unavailable: …"): the server lost, not a lock held.
+                s @ StoreError::Unavailable { .. } => {
+                    ApiError::Unavailable(format!("{s}; try again"))
+                }
                 s if s.is_busy() => ApiError::Unavailable(format!("database busy: {s}")),
                 s @ (StoreError::ReadOnly { .. } | StoreError::DiskFull { .. }) => {
                     ApiError::Unavailable(s.to_string())

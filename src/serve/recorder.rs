@@ -89,6 +89,7 @@ impl Said {
 fn run(mut store: Store, rx: mpsc::Receiver<Job>) {
     let mut said = Said::default();
     while let Ok(first) = rx.recv() {
+        store.revive_if_idle();
         let mut group = vec![first];
         let mut size = group[0].events.len();
         while size < GROUP_MAX {

@@ -142,6 +142,7 @@ impl AppState {
 
     fn take(&self) -> ApiResult<Store> {
         if let Some(store) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+            store.revive_if_idle();
             return Ok(store);
         }
         let origin = self

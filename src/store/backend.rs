@@ -52,6 +52,12 @@ pub trait Backend: Send {
     /// another thread (the engine writing outcomes while it claims).
     fn reopen(&self) -> Result<Store>;
 
+    /// Before a call on a connection kept idle in a pool (`serve`): a server connection the
+    /// server ended meanwhile (a restart, a failover, `pg_terminate_backend`) is found out now,
+    /// with an empty query, so that the call connects again instead of failing on it. Nothing
+    /// to do on a file (SQLite), or on a connection used within the last second.
+    fn revive_if_idle(&self) {}
+
     /// Which backend and schema version this is, for `db check`.
     fn describe(&self) -> Result<super::DbInfo>;
 

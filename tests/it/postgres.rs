@@ -662,3 +662,51 @@ fn tls_is_used_and_checked_as_sslmode_says() {
     let wrong = other.path().join("ca.pem").display().to_string();
     run(&format!("?sslmode=require&sslrootcert={wrong}")).fails(1, "certificate");
 }
+
+/// `serve` keeps connections for requests and one for recording events; the server ending them
+/// while idle (a restart, a failover, `pg_terminate_backend`) costs no request a 503: a
+/// connection that sat idle for a second is checked before use and made again.
+#[test]
+fn serve_answers_at_once_after_its_idle_connections_were_ended() {
+    let Some(env) = pg_env("serve_answers_at_once_after_its_idle_connections_were_ended") else {
+        return;
+    };
+    let c = env.customer("acme");
+    let rx = Receiver::ok();
+    env.local_webhook(c, "w", &rx.url("/"), &[]);
+    let admin = common::server::token(&env, &["--admin"]);
+    let srv = common::server::Server::start(&env, &[]);
+    let event = serde_json::json!({
+        "event_type": "job.completed", "customer": c, "job": {"id": 1}
+    });
+    // Several at once: the pool holds more than one connection.
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..3 {
+                    srv.post("/api/v1/events/", &admin, &event).expect(202);
+                    srv.get("/api/v1/webhooks/", &admin).expect(200);
+                }
+            });
+        }
+    });
+    let db = env.pg.as_ref().unwrap();
+    let ended: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(ended >= 2, "serve held {ended} connection(s)");
+    std::thread::sleep(Duration::from_millis(1500));
+    for i in 0..6 {
+        let r = srv.post("/api/v1/events/", &admin, &event);
+        assert_eq!(r.status, 202, "request {i} after: {}", r.body);
+        let r = srv.get("/api/v1/webhooks/", &admin);
+        assert_eq!(r.status, 200, "request {i} after: {}", r.body);
+    }
+    assert_eq!(rx.wait_for(18, Duration::from_secs(20)).len(), 18);
+}

@@ -25,6 +25,10 @@ impl Backend for PgStore {
         crate::store::busy_timeout()
     }
 
+    fn revive_if_idle(&self) {
+        PgStore::revive_if_idle(self)
+    }
+
     fn wait_for_work(&self, timeout: Duration) -> Result<bool> {
         PgStore::wait_for_work(self, timeout)
     }

@@ -72,7 +72,12 @@ pub struct PgStore {
     /// Statements prepared on this connection, by their SQL (lost with the connection): a
     /// prepare is a round trip to the server, so the hot paths prepare each once.
     statements: RefCell<HashMap<String, Statement>>,
+    /// When the connection was last handed out ([`PgStore::revive_if_idle`]).
+    last_used: Cell<std::time::Instant>,
 }
+
+/// How long a connection may sit unused before [`PgStore::revive_if_idle`] checks it.
+const IDLE_CHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl PgStore {
     /// Connects and creates or upgrades webnet's schema (under an advisory lock) when needed:
@@ -108,6 +113,7 @@ impl PgStore {
             shown: url.shown_path(),
             listening: Cell::new(false),
             statements: RefCell::new(HashMap::new()),
+            last_used: Cell::new(std::time::Instant::now()),
         })
     }
 
@@ -127,6 +133,7 @@ impl PgStore {
     /// call then runs on the new one. Fails as [`StoreError::Connect`] while the server is
     /// unreachable (transient for a running `drain --watch`, which waits and tries again).
     pub(super) fn client(&self) -> Result<RefMut<'_, Client>> {
+        self.last_used.set(std::time::Instant::now());
         let mut client = self.client.borrow_mut();
         if client.is_closed() {
             *client = PgStore::session(&self.url).map_err(|e| match e {
@@ -143,6 +150,20 @@ impl PgStore {
             self.statements.borrow_mut().clear();
         }
         Ok(client)
+    }
+
+    /// See [`Backend::revive_if_idle`](super::Backend::revive_if_idle). A server that does
+    /// not answer the empty query within 2 s is left for the call to find.
+    pub(super) fn revive_if_idle(&self) {
+        if self.last_used.get().elapsed() < IDLE_CHECK_AFTER {
+            return;
+        }
+        if let Ok(mut client) = self.client.try_borrow_mut() {
+            if !client.is_closed() {
+                // An error closes the connection; the call's `client()` then connects again.
+                let _ = client.is_valid(std::time::Duration::from_secs(2));
+            }
+        }
     }
 
     /// `sql` prepared on this connection, once: later calls reuse the statement.

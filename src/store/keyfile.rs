@@ -70,8 +70,24 @@ pub(in crate::store) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> 
     }
 }
 
-/// Writes `key` to a new file `tmp` (mode 0600) and flushes it to disk.
+/// Writes `key` to a new file `tmp` (mode 0600) and flushes it to disk. A folder that does not
+/// exist is said as such (not as the temporary file's name): the key file is never written
+/// into a folder webnet made up.
 pub(in crate::store) fn write_tmp(tmp: &Path, key: &SecretKey) -> Result<()> {
+    if let Some(dir) = tmp.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(StoreError::Io {
+                path: dir.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!(
+                        "the key file's folder does not exist; create it first (mkdir -m 700 {})",
+                        dir.display()
+                    ),
+                ),
+            });
+        }
+    }
     let _ = std::fs::remove_file(tmp);
     std::fs::OpenOptions::new()
         .write(true)

@@ -511,8 +511,22 @@ fn a_key_file_given_is_where_the_key_lives_on_either_backend() {
     let rx = Receiver::ok();
     let c = env.customer("acme");
     let key = env.dir.path().join("elsewhere").join("webnet.key");
-    std::fs::create_dir_all(key.parent().unwrap()).unwrap();
     let key_arg = key.display().to_string();
+    // In a folder that does not exist: said so (not a temporary file's name), nothing made.
+    let out = env
+        .create_webhook(&rx.url("/"))
+        .customer(c)
+        .name("h")
+        .args(&["--key-file", &key_arg, "--secret", "s3cret-value-123"])
+        .local()
+        .run()
+        .fails(
+            1,
+            "the key file's folder does not exist; create it first (mkdir -m 700 ",
+        );
+    assert!(!out.stderr.contains("webnet.key"), "{}", out.stderr);
+    assert!(!key.parent().unwrap().exists());
+    std::fs::create_dir_all(key.parent().unwrap()).unwrap();
     let id = env
         .create_webhook(&rx.url("/"))
         .customer(c)

@@ -328,6 +328,28 @@ fn connection_errors_name_host_port_and_database_but_never_the_password() {
         ])
         .fails(2, "sslmode");
     assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+    // A password holding a '/' reads as a port: the message says to percent-encode it.
+    let out = env
+        .run(&["--db", "postgres://u:hun/ter2@h/x", "customers", "list"])
+        .fails(
+            2,
+            "a password holding / ? # or @ is written percent-encoded",
+        );
+    assert!(!out.stderr.contains("ter2"), "{}", out.stderr);
+    // No password at all where the server wants one: says where to put it.
+    let mut no_password = parsed.clone();
+    no_password.set_password(None).unwrap();
+    let out = env
+        .run_env(
+            &[("PGPASSWORD", "")],
+            &["--db", no_password.as_str(), "customers", "list"],
+        )
+        .fails(1, "put it in the URL or set PGPASSWORD");
+    assert!(
+        !out.stderr.contains(parsed.password().unwrap()),
+        "{}",
+        out.stderr
+    );
 }
 
 /// A server (or a proxy in front of it) that takes connections and never answers: the connect

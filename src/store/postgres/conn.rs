@@ -68,7 +68,12 @@ fn connect_reason(e: &postgres::Error) -> String {
         }
         source = s.source();
     }
-    text.replace('\n', " ")
+    let text = text.replace('\n', " ");
+    // The server asked for a password and none was given (rust-postgres says only this).
+    if text.ends_with("password missing") {
+        return format!("{text}: the server wants a password; put it in the URL or set PGPASSWORD");
+    }
+    text
 }
 
 fn tls_connector(url: &PgUrl) -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {

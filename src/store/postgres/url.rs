@@ -67,7 +67,21 @@ impl PgUrl {
     /// also come from `PGPASSWORD` (as with `psql`), so it need not be on a command line.
     pub fn parse(text: &str, pgpassword: Option<String>) -> Result<PgUrl, StoreError> {
         let rough = mask_password(text);
-        let url = url::Url::parse(text).map_err(|e| invalid(&rough, e))?;
+        let url = url::Url::parse(text).map_err(|e| {
+            // `postgres://app:pa/ss@db/x` reads as host `app`, port `pa`: say why.
+            let odd = crate::domain::text::password_range(text)
+                .is_some_and(|r| text[r].contains(['/', '?', '#', '@']));
+            match odd {
+                true => invalid(
+                    &rough,
+                    format!(
+                        "{e}: a password holding / ? # or @ is written percent-encoded \
+                         (%2F %3F %23 %40), or left out of the URL and set in PGPASSWORD"
+                    ),
+                ),
+                false => invalid(&rough, e),
+            }
+        })?;
         let host = url
             .host_str()
             .filter(|h| !h.is_empty())

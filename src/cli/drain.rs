@@ -249,6 +249,10 @@ impl DrainReport for Log {
         }
     }
 
+    fn back(&mut self) {
+        self.line("drain: the database answers again; carrying on");
+    }
+
     fn tick(&mut self, since_last: &Summary, backlog: Option<Backlog>) {
         if !self.quiet {
             self.line(&tick_line(self.every, since_last, backlog, system_clock()));

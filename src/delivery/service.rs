@@ -49,6 +49,8 @@ pub trait DrainReport {
     /// The database was busy (locked by another process past the busy timeout); `--watch`
     /// pauses and tries again.
     fn busy(&mut self, error: &StoreError);
+    /// After [`DrainReport::busy`]: the database answered again and the run carries on.
+    fn back(&mut self) {}
     /// Recorded outcomes disabled a webhook (410 Gone, or failing too long).
     fn disabled(&mut self, webhook: &Disabled);
     /// Claimed deliveries whose stored rows could not be read: not sent, they stay queued.
@@ -91,10 +93,16 @@ pub fn drain(
     let mut run = Run::new(engine, opts);
     loop {
         match run.round(engine, opts, report) {
-            Ok(true) => run.backoff = BUSY_FIRST_PAUSE,
+            Ok(true) => {
+                if std::mem::take(&mut run.waited) {
+                    report.back();
+                }
+                run.backoff = BUSY_FIRST_PAUSE;
+            }
             Ok(false) => break,
             Err(e) if e.is_busy() && opts.watch => {
                 report.busy(&e);
+                run.waited = true;
                 run.pause_when_busy(opts);
             }
             Err(e) if e.is_busy() => {
@@ -139,6 +147,8 @@ struct Run {
     retention: Option<Retention>,
     /// The pause after the database is next found busy.
     backoff: Duration,
+    /// Whether the last round found the database busy (or unreachable) and was reported.
+    waited: bool,
 }
 
 impl Run {
@@ -152,6 +162,7 @@ impl Run {
                 .retain
                 .map(|d| Retention::new(d, Retention::WATCH_BUDGET)),
             backoff: BUSY_FIRST_PAUSE,
+            waited: false,
         }
     }
 

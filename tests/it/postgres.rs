@@ -226,6 +226,13 @@ fn a_watching_drain_survives_a_server_restart() {
         "the drain did not resume after the restart:\n{err}"
     );
     assert_eq!(done, 10, "recorded as delivered:\n{err}");
+    // The log says the server was lost, and then that it answers again.
+    let lost = err.find("drain: database unavailable");
+    let back = err.find("drain: the database answers again; carrying on");
+    assert!(
+        lost.is_some() && back > lost,
+        "lost, then back, in the log:\n{err}"
+    );
 }
 
 #[test]

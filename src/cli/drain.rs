@@ -59,9 +59,13 @@ pub fn run(ctx: &Context, args: DrainArgs) -> Result<(), CliError> {
     };
     if args.watch && !args.quiet {
         // A service's first log line: which database, and how to stop it (tests wait for it).
+        let whose = match ctx.scope {
+            crate::domain::Scope::Customer(c) => format!(" of customer {c} only"),
+            crate::domain::Scope::All => String::new(),
+        };
         let _ = writeln!(
             std::io::stderr().lock(),
-            "drain: watching {} for due deliveries; SIGTERM or Ctrl-C stops cleanly",
+            "drain: watching {} for due deliveries{whose}; SIGTERM or Ctrl-C stops cleanly",
             ctx.location().shown()
         );
     }

@@ -189,6 +189,18 @@ fn sigterm_while_idle_exits_promptly_with_the_summary() {
     );
     let summary: serde_json::Value = serde_json::from_str(stdout_of(&mut drain).trim()).unwrap();
     assert_eq!(summary["attempted"], 0);
+    // Pinned to a customer, the first line says so.
+    let mut pinned = spawn_watch(&env, &["--customer", "1"]);
+    let first = wait_started(&mut pinned);
+    assert!(
+        first.starts_with(&format!(
+            "drain: watching {} for due deliveries of customer 1 only;",
+            env.db_shown()
+        )),
+        "{first}"
+    );
+    signal(&pinned, "TERM");
+    assert!(wait_exit(&mut pinned, Duration::from_secs(5)).is_some_and(|s| s.success()));
 }
 
 #[test]

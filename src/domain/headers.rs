@@ -109,6 +109,22 @@ pub fn check_header(name: &str, value: &str) -> Result<(String, String), Validat
             quote(name)
         )));
     }
+    if value
+        .bytes()
+        .any(|b| b == b'\r' || b == b'\n' || b == 0 || (b < 0x20 && b != b'\t') || b == 0x7f)
+    {
+        return Err(err(format!(
+            "the value of {} contains control characters",
+            quote(name)
+        )));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// One custom header's size, as given (checked with [`check_header`] where a new value is
+/// given; a value kept as stored is not judged again).
+pub fn check_header_size(name: &str, value: &str) -> Result<(), ValidationError> {
+    let err = |m: String| ValidationError::new("headers", m);
     if name.len() > MAX_HEADER_NAME {
         return Err(err(format!(
             "a header name is {} bytes long: at most {MAX_HEADER_NAME}",
@@ -122,20 +138,20 @@ pub fn check_header(name: &str, value: &str) -> Result<(String, String), Validat
             value.len()
         )));
     }
-    if value
-        .bytes()
-        .any(|b| b == b'\r' || b == b'\n' || b == 0 || (b < 0x20 && b != b'\t') || b == 0x7f)
-    {
-        return Err(err(format!(
-            "the value of {} contains control characters",
-            quote(name)
-        )));
+    Ok(())
+}
+
+/// How long a stored value is as sent: a sealed one (`SEALED_PREFIX` + hex of a 24-byte
+/// nonce, the value and a 16-byte tag) counts as the value it holds.
+fn sent_len(value: &str) -> usize {
+    match value.strip_prefix(SEALED_PREFIX) {
+        Some(hex) => (hex.len() / 2).saturating_sub(24 + 16),
+        None => value.len(),
     }
-    Ok((name.to_string(), value.to_string()))
 }
 
 /// A webhook's whole set of custom headers: at most [`MAX_HEADERS`] of them, together (as
-/// `Name: value` lines, stored values as stored) at most [`MAX_HEADERS_TOTAL`] bytes.
+/// `Name: value` lines, as sent) at most [`MAX_HEADERS_TOTAL`] bytes.
 pub fn check_header_set<'a>(
     headers: impl ExactSizeIterator<Item = (&'a String, &'a String)>,
 ) -> Result<(), ValidationError> {
@@ -146,7 +162,7 @@ pub fn check_header_set<'a>(
             format!("{count} custom headers: at most {MAX_HEADERS}"),
         ));
     }
-    let total: usize = headers.map(|(k, v)| k.len() + v.len() + 4).sum();
+    let total: usize = headers.map(|(k, v)| k.len() + sent_len(v) + 4).sum();
     if total > MAX_HEADERS_TOTAL {
         return Err(ValidationError::new(
             "headers",

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::event_type::Subscription;
 use super::format::{PayloadFormat, RoutingKey};
-use super::headers::{check_header, check_header_set, REDACTED};
+use super::headers::{check_header, check_header_set, check_header_size, REDACTED};
 use super::text::quote;
 use super::time::human_seconds;
 use super::webhook::{self, subscriptions, validate_max_retries, WebhookSettings, WebhookUrl};
@@ -235,8 +235,9 @@ impl WebhookPatch {
             s.headers.retain(|old, _| !old.eq_ignore_ascii_case(&k));
             s.headers.insert(k, v);
         }
-        // Only when changed: a set stored before the limits still takes other changes.
-        if self.clear_headers || !self.headers.is_empty() {
+        // Only when changed: a set stored before the limits still takes other changes (a PUT
+        // gives the whole set back).
+        if s.headers != current.headers {
             check_header_set(s.headers.iter())?;
         }
         check_routing_key(
@@ -293,6 +294,14 @@ fn headers_keeping(
                 "headers",
                 format!("{} is given more than once", quote(&name)),
             ));
+        }
+        // A value given back as stored (a PUT of what a GET showed) is not judged again: a set
+        // stored before the limits still takes other changes.
+        let as_stored = stored
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case(&name) && *v == value);
+        if !as_stored {
+            check_header_size(&name, &value)?;
         }
         if value.eq_ignore_ascii_case(REDACTED) {
             // The stored pair as it is (the store keeps a sealed value under its own name).

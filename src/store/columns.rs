@@ -106,12 +106,17 @@ pub(super) fn route(
     events: &[super::NewEvent<'_>],
     subscribers: &[Subscriber],
 ) -> Vec<(Vec<i64>, Vec<super::PassedOver>)> {
+    // Each event looks only at its own customer's webhooks (a batch may hold many customers).
+    let mut of: std::collections::HashMap<i64, Vec<&Subscriber>> = std::collections::HashMap::new();
+    for s in subscribers {
+        of.entry(s.customer).or_default().push(s);
+    }
     events
         .iter()
         .map(|e| {
             let mut to = Vec::new();
             let mut passed_over = Vec::new();
-            for s in subscribers.iter().filter(|s| s.customer == e.customer.0) {
+            for s in of.get(&e.customer.0).into_iter().flatten() {
                 match &s.types {
                     Ok(types) if types.iter().any(|t| t.matches(e.event_type)) => to.push(s.id),
                     Ok(_) => {}

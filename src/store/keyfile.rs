@@ -75,7 +75,7 @@ pub(in crate::store) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> 
 /// into a folder webnet made up.
 pub(in crate::store) fn write_tmp(tmp: &Path, key: &SecretKey) -> Result<()> {
     if let Some(dir) = tmp.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.is_dir() {
+        if std::fs::metadata(dir).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
             return Err(StoreError::Io {
                 path: dir.to_path_buf(),
                 source: std::io::Error::new(

@@ -1033,6 +1033,30 @@ fn headers_the_cli_refuses_are_refused_over_http_too() {
     let id = srv.post("/api/v1/webhooks/", &admin, &body).expect(201)["id"]
         .as_i64()
         .unwrap();
+    // Two credentials near the limit: stored sealed they are twice as long, yet what a GET
+    // shows is taken back by a PUT, and a PATCH of another field goes through.
+    let mut big = body.clone();
+    big["name"] = json!("big");
+    big["headers"] = json!({
+        "Authorization": format!("Bearer {}", "t".repeat(4089)),
+        "X-Api-Key": "k".repeat(4096),
+    });
+    let big_id = srv.post("/api/v1/webhooks/", &admin, &big).expect(201)["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/webhooks/{big_id}/");
+    let shown = srv.get(&path, &admin).expect(200);
+    assert_eq!(shown["headers"]["Authorization"], "[redacted]", "{shown}");
+    srv.call("PUT", &path, Some(&admin), Some(&shown))
+        .expect(200);
+    srv.call(
+        "PATCH",
+        &path,
+        Some(&admin),
+        Some(&json!({"timeout_seconds": 5})),
+    )
+    .expect(200);
+    srv.call("DELETE", &path, Some(&admin), None).expect(204);
     let before = env.run(&["webhooks", "show", &id.to_string()]).ok().stdout;
     for (headers, says) in [
         (

@@ -70,6 +70,22 @@ fn the_form_creates_a_webhook_and_a_mistake_keeps_the_values() {
             bad.body
         );
     }
+    // Every field in the wrong is named at once, each next to its field.
+    let bad = {
+        let mut f = fields.clone();
+        f[2] = ("url", "not a url");
+        f.retain(|(k, _)| *k != "timeout_seconds" && *k != "event_types");
+        f.push(("timeout_seconds", "500"));
+        b.post("/settings/webhooks/", &f)
+    };
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    for key in ["url", "timeout_seconds", "event_types"] {
+        assert!(
+            bad.body.contains(&format!("id=\"error-{key}\"")),
+            "{key}: {}",
+            bad.body
+        );
+    }
     env.run(&["webhooks", "show", "1"]).fails(1, "not found");
 
     fields.push(("secret", "s3cret-value"));

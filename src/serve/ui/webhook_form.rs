@@ -62,65 +62,127 @@ struct Parsed {
     routing_key: Option<RoutingKey>,
 }
 
-/// Reads the form.
-fn parse(f: &FormBody) -> Result<Parsed, Invalid> {
-    let customer = match f.text("customer").trim() {
-        "" => None,
-        c => Some(
-            c.parse::<i64>()
-                .map_err(|_| invalid("customer", "Choose a customer."))?,
-        ),
-    };
+/// `r`'s value, or `None` with its error kept in `errors` (the form names every wrong field).
+fn ok<T>(errors: &mut Vec<Invalid>, r: Result<T, Invalid>) -> Option<T> {
+    r.map_err(|e| errors.push(e)).ok()
+}
+
+/// Reads the form, naming every field in the wrong at once.
+fn parse(f: &FormBody) -> Result<Parsed, Vec<Invalid>> {
+    let mut errors = Vec::new();
+    let e = &mut errors;
+    let customer = ok(
+        e,
+        match f.text("customer").trim() {
+            "" => Ok(None),
+            c => c
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| invalid("customer", "Choose a customer.")),
+        },
+    );
     let name = f.text("name");
-    if name.trim().is_empty() {
-        return Err(invalid("name", "This field is required."));
-    }
+    let name = ok(
+        e,
+        match name.trim().is_empty() {
+            true => Err(invalid("name", "This field is required.")),
+            false => Ok(name),
+        },
+    );
     let url = f.text("url");
-    if url.trim().is_empty() {
-        return Err(invalid("url", "This field is required."));
-    }
-    let url = WebhookUrl::parse_form(&url).map_err(from_validation)?;
+    let url = ok(
+        e,
+        match url.trim().is_empty() {
+            true => Err(invalid("url", "This field is required.")),
+            false => WebhookUrl::parse_form(&url).map_err(from_validation),
+        },
+    );
     let types = f.all("event_types");
-    if types.is_empty() {
-        return Err(invalid("event_types", "Choose at least one event type."));
-    }
-    let event_types = parse_event_types(&types).map_err(from_validation)?;
+    let event_types = ok(
+        e,
+        match types.is_empty() {
+            true => Err(invalid("event_types", "Choose at least one event type.")),
+            false => parse_event_types(&types).map_err(from_validation),
+        },
+    );
     let secs = |key: &str, range| number(f, key, range).map(|n| n.map(Duration::from_secs));
-    let max_retries = number(f, "max_retries", 0..=u64::from(webhook::MAX_RETRIES_LIMIT))?
-        .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
-    let payload_format = match f.text("payload_format").as_str() {
-        "" | "auto" => None,
-        name => Some(PayloadFormat::parse(name).ok_or_else(|| {
-            invalid(
-                "payload_format",
-                format!("\"{name}\" is not a valid choice."),
-            )
-        })?),
-    };
-    let secret = match f.text("secret") {
-        s if s.is_empty() => None,
-        s => Some(Secret::new(&s).map_err(from_validation)?),
-    };
-    let routing_key = match f.text("routing_key").trim() {
-        "" => None,
-        k => Some(RoutingKey::new(k).map_err(from_validation)?),
-    };
-    Ok(Parsed {
-        routing_key,
+    let timeout = ok(e, secs("timeout_seconds", webhook::TIMEOUT_RANGE));
+    let retry_backoff = ok(e, secs("retry_backoff", webhook::BACKOFF_RANGE));
+    let max_retries = ok(
+        e,
+        number(f, "max_retries", 0..=u64::from(webhook::MAX_RETRIES_LIMIT)),
+    )
+    .map(|n| n.map(|n| u32::try_from(n).unwrap_or(u32::MAX)));
+    let payload_format = ok(
+        e,
+        match f.text("payload_format").as_str() {
+            "" | "auto" => Ok(None),
+            name => PayloadFormat::parse(name).map(Some).ok_or_else(|| {
+                invalid(
+                    "payload_format",
+                    format!("\"{name}\" is not a valid choice."),
+                )
+            }),
+        },
+    );
+    let secret = ok(
+        e,
+        match f.text("secret") {
+            s if s.is_empty() => Ok(None),
+            s => Secret::new(&s).map(Some).map_err(from_validation),
+        },
+    );
+    let routing_key = ok(
+        e,
+        match f.text("routing_key").trim() {
+            "" => Ok(None),
+            k => RoutingKey::new(k).map(Some).map_err(from_validation),
+        },
+    );
+    let headers = ok(e, header_lines(&f.text("headers")));
+    match (
         customer,
         name,
         url,
         event_types,
-        enabled: f.checked("enabled"),
-        verify_ssl: f.checked("verify_ssl"),
-        timeout: secs("timeout_seconds", webhook::TIMEOUT_RANGE)?,
+        timeout,
         max_retries,
-        retry_backoff: secs("retry_backoff", webhook::BACKOFF_RANGE)?,
+        retry_backoff,
         payload_format,
-        headers: header_lines(&f.text("headers"))?,
+        headers,
         secret,
-        clear_secret: f.checked("clear_secret"),
-    })
+        routing_key,
+    ) {
+        (
+            Some(customer),
+            Some(name),
+            Some(url),
+            Some(event_types),
+            Some(timeout),
+            Some(max_retries),
+            Some(retry_backoff),
+            Some(payload_format),
+            Some(headers),
+            Some(secret),
+            Some(routing_key),
+        ) if errors.is_empty() => Ok(Parsed {
+            routing_key,
+            customer,
+            name,
+            url,
+            event_types,
+            enabled: f.checked("enabled"),
+            verify_ssl: f.checked("verify_ssl"),
+            timeout,
+            max_retries,
+            retry_backoff,
+            payload_format,
+            headers,
+            secret,
+            clear_secret: f.checked("clear_secret"),
+        }),
+        _ => Err(errors),
+    }
 }
 
 /// A whole number within `range`, or nothing when left empty.
@@ -159,22 +221,17 @@ fn header_lines(text: &str) -> Result<Vec<(String, String)>, Invalid> {
         .collect()
 }
 
-/// The form again, 400, with `error` next to its field and what was sent (no secret).
+/// The form again, 400, with each of `errors` next to its field and what was sent (no
+/// secret).
 fn again(
     store: &Store,
     ctx: &Ctx,
     mode: &Mode,
     f: &FormBody,
-    error: Invalid,
+    errors: Vec<Invalid>,
 ) -> Result<Response, ApiError> {
     let customers = customer_names(store, ctx)?;
-    let markup = render(
-        &ctx.viewer,
-        mode,
-        &Values::sent(f),
-        Some(&error),
-        &customers,
-    );
+    let markup = render(&ctx.viewer, mode, &Values::sent(f), &errors, &customers);
     Ok(layout::respond(StatusCode::BAD_REQUEST, markup))
 }
 
@@ -186,7 +243,7 @@ pub async fn new(State(state): Shared, ui: Ui) -> UiResult<Response> {
             &ctx.viewer,
             &Mode::New,
             &Values::defaults(),
-            None,
+            &[],
             &customers,
         );
         Ok(layout::respond(StatusCode::OK, markup))
@@ -204,7 +261,7 @@ pub async fn edit(State(state): Shared, Path(id): Path<String>, ui: Ui) -> UiRes
             id,
             has_secret: w.has_secret,
         };
-        let markup = render(&ctx.viewer, &mode, &Values::of(&w), None, &customers);
+        let markup = render(&ctx.viewer, &mode, &Values::of(&w), &[], &customers);
         Ok(layout::respond(StatusCode::OK, markup))
     })
     .await
@@ -225,14 +282,14 @@ pub async fn create(State(state): Shared, ui: Ui, f: FormBody) -> UiResult<Respo
         .call(&state, Access::Write, move |store, ctx| {
             let p = match parse(&f) {
                 Ok(p) => p,
-                Err(e) => return Ok(Saved::Again(again(store, ctx, &Mode::New, &f, e)?)),
+                Err(errors) => return Ok(Saved::Again(again(store, ctx, &Mode::New, &f, errors)?)),
             };
             let customer = match (ctx.grant.scope, p.customer) {
                 (Scope::Customer(own), _) => own,
                 (Scope::All, Some(c)) => CustomerId(c),
                 (Scope::All, None) => {
                     let e = invalid("customer", "Choose a customer.");
-                    return Ok(Saved::Again(again(store, ctx, &Mode::New, &f, e)?));
+                    return Ok(Saved::Again(again(store, ctx, &Mode::New, &f, vec![e])?));
                 }
             };
             let mut d = WebhookDraft::new(p.name, p.url, p.event_types);
@@ -253,7 +310,7 @@ pub async fn create(State(state): Shared, ui: Ui, f: FormBody) -> UiResult<Respo
                     ..
                 }) => {
                     let e = invalid("customer", format!("There is no customer {customer}."));
-                    Ok(Saved::Again(again(store, ctx, &Mode::New, &f, e)?))
+                    Ok(Saved::Again(again(store, ctx, &Mode::New, &f, vec![e])?))
                 }
                 Err(e) => match ApiError::from(e) {
                     ApiError::Invalid { field, message } => Ok(Saved::Again(again(
@@ -261,7 +318,7 @@ pub async fn create(State(state): Shared, ui: Ui, f: FormBody) -> UiResult<Respo
                         ctx,
                         &Mode::New,
                         &f,
-                        (field, message),
+                        vec![(field, message)],
                     )?)),
                     other => Err(other),
                 },
@@ -301,10 +358,10 @@ pub async fn update(
             let p = match parse(&f) {
                 Ok(p) if p.customer.is_some_and(|c| c != current.customer.0) => {
                     let e = invalid("customer", "A webhook's customer cannot be changed.");
-                    return Ok(Saved::Again(again(store, ctx, &mode, &f, e)?));
+                    return Ok(Saved::Again(again(store, ctx, &mode, &f, vec![e])?));
                 }
                 Ok(p) => p,
-                Err(e) => return Ok(Saved::Again(again(store, ctx, &mode, &f, e)?)),
+                Err(errors) => return Ok(Saved::Again(again(store, ctx, &mode, &f, errors)?)),
             };
             let patch = WebhookPatch {
                 name: Some(p.name),
@@ -334,7 +391,7 @@ pub async fn update(
                         ctx,
                         &mode,
                         &f,
-                        (field, message),
+                        vec![(field, message)],
                     )?)),
                     other => Err(other),
                 },

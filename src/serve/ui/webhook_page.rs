@@ -114,13 +114,13 @@ const FIELDS: &[&str] = &[
     "headers",
 ];
 
-/// The whole page. `error`: the field in the wrong and what is wrong with it; `customers`:
+/// The whole page. `errors`: the fields in the wrong and what is wrong with each; `customers`:
 /// for an admin, every customer by id.
 pub fn render(
     viewer: &Viewer,
     mode: &Mode,
     v: &Values,
-    error: Option<&(String, String)>,
+    errors: &[(String, String)],
     customers: &HashMap<i64, String>,
 ) -> Markup {
     let (title, action, submit) = match mode {
@@ -133,7 +133,7 @@ pub fn render(
     };
     let err = |field: &str| -> Markup {
         html! {
-            @if let Some((f, m)) = error.filter(|(f, _)| f == field) {
+            @if let Some((f, m)) = errors.iter().find(|(f, _)| f == field) {
                 p.error id={ "error-" (f) } { (m) }
             }
         }
@@ -141,7 +141,7 @@ pub fn render(
     let mut customer_ids: Vec<&i64> = customers.keys().collect();
     customer_ids.sort();
     let body = html! {
-        @if let Some((f, m)) = error.filter(|(f, _)| !FIELDS.contains(&f.as_str())) {
+        @for (f, m) in errors.iter().filter(|(f, _)| !FIELDS.contains(&f.as_str())) {
             p.error.page id={ "error-" (f) } { (f) ": " (m) }
         }
         form.stacked id="webhook-form" method="post" action=(action) {
@@ -193,12 +193,12 @@ pub fn render(
             @match mode {
                 Mode::New => p.hint {
                     "Optional: events are signed with it (X-Webhook-Signature)."
-                    @if error.is_some() { " A secret typed before is not kept: type it again." }
+                    @if !errors.is_empty() { " A secret typed before is not kept: type it again." }
                 },
                 Mode::Edit { has_secret, .. } => {
                     p.hint {
                         @if *has_secret { "A secret is set; leave empty to keep it." } @else { "No secret is set; leave empty to keep it so." }
-                        @if error.is_some() { " A new secret typed before is not kept: type it again." }
+                        @if !errors.is_empty() { " A new secret typed before is not kept: type it again." }
                     }
                     label.check { input type="checkbox" name="clear_secret" value="on"; " Remove the secret" }
                 }

@@ -60,13 +60,19 @@ fn open_to_others(path: &std::path::Path) -> Option<String> {
 fn show(ctx: &Context, info: &DbInfo, key: Option<&str>, state: &str) {
     let db = ctx.location().shown();
     match ctx.format {
-        Format::Json => output::print_json(&json!({
-            "database": db,
-            "backend": info.backend,
-            "version": info.version,
-            "schema": info.schema,
-            "secret_key": key,
-        })),
+        Format::Json => {
+            let mut v = json!({
+                "database": db,
+                "backend": info.backend,
+                "version": info.version,
+                "schema": info.schema,
+            });
+            // `db check` judges the key; `db migrate` does not touch it (no `null` to puzzle over).
+            if let Some(key) = key {
+                v["secret_key"] = json!(key);
+            }
+            output::print_json(&v)
+        }
         Format::Table => {
             let mut line = format!(
                 "{db}: {state} ({} {}, webnet schema {})",

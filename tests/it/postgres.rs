@@ -422,6 +422,8 @@ fn reading_a_database_without_the_schema_says_how_to_make_it() {
     env.run(&["drain"]).fails(1, "run `webnet db migrate`");
     let out = env.run(&["db", "migrate"]).ok();
     assert!(out.stdout.contains("postgresql"), "{}", out.stdout);
+    // Nothing said of the key, which migrating does not touch (no `"secret_key": null`).
+    assert_eq!(out.json().get("secret_key"), None, "{}", out.stdout);
     let check = env.run(&["db", "check"]).ok().json();
     assert_eq!(check["backend"], "postgresql");
     assert!(check["schema"].as_i64().unwrap() >= 1);

@@ -161,13 +161,15 @@ fn masked_path(host: &str, path: &str, hidden: &mut Vec<String>) -> String {
 }
 
 /// A segment that reads as a generated token: 16 or more letters, digits, `-` or `_`, with
-/// both letters and digits.
+/// both letters and digits; or 20 or more letters and digits alone, whatever their mix (a
+/// Mattermost id is 26 of `a-z0-9`, and one in a few thousand has no digit).
 fn looks_random(s: &str) -> bool {
-    s.len() >= 16
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        && s.bytes().any(|b| b.is_ascii_digit())
-        && s.bytes().any(|b| b.is_ascii_alphabetic())
+    let token_chars = s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let mixed = s.bytes().any(|b| b.is_ascii_digit()) && s.bytes().any(|b| b.is_ascii_alphabetic());
+    (s.len() >= 16 && token_chars && mixed)
+        || (s.len() >= 20 && s.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// The query (without its `?`) with the values of credential parameters masked; the values
@@ -237,6 +239,11 @@ mod tests {
             ),
             (
                 "https://chat.example.com/hooks/xk7b3oq9bjfg8ngmaaa4zt4cuw",
+                "https://chat.example.com/hooks/[redacted]",
+            ),
+            // A Mattermost id without a digit (one in a few thousand are).
+            (
+                "https://chat.example.com/hooks/qwertyuiopasdfghjklzxcvbnm",
                 "https://chat.example.com/hooks/[redacted]",
             ),
             (

@@ -197,7 +197,11 @@ pub fn count<T: CountType>(s: &str) -> Result<T, String> {
 
 /// A count of at least 1 (`listen --count`: 0 would stop before the first event).
 pub fn positive_count<T: CountType + PartialEq + From<u8>>(s: &str) -> Result<T, String> {
-    let n = count::<T>(s)?;
+    // Said as what it is, a count of at least 1 (not "0 or more", then "at least 1" for 0).
+    let n = count::<T>(s).map_err(|e| match e.contains("is not a count") {
+        true => format!("{} is not a whole number of at least 1", quote(s)),
+        false => e.replace("must be 0 to", "must be 1 to"),
+    })?;
     if n == T::from(0) {
         return Err(format!("{} is too small: must be at least 1", quote(s)));
     }
@@ -384,5 +388,13 @@ mod tests {
             "\"0\" is too small: must be at least 1"
         );
         assert_eq!(positive_count::<u64>("3"), Ok(3));
+        // Never "0 or more" for what must be at least 1.
+        assert_eq!(
+            positive_count::<u64>("-5").unwrap_err(),
+            "\"-5\" is not a whole number of at least 1"
+        );
+        assert!(positive_count::<u32>("99999999999")
+            .unwrap_err()
+            .ends_with("is too large: must be 1 to 4294967295"));
     }
 }

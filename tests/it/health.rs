@@ -48,6 +48,17 @@ fn gone_disables_the_webhook_at_once() {
     let w = env.run(&["webhooks", "enable", "1"]).ok().json();
     assert_eq!(w["disabled_reason"], serde_json::Value::Null);
     assert_eq!(rx.count(), 1);
+    // A test is only a test: it reports the 410 and leaves the webhook enabled.
+    let out = env.run_local(&["webhooks", "test", "1"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.json()["http_status"], 410, "{}", out.stdout);
+    let w = env.run(&["webhooks", "show", "1"]).ok().json();
+    assert_eq!(
+        (&w["enabled"], &w["disabled_reason"]),
+        (&serde_json::json!(true), &serde_json::Value::Null),
+        "{w}"
+    );
+    assert_eq!(rx.count(), 2);
 }
 
 #[test]

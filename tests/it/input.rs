@@ -398,7 +398,7 @@ fn negative_and_malformed_values_name_the_option() {
         ),
         (
             vec!["deliveries", "list", "--limit", "-5"],
-            "error: --limit: \"-5\" is not a count (a whole number, 0 or more)",
+            "error: --limit: \"-5\" is not a whole number of at least 1",
         ),
         // A folder is never a key file (it would fail later with "Is a directory").
         (
@@ -412,7 +412,7 @@ fn negative_and_malformed_values_name_the_option() {
         ),
         (
             vec!["drain", "--limit", "-1"],
-            "error: --limit: \"-1\" is not a count",
+            "error: --limit: \"-1\" is not a whole number of at least 1",
         ),
         // Zero would send nothing and exit 0 with work due: refused, not taken for "no limit".
         (

@@ -189,8 +189,10 @@ fn prune(
                 "before": before,
             })),
             Format::Table => output::print_line(&format!(
-                "{} deliveries that ended before {before} would be deleted, with {} attempts and {} events (nothing was deleted)",
-                n.deliveries, n.attempts, n.events
+                "{} that ended before {before} would be deleted, with {} and {} (nothing was deleted)",
+                counted(n.deliveries, "delivery", "deliveries"),
+                counted(n.attempts, "attempt", "attempts"),
+                counted(n.events, "event", "events")
             )),
         }
         return Ok(());
@@ -206,14 +208,23 @@ fn prune(
             "before": before,
         })),
         Format::Table => output::print_line(&format!(
-            "deleted {} deliveries that ended before {before}, with {} attempts and {} events; the database is {} smaller",
-            n.deliveries,
-            n.attempts,
-            n.events,
-            bytes(report.reclaimed_bytes)
+            "deleted {} that ended before {before}, with {} and {}; {}",
+            counted(n.deliveries, "delivery", "deliveries"),
+            counted(n.attempts, "attempt", "attempts"),
+            counted(n.events, "event", "events"),
+            match report.reclaimed_bytes {
+                0 => "the database is no smaller (the space freed is reused for new deliveries)"
+                    .to_string(),
+                b => format!("the database is {} smaller", bytes(b)),
+            }
         )),
     }
     Ok(())
+}
+
+/// `n` and what it counts, in the singular for one.
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// A size for people: KiB below 1 MiB, else MiB.

@@ -170,12 +170,43 @@ fn prune_deletes_old_final_deliveries_with_their_attempts_and_events_and_nothing
         .json();
     assert_eq!(again["deleted"], 0);
     assert_eq!(again["events"], 0);
-    // Pending and retrying stay even with everything older than a second.
-    env.run_after(
-        std::time::Duration::from_millis(1100),
-        &["deliveries", "prune", "--older-than", "1s"],
-    )
-    .ok();
+    let said = env
+        .run(&[
+            "--output",
+            "table",
+            "deliveries",
+            "prune",
+            "--older-than",
+            "90d",
+        ])
+        .ok()
+        .stdout;
+    assert!(
+        said.starts_with("deleted 0 deliveries that ended before ")
+            && said.contains(", with 0 attempts and 0 events; the database is no smaller"),
+        "{said}"
+    );
+    // Pending and retrying stay even with everything older than a second (one delivery goes,
+    // said in the singular).
+    let said = env
+        .run_after(
+            std::time::Duration::from_millis(1100),
+            &[
+                "--output",
+                "table",
+                "deliveries",
+                "prune",
+                "--older-than",
+                "1s",
+            ],
+        )
+        .ok()
+        .stdout;
+    assert!(
+        said.starts_with("deleted 1 delivery that ended before ")
+            && said.contains(", with 1 attempt and 1 event; "),
+        "{said}"
+    );
     let left: Vec<String> = deliveries(&env).into_iter().map(|(_, s)| s).collect();
     assert_eq!(left, ["retrying", "pending"]);
 }

@@ -74,7 +74,9 @@ pub fn run(
             "failures": sparkline(&failed, peak),
         }));
     }
+    // The id first: two customers' webhooks may share a name.
     const COLUMNS: &[Column] = &[
+        ("ID", "webhook"),
         ("WEBHOOK", "webhook_name"),
         ("DELIVERIES", "deliveries"),
         ("SUCCESS %", "success_rate"),

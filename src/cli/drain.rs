@@ -295,7 +295,7 @@ pub(super) fn failed_line(n: &Note, attempt: u32) -> String {
         None => format!("deleted webhook {:?}", n.webhook_name),
     };
     let next = match (n.status, n.next_attempt_at) {
-        _ if n.webhook_disabled => "no more attempts while the webhook is disabled".to_string(),
+        _ if n.webhook_disabled => "no more attempts: failed (its webhook is disabled)".to_string(),
         (DeliveryStatus::Retrying, Some(at)) => format!("next attempt at {}", rfc3339(at)),
         _ => "no more attempts: failed".to_string(),
     };
@@ -396,7 +396,7 @@ mod tests {
         let mut n = note(DeliveryStatus::Retrying, Some(1_764_637_200_000));
         n.webhook_disabled = true;
         assert!(
-            failed_line(&n, 2).ends_with("; no more attempts while the webhook is disabled"),
+            failed_line(&n, 2).ends_with("; no more attempts: failed (its webhook is disabled)"),
             "{}",
             failed_line(&n, 2)
         );

@@ -205,6 +205,15 @@ pub struct Disabled {
     pub reason: String,
 }
 
+/// Whether outcome `o`, written in the batch that disabled its webhook (`disabled`), ends
+/// `failed` rather than waiting for a retry that will not come while the webhook is disabled —
+/// as a `410 Gone` ends its delivery at once, with the attempt's answer kept.
+pub fn ends_with_its_webhook(o: &Outcome, disabled: &[Disabled]) -> bool {
+    o.status == DeliveryStatus::Retrying
+        && o.health
+            .is_some_and(|(w, _)| disabled.iter().any(|d| d.webhook == w))
+}
+
 /// `disabled_reason` for a webhook failing since `since` (ms) for longer than its
 /// `auto_disable_after` (seconds), in words: `failing since 2026-01-02T03:04:05Z (no successful
 /// delivery for longer than 3days)`.

@@ -119,9 +119,25 @@ fn failing_too_long_disables_and_a_success_resets_the_clock() {
     assert!(!failed.is_empty(), "{}", out.stderr);
     for l in failed {
         assert!(
-            l.ends_with("; no more attempts while the webhook is disabled"),
+            l.ends_with("; no more attempts: failed (its webhook is disabled)"),
             "{l}"
         );
+    }
+    // Ended at once, as a 410's is, with the answer kept: not left `retrying` for a retry that
+    // will not come, and counted as failed.
+    let summary = out.json();
+    assert_eq!(
+        (&summary["retrying"], &summary["failed"]),
+        (&serde_json::json!(0), &summary["attempted"]),
+        "{summary}"
+    );
+    let list = env.run(&["deliveries", "list"]).ok().json();
+    for d in list.as_array().unwrap() {
+        if d["status"] != "success" {
+            assert_eq!(d["status"], "failed", "{d}");
+            assert_eq!(d["http_status"], 503, "{d}");
+            assert_eq!(d["next_retry_at"], serde_json::Value::Null, "{d}");
+        }
     }
     // auto_disable_after 0 means never.
     env.run(&[

@@ -7,7 +7,7 @@ use super::Engine;
 use crate::delivery::outcome;
 use crate::delivery::summary::Note;
 use crate::delivery::work::Done;
-use crate::store::{Disabled, Job, Outcome, StoreError};
+use crate::store::{DeliveryStatus, Disabled, Job, Outcome, StoreError};
 
 impl Engine<'_> {
     /// Waits up to `wait` (`None`: as long as it takes) for finished attempts, and does their
@@ -187,6 +187,13 @@ impl Engine<'_> {
         let now = self.clock.now();
         match self.store.record_outcomes(&outcomes, &self.owner, now) {
             Ok(disabled) => {
+                // As the store ended them: failed, no retry while the webhook is disabled.
+                for o in outcomes.iter_mut() {
+                    if crate::domain::delivery::ends_with_its_webhook(o, &disabled) {
+                        o.status = DeliveryStatus::Failed;
+                        o.next_attempt_at = None;
+                    }
+                }
                 self.webhooks_disabled(disabled);
                 for o in &outcomes {
                     self.summary.add(o);

@@ -18,7 +18,7 @@ use postgres::types::{ToSql, Type};
 use postgres::{GenericClient, Row};
 
 use super::{decode, text, PgStore, CHANNEL, SERVER_NOW};
-use crate::domain::delivery::failing_too_long;
+use crate::domain::delivery::{ends_with_its_webhook, failing_too_long};
 use crate::domain::time::{rfc3339, Millis};
 use crate::domain::Scope;
 use crate::store::{
@@ -525,6 +525,20 @@ impl PgStore {
                 }
                 None => {}
             }
+        }
+        // Waiting for a retry its disabled webhook will not get: ended now.
+        let ended: Vec<i64> = outcomes
+            .iter()
+            .filter(|o| updated.contains(&o.delivery_id) && ends_with_its_webhook(o, &disabled))
+            .map(|o| o.delivery_id)
+            .collect();
+        if !ended.is_empty() {
+            tx.execute(
+                "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL
+                 WHERE id = ANY($1) AND status = 'retrying'",
+                &[&ended],
+            )?;
+            tx.execute(&dequeue, &[&ended])?;
         }
         if due_again {
             notify(&mut tx)?;

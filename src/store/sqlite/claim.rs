@@ -9,7 +9,7 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::decode;
 use super::{Result, SqliteStore};
-use crate::domain::delivery::failing_too_long;
+use crate::domain::delivery::{ends_with_its_webhook, failing_too_long};
 use crate::domain::time::Millis;
 use crate::domain::Scope;
 use crate::store::{
@@ -245,6 +245,8 @@ impl SqliteStore {
     ) -> Result<Vec<Disabled>> {
         let mut disabled = Vec::new();
         let mut written: std::collections::HashMap<i64, Health> = std::collections::HashMap::new();
+        // The outcomes this process still held the lease of (and so wrote).
+        let mut mine: Vec<&Outcome> = Vec::new();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -315,6 +317,9 @@ impl SqliteStore {
                 if n == 0 && a.is_some() {
                     count_only.execute(params![o.delivery_id, now])?;
                 }
+                if n > 0 {
+                    mine.push(o);
+                }
                 // A webhook's health written again with what this batch last wrote for it
                 // changes nothing (same `now`, same transaction): one statement per webhook per
                 // run of equal answers, not one per delivery.
@@ -358,6 +363,14 @@ impl SqliteStore {
                     }
                     None => {}
                 }
+            }
+            // Waiting for a retry its disabled webhook will not get: ended now.
+            let mut end = tx.prepare_cached(
+                "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL
+                 WHERE id = ?1 AND status = 'retrying'",
+            )?;
+            for o in mine.iter().filter(|o| ends_with_its_webhook(o, &disabled)) {
+                end.execute([o.delivery_id])?;
             }
         }
         tx.commit()?;

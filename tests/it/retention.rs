@@ -274,7 +274,8 @@ fn status_narrows_what_is_pruned_and_a_delivery_being_retried_is_kept() {
         ])
         .ok();
     assert!(
-        out.stdout.starts_with("deleted 1 deliveries"),
+        out.stdout
+            .starts_with("deleted 1 delivery that ended before"),
         "{}",
         out.stdout
     );

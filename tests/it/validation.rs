@@ -301,7 +301,7 @@ fn messages_say_exactly_what_is_wrong() {
         ),
         (
             vec!["deliveries", "list", "--limit", "99999999999"],
-            "error: --limit: \"99999999999\" is too large: must be 0 to 4294967295",
+            "error: --limit: \"99999999999\" is too large: must be 1 to 4294967295",
         ),
         (
             vec!["emit", "job.failed", "--customer", "1", "--event-id", "99999999999999999999"],

@@ -314,6 +314,15 @@ fn workflows_and_pagerduty_urls_are_detected_and_a_pagerduty_webhook_needs_its_k
     // Once stored, other changes need not repeat it.
     env.run(&["webhooks", "update", &id, "--timeout", "5s"])
         .ok();
+    // Another format sends no key: the stored one goes with the change, and going back to
+    // pagerduty asks for one again.
+    let json = env
+        .run(&["webhooks", "update", &id, "--payload-format", "json"])
+        .ok()
+        .json();
+    assert_eq!(json["has_routing_key"], false, "{json}");
+    env.run(&["webhooks", "update", &id, "--payload-format", "pagerduty"])
+        .fails(2, "--routing-key");
 }
 
 /// A customer, and a loopback PagerDuty webhook (format forced) answering as `reply` says.

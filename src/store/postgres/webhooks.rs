@@ -166,7 +166,9 @@ impl PgStore {
                         disabled_reason = CASE WHEN $6 THEN NULL ELSE disabled_reason END,
                         failing_since = CASE WHEN $6 AND NOT enabled THEN NULL
                                              ELSE failing_since END,
-                        routing_key = COALESCE($17::bytea, routing_key)
+                        -- Only the pagerduty format sends a routing key: another drops it.
+                        routing_key = CASE WHEN $16 = 'pagerduty'
+                                           THEN COALESCE($17::bytea, routing_key) END
                      WHERE id = $1 AND ($2::bigint IS NULL OR customer_id = $2)",
                     &[
                         &id,

@@ -97,6 +97,13 @@ pub fn print_json(value: &Value) {
     print_line(&value.to_string());
 }
 
+/// Writes a line to stdout and flushes it, saying whether it got there: for what is shown once
+/// only (a new token), where a full disk or a closed pipe must not pass for success.
+pub fn print_line_checked(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}").and_then(|()| out.flush())
+}
+
 /// Writes a line to stdout; a closed pipe (`| head`) ends output quietly instead of panicking.
 pub fn print_line(text: &str) {
     let mut out = std::io::stdout().lock();

@@ -31,15 +31,30 @@ pub fn run(ctx: &Context, cmd: TokensCommand) -> Result<(), CliError> {
             let made = ops::tokens::create(&store, &name, customer, read_only, ctx.now())?;
             let t = &made.token;
             let names = customer_names(&store, t.customer)?;
-            match ctx.format {
+            let line = match ctx.format {
                 Format::Json => {
                     let mut v = shown(t, &names);
                     if let Value::Object(map) = &mut v {
                         map.insert("token".into(), made.plaintext.clone().into());
                     }
-                    output::print_json(&v);
+                    v.to_string()
                 }
-                Format::Table => output::print_line(&made.plaintext),
+                Format::Table => made.plaintext.clone(),
+            };
+            // Shown this once only: a token nobody could read is revoked at once, not left
+            // working unseen (a full disk, a closed pipe).
+            if let Err(e) = output::print_line_checked(&line) {
+                let revoked = ops::tokens::revoke(&store, t.id, ctx.now()).is_ok();
+                return Err(CliError::failure(format!(
+                    "token {} ({}) was created, but printing it failed ({e}); {}: create another",
+                    t.id,
+                    t.name,
+                    if revoked {
+                        "it was revoked at once"
+                    } else {
+                        "revoke it (webnet tokens revoke ID)"
+                    }
+                )));
             }
             eprintln!(
                 "created token {} ({}) for {}{}: it is shown this once only, keep it now (only its hash is stored)",

@@ -251,3 +251,36 @@ fn a_pinned_customer_may_not_create_list_or_revoke_tokens() {
     }
     assert_eq!(env.dump(), before, "nothing changed");
 }
+
+/// A new token that could not be printed (a full disk, a closed pipe) was never seen, so it is
+/// revoked at once and the command fails saying so; it is not left working unseen.
+#[test]
+fn a_token_that_cannot_be_printed_is_revoked_and_an_error() {
+    let env = Env::new();
+    for format in ["json", "table"] {
+        let Ok(full) = std::fs::File::options().write(true).open("/dev/full") else {
+            crate::skipped!("SKIPPED: no /dev/full here");
+            return;
+        };
+        let out = env
+            .cmd()
+            .args([
+                "--output", format, "tokens", "create", "--name", "lost", "--admin",
+            ])
+            .stdout(full)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{format}: {stderr}");
+        assert!(
+            stderr.starts_with("error: token ")
+                && stderr.contains("was created, but printing it failed")
+                && stderr.contains("it was revoked at once: create another"),
+            "{format}: {stderr}"
+        );
+        assert!(!stderr.contains("wnt_"), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+    assert_eq!(listed(&env, false), Vec::<i64>::new(), "none left working");
+    assert_eq!(listed(&env, true).len(), 2, "both revoked");
+}

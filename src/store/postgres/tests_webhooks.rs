@@ -402,8 +402,11 @@ fn an_update_replaces_settings_and_enabling_again_forgets_the_failure() {
         .unwrap();
     let secret = Secret::new("whsec-one").unwrap();
     let routing = RoutingKey::new("R0UT1NGK3Y").unwrap();
+    // A pagerduty webhook: only that format keeps a routing key.
+    let mut pd = settings("w", &[]);
+    pd.payload_format = crate::domain::format::PayloadFormat::PagerDuty;
     let hook = store
-        .create_webhook_with(c, &settings("w", &[]), Some(&secret), Some(&routing), 0)
+        .create_webhook_with(c, &pd, Some(&secret), Some(&routing), 0)
         .unwrap();
     // Auto-disabled after failing: disabled_reason and failing_since are set.
     exec(

@@ -80,17 +80,25 @@ fn check(secret: Option<&Secret>, req: &Received) -> &'static str {
         return "unchecked";
     };
     let expected = sign(secret, &req.body);
-    let Some(given) = header(req, "x-webhook-signature") else {
+    // During a rotation the new secret signs `X-Webhook-Signature-Next`: either header with the
+    // secret given here is valid, as the README's receivers check.
+    let given: Vec<&str> = ["x-webhook-signature", "x-webhook-signature-next"]
+        .into_iter()
+        .filter_map(|name| header(req, name))
+        .collect();
+    if given.is_empty() {
         return "missing";
-    };
+    }
     // Constant time over the expected length.
-    let same = given.len() == expected.len()
-        && given
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if same {
+    let same = |given: &str| {
+        given.len() == expected.len()
+            && given
+                .bytes()
+                .zip(expected.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    };
+    if given.into_iter().any(same) {
         "valid"
     } else {
         "invalid"

@@ -209,6 +209,55 @@ fn listen_takes_the_secret_from_the_environment() {
     assert!(!help.contains("env-secret"), "{help}");
 }
 
+/// During a rotation the new secret signs `X-Webhook-Signature-Next`: `listen` given the new
+/// secret takes the delivery as valid (either header), and one given neither secret does not.
+#[test]
+fn listen_checks_the_next_signature_during_a_rotation() {
+    for (given, want) in [
+        ("brand-new-secret-xyz", "valid"),
+        ("old-secret-abcdefgh", "valid"),
+        ("neither-of-them", "invalid"),
+    ] {
+        let env = Env::local();
+        let (listen, url) = start_listen(
+            &env,
+            &["--count", "1"],
+            &[("WEBNET_LISTEN_SECRET", given)],
+            None,
+        );
+        let c = env.customer("acme");
+        env.local_webhook(
+            c,
+            "w",
+            &url,
+            &[
+                "--secret",
+                "old-secret-abcdefgh",
+                "--event",
+                "device.created",
+            ],
+        );
+        env.run_stdin(
+            &[
+                "webhooks",
+                "rotate-secret",
+                "1",
+                "--grace",
+                "24h",
+                "--secret-stdin",
+            ],
+            "brand-new-secret-xyz\n",
+        )
+        .ok();
+        env.run(&["emit", "device.created", "--customer", "1", "--data", "{}"])
+            .ok();
+        let output = finish(listen);
+        let line: serde_json::Value =
+            serde_json::from_str(String::from_utf8_lossy(&output.stdout).trim()).unwrap();
+        assert_eq!(line["signature"], want, "{given}: {line}");
+    }
+}
+
 #[test]
 fn listen_secret_options_are_checked() {
     let env = Env::new();

@@ -247,7 +247,7 @@ fn exit_status(r: &mut roff::Roff) {
         ),
         (
             "2",
-            "Invalid input: the message names the option or field; nothing was changed.",
+            "Invalid input: the message names the option or field; nothing was changed (emit: every valid line was recorded, and each bad one is named by its line number).",
         ),
         (
             "130, 143",

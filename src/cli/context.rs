@@ -116,12 +116,19 @@ impl Context {
     /// Refuses a command pinned to a customer (`--customer`, `WEBNET_CUSTOMER`) that acts on
     /// every customer: `why` says what makes it the operator's.
     pub fn require_operator(&self, why: &str) -> Result<(), CliError> {
-        match self.scope {
-            Scope::All => Ok(()),
-            Scope::Customer(c) => Err(CliError::usage(
+        match (self.scope, pinned_on_the_command_line()) {
+            (Scope::All, _) => Ok(()),
+            (Scope::Customer(c), true) => Err(CliError::usage(
                 "--customer",
                 format!(
                     "this command is pinned to customer {c}; {why} (run it without --customer and WEBNET_CUSTOMER)"
+                ),
+            )),
+            // Pinned by the shell, not by anything on this command line: name what pins it.
+            (Scope::Customer(c), false) => Err(CliError::usage(
+                "WEBNET_CUSTOMER",
+                format!(
+                    "this shell is pinned to customer {c}; {why} (run it with WEBNET_CUSTOMER unset)"
                 ),
             )),
         }
@@ -216,6 +223,14 @@ impl Context {
     pub fn now(&self) -> Millis {
         crate::delivery::system_clock()
     }
+}
+
+/// Whether `--customer` is on this command line (else a pin comes from `WEBNET_CUSTOMER`).
+fn pinned_on_the_command_line() -> bool {
+    std::env::args_os().skip(1).any(|a| {
+        let a = a.to_string_lossy();
+        a == "--customer" || a.starts_with("--customer=")
+    })
 }
 
 /// The pinned customer. `WEBNET_CUSTOMER` pins a shell; a different `--customer` on the command

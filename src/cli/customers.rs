@@ -4,20 +4,12 @@ use super::args::CustomersCommand;
 use super::output::{self, Format};
 use super::views::{customer_json, CUSTOMER_COLUMNS};
 use super::{CliError, Context};
-use crate::domain::Scope;
 use crate::ops;
 
 pub fn run(ctx: &Context, cmd: CustomersCommand) -> Result<(), CliError> {
     match cmd {
         CustomersCommand::Create { name } => {
-            if let Scope::Customer(c) = ctx.scope {
-                return Err(CliError::usage(
-                    "--customer",
-                    format!(
-                        "this command is pinned to customer {c}; creating customers is refused"
-                    ),
-                ));
-            }
+            ctx.require_operator("creating customers is refused")?;
             let store = ctx.store_or_create()?;
             let c = ops::customers::create(&store, &name, ctx.now())?;
             match ctx.format {

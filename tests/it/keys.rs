@@ -623,11 +623,13 @@ fn key_commands_are_operator_only() {
     let before = env.dump();
     let key = std::fs::read(key_file(&env)).unwrap();
     for args in [&["key", "rotate"][..], &["key", "reset", "--yes"]] {
+        // Named by what pins it: the shell's variable, or the option on the command line.
         env.run_env(&[("WEBNET_CUSTOMER", "1")], args)
-            .fails(2, "--customer");
+            .fails(2, "WEBNET_CUSTOMER: this shell is pinned to customer 1; ");
         let mut pinned = vec!["--customer", "1"];
         pinned.extend(args);
-        env.run(&pinned).fails(2, "operator");
+        env.run(&pinned)
+            .fails(2, "--customer: this command is pinned to customer 1; ");
     }
     env.run_stdin(
         &["--customer", "1", "key", "rotate", "--new-passphrase-stdin"],

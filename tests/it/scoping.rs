@@ -88,7 +88,7 @@ fn pinned_cannot_create_for_another_customer() {
         &[("WEBNET_CUSTOMER", "1")],
         &["customers", "create", "initech"],
     )
-    .fails(2, "--customer");
+    .fails(2, "WEBNET_CUSTOMER: this shell is pinned to customer 1");
     assert_eq!(env.dump(), before);
     // Pinned by the environment, the webhook goes to the pinned customer.
     let w = env

@@ -99,7 +99,13 @@ fn pinned_commands_on_foreign_ids_say_not_found_and_change_nothing() {
         vec!["emit", "job.completed", "--customer", "2"],
         vec!["customers", "create", "initech"],
     ] {
-        env.run_env(&pin, &args).fails(2, "--customer");
+        // Named by what pins it: `--customer` when given, else the shell's variable.
+        let named = if args.contains(&"--customer") {
+            "--customer"
+        } else {
+            "WEBNET_CUSTOMER"
+        };
+        env.run_env(&pin, &args).fails(2, named);
     }
     assert_eq!(env.dump(), before);
 }

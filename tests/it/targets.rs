@@ -344,7 +344,7 @@ fn targets_are_operator_only() {
         pinned.extend(args);
         env.run(&pinned).fails(2, "--customer");
         env.run_env(&[("WEBNET_CUSTOMER", "1")], args)
-            .fails(2, "--customer");
+            .fails(2, "WEBNET_CUSTOMER: this shell is pinned to customer 1");
     }
     assert_eq!(env.dump(), before, "nothing changed");
     let fresh = Env::new();

@@ -20,11 +20,14 @@ fn a_deleted_webhooks_history_stays_findable_by_its_id() {
     let rx = Receiver::ok();
     let acme = env.customer("acme");
     let globex = env.customer("globex");
-    let ops = env.local_webhook(acme, "ops", &rx.url("/ops"), &[]);
+    // Named otherwise for its first delivery: once deleted, its whole history goes under the
+    // name it had last.
+    let ops = env.local_webhook(acme, "ops-old", &rx.url("/ops"), &[]);
     let other = env.local_webhook(globex, "other", &rx.url("/other"), &[]);
-    for _ in 0..2 {
-        env.run(&["emit", "job.completed", "--customer", "1"]).ok();
-    }
+    env.run(&["emit", "job.completed", "--customer", "1"]).ok();
+    env.run(&["webhooks", "update", &ops.to_string(), "--name", "ops"])
+        .ok();
+    env.run(&["emit", "job.completed", "--customer", "1"]).ok();
     env.run(&["emit", "job.completed", "--customer", "2"]).ok();
     env.run(&["webhooks", "delete", &ops.to_string(), "--yes"])
         .ok();

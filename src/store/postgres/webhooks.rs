@@ -278,6 +278,13 @@ impl PgStore {
             .map(|r| label(id, r))
             .transpose()?
             .ok_or_else(|| StoreError::not_found("webhook", id))?;
+        // Its history goes on under the name it had last (each delivery was recorded under the
+        // name of the day): only a renamed webhook's rows are touched.
+        tx.execute(
+            "UPDATE deliveries SET webhook_name = $2
+             WHERE webhook_id = $1 AND webhook_name IS DISTINCT FROM $2",
+            &[&id, &hook.name],
+        )?;
         tx.execute("DELETE FROM webhooks WHERE id = $1", &[&id])?;
         tx.commit()?;
         Ok(hook)

@@ -240,6 +240,12 @@ impl SqliteStore {
              WHERE webhook_id = ?1 AND status IN ('pending', 'retrying')",
             params![id, now],
         )?;
+        // Its history goes on under the name it had last (each delivery was recorded under the
+        // name of the day): only a renamed webhook's rows are touched.
+        tx.execute(
+            "UPDATE deliveries SET webhook_name = ?2 WHERE webhook_id = ?1 AND webhook_name <> ?2",
+            params![id, hook.name],
+        )?;
         tx.execute("DELETE FROM webhooks WHERE id = ?1", [id])?;
         tx.commit()?;
         Ok(hook)

@@ -27,8 +27,11 @@ pub const WATCH_EVERY: Duration = Duration::from_secs(15);
 pub fn run(ctx: &Context) -> Result<(), CliError> {
     let store = ctx.store()?;
     let text = ops::metrics::render(&store, ctx.scope, ctx.now())?;
-    // A closed pipe (`| head`) ends output quietly.
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    // A closed pipe (`| head`) ends output quietly; a full disk is an error at the end.
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        super::output::output_failed(e);
+    }
     Ok(())
 }
 

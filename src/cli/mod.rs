@@ -65,7 +65,14 @@ pub fn main() -> ExitCode {
         }
     };
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        // Done, but what it printed did not all get out (a full disk): not a success.
+        Ok(()) => match output::lost_output() {
+            None => ExitCode::SUCCESS,
+            Some(why) => {
+                eprintln!("error: writing the output failed ({why}); the command itself was done");
+                ExitCode::from(1)
+            }
+        },
         Err(e) => {
             // One line, whatever the cause (a database error can carry its SQL over many),
             // bounded and with any control characters escaped.

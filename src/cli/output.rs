@@ -105,9 +105,30 @@ pub fn print_line_checked(text: &str) -> std::io::Result<()> {
 }
 
 /// Writes a line to stdout; a closed pipe (`| head`) ends output quietly instead of panicking.
+/// Any other failure (a full disk) is kept for [`lost_output`]: the command then exits 1.
 pub fn print_line(text: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{text}");
+    if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush()) {
+        output_failed(e);
+    }
+}
+
+/// The first failure to write stdout other than a closed pipe, if any.
+static LOST: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Keeps the first failure to write stdout (a closed pipe is the reader's choice, not one).
+pub fn output_failed(e: std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return;
+    }
+    if let Ok(mut lost) = LOST.lock() {
+        lost.get_or_insert_with(|| e.to_string());
+    }
+}
+
+/// Why some of this command's output could not be written (exit 1), if it could not.
+pub fn lost_output() -> Option<String> {
+    LOST.lock().ok().and_then(|l| l.clone())
 }
 
 /// Prints a table flush left, two spaces between columns, no trailing blanks.

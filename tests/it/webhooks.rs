@@ -422,3 +422,61 @@ fn help_says_who_is_asked_and_how_retry_exits() {
         "{retry}"
     );
 }
+
+/// Output that cannot be written (a full disk) makes the command exit 1 saying so, though what
+/// it did is done; a reader that stops early (`| head`) is not a failure.
+#[test]
+fn output_lost_to_a_full_disk_is_an_error_and_a_closed_pipe_is_not() {
+    let env = Env::new();
+    env.customer("acme");
+    for args in [
+        &["customers", "list"][..],
+        &["--output", "table", "customers", "list"],
+        &["metrics"],
+    ] {
+        let Ok(full) = std::fs::File::options().write(true).open("/dev/full") else {
+            crate::skipped!("SKIPPED: no /dev/full here");
+            return;
+        };
+        let out = env.cmd().args(args).stdout(full).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: writing the output failed (")
+                && stderr.contains("the command itself was done"),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = env.cmd().args(args).stdout(writer).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // A creating command's work is done even so.
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = env
+        .cmd()
+        .args(["customers", "create", "globex"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let names: Vec<String> = env
+        .run(&["customers", "list"])
+        .ok()
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["acme", "globex"]);
+}

@@ -205,13 +205,17 @@ pub struct Disabled {
     pub reason: String,
 }
 
-/// Whether outcome `o`, written in the batch that disabled its webhook (`disabled`), ends
-/// `failed` rather than waiting for a retry that will not come while the webhook is disabled —
-/// as a `410 Gone` ends its delivery at once, with the attempt's answer kept.
-pub fn ends_with_its_webhook(o: &Outcome, disabled: &[Disabled]) -> bool {
-    o.status == DeliveryStatus::Retrying
-        && o.health
-            .is_some_and(|(w, _)| disabled.iter().any(|d| d.webhook == w))
+/// Whether outcome `o` ends `failed` rather than waiting for a retry that will not come while
+/// its webhook is disabled (`disabled`: the webhooks known to be): as a `410 Gone` ends its
+/// delivery at once, with the attempt's answer kept. The store decides by the webhook row;
+/// this is the same rule for what a run reports.
+pub fn waits_on_a_disabled_webhook(o: &Outcome, disabled: &[i64]) -> bool {
+    o.status == DeliveryStatus::Retrying && o.health.is_some_and(|(w, _)| disabled.contains(&w))
+}
+
+/// Whether outcome `o` would wait for a retry (its webhook's state decides, in the store).
+pub fn waits_for_a_retry(o: &Outcome) -> bool {
+    o.status == DeliveryStatus::Retrying && o.health.is_some()
 }
 
 /// `disabled_reason` for a webhook failing since `since` (ms) for longer than its

@@ -187,9 +187,15 @@ impl Engine<'_> {
         let now = self.clock.now();
         match self.store.record_outcomes(&outcomes, &self.owner, now) {
             Ok(disabled) => {
-                // As the store ended them: failed, no retry while the webhook is disabled.
+                // As the store ended them: failed, no retry while the webhook is disabled (by
+                // this batch or an earlier one of this run).
+                let off: Vec<i64> = disabled
+                    .iter()
+                    .map(|d| d.webhook)
+                    .chain(self.disabled_ids.iter().copied())
+                    .collect();
                 for o in outcomes.iter_mut() {
-                    if crate::domain::delivery::ends_with_its_webhook(o, &disabled) {
+                    if crate::domain::delivery::waits_on_a_disabled_webhook(o, &off) {
                         o.status = DeliveryStatus::Failed;
                         o.next_attempt_at = None;
                     }

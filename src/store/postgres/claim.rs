@@ -18,7 +18,7 @@ use postgres::types::{ToSql, Type};
 use postgres::{GenericClient, Row};
 
 use super::{decode, text, PgStore, CHANNEL, SERVER_NOW};
-use crate::domain::delivery::{ends_with_its_webhook, failing_too_long};
+use crate::domain::delivery::{failing_too_long, waits_for_a_retry};
 use crate::domain::time::{rfc3339, Millis};
 use crate::domain::Scope;
 use crate::store::{
@@ -527,18 +527,28 @@ impl PgStore {
             }
         }
         // Waiting for a retry its disabled webhook will not get: ended now.
-        let ended: Vec<i64> = outcomes
+        // (Disabled by this batch, or by anything before it while the attempt was made.)
+        let waiting: Vec<i64> = outcomes
             .iter()
-            .filter(|o| updated.contains(&o.delivery_id) && ends_with_its_webhook(o, &disabled))
+            .filter(|o| updated.contains(&o.delivery_id) && waits_for_a_retry(o))
             .map(|o| o.delivery_id)
             .collect();
-        if !ended.is_empty() {
-            tx.execute(
-                "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL
-                 WHERE id = ANY($1) AND status = 'retrying'",
-                &[&ended],
-            )?;
-            tx.execute(&dequeue, &[&ended])?;
+        if !waiting.is_empty() {
+            let ended: Vec<i64> = tx
+                .query(
+                    "UPDATE deliveries d SET status = 'failed', next_attempt_at = NULL
+                     FROM webhooks w
+                     WHERE d.id = ANY($1) AND d.status = 'retrying'
+                       AND w.id = d.webhook_id AND NOT w.enabled
+                     RETURNING d.id",
+                    &[&waiting],
+                )?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<std::result::Result<_, _>>()?;
+            if !ended.is_empty() {
+                tx.execute(&dequeue, &[&ended])?;
+            }
         }
         if due_again {
             notify(&mut tx)?;

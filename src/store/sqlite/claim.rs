@@ -9,7 +9,7 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::decode;
 use super::{Result, SqliteStore};
-use crate::domain::delivery::{ends_with_its_webhook, failing_too_long};
+use crate::domain::delivery::{failing_too_long, waits_for_a_retry};
 use crate::domain::time::Millis;
 use crate::domain::Scope;
 use crate::store::{
@@ -365,11 +365,14 @@ impl SqliteStore {
                 }
             }
             // Waiting for a retry its disabled webhook will not get: ended now.
+            // (Disabled by this batch, or by anything before it while the attempt was made.)
             let mut end = tx.prepare_cached(
                 "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL
-                 WHERE id = ?1 AND status = 'retrying'",
+                 WHERE id = ?1 AND status = 'retrying'
+                   AND EXISTS (SELECT 1 FROM webhooks w
+                               WHERE w.id = deliveries.webhook_id AND NOT w.enabled)",
             )?;
-            for o in mine.iter().filter(|o| ends_with_its_webhook(o, &disabled)) {
+            for o in mine.iter().filter(|o| waits_for_a_retry(o)) {
                 end.execute([o.delivery_id])?;
             }
         }

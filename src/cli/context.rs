@@ -33,6 +33,9 @@ pub struct Context {
     /// Whether [`Context::store`] checks that the pinned customer exists (every command but
     /// `emit`, which refuses an unknown customer's events itself, with their line numbers).
     check_pin: bool,
+    /// Whether the pin (if any) is `--customer` on this command line, not only the shell's
+    /// `WEBNET_CUSTOMER`: errors name what pins it.
+    pinned_on_the_command_line: bool,
 }
 
 impl Context {
@@ -53,13 +56,14 @@ impl Context {
             }
             None => Location::File(default_db_path()?),
         };
+        let (scope, pinned_on_the_command_line) = scope(cli.customer)?;
         Ok(Context {
             db,
             key_file: cli.key_file.clone(),
             format: cli
                 .output
                 .unwrap_or_else(|| Format::detect(std::io::stdout().is_terminal())),
-            scope: scope(cli.customer)?,
+            scope,
             allow_private: cli.allow_private_targets,
             proxy: cli.proxy.clone(),
             interactive: std::io::stdin().is_terminal(),
@@ -67,6 +71,7 @@ impl Context {
                 .ok()
                 .filter(|k| !k.is_empty()),
             check_pin: !matches!(cli.command, Command::Emit(_)),
+            pinned_on_the_command_line,
         })
     }
 
@@ -116,7 +121,7 @@ impl Context {
     /// Refuses a command pinned to a customer (`--customer`, `WEBNET_CUSTOMER`) that acts on
     /// every customer: `why` says what makes it the operator's.
     pub fn require_operator(&self, why: &str) -> Result<(), CliError> {
-        match (self.scope, pinned_on_the_command_line()) {
+        match (self.scope, self.pinned_on_the_command_line) {
             (Scope::All, _) => Ok(()),
             (Scope::Customer(c), true) => Err(CliError::usage(
                 "--customer",
@@ -225,22 +230,14 @@ impl Context {
     }
 }
 
-/// Whether `--customer` is on this command line (else a pin comes from `WEBNET_CUSTOMER`).
-fn pinned_on_the_command_line() -> bool {
-    std::env::args_os().skip(1).any(|a| {
-        let a = a.to_string_lossy();
-        a == "--customer" || a.starts_with("--customer=")
-    })
-}
-
 /// The pinned customer. `WEBNET_CUSTOMER` pins a shell; a different `--customer` on the command
 /// line is refused, and so are two different ones on the command line, so a script run for
-/// one customer cannot reach another.
-fn scope(given: Option<CustomerId>) -> Result<Scope, CliError> {
+/// one customer cannot reach another. Also says whether `--customer` is on the command line.
+fn scope(given: Option<CustomerId>) -> Result<(Scope, bool), CliError> {
     let args: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    one_customer(&args)?;
+    let on_the_command_line = one_customer(&args)?;
     let pinned = std::env::var("WEBNET_CUSTOMER")
         .ok()
         .filter(|v| !v.trim().is_empty());
@@ -255,13 +252,16 @@ fn scope(given: Option<CustomerId>) -> Result<Scope, CliError> {
             ));
         }
     }
-    Ok(given.map_or(Scope::All, Scope::Customer))
+    Ok((
+        given.map_or(Scope::All, Scope::Customer),
+        on_the_command_line,
+    ))
 }
 
 /// Refuses `--customer` given twice with different customers (`webnet --customer 2 emit …
 /// --customer 1`): clap keeps one of a global option's values, and a command must never run
-/// for another customer than the one it was pinned to.
-fn one_customer(args: &[String]) -> Result<(), CliError> {
+/// for another customer than the one it was pinned to. `Ok(true)` when one was given.
+fn one_customer(args: &[String]) -> Result<bool, CliError> {
     let mut seen: Vec<CustomerId> = Vec::new();
     // Past a `--` too: clap may take `--` as an option's value (`--secret -- --customer 2`).
     // A positional that is literally `--customer` is refused with the rest: nothing is done.
@@ -282,7 +282,7 @@ fn one_customer(args: &[String]) -> Result<(), CliError> {
             seen.push(id);
         }
     }
-    Ok(())
+    Ok(!seen.is_empty())
 }
 
 /// Refuses a `--db`/`WEBNET_DB` of the form `scheme://…` (other than `postgres://`) before anything touches the disk: it

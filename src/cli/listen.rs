@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::args::ListenArgs;
 use super::output::{self, Format};
 use super::{CliError, Context};
-use crate::domain::signature::sign;
+use crate::domain::signature::{same_in_constant_time, sign};
 use crate::domain::text::escape_controls;
 use crate::domain::time::{rfc3339, to_millis};
 use crate::domain::Secret;
@@ -89,16 +89,10 @@ fn check(secret: Option<&Secret>, req: &Received) -> &'static str {
     if given.is_empty() {
         return "missing";
     }
-    // Constant time over the expected length.
-    let same = |given: &str| {
-        given.len() == expected.len()
-            && given
-                .bytes()
-                .zip(expected.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-    };
-    if given.into_iter().any(same) {
+    if given
+        .into_iter()
+        .any(|g| same_in_constant_time(g, &expected))
+    {
         "valid"
     } else {
         "invalid"

@@ -107,8 +107,7 @@ pub fn print_line_checked(text: &str) -> std::io::Result<()> {
 /// Writes a line to stdout; a closed pipe (`| head`) ends output quietly instead of panicking.
 /// Any other failure (a full disk) is kept for [`lost_output`]: the command then exits 1.
 pub fn print_line(text: &str) {
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush()) {
+    if let Err(e) = print_line_checked(text) {
         output_failed(e);
     }
 }

@@ -8,7 +8,7 @@
 //! one showing of a secret webnet generated (`--generate-secret`), the only time any secret is
 //! printed.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 use serde_json::Value;
 
@@ -142,10 +142,7 @@ fn show_generated(
             text.to_string()
         }
     };
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}")
-        .and_then(|()| out.flush())
-        .map_err(|e| {
+    super::output::print_line_checked(&line).map_err(|e| {
             CliError::failure(format!(
                 "webhook {id} has a new secret, but printing it failed ({e}): make another with `webnet webhooks rotate-secret {id} --generate-secret --grace 0s`"
             ))

@@ -210,7 +210,7 @@ pub struct Disabled {
 /// delivery at once, with the attempt's answer kept. The store decides by the webhook row;
 /// this is the same rule for what a run reports.
 pub fn waits_on_a_disabled_webhook(o: &Outcome, disabled: &[i64]) -> bool {
-    o.status == DeliveryStatus::Retrying && o.health.is_some_and(|(w, _)| disabled.contains(&w))
+    waits_for_a_retry(o) && o.health.is_some_and(|(w, _)| disabled.contains(&w))
 }
 
 /// Whether outcome `o` would wait for a retry (its webhook's state decides, in the store).

@@ -38,9 +38,27 @@ pub fn sign_standard(secret: &Secret, id: &str, timestamp: i64, body: &[u8]) -> 
     format!("v1,{digest}")
 }
 
+/// Whether `given` is `expected`, compared in time that does not depend on where they differ
+/// (a signature, a CSRF token).
+pub fn same_in_constant_time(given: &str, expected: &str) -> bool {
+    given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_in_constant_time_is_equality() {
+        assert!(same_in_constant_time("abc", "abc"));
+        assert!(!same_in_constant_time("abd", "abc"));
+        assert!(!same_in_constant_time("ab", "abc"));
+    }
 
     #[test]
     fn matches_a_known_vector() {

@@ -74,20 +74,6 @@ pub(in crate::store) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> 
 /// exist is said as such (not as the temporary file's name): the key file is never written
 /// into a folder webnet made up.
 pub(in crate::store) fn write_tmp(tmp: &Path, key: &SecretKey) -> Result<()> {
-    if let Some(dir) = tmp.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if std::fs::metadata(dir).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
-            return Err(StoreError::Io {
-                path: dir.to_path_buf(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    format!(
-                        "the key file's folder does not exist; create it first (mkdir -m 700 {})",
-                        dir.display()
-                    ),
-                ),
-            });
-        }
-    }
     let _ = std::fs::remove_file(tmp);
     std::fs::OpenOptions::new()
         .write(true)
@@ -98,7 +84,26 @@ pub(in crate::store) fn write_tmp(tmp: &Path, key: &SecretKey) -> Result<()> {
             f.write_all(key.to_hex().as_bytes())?;
             f.sync_all()
         })
-        .map_err(io_error(tmp))
+        .map_err(|e| match tmp.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Said of the folder, not of the temporary file's name.
+            Some(dir)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && std::fs::metadata(dir)
+                        .is_err_and(|m| m.kind() == std::io::ErrorKind::NotFound) =>
+            {
+                StoreError::Io {
+                    path: dir.to_path_buf(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!(
+                            "the key file's folder does not exist; create it first (mkdir -m 700 {})",
+                            dir.display()
+                        ),
+                    ),
+                }
+            }
+            _ => io_error(tmp)(e),
+        })
 }
 
 /// Flushes a folder's entries (a rename or a new file) to disk.

@@ -133,7 +133,9 @@ impl Ui {
     /// Refuses a form without this session's CSRF token (403, nothing done).
     pub fn check_csrf(&self, form: &FormBody) -> UiResult<()> {
         match form.get("csrf") {
-            Some(sent) if session::same(sent, &self.csrf) => Ok(()),
+            Some(sent) if crate::domain::signature::same_in_constant_time(sent, &self.csrf) => {
+                Ok(())
+            }
             _ => Err(UiError::forbidden(error::STALE_FORM)),
         }
     }

@@ -140,7 +140,20 @@ fn parse(f: &FormBody) -> Result<Parsed, Vec<Invalid>> {
         },
     );
     let headers = ok(e, header_lines(&f.text("headers")));
-    match (
+    // Every field read, and each one that could not be is in `errors`.
+    let (
+        Some(customer),
+        Some(name),
+        Some(url),
+        Some(event_types),
+        Some(timeout),
+        Some(max_retries),
+        Some(retry_backoff),
+        Some(payload_format),
+        Some(headers),
+        Some(secret),
+        Some(routing_key),
+    ) = (
         customer,
         name,
         url,
@@ -152,37 +165,26 @@ fn parse(f: &FormBody) -> Result<Parsed, Vec<Invalid>> {
         headers,
         secret,
         routing_key,
-    ) {
-        (
-            Some(customer),
-            Some(name),
-            Some(url),
-            Some(event_types),
-            Some(timeout),
-            Some(max_retries),
-            Some(retry_backoff),
-            Some(payload_format),
-            Some(headers),
-            Some(secret),
-            Some(routing_key),
-        ) if errors.is_empty() => Ok(Parsed {
-            routing_key,
-            customer,
-            name,
-            url,
-            event_types,
-            enabled: f.checked("enabled"),
-            verify_ssl: f.checked("verify_ssl"),
-            timeout,
-            max_retries,
-            retry_backoff,
-            payload_format,
-            headers,
-            secret,
-            clear_secret: f.checked("clear_secret"),
-        }),
-        _ => Err(errors),
-    }
+    )
+    else {
+        return Err(errors);
+    };
+    Ok(Parsed {
+        routing_key,
+        customer,
+        name,
+        url,
+        event_types,
+        enabled: f.checked("enabled"),
+        verify_ssl: f.checked("verify_ssl"),
+        timeout,
+        max_retries,
+        retry_backoff,
+        payload_format,
+        headers,
+        secret,
+        clear_secret: f.checked("clear_secret"),
+    })
 }
 
 /// A whole number within `range`, or nothing when left empty.
@@ -233,6 +235,27 @@ fn again(
     let customers = customer_names(store, ctx)?;
     let markup = render(&ctx.viewer, mode, &Values::sent(f), &errors, &customers);
     Ok(layout::respond(StatusCode::BAD_REQUEST, markup))
+}
+
+/// What saving met: the form again when it is about a field (a name already taken, a
+/// destination refused), else the failure as it is.
+fn again_if_invalid(
+    store: &Store,
+    ctx: &Ctx,
+    mode: &Mode,
+    f: &FormBody,
+    e: ops::Error,
+) -> Result<Saved, ApiError> {
+    match ApiError::from(e) {
+        ApiError::Invalid { field, message } => Ok(Saved::Again(again(
+            store,
+            ctx,
+            mode,
+            f,
+            vec![(field, message)],
+        )?)),
+        other => Err(other),
+    }
 }
 
 /// `GET /settings/webhooks/new`
@@ -312,16 +335,7 @@ pub async fn create(State(state): Shared, ui: Ui, f: FormBody) -> UiResult<Respo
                     let e = invalid("customer", format!("There is no customer {customer}."));
                     Ok(Saved::Again(again(store, ctx, &Mode::New, &f, vec![e])?))
                 }
-                Err(e) => match ApiError::from(e) {
-                    ApiError::Invalid { field, message } => Ok(Saved::Again(again(
-                        store,
-                        ctx,
-                        &Mode::New,
-                        &f,
-                        vec![(field, message)],
-                    )?)),
-                    other => Err(other),
-                },
+                Err(e) => again_if_invalid(store, ctx, &Mode::New, &f, e),
             }
         })
         .await?;
@@ -385,16 +399,7 @@ pub async fn update(
             };
             match ops::webhooks::update(store, allow_private, ctx.grant.scope, id, &patch, now) {
                 Ok(w) => Ok(Saved::Done(w.settings.name)),
-                Err(e) => match ApiError::from(e) {
-                    ApiError::Invalid { field, message } => Ok(Saved::Again(again(
-                        store,
-                        ctx,
-                        &mode,
-                        &f,
-                        vec![(field, message)],
-                    )?)),
-                    other => Err(other),
-                },
+                Err(e) => again_if_invalid(store, ctx, &mode, &f, e),
             }
         })
         .await?;

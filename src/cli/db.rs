@@ -20,7 +20,9 @@ pub fn run(ctx: &Context, cmd: DbCommand) -> Result<(), CliError> {
             let store = ctx.store()?;
             let info = store.describe()?;
             let key = match store.secret_key() {
-                Ok(_) => "opens the stored secrets".to_string(),
+                Ok(_) if info.sealed => "opens the stored secrets".to_string(),
+                // A passphrase, or a key file written before anything was sealed.
+                Ok(_) => "given; nothing is sealed with it yet".to_string(),
                 Err(StoreError::NoKey) => {
                     "none given (WEBNET_SECRET_KEY or --key-file): secrets cannot be stored or used"
                         .to_string()

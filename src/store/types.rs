@@ -386,6 +386,8 @@ pub struct DbInfo {
     pub version: String,
     /// The schema version the database is at (this build's, once opened).
     pub schema: i64,
+    /// Whether anything was ever sealed with a key (the database keeps a check of it).
+    pub sealed: bool,
 }
 
 /// An API token of `webnet serve` (DESIGN §12), as stored: the token itself never is, only

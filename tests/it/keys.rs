@@ -848,6 +848,22 @@ fn db_check_passes_before_any_secret_is_stored() {
             .starts_with("no key file yet"),
         "{check}"
     );
+    // A passphrase given before anything is sealed opens nothing yet, and says so.
+    let with_key = [("WEBNET_SECRET_KEY", PASSPHRASE)];
+    let check = env.run_env(&with_key, &["db", "check"]).ok().json();
+    assert_eq!(
+        check["secret_key"], "given; nothing is sealed with it yet",
+        "{check}"
+    );
+    env.create_webhook("https://a.example.com/")
+        .customer(1)
+        .name("signed")
+        .args(&["--secret", SECRET, "--disabled"])
+        .var("WEBNET_SECRET_KEY", PASSPHRASE)
+        .run()
+        .ok();
+    let check = env.run_env(&with_key, &["db", "check"]).ok().json();
+    assert_eq!(check["secret_key"], "opens the stored secrets", "{check}");
 }
 
 /// A short passphrase is taken, with a warning: the key is derived from it, so whoever has a

@@ -38,11 +38,12 @@ impl Backend for PgStore {
     }
 
     fn describe(&self) -> Result<crate::store::DbInfo> {
-        let (version, schema) = PgStore::describe(self)?;
+        let (version, schema, sealed) = PgStore::describe(self)?;
         Ok(crate::store::DbInfo {
             backend: "postgresql",
             version,
             schema: schema.unwrap_or(0),
+            sealed,
         })
     }
 

@@ -207,12 +207,13 @@ impl PgStore {
         Ok(woke)
     }
 
-    /// Which database this is, for `db check`: the server's version and the schema's.
-    pub fn describe(&self) -> Result<(String, Option<i64>)> {
+    /// Which database this is, for `db check`: the server's version, the schema's, and whether anything was ever sealed with a key.
+    pub fn describe(&self) -> Result<(String, Option<i64>, bool)> {
         let mut client = self.client()?;
         let version: String = client.query_one("SHOW server_version", &[])?.get(0);
         let schema = migrations::version(&mut client)?;
-        Ok((version, schema))
+        let sealed = schema.is_some() && keys::key_check(&mut *client)?.is_some();
+        Ok((version, schema, sealed))
     }
 }
 

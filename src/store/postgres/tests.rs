@@ -52,7 +52,7 @@ fn migrating_twice_and_concurrently_is_one_schema() {
         t.join().expect("thread").expect("open");
     }
     let store = PgStore::open_existing(&url, KeySource::default()).expect("existing");
-    let (_, version) = store.describe().expect("describe");
+    let (_, version, _) = store.describe().expect("describe");
     assert_eq!(version, Some(super::migrations::LATEST));
 }
 

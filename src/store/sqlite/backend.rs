@@ -33,6 +33,7 @@ impl Backend for SqliteStore {
             backend: "sqlite",
             version: rusqlite::version().to_string(),
             schema,
+            sealed: self.key_check()?.is_some(),
         })
     }
 

@@ -19,6 +19,10 @@ pub const COOKIE_NAME: &str = "webnet_session";
 /// How long a session lives without a request.
 pub const IDLE: Duration = Duration::from_secs(12 * 3600);
 
+/// At most this many sessions are kept (a few MiB): signing in once more beyond it ends the one
+/// idle longest, so a script signing in in a loop cannot grow the server's memory without end.
+pub const MAX_SESSIONS: usize = 10_000;
+
 /// One signed-in browser. No `Debug`: it holds a token.
 #[derive(Clone)]
 pub struct Session {
@@ -42,6 +46,11 @@ impl Sessions {
 
     /// Opens a session for `token`: its id, for the cookie.
     pub fn open(&self, token: String) -> String {
+        self.open_within(token, MAX_SESSIONS)
+    }
+
+    /// [`Sessions::open`] keeping at most `max` sessions.
+    fn open_within(&self, token: String, max: usize) -> String {
         let id = random();
         let session = Session {
             token,
@@ -52,6 +61,16 @@ impl Sessions {
         if let Ok(mut map) = self.0.lock() {
             // Sweep the expired now and then: sign-ins are rare, pages are not.
             map.retain(|_, s| s.seen.elapsed() < IDLE);
+            while map.len() >= max.max(1) {
+                let Some(idlest) = map
+                    .iter()
+                    .min_by_key(|(_, s)| s.seen)
+                    .map(|(id, _)| id.clone())
+                else {
+                    break;
+                };
+                map.remove(&idlest);
+            }
             map.insert(id.clone(), session);
         }
         id
@@ -124,6 +143,25 @@ pub fn clear_cookie() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sessions_beyond_the_cap_end_the_one_idle_longest() {
+        let sessions = Sessions::new();
+        let open = |token: &str| {
+            std::thread::sleep(Duration::from_millis(2));
+            sessions.open_within(token.into(), 3)
+        };
+        let (first, second, third) = (open("wnt_1"), open("wnt_2"), open("wnt_3"));
+        std::thread::sleep(Duration::from_millis(2));
+        // Used again: no longer the one idle longest.
+        assert!(sessions.get(&first).is_some());
+        let fourth = sessions.open_within("wnt_4".into(), 3);
+        assert!(sessions.get(&second).is_none(), "the idlest ended");
+        for id in [&first, &third, &fourth] {
+            assert!(sessions.get(id).is_some());
+        }
+        assert_eq!(sessions.0.lock().map(|m| m.len()).unwrap_or(0), 3);
+    }
 
     #[test]
     fn sessions_open_find_flash_and_end() {

@@ -105,6 +105,20 @@ fn a_byte_by_byte_answer_past_the_timeout_times_out() {
     assert_eq!(d["error_message"], "timed out after 1 s");
 }
 
+/// The status and headers at once, then a body too slow to end within the timeout: the whole
+/// request is bounded, so it is a timeout (retried), not a success with a cut-off body.
+#[test]
+fn a_body_still_arriving_at_the_timeout_times_out() {
+    let env = Env::local();
+    let rx = Receiver::start(|_| Reply::trickle_body(Duration::from_millis(300), "0123456789ab"));
+    let c = env.customer("acme");
+    env.local_webhook(c, "slow-body", &rx.url("/"), &["--timeout", "1s"]);
+    let d = first_delivery(&env);
+    assert_eq!(d["status"], "retrying", "{d}");
+    assert_eq!(d["error_message"], "timed out after 1 s", "{d}");
+    assert_eq!(d["http_status"], serde_json::Value::Null, "{d}");
+}
+
 #[test]
 fn every_fault_ends_exactly_per_policy() {
     let env = Env::local();

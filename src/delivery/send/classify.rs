@@ -131,11 +131,16 @@ fn inner<T: std::error::Error + 'static>(e: &std::io::Error) -> Option<&T> {
     }
 }
 
+/// Whether reading the body failed for want of time. ureq's body reader hands its own
+/// `Timeout` over wrapped in an `io::Error` of kind `Other`.
 pub(super) fn is_timeout(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),
         std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-    )
+    ) || e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<ureq::Error>())
+        .is_some_and(|inner| matches!(inner, ureq::Error::Timeout(_)))
 }
 
 #[cfg(test)]

@@ -66,6 +66,8 @@ pub struct Reply {
     pub endless: bool,
     /// Send the answer one byte at a time, this far apart.
     pub trickle: Option<Duration>,
+    /// With `trickle`: the status line and headers at once, only the body a byte at a time.
+    pub trickle_body_only: bool,
 }
 
 impl Reply {
@@ -78,6 +80,7 @@ impl Reply {
             close: false,
             endless: false,
             trickle: None,
+            trickle_body_only: false,
         }
     }
     pub fn endless() -> Reply {
@@ -90,6 +93,14 @@ impl Reply {
         Reply {
             trickle: Some(every),
             ..Reply::ok()
+        }
+    }
+    /// 200 and its headers at once, then `body` a byte at a time, `every` apart.
+    pub fn trickle_body(every: Duration, body: &str) -> Reply {
+        Reply {
+            trickle: Some(every),
+            trickle_body_only: true,
+            ..Reply::ok().body(body)
         }
     }
     pub fn ok() -> Reply {
@@ -320,6 +331,12 @@ fn serve(stream: TcpStream, s: &Shared) {
         }
         out.push_str("\r\n");
         let mut bytes = out.into_bytes();
+        if reply.trickle_body_only {
+            if writer.write_all(&bytes).is_err() {
+                return;
+            }
+            bytes.clear();
+        }
         bytes.extend_from_slice(&reply.body);
         if let Some(every) = reply.trickle {
             for b in &bytes {

@@ -96,18 +96,16 @@ pub fn from_document(
     };
     let timestamp = match map.remove("event_timestamp") {
         None | Some(Value::Null) => rfc3339(now),
-        Some(Value::String(s)) => {
-            humantime::parse_rfc3339_weak(&s).map_err(|_| {
-                err(
-                    "event_timestamp",
-                    format!(
-                        "{} is not an RFC 3339 time such as 2025-12-02T01:00:00Z",
-                        quote(&s)
-                    ),
-                )
-            })?;
-            s
-        }
+        // Any RFC 3339 time, sent as the spec's format shows it: UTC, with a `Z`.
+        Some(Value::String(s)) => crate::domain::time::normalize_rfc3339(&s).ok_or_else(|| {
+            err(
+                "event_timestamp",
+                format!(
+                    "{} is not an RFC 3339 time such as 2025-12-02T01:00:00Z",
+                    quote(&s)
+                ),
+            )
+        })?,
         Some(other) => {
             return Err(err(
                 "event_timestamp",

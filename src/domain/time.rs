@@ -11,6 +11,63 @@ pub fn rfc3339(ms: Millis) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
+/// Any RFC 3339 time (`T`, `t` or a space between date and time; `Z`, `z` or an offset such as
+/// `+02:00`; a fraction of a second or none), as the payload's `event_timestamp` carries it:
+/// in UTC with a `Z`, keeping the precision given (`2025-12-02T01:00:00Z`,
+/// `2025-12-02T01:00:00.250Z`). `None` when it is not one.
+pub fn normalize_rfc3339(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    // The date and the time up to the seconds: `YYYY-MM-DD?HH:MM:SS`; ASCII only, so every
+    // byte index below is a character boundary.
+    if !text.is_ascii() || b.len() < 20 || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let (offset, rest) = match b[b.len() - 1] {
+        b'Z' | b'z' => (0i64, &text[..text.len() - 1]),
+        _ => {
+            let (rest, off) = text.split_at(text.len().checked_sub(6)?);
+            let o = off.as_bytes();
+            let sign = match o[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let digits = |s: &[u8]| -> Option<i64> {
+                s.iter().all(u8::is_ascii_digit).then_some(())?;
+                std::str::from_utf8(s).ok()?.parse().ok()
+            };
+            let (h, m) = (digits(&o[1..3])?, digits(&o[4..6])?);
+            if o[3] != b':' || h > 23 || m > 59 {
+                return None;
+            }
+            (sign * (h * 3600 + m * 60), rest)
+        }
+    };
+    let fraction = rest.get(19..).unwrap_or_default();
+    let digits = match fraction.strip_prefix('.') {
+        None if fraction.is_empty() => 0,
+        Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|c| c.is_ascii_digit()) => {
+            f.len()
+        }
+        _ => return None,
+    };
+    let canonical = format!("{}T{}Z", rest.get(..10)?, rest.get(11..)?);
+    let local = humantime::parse_rfc3339(&canonical).ok()?;
+    let shift = Duration::from_secs(offset.unsigned_abs());
+    let utc = if offset >= 0 {
+        local.checked_sub(shift)?
+    } else {
+        local.checked_add(shift)?
+    };
+    utc.duration_since(UNIX_EPOCH).ok()?;
+    Some(match digits {
+        0 => humantime::format_rfc3339_seconds(utc).to_string(),
+        1..=3 => humantime::format_rfc3339_millis(utc).to_string(),
+        4..=6 => humantime::format_rfc3339_micros(utc).to_string(),
+        _ => humantime::format_rfc3339_nanos(utc).to_string(),
+    })
+}
+
 /// Milliseconds since the epoch for a `SystemTime` (the clock itself is read by callers).
 pub fn to_millis(t: SystemTime) -> Millis {
     t.duration_since(UNIX_EPOCH)
@@ -84,6 +141,57 @@ pub fn human_seconds(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_rfc3339_time_is_given_back_in_utc_with_its_precision() {
+        for (given, utc) in [
+            ("2025-12-02T01:00:00Z", "2025-12-02T01:00:00Z"),
+            ("2025-12-02t01:00:00z", "2025-12-02T01:00:00Z"),
+            ("2025-12-02 01:00:00Z", "2025-12-02T01:00:00Z"),
+            ("2025-12-02T03:00:00+02:00", "2025-12-02T01:00:00Z"),
+            ("2025-12-01T20:30:00-04:30", "2025-12-02T01:00:00Z"),
+            ("2025-12-02T01:00:00+00:00", "2025-12-02T01:00:00Z"),
+            ("2025-12-02T01:00:00.25Z", "2025-12-02T01:00:00.250Z"),
+            (
+                "2025-12-02T01:00:00.123456+01:00",
+                "2025-12-02T00:00:00.123456Z",
+            ),
+            (
+                "2025-12-02T01:00:00.123456789Z",
+                "2025-12-02T01:00:00.123456789Z",
+            ),
+            ("2024-02-29T23:59:59Z", "2024-02-29T23:59:59Z"),
+            ("2026-01-01T00:30:00+01:00", "2025-12-31T23:30:00Z"),
+        ] {
+            assert_eq!(normalize_rfc3339(given).as_deref(), Some(utc), "{given}");
+        }
+        for wrong in [
+            "",
+            "yesterday",
+            "2025-12-02",
+            "2025-12-02T01:00:00",
+            "2025-12-02T01:00Z",
+            "2025-12-02X01:00:00Z",
+            "2025-13-02T01:00:00Z",
+            "2025-02-29T01:00:00Z",
+            "2025-12-02T24:00:00Z",
+            "2025-12-02T01:00:00+2:00",
+            "2025-12-02T01:00:00+24:00",
+            "2025-12-02T01:00:00+0200",
+            "2025-12-02T01:00:00.Z",
+            "2025-12-02T01:00:00.1234567890Z",
+            "2025-12-02T01:00:00,5Z",
+            "1969-12-31T23:59:59Z",
+            "1970-01-01T00:30:00+01:00",
+            "2025-12-02T01:00:00Zjunk",
+            "2025-12-02T01:00:00 Z",
+            "２０２５-12-02T01:00:00Z",
+            "2025-12-02T01:00:00+0２:00",
+            "2025-12-02T01:00:00é",
+        ] {
+            assert_eq!(normalize_rfc3339(wrong), None, "{wrong:?}");
+        }
+    }
 
     #[test]
     fn formats_rfc3339() {

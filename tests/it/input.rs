@@ -719,3 +719,42 @@ fn near_misses_are_read_or_explained() {
     );
     assert!(out.stderr.contains("none was recorded"), "{}", out.stderr);
 }
+
+/// `event_timestamp` takes any RFC 3339 time and is sent as the spec writes it, in UTC with a
+/// `Z`; what is not one is refused naming the field, and nothing of that line is recorded.
+#[test]
+fn event_timestamps_in_any_rfc3339_form_are_sent_in_utc() {
+    let env = Env::new();
+    let c = env.customer("acme");
+    env.webhook(c, "a", "https://a.example.com/", &["--event", "*"]);
+    let input = [
+        r#"{"customer": 1, "event_type": "job.completed", "event_timestamp": "2025-12-02T03:00:00+02:00", "job": {}}"#,
+        r#"{"customer": 1, "event_type": "job.completed", "event_timestamp": "2025-12-02 01:00:00.5z", "job": {}}"#,
+    ]
+    .join("\n");
+    let recorded = env
+        .run_stdin(&["emit", "--queue"], &input)
+        .ok()
+        .json_lines();
+    let sent: Vec<_> = recorded
+        .iter()
+        .map(|r| {
+            let id = r["deliveries"][0]["id"].as_i64().unwrap();
+            env.delivery(id)["payload"]["event_timestamp"].clone()
+        })
+        .collect();
+    assert_eq!(sent, ["2025-12-02T01:00:00Z", "2025-12-02T01:00:00.500Z"]);
+
+    let before = env.dump();
+    let wrong = r#"{"customer": 1, "event_type": "job.completed", "event_timestamp": "2025-12-02T01:00:00", "job": {}}"#;
+    let out = env.run_stdin(&["emit", "--queue"], wrong);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "event_timestamp: \"2025-12-02T01:00:00\" is not an RFC 3339 time such as 2025-12-02T01:00:00Z"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.dump(), before, "nothing recorded");
+}

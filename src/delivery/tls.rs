@@ -6,7 +6,7 @@ use rustls::{CertificateError, Error};
 
 /// The hint for a certificate webnet cannot trust.
 const UNTRUSTED: &str = "the receiver's certificate is not trusted (self-signed or unknown \
-    issuer); if this is intended, use --no-verify-ssl on the webhook";
+    issuer); if this is intended, turn verify_ssl off for the webhook (--no-verify-ssl)";
 
 /// `TLS error: …` for a TLS failure.
 pub fn message(e: &Error) -> String {
@@ -90,7 +90,7 @@ mod tests {
         assert_eq!(
             self_signed,
             "TLS error: the receiver's certificate is not trusted (self-signed or unknown \
-             issuer); if this is intended, use --no-verify-ssl on the webhook"
+             issuer); if this is intended, turn verify_ssl off for the webhook (--no-verify-ssl)"
         );
         assert_eq!(cert(CertificateError::UnknownIssuer), self_signed);
         for (c, says) in [

@@ -78,6 +78,16 @@ pub(super) fn one_line(e: &clap::Error) -> String {
                 Some(ContextValue::Strings(v)) => v.join(", "),
                 _ => String::new(),
             };
+            let given = text_of(ContextKind::InvalidValue).unwrap_or_default();
+            // An option given last with nothing after it (`--url` and the line ends).
+            if given.is_empty() {
+                let name = source_name(arg);
+                let mut line = format!("error: {name} needs a value ({arg})");
+                if !valid.is_empty() {
+                    line.push_str(&format!(": one of {valid}"));
+                }
+                return error_line(&format!("{line}; see --help"));
+            }
             format!(
                 "error: {}: {} is not one of: {valid}",
                 source_name(arg),

@@ -456,6 +456,15 @@ fn negative_and_malformed_values_name_the_option() {
             vec!["--output", "yaml", "webhooks", "list"],
             "error: --output: \"yaml\" is not one of: table, json",
         ),
+        // An option at the end of the line with nothing after it.
+        (
+            vec!["webhooks", "create", "--customer", "1", "--name", "z", "--url"],
+            "error: --url needs a value (--url <URL>); see --help",
+        ),
+        (
+            vec!["webhooks", "list", "--output"],
+            "error: --output needs a value (--output <OUTPUT>): one of table, json; see --help",
+        ),
     ];
     for (args, says) in cases {
         let out = env.run(&args);

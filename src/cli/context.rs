@@ -87,6 +87,13 @@ impl Context {
         Ok(store)
     }
 
+    /// Opens the database, which must exist, leaving `--customer` to the command: for one whose
+    /// `--customer` names what it makes (`tokens create`), which says itself, as a usage
+    /// error, that the customer does not exist.
+    pub fn existing_store(&self) -> Result<Store, CliError> {
+        Ok(Store::connect(&self.db, self.keys(), false)?)
+    }
+
     /// Opens the database, creating it (and its folder) on first use: only for the commands
     /// that make something a new database needs (`customers create`, `webhooks create`,
     /// `targets allow`).

@@ -27,7 +27,8 @@ pub fn run(ctx: &Context, cmd: TokensCommand) -> Result<(), CliError> {
             read_only,
         } => {
             let customer = token_customer(ctx, admin)?;
-            let store = ctx.store_or_create()?;
+            // A mistyped --db makes no new database with a token nobody's server will take.
+            let store = ctx.existing_store()?;
             let made = ops::tokens::create(&store, &name, customer, read_only, ctx.now())?;
             let t = &made.token;
             let names = customer_names(&store, t.customer)?;

@@ -165,11 +165,15 @@ fn create_takes_exactly_one_of_customer_or_admin_and_an_existing_customer() {
         .fails(2, "--customer");
     assert_eq!(env.dump(), before, "nothing created");
 
-    // Neither on a database that does not exist yet: nothing is made.
+    // Neither on a database that does not exist yet (a mistyped --db): nothing is made, not
+    // even for an admin, whose token no server of the real database would take.
     let fresh = Env::new();
     fresh
         .run(&["tokens", "create", "--name", "ci"])
         .fails(2, "--customer");
+    fresh
+        .run(&["tokens", "create", "--name", "ci", "--admin"])
+        .fails(1, "customers create");
     // No database made either: listing finds none (a file, or webnet's schema on PostgreSQL).
     fresh.run(&["tokens", "list"]).fails(1, "create");
 }
@@ -188,6 +192,7 @@ fn a_bad_name_is_refused_naming_the_option() {
 #[test]
 fn revoked_tokens_leave_the_list_stay_in_list_all_and_revoke_is_idempotent() {
     let env = Env::new();
+    env.customer("acme");
     env.run(&["tokens", "create", "--name", "a", "--admin"])
         .ok();
     env.run(&["tokens", "create", "--name", "b", "--admin"])
@@ -257,6 +262,7 @@ fn a_pinned_customer_may_not_create_list_or_revoke_tokens() {
 #[test]
 fn a_token_that_cannot_be_printed_is_revoked_and_an_error() {
     let env = Env::new();
+    env.customer("acme");
     for format in ["json", "table"] {
         let Ok(full) = std::fs::File::options().write(true).open("/dev/full") else {
             crate::skipped!("SKIPPED: no /dev/full here");

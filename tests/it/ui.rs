@@ -45,6 +45,7 @@ fn actions(w: i64, d: i64) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
 #[test]
 fn signing_in_takes_a_valid_token_and_sets_a_strict_cookie() {
     let env = Env::local();
+    env.customer("acme");
     let admin = token(&env, &["--admin"]);
     let srv = Server::start(&env, &["--no-worker"]);
     let r = srv.page(
@@ -343,6 +344,7 @@ fn a_read_only_session_shows_no_action_forms_and_its_posts_are_403() {
 #[test]
 fn revoking_the_token_ends_the_session() {
     let env = Env::local();
+    env.customer("acme");
     let admin = token(&env, &["--admin"]);
     let srv = Server::start(&env, &["--no-worker"]);
     let b = sign_in(&srv, &admin);

@@ -1,4 +1,4 @@
-// The README's Go receiver example, run by tests/signatures.rs on a real delivery.
+// The README's Go receiver example, run by tests/it/signatures.rs on a real delivery.
 // usage: go run verify.go BODY_FILE SIGNATURE SECRET  -> prints "valid" or "invalid"
 package main
 

@@ -23,7 +23,13 @@ pub fn run(ctx: &Context, args: ListenArgs) -> Result<(), CliError> {
     let secret = read_secret(&args)?;
     let (tx, rx) = mpsc::channel::<(Received, Answer)>();
     let receiver = Receiver::start(args.port, MAX_BODY, tx)
-        .map_err(|e| CliError::failure(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
+        // As `serve --listen`: the port given is taken (or not ours to take): choose another.
+        .map_err(|e| {
+            CliError::usage(
+                "--port",
+                format!("cannot listen on 127.0.0.1:{}: {e}", args.port),
+            )
+        })?;
     eprintln!(
         "listening on http://127.0.0.1:{}/ — point a webhook here (allow loopback once per database with `webnet targets allow 127.0.0.1/32`){}",
         receiver.addr.port(),

@@ -111,6 +111,36 @@ pub fn proxy(s: &str) -> Result<crate::domain::proxy::ProxyChoice, String> {
     crate::domain::proxy::ProxyChoice::parse(s)
 }
 
+/// Where `serve` listens: an IP address and a port (`127.0.0.1:8080`, `[::1]:8080`). Names are
+/// not looked up: which of a name's addresses was meant is for the operator to say.
+pub fn listen_address(s: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(addr) = s.trim().parse() {
+        return Ok(addr);
+    }
+    let expected =
+        "use an IP address and a port, such as 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080";
+    if s.trim().parse::<std::net::IpAddr>().is_ok() {
+        return Err(format!("{} has no port; {expected}", quote(s)));
+    }
+    if let Some((host, port)) = s.trim().rsplit_once(':') {
+        let host_ok = host.parse::<std::net::Ipv4Addr>().is_ok()
+            || host
+                .strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
+        if host_ok && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "{}: the port is out of range: must be 0 to 65535",
+                quote(s)
+            ));
+        }
+    }
+    Err(format!(
+        "{} is not an address and port (names are not looked up); {expected}",
+        quote(s)
+    ))
+}
+
 /// A webhook id: a positive whole number.
 pub fn webhook_id(s: &str) -> Result<i64, String> {
     id(s, "webhook id")

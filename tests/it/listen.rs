@@ -317,3 +317,37 @@ fn listen_escapes_what_it_prints_in_a_table() {
         "the refused request printed: {printed}"
     );
 }
+
+/// `serve --listen` takes an IP address and a port, and says which part is wrong; a port
+/// already taken is refused alike by `serve` and `listen` (exit 2, naming the option).
+#[test]
+fn listening_addresses_are_judged_and_a_taken_port_is_named() {
+    let env = Env::local();
+    env.customer("acme");
+    for (given, says) in [
+        ("localhost", "error: --listen: \"localhost\" is not an address and port (names are not looked up); use an IP address and a port, such as 127.0.0.1:8080"),
+        ("127.0.0.1", "error: --listen: \"127.0.0.1\" has no port; use"),
+        ("127.0.0.1:99999", "error: --listen: \"127.0.0.1:99999\": the port is out of range: must be 0 to 65535"),
+    ] {
+        let out = env.run(&["serve", "--listen", given]);
+        assert_eq!(out.code, 2, "{given}: {}", out.stderr);
+        assert!(out.stderr.starts_with(says), "{given}: {}", out.stderr);
+        assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.stderr);
+    }
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let at = format!("127.0.0.1:{port}");
+    for (args, option) in [
+        (vec!["serve", "--no-worker", "--listen", &at], "--listen"),
+        (vec!["listen", "--port", &port], "--port"),
+    ] {
+        let out = env.run(&args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .starts_with(&format!("error: {option}: cannot listen on {at}: ")),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+}

@@ -396,7 +396,7 @@ pub struct DrainArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The address and port to listen on (port 0 picks a free one)
-    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080", value_parser = values::listen_address)]
     pub listen: std::net::SocketAddr,
     /// Serve only: leave delivering to `drain` (cron, a timer, or another host)
     #[arg(long)]

@@ -231,6 +231,16 @@ pub fn print_delivery(format: Format, d: &Delivery, attempts: &[AttemptLog]) {
             }
         }
     }
+    // The headers the last attempt sent, one line each (JSON has every attempt's).
+    if let (Value::Object(map), Some(Value::Object(headers))) =
+        (&mut fields, attempts.last().map(|a| &a.request_headers))
+    {
+        let lines = headers
+            .iter()
+            .map(|(k, v)| Value::String(format!("{k}: {}", v.as_str().unwrap_or_default())))
+            .collect();
+        map.insert("request_headers".into(), Value::Array(lines));
+    }
     print_object(format, &fields);
     let list: Vec<Value> = attempts.iter().map(attempt_json).collect();
     print_list(format, &list, ATTEMPT_COLUMNS, "no attempts yet");

@@ -80,6 +80,24 @@ fn emit_delivers_the_spec_payload_with_every_header() {
     assert_eq!(log[0]["request_headers"]["Authorization"], "[redacted]");
     assert_eq!(log[0]["request_headers"]["X-Team"], "netops");
     assert_eq!(log[0]["http_status"], 200);
+    // A table shows the headers sent too, one a line, credentials redacted.
+    let shown = env
+        .run(&[
+            "--output",
+            "table",
+            "deliveries",
+            "show",
+            &delivery.to_string(),
+        ])
+        .ok()
+        .stdout;
+    for line in [
+        "request_headers  Authorization: [redacted]",
+        "X-Team: netops",
+        "X-Webhook-Event: job.completed",
+    ] {
+        assert!(shown.contains(line), "{line:?} in {shown}");
+    }
 }
 
 #[test]

@@ -81,6 +81,14 @@ impl WebhookUrl {
                 "the URL is longer than {MAX_URL_LEN} characters"
             )));
         }
+        // A URL parser would quietly percent-encode a space and drop a tab or a line break: a
+        // URL pasted with one is more likely cut or joined wrongly than meant so.
+        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(err(format!(
+                "{} contains a space or a control character; percent-encode it (%20 for a space) if it belongs in the URL",
+                quote_given(text)
+            )));
+        }
         // `127.0.0.1:9000` reads as a relative URL, `localhost:9000/hook` as one of scheme
         // `localhost`: both are a host without its scheme.
         let no_scheme = || {
@@ -301,6 +309,22 @@ mod tests {
         }
         let long = format!("https://example.com/{}", "x".repeat(MAX_URL_LEN));
         assert_eq!(message(&long), "the URL is longer than 2048 characters");
+        // Inside the URL (around it, blanks are trimmed): the parser would encode or drop it.
+        for given in [
+            "http://127.0.0.1/ x",
+            "https://example.com/a\tb",
+            "https://example.com/a\nb",
+            "https://exa mple.com/",
+        ] {
+            assert!(
+                message(given)
+                    .contains("contains a space or a control character; percent-encode it"),
+                "{given:?}"
+            );
+        }
+        assert_eq!(message("https://example.com/path x?sig=abc"),
+            "\"https://example.com/…\" contains a space or a control character; percent-encode it (%20 for a space) if it belongs in the URL");
+        assert!(WebhookUrl::parse_form("  https://example.com/a%20b \n").is_ok());
     }
 
     #[test]

@@ -12,46 +12,51 @@ pub fn rfc3339(ms: Millis) -> String {
 }
 
 /// Any RFC 3339 time (`T`, `t` or a space between date and time; `Z`, `z` or an offset such as
-/// `+02:00`; a fraction of a second or none), as the payload's `event_timestamp` carries it:
-/// in UTC with a `Z`, keeping the precision given (`2025-12-02T01:00:00Z`,
-/// `2025-12-02T01:00:00.250Z`). `None` when it is not one.
+/// `+02:00`, or no zone at all, read as UTC, as Python's `datetime.utcnow().isoformat()` writes
+/// it; a fraction of a second or none), as the payload's `event_timestamp` carries it: in UTC
+/// with a `Z`, keeping the precision given up to nanoseconds (`2025-12-02T01:00:00Z`,
+/// `2025-12-02T01:00:00.250Z`). `None` when it is not one, or falls outside 1970–9999 in UTC.
 pub fn normalize_rfc3339(text: &str) -> Option<String> {
+    // `YYYY-MM-DD?HH:MM:SS`; ASCII only, so every byte index below is a character boundary.
     let b = text.as_bytes();
-    // The date and the time up to the seconds: `YYYY-MM-DD?HH:MM:SS`; ASCII only, so every
-    // byte index below is a character boundary.
-    if !text.is_ascii() || b.len() < 20 || !matches!(b[10], b'T' | b't' | b' ') {
+    if !text.is_ascii() || b.len() < 19 || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
     }
-    let (offset, rest) = match b[b.len() - 1] {
-        b'Z' | b'z' => (0i64, &text[..text.len() - 1]),
-        _ => {
-            let (rest, off) = text.split_at(text.len().checked_sub(6)?);
-            let o = off.as_bytes();
-            let sign = match o[0] {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
+    let (date, time, mut tail) = (&text[..10], &text[11..19], &text[19..]);
+    let mut fraction = "";
+    if let Some(after_dot) = tail.strip_prefix('.') {
+        let digits = after_dot.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        // Beyond nanoseconds, digits are cut (RFC 3339 sets no limit; nothing keeps more).
+        fraction = &after_dot[..digits.min(9)];
+        tail = &after_dot[digits..];
+    }
+    let offset: i64 = match tail.as_bytes() {
+        [] | [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let two = |a: &u8, b: &u8| -> Option<i64> {
+                (a.is_ascii_digit() && b.is_ascii_digit())
+                    .then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'))
             };
-            let digits = |s: &[u8]| -> Option<i64> {
-                s.iter().all(u8::is_ascii_digit).then_some(())?;
-                std::str::from_utf8(s).ok()?.parse().ok()
-            };
-            let (h, m) = (digits(&o[1..3])?, digits(&o[4..6])?);
-            if o[3] != b':' || h > 23 || m > 59 {
+            let (h, m) = (two(h1, h2)?, two(m1, m2)?);
+            if h > 23 || m > 59 {
                 return None;
             }
-            (sign * (h * 3600 + m * 60), rest)
-        }
-    };
-    let fraction = rest.get(19..).unwrap_or_default();
-    let digits = match fraction.strip_prefix('.') {
-        None if fraction.is_empty() => 0,
-        Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|c| c.is_ascii_digit()) => {
-            f.len()
+            if *sign == b'-' {
+                -(h * 3600 + m * 60)
+            } else {
+                h * 3600 + m * 60
+            }
         }
         _ => return None,
     };
-    let canonical = format!("{}T{}Z", rest.get(..10)?, rest.get(11..)?);
+    let canonical = if fraction.is_empty() {
+        format!("{date}T{time}Z")
+    } else {
+        format!("{date}T{time}.{fraction}Z")
+    };
     let local = humantime::parse_rfc3339(&canonical).ok()?;
     let shift = Duration::from_secs(offset.unsigned_abs());
     let utc = if offset >= 0 {
@@ -59,8 +64,12 @@ pub fn normalize_rfc3339(text: &str) -> Option<String> {
     } else {
         local.checked_add(shift)?
     };
-    utc.duration_since(UNIX_EPOCH).ok()?;
-    Some(match digits {
+    // humantime writes years 1970 to 9999 only (and panics past them, through `to_string`).
+    const YEAR_10000: u64 = 253_402_300_800;
+    if utc.duration_since(UNIX_EPOCH).ok()?.as_secs() >= YEAR_10000 {
+        return None;
+    }
+    Some(match fraction.len() {
         0 => humantime::format_rfc3339_seconds(utc).to_string(),
         1..=3 => humantime::format_rfc3339_millis(utc).to_string(),
         4..=6 => humantime::format_rfc3339_micros(utc).to_string(),
@@ -162,6 +171,16 @@ mod tests {
             ),
             ("2024-02-29T23:59:59Z", "2024-02-29T23:59:59Z"),
             ("2026-01-01T00:30:00+01:00", "2025-12-31T23:30:00Z"),
+            // No zone: UTC, as Python's isoformat() of a naive UTC time writes it.
+            ("2025-12-02T01:00:00", "2025-12-02T01:00:00Z"),
+            ("2025-12-02 01:00:00.123456", "2025-12-02T01:00:00.123456Z"),
+            // Past nanoseconds, cut.
+            (
+                "2025-12-02T01:00:00.1234567890123Z",
+                "2025-12-02T01:00:00.123456789Z",
+            ),
+            ("9999-12-31T23:59:59Z", "9999-12-31T23:59:59Z"),
+            ("9999-12-31T23:00:00+01:00", "9999-12-31T22:00:00Z"),
         ] {
             assert_eq!(normalize_rfc3339(given).as_deref(), Some(utc), "{given}");
         }
@@ -169,7 +188,6 @@ mod tests {
             "",
             "yesterday",
             "2025-12-02",
-            "2025-12-02T01:00:00",
             "2025-12-02T01:00Z",
             "2025-12-02X01:00:00Z",
             "2025-13-02T01:00:00Z",
@@ -179,7 +197,8 @@ mod tests {
             "2025-12-02T01:00:00+24:00",
             "2025-12-02T01:00:00+0200",
             "2025-12-02T01:00:00.Z",
-            "2025-12-02T01:00:00.1234567890Z",
+            "9999-12-31T23:00:00-01:00",
+            "2025-12-02T01:00:00.",
             "2025-12-02T01:00:00,5Z",
             "1969-12-31T23:59:59Z",
             "1970-01-01T00:30:00+01:00",

@@ -739,6 +739,7 @@ fn event_timestamps_in_any_rfc3339_form_are_sent_in_utc() {
     let input = [
         r#"{"customer": 1, "event_type": "job.completed", "event_timestamp": "2025-12-02T03:00:00+02:00", "job": {}}"#,
         r#"{"customer": 1, "event_type": "job.completed", "event_timestamp": "2025-12-02 01:00:00.5z", "job": {}}"#,
+        r#"{"customer": 1, "event_type": "job.completed", "event_timestamp": "2025-12-02T01:00:00.123456", "job": {}}"#,
     ]
     .join("\n");
     let recorded = env
@@ -752,15 +753,23 @@ fn event_timestamps_in_any_rfc3339_form_are_sent_in_utc() {
             env.delivery(id)["payload"]["event_timestamp"].clone()
         })
         .collect();
-    assert_eq!(sent, ["2025-12-02T01:00:00Z", "2025-12-02T01:00:00.500Z"]);
+    assert_eq!(
+        sent,
+        [
+            "2025-12-02T01:00:00Z",
+            "2025-12-02T01:00:00.500Z",
+            // No zone (Python's isoformat() of a UTC time) is UTC.
+            "2025-12-02T01:00:00.123456Z"
+        ]
+    );
 
     let before = env.dump();
-    let wrong = r#"{"customer": 1, "event_type": "job.completed", "event_timestamp": "2025-12-02T01:00:00", "job": {}}"#;
+    let wrong = r#"{"customer": 1, "event_type": "job.completed", "event_timestamp": "2025-12-02T01:00+02:00", "job": {}}"#;
     let out = env.run_stdin(&["emit", "--queue"], wrong);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stderr.contains(
-            "event_timestamp: \"2025-12-02T01:00:00\" is not an RFC 3339 time such as 2025-12-02T01:00:00Z"
+            "event_timestamp: \"2025-12-02T01:00+02:00\" is not an RFC 3339 time such as 2025-12-02T01:00:00Z"
         ),
         "{}",
         out.stderr

@@ -137,10 +137,7 @@ pub(super) fn is_timeout(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),
         std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-    ) || e
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<ureq::Error>())
-        .is_some_and(|inner| matches!(inner, ureq::Error::Timeout(_)))
+    ) || inner::<ureq::Error>(e).is_some_and(|u| matches!(u, ureq::Error::Timeout(_)))
 }
 
 #[cfg(test)]

@@ -22,14 +22,17 @@ const MAX_BODY: usize = 2 * 1024 * 1024;
 pub fn run(ctx: &Context, args: ListenArgs) -> Result<(), CliError> {
     let secret = read_secret(&args)?;
     let (tx, rx) = mpsc::channel::<(Received, Answer)>();
-    let receiver = Receiver::start(args.port, MAX_BODY, tx)
-        // As `serve --listen`: the port given is taken (or not ours to take): choose another.
-        .map_err(|e| {
-            CliError::usage(
-                "--port",
-                format!("cannot listen on 127.0.0.1:{}: {e}", args.port),
-            )
-        })?;
+    let receiver = Receiver::start(args.port, MAX_BODY, tx).map_err(|e| {
+        let line = format!("cannot listen on 127.0.0.1:{}: {e}", args.port);
+        // As `serve --listen`: the port given is taken, or not ours to take: choose another.
+        // Anything else (no threads to start) is this machine's trouble, not the option's.
+        match e.kind() {
+            std::io::ErrorKind::AddrInUse | std::io::ErrorKind::PermissionDenied => {
+                CliError::usage("--port", line)
+            }
+            _ => CliError::failure(line),
+        }
+    })?;
     eprintln!(
         "listening on http://127.0.0.1:{}/ — point a webhook here (allow loopback once per database with `webnet targets allow 127.0.0.1/32`){}",
         receiver.addr.port(),

@@ -114,31 +114,39 @@ pub fn proxy(s: &str) -> Result<crate::domain::proxy::ProxyChoice, String> {
 /// Where `serve` listens: an IP address and a port (`127.0.0.1:8080`, `[::1]:8080`). Names are
 /// not looked up: which of a name's addresses was meant is for the operator to say.
 pub fn listen_address(s: &str) -> Result<std::net::SocketAddr, String> {
-    if let Ok(addr) = s.trim().parse() {
+    let given = s.trim();
+    if let Ok(addr) = given.parse() {
         return Ok(addr);
     }
     let expected =
         "use an IP address and a port, such as 127.0.0.1:8080, 0.0.0.0:8080 or [::1]:8080";
-    if s.trim().parse::<std::net::IpAddr>().is_ok() {
-        return Err(format!("{} has no port; {expected}", quote(s)));
-    }
-    if let Some((host, port)) = s.trim().rsplit_once(':') {
-        let host_ok = host.parse::<std::net::Ipv4Addr>().is_ok()
+    let is_ip = |host: &str| {
+        host.parse::<std::net::Ipv4Addr>().is_ok()
             || host
                 .strip_prefix('[')
                 .and_then(|h| h.strip_suffix(']'))
-                .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
-        if host_ok && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!(
-                "{}: the port is out of range: must be 0 to 65535",
-                quote(s)
-            ));
-        }
+                .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
+    };
+    // An address alone (`127.0.0.1`, `::1`, `[::1]`).
+    if given.parse::<std::net::IpAddr>().is_ok() || is_ip(given) {
+        return Err(format!("{} has no port; {expected}", quote(s)));
     }
-    Err(format!(
-        "{} is not an address and port (names are not looked up); {expected}",
-        quote(s)
-    ))
+    match given.rsplit_once(':') {
+        Some((host, port)) if is_ip(host) => {
+            let why = if port.is_empty() {
+                "has no port"
+            } else if port.bytes().all(|b| b.is_ascii_digit()) {
+                "has a port out of range (0 to 65535)"
+            } else {
+                "has a port that is not a number"
+            };
+            Err(format!("{} {why}; {expected}", quote(s)))
+        }
+        _ => Err(format!(
+            "{} is not an IP address and port (names are not looked up); {expected}",
+            quote(s)
+        )),
+    }
 }
 
 /// A webhook id: a positive whole number.

@@ -325,9 +325,12 @@ fn listening_addresses_are_judged_and_a_taken_port_is_named() {
     let env = Env::local();
     env.customer("acme");
     for (given, says) in [
-        ("localhost", "error: --listen: \"localhost\" is not an address and port (names are not looked up); use an IP address and a port, such as 127.0.0.1:8080"),
+        ("localhost", "error: --listen: \"localhost\" is not an IP address and port (names are not looked up); use an IP address and a port, such as 127.0.0.1:8080"),
         ("127.0.0.1", "error: --listen: \"127.0.0.1\" has no port; use"),
-        ("127.0.0.1:99999", "error: --listen: \"127.0.0.1:99999\": the port is out of range: must be 0 to 65535"),
+        ("[::1]", "error: --listen: \"[::1]\" has no port; use"),
+        ("127.0.0.1:", "error: --listen: \"127.0.0.1:\" has no port; use"),
+        ("127.0.0.1:http", "error: --listen: \"127.0.0.1:http\" has a port that is not a number; use"),
+        ("127.0.0.1:99999", "error: --listen: \"127.0.0.1:99999\" has a port out of range (0 to 65535); use"),
     ] {
         let out = env.run(&["serve", "--listen", given]);
         assert_eq!(out.code, 2, "{given}: {}", out.stderr);

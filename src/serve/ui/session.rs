@@ -23,6 +23,10 @@ pub const IDLE: Duration = Duration::from_secs(12 * 3600);
 /// idle longest, so a script signing in in a loop cannot grow the server's memory without end.
 pub const MAX_SESSIONS: usize = 10_000;
 
+/// At most this many sessions per token: beyond it, signing in with that token ends its own
+/// session idle longest, so one token signing in in a loop ends nobody else's.
+pub const MAX_SESSIONS_PER_TOKEN: usize = 100;
+
 /// One signed-in browser. No `Debug`: it holds a token.
 #[derive(Clone)]
 pub struct Session {
@@ -46,11 +50,11 @@ impl Sessions {
 
     /// Opens a session for `token`: its id, for the cookie.
     pub fn open(&self, token: String) -> String {
-        self.open_within(token, MAX_SESSIONS)
+        self.open_within(token, MAX_SESSIONS, MAX_SESSIONS_PER_TOKEN)
     }
 
-    /// [`Sessions::open`] keeping at most `max` sessions.
-    fn open_within(&self, token: String, max: usize) -> String {
+    /// [`Sessions::open`] keeping at most `max` sessions, `per_token` of any one token.
+    fn open_within(&self, token: String, max: usize, per_token: usize) -> String {
         let id = random();
         let session = Session {
             token,
@@ -61,15 +65,13 @@ impl Sessions {
         if let Ok(mut map) = self.0.lock() {
             // Sweep the expired now and then: sign-ins are rare, pages are not.
             map.retain(|_, s| s.seen.elapsed() < IDLE);
+            // The token's own idlest first, then anyone's: the limits hold after the insert.
+            let mine = |s: &Session| s.token == session.token;
+            while map.values().filter(|s| mine(s)).count() >= per_token.max(1) {
+                end_idlest(&mut map, mine);
+            }
             while map.len() >= max.max(1) {
-                let Some(idlest) = map
-                    .iter()
-                    .min_by_key(|(_, s)| s.seen)
-                    .map(|(id, _)| id.clone())
-                else {
-                    break;
-                };
-                map.remove(&idlest);
+                end_idlest(&mut map, |_| true);
             }
             map.insert(id.clone(), session);
         }
@@ -107,6 +109,18 @@ impl Sessions {
     /// The message kept for session `id`, taken (shown once).
     pub fn take_flash(&self, id: &str) -> Option<String> {
         self.0.lock().ok()?.get_mut(id)?.flash.take()
+    }
+}
+
+/// Ends the session idle longest among those `which` picks (none picked: nothing ends).
+fn end_idlest(map: &mut HashMap<String, Session>, which: impl Fn(&Session) -> bool) {
+    let idlest = map
+        .iter()
+        .filter(|(_, s)| which(s))
+        .min_by_key(|(_, s)| s.seen)
+        .map(|(id, _)| id.clone());
+    if let Some(id) = idlest {
+        map.remove(&id);
     }
 }
 
@@ -149,16 +163,37 @@ mod tests {
         let sessions = Sessions::new();
         let open = |token: &str| {
             std::thread::sleep(Duration::from_millis(2));
-            sessions.open_within(token.into(), 3)
+            sessions.open_within(token.into(), 3, 3)
         };
         let (first, second, third) = (open("wnt_1"), open("wnt_2"), open("wnt_3"));
         std::thread::sleep(Duration::from_millis(2));
         // Used again: no longer the one idle longest.
         assert!(sessions.get(&first).is_some());
-        let fourth = sessions.open_within("wnt_4".into(), 3);
+        let fourth = open("wnt_4");
         assert!(sessions.get(&second).is_none(), "the idlest ended");
         for id in [&first, &third, &fourth] {
             assert!(sessions.get(id).is_some());
+        }
+        assert_eq!(sessions.0.lock().map(|m| m.len()).unwrap_or(0), 3);
+    }
+
+    #[test]
+    fn one_token_signing_in_again_and_again_ends_only_its_own_sessions() {
+        let sessions = Sessions::new();
+        let open = |token: &str| {
+            std::thread::sleep(Duration::from_millis(2));
+            sessions.open_within(token.into(), 10, 2)
+        };
+        let admin = open("wnt_admin");
+        let loop_ids: Vec<String> = (0..5).map(|_| open("wnt_loop")).collect();
+        assert!(
+            sessions.get(&admin).is_some(),
+            "another token's session stays"
+        );
+        assert!(sessions.get(&loop_ids[4]).is_some());
+        assert!(sessions.get(&loop_ids[3]).is_some());
+        for id in &loop_ids[..3] {
+            assert!(sessions.get(id).is_none(), "its own idlest ended");
         }
         assert_eq!(sessions.0.lock().map(|m| m.len()).unwrap_or(0), 3);
     }

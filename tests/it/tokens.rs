@@ -173,7 +173,7 @@ fn create_takes_exactly_one_of_customer_or_admin_and_an_existing_customer() {
         .fails(2, "--customer");
     fresh
         .run(&["tokens", "create", "--name", "ci", "--admin"])
-        .fails(1, "customers create");
+        .fails(1, "error: no webnet");
     // No database made either: listing finds none (a file, or webnet's schema on PostgreSQL).
     fresh.run(&["tokens", "list"]).fails(1, "create");
 }

@@ -62,7 +62,7 @@ pub fn events() -> Result<Vec<String>, CliError> {
         // dialoguer's own report would echo every chosen label, padding and description
         // included; one short line of the types is what there is to confirm.
         let picked = MultiSelect::with_theme(&ColorfulTheme::default())
-            .with_prompt("Events (space to select, enter to confirm)")
+            .with_prompt("Events (space to select, a for all, enter to confirm)")
             .items(&labels)
             .report(false)
             .interact()

@@ -29,6 +29,9 @@ fn create_prompts_for_what_is_missing() {
     p.send_line("ftp://wrong.example.com/").unwrap();
     p.exp_string("not http or https").unwrap();
     p.send_line("https://ops.example.com/hook").unwrap();
+    // Every key the menu takes is named: `a` selects all (typing a type's name would).
+    p.exp_string("space to select, a for all, enter to confirm")
+        .unwrap();
     p.exp_string("Compliance violation found").unwrap();
     settle();
     p.send(" ").unwrap(); // select the first (job.created)

@@ -1,8 +1,10 @@
-//! One JSON document of event input (a stdin document, an NDJSON line, `emit --data`), parsed
-//! once: as serde_json reads it, except that a key given twice in the top-level object is
-//! refused. serde_json keeps the last one, so `{"customer": 1, …, "customer": 2}` would record
-//! the event for customer 2, whatever the line appeared to say. Nested objects are payload the
-//! receiver reads, and keep serde_json's reading.
+//! One JSON document of input (a stdin document, an NDJSON line, `emit --data`, an API body),
+//! parsed once: as serde_json reads it, except that a key given twice is refused in the
+//! top-level object, in each object of a top-level array (a batch of events), and in a
+//! `headers` object within those (a webhook's custom headers). serde_json keeps the last one,
+//! so `{"customer": 1, …, "customer": 2}` would record the event for customer 2, whatever the
+//! line appeared to say. Other nested objects are payload the receiver reads, and keep
+//! serde_json's reading.
 
 use std::fmt;
 
@@ -82,6 +84,7 @@ pub fn parse(text: &str) -> Result<Value, DocError> {
     let mut de = serde_json::Deserializer::from_str(text);
     let parsed = TopLevel {
         duplicate: &mut duplicate,
+        depth: Depth::Document,
     }
     .deserialize(&mut de)
     .and_then(|value| de.end().map(|()| value));
@@ -96,10 +99,23 @@ pub fn parse(text: &str) -> Result<Value, DocError> {
     }
 }
 
-/// Builds the document's value as serde_json's `Value` would, checking the keys of the
-/// top-level object as they come (the first repeated one is written to `duplicate`).
+/// Builds the document's value as serde_json's `Value` would, checking the keys of the objects
+/// named in the module's summary as they come (the first repeated one is written to
+/// `duplicate`).
 struct TopLevel<'a> {
     duplicate: &'a mut Option<String>,
+    depth: Depth,
+}
+
+/// Where a value is, for what is checked in it.
+#[derive(Clone, Copy, PartialEq)]
+enum Depth {
+    /// The document itself.
+    Document,
+    /// An element of the top-level array.
+    Element,
+    /// The value of a `headers` key.
+    Headers,
 }
 
 impl<'de> DeserializeSeed<'de> for TopLevel<'_> {
@@ -145,8 +161,18 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
         Ok(Value::Null)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
-        Value::deserialize(de::value::SeqAccessDeserializer::new(seq))
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        if self.depth != Depth::Document {
+            return Value::deserialize(de::value::SeqAccessDeserializer::new(seq));
+        }
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(TopLevel {
+            duplicate: &mut *self.duplicate,
+            depth: Depth::Element,
+        })? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
@@ -156,7 +182,14 @@ impl<'de> Visitor<'de> for TopLevel<'_> {
                 *self.duplicate = Some(key);
                 return Err(de::Error::custom("duplicate key"));
             }
-            let value: Value = map.next_value()?;
+            let value: Value = if key == "headers" && self.depth != Depth::Headers {
+                map.next_value_seed(TopLevel {
+                    duplicate: &mut *self.duplicate,
+                    depth: Depth::Headers,
+                })?
+            } else {
+                map.next_value()?
+            };
             out.insert(key, value);
         }
         Ok(Value::Object(out))
@@ -204,6 +237,30 @@ mod tests {
         assert!(parse(r#"{"Customer": 1, "customer": 2}"#).is_ok());
         // Escapes are read before comparing.
         assert!(parse(r#"{"a": 1, "\u0061": 2}"#).is_err());
+    }
+
+    #[test]
+    fn refuses_a_key_given_twice_in_a_batch_element_or_in_headers() {
+        let batch =
+            "[{\"customer\": 2, \"job\": {}},\n {\"customer\": 2, \"job\": {}, \"customer\": 1}]";
+        let e = parse(batch).unwrap_err();
+        assert_eq!(e.what(), "duplicate key \"customer\"");
+        assert_eq!(e.line(), 2);
+        let e = parse(r#"{"name": "x", "headers": {"X-A": "1", "X-A": "2"}}"#).unwrap_err();
+        assert_eq!(e.what(), "duplicate key \"X-A\"");
+        assert!(parse(r#"[{"headers": {"X-A": "1", "X-A": "2"}}]"#).is_err());
+        // Deeper, it is payload: kept as serde_json reads it.
+        for fine in [
+            r#"[{"job": {"id": 1, "id": 2}}]"#,
+            r#"{"job": {"headers": {"a": 1, "a": 2}}}"#,
+            r#"[[{"a": 1, "a": 2}]]"#,
+        ] {
+            assert_eq!(
+                parse(fine).unwrap(),
+                serde_json::from_str::<Value>(fine).unwrap(),
+                "{fine}"
+            );
+        }
     }
 
     #[test]

@@ -70,9 +70,9 @@ pub async fn read(body: Body) -> Result<axum::body::Bytes, ApiError> {
                 }
                 cause = c.source();
             }
-            Err(ApiError::invalid(
-                "detail",
-                format!("the body could not be read: {e}"),
+            // `detail` a string, as in every other error of its kind.
+            Err(ApiError::InvalidBody(
+                json!({ "detail": format!("the body could not be read: {e}") }),
             ))
         }
         Ok(Ok(bytes)) => Ok(bytes),

@@ -32,17 +32,31 @@ impl<S: Send + Sync> FromRequest<S> for FormBody {
             )));
         }
         let bytes = body::read(req.into_body()).await?;
-        Ok(FormBody::parse(&bytes))
+        FormBody::parse(&bytes).ok_or_else(|| {
+            UiError::Api(ApiError::InvalidBody(serde_json::json!({
+                "detail": "the form is not UTF-8 once decoded; send it from the page as it is"
+            })))
+        })
     }
 }
 
 impl FormBody {
-    pub fn parse(bytes: &[u8]) -> FormBody {
-        FormBody(
-            url::form_urlencoded::parse(bytes)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+    /// The fields of an urlencoded body; `None` when a name or value is not UTF-8 once
+    /// decoded (a browser sends UTF-8: such a body was made by hand, and would otherwise be
+    /// stored with U+FFFD in place of what was sent).
+    pub fn parse(bytes: &[u8]) -> Option<FormBody> {
+        bytes
+            .split(|b| *b == b'&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (k, v) = match pair.iter().position(|b| *b == b'=') {
+                    Some(at) => (&pair[..at], &pair[at + 1..]),
+                    None => (pair, &pair[pair.len()..]),
+                };
+                Some((decode(k)?, decode(v)?))
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(FormBody)
     }
 
     /// The first value of `key`.
@@ -73,6 +87,32 @@ impl FormBody {
     }
 }
 
+/// One urlencoded name or value: `+` is a space, `%XX` a byte (a `%` not followed by two hex
+/// digits is itself, as browsers and `url::form_urlencoded` read it); UTF-8 or `None`.
+fn decode(part: &[u8]) -> Option<String> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(part.len());
+    let mut i = 0;
+    while i < part.len() {
+        match part[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (
+                part.get(i + 1).and_then(|b| hex(*b)),
+                part.get(i + 2).and_then(|b| hex(*b)),
+            ) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,11 +120,36 @@ mod tests {
     #[test]
     fn repeated_names_are_all_kept() {
         let f =
-            FormBody::parse(b"name=a+b&event_types=job.*&event_types=device.created&enabled=on");
+            FormBody::parse(b"name=a+b&event_types=job.*&event_types=device.created&enabled=on")
+                .expect("UTF-8");
         assert_eq!(f.text("name"), "a b");
         assert_eq!(f.all("event_types"), ["job.*", "device.created"]);
         assert!(f.checked("enabled"));
         assert!(!f.checked("verify_ssl"));
         assert_eq!(f.text("missing"), "");
+    }
+
+    #[test]
+    fn decodes_as_browsers_encode_and_refuses_what_is_not_utf8() {
+        let f = FormBody::parse(
+            b"name=Z%C3%BCrich+%E6%9D%B1%E4%BA%AC&note=100%&x=%2&empty=&flag&a%3Db=c%26d",
+        )
+        .expect("UTF-8");
+        assert_eq!(f.text("name"), "Zürich 東京");
+        assert_eq!(f.text("note"), "100%");
+        assert_eq!(f.text("x"), "%2");
+        assert_eq!(f.get("empty"), Some(""));
+        assert!(f.checked("flag"));
+        assert_eq!(f.text("a=b"), "c&d");
+        // The same as the url crate reads valid input.
+        let raw: &[u8] = b"a=1&b=x+y%21&c=%E2%82%AC&d=%zz";
+        let ours = FormBody::parse(raw).expect("UTF-8").0;
+        let theirs: Vec<(String, String)> = url::form_urlencoded::parse(raw)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        assert_eq!(ours, theirs);
+        for bad in [&b"name=%ff%fe"[..], b"%C3=x", b"name=\xff"] {
+            assert!(FormBody::parse(bad).is_none(), "{bad:?}");
+        }
     }
 }

@@ -404,3 +404,67 @@ fn a_refused_retry_is_explained_and_a_deleted_webhooks_delivery_offers_none() {
         .body
         .contains("Not retried: delivery 1: its webhook 1 was deleted"),);
 }
+
+/// A sign-in sent from another site (login CSRF: a page elsewhere signing the visitor in with
+/// a token of its choosing) is refused, and opens no session; the server's own page works.
+#[test]
+fn a_sign_in_from_another_site_is_refused() {
+    let env = Env::local();
+    env.customer("acme");
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    let body = form(&[("token", &admin)]);
+    let post = |site: &str| {
+        srv.raw(
+            "POST",
+            "/settings/sign-in",
+            &[
+                (
+                    "Content-Type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ),
+                ("Sec-Fetch-Site".into(), site.into()),
+            ],
+            body.as_bytes(),
+        )
+    };
+    let refused = post("cross-site");
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("Signing in is only possible from this server's own sign-in page."),
+        "{}",
+        refused.body
+    );
+    assert!(refused.header("set-cookie").is_none());
+    let own = post("same-origin");
+    assert!(
+        own.status == 303 || own.status == 200,
+        "{}: {}",
+        own.status,
+        own.body
+    );
+}
+
+/// A form whose decoded text is not UTF-8 (made by hand: browsers send UTF-8) is refused, not
+/// stored with U+FFFD in place of what was sent.
+#[test]
+fn a_form_that_is_not_utf8_is_refused_and_changes_nothing() {
+    let env = Env::local();
+    env.customer("acme");
+    let admin = token(&env, &["--admin"]);
+    let srv = Server::start(&env, &["--no-worker"]);
+    let b = sign_in(&srv, &admin);
+    let before = env.dump();
+    let r = b.post_raw(
+        "/settings/webhooks/",
+        &format!(
+            "csrf={}&customer=1&name=%ff%fe&url=https%3A%2F%2Fa.example.com%2F&event_types=job.failed",
+            b.csrf
+        ),
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("the form is not UTF-8"), "{}", r.body);
+    assert_eq!(env.dump(), before, "nothing stored");
+}

@@ -1,15 +1,17 @@
-//! Signing in with an API token and out again. The sign-in form needs no CSRF token: the
-//! session cookie is `SameSite=Strict` and signing in takes a token only its owner has.
+//! Signing in with an API token and out again. The sign-in form carries no CSRF token (there
+//! is no session yet to keep one in): a browser's sign-in sent from another site
+//! (`Sec-Fetch-Site: cross-site`) is refused instead, so no page elsewhere can sign a visitor
+//! in with a token of its own choosing (login CSRF).
 
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::http::header::{HeaderValue, SET_COOKIE};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::html;
 
-use super::error::UiResult;
+use super::error::{UiError, UiResult};
 use super::form::FormBody;
 use super::layout::{self, page};
 use super::session;
@@ -51,7 +53,20 @@ pub async fn form(RawQuery(raw): RawQuery) -> Response {
 
 /// `POST /settings/sign-in`: a valid token opens a session and goes to `next`; anything
 /// else is the form again, 401 (the token is never shown back).
-pub async fn submit(State(state): State<Arc<AppState>>, form: FormBody) -> UiResult<Response> {
+pub async fn submit(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    form: FormBody,
+) -> UiResult<Response> {
+    // Browsers say where a request comes from; a proxy in front leaves this header alone.
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+    if cross_site {
+        return Err(UiError::forbidden(
+            "Signing in is only possible from this server's own sign-in page.",
+        ));
+    }
     let next = local(form.get("next"));
     let token = form.text("token").trim().to_string();
     if token.is_empty() {

@@ -379,6 +379,40 @@ fn bad_input_is_a_clear_4xx_and_changes_nothing() {
         raw("POST", "/api/v1/webhooks/", &json_header, dup_key).0,
         400
     );
+    // Within a batch of events, and within a webhook's headers, too: never the last one wins.
+    let before = env.dump();
+    for (path, body) in [
+        (
+            "/api/v1/events/",
+            &br#"[{"customer": 2, "event_type": "job.failed", "job": {}, "customer": 1}]"#[..],
+        ),
+        (
+            "/api/v1/webhooks/",
+            br#"{"customer": 1, "name": "h", "url": "https://h.example.com/", "event_types": ["job.failed"], "headers": {"X-A": "1", "X-A": "2"}}"#,
+        ),
+    ] {
+        let (status, body) = raw("POST", path, &json_header, body);
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("duplicate key"),
+            "{path}: {body}"
+        );
+    }
+    assert_eq!(env.dump(), before, "nothing recorded");
+    // A body that cannot be read (a chunk size that is not hex) says so in a string, as every
+    // `detail` is.
+    let (status, body) = chunked_post(&srv, "/api/v1/webhooks/", &admin, "zz\r\n{}\r\n0\r\n\r\n");
+    assert_eq!(status, 400, "{body}");
+    let detail: Value = serde_json::from_str(&body).unwrap_or_default();
+    assert!(
+        detail["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("the body could not be read")),
+        "{body}"
+    );
     let text = vec![
         ("Authorization".to_string(), format!("Bearer {admin}")),
         ("Content-Type".to_string(), "text/plain".to_string()),
@@ -673,6 +707,30 @@ fn a_client_that_sends_nothing_is_disconnected() {
     );
     // It still serves others.
     srv.call("GET", "/api/v1/health/", None, None).expect(200);
+}
+
+/// Posts `chunks` as a chunked body, as written, over a plain socket: the status and the body
+/// of the answer.
+fn chunked_post(srv: &Server, path: &str, token: &str, chunks: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunks}"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
 }
 
 /// Posts a 2 MiB JSON body over a plain socket, writing on a thread while the answer is read:

@@ -257,6 +257,13 @@ impl DrainReport for Log {
         self.line("drain: the database answers again; carrying on");
     }
 
+    fn unrecorded(&mut self, count: usize, waited: std::time::Duration) {
+        self.line(&format!(
+            "drain: the database stayed busy for {}: the results of {count} attempt(s) were not recorded; those deliveries are sent again once their leases run out",
+            humantime::format_duration(waited)
+        ));
+    }
+
     fn tick(&mut self, since_last: &Summary, backlog: Option<Backlog>) {
         if !self.quiet {
             self.line(&tick_line(self.every, since_last, backlog, system_clock()));

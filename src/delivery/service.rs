@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::busy::Waiting;
 pub use super::emit::{
     emit, validate_event, BusyWait, EmitError, EmitReport, EmitSummary, Held, Input,
 };
@@ -51,6 +52,10 @@ pub trait DrainReport {
     fn busy(&mut self, error: &StoreError);
     /// After [`DrainReport::busy`]: the database answered again and the run carries on.
     fn back(&mut self) {}
+    /// A single run stopped by a busy database waited as long as `emit` does to record the
+    /// results of the attempts it had made, in vain: those deliveries are sent again once
+    /// their leases run out.
+    fn unrecorded(&mut self, _count: usize, _waited: Duration) {}
     /// Recorded outcomes disabled a webhook (410 Gone, or failing too long).
     fn disabled(&mut self, webhook: &Disabled);
     /// Claimed deliveries whose stored rows could not be read: not sent, they stay queued.
@@ -107,7 +112,28 @@ pub fn drain(
             }
             Err(e) if e.is_busy() => {
                 engine.stop_starting();
-                let _ = engine.settle();
+                // The results of requests already sent are waited for and recorded, as `emit`
+                // does (for as long as its patience): one dropped here would be sent again
+                // once its lease ran out, and the history would not know of the first.
+                let mut waiting = Waiting::default();
+                loop {
+                    let started = engine.now();
+                    match engine.settle() {
+                        Ok(()) => break,
+                        Err(busy) if busy.is_busy() => {
+                            report.busy(&busy);
+                            let timeout = engine.busy_timeout();
+                            if let Err(waited) = waiting.busy(timeout, engine.now(), started) {
+                                report.unrecorded(engine.unrecorded(), waited);
+                                break;
+                            }
+                        }
+                        Err(other) => {
+                            tell(engine, report);
+                            return Err(other);
+                        }
+                    }
+                }
                 tell(engine, report);
                 return Err(e);
             }

@@ -280,3 +280,44 @@ fn a_single_drain_on_a_locked_database_says_so_and_the_next_run_carries_on() {
     assert_eq!(s["succeeded"], 1, "{s}");
     assert_eq!(rx.count(), 1);
 }
+
+/// A single drain stopped by a lock still records what the requests it had sent answered,
+/// once the lock is gone (as `emit` does): the next run sends nothing again, and the history
+/// has the attempt.
+#[test]
+fn a_single_drain_records_results_that_arrive_while_the_database_is_locked() {
+    let env = Env::local();
+    let rx = Receiver::start(|_| Reply::ok().delay(Duration::from_millis(1000)));
+    let c = env.customer("acme");
+    env.local_webhook(c, "ops", &rx.url("/"), &[]);
+    env.run(&["emit", "job.completed", "--customer", "1", "--queue"])
+        .ok();
+    let child = env
+        .cmd()
+        .env("WEBNET_BUSY_TIMEOUT_MS", "300")
+        .args(["drain"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_eq!(rx.wait_for(1, Duration::from_secs(10)).len(), 1);
+    // The answer comes while the database is locked, for longer than two busy timeouts.
+    let lock = env.hold_write_lock(Duration::from_secs(2));
+    let out = child.wait_with_output().unwrap();
+    lock.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("drain: the database is busy (locked by another process); trying again"),
+        "{stderr}"
+    );
+    let d = env.delivery(1);
+    assert_eq!(
+        (d["status"].as_str(), d["attempts"].as_i64()),
+        (Some("success"), Some(1)),
+        "{d}"
+    );
+    let s = env.run(&["drain"]).ok().json();
+    assert_eq!(s["succeeded"], 0, "{s}");
+    assert_eq!(rx.count(), 1, "recorded, so never sent again");
+}

@@ -18,6 +18,7 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{mpsc, Arc};
 use std::time::Instant;
 
+use super::busy::Waiting;
 use super::clock::Clock;
 use super::isolation::Isolation;
 use super::keys::KeyCache;
@@ -340,10 +341,26 @@ impl<'s> Engine<'s> {
         }
     }
 
-    /// Sends claimed deliveries and waits for the results.
+    /// Sends claimed deliveries and waits for the results, recording them. A busy database is
+    /// waited for as `emit` waits ([`Waiting`]): an answer not recorded would be sent again
+    /// once its lease ran out, and the caller told of an error after a send that worked.
     pub(in crate::delivery) fn send_claimed(&mut self, jobs: Vec<Job>) -> Result<(), StoreError> {
         self.dispatch(jobs);
-        self.settle()
+        let mut waiting = Waiting::default();
+        loop {
+            let started = self.now();
+            match self.settle() {
+                Err(e) if e.is_busy() => {
+                    if waiting
+                        .busy(self.busy_timeout(), self.now(), started)
+                        .is_err()
+                    {
+                        return Err(e);
+                    }
+                }
+                settled => return settled,
+            }
+        }
     }
 }
 

@@ -356,3 +356,43 @@ fn results_that_arrive_while_the_database_is_locked_are_recorded_after() {
     env.run(&["drain"]).ok();
     assert_eq!(rx.count(), 1, "recorded, so never sent again");
 }
+
+/// `deliveries retry ID` whose answer comes while the database is locked records it once the
+/// lock is gone: success, said so (exit 0), and never sent again; it used to fail with
+/// "database is locked" after a send that worked.
+#[test]
+fn a_retry_whose_answer_comes_during_a_lock_is_recorded_after() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let env = Env::local();
+    let seen = AtomicUsize::new(0);
+    // The first attempt fails at once; the retry is answered a second later.
+    let rx = Receiver::start(move |_| match seen.fetch_add(1, Ordering::SeqCst) {
+        0 => Reply::status(500),
+        _ => Reply::ok().delay(Duration::from_millis(1000)),
+    });
+    let c = env.customer("acme");
+    env.local_webhook(c, "ops", &rx.url("/"), &[]);
+    env.run(&["emit", "job.completed", "--customer", "1"]).ok();
+    assert_eq!(env.delivery(1)["status"], "retrying");
+    let child = env
+        .cmd()
+        .env("WEBNET_BUSY_TIMEOUT_MS", "300")
+        .args(["deliveries", "retry", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_eq!(rx.wait_for(2, Duration::from_secs(10)).len(), 2);
+    let lock = env.hold_write_lock(Duration::from_secs(2));
+    let (code, stderr) = stderr_of(child);
+    lock.join().unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    let d = env.delivery(1);
+    assert_eq!(
+        (d["status"].as_str(), d["attempts"].as_i64()),
+        (Some("success"), Some(2)),
+        "{d}"
+    );
+    env.run(&["drain"]).ok();
+    assert_eq!(rx.count(), 2, "recorded, so never sent again");
+}

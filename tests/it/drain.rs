@@ -321,3 +321,66 @@ fn a_single_drain_records_results_that_arrive_while_the_database_is_locked() {
     assert_eq!(s["succeeded"], 0, "{s}");
     assert_eq!(rx.count(), 1, "recorded, so never sent again");
 }
+
+/// A webhook deleted while one of its deliveries is being sent leaves that delivery to the
+/// drain sending it: what the receiver answered is its history (a 200 is `success`, not
+/// "Webhook was deleted"), and a failure ends it `failed` rather than waiting for a retry
+/// nothing will send. Deliveries merely waiting end "Webhook was deleted" at once.
+#[test]
+fn a_webhook_deleted_mid_send_keeps_what_the_receiver_answered() {
+    let env = Env::local();
+    let rx = Receiver::start(|r| {
+        let answer = if r.path.starts_with("/fails") {
+            Reply::status(500)
+        } else {
+            Reply::ok()
+        };
+        answer.delay(Duration::from_millis(1000))
+    });
+    let c = env.customer("acme");
+    let ok = env.local_webhook(c, "ok", &rx.url("/ok"), &["--event", "job.completed"]);
+    let fails = env.local_webhook(c, "fails", &rx.url("/fails"), &["--event", "job.failed"]);
+    env.run(&["emit", "job.completed", "--customer", "1", "--queue"])
+        .ok();
+    env.run(&["emit", "job.failed", "--customer", "1", "--queue"])
+        .ok();
+    let drain = env
+        .cmd()
+        .args(["drain", "--concurrency", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_eq!(rx.wait_for(2, Duration::from_secs(10)).len(), 2);
+    for id in [ok, fails] {
+        env.run(&["webhooks", "delete", &id.to_string(), "--yes"])
+            .ok();
+    }
+    let out = drain.wait_with_output().unwrap();
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(summary["succeeded"], 1, "{summary}");
+    let by_event = |event: &str| {
+        let list = env.run(&["deliveries", "list"]).ok().json();
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .find(|d| d["event_type"] == event)
+            .cloned()
+            .unwrap_or_else(|| panic!("a {event} delivery"))
+    };
+    let sent = by_event("job.completed");
+    assert_eq!(
+        (sent["status"].as_str(), sent["http_status"].as_i64()),
+        (Some("success"), Some(200)),
+        "{sent}"
+    );
+    assert_eq!(sent["webhook_deleted"], true, "{sent}");
+    let failed = by_event("job.failed");
+    assert_eq!(
+        (failed["status"].as_str(), failed["http_status"].as_i64()),
+        (Some("failed"), Some(500)),
+        "{failed}"
+    );
+    assert!(failed["next_retry_at"].is_null(), "{failed}");
+    assert_eq!(rx.count(), 2, "nothing sent again");
+}

@@ -526,7 +526,7 @@ impl PgStore {
                 None => {}
             }
         }
-        // Waiting for a retry its disabled webhook will not get: ended now.
+        // Waiting for a retry its disabled (or deleted) webhook will not get: ended now.
         // (Disabled by this batch, or by anything before it while the attempt was made.)
         let waiting: Vec<i64> = outcomes
             .iter()
@@ -537,9 +537,9 @@ impl PgStore {
             let ended: Vec<i64> = tx
                 .query(
                     "UPDATE deliveries d SET status = 'failed', next_attempt_at = NULL
-                     FROM webhooks w
                      WHERE d.id = ANY($1) AND d.status = 'retrying'
-                       AND w.id = d.webhook_id AND NOT w.enabled
+                       AND NOT EXISTS (SELECT 1 FROM webhooks w
+                                       WHERE w.id = d.webhook_id AND w.enabled)
                      RETURNING d.id",
                     &[&waiting],
                 )?

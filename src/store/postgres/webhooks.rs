@@ -8,7 +8,7 @@ use crate::store::columns::{
 use postgres::Row;
 
 use super::customers::conflict_or;
-use super::{decode, PgStore};
+use super::{decode, PgStore, SERVER_NOW};
 use crate::domain::format::RoutingKey;
 use crate::domain::time::Millis;
 use crate::domain::{CustomerId, Scope, Secret, WebhookSettings};
@@ -240,7 +240,10 @@ impl PgStore {
     }
 
     /// Deletes a webhook. Its delivery history stays (audit); deliveries still waiting for an
-    /// attempt end `failed`, since there is nowhere left to send them. The webhook is read
+    /// attempt end `failed`, since there is nowhere left to send them. One being sent now (a
+    /// live lease, by the server's clock) is left to its sender, which records what the
+    /// receiver answered (a retry it would need ends it `failed`; a lease that runs out
+    /// unrecorded ends it at the next claim). The webhook is read
     /// (and locked) in the same transaction that deletes it, so what is returned is what was
     /// deleted. Rows are locked as outcomes lock them — deliveries, their queue rows, then the
     /// webhook, each in id order — so a drain writing outcomes meanwhile never deadlocks
@@ -253,14 +256,18 @@ impl PgStore {
         }
         let ended: Vec<i64> = tx
             .query(
-                "WITH waiting AS MATERIALIZED (
-                     SELECT id FROM deliveries
+                &format!(
+                    "WITH waiting AS MATERIALIZED (
+                     SELECT id FROM deliveries dd
                      WHERE webhook_id = $1 AND status IN ('pending', 'retrying')
+                       AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.delivery_id = dd.id
+                                       AND q.lease_until > {SERVER_NOW})
                      ORDER BY id FOR UPDATE)
                  UPDATE deliveries d SET status = 'failed', error_message = 'Webhook was deleted',
                      next_attempt_at = NULL, updated_at = $2
                  FROM waiting WHERE d.id = waiting.id AND d.status IN ('pending', 'retrying')
-                 RETURNING d.id",
+                 RETURNING d.id"
+                ),
                 &[&id, &now],
             )?
             .iter()

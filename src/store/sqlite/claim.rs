@@ -364,13 +364,13 @@ impl SqliteStore {
                     None => {}
                 }
             }
-            // Waiting for a retry its disabled webhook will not get: ended now.
+            // Waiting for a retry its disabled (or deleted) webhook will not get: ended now.
             // (Disabled by this batch, or by anything before it while the attempt was made.)
             let mut end = tx.prepare_cached(
                 "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL
                  WHERE id = ?1 AND status = 'retrying'
-                   AND EXISTS (SELECT 1 FROM webhooks w
-                               WHERE w.id = deliveries.webhook_id AND NOT w.enabled)",
+                   AND NOT EXISTS (SELECT 1 FROM webhooks w
+                                   WHERE w.id = deliveries.webhook_id AND w.enabled)",
             )?;
             for o in mine.iter().filter(|o| waits_for_a_retry(o)) {
                 end.execute([o.delivery_id])?;

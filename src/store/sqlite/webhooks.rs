@@ -230,14 +230,17 @@ impl SqliteStore {
     }
 
     /// Deletes a webhook. Its delivery history stays (audit); deliveries still waiting for an
-    /// attempt end `failed`, since there is nowhere left to send them.
+    /// attempt end `failed`, since there is nowhere left to send them. One being sent now (a
+    /// live lease) is left to its sender, which records what the receiver answered (a retry it
+    /// would need ends it `failed`; a lease that runs out unrecorded ends it at the next claim).
     pub fn delete_webhook(&mut self, scope: Scope, id: i64, now: Millis) -> Result<WebhookLabel> {
         let hook = self.webhook_label(scope, id)?;
         let tx = self.conn.transaction()?;
         tx.execute(
             "UPDATE deliveries SET status = 'failed', error_message = 'Webhook was deleted',
                 next_attempt_at = NULL, lease_until = NULL, lease_owner = NULL, updated_at = ?2
-             WHERE webhook_id = ?1 AND status IN ('pending', 'retrying')",
+             WHERE webhook_id = ?1 AND status IN ('pending', 'retrying')
+               AND (lease_until IS NULL OR lease_until <= ?2)",
             params![id, now],
         )?;
         // Its history goes on under the name it had last (each delivery was recorded under the

@@ -1116,9 +1116,30 @@ fn the_queue_holds_exactly_the_deliveries_waiting_to_be_sent_and_whoever_holds_t
         queue(&store)
     );
     assert_eq!(row(&store, made[2]).0, "failed");
-    // Deleting the webhook ends what was waiting: nothing of it is left to claim.
+    // Deleting the webhook ends what was waiting; what a drain holds (being sent) is left to
+    // it, to record what the receiver answers.
     store.delete_webhook(Scope::All, webhook, 4_000).unwrap();
-    assert_eq!(queue(&store), []);
+    let held = Some("drain".to_string());
+    assert_eq!(
+        queue(&store),
+        [
+            (made[1], Some(90_000), held.clone()),
+            (made[4], Some(0), held)
+        ]
+    );
+    assert_eq!(row(&store, made[1]).0, "retrying");
+    // Given back unsent, they are ended by the next claim (nowhere to send them).
+    store.release(&[made[1], made[4]], "drain").unwrap();
+    let claim = Claim::Due {
+        limit: 10,
+        exclude: &[],
+    };
+    let again = store
+        .claim(Scope::All, claim, "drain", 200_000)
+        .unwrap()
+        .jobs;
+    assert_eq!(ids(&again), [made[4], made[1]]);
+    assert!(again.iter().all(|j| j.target.is_none()));
 }
 
 #[test]

@@ -332,8 +332,9 @@ fn agent(
 /// second ahead counts as the next whole second, so the retry is never early.
 fn parse_retry_after(v: &str, now: std::time::SystemTime) -> Option<u64> {
     let v = v.trim();
-    if let Ok(n) = v.parse::<u64>() {
-        return Some(n);
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        // Seconds past what a u64 holds are as long as can be (then capped, as any long wait).
+        return Some(v.parse::<u64>().unwrap_or(u64::MAX));
     }
     let at = httpdate::parse_http_date(v).ok()?;
     Some(

@@ -11,6 +11,12 @@ fn retry_after_in_seconds_or_dates() {
         Some(0)
     );
     assert_eq!(parse_retry_after("soon", now), None);
+    assert_eq!(
+        parse_retry_after("18446744073709551616", now),
+        Some(u64::MAX),
+        "one past u64: as long as can be, not ignored"
+    );
+    assert_eq!(parse_retry_after("+5", now), None);
 }
 
 #[test]

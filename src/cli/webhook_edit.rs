@@ -152,7 +152,21 @@ pub fn update(
     patch.require_change()?;
 
     let store = ctx.store()?;
+    // A new (or no) secret ends a rotation's grace at once: said, as rotate-secret says it.
+    let grace_ended = match patch.secret {
+        SecretEdit::Keep => None,
+        _ => ops::webhooks::show(&store, ctx.scope, id)
+            .ok()
+            .and_then(|w| w.previous_secret_until)
+            .filter(|until| *until > ctx.now()),
+    };
     let hook = ops::webhooks::update(&store, ctx.allow_private, ctx.scope, id, &patch, ctx.now())?;
+    if let Some(until) = grace_ended {
+        eprintln!(
+            "warning: webhook {id}: the secret from before the last rotation (which was to sign until {}) stopped signing now; `webhooks rotate-secret --grace` keeps the one replaced signing for a while",
+            crate::domain::time::rfc3339(until)
+        );
+    }
     warn_unusual(patch.routing_key.as_ref());
     output::print_object(ctx.format, &webhook_json(&hook));
     if let Some(secret) = &secret {

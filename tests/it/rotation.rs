@@ -50,6 +50,26 @@ fn both_secrets_sign_during_the_grace_period_then_only_the_new_one() {
         "the standard header lists both"
     );
 
+    // `update --secret` during the grace ends it at once, and says so (as rotate-secret does).
+    let grace = env.run(&["webhooks", "show", "1"]).ok().json()["previous_secret_until"].clone();
+    let out = env
+        .run(&["webhooks", "update", "1", "--secret", "updated-secret-4"])
+        .ok();
+    assert!(
+        out.stderr.contains(&format!(
+            "warning: webhook 1: the secret from before the last rotation (which was to sign until {}) stopped signing now",
+            grace.as_str().unwrap_or_default()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("secret-"), "no secret shown");
+    assert_eq!(out.json()["previous_secret_until"], serde_json::Value::Null);
+    let out = env
+        .run(&["webhooks", "update", "1", "--secret", "updated-secret-5"])
+        .ok();
+    assert!(!out.stderr.contains("stopped signing"), "{}", out.stderr);
+
     // Switching at once: no grace, only the newest secret signs.
     env.run(&[
         "webhooks",

@@ -465,7 +465,7 @@ mod tests {
         };
         assert_eq!(
             tick_line(Duration::from_secs(60), &closed, Some(Backlog::default()), 0),
-            "drain: last 1m: 0 attempted, 0 succeeded, 0 to retry, 2 failed (2 not sent: webhook deleted or disabled); nothing due"
+            "drain: last 1m: 0 attempted, 0 succeeded, 0 to retry, 2 failed (2 not sent: webhook deleted or disabled, or out of retries); nothing due"
         );
     }
 }

@@ -226,13 +226,13 @@ pub(super) fn unreadable_lines(deliveries: &[Unreadable], then: &str) -> Vec<Str
         .collect()
 }
 
-/// `2 failed`, or `2 failed (1 not sent: webhook deleted or disabled)`: a run can fail
+/// `2 failed`, or `2 failed (1 not sent: webhook deleted or disabled, or out of retries)`: a run can fail
 /// deliveries it made no attempt for, which "0 attempted … 2 failed" would leave unexplained.
 pub(super) fn failed_count(summary: &crate::delivery::Summary) -> String {
     match summary.not_sent {
         0 => format!("{} failed", summary.failed),
         n => format!(
-            "{} failed ({n} not sent: webhook deleted or disabled)",
+            "{} failed ({n} not sent: webhook deleted or disabled, or out of retries)",
             summary.failed
         ),
     }

@@ -15,7 +15,7 @@ pub use super::retry::{plan_retry_failed, retry_failed, retry_one, test_webhook}
 pub use super::retry::{RetryError, RetryPlan};
 use super::summary::{Note, Summary};
 use crate::domain::time::Millis;
-use crate::store::{Backlog, Claim, Disabled, Retention, StoreError, Unreadable};
+use crate::store::{Backlog, Claim, Disabled, Job, Retention, StoreError, Unreadable};
 
 /// How often an idle `drain --watch` looks for work that other processes queued.
 const WATCH_POLL: Duration = Duration::from_secs(1);
@@ -344,6 +344,15 @@ fn claim(engine: &mut Engine<'_>, how: Claim<'_>) -> Result<usize, StoreError> {
     let unreadable = engine.unreadable_claimed();
     let jobs = engine.claim(how)?;
     let n = jobs.len() + (engine.unreadable_claimed() - unreadable) as usize;
+    // A retry past what the webhook now allows (its max_retries lowered since) is not made.
+    let (spent, jobs): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(Job::retries_spent);
+    for job in &spent {
+        let allowed = job.target.as_ref().map_or(0, |t| t.max_retries);
+        engine.end_unsent(
+            job,
+            &format!("no more attempts: the webhook's max_retries is now {allowed}"),
+        );
+    }
     engine.dispatch(jobs);
     Ok(n)
 }

@@ -140,6 +140,19 @@ pub struct Job {
     pub target: Option<std::sync::Arc<Target>>,
 }
 
+impl Job {
+    /// A retry beyond what its webhook allows now (`max_retries` lowered after the delivery's
+    /// earlier attempts): `drain` ends it instead of making it. Never a test delivery.
+    pub fn retries_spent(&self) -> bool {
+        self.status == DeliveryStatus::Retrying
+            && !self.event_type.is_test()
+            && self
+                .target
+                .as_ref()
+                .is_some_and(|t| self.attempt > t.max_retries.saturating_add(1))
+    }
+}
+
 #[cfg(test)]
 impl Job {
     /// A first attempt of delivery `delivery` (`job.completed`, payload `{}`, customer 1) to

@@ -528,7 +528,7 @@ fn disabled_and_deleted_webhooks_get_nothing() {
     let out = env.run(&["--output", "table", "drain"]).ok();
     assert_eq!(
         out.stdout.trim_end(),
-        "0 attempted: 0 succeeded, 0 to retry, 1 failed (1 not sent: webhook deleted or disabled)"
+        "0 attempted: 0 succeeded, 0 to retry, 1 failed (1 not sent: webhook deleted or disabled, or out of retries)"
     );
     assert_eq!(rx.count(), 0);
     // A disabled webhook gets no new deliveries at all.
@@ -844,4 +844,44 @@ fn emit_says_why_an_attempt_failed() {
         "{}",
         out.stderr
     );
+}
+
+/// `max_retries` lowered below the attempts a delivery has made: its next retry is not made
+/// (it used to be, logged "attempt 3 of 1"); it ends `failed`, saying why.
+#[test]
+fn a_retry_past_a_lowered_max_retries_is_not_made() {
+    let env = Env::local();
+    let rx = Receiver::start(|_| Reply::status(500));
+    let c = env.customer("acme");
+    env.local_webhook(
+        c,
+        "down",
+        &rx.url("/"),
+        &["--max-retries", "3", "--retry-backoff", "1"],
+    );
+    env.run(&["emit", "job.completed", "--customer", "1"]).ok();
+    env.run_after(Duration::from_secs(5), &["drain"]).ok();
+    assert_eq!(rx.count(), 2);
+    assert_eq!(env.delivery(1)["attempts"], 2);
+    env.run(&["webhooks", "update", "1", "--max-retries", "1"])
+        .ok();
+    let out = env.run_after(Duration::from_secs(60), &["drain"]).ok();
+    assert_eq!(rx.count(), 2, "no third attempt: {}", out.stderr);
+    let d = env.delivery(1);
+    assert_eq!(
+        (d["status"].as_str(), d["attempts"].as_i64()),
+        (Some("failed"), Some(2)),
+        "{d}"
+    );
+    assert_eq!(
+        d["error_message"],
+        "no more attempts: the webhook's max_retries is now 1"
+    );
+    assert!(d["next_retry_at"].is_null(), "{d}");
+    // Raised again, a delivery that is not yet spent goes on as before.
+    env.run(&["webhooks", "update", "1", "--max-retries", "3"])
+        .ok();
+    env.run(&["emit", "job.completed", "--customer", "1"]).ok();
+    env.run_after(Duration::from_secs(5), &["drain"]).ok();
+    assert_eq!(env.delivery(2)["attempts"], 2);
 }

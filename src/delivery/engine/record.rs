@@ -149,6 +149,12 @@ impl Engine<'_> {
     }
 
     /// An outcome known without a request, written with the next batch.
+    /// Ends a claimed delivery without sending it, saying why (recorded with the next batch).
+    pub(in crate::delivery) fn end_unsent(&mut self, job: &Job, why: &str) {
+        let o = outcome::not_sent(job, why);
+        self.push_ready(job, o);
+    }
+
     pub(super) fn push_ready(&mut self, job: &Job, o: Outcome) {
         self.note(job, &o);
         self.ready.push(o);

@@ -877,6 +877,8 @@ fn a_retry_past_a_lowered_max_retries_is_not_made() {
         d["error_message"],
         "no more attempts: the webhook's max_retries is now 1"
     );
+    // Closed without a request, it keeps what its last attempt got back.
+    assert_eq!(d["http_status"], 500, "{d}");
     assert!(d["next_retry_at"].is_null(), "{d}");
     // Raised again, a delivery that is not yet spent goes on as before.
     env.run(&["webhooks", "update", "1", "--max-retries", "3"])

@@ -324,10 +324,14 @@ impl PgStore {
         )?;
         let update = self.stmt(
             &mut tx,
+            // Closed without a request (no attempt: its webhook deleted or disabled, or out of
+            // retries), a delivery keeps what its last attempt got back.
             "UPDATE deliveries d SET status = u.status, attempts = d.attempts + u.inc,
-                http_status = u.http_status, response_body = u.body, error_message = u.error,
-                duration_ms = u.duration_ms, next_attempt_at = u.next_attempt_at,
-                updated_at = $9
+                http_status = CASE WHEN u.inc > 0 THEN u.http_status ELSE d.http_status END,
+                response_body = CASE WHEN u.inc > 0 THEN u.body ELSE d.response_body END,
+                error_message = u.error,
+                duration_ms = CASE WHEN u.inc > 0 THEN u.duration_ms ELSE d.duration_ms END,
+                next_attempt_at = u.next_attempt_at, updated_at = $9
              FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
                     $6::text[], $7::bigint[], $8::bigint[])
                   AS u(id, status, inc, http_status, body, error, duration_ms, next_attempt_at)

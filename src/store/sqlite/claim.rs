@@ -257,9 +257,14 @@ impl SqliteStore {
                  SELECT ?1, attempts + 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 FROM deliveries WHERE id = ?1",
             )?;
             let mut update = tx.prepare_cached(
-                "UPDATE deliveries SET status = ?3, attempts = attempts + ?4, http_status = ?5,
-                    response_body = ?6, error_message = ?7, duration_ms = ?8, next_attempt_at = ?9,
-                    lease_until = NULL, lease_owner = NULL, updated_at = ?10
+                // Closed without a request (?4 = 0: its webhook deleted or disabled, or out of
+                // retries), a delivery keeps what its last attempt got back.
+                "UPDATE deliveries SET status = ?3, attempts = attempts + ?4,
+                    http_status = CASE WHEN ?4 THEN ?5 ELSE http_status END,
+                    response_body = CASE WHEN ?4 THEN ?6 ELSE response_body END,
+                    error_message = ?7,
+                    duration_ms = CASE WHEN ?4 THEN ?8 ELSE duration_ms END,
+                    next_attempt_at = ?9, lease_until = NULL, lease_owner = NULL, updated_at = ?10
                  WHERE id = ?1 AND lease_owner = ?2",
             )?;
             let mut count_only = tx.prepare_cached(

@@ -341,25 +341,53 @@ impl<'s> Engine<'s> {
         }
     }
 
-    /// Sends claimed deliveries and waits for the results, recording them. A busy database is
-    /// waited for as `emit` waits ([`Waiting`]): an answer not recorded would be sent again
-    /// once its lease ran out, and the caller told of an error after a send that worked.
+    /// Sends claimed deliveries and waits for the results, recording them
+    /// ([`Engine::settle_patiently`]).
     pub(in crate::delivery) fn send_claimed(&mut self, jobs: Vec<Job>) -> Result<(), StoreError> {
         self.dispatch(jobs);
+        self.settle_patiently(|_| {}).map_err(Unsettled::into_error)
+    }
+
+    /// [`Engine::settle`], waiting out a busy database for as long as `emit` would
+    /// ([`Waiting`]): an answer not recorded would be sent again once its lease ran out, and
+    /// the caller told of an error after a send that worked. `on_busy` hears of each write
+    /// that found the database busy.
+    pub(in crate::delivery) fn settle_patiently(
+        &mut self,
+        mut on_busy: impl FnMut(&StoreError),
+    ) -> Result<(), Unsettled> {
         let mut waiting = Waiting::default();
         loop {
             let started = self.now();
             match self.settle() {
+                Ok(()) => return Ok(()),
                 Err(e) if e.is_busy() => {
-                    if waiting
-                        .busy(self.busy_timeout(), self.now(), started)
-                        .is_err()
-                    {
-                        return Err(e);
+                    on_busy(&e);
+                    if let Err(waited) = waiting.busy(self.busy_timeout(), self.now(), started) {
+                        return Err(Unsettled::GaveUp { error: e, waited });
                     }
                 }
-                settled => return settled,
+                Err(e) => return Err(Unsettled::Failed(e)),
             }
+        }
+    }
+}
+
+/// Why [`Engine::settle_patiently`] ended with answers unrecorded.
+pub(in crate::delivery) enum Unsettled {
+    /// The database stayed busy for the whole patience (`waited`); `error` is its last word.
+    GaveUp {
+        error: StoreError,
+        waited: std::time::Duration,
+    },
+    /// Any other store error.
+    Failed(StoreError),
+}
+
+impl Unsettled {
+    pub(in crate::delivery) fn into_error(self) -> StoreError {
+        match self {
+            Unsettled::GaveUp { error, .. } | Unsettled::Failed(error) => error,
         }
     }
 }

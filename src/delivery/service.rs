@@ -6,11 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::busy::Waiting;
 pub use super::emit::{
     emit, validate_event, BusyWait, EmitError, EmitReport, EmitSummary, Held, Input,
 };
-use super::engine::Engine;
+use super::engine::{Engine, Unsettled};
 pub use super::retry::{plan_retry_failed, retry_failed, retry_one, test_webhook};
 pub use super::retry::{RetryError, RetryPlan};
 use super::summary::{Note, Summary};
@@ -115,23 +114,14 @@ pub fn drain(
                 // The results of requests already sent are waited for and recorded, as `emit`
                 // does (for as long as its patience): one dropped here would be sent again
                 // once its lease ran out, and the history would not know of the first.
-                let mut waiting = Waiting::default();
-                loop {
-                    let started = engine.now();
-                    match engine.settle() {
-                        Ok(()) => break,
-                        Err(busy) if busy.is_busy() => {
-                            report.busy(&busy);
-                            let timeout = engine.busy_timeout();
-                            if let Err(waited) = waiting.busy(timeout, engine.now(), started) {
-                                report.unrecorded(engine.unrecorded(), waited);
-                                break;
-                            }
-                        }
-                        Err(other) => {
-                            tell(engine, report);
-                            return Err(other);
-                        }
+                match engine.settle_patiently(|busy| report.busy(busy)) {
+                    Ok(()) => {}
+                    Err(Unsettled::GaveUp { waited, .. }) => {
+                        report.unrecorded(engine.unrecorded(), waited);
+                    }
+                    Err(Unsettled::Failed(other)) => {
+                        tell(engine, report);
+                        return Err(other);
                     }
                 }
                 tell(engine, report);

@@ -303,10 +303,9 @@ fn a_single_drain_records_results_that_arrive_while_the_database_is_locked() {
     assert_eq!(rx.wait_for(1, Duration::from_secs(10)).len(), 1);
     // The answer comes while the database is locked, for longer than two busy timeouts.
     let lock = env.hold_write_lock(Duration::from_secs(2));
-    let out = child.wait_with_output().unwrap();
+    let (code, stderr) = common::stderr_of(child);
     lock.join().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("drain: the database is busy (locked by another process); trying again"),
         "{stderr}"

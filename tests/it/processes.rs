@@ -7,7 +7,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::receiver::{Receiver, Reply};
-use common::Env;
+use common::{stderr_of, Env};
 
 fn spawn_with_stdin(env: &Env, args: &[&str], input: String) -> Child {
     let mut child = env
@@ -250,14 +250,6 @@ fn wait_counts(env: &Env, status: &str, want: (i64, i64)) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-fn stderr_of(child: Child) -> (i32, String) {
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

@@ -712,45 +712,37 @@ fn a_client_that_sends_nothing_is_disconnected() {
 /// Posts `chunks` as a chunked body, as written, over a plain socket: the status and the body
 /// of the answer.
 fn chunked_post(srv: &Server, path: &str, token: &str, chunks: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunks}"
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    let text = String::from_utf8_lossy(&answer).to_string();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-    (status, body)
+    socket_post(
+        srv,
+        format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"),
+        chunks.as_bytes().to_vec(),
+    )
 }
 
-/// Posts a 2 MiB JSON body over a plain socket, writing on a thread while the answer is read:
-/// the server may answer 413 (and close) before the body is all sent, which an ordinary
-/// client reports as a broken pipe instead of the answer.
+/// Posts a 2 MiB JSON body over a plain socket ([`socket_post`]).
 fn huge_post(srv: &Server, path: &str, token: &str) -> (u16, String) {
-    use std::io::{Read, Write};
     let body = format!("{{\"name\": \"{}\"}}", "x".repeat(2 << 20));
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
+    socket_post(srv, head, body.into_bytes())
+}
+
+/// Sends `head` and `body` as written over a plain socket, writing on a thread while the
+/// answer is read: the server may answer (413, and close) before the body is all sent, which
+/// an ordinary client reports as a broken pipe instead of the answer. The status and the body
+/// of the answer.
+fn socket_post(srv: &Server, head: String, body: Vec<u8>) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let mut writer = stream.try_clone().unwrap();
     let sender = std::thread::spawn(move || {
         let _ = writer.write_all(head.as_bytes());
-        let _ = writer.write_all(body.as_bytes());
+        let _ = writer.write_all(&body);
     });
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);

@@ -158,13 +158,16 @@ pub fn clear_cookie() -> String {
 mod tests {
     use super::*;
 
+    /// A session opened a moment after the last, so that which is idlest is never a tie.
+    fn open_later(sessions: &Sessions, token: &str, max: usize, per_token: usize) -> String {
+        std::thread::sleep(Duration::from_millis(2));
+        sessions.open_within(token.into(), max, per_token)
+    }
+
     #[test]
     fn sessions_beyond_the_cap_end_the_one_idle_longest() {
         let sessions = Sessions::new();
-        let open = |token: &str| {
-            std::thread::sleep(Duration::from_millis(2));
-            sessions.open_within(token.into(), 3, 3)
-        };
+        let open = |token: &str| open_later(&sessions, token, 3, 3);
         let (first, second, third) = (open("wnt_1"), open("wnt_2"), open("wnt_3"));
         std::thread::sleep(Duration::from_millis(2));
         // Used again: no longer the one idle longest.
@@ -180,10 +183,7 @@ mod tests {
     #[test]
     fn one_token_signing_in_again_and_again_ends_only_its_own_sessions() {
         let sessions = Sessions::new();
-        let open = |token: &str| {
-            std::thread::sleep(Duration::from_millis(2));
-            sessions.open_within(token.into(), 10, 2)
-        };
+        let open = |token: &str| open_later(&sessions, token, 10, 2);
         let admin = open("wnt_admin");
         let loop_ids: Vec<String> = (0..5).map(|_| open("wnt_loop")).collect();
         assert!(

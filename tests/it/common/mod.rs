@@ -424,3 +424,12 @@ pub fn dump(db: &Path) -> String {
     }
     out
 }
+
+/// A spawned process's exit code (-1 when a signal ended it) and its stderr, once it ends.
+pub fn stderr_of(child: std::process::Child) -> (i32, String) {
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
